@@ -1,0 +1,13 @@
+"""ipctrace: see what Unix IPC and socket programs really do.
+
+The pipeline, one package module per stage:
+record (inside traced processes) → capture (loopback packets) → assemble (one Trace)
+→ link (channels, byte flows) → order (happens-before) → render / compare.
+
+The library API is what the `ipctrace` command uses; tests and users call it directly.
+Nothing heavy is imported here: traced processes import `tracer.record` only.
+"""
+
+from __future__ import annotations
+
+__version__ = "0.1.0"

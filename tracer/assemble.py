@@ -1,0 +1,127 @@
+"""From what a run left behind (recorder lines, exit statuses, packets) to one `Trace`.
+
+Pure functions: the session collects the facts, this module puts them in the
+data model. Processes get their roles here: a scenario's role for each process
+ipctrace started, and `<parent role>/child#k` for the k-th child a process
+started (by fork or by starting another Python program).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from tracer.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
+from tracer.tracefile import event_from_json
+
+#: Recorder lines that steer the run but are not part of the trace.
+CONTROL_CALLS = frozenset({"stdin-wait"})
+
+
+def build_events(raw: Iterable[Mapping[str, Any]]) -> list[Event]:
+    """Events in recording order, numbered per process; control markers dropped."""
+    next_seq: dict[Pid, int] = defaultdict(int)
+    events = []
+    for obj in raw:
+        if obj.get("call") in CONTROL_CALLS:
+            continue
+        pid = int(obj["pid"])
+        events.append(event_from_json(obj, seq=next_seq[pid]))
+        next_seq[pid] += 1
+    return events
+
+
+def _exit_statuses(events: list[Event], reaped: Mapping[Pid, ExitStatus]) -> dict[Pid, ExitStatus]:
+    """How each process ended, from the best witness: its parent's wait, ipctrace's own wait, os._exit."""
+    statuses: dict[Pid, ExitStatus] = {}
+    for e in events:
+        if e.call == "exit" and e.args.get("how") == "_exit" and isinstance(e.result, int):
+            statuses[e.pid] = ExitStatus(code=e.result)
+    for e in events:
+        if e.call in ("wait", "waitpid") and isinstance(e.result, list) and e.result and e.result[0] > 0:
+            raw_status = e.result[1]
+            statuses[e.result[0]] = _decode_wait_status(raw_status)
+    statuses.update(reaped)
+    return statuses
+
+
+def _decode_wait_status(status: int) -> ExitStatus:
+    signal = status & 0x7F
+    if signal == 0:
+        return ExitStatus(code=(status >> 8) & 0xFF)
+    if signal == 0x7F:  # stopped, not ended
+        return ExitStatus()
+    return ExitStatus(signal=signal)
+
+
+def build_processes(
+    events: list[Event], roots: Mapping[Pid, str], reaped: Mapping[Pid, ExitStatus]
+) -> list[Process]:
+    """One Process per pid seen, with its role, start, end and exit status."""
+    by_pid: dict[Pid, list[Event]] = defaultdict(list)
+    for e in events:
+        by_pid[e.pid].append(e)
+    starts = {pid: evs[0].t0 for pid, evs in by_pid.items()}
+    statuses = _exit_statuses(events, reaped)
+
+    roles: dict[Pid, str] = dict(roots)
+    children: dict[Pid, list[Pid]] = defaultdict(list)
+    for pid in sorted(by_pid, key=lambda p: starts[p]):
+        ppid = by_pid[pid][0].ppid
+        if pid not in roles and ppid in by_pid:
+            children[ppid].append(pid)
+
+    def role_of(pid: Pid) -> str:
+        if pid in roles:
+            return roles[pid]
+        ppid = by_pid[pid][0].ppid
+        if ppid in by_pid:
+            roles[pid] = f"{role_of(ppid)}/child#{children[ppid].index(pid) + 1}"
+        else:
+            roles[pid] = f"pid {pid}"
+        return roles[pid]
+
+    processes = []
+    for pid, evs in sorted(by_pid.items(), key=lambda item: starts[item[0]]):
+        first = evs[0]
+        forked = first.call == "start" and first.args.get("how") == "fork"
+        argv: tuple[str, ...] = ()
+        if first.call == "start" and "argv" in first.args:
+            argv = tuple(first.args["argv"])
+        elif forked and first.ppid in by_pid:
+            parent_first = by_pid[first.ppid][0]
+            argv = tuple(parent_first.args.get("argv", ()))
+        last = evs[-1]
+        processes.append(Process(
+            pid=pid, ppid=first.ppid, role=role_of(pid), argv=argv, start=first.t0,
+            end=last.t1 if last.t1 is not None else last.t0, exit=statuses.get(pid), forked=forked,
+        ))
+    return processes
+
+
+def build_trace(
+    header: Header,
+    raw_events: Iterable[Mapping[str, Any]],
+    roots: Mapping[Pid, str] | None = None,
+    reaped: Mapping[Pid, ExitStatus] | None = None,
+    packets: Iterable[Packet] = (),
+) -> Trace:
+    events = build_events(raw_events)
+    events = _place_blocked(events)
+    processes = build_processes(events, roots or {}, reaped or {})
+    events.sort(key=lambda e: (e.t0, e.pid, e.seq))
+    return Trace(header=header, processes=tuple(processes), events=tuple(events), packets=tuple(packets))
+
+
+def _place_blocked(events: list[Event]) -> list[Event]:
+    """A call still blocked at the end began after its process's previous event returned."""
+    last_t: dict[Pid, int] = {}
+    out = []
+    for e in events:
+        if e.blocked and e.pid in last_t and e.t0 > last_t[e.pid]:
+            e = replace(e, t0=last_t[e.pid])
+        out.append(e)
+        last_t[e.pid] = e.t1 if e.t1 is not None else e.t0
+    return out

@@ -1,0 +1,163 @@
+"""The `ipctrace` command: a thin shell over the library (session, tracefile, render, compare)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from tracer import __version__
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
+
+
+class CliError(Exception):
+    """A problem with what the user asked for; printed as one sentence, exit status 2."""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipctrace",
+        description="Trace Unix IPC and socket programs: every process's calls and the loopback packets, "
+                    "merged into one causally ordered timeline and drawn as a sequence diagram.",
+        epilog="Examples:\n  ipctrace list\n  ipctrace run tcp_chat\n  ipctrace run -- python3 my_program.py\n"
+               "  ipctrace show output/tcp_chat/trace.jsonl\n  ipctrace diff output/pipe3 tests/golden/pipe3.jsonl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ipctrace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = sub.add_parser(
+        "run", help="run a scenario (or any Python command after --) under the tracer",
+        description="Run a course example by name, a scenario file (.toml), or any command after `--`, "
+                    "under the tracer. Writes the trace, the packet capture, the diagrams and each "
+                    "program's output under output/NAME/ and prints where they are.",
+        epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
+               "  ipctrace run udp_file_done --port 0\n  ipctrace run my_scenario.toml\n"
+               "  ipctrace run -- python3 my_program.py arg1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
+    run.add_argument("--port", type=int, default=8080,
+                     help="port for the network examples (default 8080; 0 picks a free port)")
+    run.add_argument("--output", type=Path, default=Path("output"), metavar="DIR",
+                     help="where to write results (default: output/, one folder per scenario)")
+    cap = run.add_mutually_exclusive_group()
+    cap.add_argument("--capture", choices=["scapy", "tcpdump"], default="scapy",
+                     help="packet capture backend (default scapy)")
+    cap.add_argument("--no-capture", action="store_true", help="record system calls only, no packets")
+    run.add_argument("--timeout", type=float, help="seconds before a hung run is stopped (default: the scenario's)")
+    run.add_argument("--say", action="append", default=[], metavar="ROLE:TEXT",
+                     help="scripted input line for a role, in order (replaces that role's default script)")
+    run.add_argument("--script", type=Path, metavar="FILE",
+                     help="a file of `role: text` lines, the scripted input for interactive roles")
+    run.add_argument("--payload-cap", type=int, default=4096, metavar="BYTES",
+                     help="keep at most this many payload bytes per call (the true length is always kept)")
+    run.add_argument("--quiet", action="store_true", help="do not show the programs' output and the timeline")
+    run.add_argument("--no-render", action="store_true", help="skip drawing the diagrams")
+
+    sub.add_parser("list", help="list the scenarios (course examples)",
+                   description="List the course examples that `ipctrace run NAME` knows.")
+
+    show = sub.add_parser("show", help="print a trace as a text timeline",
+                          description="Print a trace file (or an output folder) as a text timeline.")
+    show.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
+    return parser
+
+
+def _trace_path(path: Path) -> Path:
+    return path / "trace.jsonl" if path.is_dir() else path
+
+
+def _scripts(args: argparse.Namespace) -> dict[str, list[str]]:
+    lines: list[str] = list(args.say)
+    if args.script is not None:
+        try:
+            lines += [ln for ln in args.script.read_text(encoding="utf-8").splitlines() if ln.strip()]
+        except OSError as exc:
+            raise CliError(f"cannot read the script file {args.script}: {exc.strerror}.") from None
+    scripts: dict[str, list[str]] = {}
+    for item in lines:
+        role, sep, text = item.partition(":")
+        if not sep or not role.strip():
+            raise CliError(f"scripted input {item!r} must look like ROLE:TEXT, for example client:hello.")
+        scripts.setdefault(role.strip(), []).append(text.lstrip(" ") + "\n")
+    return scripts
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from tracer.scenarios import adhoc_scenario, find_scenario
+    from tracer.session import RunOptions, run_scenario
+    from tracer.summary import print_summary
+
+    command = list(args.command_line)
+    if args.scenario and command:
+        raise CliError("give either a scenario name or a command after `--`, not both.")
+    if command:
+        scenario = adhoc_scenario(command)
+    elif args.scenario:
+        scenario = find_scenario(args.scenario)
+    else:
+        raise CliError("say what to run: a scenario name (`ipctrace list`) or a command after `--`.")
+    for role, lines in _scripts(args).items():
+        scenario = scenario.with_stdin(role, tuple(lines))
+    options = RunOptions(
+        output_root=args.output, port=args.port,
+        capture="none" if args.no_capture else args.capture, payload_cap=args.payload_cap,
+        timeout=args.timeout, echo=None if args.quiet else sys.stdout,
+    )
+    result = run_scenario(scenario, options)
+    print_summary(result, sys.stdout, timeline=not args.quiet)
+    return EXIT_OK if result.ok else EXIT_DIFFERENT
+
+
+def cmd_list(_args: argparse.Namespace) -> int:
+    from tracer.scenarios import builtin_scenarios
+
+    scenarios = builtin_scenarios()
+    width = max(len(n) for n in scenarios) if scenarios else 4
+    print(f"{'NAME':<{width}}  {'SOURCE':<14}  LESSON")
+    for name, sc in scenarios.items():
+        print(f"{name:<{width}}  {sc.source:<14}  {sc.lesson}")
+    return EXIT_OK
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from tracer.render.text import timeline
+    from tracer.tracefile import read_trace
+
+    trace = read_trace(_trace_path(args.trace))
+    sys.stdout.write(timeline(trace))
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from tracer.errors import USER_ERRORS
+
+    parser = _parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command_line: list[str] = []
+    if "--" in argv:  # everything after `--` is the traced command, untouched by option parsing
+        cut = argv.index("--")
+        argv, command_line = argv[:cut], argv[cut + 1:]
+    args = parser.parse_args(argv)
+    args.command_line = command_line
+    if args.command is None:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return COMMANDS[args.command](args)
+    except (CliError, *USER_ERRORS) as exc:
+        print(f"ipctrace: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("ipctrace: interrupted.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,10 @@
+"""The errors a user can cause (bad input), each carrying one sentence that says what to do."""
+
+from __future__ import annotations
+
+from tracer.capture import CaptureUnavailable
+from tracer.scenarios import ScenarioError
+from tracer.session import RunError
+from tracer.tracefile import TraceFileError
+
+USER_ERRORS: tuple[type[Exception], ...] = (CaptureUnavailable, ScenarioError, RunError, TraceFileError)

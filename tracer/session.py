@@ -1,0 +1,604 @@
+"""Running a scenario under the tracer: start its roles, script their input, capture, stop, assemble.
+
+This is the one place that drives processes. It starts each role when the
+previous one is ready (as the trace itself shows: its `listen` or `bind` has
+been recorded), delivers each scripted input line when the program asks for
+input, stops a run that hangs at its timeout (saying what each process was
+blocked in), and writes everything under the output folder.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+import signal
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from tracer import __version__
+from tracer.assemble import build_trace
+from tracer.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
+from tracer.record import tracing_environment
+from tracer.scenarios import Role, Scenario
+from tracer.tracefile import read_raw_events, write_trace
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
+DEFAULT_PORT = 8080
+
+
+class RunError(Exception):
+    """A run that cannot start (port in use, capture impossible, ...); the message says what to do."""
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    output_root: Path = Path("output")
+    outdir: Path | None = None  # default: output_root / scenario name
+    port: int = DEFAULT_PORT  # 0: pick a free port
+    capture: str = "scapy"  # scapy, tcpdump or none
+    payload_cap: int = 4096
+    timeout: float | None = None  # overrides the scenario's
+    echo: IO[str] | None = None  # where roles' output is shown as it happens (None: not shown)
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A process still inside a call when the run was stopped."""
+
+    pid: Pid
+    role: str
+    call: str
+    fd: int | None
+    detail: str
+
+
+@dataclass
+class RunResult:
+    scenario: Scenario
+    outdir: Path
+    trace_path: Path
+    trace: Trace
+    ending: str  # complete, expected-blocked, timeout, failed
+    ok: bool
+    message: str
+    blocked: list[Blocked] = field(default_factory=list)
+    files: dict[str, Path] = field(default_factory=dict)
+    port: int | None = None
+
+
+# -- ports ------------------------------------------------------------------------------------------
+
+def choose_port(requested: int) -> int:
+    """The port a scenario will use: the requested one if free, any free one for 0."""
+    if requested == 0:
+        for _ in range(50):
+            with socket.socket() as probe:
+                probe.bind(("127.0.0.1", 0))
+                port = probe.getsockname()[1]
+            if _port_is_free(port):
+                return port
+        raise RunError("could not find a free port; pass one with --port N.")
+    if not 0 < requested < 65536:
+        raise RunError(f"port {requested} is not a valid port number; choose one between 1 and 65535.")
+    if not _port_is_free(requested):
+        raise RunError(
+            f"port {requested} is in use by another program: stop it, or choose another port with "
+            f"--port N (--port 0 picks a free one).")
+    return requested
+
+
+def _port_is_free(port: int) -> bool:
+    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+        with socket.socket(socket.AF_INET, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are not "in use"
+            try:
+                probe.bind(("0.0.0.0", port))
+            except OSError:
+                return False
+    return True
+
+
+# -- output shown as it happens ---------------------------------------------------------------------
+
+class OutputPrinter:
+    """Prefixes each role's output lines with its name and keeps a copy per role."""
+
+    def __init__(self, outdir: Path, echo: IO[str] | None) -> None:
+        self.outdir = outdir
+        self.echo = echo
+        self.lock = threading.Lock()
+        self.at_line_start: dict[str, bool] = {}
+        self.files: dict[str, IO[bytes]] = {}
+
+    def feed(self, role: str, data: bytes) -> None:
+        with self.lock:
+            if role not in self.files:
+                self.files[role] = open(self.outdir / f"{role.replace('/', '_')}.out", "wb")
+            self.files[role].write(data)
+            self.files[role].flush()
+            if self.echo is None:
+                return
+            text = data.decode("utf-8", "replace")
+            out = []
+            for piece in text.splitlines(keepends=True):
+                if self.at_line_start.get(role, True):
+                    out.append(f"[{role}] ")
+                out.append(piece)
+                self.at_line_start[role] = piece.endswith("\n")
+            self.echo.write("".join(out))
+            self.echo.flush()
+
+    def pump(self, role: str, stream: IO[bytes]) -> threading.Thread:
+        def run() -> None:
+            fd = stream.fileno()
+            while True:
+                try:
+                    chunk = os.read(fd, 65536)
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                self.feed(role, chunk)
+            stream.close()
+
+        thread = threading.Thread(target=run, name=f"ipctrace-output-{role}", daemon=True)
+        thread.start()
+        return thread
+
+    def close(self) -> None:
+        with self.lock:
+            for f in self.files.values():
+                f.close()
+            if self.echo is not None and not all(self.at_line_start.values()):
+                self.echo.write("\n")
+
+
+# -- what a stopped process was doing ---------------------------------------------------------------
+
+_SYSCALLS = {
+    "x86_64": {0: "read", 1: "write", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 42: "connect",
+               43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 61: "wait4",
+               202: "futex", 230: "clock_nanosleep", 232: "epoll_wait", 247: "waitid", 270: "pselect6",
+               271: "ppoll", 281: "epoll_pwait", 288: "accept4"},
+    "aarch64": {63: "read", 64: "write", 22: "epoll_pwait", 72: "pselect6", 73: "ppoll", 95: "waitid",
+                98: "futex", 101: "nanosleep", 115: "clock_nanosleep", 202: "accept", 203: "connect",
+                206: "sendto", 207: "recvfrom", 211: "sendmsg", 212: "recvmsg", 242: "accept4", 260: "wait4"},
+}
+_FD_SYSCALLS = {"read", "write", "connect", "accept", "accept4", "sendto", "recvfrom", "sendmsg", "recvmsg"}
+#: Names a scenario may use for a blocked call, and the system calls they stand for.
+CALL_ALIASES = {
+    "recv": {"recvfrom", "recv"}, "recvfrom": {"recvfrom"}, "read": {"read"}, "accept": {"accept", "accept4"},
+    "waitpid": {"wait4", "waitid"}, "wait": {"wait4", "waitid"}, "sleep": {"clock_nanosleep", "nanosleep"},
+    "input": {"read"}, "connect": {"connect"}, "select": {"select", "pselect6", "poll", "ppoll", "epoll_wait",
+                                                          "epoll_pwait"},
+}
+
+
+def blocked_call(pid: Pid) -> tuple[str, int | None] | None:
+    """The system call `pid` is waiting in (name, fd), read from /proc; None if it is not blocked in one."""
+    try:
+        fields = Path(f"/proc/{pid}/syscall").read_text().split()
+    except OSError:
+        return None
+    if not fields or fields[0] in ("running", "-1"):
+        return None
+    number = int(fields[0])
+    name = _SYSCALLS.get(platform.machine(), {}).get(number, f"syscall {number}")
+    fd = int(fields[1], 16) if name in _FD_SYSCALLS and len(fields) > 1 else None
+    return name, fd
+
+
+def _fd_endpoint(pid: Pid, fd: int, kinds: dict[tuple[int, int], str]) -> list[Any] | None:
+    try:
+        st = os.stat(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        return None
+    key = (st.st_dev, st.st_ino)
+    kind = kinds.get(key) or ("pipe" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode)
+                              else "file" if stat.S_ISREG(st.st_mode) else "other")
+    return [st.st_dev, st.st_ino, kind]
+
+
+def _alive(pid: Pid) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state not in ("Z", "X")
+
+
+def _become_subreaper() -> None:
+    """Orphaned processes of the run are re-parented to ipctrace, so their exit is seen and reaped."""
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+    except (OSError, AttributeError):
+        pass
+
+
+# -- the run ----------------------------------------------------------------------------------------
+
+@dataclass
+class _RoleRun:
+    role: Role
+    proc: subprocess.Popen
+    script: deque[str]
+    threads: list[threading.Thread]
+    ready: bool = False
+    exit: ExitStatus | None = None
+    terminated: bool = False  # ipctrace sent it SIGTERM (service roles)
+
+
+class Supervisor:
+    """Drives one run: starts roles, feeds scripts, watches the trace, stops and reaps."""
+
+    def __init__(self, scenario: Scenario, outdir: Path, env: dict[str, str], events_path: Path,
+                 subst: dict[str, str], printer: OutputPrinter, timeout: float) -> None:
+        self.scenario = scenario
+        self.outdir = outdir
+        self.env = env
+        self.events_path = events_path
+        self.subst = subst
+        self.printer = printer
+        self.timeout = timeout
+        self.runs: list[_RoleRun] = []
+        self.role_of: dict[Pid, str] = {}
+        self.ppid_of: dict[Pid, Pid] = {}
+        self.exited: set[Pid] = set()
+        self.reaped: dict[Pid, ExitStatus] = {}
+        self.kinds: dict[tuple[int, int], str] = {}
+        self.last_event_t1: dict[Pid, int] = {}
+        self.blocked: list[Blocked] = []
+        self._tail = b""
+        self._events_file = open(events_path, "rb")
+        self.last_activity = time.monotonic()
+
+    # The trace as it grows.
+    def _read_new_events(self) -> list[dict[str, Any]]:
+        chunk = self._events_file.read()
+        if not chunk:
+            return []
+        data = self._tail + chunk
+        cut = data.rfind(b"\n") + 1
+        self._tail = data[cut:]
+        self.last_activity = time.monotonic()
+        return list(read_raw_events(data[:cut].decode("utf-8", "replace").splitlines(keepends=True)))
+
+    def _handle(self, obj: dict[str, Any]) -> None:
+        pid, ppid = int(obj["pid"]), int(obj.get("ppid", 0))
+        self.ppid_of.setdefault(pid, ppid)
+        if pid not in self.role_of and ppid in self.role_of:
+            self.role_of[pid] = self.role_of[ppid]
+        if obj.get("t1") is not None:
+            self.last_event_t1[pid] = int(obj["t1"])
+        ep = obj.get("ep")
+        if ep:
+            self.kinds[(ep[0], ep[1])] = ep[2]
+        call = obj.get("call")
+        run = self._run_of(pid)
+        if call == "exit":
+            self.exited.add(pid)
+        elif call in ("wait", "waitpid") and isinstance(obj.get("res"), list) and obj["res"][0] > 0:
+            self.exited.add(int(obj["res"][0]))
+        if run is None:
+            return
+        if call in run.role.ready:
+            run.ready = True
+        if call == "stdin-wait" and not run.role.interactive:
+            self._deliver_input(run, all_of_it=(obj.get("args") or {}).get("want") == "all")
+
+    def _run_of(self, pid: Pid) -> _RoleRun | None:
+        role = self.role_of.get(pid)
+        return next((r for r in self.runs if r.role.name == role), None)
+
+    def _deliver_input(self, run: _RoleRun, all_of_it: bool) -> None:
+        """The program asks for input: give it the next scripted line, or end of input after the last."""
+        stdin = run.proc.stdin
+        if stdin is None or stdin.closed:
+            return
+        try:
+            if not run.script:
+                stdin.close()
+                return
+            while run.script:
+                line = run.script.popleft()
+                stdin.write(line.encode())
+                self.printer.feed(run.role.name, line.encode())
+                if not all_of_it:
+                    break
+            stdin.flush()
+            if all_of_it:
+                stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    # Processes.
+    def start_role(self, role: Role) -> None:
+        command = [arg.format(**self.subst) for arg in role.command]
+        scripted = role.stdin is not None and not role.interactive
+        try:
+            proc = subprocess.Popen(
+                command, env=self.env, cwd=self.subst.get("cwd"),
+                stdin=None if role.interactive else (subprocess.PIPE if scripted else subprocess.DEVNULL),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=not role.interactive,
+            )
+        except FileNotFoundError:
+            raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None
+        except PermissionError:
+            raise RunError(f"cannot start {role.name}: {command[0]!r} is not executable.") from None
+        self.role_of[proc.pid] = role.name
+        threads = [self.printer.pump(role.name, proc.stdout), self.printer.pump(role.name, proc.stderr)]
+        self.runs.append(_RoleRun(role, proc, deque(role.stdin or ()), threads))
+
+    def _reap(self) -> None:
+        for pid in list(self.role_of):
+            if pid in self.reaped:
+                continue
+            try:
+                got, status = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if got:
+                code = os.waitstatus_to_exitcode(status)
+                self.reaped[pid] = ExitStatus(signal=-code) if code < 0 else ExitStatus(code=code)
+                self.exited.add(pid)
+                for run in self.runs:
+                    if run.proc.pid == pid:
+                        run.exit = self.reaped[pid]
+                        run.proc.returncode = code
+
+    def _live_pids(self) -> list[Pid]:
+        return [pid for pid in self.role_of if pid not in self.reaped and _alive(pid)]
+
+    def run(self) -> tuple[str, str]:
+        """Run to the end; returns (ending, message)."""
+        roles = list(self.scenario.roles)
+        deadline = time.monotonic() + self.timeout
+        ending = self.scenario.ending
+        self.start_role(roles[0])
+        while True:
+            for obj in self._read_new_events():
+                self._handle(obj)
+            self._reap()
+            started = len(self.runs)
+            if started < len(roles):
+                previous = self.runs[-1]
+                if previous.ready or not previous.role.ready:
+                    self.start_role(roles[started])
+                    continue
+                if previous.exit is not None:
+                    return "failed", (f"{previous.role.name} ended ({previous.exit}) before it was ready "
+                                      f"(it never reached {' or '.join(previous.role.ready)}); see its output above.")
+            else:
+                if all(r.exit is not None for r in self.runs if not r.role.service):
+                    for r in self.runs:
+                        if r.role.service and not r.terminated and r.exit is None:
+                            r.terminated = True
+                            os.kill(r.proc.pid, signal.SIGTERM)
+                if not self._live_pids():
+                    return "complete", ""
+            now = time.monotonic()
+            if ending is not None and started == len(roles) and now - self.last_activity > ending.idle:
+                return "idle", ""
+            if now > deadline:
+                return "timeout", f"the run did not end within its timeout of {self.timeout:g} s"
+            time.sleep(POLL_SECONDS)
+
+    def stop(self) -> None:
+        """Note what every live process is blocked in, then kill them all and reap."""
+        for obj in self._read_new_events():
+            self._handle(obj)
+        self._reap()
+        records = []
+        for pid in self._live_pids():
+            found = blocked_call(pid)
+            if found is None:
+                continue
+            call, fd = found
+            ep = _fd_endpoint(pid, fd, self.kinds) if fd is not None else None
+            role = self.role_of.get(pid, f"pid {pid}")
+            wchan = ""
+            try:
+                wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
+            except OSError:
+                pass
+            detail = f"{call}(fd {fd})" if fd is not None else call
+            self.blocked.append(Blocked(pid, role, call, fd, detail))
+            t = self.last_event_t1.get(pid, time.time_ns())
+            records.append({"pid": pid, "ppid": self.ppid_of.get(pid, 0), "tid": pid, "t0": t, "t1": None,
+                            "call": call, "fd": fd, "ep": ep, "blocked": True,
+                            "args": {"syscall": call, "wchan": wchan}})
+        for run in self.runs:
+            try:
+                os.killpg(run.proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        for pid in self._live_pids():
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        deadline = time.monotonic() + 5
+        while self._live_pids() and time.monotonic() < deadline:
+            self._reap()
+            time.sleep(POLL_SECONDS)
+        self._reap()
+        self.blocked_records = records
+
+    def finish(self) -> list[dict[str, Any]]:
+        """Every recorded line plus the blocked-call records, after all processes are gone."""
+        for run in self.runs:
+            if run.proc.stdin is not None and not run.proc.stdin.closed:
+                try:
+                    run.proc.stdin.close()
+                except OSError:
+                    pass
+            for thread in run.threads:
+                thread.join(timeout=5)
+        self._events_file.close()
+        with open(self.events_path, encoding="utf-8", errors="replace") as f:
+            raw = list(read_raw_events(f))
+        return raw + getattr(self, "blocked_records", [])
+
+
+def _generate_file(path: Path, size: int) -> None:
+    """Deterministic text of `size` bytes (several datagrams' worth for the file transfers)."""
+    line = b"ipctrace test data: the quick brown fox jumps over the lazy dog 0123456789\n"
+    data = bytearray()
+    n = 0
+    while len(data) < size:
+        data += b"%05d " % n + line
+        n += 1
+    path.write_bytes(bytes(data[:size]))
+
+
+def _socket_addresses(raw: list[dict[str, Any]]) -> set[tuple[str, SockAddr, SockAddr | None]]:
+    """(proto, local, peer) of every TCP/UDP socket the traced processes used."""
+    out: set[tuple[str, SockAddr, SockAddr | None]] = set()
+    for obj in raw:
+        ep = obj.get("ep")
+        kind = ep[2] if ep else ""
+        local = obj.get("local")
+        if not kind.startswith(("tcp", "udp")) or not isinstance(local, list):
+            continue
+        peer = obj.get("peer")
+        out.add((kind.rstrip("6"), SockAddr(local[0], local[1]),
+                 SockAddr(peer[0], peer[1]) if isinstance(peer, list) else None))
+    return out
+
+
+def _matches_expected(scenario: Scenario, blocked: list[Blocked]) -> bool:
+    assert scenario.ending is not None
+    for role, call in scenario.ending.blocked:
+        names = CALL_ALIASES.get(call, {call})
+        if not any((b.role == role or b.role.startswith(role + "/")) and b.call in names for b in blocked):
+            return False
+    return True
+
+
+def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
+    """Run a scenario under the tracer and write its trace, capture and outputs."""
+    from tracer import capture as capture_mod
+
+    outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
+    outdir.mkdir(parents=True, exist_ok=True)
+    port = choose_port(options.port) if scenario.uses_port else None
+    for name, size in scenario.generate.items():
+        _generate_file(outdir / name, size)
+    for leftover in ("received_file.txt", "echomsg.txt"):
+        (outdir / leftover).unlink(missing_ok=True)
+
+    events_path = outdir / "events.raw.jsonl"
+    events_path.write_bytes(b"")
+    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
+                              extra_paths=(str(PROJECT_ROOT),))
+    subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "cwd": os.getcwd()}
+    pcap_path = outdir / "capture.pcap"
+    capture = None
+    capture_note = ""
+    if options.capture != "none":
+        reason = capture_mod.capture_unavailable_reason(options.capture)
+        if reason:
+            capture_note = reason
+        else:
+            try:
+                capture = capture_mod.start_capture(options.capture, "lo", pcap_path)
+            except capture_mod.CaptureUnavailable as exc:
+                capture_note = str(exc)
+    else:
+        capture_note = "capture turned off (--no-capture)"
+
+    _become_subreaper()
+    printer = OutputPrinter(outdir, options.echo)
+    started = time.time_ns()
+    supervisor = Supervisor(scenario, outdir, env, events_path, subst, printer,
+                            options.timeout or scenario.timeout)
+    try:
+        ending, message = supervisor.run()
+    except BaseException:
+        supervisor.stop()
+        supervisor.finish()
+        printer.close()
+        if capture is not None:
+            capture.stop(drain=0)
+        raise
+    supervisor.stop()
+    raw = supervisor.finish()
+    printer.close()
+
+    packets: list[Packet] = []
+    info = CaptureInfo("none", note=capture_note)
+    if capture is not None:
+        captured = capture.stop()
+        capture_mod.write_pcap(captured, pcap_path)
+        all_packets = capture_mod.parse_packets(captured)
+        packets = capture_mod.filter_packets(all_packets, _socket_addresses(raw))
+        info = CaptureInfo(options.capture, captured=len(all_packets), kept=len(packets),
+                           kernel_drops=captured.kernel_drops)
+
+    blocked = supervisor.blocked
+    ok = True
+    if ending == "idle":
+        if scenario.ending is not None and _matches_expected(scenario, blocked):
+            ending, message = "expected-blocked", scenario.ending.explanation
+        else:
+            ending, ok = "timeout", False
+            message = "the run stopped making progress, but not in the way this scenario expects"
+    elif ending == "timeout" or ending == "failed":
+        ok = False
+    elif ending == "complete":
+        if scenario.ending is not None:
+            ok = False
+            message = ("every process ended, but this scenario expects "
+                       + ", ".join(f"{r} to stay blocked in {c}" for r, c in scenario.ending.blocked))
+        for run in supervisor.runs:
+            if run.exit is not None and run.exit != ExitStatus(code=0) and not (
+                    run.terminated and run.exit in (ExitStatus(signal=signal.SIGTERM), ExitStatus(code=0))):
+                ok = False
+                ending = "failed"
+                message = f"{run.role.name} ended with {run.exit}; see its output above"
+    for a, b in scenario.same_files:
+        fa, fb = outdir / a, outdir / b
+        if not fb.exists() or fa.read_bytes() != fb.read_bytes():
+            ok = False
+            message = (message + "; " if message else "") + f"{b} is not identical to {a}"
+
+    header = Header(
+        version=FORMAT_VERSION,
+        command=tuple(" ".join(a.format(**subst) for a in r.command) for r in scenario.roles),
+        host=platform.node(),
+        clock="CLOCK_REALTIME (time.time_ns)",
+        started=started,
+        scenario=scenario.name,
+        roles={r.role.name: (str(r.proc.pid),) for r in supervisor.runs},
+        capture=info,
+        ending=ending,
+        ending_note=message,
+    )
+    roots = {r.proc.pid: r.role.name for r in supervisor.runs}
+    trace = build_trace(header, raw, roots=roots, reaped=supervisor.reaped, packets=packets)
+    trace_path = outdir / "trace.jsonl"
+    write_trace(trace, trace_path)
+    events_path.unlink(missing_ok=True)
+    files = {"trace": trace_path}
+    if capture is not None:
+        files["capture"] = pcap_path
+    for run in supervisor.runs:
+        out = outdir / f"{run.role.name}.out"
+        if out.exists():
+            files[f"output of {run.role.name}"] = out
+    return RunResult(scenario=scenario, outdir=outdir, trace_path=trace_path, trace=trace, ending=ending,
+                     ok=ok, message=message, blocked=blocked, files=files, port=port)
+
+
+__all__ = ["RunError", "RunOptions", "RunResult", "run_scenario", "choose_port", "__version__"]
