@@ -63,36 +63,42 @@ def build_processes(
     by_pid: dict[Pid, list[Event]] = defaultdict(list)
     for e in events:
         by_pid[e.pid].append(e)
+    # A child can die before it records anything (killed right after fork): its parent's fork names it.
+    forked_by: dict[Pid, Event] = {
+        e.result: e for e in events if e.call == "fork" and isinstance(e.result, int) and e.result > 0}
     starts = {pid: evs[0].t0 for pid, evs in by_pid.items()}
+    starts.update({pid: f.t1 or f.t0 for pid, f in forked_by.items() if pid not in by_pid})
+    parent_of = {pid: evs[0].ppid for pid, evs in by_pid.items()}
+    parent_of.update({pid: f.pid for pid, f in forked_by.items() if pid not in by_pid})
     statuses = _exit_statuses(events, reaped)
 
     roles: dict[Pid, str] = dict(roots)
     children: dict[Pid, list[Pid]] = defaultdict(list)
-    for pid in sorted(by_pid, key=lambda p: starts[p]):
-        ppid = by_pid[pid][0].ppid
-        if pid not in roles and ppid in by_pid:
-            children[ppid].append(pid)
+    for pid in sorted(starts, key=lambda p: starts[p]):
+        if pid not in roles and parent_of[pid] in starts:
+            children[parent_of[pid]].append(pid)
 
     def role_of(pid: Pid) -> str:
-        if pid in roles:
-            return roles[pid]
-        ppid = by_pid[pid][0].ppid
-        if ppid in by_pid:
-            roles[pid] = f"{role_of(ppid)}/child#{children[ppid].index(pid) + 1}"
-        else:
-            roles[pid] = f"pid {pid}"
+        if pid not in roles:
+            ppid = parent_of[pid]
+            roles[pid] = f"{role_of(ppid)}/child#{children[ppid].index(pid) + 1}" if ppid in starts else f"pid {pid}"
         return roles[pid]
 
     processes = []
-    for pid, evs in sorted(by_pid.items(), key=lambda item: starts[item[0]]):
+    for pid in sorted(starts, key=lambda p: starts[p]):
+        evs = by_pid.get(pid, [])
+        if not evs:
+            parent_argv = by_pid[parent_of[pid]][0].args.get("argv", ()) if parent_of[pid] in by_pid else ()
+            processes.append(Process(pid=pid, ppid=parent_of[pid], role=role_of(pid), argv=tuple(parent_argv),
+                                     start=starts[pid], end=starts[pid], exit=statuses.get(pid), forked=True))
+            continue
         first = evs[0]
         forked = first.call == "start" and first.args.get("how") == "fork"
         argv: tuple[str, ...] = ()
         if first.call == "start" and "argv" in first.args:
             argv = tuple(first.args["argv"])
         elif forked and first.ppid in by_pid:
-            parent_first = by_pid[first.ppid][0]
-            argv = tuple(parent_first.args.get("argv", ()))
+            argv = tuple(by_pid[first.ppid][0].args.get("argv", ()))
         last = evs[-1]
         processes.append(Process(
             pid=pid, ppid=first.ppid, role=role_of(pid), argv=argv, start=first.t0,

@@ -39,6 +39,13 @@ _orig_fromfd = socket.fromfd
 _orig_input = builtins.input
 
 
+import subprocess as _subprocess  # noqa: E402 - imported only to know its file name
+
+#: Library code whose private plumbing is not the program's IPC (subprocess's exec-error pipe and fd juggling).
+_PLUMBING_FILES = frozenset({_subprocess.__file__})
+_getframe = sys._getframe
+
+
 def _error_name(exc: BaseException) -> str:
     code = getattr(exc, "errno", None)
     if isinstance(code, int) and code in _errno.errorcode:
@@ -97,12 +104,16 @@ def _wrap_os() -> dict[str, Callable]:
     o = _orig_os
 
     def pipe():
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["pipe"]()
         t0 = now()
         r, w = o["pipe"]()
         _writer.emit("pipe", t0, now(), ',"res":[%d,%d]%s' % (r, w, _writer.endpoint(r, "pipe")))
         return r, w
 
     def pipe2(flags, /):
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["pipe2"](flags)
         t0 = now()
         r, w = o["pipe2"](flags)
         _writer.emit("pipe2", t0, now(), ',"args":{"flags":%d},"res":[%d,%d]%s' % (
@@ -110,6 +121,8 @@ def _wrap_os() -> dict[str, Callable]:
         return r, w
 
     def read(fd, n, /):
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["read"](fd, n)
         t0 = now()
         try:
             data = o["read"](fd, n)
@@ -124,6 +137,8 @@ def _wrap_os() -> dict[str, Callable]:
         return data
 
     def write(fd, data, /):
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["write"](fd, data)
         t0 = now()
         try:
             size = o["write"](fd, data)
@@ -137,6 +152,8 @@ def _wrap_os() -> dict[str, Callable]:
         return size
 
     def close(fd, /):
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["close"](fd)
         ep = _writer.endpoint(fd)
         t0 = now()
         try:
@@ -147,6 +164,8 @@ def _wrap_os() -> dict[str, Callable]:
         _writer.emit("close", t0, now(), ',"fd":%d%s' % (fd, ep))
 
     def dup(fd, /):
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["dup"](fd)
         t0 = now()
         try:
             new = o["dup"](fd)
@@ -157,6 +176,8 @@ def _wrap_os() -> dict[str, Callable]:
         return new
 
     def dup2(fd, fd2, inheritable=True):
+        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+            return o["dup2"](fd, fd2, inheritable)
         t0 = now()
         try:
             new = o["dup2"](fd, fd2, inheritable)

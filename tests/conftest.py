@@ -1,0 +1,61 @@
+"""Shared fixtures: run real programs under the tracer, in a temporary output folder."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from tracer.scenarios import adhoc_scenario, find_scenario
+from tracer.session import RunOptions, RunResult, run_scenario
+
+PROGRAMS = Path(__file__).parent / "programs"
+IN_CI = bool(os.environ.get("CI"))
+
+
+def can_capture() -> str | None:
+    """None when packet capture works here, else what is missing."""
+    from tracer.capture import capture_unavailable_reason
+
+    return capture_unavailable_reason("scapy")
+
+
+def require_capture() -> None:
+    reason = can_capture()
+    if reason is not None:
+        if IN_CI:
+            pytest.fail(f"CI must be able to capture packets, but: {reason}")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def trace_program(tmp_path):
+    """Run tests/programs/NAME under the tracer; returns the RunResult."""
+
+    def run(name: str, *args: str, stdin: list[str] | None = None, capture: str = "none",
+            timeout: float = 30.0) -> RunResult:
+        scenario = adhoc_scenario([sys.executable, str(PROGRAMS / name), *args], timeout=timeout)
+        if stdin is not None:
+            from dataclasses import replace
+
+            scenario = replace(scenario, roles=(replace(scenario.roles[0], stdin=tuple(stdin), interactive=False),))
+        return run_scenario(scenario, RunOptions(outdir=tmp_path / "run", capture=capture, port=0))
+
+    return run
+
+
+@pytest.fixture
+def trace_scenario(tmp_path):
+    """Run a named scenario on a free port in a temporary folder; returns the RunResult."""
+
+    def run(name: str, capture: str = "none", **changes) -> RunResult:
+        scenario = find_scenario(name)
+        if changes:
+            from dataclasses import replace
+
+            scenario = replace(scenario, **changes)
+        return run_scenario(scenario, RunOptions(outdir=tmp_path / name, capture=capture, port=0))
+
+    return run

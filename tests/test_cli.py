@@ -1,0 +1,95 @@
+"""The `ipctrace` command as a user types it: help, version, and one clear sentence for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+from tests.conftest import PROGRAMS
+
+
+def ipctrace(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "tracer", *args], capture_output=True, text=True, cwd=cwd,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_version_and_help():
+    version = ipctrace("--version")
+    assert version.returncode == 0 and version.stdout.startswith("ipctrace ")
+    top = ipctrace("--help")
+    assert top.returncode == 0
+    for command in ("run", "list", "show"):
+        assert command in top.stdout
+        sub = ipctrace(command, "--help")
+        assert sub.returncode == 0 and "usage: ipctrace " + command in sub.stdout
+
+
+def test_unknown_option_is_one_clear_error():
+    result = ipctrace("run", "--frobnicate")
+    assert result.returncode == 2
+    assert "unrecognized arguments: --frobnicate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_program_is_one_clear_error(tmp_path):
+    result = ipctrace("run", "--output", str(tmp_path), "--no-capture", "--", "no-such-program-here")
+    assert result.returncode == 2
+    assert result.stderr.strip().count("\n") == 0
+    assert "no-such-program-here" in result.stderr and "not found" in result.stderr
+
+
+def test_run_any_python_program_writes_trace_and_timeline(tmp_path):
+    result = ipctrace("run", "--output", str(tmp_path), "--no-capture", "--", sys.executable,
+                      str(PROGRAMS / "killed_child.py"))
+    assert result.returncode == 0, result.stderr
+    assert "[main] b'before the kill'" in result.stdout
+    assert "write  fd 4 (pipe write end)  'before the kill' (15 B)" in result.stdout
+    trace = tmp_path / "killed_child" / "trace.jsonl"
+    assert trace.exists() and (tmp_path / "killed_child" / "timeline.txt").exists()
+    assert str(trace) in result.stdout
+    shown = ipctrace("show", str(trace.parent))
+    assert shown.returncode == 0 and "'before the kill' (15 B)" in shown.stdout
+
+
+def test_unknown_scenario_suggests_close_names():
+    result = ipctrace("run", "tcp_chta", "--no-capture")
+    assert result.returncode == 2
+    assert "unknown scenario 'tcp_chta'" in result.stderr and "tcp_chat" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def _good_trace(tmp_path):
+    result = ipctrace("run", "--output", str(tmp_path), "--no-capture", "--quiet", "--", sys.executable,
+                      str(PROGRAMS / "timeouts.py"))
+    assert result.returncode == 0, result.stderr
+    return tmp_path / "timeouts" / "trace.jsonl"
+
+
+def test_malformed_and_truncated_traces_name_file_and_line(tmp_path):
+    good = _good_trace(tmp_path)
+    lines = good.read_text().splitlines(keepends=True)
+
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("".join(lines[:3]) + "{not json\n" + "".join(lines[3:]))
+    result = ipctrace("show", str(broken))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{broken}:4: not valid JSON" in result.stderr
+
+    truncated = tmp_path / "truncated.jsonl"
+    truncated.write_text("".join(lines)[:-25])
+    result = ipctrace("show", str(truncated))
+    assert result.returncode == 2
+    assert f"{truncated}:{len(lines)}:" in result.stderr and "truncated" in result.stderr
+
+    missing_field = tmp_path / "missing.jsonl"
+    missing_field.write_text(lines[0] + '{"type": "event", "pid": 1}\n')
+    result = ipctrace("show", str(missing_field))
+    assert result.returncode == 2 and f"{missing_field}:2:" in result.stderr
+
+    not_a_trace = tmp_path / "notes.txt"
+    not_a_trace.write_text("hello\n")
+    result = ipctrace("show", str(not_a_trace))
+    assert result.returncode == 2 and "not valid JSON" in result.stderr
+
+    result = ipctrace("show", str(tmp_path / "nothing.jsonl"))
+    assert result.returncode == 2 and "no such trace file" in result.stderr
