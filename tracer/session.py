@@ -111,32 +111,38 @@ def _port_is_free(port: int) -> bool:
 # -- output shown as it happens ---------------------------------------------------------------------
 
 class OutputPrinter:
-    """Prefixes each role's output lines with its name and keeps a copy per role."""
+    """Shows each role's output as whole lines prefixed with its name, and keeps a copy per role.
+
+    A line still being written (a prompt such as `Client: `) waits until it is complete or until the
+    program is given its input, so lines of two programs never run into each other.
+    """
 
     def __init__(self, outdir: Path, echo: IO[str] | None) -> None:
         self.outdir = outdir
         self.echo = echo
         self.lock = threading.Lock()
-        self.at_line_start: dict[str, bool] = {}
+        self.pending: dict[str, str] = {}
         self.files: dict[str, IO[bytes]] = {}
 
-    def feed(self, role: str, data: bytes) -> None:
+    def feed(self, role: str, data: bytes, typed: bool = False) -> None:
+        """Output of `role`; `typed` marks scripted input shown the way a terminal echoes it."""
         with self.lock:
-            if role not in self.files:
-                self.files[role] = open(self.outdir / f"{role.replace('/', '_')}.out", "wb")
-            self.files[role].write(data)
-            self.files[role].flush()
+            if not typed:
+                if role not in self.files:
+                    self.files[role] = open(self.outdir / f"{role.replace('/', '_')}.out", "wb")
+                self.files[role].write(data)
+                self.files[role].flush()
             if self.echo is None:
                 return
-            text = data.decode("utf-8", "replace")
-            out = []
-            for piece in text.splitlines(keepends=True):
-                if self.at_line_start.get(role, True):
-                    out.append(f"[{role}] ")
-                out.append(piece)
-                self.at_line_start[role] = piece.endswith("\n")
-            self.echo.write("".join(out))
-            self.echo.flush()
+            text = self.pending.pop(role, "") + data.decode("utf-8", "replace")
+            complete, newline, partial = text.rpartition("\n")
+            if typed and partial:
+                complete, partial = text.removesuffix("\n"), ""
+            if complete or newline:
+                self.echo.write("".join(f"[{role}] {line}\n" for line in complete.split("\n")))
+                self.echo.flush()
+            if partial:
+                self.pending[role] = partial
 
     def pump(self, role: str, stream: IO[bytes]) -> threading.Thread:
         def run() -> None:
@@ -159,8 +165,10 @@ class OutputPrinter:
         with self.lock:
             for f in self.files.values():
                 f.close()
-            if self.echo is not None and not all(self.at_line_start.values()):
-                self.echo.write("\n")
+            if self.echo is not None:
+                for role, partial in self.pending.items():
+                    self.echo.write(f"[{role}] {partial}\n")
+                self.pending.clear()
 
 
 # -- what a stopped process was doing ---------------------------------------------------------------
@@ -313,7 +321,7 @@ class Supervisor:
             while run.script:
                 line = run.script.popleft()
                 stdin.write(line.encode())
-                self.printer.feed(run.role.name, line.encode())
+                self.printer.feed(run.role.name, line.encode(), typed=True)
                 if not all_of_it:
                     break
             stdin.flush()
