@@ -547,8 +547,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     packets: list[Packet] = []
     info = CaptureInfo("none", note=capture_note)
     if capture is not None:
-        captured = capture.stop()
-        capture_mod.write_pcap(captured, pcap_path)
+        captured = capture.stop()  # also leaves capture.pcap
         all_packets = capture_mod.parse_packets(captured)
         packets = capture_mod.filter_packets(all_packets, _socket_addresses(raw))
         info = CaptureInfo(options.capture, captured=len(all_packets), kept=len(packets),
