@@ -7,9 +7,9 @@ import sys
 
 import pytest
 
+from tests.conftest import PROGRAMS
 from tracer.model import Event
 from tracer.tracefile import read_trace
-from tests.conftest import PROGRAMS
 
 
 def _calls(events: list[Event], pid: int) -> list[str]:

@@ -20,7 +20,7 @@ import sys
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
@@ -266,7 +266,6 @@ class Supervisor:
         self.reaped: dict[Pid, ExitStatus] = {}
         self.kinds: dict[tuple[int, int], str] = {}
         self.last_event_t1: dict[Pid, int] = {}
-        self.blocked: list[Blocked] = []
         self._tail = b""
         self._events_file = open(events_path, "rb")
         self.last_activity = time.monotonic()
@@ -414,14 +413,11 @@ class Supervisor:
                 continue
             call, fd = found
             ep = _fd_endpoint(pid, fd, self.kinds) if fd is not None else None
-            role = self.role_of.get(pid, f"pid {pid}")
             wchan = ""
             try:
                 wchan = Path(f"/proc/{pid}/wchan").read_text().strip()
             except OSError:
                 pass
-            detail = f"{call}(fd {fd})" if fd is not None else call
-            self.blocked.append(Blocked(pid, role, call, fd, detail))
             t = self.last_event_t1.get(pid, time.time_ns())
             records.append({"pid": pid, "ppid": self.ppid_of.get(pid, 0), "tid": pid, "t0": t, "t1": None,
                             "call": call, "fd": fd, "ep": ep, "blocked": True,
@@ -494,20 +490,49 @@ def _matches_expected(scenario: Scenario, blocked: list[Blocked]) -> bool:
     return True
 
 
+def _header(scenario: Scenario, subst: dict[str, str], started: int, roles: dict[str, tuple[str, ...]],
+            capture: CaptureInfo, ending: str, note: str) -> Header:
+    return Header(
+        version=FORMAT_VERSION,
+        command=tuple(" ".join(a.format(**subst) for a in r.command) for r in scenario.roles),
+        host=platform.node(),
+        clock="CLOCK_REALTIME (time.time_ns)",
+        started=started,
+        scenario=scenario.name,
+        roles=roles,
+        capture=capture,
+        ending=ending,
+        ending_note=note,
+    )
+
+
+def blocked_processes(trace: Trace) -> list[Blocked]:
+    """The processes a trace shows still inside a call when the run was stopped."""
+    roles = {p.pid: p.role for p in trace.processes}
+    return [Blocked(e.pid, roles.get(e.pid, f"pid {e.pid}"), e.call, e.fd,
+                    f"{e.call}(fd {e.fd})" if e.fd is not None else e.call)
+            for e in trace.events if e.blocked]
+
+
 def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
     """Run a scenario under the tracer and write its trace, capture and outputs."""
     from tracer import capture as capture_mod
 
     outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
-    outdir.mkdir(parents=True, exist_ok=True)
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+        (outdir / "events.raw.jsonl").write_bytes(b"")
+    except OSError as exc:
+        raise RunError(f"cannot write to the output folder {outdir} ({exc.strerror}): "
+                       "choose another one with --output DIR.") from None
     port = choose_port(options.port) if scenario.uses_port else None
     for name, size in scenario.generate.items():
         _generate_file(outdir / name, size)
-    for leftover in ("received_file.txt", "echomsg.txt"):
-        (outdir / leftover).unlink(missing_ok=True)
+    for pattern in ("received_file.txt", "echomsg.txt", "capture.pcap", "timeline.txt", "*.out", "sequence*"):
+        for leftover in outdir.glob(pattern):  # a previous run's results must not pass for this run's
+            leftover.unlink()
 
     events_path = outdir / "events.raw.jsonl"
-    events_path.write_bytes(b"")
     env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
                               extra_paths=(str(PROJECT_ROOT),))
     subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "cwd": os.getcwd()}
@@ -520,7 +545,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
             capture_note = reason
         else:
             try:
-                capture = capture_mod.start_capture(options.capture, "lo", pcap_path)
+                capture = capture_mod.start_capture(options.capture, "lo")
             except capture_mod.CaptureUnavailable as exc:
                 capture_note = str(exc)
     else:
@@ -547,13 +572,20 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     packets: list[Packet] = []
     info = CaptureInfo("none", note=capture_note)
     if capture is not None:
-        captured = capture.stop()  # also leaves capture.pcap
+        captured = capture.stop()
         all_packets = capture_mod.parse_packets(captured)
         packets = capture_mod.filter_packets(all_packets, _socket_addresses(raw))
+        # The pcap holds this run's packets only: lo also carries other programs' traffic.
+        capture_mod.write_pcap(capture_mod.frames_of(packets, captured), pcap_path)
+        packets = [replace(p, index=i) for i, p in enumerate(packets)]  # index = position in capture.pcap
         info = CaptureInfo(options.capture, captured=len(all_packets), kept=len(packets),
                            kernel_drops=captured.kernel_drops)
 
-    blocked = supervisor.blocked
+    header_roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
+    roots = {r.proc.pid: r.role.name for r in supervisor.runs}
+    provisional = build_trace(_header(scenario, subst, started, header_roles, info, "", ""), raw, roots=roots,
+                              reaped=supervisor.reaped, packets=packets)
+    blocked = blocked_processes(provisional)
     ok = True
     if ending == "idle":
         if scenario.ending is not None and _matches_expected(scenario, blocked):
@@ -580,20 +612,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
             ok = False
             message = (message + "; " if message else "") + f"{b} is not identical to {a}"
 
-    header = Header(
-        version=FORMAT_VERSION,
-        command=tuple(" ".join(a.format(**subst) for a in r.command) for r in scenario.roles),
-        host=platform.node(),
-        clock="CLOCK_REALTIME (time.time_ns)",
-        started=started,
-        scenario=scenario.name,
-        roles={r.role.name: (str(r.proc.pid),) for r in supervisor.runs},
-        capture=info,
-        ending=ending,
-        ending_note=message,
-    )
-    roots = {r.proc.pid: r.role.name for r in supervisor.runs}
-    trace = build_trace(header, raw, roots=roots, reaped=supervisor.reaped, packets=packets)
+    trace = replace(provisional, header=_header(scenario, subst, started, header_roles, info, ending, message))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)
     events_path.unlink(missing_ok=True)

@@ -1,0 +1,121 @@
+"""Running under the tracer: hangs stopped with what each process was blocked in, ports, user scenarios."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROGRAMS, require_capture
+from tracer.scenarios import ScenarioError, adhoc_scenario, find_scenario, load_scenario
+from tracer.session import RunError, RunOptions, choose_port, run_scenario
+from tracer.tracefile import read_trace
+
+
+def test_a_hang_is_stopped_at_its_timeout_with_a_partial_trace(tmp_path):
+    scenario = adhoc_scenario([sys.executable, str(PROGRAMS / "hangs.py")], timeout=1.5)
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path, capture="none"))
+    assert not result.ok and result.ending == "timeout"
+    assert "timeout of 1.5 s" in result.message
+    assert sorted(b.role for b in result.blocked) == ["main", "main/child#1"]
+    assert all(b.call == "read" for b in result.blocked)
+    trace = read_trace(result.trace_path)  # kept on disk, parses
+    blocked = [e for e in trace.events if e.blocked]
+    assert len(blocked) == 2 and all(e.t1 is None and e.call == "read" for e in blocked)
+    pipe = next(e for e in trace.events if e.call == "pipe").endpoint
+    assert all(e.endpoint == pipe for e in blocked), "the blocked read names the pipe it waits on"
+    assert (tmp_path / "main.out").read_text().count("waiting") == 2
+    for proc in trace.processes:
+        assert proc.exit is not None and proc.exit.signal == 9  # killed by ipctrace, reaped, reported
+
+
+def test_busy_port_is_one_clear_error():
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        with pytest.raises(RunError, match=rf"port {port} is in use .* --port N"):
+            choose_port(port)
+    assert choose_port(0) > 0
+
+
+def test_busy_port_from_the_command_line(tmp_path):
+    with socket.socket() as busy:
+        busy.bind(("0.0.0.0", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "tracer", "run", "tcp_hello", "--port", str(port),
+                                 "--output", str(tmp_path), "--no-capture"], capture_output=True, text=True,
+                                timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (f"ipctrace: port {port} is in use by another program: stop it, or choose "
+                                     "another port with --port N (--port 0 picks a free one).")
+
+
+def test_a_user_scenario_file_runs_with_readiness_and_script(tmp_path):
+    toml = tmp_path / "my_echo.toml"
+    toml.write_text(f'''
+name = "my_echo"
+lesson = "echo"
+timeout = 20.0
+[[roles]]
+name = "server"
+command = ["{{python}}", "{PROGRAMS / 'echo_server.py'}", "{{port}}"]
+ready = ["listen"]
+[[roles]]
+name = "client"
+command = ["{{python}}", "{PROGRAMS / 'echo_client.py'}", "{{port}}"]
+stdin = ["hello there\\n"]
+''')
+    result = run_scenario(load_scenario(toml), RunOptions(outdir=tmp_path / "out", capture="none", port=0))
+    assert result.ok, result.message
+    assert (tmp_path / "out" / "client.out").read_text() == "say: echo: HELLO THERE\n"
+    events = result.trace.events
+    listen = next(e for e in events if e.call == "listen")
+    client_start = next(e for e in events if e.call == "start" and e.pid != listen.pid)
+    assert client_start.t0 > listen.t1, "the client starts only once the server's listen is recorded"
+    stdin = next(e for e in events if e.call == "stdin")
+    assert stdin.data == b"hello there\n"
+
+
+def test_bad_scenario_files_say_what_is_wrong(tmp_path):
+    with pytest.raises(ScenarioError, match="no such scenario file"):
+        find_scenario(str(tmp_path / "nothing.toml"))
+    bad = tmp_path / "bad.toml"
+    bad.write_text("name = \n")
+    with pytest.raises(ScenarioError, match="not valid TOML"):
+        load_scenario(bad)
+    empty = tmp_path / "empty.toml"
+    empty.write_text('name = "x"\n')
+    with pytest.raises(ScenarioError, match=r"at least one \[\[roles\]\]"):
+        load_scenario(empty)
+
+
+def test_without_capture_privilege_the_run_continues_with_syscalls_only(tmp_path):
+    """Without CAP_NET_RAW: one clear sentence about capture, then the run goes on."""
+    setpriv = shutil.which("setpriv")
+    if os.geteuid() != 0 or setpriv is None:
+        pytest.skip("needs root and setpriv (util-linux) to run ipctrace without CAP_NET_RAW")
+    result = subprocess.run(
+        [setpriv, "--bounding-set=-net_raw", "--inh-caps=-net_raw",
+         sys.executable, "-m", "tracer", "run", "udp_hello", "--port", "0", "--output", str(tmp_path), "--quiet"],
+        capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "packets     none: packet capture needs root or CAP_NET_RAW" in result.stdout
+    trace = read_trace(tmp_path / "udp_hello" / "trace.jsonl")
+    assert any(e.call == "sendto" for e in trace.events) and not trace.packets
+    assert not (tmp_path / "udp_hello" / "capture.pcap").exists()
+
+
+def test_capture_keeps_only_this_runs_packets(tmp_path):
+    require_capture()
+    result = run_scenario(find_scenario("udp_hello"), RunOptions(outdir=tmp_path, capture="scapy", port=0))
+    assert result.ok
+    trace = result.trace
+    assert trace.header.capture.kernel_drops == 0
+    assert [p.payload for p in trace.packets] == [b"Hello from client", b"Hello from server"]
+    assert (tmp_path / "capture.pcap").stat().st_size > 0
