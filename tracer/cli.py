@@ -113,13 +113,21 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_list(_args: argparse.Namespace) -> int:
+    import shutil
+
     from tracer.scenarios import builtin_scenarios
 
     scenarios = builtin_scenarios()
-    width = max(len(n) for n in scenarios) if scenarios else 4
-    print(f"{'NAME':<{width}}  {'SOURCE':<14}  LESSON")
+    width = max(map(len, scenarios), default=4)
+    room = max(shutil.get_terminal_size((120, 24)).columns - width - 10, 30)
+    print(f"{'NAME':<{width}}  DOC  LESSON")
     for name, sc in scenarios.items():
-        print(f"{name:<{width}}  {sc.source:<14}  {sc.lesson}")
+        doc = sc.source.split()[0] if sc.source else ""
+        lesson = sc.lesson.split(". ")[0].rstrip(".") + "."
+        if len(lesson) > room:
+            lesson = lesson[: room - 1] + "…"
+        print(f"{name:<{width}}  {doc:<3}  {lesson}")
+    print("\nDOC numbers the course document the example comes from. Run one with: ipctrace run NAME")
     return EXIT_OK
 
 
