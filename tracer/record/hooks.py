@@ -130,10 +130,7 @@ def _wrap_os() -> dict[str, Callable]:
             _writer.emit("read", t0, now(), ',"fd":%d%s,"args":{"n":%d}%s' % (
                 fd, _writer.endpoint(fd), n, _err(exc)))
             raise
-        t1 = now()
-        size = len(data)
-        _writer.emit("read", t0, t1, ',"fd":%d%s,"args":{"n":%d},"res":%d%s' % (
-            fd, _writer.endpoint(fd), n, size, _writer.payload(data, size)))
+        _writer.data_event("read", fd, t0, now(), n, len(data), data)
         return data
 
     def write(fd, data, /):
@@ -146,9 +143,7 @@ def _wrap_os() -> dict[str, Callable]:
             _writer.emit("write", t0, now(), ',"fd":%d%s,"args":{"n":%d}%s' % (
                 fd, _writer.endpoint(fd), len(memoryview(data)), _err(exc)))
             raise
-        t1 = now()
-        _writer.emit("write", t0, t1, ',"fd":%d%s,"args":{"n":%d},"res":%d%s' % (
-            fd, _writer.endpoint(fd), len(memoryview(data)), size, _writer.payload(data, size)))
+        _writer.data_event("write", fd, t0, now(), len(memoryview(data)), size, data)
         return size
 
     def close(fd, /):
