@@ -95,7 +95,7 @@ def test_sigkilled_child_keeps_its_events(trace_program):
     child = next(p for p in trace.processes if p.role == "main/child#1")
     assert child.exit is not None and child.exit.signal == 9
     calls = _calls(list(trace.events), child.pid)
-    assert calls[:3] == ["start", "write", "write"], calls
+    assert calls == ["start", "write"], calls  # the read it was killed in never returned
     assert "exit" not in calls
     assert result.ok
 
