@@ -60,5 +60,4 @@ def tracing_environment(
         env[ENV_SCHEDULE] = schedule
     else:
         env.pop(ENV_SCHEDULE, None)
-    env.setdefault("PYTHONUNBUFFERED", "1")
     return env
