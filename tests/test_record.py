@@ -83,6 +83,9 @@ def test_python_child_started_with_subprocess_is_traced(trace_program):
     main = next(p for p in trace.processes if p.role == "main")
     (child,) = [p for p in trace.processes if p.ppid == main.pid]
     assert not child.forked and child.argv[1] == "-c"
+    spawn = next(e for e in trace.events if e.pid == main.pid and e.call == "spawn")
+    assert spawn.args["argv"] == list(child.argv[1:]) or spawn.args["argv"][1:] == list(child.argv[1:])
+    assert spawn.t0 < child.start
     write = next(e for e in trace.events if e.pid == child.pid and e.call == "write")
     assert write.data == b"from grandchild"
     read = next(e for e in trace.events if e.pid == main.pid and e.call == "read")

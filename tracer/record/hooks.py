@@ -625,6 +625,27 @@ def _excepthook(exc_type, exc, tb):
     _orig_excepthook(exc_type, exc, tb)
 
 
+_AUDITED = frozenset({"subprocess.Popen", "os.posix_spawn", "os.exec", "os.system"})
+_audit_hook_added = False
+
+
+def _audit(event: str, args: tuple) -> None:
+    """Starting another program is not a wrapped call; the audit hook (PEP 578) notices it."""
+    if event not in _AUDITED or not _writer.enabled:
+        return
+    try:
+        if event == "os.system":
+            fields = {"args": {"how": "system", "command": str(args[0])}}
+        else:
+            argv = args[1] if len(args) > 1 else ()
+            fields = {"args": {"how": event.split(".")[-1].lower(), "executable": str(args[0]),
+                               "argv": [str(a) for a in argv] if isinstance(argv, (list, tuple)) else str(argv)}}
+        t = now()
+        _writer.emit_fields("exec" if event == "os.exec" else "spawn", t, t, fields)
+    except Exception:
+        pass
+
+
 def install(writer: Writer) -> None:
     """Install every hook (after removing any installed before) and record this process's start."""
     global _writer, _fork_hook_registered
@@ -642,8 +663,9 @@ def install(writer: Writer) -> None:
     _patch(sys, "stdout", _rewrap(sys.stdout, _TracedOutput, "stdout"))
     _patch(sys, "stderr", _rewrap(sys.stderr, _TracedOutput, "stderr"))
     _patch(sys, "excepthook", _excepthook)
-    if not _fork_hook_registered:  # register_at_fork cannot be undone: register once
+    if not _fork_hook_registered:  # register_at_fork and audit hooks cannot be undone: add them once
         os.register_at_fork(after_in_child=_after_fork_in_child)
+        sys.addaudithook(_audit)
         _fork_hook_registered = True
     atexit.register(_on_exit)
     t = now()
