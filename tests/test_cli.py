@@ -93,3 +93,32 @@ def test_malformed_and_truncated_traces_name_file_and_line(tmp_path):
 
     result = ipctrace("show", str(tmp_path / "nothing.jsonl"))
     assert result.returncode == 2 and "no such trace file" in result.stderr
+
+
+def test_render_command_draws_next_to_the_trace(tmp_path):
+    trace = _good_trace(tmp_path)
+    result = ipctrace("render", str(trace.parent), "--format", "svg,mermaid,text", "--view", "kernel")
+    assert result.returncode == 0, result.stderr
+    for name in ("sequence-kernel.svg", "sequence-kernel.mmd", "sequence-kernel.txt"):
+        assert (trace.parent / name).stat().st_size > 0
+        assert str(trace.parent / name) in result.stdout
+
+
+def test_missing_graphviz_is_one_sentence_and_keeps_the_trace(tmp_path):
+    import os
+
+    trace = _good_trace(tmp_path)
+    bare = tmp_path / "bin"
+    bare.mkdir()
+    (bare / "python").symlink_to(sys.executable)
+    env = {**os.environ, "PATH": str(bare)}  # no dot, no neato
+    result = subprocess.run([sys.executable, "-m", "tracer", "render", str(trace), "--format", "svg"],
+                            capture_output=True, text=True, env=env, timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
+    assert "graphviz" in result.stderr and "apt-get install graphviz" in result.stderr
+    run = subprocess.run([sys.executable, "-m", "tracer", "run", "--output", str(tmp_path / "r"), "--no-capture",
+                          "--", sys.executable, str(PROGRAMS / "timeouts.py")],
+                         capture_output=True, text=True, env=env, timeout=60)
+    assert run.returncode == 2 and "no diagram:" in run.stderr
+    assert (tmp_path / "r" / "timeouts" / "trace.jsonl").exists(), "the trace is kept when drawing fails"

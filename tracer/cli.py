@@ -16,6 +16,24 @@ class CliError(Exception):
     """A problem with what the user asked for; printed as one sentence, exit status 2."""
 
 
+def _diagram_options() -> argparse.ArgumentParser:
+    """Options shared by `run` and `render`: how the sequence diagram is drawn."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("diagram")
+    group.add_argument("--view", choices=["processes", "kernel", "packets"], default="processes",
+                       help="processes only; add a lane per pipe/socket buffer (kernel); add the wire (packets)")
+    group.add_argument("--packets", choices=["all", "data", "none"], default="all",
+                       help="in the packets view: every packet, all but pure ACKs (data), or none")
+    group.add_argument("--no-fold", action="store_true", help="draw repeated exchanges one by one")
+    group.add_argument("--theme", choices=["light", "dark", "print"], default="light")
+    group.add_argument("--font-size", type=float, default=14.0, metavar="PT")
+    group.add_argument("--title", help="diagram title (default: the scenario's)")
+    group.add_argument("--lang", choices=["en", "ko"], default="en", help="label language (ko: Korean)")
+    group.add_argument("--format", default="svg,png,pdf,mermaid,plantuml", metavar="LIST",
+                       help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, text")
+    return parent
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipctrace",
@@ -27,6 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ipctrace {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    diagram = _diagram_options()
 
     run = sub.add_parser(
         "run", help="run a scenario (or any Python command after --) under the tracer",
@@ -36,7 +55,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
                "  ipctrace run udp_file_done --port 0\n  ipctrace run my_scenario.toml\n"
                "  ipctrace run -- python3 my_program.py arg1",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=argparse.RawDescriptionHelpFormatter, parents=[diagram],
     )
     run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
     run.add_argument("--port", type=int, default=8080,
@@ -63,6 +82,15 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser("show", help="print a trace as a text timeline",
                           description="Print a trace file (or an output folder) as a text timeline.")
     show.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
+
+    render = sub.add_parser(
+        "render", help="draw a trace as a sequence diagram (SVG, PNG pages, PDF, Mermaid, PlantUML)",
+        description="Draw a trace as a sequence diagram. Files go next to the trace unless --output says.",
+        epilog="Examples:\n  ipctrace render output/tcp_chat --view packets\n"
+               "  ipctrace render output/pipe3/trace.jsonl --lang ko --theme print --format svg,pdf",
+        formatter_class=argparse.RawDescriptionHelpFormatter, parents=[diagram])
+    render.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
+    render.add_argument("--output", type=Path, metavar="DIR", help="where to write the diagrams")
     return parser
 
 
@@ -108,8 +136,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout, echo=None if args.quiet else sys.stdout,
     )
     result = run_scenario(scenario, options)
+    render_error = None
+    if not args.no_render:
+        from tracer.render import RenderError
+
+        try:
+            result.files.update(_draw(result.trace, result.outdir, args))
+        except RenderError as exc:
+            render_error = exc  # the trace is written already: report it, then the problem
     print_summary(result, sys.stdout, timeline=not args.quiet)
+    if render_error is not None:
+        print(f"ipctrace: no diagram: {render_error}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK if result.ok else EXIT_DIFFERENT
+
+
+def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
+    from tracer.link import link
+    from tracer.order import order
+    from tracer.render import RenderOptions, render_outputs
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    options = RenderOptions(view=args.view, packets=args.packets, fold=not args.no_fold, theme=args.theme,
+                            font_size=args.font_size, title=args.title, lang=args.lang)
+    stem = "sequence" if args.view == "processes" else f"sequence-{args.view}"
+    return render_outputs(order(link(trace)), outdir, options, formats=formats, stem=stem)
 
 
 def cmd_list(_args: argparse.Namespace) -> int:
@@ -140,7 +191,18 @@ def cmd_show(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show}
+def cmd_render(args: argparse.Namespace) -> int:
+    from tracer.tracefile import read_trace
+
+    path = _trace_path(args.trace)
+    trace = read_trace(path)
+    files = _draw(trace, args.output or path.parent, args)
+    for label, file in files.items():
+        print(f"{label:<9} {file}")
+    return EXIT_OK
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "render": cmd_render}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

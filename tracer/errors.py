@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from tracer.capture import CaptureUnavailable
+from tracer.order import OrderError
+from tracer.render.base import RenderError
 from tracer.scenarios import ScenarioError
 from tracer.session import RunError
 from tracer.tracefile import TraceFileError
 
-USER_ERRORS: tuple[type[Exception], ...] = (CaptureUnavailable, ScenarioError, RunError, TraceFileError)
+USER_ERRORS: tuple[type[Exception], ...] = (CaptureUnavailable, ScenarioError, RunError, TraceFileError,
+                                            RenderError, OrderError)
