@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import PROGRAMS
 
@@ -122,3 +123,14 @@ def test_missing_graphviz_is_one_sentence_and_keeps_the_trace(tmp_path):
                          capture_output=True, text=True, env=env, timeout=60)
     assert run.returncode == 2 and "no diagram:" in run.stderr
     assert (tmp_path / "r" / "timeouts" / "trace.jsonl").exists(), "the trace is kept when drawing fails"
+
+
+def test_diff_command_exit_status_and_explanation(tmp_path):
+    same = ipctrace("diff", "tests/golden/socketpair_single.json", "socketpair_single", "--output", str(tmp_path),
+                    cwd=Path(__file__).parent.parent)
+    assert same.returncode == 0 and same.stdout.strip() == "equivalent"
+    different = ipctrace("diff", "pipe2", "pipe2_nosleep", "--output", str(tmp_path), "--ignore", "sleeps")
+    assert different.returncode == 1
+    assert "expected main (read#1) to read it; got main/child#1 (read#1)" in different.stdout
+    bad = ipctrace("diff", "a", "b", "--ignore", "colours")
+    assert bad.returncode == 2 and "cannot ignore 'colours'" in bad.stderr and "Traceback" not in bad.stderr

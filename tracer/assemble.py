@@ -74,7 +74,9 @@ def build_processes(
 
     roles: dict[Pid, str] = dict(roots)
     children: dict[Pid, list[Pid]] = defaultdict(list)
-    for pid in sorted(starts, key=lambda p: starts[p]):
+    # Children are numbered in the order their parent made them: by its fork() when forked, else by start.
+    born = {pid: (forked_by[pid].t0 if pid in forked_by else starts[pid]) for pid in starts}
+    for pid in sorted(starts, key=lambda p: born[p]):
         if pid not in roles and parent_of[pid] in starts:
             children[parent_of[pid]].append(pid)
 

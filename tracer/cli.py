@@ -40,7 +40,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Trace Unix IPC and socket programs: every process's calls and the loopback packets, "
                     "merged into one causally ordered timeline and drawn as a sequence diagram.",
         epilog="Examples:\n  ipctrace list\n  ipctrace run tcp_chat\n  ipctrace run -- python3 my_program.py\n"
-               "  ipctrace show output/tcp_chat/trace.jsonl\n  ipctrace diff output/pipe3 tests/golden/pipe3.jsonl",
+               "  ipctrace show output/tcp_chat/trace.jsonl\n  ipctrace diff output/pipe3 tests/golden/pipe3.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ipctrace {__version__}")
@@ -91,6 +91,23 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter, parents=[diagram])
     render.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
     render.add_argument("--output", type=Path, metavar="DIR", help="where to write the diagrams")
+
+    diff = sub.add_parser(
+        "diff", help="compare two traces: same IPC or not, and how they differ",
+        description="Compare two runs by what matters for IPC: each process's calls in program order and "
+                    "which message went from whom to whom; not pids, fds, ports or timing. A and B are "
+                    "trace files, output folders, golden files (.json) or scenario names (run now). "
+                    "Exit status 0: equivalent, 1: different, 2: bad input.",
+        epilog="Examples:\n  ipctrace diff output/pipe2 output/pipe2_nosleep\n"
+               "  ipctrace diff tests/golden/pipe3.json pipe3\n  ipctrace diff A B --ignore sleeps,output",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    diff.add_argument("a", help="the expected run")
+    diff.add_argument("b", help="the run to compare with it")
+    diff.add_argument("--ignore", default="", metavar="LIST",
+                      help="leave out of the comparison: packets, acks (pure ACKs), sleeps, payloads, output, "
+                           "handlers (calls made in signal handlers); comma-separated")
+    diff.add_argument("--output", type=Path, default=Path("output"), metavar="DIR",
+                      help="where scenario runs go (default: output/)")
     return parser
 
 
@@ -202,7 +219,31 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "render": cmd_render}
+def _canonical(spec: str, output: Path):
+    """A trace file, an output folder or a golden file, or else a scenario name to run now."""
+    from tracer.compare import load, run_canonical
+
+    path = Path(spec)
+    if path.exists() or spec.endswith((".json", ".jsonl")):
+        return load(path)
+    _result, canonical = run_canonical(spec, output / spec)
+    return canonical
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from tracer.compare import check_ignore, diff_canonical
+
+    try:
+        ignore = check_ignore(i.strip() for i in args.ignore.split(",") if i.strip())
+    except ValueError as exc:
+        raise CliError(str(exc)) from None
+    expected, actual = _canonical(args.a, args.output), _canonical(args.b, args.output)
+    result = diff_canonical(expected, actual, ignore, expected_name=args.a, actual_name=args.b)
+    print(result.explain())
+    return EXIT_OK if result.equivalent else EXIT_DIFFERENT
+
+
+COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "render": cmd_render, "diff": cmd_diff}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

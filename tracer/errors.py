@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from tracer.capture import CaptureUnavailable
+from tracer.compare import CanonicalError
 from tracer.order import OrderError
 from tracer.render.base import RenderError
 from tracer.scenarios import ScenarioError
@@ -10,4 +11,4 @@ from tracer.session import RunError
 from tracer.tracefile import TraceFileError
 
 USER_ERRORS: tuple[type[Exception], ...] = (CaptureUnavailable, ScenarioError, RunError, TraceFileError,
-                                            RenderError, OrderError)
+                                            RenderError, OrderError, CanonicalError)

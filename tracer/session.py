@@ -34,6 +34,7 @@ from tracer.tracefile import read_raw_events, write_trace
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
+SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
 
 
 class RunError(Exception):
@@ -269,6 +270,7 @@ class Supervisor:
         self._tail = b""
         self._events_file = open(events_path, "rb")
         self.last_activity = time.monotonic()
+        self._others_done_at: float | None = None
 
     # The trace as it grows.
     def _read_new_events(self) -> list[dict[str, Any]]:
@@ -367,6 +369,28 @@ class Supervisor:
     def _live_pids(self) -> list[Pid]:
         return [pid for pid in self.role_of if pid not in self.reaped and _alive(pid)]
 
+    def _stop_services_when_done(self) -> None:
+        """SIGTERM a service once the other roles have ended and its own children have been reaped.
+
+        Waiting for the children (up to SERVICE_GRACE seconds) lets a server's SIGCHLD handler see
+        the last of them, as it would in a lecture where the server is stopped by hand afterwards.
+        """
+        services = [r for r in self.runs if r.role.service and not r.terminated and r.exit is None]
+        if not services:
+            return
+        others = {r.role.name for r in self.runs if not r.role.service}
+        if any(_alive(pid) for pid, role in self.role_of.items() if role in others):
+            return
+        now = time.monotonic()
+        if self._others_done_at is None:
+            self._others_done_at = now
+        for r in services:
+            children = [pid for pid, role in self.role_of.items() if role == r.role.name and pid != r.proc.pid]
+            if any(Path(f"/proc/{pid}").exists() for pid in children) and now - self._others_done_at < SERVICE_GRACE:
+                continue
+            r.terminated = True
+            os.kill(r.proc.pid, signal.SIGTERM)
+
     def run(self) -> tuple[str, str]:
         """Run to the end; returns (ending, message)."""
         roles = list(self.scenario.roles)
@@ -387,11 +411,7 @@ class Supervisor:
                     return "failed", (f"{previous.role.name} ended ({previous.exit}) before it was ready "
                                       f"(it never reached {' or '.join(previous.role.ready)}); see its output above.")
             else:
-                if all(r.exit is not None for r in self.runs if not r.role.service):
-                    for r in self.runs:
-                        if r.role.service and not r.terminated and r.exit is None:
-                            r.terminated = True
-                            os.kill(r.proc.pid, signal.SIGTERM)
+                self._stop_services_when_done()
                 if not self._live_pids():
                     return "complete", ""
             now = time.monotonic()

@@ -1,0 +1,52 @@
+"""Comparing traces: the canonical form of a run, the differences between two, golden files.
+
+    from tracer.compare import canonicalize, diff_traces, load
+    result = diff_traces(trace_a, trace_b, ignore={"sleeps"})
+    if not result.equivalent:
+        print(result.explain())
+
+`load` reads a trace file, an output folder or a golden (canonical) file, so
+`ipctrace diff` accepts any of them; `run_canonical` runs a scenario under the
+tracer and returns its canonical form (what the pytest plugin checks against
+its goldens).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tracer.compare.canonical import (
+    FORMAT,
+    Call,
+    CanonicalError,
+    CanonicalPacket,
+    CanonicalProcess,
+    CanonicalTrace,
+    Flow,
+    canonicalize,
+    load,
+    save,
+    without,
+)
+from tracer.compare.diff import IGNORABLE, Difference, DiffResult, check_ignore, diff_canonical, diff_traces
+from tracer.scenarios import Scenario, find_scenario
+from tracer.session import RunOptions, RunResult, run_scenario
+
+
+def run_canonical(scenario: str | Path | Scenario, outdir: Path, capture: str = "none",
+                  port: int = 0) -> tuple[RunResult, CanonicalTrace]:
+    """Run a scenario (name, .toml path or Scenario) in `outdir` on a free port; its result and canonical form.
+
+    Packets need capture privileges, so capture is off unless asked for.
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = find_scenario(str(scenario))
+    result = run_scenario(scenario, RunOptions(outdir=outdir, capture=capture, port=port))
+    return result, canonicalize(result.trace)
+
+
+__all__ = [
+    "FORMAT", "IGNORABLE", "Call", "CanonicalError", "CanonicalPacket", "CanonicalProcess", "CanonicalTrace",
+    "DiffResult", "Difference", "Flow", "canonicalize", "check_ignore", "diff_canonical", "diff_traces", "load",
+    "run_canonical", "save", "without",
+]
