@@ -119,3 +119,22 @@ def test_capture_keeps_only_this_runs_packets(tmp_path):
     assert trace.header.capture.kernel_drops == 0
     assert [p.payload for p in trace.packets] == [b"Hello from client", b"Hello from server"]
     assert (tmp_path / "capture.pcap").stat().st_size > 0
+
+
+def test_ctrl_c_keeps_the_partial_trace(tmp_path):
+    import signal
+
+    proc = subprocess.Popen([sys.executable, "-m", "tracer", "run", "--output", str(tmp_path), "--no-capture",
+                             "--timeout", "60", "--", sys.executable, str(PROGRAMS / "hangs.py")],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    waiting = 0
+    while waiting < 2:  # both processes have printed that they wait: the deadlock is there
+        line = proc.stdout.readline()
+        assert line, proc.stderr.read()
+        waiting += "waiting" in line
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 130, err
+    assert "interrupted: stopped with Ctrl-C" in out and "Traceback" not in err
+    trace = read_trace(tmp_path / "hangs" / "trace.jsonl")
+    assert sorted(e.call for e in trace.events if e.blocked) == ["read", "read"]

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tracer import __version__
 
-EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR = 0, 1, 2
+EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
 class CliError(Exception):
@@ -165,6 +165,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     if render_error is not None:
         print(f"ipctrace: no diagram: {render_error}", file=sys.stderr)
         return EXIT_ERROR
+    if result.ending == "interrupted":
+        return EXIT_INTERRUPTED
     return EXIT_OK if result.ok else EXIT_DIFFERENT
 
 
@@ -267,7 +269,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except KeyboardInterrupt:
         print("ipctrace: interrupted.", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
 
 
 if __name__ == "__main__":

@@ -147,6 +147,8 @@ class OutputPrinter:
 
     def pump(self, role: str, stream: IO[bytes]) -> threading.Thread:
         def run() -> None:
+            # Signals go to the main thread: in Python 3.11 one caught by this thread may go unnoticed.
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             fd = stream.fileno()
             while True:
                 try:
@@ -392,7 +394,13 @@ class Supervisor:
             os.kill(r.proc.pid, signal.SIGTERM)
 
     def run(self) -> tuple[str, str]:
-        """Run to the end; returns (ending, message)."""
+        """Run to the end; returns (ending, message). Ctrl-C ends the run early, keeping what it recorded."""
+        try:
+            return self._run()
+        except KeyboardInterrupt:
+            return "interrupted", "stopped with Ctrl-C; the trace holds what was recorded until then"
+
+    def _run(self) -> tuple[str, str]:
         roles = list(self.scenario.roles)
         deadline = time.monotonic() + self.timeout
         ending = self.scenario.ending
@@ -613,7 +621,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
         else:
             ending, ok = "timeout", False
             message = "the run stopped making progress, but not in the way this scenario expects"
-    elif ending == "timeout" or ending == "failed":
+    elif ending in ("timeout", "failed", "interrupted"):
         ok = False
     elif ending == "complete":
         if scenario.ending is not None:

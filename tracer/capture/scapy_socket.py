@@ -27,6 +27,7 @@ from __future__ import annotations
 import ctypes
 import os
 import select
+import signal
 import socket
 import struct
 import threading
@@ -156,6 +157,8 @@ class ScapySocketCapture(Capture):
     # The reader thread. Kept tight: one recvmsg_into, one slice copy and one
     # append per packet; nothing is parsed here.
     def _run(self) -> None:
+        # Ctrl-C must reach the main thread: in Python 3.11 a signal caught by this thread may go unnoticed.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         fd = self._sock.fileno()
         try:
             while True:
