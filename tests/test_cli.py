@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PROGRAMS
 
 
@@ -134,3 +136,23 @@ def test_diff_command_exit_status_and_explanation(tmp_path):
     assert "expected main (read#1) to read it; got main/child#1 (read#1)" in different.stdout
     bad = ipctrace("diff", "a", "b", "--ignore", "colours")
     assert bad.returncode == 2 and "cannot ignore 'colours'" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_say_replaces_a_roles_script_and_tcpdump_backend_captures(tmp_path):
+    import shutil
+
+    from tests.conftest import require_capture
+
+    require_capture()
+    if shutil.which("tcpdump") is None:
+        pytest.skip("tcpdump is not installed: apt-get install tcpdump")
+    result = ipctrace("run", "tcp_chat_exit", "--port", "0", "--output", str(tmp_path), "--capture", "tcpdump",
+                      "--no-render", "--say", "client:hi", "--say", "client:exit")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[client] Client: hi" in result.stdout and "[server] Client: hi" in result.stdout
+    assert "[client] Client: exit" in result.stdout
+    from tracer.tracefile import read_trace
+
+    trace = read_trace(tmp_path / "tcp_chat_exit" / "trace.jsonl")
+    assert trace.header.capture.backend == "tcpdump"
+    assert [p.payload for p in trace.packets if p.payload][::2] == [b"hi\n", b"exit\n"]
