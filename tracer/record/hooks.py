@@ -95,7 +95,7 @@ def _sock_ep(sock: socket.socket) -> str:
         return ""
     if fd < 0:
         return ',"fd":-1'
-    return ',"fd":%d%s' % (fd, w.endpoint(fd, socket_kind(sock.family, sock.type)))
+    return ',"fd":%d%s' % (fd, w.endpoint(fd))  # the kind is probed once per inode, then cached
 
 
 # -- os --------------------------------------------------------------------------------------------
@@ -423,10 +423,31 @@ def _wrap_socket_methods() -> dict[str, Callable]:
     wrappers: dict[str, Callable] = dict(
         __init__=__init__, bind=bind, listen=listen, accept=accept, connect=_connect("connect"),
         connect_ex=_connect("connect_ex"), shutdown=shutdown, close=close, setsockopt=setsockopt)
-    for name in ("send", "sendall", "sendto", "sendmsg"):
+    def send(self, data, *rest):  # the hot path of socket programs: one function, no helpers
+        t0 = now()
+        try:
+            size = orig["send"](self, data, *rest)
+        except BaseException as exc:
+            _writer.emit("send", t0, now(), _sock_ep(self) + _err(exc))
+            raise
+        _writer.data_event("send", self.fileno(), t0, now(), len(memoryview(data)), size, data)
+        return size
+
+    def recv(self, n, *rest):
+        t0 = now()
+        try:
+            data = orig["recv"](self, n, *rest)
+        except BaseException as exc:
+            _writer.emit("recv", t0, now(), _sock_ep(self) + _err(exc))
+            raise
+        _writer.data_event("recv", self.fileno(), t0, now(), n, len(data), data)
+        return data
+
+    for name in ("sendall", "sendto", "sendmsg"):
         wrappers[name] = _sender(name)
-    for name in ("recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg"):
+    for name in ("recv_into", "recvfrom", "recvfrom_into", "recvmsg"):
         wrappers[name] = _receiver(name)
+    wrappers.update(send=send, recv=recv)
     return wrappers
 
 
