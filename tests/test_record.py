@@ -134,3 +134,13 @@ def test_traceback_of_a_crash_is_the_untraced_one(tmp_path, trace_program):
     assert not result.ok and "exit 1" in result.message
     connect = next(e for e in result.trace.events if e.call == "connect")
     assert connect.error == "ECONNREFUSED"
+
+
+def test_each_thread_is_recorded_with_its_own_thread_id(trace_program):
+    trace = trace_program("threads.py").trace
+    writes = [e for e in trace.events if e.call == "write"]
+    assert [e.data for e in writes] == [b"0", b"1", b"2"]
+    main = next(p for p in trace.processes if p.role == "main")
+    assert len({e.tid for e in writes}) == 3 and main.pid not in {e.tid for e in writes}
+    read = next(e for e in trace.events if e.call == "read")
+    assert read.tid == main.pid

@@ -249,8 +249,6 @@ COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "render": cmd_re
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from tracer.errors import USER_ERRORS
-
     parser = _parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     command_line: list[str] = []
@@ -264,7 +262,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return COMMANDS[args.command](args)
-    except (CliError, *USER_ERRORS) as exc:
+    except CliError as exc:
+        print(f"ipctrace: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except Exception as exc:
+        from tracer.errors import USER_ERRORS  # imported only now: `ipctrace --help` stays fast
+
+        if not isinstance(exc, USER_ERRORS):
+            raise
         print(f"ipctrace: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

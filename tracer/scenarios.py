@@ -134,6 +134,9 @@ def find_scenario(name_or_path: str) -> Scenario:
     """A scenario by name, or from a .toml file; unknown names suggest the closest ones."""
     if name_or_path.endswith(".toml") or "/" in name_or_path:
         return load_scenario(name_or_path)
+    own_file = BUILTIN_DIR / f"{name_or_path}.toml"
+    if own_file.is_file():  # a scenario's file is named after it: one broken file spoils only itself
+        return load_scenario(own_file)
     scenarios = builtin_scenarios()
     if name_or_path in scenarios:
         return scenarios[name_or_path]

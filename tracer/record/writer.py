@@ -17,13 +17,13 @@ import os
 import stat
 import threading
 import time
+from _thread import _local as _thread_local
 
 # Originals, captured before any hook is installed, so the recorder never records itself.
 _os_write = os.write
 _os_fstat = os.fstat
 _time_ns = time.time_ns
 _native_id = threading.get_native_id
-_get_ident = threading.get_ident
 _b64 = binascii.b2a_base64
 
 #: Environment variables that carry the recorder into every Python process of a run.
@@ -56,15 +56,15 @@ class Writer:
         self.pid = os.getpid()
         self.ppid = os.getppid()
         self.head = '{"pid":%d,"ppid":%d,"tid":' % (self.pid, self.ppid)
-        self._tids: dict[int, int] = {}  # thread ident -> OS thread id; idents survive fork, tids do not
+        self._tls = _thread_local()  # this thread's OS thread id, once asked; a fresh one after fork
         self._eps: dict[tuple[int, int], str] = {}
 
     def tid(self) -> int:
-        ident = _get_ident()
-        tid = self._tids.get(ident)
-        if tid is None:
-            tid = self._tids[ident] = _native_id()
-        return tid
+        try:
+            return self._tls.tid
+        except AttributeError:
+            tid = self._tls.tid = _native_id()
+            return tid
 
     def data_event(self, call: str, fd: int, t0: int, t1: int, asked: int, size: int, data: object) -> None:
         """The hot path: one read/write-like call that moved `size` bytes of `data` (one function, no helpers)."""
@@ -79,9 +79,12 @@ class Writer:
         except OSError:
             ep = ""
         cap = self.payload_cap
+        if size <= cap and type(data) is bytes and len(data) == size:
+            encoded = _b64(data, newline=False)
+        else:
+            encoded = _b64(memoryview(data)[: size if size < cap else cap], newline=False)  # type: ignore[arg-type]
         line = '%s%d,"t0":%d,"t1":%d,"call":"%s","fd":%d%s,"args":{"n":%d},"res":%d,"size":%d,"data":"%s"}\n' % (
-            self.head, self.tid(), t0, t1, call, fd, ep, asked, size, size,
-            _b64(memoryview(data)[: size if size < cap else cap], newline=False).decode("ascii"))  # type: ignore[arg-type]
+            self.head, self.tid(), t0, t1, call, fd, ep, asked, size, size, encoded.decode("ascii"))
         try:
             _os_write(self.fd, line.encode())
         except OSError:
@@ -113,7 +116,10 @@ class Writer:
             known = kind or _kind_of(fd, st.st_mode)
             self._kinds[key] = known
             self._eps.pop(key, None)
-        return ',"ep":[%d,%d,"%s"]' % (st.st_dev, st.st_ino, known)
+        ep = self._eps.get(key)
+        if ep is None:
+            ep = self._eps[key] = ',"ep":[%d,%d,"%s"]' % (key[0], key[1], known)
+        return ep
 
     # -- emitting -------------------------------------------------------------
 

@@ -1,0 +1,86 @@
+"""End to end: `ipctrace run` of whole course examples against the same programs run untraced."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, ratios, run_json
+
+SCENARIOS = ("pipe3", "tcp_chat", "udp_file_done")
+QUICK_SCENARIOS = ("tcp_chat",)
+MODES = ("untraced", "ipctrace run", "ipctrace run --no-render", "ipctrace run --no-render --no-capture")
+
+
+def _command(ctx: Context, mode: str, scenario: str) -> list[str]:
+    out = ctx.scratch(f"e2e-{scenario}")
+    if mode == "untraced":
+        return [PYTHON, str(PROGRAMS / "untraced_roles.py"), scenario, str(out)]
+    cmd = [PYTHON, "-m", "tracer", "run", scenario, "--port", "0", "--output", str(out), "--quiet"]
+    return cmd + mode.split()[2:]
+
+
+def run(ctx: Context) -> Section:
+    scenarios = QUICK_SCENARIOS if ctx.quick else SCENARIOS
+    results: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    failures: dict[str, int] = {}
+    for scenario in scenarios:  # unmeasured runs first: bytecode caches and the page cache warm
+        for mode in MODES[:2]:
+            ctx.log(f"  end-to-end warm-up: {scenario} {mode}")
+            run_json([PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)], env=ctx.child_env())
+    for rep in range(ctx.repeats):
+        for scenario in scenarios:
+            for mode in MODES:
+                ctx.log(f"  end-to-end {scenario} {mode}, repeat {rep + 1}/{ctx.repeats}")
+                out = run_json([PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)],
+                               env=ctx.child_env(), timeout=120)
+                if out["rc"] != 0:
+                    last = (out["stderr"].strip().splitlines() or ["(no message)"])[-1][:300]
+                    key = f"{scenario} ({mode}) exited {out['rc']}: {last}"
+                    failures[key] = failures.get(key, 0) + 1
+                results[scenario, mode].append(out)
+
+    def ok(scenario: str, mode: str) -> list[dict]:
+        return [r for r in results[scenario, mode] if r["rc"] == 0]
+
+    def cell(scenario: str, mode: str, key: str, digits: int, scale: float = 1.0) -> str:
+        values = [r[key] * scale for r in ok(scenario, mode)]
+        return Stat.of(values).cell(digits) if values else "failed"
+
+    rows = []
+    for scenario in scenarios:
+        pairs = [(t["wall"], u["wall"]) for t, u in zip(results[scenario, "ipctrace run"],
+                                                         results[scenario, "untraced"], strict=True)
+                 if t["rc"] == 0 and u["rc"] == 0]  # same repeat, both ended well
+        rows.append([
+            f"`{scenario}`", f"{min(len(ok(scenario, m)) for m in MODES)}/{ctx.repeats}",
+            cell(scenario, "untraced", "wall", 2), cell(scenario, "ipctrace run", "wall", 2),
+            cell(scenario, "ipctrace run --no-render", "wall", 2),
+            cell(scenario, "ipctrace run --no-render --no-capture", "wall", 2),
+            ratios([t for t, _ in pairs], [u for _, u in pairs]).cell(2) if pairs else "failed",
+            Stat.of(t - u for t, u in pairs).cell(2) if pairs else "failed",
+            cell(scenario, "untraced", "maxrss_kib", 1, 1 / 1024),
+            cell(scenario, "ipctrace run", "maxrss_kib", 1, 1 / 1024),
+            cell(scenario, "untraced", "cpu", 2), cell(scenario, "ipctrace run", "cpu", 2),
+        ])
+    section = Section(
+        "end_to_end", "End to end: `ipctrace run` against the untraced programs",
+        "Each course example run three ways from a fresh process: *untraced* (its programs started in order "
+        "by a small launcher that waits for the server's port in /proc/net and pipes the scripted input in up "
+        "front), `ipctrace run NAME --port 0 --quiet` (recording, scapy capture, trace assembly, the text "
+        "timeline and the diagrams: SVG, PNG pages, PDF, Mermaid, PlantUML), the same with `--no-render`, and "
+        "with `--no-render --no-capture` (recording only). *wall* is seconds from start to exit; *added* is "
+        "ipctrace's wall time minus the untraced run's. *peak RSS* is the largest single process of the "
+        "run (`ru_maxrss` over every reaped descendant, orphans included): for ipctrace that is the ipctrace "
+        "process itself. *CPU* is user+system seconds of all processes. `pipe3` sleeps 3 s by design, so its "
+        "ratio is close to 1 whatever the tracer costs. There is no target for this section; it shows what a "
+        "lecturer waits for.",
+    )
+    section.tables.append(Table(
+        ["scenario", "runs ok", "untraced wall s", "ipctrace run wall s", "--no-render wall s",
+         "--no-render --no-capture wall s", "wall ratio",
+         "added s", "untraced peak RSS MiB", "ipctrace peak RSS MiB", "untraced CPU s", "ipctrace CPU s"],
+        rows, f"median (min–max) over {ctx.repeats} run{'s' if ctx.repeats > 1 else ''}, after one warm-up run"))
+    if failures:
+        section.notes.append("Runs that did not end well, left out of the figures: " + "; ".join(
+            f"{what} ({n}x)" for what, n in failures.items()))
+    return section
