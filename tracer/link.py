@@ -18,6 +18,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from tracer.display import show_bytes
 from tracer.model import RECV_CALLS, Endpoint, Event, EventKey, Nanos, Packet, Pid, SockAddr, Trace
 from tracer.tracefile import addr_from_json
 
@@ -305,11 +306,6 @@ def _agree(a: bytes, b: bytes) -> bool:
     """Two recordings of the same bytes agree where both were kept."""
     n = min(len(a), len(b))
     return a[:n] == b[:n]
-
-
-def _show(data: bytes, limit: int = 40) -> str:
-    text = repr(data[:limit])
-    return text + ("…" if len(data) > limit else "")
 
 
 def _is_eof_read(event: Event) -> bool:
@@ -669,7 +665,7 @@ def stream_flows(channel_id: str, writes: Sequence[Event], reads: Sequence[Event
                     got = _known(r.data, roff, size - roff)
                     flows.append(Flow(channel_id, None, r.key, size - roff, 0, roff, offset, got))
                     if sender_traced:
-                        problems.append(f"{channel_id}: {r.call} {r.key} got {size - roff} bytes {_show(got)} "
+                        problems.append(f"{channel_id}: {r.call} {r.key} got {size - roff} bytes {show_bytes(got)} "
                                         f"at stream offset {offset} that no traced send wrote.")
                     offset += size - roff
                     break
@@ -682,8 +678,8 @@ def stream_flows(channel_id: str, writes: Sequence[Event], reads: Sequence[Event
                                   got if len(got) > len(sent) else sent))
             else:
                 problems.append(
-                    f"{channel_id}: {r.call} {r.key} got {_show(got)} at stream offset {offset}, "
-                    f"but {cur.event.call} {cur.event.key} wrote {_show(sent)} there; not linked.")
+                    f"{channel_id}: {r.call} {r.key} got {show_bytes(got)} at stream offset {offset}, "
+                    f"but {cur.event.call} {cur.event.key} wrote {show_bytes(sent)} there; not linked.")
                 flows.append(Flow(channel_id, cur.event.key, None, n, cur.taken, 0, offset, sent))
                 flows.append(Flow(channel_id, None, r.key, n, 0, roff, offset, got))
             cur.taken += n
@@ -972,8 +968,8 @@ def _tcp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], fl
                     mine = p.payload[lo - offset:hi - offset]
                     theirs = _known(f.data, lo - f.stream_offset, hi - lo)
                     if not _agree(mine, theirs):
-                        problems.append(f"{ch.id}: packet #{p.index} carries {_show(mine)} at stream offset {lo}, "
-                                        f"but {f.send} wrote {_show(theirs)} there.")
+                        problems.append(f"{ch.id}: packet #{p.index} carries {show_bytes(mine)} at stream offset {lo}, "
+                                        f"but {f.send} wrote {show_bytes(theirs)} there.")
                 if f.recv is not None:
                     effects.append(f.recv)
             if covered < p.length and ch.src is not None:
@@ -1073,7 +1069,7 @@ def link(trace: Trace) -> LinkedTrace:
     channels.extend(dchannels)
     flows.extend(dflows)
     traced_src = {ch.id for ch in dchannels if ch.src is not None}
-    problems.extend(f"{f.channel}: {f.recv} got a datagram {_show(f.data)} that no traced send explains."
+    problems.extend(f"{f.channel}: {f.recv} got a datagram {show_bytes(f.data)} that no traced send explains."
                     for f in dflows if f.send is None and f.channel in traced_src)
     for ino, sock in socks.items():
         infos.setdefault(ino, EndpointInfo(sock.endpoint, None, "", sock.local, sock.peer, sock.listening))
