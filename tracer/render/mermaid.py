@@ -34,8 +34,7 @@ class MermaidRenderer(Renderer):
         lines = ["sequenceDiagram"]
         lines.append(f"    title {mermaid_text(diagram.title)}")
         for lane in diagram.lanes:
-            kind = "participant" if lane.kind == "process" else "participant"
-            lines.append(f"    {kind} {ids[lane.id]} as {mermaid_text(f'{lane.title} · {lane.subtitle}')}")
+            lines.append(f"    participant {ids[lane.id]} as {mermaid_text(f'{lane.title} · {lane.subtitle}')}")
         depth = 1
         active: dict[str, int] = {}
         for item in script(diagram):
