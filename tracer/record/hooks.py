@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import errno as _errno
+import importlib.util
 import io
 import os
 import socket
@@ -39,10 +40,10 @@ _orig_fromfd = socket.fromfd
 _orig_input = builtins.input
 
 
-import subprocess as _subprocess  # noqa: E402 - imported only to know its file name
-
 #: Library code whose private plumbing is not the program's IPC (subprocess's exec-error pipe and fd juggling).
-_PLUMBING_FILES = frozenset({_subprocess.__file__})
+#: Found by name, not imported: a traced program that never starts another one does not pay for subprocess.
+_PLUMBING_FILES = frozenset(
+    spec.origin for spec in (importlib.util.find_spec("subprocess"),) if spec is not None and spec.origin)
 _getframe = sys._getframe
 
 
