@@ -184,6 +184,13 @@ class _Dot:
             parts.append(f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={_q(str(value))}")
         self.lines.append(f"{_q(a)} -> {_q(b)} [{', '.join(parts)}];")
 
+    def curve(self, a: str, b: str, points: Sequence[tuple[float, float]], tip: tuple[float, float],
+              **attrs: str | float) -> None:
+        """An edge drawn along a given cubic Bézier (4 points) ending in an arrowhead at `tip`; y down."""
+        spline = " ".join(f"{x:.2f},{self.height - y:.2f}" for x, y in points)
+        pos = f"e,{tip[0]:.2f},{self.height - tip[1]:.2f} {spline}"
+        self.edge(a, b, pos=pos, **attrs)
+
     def box(self, x: float, y: float, w: float, h: float, name: str | None = None, **attrs: str | float) -> str:
         return self.node(x, y, name, width=max(w, 0.5) / PT_PER_INCH, height=max(h, 0.5) / PT_PER_INCH,
                          fixedsize="true", **attrs)
@@ -439,8 +446,35 @@ class _Painter:
                 attrs["penwidth"] = 1.3
             elif arrow.kind == "packet":
                 attrs["penwidth"] = 1.4
+            if arrow.src == arrow.dst and cy2 == y2 and cy1 == y1:
+                self._self_arrow(arrow, a, b, attrs, color)
+                continue
             self.dot.edge(a, b, **attrs)
             self.arrow_label(arrow, x1, y1, x2, y2, color)
+
+    def _self_arrow(self, arrow: Arrow, a: str, b: str, attrs: dict[str, str | float], color: str) -> None:
+        """A message a process reads back itself (pipe2's lesson): a loop beside its own lifeline.
+
+        The loop goes to the side where this lane has no call labels at those rows, and its label beside it.
+        """
+        m, t = self.m, self.t
+        x = self.lane_x[arrow.src]
+        y1, y2 = self.y(self.row_y[arrow.src_row]), self.y(self.row_y[arrow.dst_row])
+        rows = range(arrow.src_row, arrow.dst_row + 1)
+        right_taken = any(c.lane == arrow.src and c.row in rows and c.side == "right" for c in self.d.calls)
+        side = -1.0 if right_taken else 1.0
+        half, reach = m.bar / 2, m.line * 2.2
+        start, tip = (x + side * half, y1), (x + side * half, y2)
+        head = m.line * 0.45
+        end = (tip[0] + side * head, y2)
+        self.dot.curve(a, b, [start, (x + side * reach, y1), (x + side * reach, y2), end], tip, **attrs)
+        body = self.font(arrow.label, m.font, color, mono=True, bold=True)
+        if arrow.detail:
+            body += self.font("  " + arrow.detail, m.small, t.muted)
+        w = arrow_label_width(arrow, m) + m.pad * 0.5
+        cx = x + side * (reach * 0.8 + m.pad + w / 2)
+        self.dot.text(cx, (y1 + y2) / 2, body, w, m.line, name=f"label-{arrow.id}", style="filled",
+                      fillcolor=t.bg, id=f"label-{arrow.id}", class_=f"label {arrow.kind}")
 
     def arrow_label(self, arrow: Arrow, x1: float, y1: float, x2: float, y2: float, color: str) -> None:
         m, t = self.m, self.t
