@@ -542,78 +542,56 @@ def blocked_processes(trace: Trace) -> list[Blocked]:
             for e in trace.events if e.blocked]
 
 
-def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
-    """Run a scenario under the tracer and write its trace, capture and outputs."""
-    from tracer import capture as capture_mod
-
-    outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
+def _prepare_outdir(scenario: Scenario, outdir: Path) -> Path:
+    """The run's folder, emptied of a previous run's results, with the scenario's generated files."""
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        (outdir / "events.raw.jsonl").write_bytes(b"")
+        events_path = outdir / "events.raw.jsonl"
+        events_path.write_bytes(b"")
     except OSError as exc:
         raise RunError(f"cannot write to the output folder {outdir} ({exc.strerror}): "
                        "choose another one with --output DIR.") from None
-    port = choose_port(options.port) if scenario.uses_port else None
-    for name, size in scenario.generate.items():
-        _generate_file(outdir / name, size)
     for pattern in ("received_file.txt", "echomsg.txt", "capture.pcap", "timeline.txt", "*.out", "sequence*"):
         for leftover in outdir.glob(pattern):  # a previous run's results must not pass for this run's
             leftover.unlink()
+    for name, size in scenario.generate.items():
+        _generate_file(outdir / name, size)
+    return events_path
 
-    events_path = outdir / "events.raw.jsonl"
-    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
-                              extra_paths=(str(PROJECT_ROOT),))
-    subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "cwd": os.getcwd()}
-    pcap_path = outdir / "capture.pcap"
-    capture = None
-    capture_note = ""
-    if options.capture != "none":
-        reason = capture_mod.capture_unavailable_reason(options.capture)
-        if reason:
-            capture_note = reason
-        else:
-            try:
-                capture = capture_mod.start_capture(options.capture, "lo")
-            except capture_mod.CaptureUnavailable as exc:
-                capture_note = str(exc)
-    else:
-        capture_note = "capture turned off (--no-capture)"
 
-    _become_subreaper()
-    printer = OutputPrinter(outdir, options.echo)
-    started = time.time_ns()
-    supervisor = Supervisor(scenario, outdir, env, events_path, subst, printer,
-                            options.timeout or scenario.timeout)
+def _open_capture(backend: str) -> tuple[Any, str]:
+    """A live capture (opened before any program starts), or None and the sentence saying why not."""
+    from tracer import capture as capture_mod
+
+    if backend == "none":
+        return None, "capture turned off (--no-capture)"
+    reason = capture_mod.capture_unavailable_reason(backend)
+    if reason:
+        return None, reason
     try:
-        ending, message = supervisor.run()
-    except BaseException:
-        supervisor.stop()
-        supervisor.finish()
-        printer.close()
-        if capture is not None:
-            capture.stop(drain=0)
-        raise
-    supervisor.stop()
-    raw = supervisor.finish()
-    printer.close()
+        return capture_mod.start_capture(backend, "lo"), ""
+    except capture_mod.CaptureUnavailable as exc:
+        return None, str(exc)
 
-    packets: list[Packet] = []
-    info = CaptureInfo("none", note=capture_note)
-    if capture is not None:
-        captured = capture.stop()
-        all_packets = capture_mod.parse_packets(captured)
-        packets = capture_mod.filter_packets(all_packets, _socket_addresses(raw))
-        # The pcap holds this run's packets only: lo also carries other programs' traffic.
-        capture_mod.write_pcap(capture_mod.frames_of(packets, captured), pcap_path)
-        packets = [replace(p, index=i) for i, p in enumerate(packets)]  # index = position in capture.pcap
-        info = CaptureInfo(options.capture, captured=len(all_packets), kept=len(packets),
-                           kernel_drops=captured.kernel_drops)
 
-    header_roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
-    roots = {r.proc.pid: r.role.name for r in supervisor.runs}
-    provisional = build_trace(_header(scenario, subst, started, header_roles, info, "", ""), raw, roots=roots,
-                              reaped=supervisor.reaped, packets=packets)
-    blocked = blocked_processes(provisional)
+def _keep_packets(capture: Any, backend: str, raw: list[dict[str, Any]],
+                  pcap_path: Path) -> tuple[list[Packet], CaptureInfo]:
+    """Stop the capture and keep the packets of the sockets this run's processes used."""
+    from tracer import capture as capture_mod
+
+    captured = capture.stop()
+    all_packets = capture_mod.parse_packets(captured)
+    packets = capture_mod.filter_packets(all_packets, _socket_addresses(raw))
+    # The pcap holds this run's packets only: lo also carries other programs' traffic.
+    capture_mod.write_pcap(capture_mod.frames_of(packets, captured), pcap_path)
+    packets = [replace(p, index=i) for i, p in enumerate(packets)]  # index = position in capture.pcap
+    return packets, CaptureInfo(backend, captured=len(all_packets), kept=len(packets),
+                                kernel_drops=captured.kernel_drops)
+
+
+def _judge(scenario: Scenario, ending: str, message: str, runs: list[_RoleRun], blocked: list[Blocked],
+           outdir: Path) -> tuple[str, bool, str]:
+    """Did the run end the way the scenario expects? (ending, ok, what to tell the user)"""
     ok = True
     if ending == "idle":
         if scenario.ending is not None and _matches_expected(scenario, blocked):
@@ -628,22 +606,65 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
             ok = False
             message = ("every process ended, but this scenario expects "
                        + ", ".join(f"{r} to stay blocked in {c}" for r, c in scenario.ending.blocked))
-        for run in supervisor.runs:
+        stopped_by_us = (ExitStatus(signal=signal.SIGTERM), ExitStatus(code=0))
+        for run in runs:
             if run.exit is not None and run.exit != ExitStatus(code=0) and not (
-                    run.terminated and run.exit in (ExitStatus(signal=signal.SIGTERM), ExitStatus(code=0))):
-                ok = False
-                ending = "failed"
+                    run.terminated and run.exit in stopped_by_us):
+                ok, ending = False, "failed"
                 message = f"{run.role.name} ended with {run.exit}; see its output above"
     for a, b in scenario.same_files:
         fa, fb = outdir / a, outdir / b
         if not fb.exists() or fa.read_bytes() != fb.read_bytes():
             ok = False
             message = (message + "; " if message else "") + f"{b} is not identical to {a}"
+    return ending, ok, message
 
-    trace = replace(provisional, header=_header(scenario, subst, started, header_roles, info, ending, message))
+
+def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
+    """Run a scenario under the tracer and write its trace, capture and outputs."""
+    outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
+    events_path = _prepare_outdir(scenario, outdir)
+    port = choose_port(options.port) if scenario.uses_port else None
+    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
+                              extra_paths=(str(PROJECT_ROOT),))
+    subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "cwd": os.getcwd()}
+    capture, capture_note = _open_capture(options.capture)
+
+    _become_subreaper()
+    printer = OutputPrinter(outdir, options.echo)
+    started = time.time_ns()
+    supervisor = Supervisor(scenario, outdir, env, events_path, subst, printer,
+                            options.timeout or scenario.timeout)
+    try:
+        ending, message = supervisor.run()
+    except BaseException:  # a role that cannot start: stop the others, then say why
+        supervisor.stop()
+        supervisor.finish()
+        printer.close()
+        if capture is not None:
+            capture.stop(drain=0)
+        raise
+    supervisor.stop()
+    raw = supervisor.finish()
+    printer.close()
+
+    pcap_path = outdir / "capture.pcap"
+    packets: list[Packet] = []
+    info = CaptureInfo("none", note=capture_note)
+    if capture is not None:
+        packets, info = _keep_packets(capture, options.capture, raw, pcap_path)
+
+    roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
+    roots = {r.proc.pid: r.role.name for r in supervisor.runs}
+    trace = build_trace(_header(scenario, subst, started, roles, info, "", ""), raw, roots=roots,
+                        reaped=supervisor.reaped, packets=packets)
+    blocked = blocked_processes(trace)
+    ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir)
+    trace = replace(trace, header=_header(scenario, subst, started, roles, info, ending, message))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)
-    events_path.unlink(missing_ok=True)
+    events_path.unlink(missing_ok=True)  # everything it held is in trace.jsonl now
+
     files = {"trace": trace_path}
     if capture is not None:
         files["capture"] = pcap_path
