@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(graphviz fonts-nanum fontconfig tcpdump libpcap0.8 iproute2 strace)
+packages=(graphviz fonts-nanum fontconfig tcpdump libpcap0.8 iproute2 strace tshark)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
