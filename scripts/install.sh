@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything ipctrace needs on Debian, idempotently: system packages (graphviz, Korean fonts,
-# tcpdump, libpcap) and a virtual environment in .venv with ipctrace and its Python dependencies.
+# tcpdump, libpcap, strace, tshark) and a virtual environment in .venv with ipctrace and its Python dependencies.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,7 +16,7 @@ if ! command -v "$python" >/dev/null; then missing+=(python3 python3-venv); pyth
 if [ ${#missing[@]} -gt 0 ]; then
   echo "ipctrace setup: installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}" >/dev/null
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 if ! "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
@@ -26,7 +26,7 @@ fi
 if [ ! -x .venv/bin/python ]; then
   if ! "$python" -m venv .venv 2>/dev/null; then
     rm -rf .venv
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq python3-venv >/dev/null
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-venv >/dev/null
     "$python" -m venv .venv
   fi
 fi
