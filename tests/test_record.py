@@ -104,7 +104,8 @@ def test_sigkilled_child_keeps_its_events(trace_program):
 
 
 TRANSPARENCY = ["nonblocking.py", "timeouts.py", "asyncio_echo.py", "partial_write.py", "selector_echo.py",
-                "spawns_python.py", "killed_child.py"]
+                "spawns_python.py", "killed_child.py", "threads.py", "subprocess_pipes.py",
+                "own_module/uses_own_tracer.py"]
 
 
 @pytest.mark.parametrize("program", TRANSPARENCY)
@@ -144,3 +145,17 @@ def test_each_thread_is_recorded_with_its_own_thread_id(trace_program):
     assert len({e.tid for e in writes}) == 3 and main.pid not in {e.tid for e in writes}
     read = next(e for e in trace.events if e.call == "read")
     assert read.tid == main.pid
+
+
+def test_data_through_subprocess_pipes_is_recorded_but_not_its_exec_error_pipe(trace_program):
+    trace = trace_program("subprocess_pipes.py").trace
+    main = next(p for p in trace.processes if p.role == "main")
+    child = next(p for p in trace.processes if p.role == "main/child#1")
+    writes = [e for e in trace.events_of(main.pid) if e.call == "write"]
+    assert [e.data for e in writes] == [b"hello child"]
+    reads = [e.data for e in trace.events_of(main.pid) if e.call == "read" and e.data]
+    assert b"".join(reads) == b"HELLO CHILD\n"
+    assert len([e for e in trace.events_of(main.pid) if e.call == "pipe"]) == 2, "stdin and stdout, not the error pipe"
+    assert any(e.call == "stdin" and e.data == b"hello child" for e in trace.events_of(child.pid))
+    sleep = next(e for e in trace.events_of(main.pid) if e.call == "sleep")
+    assert sleep.error == "TypeError" and sleep.args["seconds"] is None

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import builtins
 import errno as _errno
+import functools
 import importlib.util
 import io
 import os
@@ -40,11 +41,19 @@ _orig_fromfd = socket.fromfd
 _orig_input = builtins.input
 
 
-#: Library code whose private plumbing is not the program's IPC (subprocess's exec-error pipe and fd juggling).
+#: Library code whose private plumbing is not the program's IPC: the exec-error pipe subprocess opens, reads
+#: and closes while it starts a program. Its pipes to the child's stdin/stdout are real IPC and are recorded.
 #: Found by name, not imported: a traced program that never starts another one does not pay for subprocess.
 _PLUMBING_FILES = frozenset(
     spec.origin for spec in (importlib.util.find_spec("subprocess"),) if spec is not None and spec.origin)
+_PLUMBING_FUNCTIONS = frozenset({"_execute_child"})
 _getframe = sys._getframe
+
+
+def _plumbing() -> bool:
+    """Was the wrapped call made by library plumbing (two frames up: the wrapper's caller)?"""
+    code = _getframe(2).f_code
+    return code.co_name in _PLUMBING_FUNCTIONS and code.co_filename in _PLUMBING_FILES
 
 
 def _error_name(exc: BaseException) -> str:
@@ -105,7 +114,7 @@ def _wrap_os() -> dict[str, Callable]:
     o = _orig_os
 
     def pipe():
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["pipe"]()
         t0 = now()
         r, w = o["pipe"]()
@@ -113,7 +122,7 @@ def _wrap_os() -> dict[str, Callable]:
         return r, w
 
     def pipe2(flags, /):
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["pipe2"](flags)
         t0 = now()
         r, w = o["pipe2"](flags)
@@ -122,7 +131,7 @@ def _wrap_os() -> dict[str, Callable]:
         return r, w
 
     def read(fd, n, /):
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["read"](fd, n)
         t0 = now()
         try:
@@ -135,7 +144,7 @@ def _wrap_os() -> dict[str, Callable]:
         return data
 
     def write(fd, data, /):
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["write"](fd, data)
         t0 = now()
         try:
@@ -148,7 +157,7 @@ def _wrap_os() -> dict[str, Callable]:
         return size
 
     def close(fd, /):
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["close"](fd)
         ep = _writer.endpoint(fd)
         t0 = now()
@@ -160,7 +169,7 @@ def _wrap_os() -> dict[str, Callable]:
         _writer.emit("close", t0, now(), ',"fd":%d%s' % (fd, ep))
 
     def dup(fd, /):
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["dup"](fd)
         t0 = now()
         try:
@@ -172,7 +181,7 @@ def _wrap_os() -> dict[str, Callable]:
         return new
 
     def dup2(fd, fd2, inheritable=True):
-        if _getframe(1).f_code.co_filename in _PLUMBING_FILES:
+        if _plumbing():
             return o["dup2"](fd, fd2, inheritable)
         t0 = now()
         try:
@@ -479,8 +488,15 @@ def _sleep(seconds, /):
     t0 = now()
     try:
         _orig_sleep(seconds)
-    finally:
-        _writer.emit("sleep", t0, now(), ',"args":{"seconds":%s}' % float(seconds))
+    except BaseException as exc:
+        _writer.emit("sleep", t0, now(), ',"args":{"seconds":%s}%s' % (_number(seconds), _err(exc)))
+        raise
+    _writer.emit("sleep", t0, now(), ',"args":{"seconds":%s}' % _number(seconds))
+
+
+def _number(value: object) -> str:
+    """A number as JSON; anything else (a program's mistake, raised by the call itself) as null."""
+    return repr(float(value)) if isinstance(value, (int, float)) and not isinstance(value, bool) else "null"
 
 
 class _TracedOutput(io.TextIOWrapper):
@@ -605,7 +621,10 @@ def _rewrap(stream: Any, cls: type, call: str | None = None) -> Any:
 
 def _patch(owner: object, name: str, replacement: object) -> None:
     had_own = name in vars(owner) if isinstance(owner, type) else True
-    _patches.append((owner, name, getattr(owner, name), had_own))
+    original = getattr(owner, name)
+    _patches.append((owner, name, original, had_own))
+    if isinstance(replacement, types.FunctionType) and callable(original):
+        functools.update_wrapper(replacement, original)  # same __name__, __doc__; __wrapped__ is the original
     setattr(owner, name, replacement)
 
 

@@ -25,6 +25,9 @@ def _start_ipctrace() -> None:
             sys.path.remove(root)
         except ValueError:
             pass
+        # The recorder keeps its own references; the name `tracer` is the program's to use (its own tracer.py).
+        for name in [m for m in sys.modules if m == "tracer" or m.startswith("tracer.")]:
+            del sys.modules[name]
     _run_next_sitecustomize(here)
 
 
