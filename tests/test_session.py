@@ -38,8 +38,9 @@ def test_busy_port_is_one_clear_error():
         busy.bind(("0.0.0.0", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        with pytest.raises(RunError, match=rf"port {port} is in use .* --port N"):
+        with pytest.raises(RunError, match=rf"port {port} \(TCP/UDP\) is in use .* --port N"):
             choose_port(port)
+        assert choose_port(port, ("udp",)) == port, "a UDP scenario does not need the TCP port"
     assert choose_port(0) > 0
 
 
@@ -52,8 +53,8 @@ def test_busy_port_from_the_command_line(tmp_path):
                                  "--output", str(tmp_path), "--no-capture"], capture_output=True, text=True,
                                 timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"ipctrace: port {port} is in use by another program: stop it, or choose "
-                                     "another port with --port N (--port 0 picks a free one).")
+    assert result.stderr.strip() == (f"ipctrace: port {port} (TCP) is in use by another program: stop it, or "
+                                     "choose another port with --port N (--port 0 picks a free one).")
 
 
 def test_a_user_scenario_file_runs_with_readiness_and_script(tmp_path):
@@ -93,6 +94,31 @@ def test_bad_scenario_files_say_what_is_wrong(tmp_path):
     empty.write_text('name = "x"\n')
     with pytest.raises(ScenarioError, match=r"at least one \[\[roles\]\]"):
         load_scenario(empty)
+    role = '[[roles]]\nname = "a"\ncommand = ["{python}", "x.py"]\n'
+    mistakes = {
+        'timout = 3\n' + role: "unknown key 'timout'; did you mean 'timeout'",
+        'timeout = "ten"\n' + role: "'timeout' must be a number, not 'ten'",
+        role + 'stdin = "hello"\n': "'stdin' in role #1 must be a list, not 'hello'",
+        role.replace('"x.py"', '"{prot}"'): r"has '\{prot\}': the placeholders are \{python\}, \{port\}, \{outdir\}",
+        role + role: "two roles are named 'a'",
+        '[[roles]]\nname = "a"\n': "role #1 needs 'command'",
+        'generate = { "f.txt" = "big" }\n' + role: "'generate' maps file names to sizes in bytes",
+        '[ending]\nblocked = ["b:read"]\n' + role: "must be ROLE:CALL with one of the roles a",
+    }
+    for n, (text, message) in enumerate(mistakes.items()):
+        bad = tmp_path / f"bad{n}.toml"
+        bad.write_text(text)
+        with pytest.raises(ScenarioError, match=message):
+            load_scenario(bad)
+    braces = tmp_path / "braces.toml"
+    braces.write_text(role.replace('"x.py"', '"-c", "print({{1: 2}})"'))
+    assert load_scenario(braces).roles[0].command[-1] == "print({{1: 2}})"  # {{ }} become braces when run
+
+
+def test_a_run_that_records_nothing_says_why(tmp_path):
+    scenario = adhoc_scenario([sys.executable, "-I", str(PROGRAMS / "timeouts.py")])
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path, capture="none"))
+    assert not result.ok and "nothing was recorded" in result.message and "-I" in result.message
 
 
 def test_without_capture_privilege_the_run_continues_with_syscalls_only(tmp_path):

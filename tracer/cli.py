@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -147,6 +148,12 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise CliError("say what to run: a scenario name (`ipctrace list`) or a command after `--`.")
     for role, lines in _scripts(args).items():
         scenario = scenario.with_stdin(role, tuple(lines))
+    if args.timeout is not None and args.timeout <= 0:
+        raise CliError(f"--timeout {args.timeout:g} is not a duration: give a number of seconds above 0.")
+    if args.payload_cap < 0:
+        raise CliError(f"--payload-cap {args.payload_cap} is negative: give 0 or more bytes.")
+    if not args.no_render:
+        _diagram_request(args)  # a bad drawing option is reported before the run, not after it
     options = RunOptions(
         output_root=args.output, port=args.port,
         capture="none" if args.no_capture else args.capture, payload_cap=args.payload_cap,
@@ -159,7 +166,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         try:
             result.files.update(_draw(result.trace, result.outdir, args))
-        except RenderError as exc:
+        except (RenderError, CliError) as exc:
             render_error = exc  # the trace is written already: report it, then the problem
     print_summary(result, sys.stdout, timeline=not args.quiet)
     if render_error is not None:
@@ -170,16 +177,32 @@ def cmd_run(args: argparse.Namespace) -> int:
     return EXIT_OK if result.ok else EXIT_DIFFERENT
 
 
+def _diagram_request(args: argparse.Namespace):
+    """The drawing options and formats asked for, checked before anything runs (bad ones raise RenderError)."""
+    from tracer.render import RENDERERS, RenderError, RenderOptions
+
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    unknown = [f for f in formats if f not in RENDERERS]
+    if unknown or not formats:
+        raise RenderError(f"unknown output format {', '.join(unknown) or repr(args.format)}: choose among "
+                          f"{', '.join(RENDERERS)}.")
+    options = RenderOptions(view=args.view, packets=args.packets, fold=not args.no_fold, theme=args.theme,
+                            font_size=args.font_size, title=args.title, lang=args.lang)
+    return options, formats
+
+
 def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
     from tracer.link import link
     from tracer.order import order
-    from tracer.render import RenderOptions, render_outputs
+    from tracer.render import render_outputs
 
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    options = RenderOptions(view=args.view, packets=args.packets, fold=not args.no_fold, theme=args.theme,
-                            font_size=args.font_size, title=args.title, lang=args.lang)
+    options, formats = _diagram_request(args)
     stem = "sequence" if args.view == "processes" else f"sequence-{args.view}"
-    return render_outputs(order(link(trace)), outdir, options, formats=formats, stem=stem)
+    try:
+        return render_outputs(order(link(trace)), outdir, options, formats=formats, stem=stem)
+    except OSError as exc:
+        raise CliError(f"cannot write the diagrams to {outdir} ({exc.strerror}): "
+                       "choose another folder with --output DIR.") from None
 
 
 def cmd_list(_args: argparse.Namespace) -> int:
@@ -262,6 +285,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return COMMANDS[args.command](args)
+    except BrokenPipeError:  # `ipctrace ... | head`: the reader left; whatever had to be written is written
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_OK
     except CliError as exc:
         print(f"ipctrace: {exc}", file=sys.stderr)
         return EXIT_ERROR

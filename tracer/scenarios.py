@@ -8,6 +8,7 @@ documented in the README.
 from __future__ import annotations
 
 import difflib
+import string
 import sys
 import tomllib
 from dataclasses import dataclass, field
@@ -53,6 +54,7 @@ class Scenario:
     generate: dict[str, int] = field(default_factory=dict)
     same_files: tuple[tuple[str, str], ...] = ()
     ending: ExpectedEnding | None = None
+    protocols: tuple[str, ...] = ("tcp", "udp")  # what the scenario's port must be free for
     path: Path | None = None
 
     @property
@@ -70,19 +72,69 @@ class Scenario:
         return replace(self, roles=roles)
 
 
-def _role(obj: dict, where: str) -> Role:
-    try:
-        name = str(obj["name"])
-        command = tuple(str(a) for a in obj["command"])
-    except KeyError as exc:
-        raise ScenarioError(f"{where}: a role needs {exc.args[0]!r}.") from None
+PLACEHOLDERS = ("python", "port", "outdir")
+_TOP_KEYS = {"name": str, "title": str, "source": str, "lesson": str, "timeout": (int, float), "schedule": str,
+             "generate": dict, "same_files": list, "ending": dict, "roles": list, "protocols": list}
+_ROLE_KEYS = {"name": str, "command": list, "ready": list, "stdin": list, "service": bool}
+_ENDING_KEYS = {"idle": (int, float), "blocked": list, "explanation": str}
+_TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", bool: "true or false", (int, float): "a number"}
+
+
+class _Checker:
+    """Checks a scenario file's keys and types, so a mistake is one sentence naming the key, not a traceback."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def fail(self, what: str) -> ScenarioError:
+        return ScenarioError(f"{self.path}: {what}.")
+
+    def keys(self, table: dict, allowed: dict, where: str) -> None:
+        for key, value in table.items():
+            if key not in allowed:
+                close = difflib.get_close_matches(key, allowed, n=1)
+                hint = f"; did you mean {close[0]!r}" if close else f"; known keys: {', '.join(allowed)}"
+                raise self.fail(f"unknown key {key!r}{where}{hint}")
+            kind = allowed[key]
+            if not isinstance(value, kind) or (kind == (int, float) and isinstance(value, bool)):
+                raise self.fail(f"{key!r}{where} must be {_TYPE_NAMES[kind]}, not {value!r}")
+
+    def strings(self, values: list, key: str, where: str) -> tuple[str, ...]:
+        if not all(isinstance(v, str) for v in values):
+            raise self.fail(f"{key!r}{where} must be a list of strings")
+        return tuple(values)
+
+    def command(self, command: list, where: str) -> tuple[str, ...]:
+        args = self.strings(command, "command", where)
+        if not args:
+            raise self.fail(f"'command'{where} is empty: give the program and its arguments as a list")
+        for arg in args:
+            try:
+                fields = {f for _, f, _, _ in string.Formatter().parse(arg) if f is not None}
+            except ValueError:
+                fields = {"?"}
+            bad = fields - set(PLACEHOLDERS)
+            if bad:
+                raise self.fail(f"'command'{where} has {arg!r}: the placeholders are "
+                                f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)} (write {{{{ and }}}} for braces)")
+        return args
+
+
+def _role(obj: object, check: _Checker, n: int) -> Role:
+    where = f" in role #{n}"
+    if not isinstance(obj, dict):
+        raise check.fail(f"role #{n} must be a [[roles]] table")
+    check.keys(obj, _ROLE_KEYS, where)
+    for key in ("name", "command"):
+        if key not in obj:
+            raise check.fail(f"role #{n} needs {key!r}")
     stdin = obj.get("stdin")
     return Role(
-        name=name,
-        command=command,
-        ready=tuple(obj.get("ready", ())),
-        stdin=None if stdin is None else tuple(str(line) for line in stdin),
-        service=bool(obj.get("service", False)),
+        name=obj["name"],
+        command=check.command(obj["command"], where),
+        ready=check.strings(obj.get("ready", []), "ready", where),
+        stdin=None if stdin is None else check.strings(stdin, "stdin", where),
+        service=obj.get("service", False),
     )
 
 
@@ -92,31 +144,57 @@ def load_scenario(path: str | Path) -> Scenario:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ScenarioError(f"{path}: no such scenario file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot be read ({exc}).") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc}).") from None
-    roles = tuple(_role(r, str(path)) for r in data.get("roles", ()))
+    check = _Checker(path)
+    check.keys(data, _TOP_KEYS, "")
+    roles = tuple(_role(r, check, n) for n, r in enumerate(data.get("roles", ()), 1))
     if not roles:
-        raise ScenarioError(f"{path}: a scenario needs at least one [[roles]] entry.")
+        raise check.fail("a scenario needs at least one [[roles]] entry")
+    names = [r.name for r in roles]
+    if len(set(names)) != len(names):
+        raise check.fail(f"two roles are named {next(n for n in names if names.count(n) > 1)!r}: names must differ")
+    timeout = data.get("timeout", 30.0)
+    if timeout <= 0:
+        raise check.fail(f"'timeout' must be above 0 seconds, not {timeout}")
+    if data.get("schedule") not in (None, "child-first"):
+        raise check.fail(f"'schedule' can only be \"child-first\", not {data['schedule']!r}")
+    generate = data.get("generate", {})
+    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in generate.values()):
+        raise check.fail("'generate' maps file names to sizes in bytes (whole numbers), e.g. { \"f.txt\" = 5000 }")
+    same_files = data.get("same_files", [])
+    if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(f, str) for f in p) for p in same_files):
+        raise check.fail("'same_files' is a list of pairs of file names, e.g. [[\"a.txt\", \"b.txt\"]]")
     ending = None
     if "ending" in data:
         e = data["ending"]
+        check.keys(e, _ENDING_KEYS, " in [ending]")
         blocked = []
-        for item in e.get("blocked", ()):
-            role, _, call = str(item).partition(":")
+        for item in check.strings(e.get("blocked", []), "blocked", " in [ending]"):
+            role, sep, call = item.partition(":")
+            if not sep or role not in names:
+                raise check.fail(f"[ending] blocked {item!r} must be ROLE:CALL with one of the roles "
+                                 f"{', '.join(names)}")
             blocked.append((role, call))
         ending = ExpectedEnding(idle=float(e.get("idle", 1.0)), blocked=tuple(blocked),
-                                explanation=str(e.get("explanation", "")))
+                                explanation=e.get("explanation", ""))
+    protocols = check.strings(data.get("protocols", ["tcp", "udp"]), "protocols", "")
+    if not set(protocols) <= {"tcp", "udp"}:
+        raise check.fail("'protocols' lists the port's protocols: \"tcp\", \"udp\" or both")
     return Scenario(
-        name=str(data.get("name", path.stem)),
+        name=data.get("name", path.stem),
         roles=roles,
-        title=str(data.get("title", "")),
-        source=str(data.get("source", "")),
-        lesson=str(data.get("lesson", "")),
-        timeout=float(data.get("timeout", 30.0)),
+        title=data.get("title", ""),
+        source=data.get("source", ""),
+        lesson=data.get("lesson", ""),
+        timeout=float(timeout),
         schedule=data.get("schedule"),
-        generate={str(k): int(v) for k, v in data.get("generate", {}).items()},
-        same_files=tuple((str(a), str(b)) for a, b in data.get("same_files", ())),
+        generate=dict(generate),
+        same_files=tuple((a, b) for a, b in same_files),
         ending=ending,
+        protocols=protocols,
         path=path,
     )
 

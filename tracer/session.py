@@ -79,27 +79,29 @@ class RunResult:
 
 # -- ports ------------------------------------------------------------------------------------------
 
-def choose_port(requested: int) -> int:
-    """The port a scenario will use: the requested one if free, any free one for 0."""
+def choose_port(requested: int, protocols: tuple[str, ...] = ("tcp", "udp")) -> int:
+    """The port a scenario will use: the requested one if free (for the protocols it uses), any free one for 0."""
     if requested == 0:
         for _ in range(50):
             with socket.socket() as probe:
                 probe.bind(("127.0.0.1", 0))
                 port = probe.getsockname()[1]
-            if _port_is_free(port):
+            if _port_is_free(port, protocols):
                 return port
         raise RunError("could not find a free port; pass one with --port N.")
     if not 0 < requested < 65536:
         raise RunError(f"port {requested} is not a valid port number; choose one between 1 and 65535.")
-    if not _port_is_free(requested):
+    if not _port_is_free(requested, protocols):
+        used = "/".join(p.upper() for p in protocols)
         raise RunError(
-            f"port {requested} is in use by another program: stop it, or choose another port with "
+            f"port {requested} ({used}) is in use by another program: stop it, or choose another port with "
             f"--port N (--port 0 picks a free one).")
     return requested
 
 
-def _port_is_free(port: int) -> bool:
-    for kind in (socket.SOCK_STREAM, socket.SOCK_DGRAM):
+def _port_is_free(port: int, protocols: tuple[str, ...]) -> bool:
+    kinds = {"tcp": socket.SOCK_STREAM, "udp": socket.SOCK_DGRAM}
+    for kind in (kinds[p] for p in protocols):
         with socket.socket(socket.AF_INET, kind) as probe:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # TIME_WAIT leftovers are not "in use"
             try:
@@ -140,8 +142,7 @@ class OutputPrinter:
             if typed and partial:
                 complete, partial = text.removesuffix("\n"), ""
             if complete or newline:
-                self.echo.write("".join(f"[{role}] {line}\n" for line in complete.split("\n")))
-                self.echo.flush()
+                self._show("".join(f"[{role}] {line}\n" for line in complete.split("\n")))
             if partial:
                 self.pending[role] = partial
 
@@ -168,10 +169,19 @@ class OutputPrinter:
         with self.lock:
             for f in self.files.values():
                 f.close()
-            if self.echo is not None:
-                for role, partial in self.pending.items():
-                    self.echo.write(f"[{role}] {partial}\n")
-                self.pending.clear()
+            for role, partial in self.pending.items():
+                self._show(f"[{role}] {partial}\n")
+            self.pending.clear()
+
+    def _show(self, text: str) -> None:
+        """Echo to the terminal; if nobody reads it any more (`| head`), stop echoing, keep recording."""
+        if self.echo is None:
+            return
+        try:
+            self.echo.write(text)
+            self.echo.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            self.echo = None
 
 
 # -- what a stopped process was doing ---------------------------------------------------------------
@@ -590,7 +600,7 @@ def _keep_packets(capture: Any, backend: str, raw: list[dict[str, Any]],
 
 
 def _judge(scenario: Scenario, ending: str, message: str, runs: list[_RoleRun], blocked: list[Blocked],
-           outdir: Path) -> tuple[str, bool, str]:
+           outdir: Path, trace_has_events: bool) -> tuple[str, bool, str]:
     """Did the run end the way the scenario expects? (ending, ok, what to tell the user)"""
     ok = True
     if ending == "idle":
@@ -612,6 +622,10 @@ def _judge(scenario: Scenario, ending: str, message: str, runs: list[_RoleRun], 
                     run.terminated and run.exit in stopped_by_us):
                 ok, ending = False, "failed"
                 message = f"{run.role.name} ended with {run.exit}; see its output above"
+    if not trace_has_events:
+        ok, ending = False, "failed"
+        message = ("nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
+                   "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook); other programs run untraced")
     for a, b in scenario.same_files:
         fa, fb = outdir / a, outdir / b
         if not fb.exists() or fa.read_bytes() != fb.read_bytes():
@@ -624,7 +638,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     """Run a scenario under the tracer and write its trace, capture and outputs."""
     outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
     events_path = _prepare_outdir(scenario, outdir)
-    port = choose_port(options.port) if scenario.uses_port else None
+    port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
     env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
                               extra_paths=(str(PROJECT_ROOT),))
     subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "cwd": os.getcwd()}
@@ -659,7 +673,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     trace = build_trace(_header(scenario, subst, started, roles, info, "", ""), raw, roots=roots,
                         reaped=supervisor.reaped, packets=packets)
     blocked = blocked_processes(trace)
-    ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir)
+    ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir, bool(trace.events))
     trace = replace(trace, header=_header(scenario, subst, started, roles, info, ending, message))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)
