@@ -184,6 +184,7 @@ class Header:
     capture: CaptureInfo = field(default_factory=lambda: CaptureInfo("none"))
     ending: str = ""  # "", "expected-blocked", "timeout", ...
     ending_note: str = ""
+    ended: Nanos = 0  # when the run was over (its last process ended, or ipctrace stopped it)
 
 
 @dataclass(frozen=True, slots=True)

@@ -528,14 +528,15 @@ def _matches_expected(scenario: Scenario, blocked: list[Blocked]) -> bool:
     return True
 
 
-def _header(scenario: Scenario, subst: dict[str, str], started: int, roles: dict[str, tuple[str, ...]],
-            capture: CaptureInfo, ending: str, note: str) -> Header:
+def _header(scenario: Scenario, subst: dict[str, str], started: int, ended: int,
+            roles: dict[str, tuple[str, ...]], capture: CaptureInfo, ending: str, note: str) -> Header:
     return Header(
         version=FORMAT_VERSION,
         command=tuple(" ".join(a.format(**subst) for a in r.command) for r in scenario.roles),
         host=platform.node(),
         clock="CLOCK_REALTIME (time.time_ns)",
         started=started,
+        ended=ended,
         scenario=scenario.name,
         roles=roles,
         capture=capture,
@@ -659,6 +660,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
             capture.stop(drain=0)
         raise
     supervisor.stop()
+    ended = time.time_ns()
     raw = supervisor.finish()
     printer.close()
 
@@ -670,11 +672,11 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
 
     roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
     roots = {r.proc.pid: r.role.name for r in supervisor.runs}
-    trace = build_trace(_header(scenario, subst, started, roles, info, "", ""), raw, roots=roots,
+    trace = build_trace(_header(scenario, subst, started, ended, roles, info, "", ""), raw, roots=roots,
                         reaped=supervisor.reaped, packets=packets)
     blocked = blocked_processes(trace)
     ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir, bool(trace.events))
-    trace = replace(trace, header=_header(scenario, subst, started, roles, info, ending, message))
+    trace = replace(trace, header=_header(scenario, subst, started, ended, roles, info, ending, message))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)
     events_path.unlink(missing_ok=True)  # everything it held is in trace.jsonl now

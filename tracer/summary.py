@@ -18,10 +18,8 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
         out.write("\n── timeline " + "─" * 60 + "\n" + text)
     events = [e for e in trace.events if not e.blocked]
     moved = sum(e.size or 0 for e in events if e.moves_data_out)
-    duration = 0.0
-    if trace.events:
-        last = max((e.t1 or e.t0) for e in trace.events)
-        duration = (last - trace.header.started) / 1e9
+    last = trace.header.ended or max(((e.t1 or e.t0) for e in trace.events), default=trace.header.started)
+    duration = (last - trace.header.started) / 1e9
     out.write("\n── summary " + "─" * 61 + "\n")
     out.write(f"scenario    {result.scenario.name}" + (f" (port {result.port})" if result.port else "") + "\n")
     out.write(f"processes   {len(trace.processes)}: " + ", ".join(

@@ -98,6 +98,7 @@ def _header_from_json(obj: dict[str, Any]) -> Header:
         ),
         ending=obj.get("ending", ""),
         ending_note=obj.get("ending_note", ""),
+        ended=int(obj.get("ended", 0)),
     )
 
 
@@ -233,7 +234,7 @@ def _header_to_json(header: Header) -> dict[str, Any]:
         "roles": {k: list(v) for k, v in header.roles.items()},
         "capture": {"backend": cap.backend, "captured": cap.captured, "kept": cap.kept,
                     "kernel_drops": cap.kernel_drops, "note": cap.note},
-        "ending": header.ending, "ending_note": header.ending_note,
+        "ending": header.ending, "ending_note": header.ending_note, "ended": header.ended,
     }
 
 

@@ -15,7 +15,9 @@ from tracer.model import Event, Packet, Trace
 from tracer.render.base import Renderer
 from tracer.render.labels import show_flags, show_payload, show_result
 
-_ARGS_SHOWN = ("sleep", "bind", "connect", "listen", "fork", "kill", "waitpid", "exit", "shutdown")
+_ARGS_SHOWN = ("sleep", "bind", "connect", "listen", "fork", "kill", "waitpid", "exit", "shutdown", "exception",
+               "spawn", "exec")
+_DATAGRAM_CALLS = ("sendto", "recvfrom", "recvfrom_into", "recvmsg")
 
 
 def _describe_fd(event: Event, described: str = "") -> str:
@@ -45,7 +47,9 @@ def event_line(event: Event, role: str, start: int, described: str = "") -> str:
     if detail:
         parts.append(detail)
     if event.args and event.call in _ARGS_SHOWN:
-        parts.append(", ".join(f"{k}={v}" for k, v in event.args.items() if k not in ("argv", "cwd")))
+        parts.append(_show_args(event))
+    if event.call in _DATAGRAM_CALLS and event.peer is not None:  # each datagram carries its address
+        parts.append(("to " if event.call == "sendto" else "from ") + str(event.peer))
     payload = show_payload(event)
     if payload:
         parts.append(payload)
@@ -55,6 +59,15 @@ def event_line(event: Event, role: str, start: int, described: str = "") -> str:
     if described and event.endpoint is not None and event.endpoint.kind == "pipe":
         parts.append(f"[{described.split(' ')[0]}]")  # which pipe: pipe#1, pipe#2
     return "  ".join(p for p in parts if p)
+
+
+def _show_args(event: Event) -> str:
+    if event.call in ("spawn", "exec") and "argv" in event.args:
+        argv = event.args["argv"]
+        return " ".join(argv) if isinstance(argv, list) else str(argv)
+    if event.call == "exception":
+        return f"{event.args.get('type', '')}: {event.args.get('message', '')}"
+    return ", ".join(f"{k}={v}" for k, v in event.args.items() if k not in ("argv", "cwd"))
 
 
 def packet_line(packet: Packet, start: int, isn: dict[tuple[str, int | None], int]) -> str:
