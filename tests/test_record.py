@@ -133,6 +133,9 @@ def test_traceback_of_a_crash_is_the_untraced_one(tmp_path, trace_program):
                                                                                    capture="none"))
     assert (result.outdir / "main.out").read_bytes() == plain.stderr
     assert not result.ok and "exit 1" in result.message
+    exception = next(e for e in result.trace.events if e.call == "exception")
+    assert exception.args == {"type": "ConnectionRefusedError", "message": "[Errno 111] Connection refused"}
+    assert result.trace.events[-1].call == "exit" and result.trace.events[-1].args["how"] == "exception"
     connect = next(e for e in result.trace.events if e.call == "connect")
     assert connect.error == "ECONNREFUSED"
 

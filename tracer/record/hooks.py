@@ -628,10 +628,13 @@ def _patch(owner: object, name: str, replacement: object) -> None:
     setattr(owner, name, replacement)
 
 
+_uncaught = [False]  # set when the program dies of an exception: its exit is not a plain return
+
+
 def _on_exit() -> None:
     _flush_outputs()
     t = now()
-    _writer.emit("exit", t, t, ',"args":{"how":"return"}')
+    _writer.emit("exit", t, t, ',"args":{"how":"%s"}' % ("exception" if _uncaught[0] else "return"))
 
 
 _orig_excepthook = sys.excepthook
@@ -652,6 +655,7 @@ def _without_recorder_frames(tb: types.TracebackType | None) -> types.TracebackT
 
 def _excepthook(exc_type, exc, tb):
     t = now()
+    _uncaught[0] = True
     try:
         _writer.emit_fields("exception", t, t, {"args": {"type": exc_type.__name__, "message": str(exc)}})
         seen = set()
