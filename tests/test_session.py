@@ -33,6 +33,23 @@ def test_a_hang_is_stopped_at_its_timeout_with_a_partial_trace(tmp_path):
         assert proc.exit is not None and proc.exit.signal == 9  # killed by ipctrace, reaped, reported
 
 
+def test_a_deadlock_is_stopped_without_waiting_for_the_timeout(tmp_path):
+    from dataclasses import replace
+
+    scenario = adhoc_scenario([sys.executable, str(PROGRAMS / "hangs.py")], timeout=120)
+    scenario = replace(scenario, roles=(replace(scenario.roles[0], interactive=False),))
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path, capture="none"))
+    assert result.ending == "deadlock" and not result.ok, result.message
+    assert "waiting for another" in result.message
+    assert sorted((b.role, b.call) for b in result.blocked) == [("main", "read"), ("main/child#1", "read")]
+
+
+def test_a_program_reading_the_terminal_is_never_called_deadlocked(tmp_path):
+    scenario = adhoc_scenario([sys.executable, str(PROGRAMS / "hangs.py")], timeout=4)  # interactive, as typed
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path, capture="none"))
+    assert result.ending == "timeout"
+
+
 def test_busy_port_is_one_clear_error():
     with socket.socket() as busy:
         busy.bind(("0.0.0.0", 0))

@@ -35,6 +35,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
+DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
+#: System calls that only another process can end (no timeout of their own): reads, accepts, waits.
+WAITING_ON_OTHERS = frozenset({"read", "write", "recvfrom", "recvmsg", "sendto", "sendmsg", "accept", "accept4",
+                               "connect", "wait4", "waitid", "pause"})
 
 
 class RunError(Exception):
@@ -283,6 +287,7 @@ class Supervisor:
         self._events_file = open(events_path, "rb")
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
+        self._next_deadlock_check = 0.0
 
     # The trace as it grows.
     def _read_new_events(self) -> list[dict[str, Any]]:
@@ -435,9 +440,25 @@ class Supervisor:
             now = time.monotonic()
             if ending is not None and started == len(roles) and now - self.last_activity > ending.idle:
                 return "idle", ""
+            if ending is None and started == len(roles) and self._deadlocked(now):
+                return "deadlock", (f"every process has been waiting for another for {DEADLOCK_IDLE:g} s with "
+                                    "nothing moving: a deadlock (what each waits in is listed below)")
             if now > deadline:
                 return "timeout", f"the run did not end within its timeout of {self.timeout:g} s"
             time.sleep(POLL_SECONDS)
+
+    def _deadlocked(self, now: float) -> bool:
+        """Nothing recorded for a while, and every live process waits in a call only another could end.
+
+        Runs that read the user's terminal are never judged: the user may simply be thinking.
+        """
+        if now - self.last_activity < DEADLOCK_IDLE or now < self._next_deadlock_check:
+            return False
+        self._next_deadlock_check = now + 0.5
+        if any(r.role.interactive for r in self.runs):
+            return False
+        live = self._live_pids()
+        return bool(live) and all((blocked_call(pid) or ("", None))[0] in WAITING_ON_OTHERS for pid in live)
 
     def stop(self) -> None:
         """Note what every live process is blocked in, then kill them all and reap."""
@@ -610,7 +631,7 @@ def _judge(scenario: Scenario, ending: str, message: str, runs: list[_RoleRun], 
         else:
             ending, ok = "timeout", False
             message = "the run stopped making progress, but not in the way this scenario expects"
-    elif ending in ("timeout", "failed", "interrupted"):
+    elif ending in ("timeout", "failed", "interrupted", "deadlock"):
         ok = False
     elif ending == "complete":
         if scenario.ending is not None:
