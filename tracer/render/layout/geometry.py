@@ -131,24 +131,14 @@ def _lane_gaps(builder: _Builder, lanes: Sequence[Lane], m: Metrics) -> tuple[li
     right_at: dict[tuple[int, int], float] = defaultdict(float)
     left_at: dict[tuple[int, int], float] = defaultdict(float)
     half_bar = m.bar / 2 + m.pad
-    for c in builder.calls:
-        if c.lane not in pos:
+    beside = [(c.lane, c.row, c.side, call_width(c, m)) for c in builder.calls]
+    beside += [(note.lane, note.row, note.side, note_width(note, m)) for note in builder.notes]
+    for lane, row, side, width in beside:  # what stands beside each lifeline, row by row, on each side
+        if lane not in pos:
             continue
-        key = (pos[c.lane], c.row)
-        w = call_width(c, m) + half_bar
-        if c.side == "right":
-            right_at[key] = max(right_at[key], w)
-        else:
-            left_at[key] = max(left_at[key], w)
-    for note in builder.notes:
-        if note.lane not in pos:
-            continue
-        key = (pos[note.lane], note.row)
-        w = note_width(note, m) + half_bar
-        if note.side == "right":
-            right_at[key] = max(right_at[key], w)
-        else:
-            left_at[key] = max(left_at[key], w)
+        key = (pos[lane], row)
+        widest = right_at if side == "right" else left_at
+        widest[key] = max(widest[key], width + half_bar)
     for (i, row), w in right_at.items():
         if i < n - 1:
             gaps[i] = max(gaps[i], w + left_at.get((i + 1, row), 0.0) + m.pad)
