@@ -75,18 +75,21 @@ def test_busy_port_from_the_command_line(tmp_path):
 
 
 def test_a_user_scenario_file_runs_with_readiness_and_script(tmp_path):
+    """Programs named relative to the scenario file, wherever ipctrace is run from."""
+    for program in ("echo_server.py", "echo_client.py"):
+        shutil.copy(PROGRAMS / program, tmp_path / program)
     toml = tmp_path / "my_echo.toml"
-    toml.write_text(f'''
+    toml.write_text('''
 name = "my_echo"
 lesson = "echo"
 timeout = 20.0
 [[roles]]
 name = "server"
-command = ["{{python}}", "{PROGRAMS / 'echo_server.py'}", "{{port}}"]
+command = ["{python}", "echo_server.py", "{port}"]
 ready = ["listen"]
 [[roles]]
 name = "client"
-command = ["{{python}}", "{PROGRAMS / 'echo_client.py'}", "{{port}}"]
+command = ["{python}", "{here}/echo_client.py", "{port}"]
 stdin = ["hello there\\n"]
 ''')
     result = run_scenario(load_scenario(toml), RunOptions(outdir=tmp_path / "out", capture="none", port=0))

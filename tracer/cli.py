@@ -249,7 +249,9 @@ def _canonical(spec: str, output: Path):
     from tracer.compare import load, run_canonical
 
     path = Path(spec)
-    if path.exists() or spec.endswith((".json", ".jsonl")):
+    if path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec:
+        if not path.exists():
+            raise CliError(f"{spec}: no such trace, output folder or golden file.")
         return load(path)
     _result, canonical = run_canonical(spec, output / spec)
     return canonical

@@ -72,7 +72,7 @@ class Scenario:
         return replace(self, roles=roles)
 
 
-PLACEHOLDERS = ("python", "port", "outdir")
+PLACEHOLDERS = ("python", "port", "outdir", "here")
 _TOP_KEYS = {"name": str, "title": str, "source": str, "lesson": str, "timeout": (int, float), "schedule": str,
              "generate": dict, "same_files": list, "ending": dict, "roles": list, "protocols": list}
 _ROLE_KEYS = {"name": str, "command": list, "ready": list, "stdin": list, "service": bool}

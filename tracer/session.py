@@ -28,7 +28,7 @@ from tracer import __version__
 from tracer.assemble import build_trace
 from tracer.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
 from tracer.record import tracing_environment
-from tracer.scenarios import Role, Scenario
+from tracer.scenarios import BUILTIN_DIR, Role, Scenario
 from tracer.tracefile import read_raw_events, write_trace
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -663,7 +663,11 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
     env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
                               extra_paths=(str(PROJECT_ROOT),))
-    subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "cwd": os.getcwd()}
+    # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
+    here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
+    own_file = scenario.path is not None and here != BUILTIN_DIR.resolve()
+    subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "here": str(here),
+             "cwd": str(here) if own_file else os.getcwd()}
     capture, capture_note = _open_capture(options.capture)
 
     _become_subreaper()
