@@ -156,3 +156,14 @@ def test_say_replaces_a_roles_script_and_tcpdump_backend_captures(tmp_path):
     trace = read_trace(tmp_path / "tcp_chat_exit" / "trace.jsonl")
     assert trace.header.capture.backend == "tcpdump"
     assert [p.payload for p in trace.packets if p.payload][::2] == [b"hi\n", b"exit\n"]
+
+
+def test_list_shows_every_scenario_and_one_in_full():
+    listing = ipctrace("list")
+    assert listing.returncode == 0
+    for name in ("pipe3", "tcp_chat", "udp_file_done", "echo_storeserv"):
+        assert any(line.startswith(name + " ") for line in listing.stdout.splitlines())
+    one = ipctrace("list", "tcp_chat")
+    assert one.returncode == 0
+    assert "[client] {python} -m reference_programs.tcp_chat_client --port {port}" in one.stdout
+    assert "types: Hello, server!" in one.stdout

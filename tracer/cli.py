@@ -77,8 +77,10 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="do not show the programs' output and the timeline")
     run.add_argument("--no-render", action="store_true", help="skip drawing the diagrams")
 
-    sub.add_parser("list", help="list the scenarios (course examples)",
-                   description="List the course examples that `ipctrace run NAME` knows.")
+    listing = sub.add_parser("list", help="list the scenarios (course examples), or show one in full",
+                             description="List the course examples that `ipctrace run NAME` knows; with a "
+                                         "NAME, show that one: its lesson, roles, commands and script.")
+    listing.add_argument("name", nargs="?", help="a scenario to show in full")
 
     show = sub.add_parser("show", help="print a trace as a text timeline",
                           description="Print a trace file (or an output folder) as a text timeline.")
@@ -205,10 +207,25 @@ def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
                        "choose another folder with --output DIR.") from None
 
 
-def cmd_list(_args: argparse.Namespace) -> int:
+def cmd_list(args: argparse.Namespace) -> int:
     import shutil
 
-    from tracer.scenarios import builtin_scenarios
+    from tracer.scenarios import builtin_scenarios, find_scenario
+
+    if args.name:
+        sc = find_scenario(args.name)
+        print(f"{sc.name}: {sc.title}\nsource   {sc.source}\nlesson   {sc.lesson}\ntimeout  {sc.timeout:g} s")
+        for role in sc.roles:
+            print(f"\n[{role.name}] {' '.join(role.command)}")
+            if role.ready:
+                print(f"  the next role starts after its {' or '.join(role.ready)}")
+            if role.service:
+                print("  runs until the other roles are done, then gets SIGTERM")
+            for line in role.stdin or ():
+                print(f"  types: {line.rstrip()}")
+        if sc.ending is not None:
+            print(f"\nexpected ending: {sc.ending.explanation}")
+        return EXIT_OK
 
     scenarios = builtin_scenarios()
     width = max(map(len, scenarios), default=4)
