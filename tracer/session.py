@@ -460,17 +460,25 @@ class Supervisor:
         live = self._live_pids()
         return bool(live) and all((blocked_call(pid) or ("", None))[0] in WAITING_ON_OTHERS for pid in live)
 
+    def _blocked_calls(self, settle: float = 1.0) -> dict[Pid, tuple[str, int | None]]:
+        """What each live process waits in; one caught between two calls gets `settle` seconds to get there."""
+        found: dict[Pid, tuple[str, int | None]] = {}
+        deadline = time.monotonic() + settle
+        while True:
+            for pid in self._live_pids():
+                if pid not in found and (call := blocked_call(pid)) is not None:
+                    found[pid] = call
+            if all(pid in found for pid in self._live_pids()) or time.monotonic() > deadline:
+                return found
+            time.sleep(POLL_SECONDS)
+
     def stop(self) -> None:
         """Note what every live process is blocked in, then kill them all and reap."""
         for obj in self._read_new_events():
             self._handle(obj)
         self._reap()
         records = []
-        for pid in self._live_pids():
-            found = blocked_call(pid)
-            if found is None:
-                continue
-            call, fd = found
+        for pid, (call, fd) in self._blocked_calls().items():
             ep = _fd_endpoint(pid, fd, self.kinds) if fd is not None else None
             wchan = ""
             try:
