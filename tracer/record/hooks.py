@@ -378,9 +378,7 @@ def _wrap_socket_methods() -> dict[str, Callable]:
                 raise
             t1 = now()
             address = None
-            if name == "recv":
-                data, size = result, len(result)
-            elif name == "recv_into":
+            if name == "recv_into":
                 data, size = arg, result
             elif name == "recvfrom":
                 data, address = result
