@@ -152,7 +152,7 @@ class OutputPrinter:
 
     def pump(self, role: str, stream: IO[bytes]) -> threading.Thread:
         def run() -> None:
-            # Signals go to the main thread: in Python 3.11 one caught by this thread may go unnoticed.
+            # Ctrl-C stays pending for the supervisor, which blocks SIGINT and asks for it (Supervisor.run).
             signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
             fd = stream.fileno()
             while True:
@@ -242,6 +242,14 @@ def _alive(pid: Pid) -> bool:
     return state not in ("Z", "X")
 
 
+def _take_pending_sigint() -> bool:
+    """Consume a Ctrl-C the kernel holds for this (SIGINT-blocking) process; was there one?"""
+    if signal.SIGINT not in signal.sigpending():
+        return False
+    signal.sigtimedwait({signal.SIGINT}, 0)
+    return True
+
+
 def _become_subreaper() -> None:
     """Orphaned processes of the run are re-parented to ipctrace, so their exit is seen and reaped."""
     try:
@@ -267,10 +275,9 @@ class _RoleRun:
 class Supervisor:
     """Drives one run: starts roles, feeds scripts, watches the trace, stops and reaps."""
 
-    def __init__(self, scenario: Scenario, outdir: Path, env: dict[str, str], events_path: Path,
+    def __init__(self, scenario: Scenario, env: dict[str, str], events_path: Path,
                  subst: dict[str, str], printer: OutputPrinter, timeout: float) -> None:
         self.scenario = scenario
-        self.outdir = outdir
         self.env = env
         self.events_path = events_path
         self.subst = subst
@@ -279,15 +286,16 @@ class Supervisor:
         self.runs: list[_RoleRun] = []
         self.role_of: dict[Pid, str] = {}
         self.ppid_of: dict[Pid, Pid] = {}
-        self.exited: set[Pid] = set()
         self.reaped: dict[Pid, ExitStatus] = {}
         self.kinds: dict[tuple[int, int], str] = {}
         self.last_event_t1: dict[Pid, int] = {}
+        self.blocked_records: list[dict[str, Any]] = []  # what stop() read from /proc, added to the trace
         self._tail = b""
         self._events_file = open(events_path, "rb")
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
+        self._interrupted = False  # set by Ctrl-C while run() is in charge
 
     # The trace as it grows.
     def _read_new_events(self) -> list[dict[str, Any]]:
@@ -312,10 +320,6 @@ class Supervisor:
             self.kinds[(ep[0], ep[1])] = ep[2]
         call = obj.get("call")
         run = self._run_of(pid)
-        if call == "exit":
-            self.exited.add(pid)
-        elif call in ("wait", "waitpid") and isinstance(obj.get("res"), list) and obj["res"][0] > 0:
-            self.exited.add(int(obj["res"][0]))
         if run is None:
             return
         if call in run.role.ready:
@@ -352,6 +356,7 @@ class Supervisor:
     def start_role(self, role: Role) -> None:
         command = [arg.format(**self.subst) for arg in role.command]
         scripted = role.stdin is not None and not role.interactive
+        blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a program starts unmasked
         try:
             proc = subprocess.Popen(
                 command, env=self.env, cwd=self.subst.get("cwd"),
@@ -362,6 +367,8 @@ class Supervisor:
             raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None
         except PermissionError:
             raise RunError(f"cannot start {role.name}: {command[0]!r} is not executable.") from None
+        finally:
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.role_of[proc.pid] = role.name
         threads = [self.printer.pump(role.name, proc.stdout), self.printer.pump(role.name, proc.stderr)]
         self.runs.append(_RoleRun(role, proc, deque(role.stdin or ()), threads))
@@ -377,7 +384,6 @@ class Supervisor:
             if got:
                 code = os.waitstatus_to_exitcode(status)
                 self.reaped[pid] = ExitStatus(signal=-code) if code < 0 else ExitStatus(code=code)
-                self.exited.add(pid)
                 for run in self.runs:
                     if run.proc.pid == pid:
                         run.exit = self.reaped[pid]
@@ -408,12 +414,37 @@ class Supervisor:
             r.terminated = True
             os.kill(r.proc.pid, signal.SIGTERM)
 
+    INTERRUPTED = ("interrupted", "stopped with Ctrl-C; the trace holds what was recorded until then")
+
     def run(self) -> tuple[str, str]:
-        """Run to the end; returns (ending, message). Ctrl-C ends the run early, keeping what it recorded."""
+        """Run to the end; returns (ending, message). Ctrl-C ends the run early, keeping what it recorded.
+
+        While it runs, SIGINT is blocked and the loop asks the kernel whether one is pending, so Ctrl-C
+        is taken between two steps: a KeyboardInterrupt half-way through reading the trace would leave
+        some processes unknown and their blocked calls unreported. The handler below only catches one
+        that arrives while a role is being started (programs start with SIGINT unblocked).
+        """
+        def on_sigint(_signum: int, _frame: object) -> None:
+            self._interrupted = True
+
+        try:
+            previous = signal.signal(signal.SIGINT, on_sigint)
+        except ValueError:  # not the main thread: Ctrl-C cannot reach this loop anyway
+            previous = None
+        if previous is not None:
+            signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
         try:
             return self._run()
         except KeyboardInterrupt:
-            return "interrupted", "stopped with Ctrl-C; the trace holds what was recorded until then"
+            return self.INTERRUPTED
+        finally:
+            if previous is not None:
+                _take_pending_sigint()
+                signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+                signal.signal(signal.SIGINT, previous)
+
+    def _ctrl_c(self) -> bool:
+        return self._interrupted or _take_pending_sigint()
 
     def _run(self) -> tuple[str, str]:
         roles = list(self.scenario.roles)
@@ -445,6 +476,8 @@ class Supervisor:
                                     "nothing moving: a deadlock (what each waits in is listed below)")
             if now > deadline:
                 return "timeout", f"the run did not end within its timeout of {self.timeout:g} s"
+            if self._ctrl_c():
+                return self.INTERRUPTED
             time.sleep(POLL_SECONDS)
 
     def _deadlocked(self, now: float) -> bool:
@@ -519,7 +552,7 @@ class Supervisor:
         self._events_file.close()
         with open(self.events_path, encoding="utf-8", errors="replace") as f:
             raw = list(read_raw_events(f))
-        return raw + getattr(self, "blocked_records", [])
+        return raw + self.blocked_records
 
 
 def _generate_file(path: Path, size: int) -> None:
@@ -681,7 +714,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     _become_subreaper()
     printer = OutputPrinter(outdir, options.echo)
     started = time.time_ns()
-    supervisor = Supervisor(scenario, outdir, env, events_path, subst, printer,
+    supervisor = Supervisor(scenario, env, events_path, subst, printer,
                             options.timeout or scenario.timeout)
     try:
         ending, message = supervisor.run()

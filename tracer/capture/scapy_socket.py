@@ -157,7 +157,7 @@ class ScapySocketCapture(Capture):
     # The reader thread. Kept tight: one recvmsg_into, one slice copy and one
     # append per packet; nothing is parsed here.
     def _run(self) -> None:
-        # Ctrl-C must reach the main thread: in Python 3.11 a signal caught by this thread may go unnoticed.
+        # Ctrl-C is for the main thread, which takes it between two steps of a run (session.Supervisor.run).
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
         fd = self._sock.fileno()
         try:
