@@ -42,12 +42,13 @@ def _exit_statuses(events: list[Event], reaped: Mapping[Pid, ExitStatus]) -> dic
     for e in events:
         if e.call in ("wait", "waitpid") and isinstance(e.result, list) and e.result and e.result[0] > 0:
             raw_status = e.result[1]
-            statuses[e.result[0]] = _decode_wait_status(raw_status)
+            statuses[e.result[0]] = exit_status_of(raw_status)
     statuses.update(reaped)
     return statuses
 
 
-def _decode_wait_status(status: int) -> ExitStatus:
+def exit_status_of(status: int) -> ExitStatus:
+    """A raw wait() status as an ExitStatus (an empty one for a process that only stopped)."""
     signal = status & 0x7F
     if signal == 0:
         return ExitStatus(code=(status >> 8) & 0xFF)

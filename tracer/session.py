@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from tracer import __version__
-from tracer.assemble import build_trace
+from tracer.assemble import build_trace, exit_status_of
 from tracer.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
 from tracer.record import tracing_environment
 from tracer.scenarios import BUILTIN_DIR, Role, Scenario
@@ -382,12 +382,11 @@ class Supervisor:
             except ChildProcessError:
                 continue
             if got:
-                code = os.waitstatus_to_exitcode(status)
-                self.reaped[pid] = ExitStatus(signal=-code) if code < 0 else ExitStatus(code=code)
+                self.reaped[pid] = exit_status_of(status)
                 for run in self.runs:
                     if run.proc.pid == pid:
                         run.exit = self.reaped[pid]
-                        run.proc.returncode = code
+                        run.proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
 
     def _live_pids(self) -> list[Pid]:
         return [pid for pid in self.role_of if pid not in self.reaped and _alive(pid)]

@@ -213,13 +213,6 @@ def _wrap_os() -> dict[str, Callable]:
         _writer.emit("fork", t0, now(), ',"res":%d%s' % (pid, extra))
         return pid
 
-    def _status_fields(status: int) -> str:
-        if os.WIFSIGNALED(status):
-            return ',"status":{"signal":%d}' % os.WTERMSIG(status)
-        if os.WIFEXITED(status):
-            return ',"status":{"code":%d}' % os.WEXITSTATUS(status)
-        return ',"status":{"raw":%d}' % status
-
     def wait():
         t0 = now()
         try:
@@ -227,7 +220,7 @@ def _wrap_os() -> dict[str, Callable]:
         except BaseException as exc:
             _writer.emit("wait", t0, now(), _err(exc))
             raise
-        _writer.emit("wait", t0, now(), ',"res":[%d,%d]%s' % (pid, status, _status_fields(status)))
+        _writer.emit("wait", t0, now(), ',"res":[%d,%d]' % (pid, status))  # assemble decodes the status
         return pid, status
 
     def waitpid(pid, options, /):
@@ -237,9 +230,8 @@ def _wrap_os() -> dict[str, Callable]:
         except BaseException as exc:
             _writer.emit("waitpid", t0, now(), ',"args":{"pid":%d,"options":%d}%s' % (pid, options, _err(exc)))
             raise
-        fields = _status_fields(status) if got else ""
-        _writer.emit("waitpid", t0, now(), ',"args":{"pid":%d,"options":%d},"res":[%d,%d]%s' % (
-            pid, options, got, status, fields))
+        _writer.emit("waitpid", t0, now(), ',"args":{"pid":%d,"options":%d},"res":[%d,%d]' % (
+            pid, options, got, status))
         return got, status
 
     def _exit(status, /):
