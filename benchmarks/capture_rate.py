@@ -40,7 +40,7 @@ def count_udp_to(frames: list[tuple[int, bytes]], linktype: int, port: int) -> i
 
 
 def _one(ctx: Context, backend: str, rate: int, count: int) -> dict[str, float]:
-    from tracer.capture import start_capture
+    from ipctrace.capture import start_capture
 
     cap = start_capture(backend, "lo")
     try:
@@ -54,7 +54,7 @@ def _one(ctx: Context, backend: str, rate: int, count: int) -> dict[str, float]:
 
 
 def run(ctx: Context) -> Section:
-    from tracer.capture import capture_unavailable_reason
+    from ipctrace.capture import capture_unavailable_reason
 
     section = Section(
         "capture", "Capture: datagrams kept at rising rates",

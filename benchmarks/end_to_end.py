@@ -15,7 +15,7 @@ def _command(ctx: Context, mode: str, scenario: str) -> list[str]:
     out = ctx.scratch(f"e2e-{scenario}")
     if mode == "untraced":
         return [PYTHON, str(PROGRAMS / "untraced_roles.py"), scenario, str(out)]
-    cmd = [PYTHON, "-m", "tracer", "run", scenario, "--port", "0", "--output", str(out), "--quiet"]
+    cmd = [PYTHON, "-m", "ipctrace", "run", scenario, "--port", "0", "--output", str(out), "--quiet"]
     return cmd + mode.split()[2:]
 
 

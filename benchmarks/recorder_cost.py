@@ -37,7 +37,7 @@ def _count_lines(path) -> int:
 
 
 def run(ctx: Context) -> Section:
-    from tracer.record import tracing_environment
+    from ipctrace.record import tracing_environment
 
     n = QUICK_ITERATIONS if ctx.quick else ITERATIONS
     strace = shutil.which("strace")

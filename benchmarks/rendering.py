@@ -19,8 +19,8 @@ PNG_ONCE_FROM = 10_000  # PNG of the largest trace (hundreds of pages) is timed 
 
 def record_trace(ctx: Context, events: int) -> Path:
     """A real recorded run of `exchange.py pipe N` with about `events` events; returns its trace.jsonl."""
-    from tracer.scenarios import adhoc_scenario
-    from tracer.session import RunOptions, run_scenario
+    from ipctrace.scenarios import adhoc_scenario
+    from ipctrace.session import RunOptions, run_scenario
 
     def run(rounds: int) -> Any:
         scenario = adhoc_scenario([PYTHON, str(PROGRAMS / "exchange.py"), "pipe", str(rounds)])
@@ -34,24 +34,24 @@ def record_trace(ctx: Context, events: int) -> Path:
 
 
 def _api() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]] | str:
-    """(RenderOptions, layout, render(diagram, format, options)) from tracer.render, or why not."""
+    """(RenderOptions, layout, render(diagram, format, options)) from ipctrace.render, or why not."""
     try:
-        import tracer.render as r
+        import ipctrace.render as r
     except ImportError as exc:
-        return f"tracer.render cannot be imported ({exc})"
+        return f"ipctrace.render cannot be imported ({exc})"
     if hasattr(r, "build_diagram") and hasattr(r, "get_renderer") and hasattr(r, "RenderOptions"):
         def draw(diagram: Any, fmt: str, options: Any) -> list[bytes | str]:
             renderer = r.get_renderer(fmt, options)
             return list(renderer.render_pages(diagram)) if renderer.paged else [renderer.render(diagram)]
 
         return r.RenderOptions, r.build_diagram, draw
-    return "tracer.render has no build_diagram / get_renderer / RenderOptions yet"
+    return "ipctrace.render has no build_diagram / get_renderer / RenderOptions yet"
 
 
 def run(ctx: Context) -> Section:
-    from tracer.link import link
-    from tracer.order import order
-    from tracer.tracefile import read_trace
+    from ipctrace.link import link
+    from ipctrace.order import order
+    from ipctrace.tracefile import read_trace
 
     section = Section(
         "rendering", "Rendering: sequence diagrams of large traces",

@@ -49,17 +49,17 @@ def import_times(env: dict[str, str], module: str) -> tuple[float, list[tuple[st
 
 def cli_imports(env: dict[str, str]) -> list[tuple[str, float]]:
     """What `ipctrace --help` imports of ipctrace's own: top-level tracer modules and their large sub-imports."""
-    entries = _importtime(env, ["-m", "tracer", "--help"])
+    entries = _importtime(env, ["-m", "ipctrace", "--help"])
     out = []
     for i, (depth, name, ms) in enumerate(entries):
-        if depth == 0 and name.startswith("tracer") and ms >= 1:
+        if depth == 0 and name.startswith("ipctrace") and ms >= 1:
             out.append((f"`{name}`", ms))
             out += [(f"… of which `{n}`", m) for n, m in _children(entries, i) if m >= 10]
     return out
 
 
 def run(ctx: Context) -> Section:
-    from tracer.record import tracing_environment
+    from ipctrace.record import tracing_environment
 
     runs = QUICK_RUNS if ctx.quick else RUNS
     warm = ctx.child_env()
@@ -72,8 +72,8 @@ def run(ctx: Context) -> Section:
         "`python -c pass`, traced": ([PYTHON, "-c", "pass"], tracing_environment(str(events), base=warm)),
         "`python -c pass`, traced, no bytecode cache": (
             [PYTHON, "-c", "pass"], tracing_environment(str(events), base=cold)),
-        "`ipctrace --help`": ([PYTHON, "-m", "tracer", "--help"], warm),
-        "`ipctrace --help`, no bytecode cache": ([PYTHON, "-m", "tracer", "--help"], cold),
+        "`ipctrace --help`": ([PYTHON, "-m", "ipctrace", "--help"], warm),
+        "`ipctrace --help`, no bytecode cache": ([PYTHON, "-m", "ipctrace", "--help"], cold),
     }
     times: dict[str, list[float]] = defaultdict(list)
     for cmd, env in cases.values():  # warm the bytecode cache and the page cache
@@ -100,8 +100,8 @@ def run(ctx: Context) -> Section:
     imp_rows = []
     detail = []
     for label, env in (("bytecode cached", warm), ("no bytecode cache", cold)):
-        samples = [import_times(env, "tracer.record.hooks") for _ in range(max(1, runs // 3))]
-        imp_rows.append([f"`import tracer.record.hooks` ({label})", Stat.of(s[0] for s in samples).cell(1)])
+        samples = [import_times(env, "ipctrace.record.hooks") for _ in range(max(1, runs // 3))]
+        imp_rows.append([f"`import ipctrace.record.hooks` ({label})", Stat.of(s[0] for s in samples).cell(1)])
         if label == "bytecode cached":
             detail = samples[len(samples) // 2][1]
     section.tables.append(Table(

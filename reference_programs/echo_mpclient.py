@@ -31,7 +31,7 @@ import os
 import socket
 import sys
 
-from reference_programs._common import c_str, error
+from _common import c_str, error
 
 PORT = 8080
 BUF_SIZE = 100

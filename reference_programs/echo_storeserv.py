@@ -46,7 +46,7 @@ import socket
 import sys
 from types import FrameType
 
-from reference_programs._common import error
+from _common import error
 
 PORT = 8080
 BUF_SIZE = 100

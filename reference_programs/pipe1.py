@@ -20,7 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 
-from reference_programs._common import c_str
+from _common import c_str
 
 BUF_SIZE = 30
 

@@ -23,7 +23,7 @@ import argparse
 import os
 import time
 
-from reference_programs._common import c_str
+from _common import c_str
 
 BUF_SIZE = 30
 STR1 = b"Who are you?\0"

@@ -22,7 +22,7 @@ import argparse
 import os
 import socket
 
-from reference_programs._common import BUFSIZ, c_str
+from _common import BUFSIZ, c_str
 
 DATA1 = b"From Parent\0"  # char data1[] = "From Parent"; sent with sizeof
 DATA2 = b"From Child\0"  # char data2[] = "From Child"; sent with sizeof

@@ -18,7 +18,7 @@ import argparse
 import os
 import socket
 
-from reference_programs._common import BUFSIZ, c_str
+from _common import BUFSIZ, c_str
 
 
 def main(argv: list[str] | None = None) -> int:

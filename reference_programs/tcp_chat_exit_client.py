@@ -24,7 +24,7 @@ import os
 import socket
 import sys
 
-from reference_programs._common import c_str, error
+from _common import c_str, error
 
 PORT = 8080
 BUFFER_SIZE = 1024

@@ -19,7 +19,7 @@ import argparse
 import os
 import socket
 
-from reference_programs._common import c_str, error
+from _common import c_str, error
 
 PORT = 8080
 BUFFER_SIZE = 1024

@@ -20,7 +20,7 @@ import argparse
 import os
 import socket
 
-from reference_programs._common import error
+from _common import error
 
 PORT = 8080
 BUFFER_SIZE = 1024

@@ -21,7 +21,7 @@ from __future__ import annotations
 import argparse
 import socket
 
-from reference_programs._common import c_str
+from _common import c_str
 
 PORT = 8080
 BUFFER_SIZE = 1024

@@ -23,7 +23,7 @@ from __future__ import annotations
 import argparse
 import socket
 
-from reference_programs._common import c_str, error
+from _common import c_str, error
 
 PORT = 8080
 BUFFER_SIZE = 1024

@@ -21,7 +21,7 @@ import argparse
 import os
 import socket
 
-from reference_programs._common import c_str, error, remove_stale
+from _common import c_str, error, remove_stale
 
 BUFFER_SIZE = 1024
 DEFAULT_PATH = "/tmp/ipctrace_unix_dgram.sock"

@@ -18,7 +18,7 @@ import argparse
 import os
 import socket
 
-from reference_programs._common import c_str, error
+from _common import c_str, error
 
 BUFFER_SIZE = 1024
 DEFAULT_PATH = "/tmp/ipctrace_unix_stream.sock"

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tracer.scenarios import adhoc_scenario, find_scenario
-from tracer.session import RunOptions, RunResult, run_scenario
+from ipctrace.scenarios import adhoc_scenario, find_scenario
+from ipctrace.session import RunOptions, RunResult, run_scenario
 
 PROGRAMS = Path(__file__).parent / "programs"
 IN_CI = bool(os.environ.get("CI"))
@@ -17,7 +17,7 @@ IN_CI = bool(os.environ.get("CI"))
 
 def can_capture() -> str | None:
     """None when packet capture works here, else what is missing."""
-    from tracer.capture import capture_unavailable_reason
+    from ipctrace.capture import capture_unavailable_reason
 
     return capture_unavailable_reason("scapy")
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tracer.capture import (
+from ipctrace.capture import (
     CaptureUnavailable,
     RawCapture,
     capture_unavailable_reason,
@@ -22,8 +22,8 @@ from tracer.capture import (
     start_capture,
     write_pcap,
 )
-from tracer.capture.pcap import DLT_EN10MB, frames_of, tcp_flag_letters
-from tracer.model import Packet, SockAddr
+from ipctrace.capture.pcap import DLT_EN10MB, frames_of, tcp_flag_letters
+from ipctrace.model import Packet, SockAddr
 
 LOCAL = "127.0.0.1"
 
@@ -94,7 +94,7 @@ def test_missing_interface_is_a_clear_sentence() -> None:
 
 
 def test_missing_tcpdump_is_a_clear_sentence(monkeypatch: pytest.MonkeyPatch) -> None:
-    import tracer.capture.tcpdump as td
+    import ipctrace.capture.tcpdump as td
 
     monkeypatch.setattr(td, "find_tcpdump", lambda: None)
     reason = capture_unavailable_reason("tcpdump")

@@ -12,7 +12,7 @@ from tests.conftest import PROGRAMS
 
 
 def ipctrace(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "tracer", *args], capture_output=True, text=True, cwd=cwd,
+    return subprocess.run([sys.executable, "-m", "ipctrace", *args], capture_output=True, text=True, cwd=cwd,
                           timeout=timeout, stdin=subprocess.DEVNULL)
 
 
@@ -115,12 +115,12 @@ def test_missing_graphviz_is_one_sentence_and_keeps_the_trace(tmp_path):
     bare.mkdir()
     (bare / "python").symlink_to(sys.executable)
     env = {**os.environ, "PATH": str(bare)}  # no dot, no neato
-    result = subprocess.run([sys.executable, "-m", "tracer", "render", str(trace), "--format", "svg"],
+    result = subprocess.run([sys.executable, "-m", "ipctrace", "render", str(trace), "--format", "svg"],
                             capture_output=True, text=True, env=env, timeout=60)
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert "graphviz" in result.stderr and "apt-get install graphviz" in result.stderr
-    run = subprocess.run([sys.executable, "-m", "tracer", "run", "--output", str(tmp_path / "r"), "--no-capture",
+    run = subprocess.run([sys.executable, "-m", "ipctrace", "run", "--output", str(tmp_path / "r"), "--no-capture",
                           "--", sys.executable, str(PROGRAMS / "timeouts.py")],
                          capture_output=True, text=True, env=env, timeout=60)
     assert run.returncode == 2 and "no diagram:" in run.stderr
@@ -151,7 +151,7 @@ def test_say_replaces_a_roles_script_and_tcpdump_backend_captures(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[client] Client: hi" in result.stdout and "[server] Client: hi" in result.stdout
     assert "[client] Client: exit" in result.stdout
-    from tracer.tracefile import read_trace
+    from ipctrace.tracefile import read_trace
 
     trace = read_trace(tmp_path / "tcp_chat_exit" / "trace.jsonl")
     assert trace.header.capture.backend == "tcpdump"
@@ -165,5 +165,5 @@ def test_list_shows_every_scenario_and_one_in_full():
         assert any(line.startswith(name + " ") for line in listing.stdout.splitlines())
     one = ipctrace("list", "tcp_chat")
     assert one.returncode == 0
-    assert "[client] {python} -m reference_programs.tcp_chat_client --port {port}" in one.stdout
+    assert "[client] {python} {programs}/tcp_chat_client.py --port {port}" in one.stdout
     assert "types: Hello, server!" in one.stdout

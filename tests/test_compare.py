@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import require_capture
-from tracer.compare import (
+from ipctrace.compare import (
     CanonicalTrace,
     canonicalize,
     diff_canonical,
@@ -28,8 +28,8 @@ from tracer.compare import (
     run_canonical,
     without,
 )
-from tracer.model import Trace
-from tracer.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
+from ipctrace.model import Trace
+from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 
 pytest_plugins = ["pytester"]  # the `ipctrace` fixture comes from the installed pytest11 entry point
 
@@ -268,7 +268,7 @@ def test_equals_golden(ipctrace):
 
 
 def test_plugin_is_registered_through_its_entry_point():
-    assert "tracer.compare.pytest_plugin" in {ep.value for ep in entry_points(group="pytest11")}
+    assert "ipctrace.compare.pytest_plugin" in {ep.value for ep in entry_points(group="pytest11")}
 
 
 def test_plugin_records_goldens_then_checks_them_then_explains_a_change(pytester):

@@ -16,9 +16,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI, PROGRAMS, require_capture
-from tracer.link import link
-from tracer.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
-from tracer.session import RunOptions, run_scenario
+from ipctrace.link import link
+from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
+from ipctrace.session import RunOptions, run_scenario
 
 NETWORK = ["tcp_hello", "udp_hello", "tcp_chat", "udp_file_done"]
 
@@ -50,7 +50,7 @@ def test_kept_packets_match_tcpdump(name, tmp_path):
     """tcpdump, filtered on the run's port and the client's ports, sees exactly the packets ipctrace kept."""
     require_capture()
     _require("tcpdump")
-    from tracer.capture import parse_packets, start_capture
+    from ipctrace.capture import parse_packets, start_capture
 
     witness = start_capture("tcpdump", "lo")
     try:

@@ -16,12 +16,12 @@ from pathlib import Path
 import networkx as nx
 import pytest
 
-from tracer.assemble import build_trace
-from tracer.link import Flow, LinkedTrace, link
-from tracer.model import Event, EventKey, Header, Packet, Trace
-from tracer.order import OrderedTrace, OrderError, PacketNode, order
-from tracer.record import tracing_environment
-from tracer.tracefile import read_raw_events
+from ipctrace.assemble import build_trace
+from ipctrace.link import Flow, LinkedTrace, link
+from ipctrace.model import Event, EventKey, Header, Packet, Trace
+from ipctrace.order import OrderedTrace, OrderError, PacketNode, order
+from ipctrace.record import tracing_environment
+from ipctrace.tracefile import read_raw_events
 
 PROGRAMS = Path(__file__).parent / "programs"
 ALL = ("link_pipe_merge", "link_pipe_split", "link_pipe_readback", "link_socketpair_both", "link_socketpair_dgram",
@@ -314,15 +314,15 @@ def test_a_cycle_is_refused_and_named(linked: dict[str, LinkedTrace]) -> None:
 
 def _capture_reason() -> str | None:
     try:
-        from tracer.capture import capture_unavailable_reason
+        from ipctrace.capture import capture_unavailable_reason
     except ImportError as exc:
-        return f"tracer.capture is missing ({exc})"
+        return f"ipctrace.capture is missing ({exc})"
     return capture_unavailable_reason("scapy")
 
 
 def run_captured(workdir: Path, name: str) -> Trace:
     """Run a program under the recorder with the loopback capture on; keep only its own packets."""
-    from tracer.capture import filter_packets, parse_packets, start_capture
+    from ipctrace.capture import filter_packets, parse_packets, start_capture
 
     with start_capture("scapy", "lo") as cap:
         trace = run_traced(workdir, name)

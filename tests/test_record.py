@@ -8,8 +8,8 @@ import sys
 import pytest
 
 from tests.conftest import PROGRAMS
-from tracer.model import Event
-from tracer.tracefile import read_trace
+from ipctrace.model import Event
+from ipctrace.tracefile import read_trace
 
 
 def _calls(events: list[Event], pid: int) -> list[str]:
@@ -126,8 +126,8 @@ def test_traceback_of_a_crash_is_the_untraced_one(tmp_path, trace_program):
     crash = tmp_path / "crash.py"
     crash.write_text("import socket\nsocket.socket().connect(('127.0.0.1', 1))\n")
     plain = subprocess.run([sys.executable, str(crash)], capture_output=True, timeout=30)
-    from tracer.scenarios import adhoc_scenario
-    from tracer.session import RunOptions, run_scenario
+    from ipctrace.scenarios import adhoc_scenario
+    from ipctrace.session import RunOptions, run_scenario
 
     result = run_scenario(adhoc_scenario([sys.executable, str(crash)]), RunOptions(outdir=tmp_path / "o",
                                                                                    capture="none"))

@@ -14,7 +14,6 @@ single-accept server serves), never after a fixed sleep.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import importlib.util
 import os
 import queue
@@ -165,7 +164,7 @@ def start(tmp_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
 
 
 def module_argv(module: str, *args: str) -> list[str]:
-    return [sys.executable, "-m", f"reference_programs.{module}", *args]
+    return [sys.executable, str(PACKAGE / f"{module}.py"), *args]
 
 
 def run(module: str, *args: str, timeout: float = WAIT) -> subprocess.CompletedProcess[str]:
@@ -183,7 +182,7 @@ def roles(name: str, port: int, outdir: Path) -> dict[str, tuple[list[str], str 
     """Each role of a scenario: its command with the placeholders filled in, and its scripted input."""
     out = {}
     for role in scenario(name)["roles"]:
-        argv = [arg.replace("{python}", sys.executable).replace("{port}", str(port))
+        argv = [arg.replace("{python}", sys.executable).replace("{programs}", str(PACKAGE)).replace("{port}", str(port))
                 .replace("{outdir}", str(outdir)) for arg in role["command"]]
         stdin = "".join(role["stdin"]) if "stdin" in role else None
         out[role["name"]] = (argv, stdin)
@@ -553,8 +552,8 @@ def test_scenario_file_follows_the_schema(name: str) -> None:
             assert key not in role or isinstance(role[key], kind), key
         command = role["command"]
         assert all(isinstance(arg, str) for arg in command)
-        assert command[:2] == ["{python}", "-m"] and command[2].startswith("reference_programs.")
-        assert importlib.util.find_spec(command[2]) is not None, command[2]
+        assert command[0] == "{python}" and command[1].startswith("{programs}/"), command
+        assert (PACKAGE / command[1].removeprefix("{programs}/")).is_file(), command[1]
         assert all(isinstance(line, str) and line.endswith("\n") for line in role.get("stdin", []))
         assert all(isinstance(call, str) for call in role.get("ready", []))
         # Every file and socket name lives in the run's output folder.
@@ -572,14 +571,27 @@ def test_scenario_file_follows_the_schema(name: str) -> None:
             assert role in role_names and call, entry
 
 
+def _load_program(stem: str) -> Any:
+    """A reference program as a module, loaded the way `python PROGRAM.py` finds its imports (its own folder)."""
+    spec = importlib.util.spec_from_file_location(f"_reference_{stem}", PACKAGE / f"{stem}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.path.insert(0, str(PACKAGE))
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(PACKAGE))
+    return module
+
+
 def test_every_program_has_a_scenario_documents_itself_and_has_main() -> None:
     """Each module is run by some scenario, says how it departs from the C, and runs with `python -m`."""
     modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
-    used = {role["command"][2].removeprefix("reference_programs.")
+    used = {role["command"][1].removeprefix("{programs}/").removesuffix(".py")
             for name in CATALOGUE + EXTRA_SCENARIOS for role in scenario(name)["roles"]}
     assert modules == used
     for stem in sorted(modules):
-        module = importlib.import_module(f"reference_programs.{stem}")
+        module = _load_program(stem)
         doc = module.__doc__ or ""
         assert "Deviation" in doc or "Choices the seed leaves open" in doc, stem
         assert callable(getattr(module, "main", None)), stem

@@ -19,14 +19,14 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import IN_CI, PROGRAMS, can_capture
-from tracer.link import link
-from tracer.order import OrderedTrace, order
-from tracer.render import RENDERERS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
-from tracer.render.graphviz_svg import pdf_page_count, png_size
-from tracer.render.i18n import korean_font
-from tracer.render.text import timeline
-from tracer.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
-from tracer.session import RunOptions, run_scenario
+from ipctrace.link import link
+from ipctrace.order import OrderedTrace, order
+from ipctrace.render import RENDERERS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
+from ipctrace.render.graphviz_svg import pdf_page_count, png_size
+from ipctrace.render.i18n import korean_font
+from ipctrace.render.text import timeline
+from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
+from ipctrace.session import RunOptions, run_scenario
 
 VIEWS = ("processes", "kernel", "packets")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -249,7 +249,7 @@ def test_korean_labels(traces):
 
 
 def test_missing_korean_font_says_how_to_fix(traces, monkeypatch):
-    import tracer.render.i18n as i18n
+    import ipctrace.render.i18n as i18n
 
     monkeypatch.setattr(i18n, "korean_font", lambda: None)
     with pytest.raises(RenderError, match="apt-get install fonts-nanum"):
@@ -334,12 +334,12 @@ def test_text_timeline_names_endpoints_and_shows_packets(traces):
 
 
 def test_timeline_still_prints_when_linking_fails(traces, monkeypatch):
-    import tracer.link
+    import ipctrace.link
 
     def broken(trace):
         raise ValueError("boom")
 
-    monkeypatch.setattr(tracer.link, "link", broken)
+    monkeypatch.setattr(ipctrace.link, "link", broken)
     assert "pipe3" not in timeline(traces["pipe3"].trace) and "write" in timeline(traces["pipe3"].trace)
 
 

@@ -10,8 +10,8 @@ import hashlib
 
 import pytest
 
-from tracer.model import Trace
-from tracer.scenarios import builtin_scenarios
+from ipctrace.model import Trace
+from ipctrace.scenarios import builtin_scenarios
 
 IPC_CALLS = {"pipe", "fork", "read", "write", "send", "sendall", "recv", "sendto", "recvfrom", "socketpair", "socket",
              "bind", "listen", "accept", "connect", "close", "shutdown", "sleep", "waitpid"}
@@ -167,7 +167,7 @@ def test_echo_storeserv_stores_ten_reads_through_its_pipe(trace_scenario):
 
 
 def test_chat_script_can_be_replaced(trace_scenario):
-    from tracer.scenarios import find_scenario
+    from ipctrace.scenarios import find_scenario
 
     scenario = find_scenario("tcp_chat_exit").with_stdin("client", ("hi\n", "exit\n"))
     result = trace_scenario("tcp_chat_exit", roles=scenario.roles)

@@ -11,9 +11,9 @@ import sys
 import pytest
 
 from tests.conftest import PROGRAMS, require_capture
-from tracer.scenarios import ScenarioError, adhoc_scenario, find_scenario, load_scenario
-from tracer.session import RunError, RunOptions, choose_port, run_scenario
-from tracer.tracefile import read_trace
+from ipctrace.scenarios import ScenarioError, adhoc_scenario, find_scenario, load_scenario
+from ipctrace.session import RunError, RunOptions, choose_port, run_scenario
+from ipctrace.tracefile import read_trace
 
 
 def test_a_hang_is_stopped_at_its_timeout_with_a_partial_trace(tmp_path):
@@ -66,7 +66,7 @@ def test_busy_port_from_the_command_line(tmp_path):
         busy.bind(("0.0.0.0", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "tracer", "run", "tcp_hello", "--port", str(port),
+        result = subprocess.run([sys.executable, "-m", "ipctrace", "run", "tcp_hello", "--port", str(port),
                                  "--output", str(tmp_path), "--no-capture"], capture_output=True, text=True,
                                 timeout=60)
     assert result.returncode == 2
@@ -119,7 +119,7 @@ def test_bad_scenario_files_say_what_is_wrong(tmp_path):
         'timout = 3\n' + role: "unknown key 'timout'; did you mean 'timeout'",
         'timeout = "ten"\n' + role: "'timeout' must be a number, not 'ten'",
         role + 'stdin = "hello"\n': "'stdin' in role #1 must be a list, not 'hello'",
-        role.replace('"x.py"', '"{prot}"'): r"has '\{prot\}': the placeholders are \{python\}, \{port\}, \{outdir\}",
+        role.replace('"x.py"', '"{prot}"'): r"has '\{prot\}': the placeholders are \{python\}, \{programs\}, \{port\}, \{outdir\}",
         role + role: "two roles are named 'a'",
         '[[roles]]\nname = "a"\n': "role #1 needs 'command'",
         'generate = { "f.txt" = "big" }\n' + role: "'generate' maps file names to sizes in bytes",
@@ -148,7 +148,7 @@ def test_without_capture_privilege_the_run_continues_with_syscalls_only(tmp_path
         pytest.skip("needs root and setpriv (util-linux) to run ipctrace without CAP_NET_RAW")
     result = subprocess.run(
         [setpriv, "--bounding-set=-net_raw", "--inh-caps=-net_raw",
-         sys.executable, "-m", "tracer", "run", "udp_hello", "--port", "0", "--output", str(tmp_path), "--quiet"],
+         sys.executable, "-m", "ipctrace", "run", "udp_hello", "--port", "0", "--output", str(tmp_path), "--quiet"],
         capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "packets     none: packet capture needs root or CAP_NET_RAW" in result.stdout
@@ -170,7 +170,7 @@ def test_capture_keeps_only_this_runs_packets(tmp_path):
 def test_ctrl_c_keeps_the_partial_trace(tmp_path):
     import signal
 
-    proc = subprocess.Popen([sys.executable, "-m", "tracer", "run", "--output", str(tmp_path), "--no-capture",
+    proc = subprocess.Popen([sys.executable, "-m", "ipctrace", "run", "--output", str(tmp_path), "--no-capture",
                              "--timeout", "60", "--", sys.executable, str(PROGRAMS / "hangs.py")],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     waiting = 0

@@ -5,7 +5,7 @@ record (inside traced processes) → capture (loopback packets) → assemble (on
 → link (channels, byte flows) → order (happens-before) → render / compare.
 
 The library API is what the `ipctrace` command uses; tests and users call it directly.
-Nothing heavy is imported here: traced processes import `tracer.record` only.
+Nothing heavy is imported here: traced processes import `ipctrace.record` only.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
-"""`python -m tracer` is the `ipctrace` command."""
+"""`python -m ipctrace` is the `ipctrace` command."""
 
 import sys
 
-from tracer.cli import main
+from ipctrace.cli import main
 
 sys.exit(main())

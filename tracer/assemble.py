@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from tracer.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
-from tracer.tracefile import event_from_json
+from ipctrace.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
+from ipctrace.tracefile import event_from_json
 
 #: Recorder lines that steer the run but are not part of the trace.
 CONTROL_CALLS = frozenset({"stdin-wait"})

@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from tracer import __version__
+from ipctrace import __version__
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -135,9 +135,9 @@ def _scripts(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from tracer.scenarios import adhoc_scenario, find_scenario
-    from tracer.session import RunOptions, run_scenario
-    from tracer.summary import print_summary
+    from ipctrace.scenarios import adhoc_scenario, find_scenario
+    from ipctrace.session import RunOptions, run_scenario
+    from ipctrace.summary import print_summary
 
     command = list(args.command_line)
     if args.scenario and command:
@@ -164,7 +164,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = run_scenario(scenario, options)
     render_error = None
     if not args.no_render:
-        from tracer.render import RenderError
+        from ipctrace.render import RenderError
 
         try:
             result.files.update(_draw(result.trace, result.outdir, args))
@@ -181,7 +181,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _diagram_request(args: argparse.Namespace):
     """The drawing options and formats asked for, checked before anything runs (bad ones raise RenderError)."""
-    from tracer.render import RENDERERS, RenderError, RenderOptions
+    from ipctrace.render import RENDERERS, RenderError, RenderOptions
 
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     unknown = [f for f in formats if f not in RENDERERS]
@@ -194,9 +194,9 @@ def _diagram_request(args: argparse.Namespace):
 
 
 def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
-    from tracer.link import link
-    from tracer.order import order
-    from tracer.render import render_outputs
+    from ipctrace.link import link
+    from ipctrace.order import order
+    from ipctrace.render import render_outputs
 
     options, formats = _diagram_request(args)
     stem = "sequence" if args.view == "processes" else f"sequence-{args.view}"
@@ -210,7 +210,7 @@ def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
 def cmd_list(args: argparse.Namespace) -> int:
     import shutil
 
-    from tracer.scenarios import builtin_scenarios, find_scenario
+    from ipctrace.scenarios import builtin_scenarios, find_scenario
 
     if args.name:
         sc = find_scenario(args.name)
@@ -242,8 +242,8 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from tracer.render.text import timeline
-    from tracer.tracefile import read_trace
+    from ipctrace.render.text import timeline
+    from ipctrace.tracefile import read_trace
 
     trace = read_trace(_trace_path(args.trace))
     sys.stdout.write(timeline(trace))
@@ -251,7 +251,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
-    from tracer.tracefile import read_trace
+    from ipctrace.tracefile import read_trace
 
     path = _trace_path(args.trace)
     trace = read_trace(path)
@@ -263,7 +263,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def _canonical(spec: str, output: Path):
     """A trace file, an output folder or a golden file, or else a scenario name to run now."""
-    from tracer.compare import load, run_canonical
+    from ipctrace.compare import load, run_canonical
 
     path = Path(spec)
     if path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec:
@@ -275,7 +275,7 @@ def _canonical(spec: str, output: Path):
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from tracer.compare import check_ignore, diff_canonical
+    from ipctrace.compare import check_ignore, diff_canonical
 
     try:
         ignore = check_ignore(i.strip() for i in args.ignore.split(",") if i.strip())
@@ -312,7 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"ipctrace: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except Exception as exc:
-        from tracer.errors import USER_ERRORS  # imported only now: `ipctrace --help` stays fast
+        from ipctrace.errors import USER_ERRORS  # imported only now: `ipctrace --help` stays fast
 
         if not isinstance(exc, USER_ERRORS):
             raise

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from tracer.capture import CaptureUnavailable
-from tracer.compare import CanonicalError
-from tracer.order import OrderError
-from tracer.render.base import RenderError
-from tracer.scenarios import ScenarioError
-from tracer.session import RunError
-from tracer.tracefile import TraceFileError
+from ipctrace.capture import CaptureUnavailable
+from ipctrace.compare import CanonicalError
+from ipctrace.order import OrderError
+from ipctrace.render.base import RenderError
+from ipctrace.scenarios import ScenarioError
+from ipctrace.session import RunError
+from ipctrace.tracefile import TraceFileError
 
 USER_ERRORS: tuple[type[Exception], ...] = (CaptureUnavailable, ScenarioError, RunError, TraceFileError,
                                             RenderError, OrderError, CanonicalError)

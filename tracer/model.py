@@ -2,7 +2,7 @@
 
 A trace holds only recorded facts (what each process called, what the wire
 carried, how each process ended). Channels, flows and the happens-before order
-are derived from it by `tracer.link` and `tracer.order`, never stored as a
+are derived from it by `ipctrace.link` and `ipctrace.order`, never stored as a
 second truth.
 """
 
@@ -189,7 +189,7 @@ class Header:
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """Everything one run recorded. Produced once by `tracer.load`, read by every consumer."""
+    """Everything one run recorded. Produced once by `ipctrace.load`, read by every consumer."""
 
     header: Header
     processes: tuple[Process, ...]

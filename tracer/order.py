@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 
 import networkx as nx
 
-from tracer.link import LinkedTrace
-from tracer.model import Event, EventKey, Nanos, Packet, Pid, Trace
+from ipctrace.link import LinkedTrace
+from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
 
 #: Edge kinds, most telling first. An edge stores all its kinds in `kinds` and the most telling in
 #: `kind` (a write read back by the next call of the same process is a `data` edge, not `program`).

@@ -8,13 +8,28 @@ documented in the README.
 from __future__ import annotations
 
 import difflib
+import importlib.util
 import string
 import sys
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-BUILTIN_DIR = Path(__file__).resolve().parent.parent / "reference_programs" / "scenarios"
+
+def _programs_dir() -> Path:
+    """Where the reference programs are: `ipctrace.reference_programs`, a folder of the installed package.
+
+    Found through the import system (not relative to this file): an editable install maps the package to the
+    repository's `reference_programs/` folder, a wheel puts it inside `ipctrace/`.
+    """
+    spec = importlib.util.find_spec("ipctrace.reference_programs")
+    if spec is None or not spec.submodule_search_locations:
+        raise ImportError("ipctrace.reference_programs is missing: reinstall ipctrace")
+    return Path(next(iter(spec.submodule_search_locations))).resolve()
+
+
+PROGRAMS_DIR = _programs_dir()
+BUILTIN_DIR = PROGRAMS_DIR / "scenarios"
 
 
 class ScenarioError(Exception):
@@ -72,7 +87,7 @@ class Scenario:
         return replace(self, roles=roles)
 
 
-PLACEHOLDERS = ("python", "port", "outdir", "here")
+PLACEHOLDERS = ("python", "programs", "port", "outdir", "here")
 _TOP_KEYS = {"name": str, "title": str, "source": str, "lesson": str, "timeout": (int, float), "schedule": str,
              "generate": dict, "same_files": list, "ending": dict, "roles": list, "protocols": list}
 _ROLE_KEYS = {"name": str, "command": list, "ready": list, "stdin": list, "service": bool}

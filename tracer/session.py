@@ -24,14 +24,13 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import IO, Any
 
-from tracer import __version__
-from tracer.assemble import build_trace, exit_status_of
-from tracer.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
-from tracer.record import tracing_environment
-from tracer.scenarios import BUILTIN_DIR, Role, Scenario
-from tracer.tracefile import read_raw_events, write_trace
+from ipctrace import __version__
+from ipctrace.assemble import build_trace, exit_status_of
+from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
+from ipctrace.record import tracing_environment
+from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Role, Scenario
+from ipctrace.tracefile import read_raw_events, write_trace
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
@@ -633,7 +632,7 @@ def _prepare_outdir(scenario: Scenario, outdir: Path) -> Path:
 
 def _open_capture(backend: str) -> tuple[Any, str]:
     """A live capture (opened before any program starts), or None and the sentence saying why not."""
-    from tracer import capture as capture_mod
+    from ipctrace import capture as capture_mod
 
     if backend == "none":
         return None, "capture turned off (--no-capture)"
@@ -649,7 +648,7 @@ def _open_capture(backend: str) -> tuple[Any, str]:
 def _keep_packets(capture: Any, backend: str, raw: list[dict[str, Any]],
                   pcap_path: Path) -> tuple[list[Packet], CaptureInfo]:
     """Stop the capture and keep the packets of the sockets this run's processes used."""
-    from tracer import capture as capture_mod
+    from ipctrace import capture as capture_mod
 
     captured = capture.stop()
     all_packets = capture_mod.parse_packets(captured)
@@ -701,12 +700,11 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
     events_path = _prepare_outdir(scenario, outdir)
     port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
-    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule,
-                              extra_paths=(str(PROJECT_ROOT),))
+    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule)
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
     here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
     own_file = scenario.path is not None and here != BUILTIN_DIR.resolve()
-    subst = {"python": sys.executable, "port": str(port or ""), "outdir": str(outdir), "here": str(here),
+    subst = {"python": sys.executable, "programs": str(PROGRAMS_DIR), "port": str(port or ""), "outdir": str(outdir), "here": str(here),
              "cwd": str(here) if own_file else os.getcwd()}
     capture, capture_note = _open_capture(options.capture)
 

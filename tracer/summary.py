@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import IO
 
-from tracer.session import RunResult
+from ipctrace.session import RunResult
 
 
 def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> None:
-    from tracer.render.text import timeline as text_timeline
+    from ipctrace.render.text import timeline as text_timeline
 
     trace = result.trace
     text = text_timeline(trace)

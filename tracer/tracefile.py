@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from tracer.model import (
+from ipctrace.model import (
     FORMAT_VERSION,
     CaptureInfo,
     Endpoint,

@@ -22,7 +22,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from tracer.record import hooks, writer  # noqa: E402 - after the path is set
+from ipctrace.record import hooks, writer  # noqa: E402 - after the path is set
 
 
 def main() -> None:

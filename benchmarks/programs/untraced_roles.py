@@ -22,7 +22,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent.parent
 sys.path.insert(0, str(REPO))
 
-from tracer.scenarios import find_scenario  # noqa: E402 - after the path is set
+from ipctrace.scenarios import find_scenario  # noqa: E402 - after the path is set
 
 
 def free_port() -> int:

@@ -9,7 +9,7 @@ Capture only stores (kernel timestamp, raw bytes); parsing happens afterwards
 (`parse_packets`), because parsing live made scapy drop packets from about 1k
 messages/s. Timestamps are the kernel's CLOCK_REALTIME nanoseconds, the same
 clock as `time.time_ns()` in the traced processes. Backends are imported
-lazily: importing `tracer` never imports scapy.
+lazily: importing `ipctrace` never imports scapy.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from tracer.capture.pcap import RawCapture, frames_of, parse_packets, read_pcap, write_pcap
-from tracer.model import Packet, SockAddr
+from ipctrace.capture.pcap import RawCapture, frames_of, parse_packets, read_pcap, write_pcap
+from ipctrace.model import Packet, SockAddr
 
 __all__ = [
     "BACKENDS",
@@ -84,10 +84,10 @@ def start_capture(backend: str = "scapy", interface: str = "lo", pcap_path: Path
     if reason is not None:
         raise CaptureUnavailable(reason)
     if backend == "scapy":
-        from tracer.capture.scapy_socket import ScapySocketCapture
+        from ipctrace.capture.scapy_socket import ScapySocketCapture
 
         return ScapySocketCapture(interface, pcap_path)
-    from tracer.capture.tcpdump import TcpdumpCapture
+    from ipctrace.capture.tcpdump import TcpdumpCapture
 
     return TcpdumpCapture(interface, pcap_path)
 
@@ -101,7 +101,7 @@ def capture_unavailable_reason(backend: str, interface: str = "lo") -> str | Non
     except OSError:
         return f"network interface {interface!r} does not exist: pass an existing interface such as 'lo'."
     if backend == "tcpdump":
-        from tracer.capture.tcpdump import find_tcpdump, tcpdump_has_capabilities
+        from ipctrace.capture.tcpdump import find_tcpdump, tcpdump_has_capabilities
 
         path = find_tcpdump()
         if path is None:

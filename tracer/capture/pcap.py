@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tracer.model import Packet, SockAddr
+from ipctrace.model import Packet, SockAddr
 
 #: Link types (pcap LINKTYPE_* / DLT_*) this module knows by name.
 DLT_EN10MB = 1  # Ethernet; what Linux gives for `lo` (ARPHRD_LOOPBACK)

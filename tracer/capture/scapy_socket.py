@@ -34,8 +34,8 @@ import threading
 import time
 from pathlib import Path
 
-from tracer.capture import NO_PRIVILEGE, Capture, CaptureUnavailable
-from tracer.capture.pcap import DLT_EN10MB, DLT_RAW, SNAPLEN, RawCapture, write_pcap
+from ipctrace.capture import NO_PRIVILEGE, Capture, CaptureUnavailable
+from ipctrace.capture.pcap import DLT_EN10MB, DLT_RAW, SNAPLEN, RawCapture, write_pcap
 
 FILTER = "inbound and (tcp or udp)"
 RCVBUF = 8 * 1024 * 1024  # asked for; the kernel doubles it for bookkeeping

@@ -44,8 +44,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from tracer.capture import Capture, CaptureUnavailable
-from tracer.capture.pcap import RawCapture, read_pcap
+from ipctrace.capture import Capture, CaptureUnavailable
+from ipctrace.capture.pcap import RawCapture, read_pcap
 
 FILTER = "tcp or udp"
 SNAPLEN = 0  # whole packets

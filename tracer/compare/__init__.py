@@ -1,6 +1,6 @@
 """Comparing traces: the canonical form of a run, the differences between two, golden files.
 
-    from tracer.compare import canonicalize, diff_traces, load
+    from ipctrace.compare import canonicalize, diff_traces, load
     result = diff_traces(trace_a, trace_b, ignore={"sleeps"})
     if not result.equivalent:
         print(result.explain())
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracer.compare.canonical import (
+from ipctrace.compare.canonical import (
     FORMAT,
     Call,
     CanonicalError,
@@ -28,9 +28,9 @@ from tracer.compare.canonical import (
     save,
     without,
 )
-from tracer.compare.diff import IGNORABLE, Difference, DiffResult, check_ignore, diff_canonical, diff_traces
-from tracer.scenarios import Scenario, find_scenario
-from tracer.session import RunOptions, RunResult, run_scenario
+from ipctrace.compare.diff import IGNORABLE, Difference, DiffResult, check_ignore, diff_canonical, diff_traces
+from ipctrace.scenarios import Scenario, find_scenario
+from ipctrace.session import RunOptions, RunResult, run_scenario
 
 
 def run_canonical(scenario: str | Path | Scenario, outdir: Path, capture: str = "none",

@@ -10,7 +10,7 @@ of processes. The canonical form keeps only what the program decides:
   (`pipe#1.r`, `socketpair#1.a`, `tcp#1.client`, `tcp-listener#1`, `udp#2`),
   its key arguments, the shape of its result, its error and its payload;
 - the flows: which message went from which role to which role on which
-  channel (from `tracer.link`);
+  channel (from `ipctrace.link`);
 - the packets per channel, when the run captured them.
 
 Calls that ran inside a signal handler happen wherever the signal arrived, so
@@ -40,9 +40,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from tracer.link import LinkedTrace, link
-from tracer.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Trace
-from tracer.tracefile import TraceFileError, read_trace
+from ipctrace.link import LinkedTrace, link
+from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Trace
+from ipctrace.tracefile import TraceFileError, read_trace
 
 FORMAT = "ipctrace-canonical/1"
 #: Payload text longer than this is shortened in the form; a digest of the whole payload still compares it.

@@ -17,7 +17,7 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import TypeVar
 
-from tracer.compare.canonical import (
+from ipctrace.compare.canonical import (
     Call,
     CanonicalPacket,
     CanonicalProcess,
@@ -29,7 +29,7 @@ from tracer.compare.canonical import (
     save,
     without,
 )
-from tracer.model import Trace
+from ipctrace.model import Trace
 
 #: What `ignore` may name, and what each leaves out of the comparison.
 IGNORABLE = {

@@ -8,7 +8,7 @@
         assert run == ipctrace.golden("my_program", ignore={"sleeps"})
 
 Only hooks and the fixture live here; the canonical form, the comparison and
-the golden files are `tracer.compare`.
+the golden files are `ipctrace.compare`.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import pytest
 
-from tracer.compare.canonical import CanonicalTrace, canonicalize
-from tracer.compare.diff import IGNORABLE, Golden, check_ignore
-from tracer.scenarios import Scenario, adhoc_scenario, find_scenario
-from tracer.session import RunOptions, RunResult, run_scenario
+from ipctrace.compare.canonical import CanonicalTrace, canonicalize
+from ipctrace.compare.diff import IGNORABLE, Golden, check_ignore
+from ipctrace.scenarios import Scenario, adhoc_scenario, find_scenario
+from ipctrace.session import RunOptions, RunResult, run_scenario
 
 _GOLDENS = pytest.StashKey[list[Golden]]()
 

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from tracer.display import show_bytes
-from tracer.link.channels import (
+from ipctrace.display import show_bytes
+from ipctrace.link.channels import (
     _connection_of,
     _endpoint_infos,
     _number,
@@ -36,11 +36,11 @@ from tracer.link.channels import (
     _tcp_groups,
     _unix_groups,
 )
-from tracer.link.datagrams import _datagram_channels, _name_datagram_channels
-from tracer.link.eof import _eofs
-from tracer.link.fds import _fd_tables, _Release
-from tracer.link.helpers import normalize
-from tracer.link.model import (
+from ipctrace.link.datagrams import _datagram_channels, _name_datagram_channels
+from ipctrace.link.eof import _eofs
+from ipctrace.link.fds import _fd_tables, _Release
+from ipctrace.link.helpers import normalize
+from ipctrace.link.model import (
     CONNECT_CALLS,
     DGRAM_KINDS,
     STREAM_KINDS,
@@ -56,10 +56,10 @@ from tracer.link.model import (
     PacketLink,
     describe_endpoint,
 )
-from tracer.link.packets import _tcp_packet_links, _udp_packet_links
-from tracer.link.sockets import _collect_sockets
-from tracer.link.streams import StreamResult, _stream_channel, _StreamCalls, _unplaced, stream_flows
-from tracer.model import Trace
+from ipctrace.link.packets import _tcp_packet_links, _udp_packet_links
+from ipctrace.link.sockets import _collect_sockets
+from ipctrace.link.streams import StreamResult, _stream_channel, _StreamCalls, _unplaced, stream_flows
+from ipctrace.model import Trace
 
 __all__ = [
     "CONNECT_CALLS",

@@ -11,10 +11,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tracer.link.helpers import _addr, _ino, _time_key, normalize
-from tracer.link.model import CONNECT_CALLS, TCP_KINDS, Connection, EndpointInfo, Inode
-from tracer.link.sockets import _Sock
-from tracer.model import Endpoint, Event, EventKey, Nanos, SockAddr
+from ipctrace.link.helpers import _addr, _ino, _time_key, normalize
+from ipctrace.link.model import CONNECT_CALLS, TCP_KINDS, Connection, EndpointInfo, Inode
+from ipctrace.link.sockets import _Sock
+from ipctrace.model import Endpoint, Event, EventKey, Nanos, SockAddr
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from tracer.link.channels import _Group
-from tracer.link.helpers import _agree, _done, _ino, _is_wildcard, _known, _time_key, normalize
-from tracer.link.model import DGRAM_KINDS, UDP_KINDS, Channel, EndpointInfo, Flow, Inode
-from tracer.link.sockets import _Sock
-from tracer.model import Endpoint, Event, EventKey, Nanos, SockAddr
+from ipctrace.link.channels import _Group
+from ipctrace.link.helpers import _agree, _done, _ino, _is_wildcard, _known, _time_key, normalize
+from ipctrace.link.model import DGRAM_KINDS, UDP_KINDS, Channel, EndpointInfo, Flow, Inode
+from ipctrace.link.sockets import _Sock
+from ipctrace.model import Endpoint, Event, EventKey, Nanos, SockAddr
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from tracer.link.channels import _Direction
-from tracer.link.fds import _Release
-from tracer.link.helpers import _done
-from tracer.link.model import EofLink, Inode
-from tracer.model import RECV_CALLS, Event, Nanos
+from ipctrace.link.channels import _Direction
+from ipctrace.link.fds import _Release
+from ipctrace.link.helpers import _done
+from ipctrace.link.model import EofLink, Inode
+from ipctrace.model import RECV_CALLS, Event, Nanos
 
 
 def _is_eof_read(event: Event) -> bool:

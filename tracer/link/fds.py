@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tracer.link.helpers import _done, _ino
-from tracer.link.model import Inode
-from tracer.model import RECV_CALLS, Event, EventKey, Nanos, Pid
+from ipctrace.link.helpers import _done, _ino
+from ipctrace.link.model import Inode
+from ipctrace.model import RECV_CALLS, Event, EventKey, Nanos, Pid
 
 
 @dataclass(frozen=True, slots=True)

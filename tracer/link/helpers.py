@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from tracer.link.model import Inode
-from tracer.model import Endpoint, Event, Nanos, SockAddr
-from tracer.tracefile import addr_from_json
+from ipctrace.link.model import Inode
+from ipctrace.model import Endpoint, Event, Nanos, SockAddr
+from ipctrace.tracefile import addr_from_json
 
 
 def _ino(endpoint: Endpoint | None) -> Inode | None:

@@ -1,6 +1,6 @@
 """What linking produces: channels, flows, packet links, connections, EOF links and endpoint facts.
 
-The frozen dataclasses every other module of `tracer.link` builds, and the
+The frozen dataclasses every other module of `ipctrace.link` builds, and the
 vocabulary they share (an inode key, the socket kinds). It imports nothing
 from the rest of the package, so a reader can start here and a consumer of
 `LinkedTrace` needs nothing else.
@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tracer.model import Endpoint, Event, EventKey, SockAddr, Trace
+from ipctrace.model import Endpoint, Event, EventKey, SockAddr, Trace
 
 Inode = tuple[int, int]  # (st_dev, st_ino): the identity of a pipe or socket in every process
 

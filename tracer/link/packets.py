@@ -11,12 +11,12 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tracer.display import show_bytes
-from tracer.link.eof import _release_before
-from tracer.link.fds import _Release
-from tracer.link.helpers import _agree, _done, _ino, _known, _time_key, normalize
-from tracer.link.model import Channel, Connection, Flow, Inode, PacketLink
-from tracer.model import Event, EventKey, Packet, SockAddr
+from ipctrace.display import show_bytes
+from ipctrace.link.eof import _release_before
+from ipctrace.link.fds import _Release
+from ipctrace.link.helpers import _agree, _done, _ino, _known, _time_key, normalize
+from ipctrace.link.model import Channel, Connection, Flow, Inode, PacketLink
+from ipctrace.model import Event, EventKey, Packet, SockAddr
 
 _SEQ_MOD = 1 << 32
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tracer.link.helpers import _addr, _is_wildcard
-from tracer.link.model import CONNECT_CALLS, Inode
-from tracer.model import Endpoint, Event, Nanos, SockAddr
+from ipctrace.link.helpers import _addr, _is_wildcard
+from ipctrace.link.model import CONNECT_CALLS, Inode
+from ipctrace.model import Endpoint, Event, Nanos, SockAddr
 
 
 @dataclass

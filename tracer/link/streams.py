@@ -11,12 +11,12 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from tracer.display import show_bytes
-from tracer.link.channels import _Direction
-from tracer.link.eof import _is_eof_read
-from tracer.link.helpers import _agree, _done, _ino, _known, _time_key
-from tracer.link.model import STREAM_KINDS, Channel, EndpointInfo, Flow, Inode
-from tracer.model import Event, EventKey, Pid
+from ipctrace.display import show_bytes
+from ipctrace.link.channels import _Direction
+from ipctrace.link.eof import _is_eof_read
+from ipctrace.link.helpers import _agree, _done, _ino, _known, _time_key
+from ipctrace.link.model import STREAM_KINDS, Channel, EndpointInfo, Flow, Inode
+from ipctrace.model import Event, EventKey, Pid
 
 
 @dataclass

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from tracer.record.writer import DEFAULT_PAYLOAD_CAP, ENV_EVENTS, ENV_PAYLOAD_CAP, ENV_SCHEDULE, Writer
+from ipctrace.record.writer import DEFAULT_PAYLOAD_CAP, ENV_EVENTS, ENV_PAYLOAD_CAP, ENV_SCHEDULE, Writer
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
 
@@ -17,13 +17,13 @@ __all__ = ["BOOTSTRAP_DIR", "start_recording", "stop_recording", "tracing_enviro
 
 def start_recording(events_path: str, payload_cap: int = DEFAULT_PAYLOAD_CAP) -> None:
     """Record this process (and every process it forks) into `events_path`."""
-    from tracer.record import hooks
+    from ipctrace.record import hooks
 
     hooks.install(Writer(events_path, payload_cap))
 
 
 def stop_recording() -> None:
-    from tracer.record import hooks
+    from ipctrace.record import hooks
 
     hooks.uninstall()
 

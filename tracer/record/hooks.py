@@ -24,7 +24,7 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from tracer.record.writer import ENV_SCHEDULE, NULL_WRITER, Writer, now, socket_kind
+from ipctrace.record.writer import ENV_SCHEDULE, NULL_WRITER, Writer, now, socket_kind
 
 _writer: Writer = NULL_WRITER
 _fork_hook_registered = False

@@ -1,6 +1,6 @@
 """Sequence diagrams of a linked, ordered trace: SVG (master), PNG pages, PDF, Mermaid, PlantUML, text.
 
-The layout is computed once (`tracer.render.layout.build_diagram`) and every
+The layout is computed once (`ipctrace.render.layout.build_diagram`) and every
 renderer, one per module, draws the same model. `render_outputs` writes the
 files a run leaves behind; a `RenderError` carries the one sentence to show
 when something needed is missing (graphviz, a Korean font).
@@ -10,13 +10,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tracer.order import OrderedTrace
-from tracer.render.base import Renderer, RenderError, RenderOptions
-from tracer.render.graphviz_svg import PdfRenderer, PngRenderer, SvgRenderer
-from tracer.render.layout import Diagram, build_diagram
-from tracer.render.mermaid import MermaidRenderer
-from tracer.render.plantuml import PlantUmlRenderer
-from tracer.render.text import TextRenderer
+from ipctrace.order import OrderedTrace
+from ipctrace.render.base import Renderer, RenderError, RenderOptions
+from ipctrace.render.graphviz_svg import PdfRenderer, PngRenderer, SvgRenderer
+from ipctrace.render.layout import Diagram, build_diagram
+from ipctrace.render.mermaid import MermaidRenderer
+from ipctrace.render.plantuml import PlantUmlRenderer
+from ipctrace.render.text import TextRenderer
 
 RENDERERS: dict[str, type[Renderer]] = {
     cls.name: cls

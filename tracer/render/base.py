@@ -1,7 +1,7 @@
 """What every renderer shares: the options a lecturer chooses, the error they see, the renderer interface.
 
 One output format per module behind this small base class, found by name in
-the registry of `tracer.render` (the pyinstrument pattern, STYLE.md).
+the registry of `ipctrace.render` (the pyinstrument pattern, STYLE.md).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from tracer.render.layout import Diagram
+    from ipctrace.render.layout import Diagram
 
 VIEWS = ("processes", "kernel", "packets")
 PACKET_MODES = ("all", "data", "none")

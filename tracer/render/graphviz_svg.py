@@ -20,8 +20,8 @@ import shutil
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from tracer.render.base import Renderer, RenderError
-from tracer.render.layout import (
+from ipctrace.render.base import Renderer, RenderError
+from ipctrace.render.layout import (
     Arrow,
     Diagram,
     Metrics,

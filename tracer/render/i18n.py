@@ -12,7 +12,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 
-from tracer.render.base import RenderError
+from ipctrace.render.base import RenderError
 
 _WORDS: dict[str, tuple[str, str]] = {
     # lanes

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tracer.display import show_bytes
-from tracer.model import Event
+from ipctrace.display import show_bytes
+from ipctrace.model import Event
 
 
 def show_payload(event: Event, limit: int = 40) -> str:

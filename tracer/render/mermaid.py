@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import re
 
-from tracer.render.base import Renderer
-from tracer.render.layout import Diagram, script
+from ipctrace.render.base import Renderer
+from ipctrace.render.layout import Diagram, script
 
 _ENTITIES = {";": "#59;", "#": "#35;", "<": "#lt;", ">": "#gt;", "%": "#37;", "{": "#123;", "}": "#125;"}
 

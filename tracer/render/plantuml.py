@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import re
 
-from tracer.render.base import Renderer
-from tracer.render.graphviz_svg import THEMES
-from tracer.render.layout import Diagram, script
+from ipctrace.render.base import Renderer
+from ipctrace.render.graphviz_svg import THEMES
+from ipctrace.render.layout import Diagram, script
 
 
 def plantuml_text(text: str) -> str:

@@ -11,9 +11,9 @@ folds), one row a line, for `--format text`.
 
 from __future__ import annotations
 
-from tracer.model import Event, Packet, Trace
-from tracer.render.base import Renderer
-from tracer.render.labels import show_flags, show_payload, show_result
+from ipctrace.model import Event, Packet, Trace
+from ipctrace.render.base import Renderer
+from ipctrace.render.labels import show_flags, show_payload, show_result
 
 _ARGS_SHOWN = ("sleep", "bind", "connect", "listen", "fork", "kill", "waitpid", "exit", "shutdown", "exception",
                "spawn", "exec")
@@ -106,8 +106,8 @@ def timeline(trace: Trace) -> str:
     roles = {p.pid: p.role for p in trace.processes}
     start = trace.header.started or (trace.events[0].t0 if trace.events else 0)
     try:
-        from tracer.link import link
-        from tracer.order import PacketNode, order
+        from ipctrace.link import link
+        from ipctrace.order import PacketNode, order
 
         ordered = order(link(trace))
     except Exception:  # noqa: BLE001 - the timeline must print even for a trace the linker rejects
@@ -134,7 +134,7 @@ class TextRenderer(Renderer):
     output_file_extension = "txt"
 
     def render(self, diagram) -> str:  # type: ignore[no-untyped-def]
-        from tracer.render.layout import Diagram
+        from ipctrace.render.layout import Diagram
 
         assert isinstance(diagram, Diagram)
         return render_rows(diagram)

@@ -2,7 +2,7 @@
 
 From a linked, ordered trace to lanes (one per process, plus one per pipe /
 socket buffer in the kernel view, one per socket in the packets view), rows
-(one per step of `tracer.order`'s topological order, so a receive is never
+(one per step of `ipctrace.order`'s topological order, so a receive is never
 drawn before its send), arrows, activation bars, notes and folded loops —
 with positions in points, y growing downwards, so that graphviz only draws.
 
@@ -18,14 +18,14 @@ module each; read them in this order:
 - `build`: `build_diagram`, the stages in order and the final placement.
 - `script`: the diagram as statements, for Mermaid and PlantUML.
 
-Everything public is re-exported here: import from `tracer.render.layout`.
+Everything public is re-exported here: import from `ipctrace.render.layout`.
 """
 
 from __future__ import annotations
 
-from tracer.render.layout.build import build_diagram, choose_fonts, default_title, legend_entries
-from tracer.render.layout.folding import MAX_PERIOD, FoldedSteps, fold_steps
-from tracer.render.layout.geometry import (
+from ipctrace.render.layout.build import build_diagram, choose_fonts, default_title, legend_entries
+from ipctrace.render.layout.folding import MAX_PERIOD, FoldedSteps, fold_steps
+from ipctrace.render.layout.geometry import (
     HEAD_HEIGHT_LINES,
     Metrics,
     arrow_label_width,
@@ -34,9 +34,9 @@ from tracer.render.layout.geometry import (
     note_width,
     text_width,
 )
-from tracer.render.layout.items import NOTE_LINES
-from tracer.render.layout.lanes import IP_KINDS, Lanes, assign_lanes
-from tracer.render.layout.model import (
+from ipctrace.render.layout.items import NOTE_LINES
+from ipctrace.render.layout.lanes import IP_KINDS, Lanes, assign_lanes
+from ipctrace.render.layout.model import (
     Arrow,
     Bar,
     CallLabel,
@@ -48,8 +48,8 @@ from tracer.render.layout.model import (
     NoteLine,
     Row,
 )
-from tracer.render.layout.script import ScriptItem, script
-from tracer.render.layout.steps import BLOCKING_CALLS, OUTPUT_CALLS, SLOW_NANOS, Step, build_steps
+from ipctrace.render.layout.script import ScriptItem, script
+from ipctrace.render.layout.steps import BLOCKING_CALLS, OUTPUT_CALLS, SLOW_NANOS, Step, build_steps
 
 __all__ = [
     "BLOCKING_CALLS", "HEAD_HEIGHT_LINES", "IP_KINDS", "MAX_PERIOD", "NOTE_LINES", "OUTPUT_CALLS", "SLOW_NANOS",

@@ -8,21 +8,21 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from tracer.model import Trace
-from tracer.order import OrderedTrace
-from tracer.render.base import RenderOptions
-from tracer.render.i18n import tr
-from tracer.render.layout.folding import FoldedSteps, fold_steps
-from tracer.render.layout.geometry import HEAD_HEIGHT_LINES, Metrics, _lane_gaps, _row_heights, _sides
-from tracer.render.layout.items import _Builder
-from tracer.render.layout.lanes import assign_lanes
-from tracer.render.layout.model import Arrow, Bar, CallLabel, Diagram, Fold, LegendEntry, Note, _replace
-from tracer.render.layout.steps import Step, build_steps
+from ipctrace.model import Trace
+from ipctrace.order import OrderedTrace
+from ipctrace.render.base import RenderOptions
+from ipctrace.render.i18n import tr
+from ipctrace.render.layout.folding import FoldedSteps, fold_steps
+from ipctrace.render.layout.geometry import HEAD_HEIGHT_LINES, Metrics, _lane_gaps, _row_heights, _sides
+from ipctrace.render.layout.items import _Builder
+from ipctrace.render.layout.lanes import assign_lanes
+from ipctrace.render.layout.model import Arrow, Bar, CallLabel, Diagram, Fold, LegendEntry, Note, _replace
+from ipctrace.render.layout.steps import Step, build_steps
 
 
 def choose_fonts(lang: str) -> tuple[str, str]:
     if lang == "ko":
-        from tracer.render.i18n import require_korean_font
+        from ipctrace.render.i18n import require_korean_font
 
         korean = require_korean_font()
         # Latin, digits and arrows from DejaVu (Nanum's → is a dot); Hangul from the Korean font

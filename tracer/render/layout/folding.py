@@ -11,8 +11,8 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from tracer.order import Node, OrderedTrace, PacketNode
-from tracer.render.layout.steps import Step
+from ipctrace.order import Node, OrderedTrace, PacketNode
+from ipctrace.render.layout.steps import Step
 
 MAX_PERIOD = 24  # longest repeated block (in rows) folding looks for
 

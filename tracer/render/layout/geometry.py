@@ -12,10 +12,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from tracer.render.layout.model import Arrow, CallLabel, Lane, Note, _replace
+from ipctrace.render.layout.model import Arrow, CallLabel, Lane, Note, _replace
 
 if TYPE_CHECKING:
-    from tracer.render.layout.items import _Builder
+    from ipctrace.render.layout.items import _Builder
 
 HEAD_HEIGHT_LINES = 2.0  # a lane's head box: title and subtitle
 

@@ -11,16 +11,16 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 
-from tracer.link import Flow
-from tracer.model import Event, EventKey, Packet
-from tracer.order import Node, OrderedTrace, PacketNode
-from tracer.render.base import RenderOptions
-from tracer.render.i18n import duration, tr
-from tracer.render.labels import show_bytes, show_call, show_flags, show_size, show_text_line
-from tracer.render.layout.folding import FoldedSteps
-from tracer.render.layout.lanes import IP_KINDS, Lanes, _addr_key, _packet_lanes
-from tracer.render.layout.model import Arrow, Bar, CallLabel, Fold, Lane, Note, NoteLine, Row, _replace
-from tracer.render.layout.steps import Step
+from ipctrace.link import Flow
+from ipctrace.model import Event, EventKey, Packet
+from ipctrace.order import Node, OrderedTrace, PacketNode
+from ipctrace.render.base import RenderOptions
+from ipctrace.render.i18n import duration, tr
+from ipctrace.render.labels import show_bytes, show_call, show_flags, show_size, show_text_line
+from ipctrace.render.layout.folding import FoldedSteps
+from ipctrace.render.layout.lanes import IP_KINDS, Lanes, _addr_key, _packet_lanes
+from ipctrace.render.layout.model import Arrow, Bar, CallLabel, Fold, Lane, Note, NoteLine, Row, _replace
+from ipctrace.render.layout.steps import Step
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
 

@@ -10,10 +10,10 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from tracer.model import Packet, Pid, Process, Trace
-from tracer.order import OrderedTrace
-from tracer.render.i18n import lane_names, tr
-from tracer.render.layout.model import Lane
+from ipctrace.model import Packet, Pid, Process, Trace
+from ipctrace.order import OrderedTrace
+from ipctrace.render.i18n import lane_names, tr
+from ipctrace.render.layout.model import Lane
 
 IP_KINDS = frozenset({"tcp", "udp"})
 
@@ -54,7 +54,7 @@ def _process_order(trace: Trace) -> list[Process]:
 
 
 def _addr_key(addr: object) -> tuple[str, int] | None:
-    from tracer.link import normalize
+    from ipctrace.link import normalize
 
     if addr is None:
         return None

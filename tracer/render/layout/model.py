@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from tracer.model import Pid
-from tracer.order import Node
-from tracer.render.base import RenderOptions
+from ipctrace.model import Pid
+from ipctrace.order import Node
+from ipctrace.render.base import RenderOptions
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 
-from tracer.render.layout.model import Diagram
+from ipctrace.render.layout.model import Diagram
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Steps: what gets a row, in `tracer.order`'s topological order (a receive never above its send).
+"""Steps: what gets a row, in `ipctrace.order`'s topological order (a receive never above its send).
 
 A `Step` is a row to be: a call, the entry of a call that waited, merged
 printed output, a packet, a lane's head or exit. Folding and the item builder
@@ -11,11 +11,11 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from tracer.link import Channel, LinkedTrace
-from tracer.model import RECV_CALLS, SEND_CALLS, Event, EventKey, Packet
-from tracer.order import Node, OrderedTrace, PacketNode
-from tracer.render.base import RenderOptions
-from tracer.render.layout.lanes import Lanes, _packet_lanes
+from ipctrace.link import Channel, LinkedTrace
+from ipctrace.model import RECV_CALLS, SEND_CALLS, Event, EventKey, Packet
+from ipctrace.order import Node, OrderedTrace, PacketNode
+from ipctrace.render.base import RenderOptions
+from ipctrace.render.layout.lanes import Lanes, _packet_lanes
 
 OUTPUT_CALLS = frozenset({"stdout", "stderr", "stdin"})
 #: Calls that can wait for another process; their wait is drawn as an activation bar.
