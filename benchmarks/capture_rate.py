@@ -34,7 +34,7 @@ def count_udp_to(frames: list[tuple[int, bytes]], linktype: int, port: int) -> i
         if len(ip) < 28 or ip[0] >> 4 != 4 or ip[9] != 17:
             continue
         udp = (ip[0] & 0x0F) * 4
-        if ip[udp + 2: udp + 4] == want:
+        if ip[udp + 2 : udp + 4] == want:
             n += 1
     return n
 
@@ -44,26 +44,36 @@ def _one(ctx: Context, backend: str, rate: int, count: int) -> dict[str, float]:
 
     cap = start_capture(backend, "lo")
     try:
-        sent = run_json([PYTHON, str(PROGRAMS / "udp_sender.py"), "--rate", str(rate), "--count", str(count)],
-                        env=ctx.child_env(), timeout=120)
+        sent = run_json(
+            [PYTHON, str(PROGRAMS / "udp_sender.py"), "--rate", str(rate), "--count", str(count)],
+            env=ctx.child_env(),
+            timeout=120,
+        )
     finally:
         raw = cap.stop()
     mine = count_udp_to(raw.frames, raw.linktype, sent["port"])
-    return {"sent": sent["sent"], "rate": sent["rate"], "captured": mine, "lost": sent["sent"] - mine,
-            "drops": -1 if raw.kernel_drops is None else raw.kernel_drops, "frames": len(raw.frames)}
+    return {
+        "sent": sent["sent"],
+        "rate": sent["rate"],
+        "captured": mine,
+        "lost": sent["sent"] - mine,
+        "drops": -1 if raw.kernel_drops is None else raw.kernel_drops,
+        "frames": len(raw.frames),
+    }
 
 
 def run(ctx: Context) -> Section:
     from ipctrace.capture import capture_unavailable_reason
 
     section = Section(
-        "capture", "Capture: datagrams kept at rising rates",
+        "capture",
+        "Capture: datagrams kept at rising rates",
         "A sender process fires small UDP datagrams (32 bytes) over `lo` at a paced rate "
         f"({num(SECONDS, 0)} s per rate) and then as fast as it can, while a capture runs in this process: "
-        "ipctrace's own (`start_capture(\"scapy\", \"lo\")`: a raw packet socket that only stores bytes) and "
+        'ipctrace\'s own (`start_capture("scapy", "lo")`: a raw packet socket that only stores bytes) and '
         "`tcpdump` (`--immediate-mode`) side by side. *captured* counts our datagrams (by destination port) "
         "in what the capture returned; *lost* = sent − captured; *kernel drops* is the socket's own drop "
-        "counter (PACKET_STATISTICS for scapy, tcpdump's \"dropped by kernel\"), which counts any traffic "
+        'counter (PACKET_STATISTICS for scapy, tcpdump\'s "dropped by kernel"), which counts any traffic '
         f"on `lo`. Target: zero loss and zero drops at {TARGET_RATE:,} datagrams/s.",
     )
     backends = [b for b in ("scapy", "tcpdump") if capture_unavailable_reason(b) is None]
@@ -94,24 +104,47 @@ def run(ctx: Context) -> Section:
                 return Stat.of(r[key] for r in rs)
 
             drops = st("drops")
-            rows.append([
-                f"{rate:,}" if rate else "unpaced", "ipctrace (scapy)" if backend == "scapy" else backend,
-                st("sent").cell(0), st("rate").cell(0), st("captured").cell(0), st("lost").cell(0),
-                "n/a" if drops.max < 0 else drops.cell(0),
-                num(100.0 * sum(r["captured"] for r in rs) / max(1, sum(r["sent"] for r in rs)), 2),
-            ])
-    section.tables.append(Table(
-        ["target rate (datagrams/s)", "capture", "sent", "achieved rate/s", "captured", "lost", "kernel drops",
-         "kept %"], rows,
-        f"median (min–max) over {repeats} run{'s' if repeats > 1 else ''}"))
+            rows.append(
+                [
+                    f"{rate:,}" if rate else "unpaced",
+                    "ipctrace (scapy)" if backend == "scapy" else backend,
+                    st("sent").cell(0),
+                    st("rate").cell(0),
+                    st("captured").cell(0),
+                    st("lost").cell(0),
+                    "n/a" if drops.max < 0 else drops.cell(0),
+                    num(100.0 * sum(r["captured"] for r in rs) / max(1, sum(r["sent"] for r in rs)), 2),
+                ]
+            )
+    section.tables.append(
+        Table(
+            [
+                "target rate (datagrams/s)",
+                "capture",
+                "sent",
+                "achieved rate/s",
+                "captured",
+                "lost",
+                "kernel drops",
+                "kept %",
+            ],
+            rows,
+            f"median (min–max) over {repeats} run{'s' if repeats > 1 else ''}",
+        )
+    )
     if "scapy" in backends:
         at_target = results.get((TARGET_RATE, "scapy"))
         if at_target:
             met = all(r["lost"] == 0 and r["drops"] <= 0 for r in at_target)
             worst = max(at_target, key=lambda r: (r["lost"], r["drops"]))
-            section.targets.append(Target(
-                f"ipctrace capture at {TARGET_RATE:,} datagrams/s", "0 lost, 0 kernel drops",
-                f"worst run: {int(worst['lost'])} lost, {int(worst['drops'])} drops", met))
+            section.targets.append(
+                Target(
+                    f"ipctrace capture at {TARGET_RATE:,} datagrams/s",
+                    "0 lost, 0 kernel drops",
+                    f"worst run: {int(worst['lost'])} lost, {int(worst['drops'])} drops",
+                    met,
+                )
+            )
             verdict = "met" if met else "missed"
             section.intro += f"\n\nTarget at {TARGET_RATE:,}/s: **{verdict}**."
             if not met:
@@ -119,17 +152,22 @@ def run(ctx: Context) -> Section:
                     f"ipctrace's capture lost datagrams at {TARGET_RATE:,}/s (worst run: {int(worst['lost'])} lost, "
                     f"{int(worst['drops'])} kernel drops). Its reader is one Python thread doing a `recvmsg_into` "
                     "and a bytes copy per packet; on this 2-core machine it shares the CPUs with the sender and the "
-                    "kernel's loopback work, and the 8 MiB socket buffer absorbs bursts, not a sustained excess.")
+                    "kernel's loopback work, and the 8 MiB socket buffer absorbs bursts, not a sustained excess."
+                )
         else:
-            section.targets.append(Target(f"ipctrace capture at {TARGET_RATE:,} datagrams/s", "0 drops",
-                                          "not measured in --quick mode", None))
+            section.targets.append(
+                Target(
+                    f"ipctrace capture at {TARGET_RATE:,} datagrams/s", "0 drops", "not measured in --quick mode", None
+                )
+            )
     for backend in backends:
         lossy = [rate for rate in rates if any(r["lost"] > 0 or r["drops"] > 0 for r in results[rate, backend])]
         name = "ipctrace's capture" if backend == "scapy" else backend
         if lossy:
             first = lossy[0]
-            section.notes.append(f"{name} lost datagrams in some runs from "
-                                 f"{'the unpaced rate' if not first else f'{first:,}/s'} on.")
+            section.notes.append(
+                f"{name} lost datagrams in some runs from {'the unpaced rate' if not first else f'{first:,}/s'} on."
+            )
         else:
             section.notes.append(f"{name} kept every datagram at every rate tried, unpaced included.")
     section.notes.append(f"{os.cpu_count()} CPU cores: the sender, the capture thread and tcpdump compete for them.")

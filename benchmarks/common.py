@@ -22,6 +22,7 @@ PYTHON = sys.executable
 
 # -- the run -----------------------------------------------------------------------------------------
 
+
 @dataclass
 class Context:
     """One benchmark run: sizes, repeats, a scratch folder, and where progress goes."""
@@ -85,6 +86,7 @@ class Section:
 
 # -- statistics --------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class Stat:
     values: tuple[float, ...]
@@ -132,15 +134,20 @@ def yes_no(met: bool | None) -> str:
 
 # -- child processes ---------------------------------------------------------------------------------
 
+
 class ChildFailed(RuntimeError):
     pass
 
 
-def run_json(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: float = 300,
-             cwd: Path = REPO, stdin: Any = subprocess.DEVNULL) -> dict[str, Any]:
+def run_json(
+    cmd: Sequence[str],
+    env: dict[str, str] | None = None,
+    timeout: float = 300,
+    cwd: Path = REPO,
+    stdin: Any = subprocess.DEVNULL,
+) -> dict[str, Any]:
     """Run a benchmark program that prints one JSON object (or list) as its last line of output."""
-    proc = subprocess.run(list(cmd), env=env, cwd=cwd, stdin=stdin, capture_output=True, text=True,
-                          timeout=timeout)
+    proc = subprocess.run(list(cmd), env=env, cwd=cwd, stdin=stdin, capture_output=True, text=True, timeout=timeout)
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith(("{", "["))]
     if proc.returncode != 0 or not lines:
         raise ChildFailed(f"{' '.join(map(str, cmd))} exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
@@ -150,8 +157,9 @@ def run_json(cmd: Sequence[str], env: dict[str, str] | None = None, timeout: flo
 def wall(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path = REPO) -> float:
     """Wall time of one run of `cmd` in seconds (output discarded); raises if it fails."""
     t0 = time.perf_counter()
-    proc = subprocess.run(list(cmd), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+    proc = subprocess.run(
+        list(cmd), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
     elapsed = time.perf_counter() - t0
     if proc.returncode != 0:
         raise ChildFailed(f"{' '.join(map(str, cmd))} exited {proc.returncode}: {proc.stderr.decode()[-800:]}")
@@ -159,6 +167,7 @@ def wall(cmd: Sequence[str], env: dict[str, str] | None = None, cwd: Path = REPO
 
 
 # -- the machine -------------------------------------------------------------------------------------
+
 
 def _first_line(cmd: Sequence[str]) -> str | None:
     if shutil.which(cmd[0]) is None:
@@ -207,10 +216,16 @@ def _os_name() -> str:
 
 def git_commit() -> str:
     try:
-        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True,
-                              timeout=10).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
     except (OSError, subprocess.TimeoutExpired):
         return "unknown"
     return f"{head}{' with uncommitted changes' if dirty else ''}" if head else "unknown"
@@ -221,8 +236,7 @@ def machine() -> list[tuple[str, str]]:
     cores = os.cpu_count() or 0
     usable = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else cores
     tools = []
-    for name, cmd in (("strace", ["strace", "-V"]), ("tcpdump", ["tcpdump", "--version"]),
-                      ("graphviz", ["dot", "-V"])):
+    for name, cmd in (("strace", ["strace", "-V"]), ("tcpdump", ["tcpdump", "--version"]), ("graphviz", ["dot", "-V"])):
         tools.append(f"{name}: {_first_line(cmd) or 'not installed'}")
     return [
         ("CPU", f"{model}{' (virtual machine)' if virtual else ''}"),
@@ -238,6 +252,7 @@ def machine() -> list[tuple[str, str]]:
 
 
 # -- Markdown ----------------------------------------------------------------------------------------
+
 
 def md_table(table: Table) -> str:
     def clean(cell: object) -> str:

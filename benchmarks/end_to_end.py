@@ -31,8 +31,11 @@ def run(ctx: Context) -> Section:
         for scenario in scenarios:
             for mode in MODES:
                 ctx.log(f"  end-to-end {scenario} {mode}, repeat {rep + 1}/{ctx.repeats}")
-                out = run_json([PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)],
-                               env=ctx.child_env(), timeout=120)
+                out = run_json(
+                    [PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)],
+                    env=ctx.child_env(),
+                    timeout=120,
+                )
                 if out["rc"] != 0:
                     last = (out["stderr"].strip().splitlines() or ["(no message)"])[-1][:300]
                     key = f"{scenario} ({mode}) exited {out['rc']}: {last}"
@@ -48,22 +51,30 @@ def run(ctx: Context) -> Section:
 
     rows = []
     for scenario in scenarios:
-        pairs = [(t["wall"], u["wall"]) for t, u in zip(results[scenario, "ipctrace run"],
-                                                         results[scenario, "untraced"], strict=True)
-                 if t["rc"] == 0 and u["rc"] == 0]  # same repeat, both ended well
-        rows.append([
-            f"`{scenario}`", f"{min(len(ok(scenario, m)) for m in MODES)}/{ctx.repeats}",
-            cell(scenario, "untraced", "wall", 2), cell(scenario, "ipctrace run", "wall", 2),
-            cell(scenario, "ipctrace run --no-render", "wall", 2),
-            cell(scenario, "ipctrace run --no-render --no-capture", "wall", 2),
-            ratios([t for t, _ in pairs], [u for _, u in pairs]).cell(2) if pairs else "failed",
-            Stat.of(t - u for t, u in pairs).cell(2) if pairs else "failed",
-            cell(scenario, "untraced", "maxrss_kib", 1, 1 / 1024),
-            cell(scenario, "ipctrace run", "maxrss_kib", 1, 1 / 1024),
-            cell(scenario, "untraced", "cpu", 2), cell(scenario, "ipctrace run", "cpu", 2),
-        ])
+        pairs = [
+            (t["wall"], u["wall"])
+            for t, u in zip(results[scenario, "ipctrace run"], results[scenario, "untraced"], strict=True)
+            if t["rc"] == 0 and u["rc"] == 0
+        ]  # same repeat, both ended well
+        rows.append(
+            [
+                f"`{scenario}`",
+                f"{min(len(ok(scenario, m)) for m in MODES)}/{ctx.repeats}",
+                cell(scenario, "untraced", "wall", 2),
+                cell(scenario, "ipctrace run", "wall", 2),
+                cell(scenario, "ipctrace run --no-render", "wall", 2),
+                cell(scenario, "ipctrace run --no-render --no-capture", "wall", 2),
+                ratios([t for t, _ in pairs], [u for _, u in pairs]).cell(2) if pairs else "failed",
+                Stat.of(t - u for t, u in pairs).cell(2) if pairs else "failed",
+                cell(scenario, "untraced", "maxrss_kib", 1, 1 / 1024),
+                cell(scenario, "ipctrace run", "maxrss_kib", 1, 1 / 1024),
+                cell(scenario, "untraced", "cpu", 2),
+                cell(scenario, "ipctrace run", "cpu", 2),
+            ]
+        )
     section = Section(
-        "end_to_end", "End to end: `ipctrace run` against the untraced programs",
+        "end_to_end",
+        "End to end: `ipctrace run` against the untraced programs",
         "Each course example run three ways from a fresh process: *untraced* (its programs started in order "
         "by a small launcher that waits for the server's port in /proc/net and pipes the scripted input in up "
         "front), `ipctrace run NAME --port 0 --quiet` (recording, scapy capture, trace assembly, the text "
@@ -75,12 +86,29 @@ def run(ctx: Context) -> Section:
         "ratio is close to 1 whatever the tracer costs. There is no target for this section; it shows what a "
         "lecturer waits for.",
     )
-    section.tables.append(Table(
-        ["scenario", "runs ok", "untraced wall s", "ipctrace run wall s", "--no-render wall s",
-         "--no-render --no-capture wall s", "wall ratio",
-         "added s", "untraced peak RSS MiB", "ipctrace peak RSS MiB", "untraced CPU s", "ipctrace CPU s"],
-        rows, f"median (min–max) over {ctx.repeats} run{'s' if ctx.repeats > 1 else ''}, after one warm-up run"))
+    section.tables.append(
+        Table(
+            [
+                "scenario",
+                "runs ok",
+                "untraced wall s",
+                "ipctrace run wall s",
+                "--no-render wall s",
+                "--no-render --no-capture wall s",
+                "wall ratio",
+                "added s",
+                "untraced peak RSS MiB",
+                "ipctrace peak RSS MiB",
+                "untraced CPU s",
+                "ipctrace CPU s",
+            ],
+            rows,
+            f"median (min–max) over {ctx.repeats} run{'s' if ctx.repeats > 1 else ''}, after one warm-up run",
+        )
+    )
     if failures:
-        section.notes.append("Runs that did not end well, left out of the figures: " + "; ".join(
-            f"{what} ({n}x)" for what, n in failures.items()))
+        section.notes.append(
+            "Runs that did not end well, left out of the figures: "
+            + "; ".join(f"{what} ({n}x)" for what, n in failures.items())
+        )
     return section

@@ -40,6 +40,7 @@ def _api() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]] 
     except ImportError as exc:
         return f"ipctrace.render cannot be imported ({exc})"
     if hasattr(r, "build_diagram") and hasattr(r, "get_renderer") and hasattr(r, "RenderOptions"):
+
         def draw(diagram: Any, fmt: str, options: Any) -> list[bytes | str]:
             renderer = r.get_renderer(fmt, options)
             return list(renderer.render_pages(diagram)) if renderer.paged else [renderer.render(diagram)]
@@ -54,7 +55,8 @@ def run(ctx: Context) -> Section:
     from ipctrace.tracefile import read_trace
 
     section = Section(
-        "rendering", "Rendering: sequence diagrams of large traces",
+        "rendering",
+        "Rendering: sequence diagrams of large traces",
         "Traces of real recorded runs (`benchmarks/programs/exchange.py pipe N`: a parent and its forked child "
         "trading `ping`/`pong` over two pipes, four events per exchange) are drawn the way `ipctrace run` does: "
         "load the trace file, link, order, lay out the diagram, then render SVG (one file) and PNG (paged). "
@@ -124,23 +126,47 @@ def run(ctx: Context) -> Section:
             png = cell("png")
             if rec.get("png") and len(rec["png"]) == 1 and repeats > 1:
                 png += " (1 run)"
-            rows.append([
-                f"{int(fact['events']):,}", "yes" if fold else "no",
-                num(fact["rows"], 0) if "rows" in fact else "n/a",
-                cell("load"), cell("link+order"), cell("layout"), cell("svg"), cell("to_svg"),
-                num(fact["svg_mb"]) if "svg_mb" in fact else "n/a",
-                png, num(fact["png_pages"], 0) if "png_pages" in fact else "n/a",
-            ])
-    section.tables.append(Table(
-        ["events", "fold", "diagram rows", "load s", "link + order s", "layout s", "SVG render s",
-         "trace → SVG s", "SVG MB", "PNG s (all pages)", "PNG pages"],
-        rows, f"median (min–max) over {repeats} run{'s' if repeats > 1 else ''}"))
+            rows.append(
+                [
+                    f"{int(fact['events']):,}",
+                    "yes" if fold else "no",
+                    num(fact["rows"], 0) if "rows" in fact else "n/a",
+                    cell("load"),
+                    cell("link+order"),
+                    cell("layout"),
+                    cell("svg"),
+                    cell("to_svg"),
+                    num(fact["svg_mb"]) if "svg_mb" in fact else "n/a",
+                    png,
+                    num(fact["png_pages"], 0) if "png_pages" in fact else "n/a",
+                ]
+            )
+    section.tables.append(
+        Table(
+            [
+                "events",
+                "fold",
+                "diagram rows",
+                "load s",
+                "link + order s",
+                "layout s",
+                "SVG render s",
+                "trace → SVG s",
+                "SVG MB",
+                "PNG s (all pages)",
+                "PNG pages",
+            ],
+            rows,
+            f"median (min–max) over {repeats} run{'s' if repeats > 1 else ''}",
+        )
+    )
     for message, (size, fold) in failures.items():
         section.notes.append(f"Rendering failed ({size:,} events, fold={fold}): {message}")
     if isinstance(api, str):
         section.intro += f"\n\n**Rendering not available yet**: {api}. Load, link and order are timed alone."
-        section.targets.append(Target(f"{TARGET_EVENTS:,} events to SVG", f"< {TARGET_SECONDS:g} s",
-                                      "renderer not available yet", None))
+        section.targets.append(
+            Target(f"{TARGET_EVENTS:,} events to SVG", f"< {TARGET_SECONDS:g} s", "renderer not available yet", None)
+        )
     elif TARGET_EVENTS in sizes:
         for fold in (False, True):
             what = f"{TARGET_EVENTS:,} events to SVG ({'folded' if fold else 'not folded'})"
@@ -148,8 +174,9 @@ def run(ctx: Context) -> Section:
                 section.targets.append(Target(what, f"< {TARGET_SECONDS:g} s", "rendering failed", None))
                 continue
             total = Stat.of(times[TARGET_EVENTS, fold]["to_svg"])
-            section.targets.append(Target(what, f"< {TARGET_SECONDS:g} s", f"{num(total.median, 2)} s",
-                                          total.median < TARGET_SECONDS))
+            section.targets.append(
+                Target(what, f"< {TARGET_SECONDS:g} s", f"{num(total.median, 2)} s", total.median < TARGET_SECONDS)
+            )
         mine = list(section.targets)
         section.intro += "\n\nTarget: " + "; ".join(f"{t.what}: {t.measured}, **{yes_no(t.met)}**" for t in mine) + "."
         slow = [t for t in mine if t.met is False]
@@ -158,8 +185,10 @@ def run(ctx: Context) -> Section:
             worst = max(("load", "link+order", "layout", "svg"), key=lambda k: stages.get(k, 0.0))
             section.closing.append(
                 f"Rendering {TARGET_EVENTS:,} events to SVG takes longer than {TARGET_SECONDS:g} s here; the "
-                f"slowest stage (folded) is {worst} at {num(stages.get(worst, 0.0), 2)} s.")
+                f"slowest stage (folded) is {worst} at {num(stages.get(worst, 0.0), 2)} s."
+            )
     else:
-        section.targets.append(Target(f"{TARGET_EVENTS:,} events to SVG", f"< {TARGET_SECONDS:g} s",
-                                      "not measured in --quick mode", None))
+        section.targets.append(
+            Target(f"{TARGET_EVENTS:,} events to SVG", f"< {TARGET_SECONDS:g} s", "not measured in --quick mode", None)
+        )
     return section

@@ -52,16 +52,28 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks.run",
         description="Measure what tracing costs, how much capture keeps and how rendering scales; "
-                    "write a Markdown table.")
-    parser.add_argument("--quick", action="store_true",
-                        help="smoke run: tiny sizes, one repeat, about 20 s (writes a file only with --output)")
-    parser.add_argument("--output", type=Path, default=None,
-                        help=f"where to write the table (default {DEFAULT_OUTPUT.relative_to(REPO)}; "
-                             "--quick writes none unless given)")
-    parser.add_argument("--only", default="", metavar="SECTIONS",
-                        help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default: all)")
-    parser.add_argument("--repeats", type=int, default=None,
-                        help="repeated runs per measurement (default 5; --quick 1)")
+        "write a Markdown table.",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="smoke run: tiny sizes, one repeat, about 20 s (writes a file only with --output)",
+    )
+    parser.add_argument(
+        "--output",
+        type=Path,
+        default=None,
+        help=f"where to write the table (default {DEFAULT_OUTPUT.relative_to(REPO)}; --quick writes none unless given)",
+    )
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="SECTIONS",
+        help=f"comma-separated sections to run: {', '.join(SECTIONS)} (default: all)",
+    )
+    parser.add_argument(
+        "--repeats", type=int, default=None, help="repeated runs per measurement (default 5; --quick 1)"
+    )
     return parser
 
 
@@ -78,12 +90,26 @@ def _with_end(key: str, value: str, load_end: str) -> str:
     return f"{value} at start, {load_end} at the end (other work on the machine makes the spread wider)"
 
 
-def render_report(sections: list[Section], args: argparse.Namespace, started: datetime, seconds: float,
-                  host: list[tuple[str, str]], load_end: str, repeats: int) -> str:
-    command = "python -m benchmarks.run" + (" --quick" if args.quick else "") + (
-        f" --only {args.only}" if args.only else "") + (f" --repeats {args.repeats}" if args.repeats else "")
-    mode = ("**quick smoke run: tiny sizes, not for quoting**" if args.quick
-            else f"{repeats} repeats unless a section says otherwise")
+def render_report(
+    sections: list[Section],
+    args: argparse.Namespace,
+    started: datetime,
+    seconds: float,
+    host: list[tuple[str, str]],
+    load_end: str,
+    repeats: int,
+) -> str:
+    command = (
+        "python -m benchmarks.run"
+        + (" --quick" if args.quick else "")
+        + (f" --only {args.only}" if args.only else "")
+        + (f" --repeats {args.repeats}" if args.repeats else "")
+    )
+    mode = (
+        "**quick smoke run: tiny sizes, not for quoting**"
+        if args.quick
+        else f"{repeats} repeats unless a section says otherwise"
+    )
     out = [
         "# ipctrace benchmarks",
         f"Written by `.venv/bin/{command}` on {started:%Y-%m-%d %H:%M} UTC in {seconds / 60:.1f} min ({mode}). "
@@ -94,8 +120,15 @@ def render_report(sections: list[Section], args: argparse.Namespace, started: da
     ]
     targets = [t for s in sections for t in s.targets]
     if targets:
-        out += ["## Targets", md_table(Table(["what", "target", "measured (median)", "verdict"],
-                                             [[t.what, t.target, t.measured, yes_no(t.met)] for t in targets]))]
+        out += [
+            "## Targets",
+            md_table(
+                Table(
+                    ["what", "target", "measured (median)", "verdict"],
+                    [[t.what, t.target, t.measured, yes_no(t.met)] for t in targets],
+                )
+            ),
+        ]
     out += [md_section(i, s) for i, s in enumerate(sections, start=1)]
     missed = [t for t in targets if t.met is False]
     closing = [c for s in sections for c in s.closing]

@@ -16,8 +16,9 @@ _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 def _importtime(env: dict[str, str], args: list[str]) -> list[tuple[int, str, float]]:
     """`python -X importtime ARGS`: (depth, module, cumulative ms) in the order Python prints them."""
-    proc = subprocess.run([PYTHON, "-X", "importtime", *args], env=env, cwd=REPO, capture_output=True, text=True,
-                          check=True)
+    proc = subprocess.run(
+        [PYTHON, "-X", "importtime", *args], env=env, cwd=REPO, capture_output=True, text=True, check=True
+    )
     entries = []
     for line in proc.stderr.splitlines():
         m = _IMPORT_LINE.match(line)
@@ -71,7 +72,9 @@ def run(ctx: Context) -> Section:
         "`python -c pass`": ([PYTHON, "-c", "pass"], warm),
         "`python -c pass`, traced": ([PYTHON, "-c", "pass"], tracing_environment(str(events), base=warm)),
         "`python -c pass`, traced, no bytecode cache": (
-            [PYTHON, "-c", "pass"], tracing_environment(str(events), base=cold)),
+            [PYTHON, "-c", "pass"],
+            tracing_environment(str(events), base=cold),
+        ),
         "`ipctrace --help`": ([PYTHON, "-m", "ipctrace", "--help"], warm),
         "`ipctrace --help`, no bytecode cache": ([PYTHON, "-m", "ipctrace", "--help"], cold),
     }
@@ -83,10 +86,18 @@ def run(ctx: Context) -> Section:
         for name, (cmd, env) in cases.items():
             times[name].append(wall(cmd, env) * 1000)
     base = times["`python -c pass`"]
-    rows = [[name, Stat.of(v).cell(1), ratios(v, base).cell(2),
-             Stat.of(a - b for a, b in zip(v, base, strict=True)).cell(1)] for name, v in times.items()]
+    rows = [
+        [
+            name,
+            Stat.of(v).cell(1),
+            ratios(v, base).cell(2),
+            Stat.of(a - b for a, b in zip(v, base, strict=True)).cell(1),
+        ]
+        for name, v in times.items()
+    ]
     section = Section(
-        "startup", "Start-up",
+        "startup",
+        "Start-up",
         "Wall time of short commands, each a fresh process, against a bare `python -c pass` of the same "
         "interpreter. *traced* is `python -c pass` with ipctrace's environment: the `sitecustomize` on "
         "PYTHONPATH imports the recorder, installs its wrappers and writes the start and exit events, which "
@@ -95,8 +106,9 @@ def run(ctx: Context) -> Section:
         "modules are compiled from source at every start; the other rows have the bytecode cached as after a "
         "normal install. There is no target for this section.",
     )
-    section.tables.append(Table(["command", "wall ms", "× `python -c pass`", "added ms"], rows,
-                                f"median (min–max) over {runs} runs"))
+    section.tables.append(
+        Table(["command", "wall ms", "× `python -c pass`", "added ms"], rows, f"median (min–max) over {runs} runs")
+    )
     imp_rows = []
     detail = []
     for label, env in (("bytecode cached", warm), ("no bytecode cache", cold)):
@@ -104,16 +116,22 @@ def run(ctx: Context) -> Section:
         imp_rows.append([f"`import ipctrace.record.hooks` ({label})", Stat.of(s[0] for s in samples).cell(1)])
         if label == "bytecode cached":
             detail = samples[len(samples) // 2][1]
-    section.tables.append(Table(
-        ["import (`python -X importtime`)", "cumulative ms"],
-        imp_rows + [[f"… of which `{name}`", num(ms, 1)] for name, ms in detail if ms >= 0.3],
-        "the traced-process side; sub-imports from one run with the bytecode cached, largest first "
-        "(a module another import already loaded counts where it was first imported)"))
+    section.tables.append(
+        Table(
+            ["import (`python -X importtime`)", "cumulative ms"],
+            imp_rows + [[f"… of which `{name}`", num(ms, 1)] for name, ms in detail if ms >= 0.3],
+            "the traced-process side; sub-imports from one run with the bytecode cached, largest first "
+            "(a module another import already loaded counts where it was first imported)",
+        )
+    )
     help_imports = cli_imports(warm)
     if help_imports:
-        section.tables.append(Table(
-            ["what `ipctrace --help` imports (`python -X importtime`)", "cumulative ms"],
-            [[name, num(ms, 1)] for name, ms in help_imports],
-            "one run, bytecode cached: ipctrace's own top-level imports and their sub-imports of 10 ms or more"))
+        section.tables.append(
+            Table(
+                ["what `ipctrace --help` imports (`python -X importtime`)", "cumulative ms"],
+                [[name, num(ms, 1)] for name, ms in help_imports],
+                "one run, bytecode cached: ipctrace's own top-level imports and their sub-imports of 10 ms or more",
+            )
+        )
     events.unlink(missing_ok=True)
     return section

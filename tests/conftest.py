@@ -7,7 +7,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from ipctrace.scenarios import adhoc_scenario, find_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
 
@@ -34,8 +33,9 @@ def require_capture() -> None:
 def trace_program(tmp_path):
     """Run tests/programs/NAME under the tracer; returns the RunResult."""
 
-    def run(name: str, *args: str, stdin: list[str] | None = None, capture: str = "none",
-            timeout: float = 30.0) -> RunResult:
+    def run(
+        name: str, *args: str, stdin: list[str] | None = None, capture: str = "none", timeout: float = 30.0
+    ) -> RunResult:
         scenario = adhoc_scenario([sys.executable, str(PROGRAMS / name), *args], timeout=timeout)
         if stdin is not None:
             from dataclasses import replace

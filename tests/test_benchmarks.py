@@ -34,8 +34,13 @@ def _tables(text: str) -> list[list[list[str]]]:
 @pytest.mark.slow
 def test_quick_benchmark_writes_every_section_with_numbers(tmp_path: Path) -> None:
     out = tmp_path / "results.md"
-    proc = subprocess.run([sys.executable, "-m", "benchmarks.run", "--quick", "--output", str(out)], cwd=REPO,
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [sys.executable, "-m", "benchmarks.run", "--quick", "--output", str(out)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     text = out.read_text(encoding="utf-8")
     assert text.strip() in proc.stdout  # printed and written alike

@@ -12,8 +12,14 @@ from tests.conftest import PROGRAMS
 
 
 def ipctrace(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "ipctrace", *args], capture_output=True, text=True, cwd=cwd,
-                          timeout=timeout, stdin=subprocess.DEVNULL)
+    return subprocess.run(
+        [sys.executable, "-m", "ipctrace", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )
 
 
 def test_version_and_help():
@@ -42,8 +48,9 @@ def test_missing_program_is_one_clear_error(tmp_path):
 
 
 def test_run_any_python_program_writes_trace_and_timeline(tmp_path):
-    result = ipctrace("run", "--output", str(tmp_path), "--no-capture", "--", sys.executable,
-                      str(PROGRAMS / "killed_child.py"))
+    result = ipctrace(
+        "run", "--output", str(tmp_path), "--no-capture", "--", sys.executable, str(PROGRAMS / "killed_child.py")
+    )
     assert result.returncode == 0, result.stderr
     assert "[main] b'before the kill'" in result.stdout
     assert "write  fd 4 (pipe write end)  'before the kill' (15 B)" in result.stdout
@@ -62,8 +69,9 @@ def test_unknown_scenario_suggests_close_names():
 
 
 def _good_trace(tmp_path):
-    result = ipctrace("run", "--output", str(tmp_path), "--no-capture", "--quiet", "--", sys.executable,
-                      str(PROGRAMS / "timeouts.py"))
+    result = ipctrace(
+        "run", "--output", str(tmp_path), "--no-capture", "--quiet", "--", sys.executable, str(PROGRAMS / "timeouts.py")
+    )
     assert result.returncode == 0, result.stderr
     return tmp_path / "timeouts" / "trace.jsonl"
 
@@ -115,21 +123,47 @@ def test_missing_graphviz_is_one_sentence_and_keeps_the_trace(tmp_path):
     bare.mkdir()
     (bare / "python").symlink_to(sys.executable)
     env = {**os.environ, "PATH": str(bare)}  # no dot, no neato
-    result = subprocess.run([sys.executable, "-m", "ipctrace", "render", str(trace), "--format", "svg"],
-                            capture_output=True, text=True, env=env, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "ipctrace", "render", str(trace), "--format", "svg"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1
     assert "graphviz" in result.stderr and "apt-get install graphviz" in result.stderr
-    run = subprocess.run([sys.executable, "-m", "ipctrace", "run", "--output", str(tmp_path / "r"), "--no-capture",
-                          "--", sys.executable, str(PROGRAMS / "timeouts.py")],
-                         capture_output=True, text=True, env=env, timeout=60)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ipctrace",
+            "run",
+            "--output",
+            str(tmp_path / "r"),
+            "--no-capture",
+            "--",
+            sys.executable,
+            str(PROGRAMS / "timeouts.py"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+    )
     assert run.returncode == 2 and "no diagram:" in run.stderr
     assert (tmp_path / "r" / "timeouts" / "trace.jsonl").exists(), "the trace is kept when drawing fails"
 
 
 def test_diff_command_exit_status_and_explanation(tmp_path):
-    same = ipctrace("diff", "tests/golden/socketpair_single.json", "socketpair_single", "--output", str(tmp_path),
-                    cwd=Path(__file__).parent.parent)
+    same = ipctrace(
+        "diff",
+        "tests/golden/socketpair_single.json",
+        "socketpair_single",
+        "--output",
+        str(tmp_path),
+        cwd=Path(__file__).parent.parent,
+    )
     assert same.returncode == 0 and same.stdout.strip() == "equivalent"
     different = ipctrace("diff", "pipe2", "pipe2_nosleep", "--output", str(tmp_path), "--ignore", "sleeps")
     assert different.returncode == 1
@@ -146,8 +180,21 @@ def test_say_replaces_a_roles_script_and_tcpdump_backend_captures(tmp_path):
     require_capture()
     if shutil.which("tcpdump") is None:
         pytest.skip("tcpdump is not installed: apt-get install tcpdump")
-    result = ipctrace("run", "tcp_chat_exit", "--port", "0", "--output", str(tmp_path), "--capture", "tcpdump",
-                      "--no-render", "--say", "client:hi", "--say", "client:exit")
+    result = ipctrace(
+        "run",
+        "tcp_chat_exit",
+        "--port",
+        "0",
+        "--output",
+        str(tmp_path),
+        "--capture",
+        "tcpdump",
+        "--no-render",
+        "--say",
+        "client:hi",
+        "--say",
+        "client:exit",
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "[client] Client: hi" in result.stdout and "[server] Client: hi" in result.stdout
     assert "[client] Client: exit" in result.stdout

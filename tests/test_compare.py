@@ -17,8 +17,6 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import require_capture
 from ipctrace.compare import (
     CanonicalTrace,
     canonicalize,
@@ -31,6 +29,8 @@ from ipctrace.compare import (
 from ipctrace.model import Trace
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 
+from tests.conftest import require_capture
+
 pytest_plugins = ["pytester"]  # the `ipctrace` fixture comes from the installed pytest11 entry point
 
 HERE = Path(__file__).parent
@@ -42,8 +42,9 @@ SCENARIOS = sorted(builtin_scenarios())
 #: Only the fast scenarios (about 0.15 s a run) go 20 times; pipe2 and pipe3 sleep 3 s by design, and
 #: pipe2_nosleep and udp_file end only after 1 s without progress, so they run once (the suite must stay
 #: well under its time budget on 2 cores).
-REPEAT = {name: 20 for name in ("socketpair_single", "socketpair_fork", "pipe1", "unix_stream", "tcp_hello",
-                                "udp_hello")}
+REPEAT = {
+    name: 20 for name in ("socketpair_single", "socketpair_fork", "pipe1", "unix_stream", "tcp_hello", "udp_hello")
+}
 
 
 def _program(name: str, *args: str, env: dict[str, str] | None = None):
@@ -58,6 +59,7 @@ def _program(name: str, *args: str, env: dict[str, str] | None = None):
 
 
 # -- golden traces of the reference scenarios --------------------------------------------------------
+
 
 def test_every_reference_scenario_has_a_golden_trace():
     assert sorted(p.stem for p in GOLDEN.glob("*.json")) == SCENARIOS
@@ -101,6 +103,7 @@ def test_load_reads_traces_output_folders_and_golden_files_alike(tmp_path):
 
 # -- what the diff says ------------------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def family(tmp_path_factory) -> CanonicalTrace:
     """The plain run of compare_family.py, compared with each variant."""
@@ -124,12 +127,18 @@ def test_diff_of_two_runs_of_the_same_program_is_empty(family, tmp_path):
 def test_diff_reports_a_changed_message(family, tmp_path):
     result = diff_canonical(family, _variant(tmp_path, "--message", "hullo child 1"))
     lines = [str(d) for d in result.differences]
-    assert ("message from main (write#1) to main/child#1 (read#1) on socketpair#1.a→socketpair#1.b: "
-            "expected 'hello child 1' (13 B); got 'hullo child 1' (13 B)") in lines
-    assert ("main: expected write 'hello child 1' (13 B) on socketpair#1.a; "
-            "got write 'hullo child 1' (13 B) on socketpair#1.a") in lines
-    assert ("main/child#1: expected read 'hello child 1' (13 B) on socketpair#1.b; "
-            "got read 'hullo child 1' (13 B) on socketpair#1.b") in lines
+    assert (
+        "message from main (write#1) to main/child#1 (read#1) on socketpair#1.a→socketpair#1.b: "
+        "expected 'hello child 1' (13 B); got 'hullo child 1' (13 B)"
+    ) in lines
+    assert (
+        "main: expected write 'hello child 1' (13 B) on socketpair#1.a; "
+        "got write 'hullo child 1' (13 B) on socketpair#1.a"
+    ) in lines
+    assert (
+        "main/child#1: expected read 'hello child 1' (13 B) on socketpair#1.b; "
+        "got read 'hullo child 1' (13 B) on socketpair#1.b"
+    ) in lines
 
 
 def test_diff_reports_a_missing_close(family, tmp_path):
@@ -158,8 +167,10 @@ def test_diff_reports_a_message_sent_to_the_wrong_peer(family, tmp_path):
         "message 'hello child 2' (13 B) from main (write#1) went to the wrong peer: expected main/child#2 "
         "(read#1) on socketpair#2.a→socketpair#2.b; got main/child#1 (read#1) on socketpair#1.a→socketpair#1.b",
     ]
-    assert ("main: expected write 'hello child 1' (13 B) on socketpair#1.a; "
-            "got write 'hello child 1' (13 B) on socketpair#2.a") in [str(d) for d in result.differences]
+    assert (
+        "main: expected write 'hello child 1' (13 B) on socketpair#1.a; "
+        "got write 'hello child 1' (13 B) on socketpair#2.a"
+    ) in [str(d) for d in result.differences]
 
 
 def test_diff_reports_an_extra_process(family, tmp_path):
@@ -173,11 +184,16 @@ def test_diff_reports_an_extra_process(family, tmp_path):
 
 
 def test_equivalence_ignores_which_process_ran_first(tmp_path):
-    runs = {first: run_canonical(_program("compare_two_writers.py", env={"COMPARE_FIRST": first}),
-                                 tmp_path / first / "compare_two_writers")[0] for first in ("1", "2")}
+    runs = {
+        first: run_canonical(
+            _program("compare_two_writers.py", env={"COMPARE_FIRST": first}), tmp_path / first / "compare_two_writers"
+        )[0]
+        for first in ("1", "2")
+    }
     for first, result in runs.items():  # the runs really did interleave differently
-        assert _writers_in_time_order(result.trace) == (["child 1", "child 2"] if first == "1" else
-                                                        ["child 2", "child 1"])
+        assert _writers_in_time_order(result.trace) == (
+            ["child 1", "child 2"] if first == "1" else ["child 2", "child 1"]
+        )
     result = diff_traces(runs["1"].trace, runs["2"].trace)
     assert result.equivalent, result.explain()
 
@@ -191,12 +207,18 @@ def test_diff_reports_the_pipe2_race(ipctrace):
     """pipe2_nosleep forces the child to read back its own message: a different flow, and the parent blocks."""
     result = diff_canonical(ipctrace.run("pipe2"), ipctrace.run("pipe2_nosleep"))
     lines = [str(d) for d in result.differences]
-    assert ("message 'Who are you?\\x00' (13 B) from main/child#1 (write#1) on pipe#1: expected main (read#1) to "
-            "read it; got main/child#1 (read#1)") in lines
-    assert ("main: expected read 'Who are you?\\x00' (13 B) on pipe#1.r; got read on pipe#1.r (still blocked when "
-            "the run ended)") in lines
-    assert ("main/child#1: expected read 'Thank you for your message\\x00' (27 B) on pipe#1.r; got read "
-            "'Who are you?\\x00' (13 B) on pipe#1.r") in lines
+    assert (
+        "message 'Who are you?\\x00' (13 B) from main/child#1 (write#1) on pipe#1: expected main (read#1) to "
+        "read it; got main/child#1 (read#1)"
+    ) in lines
+    assert (
+        "main: expected read 'Who are you?\\x00' (13 B) on pipe#1.r; got read on pipe#1.r (still blocked when "
+        "the run ended)"
+    ) in lines
+    assert (
+        "main/child#1: expected read 'Thank you for your message\\x00' (27 B) on pipe#1.r; got read "
+        "'Who are you?\\x00' (13 B) on pipe#1.r"
+    ) in lines
     assert "the run ended with every process done; got blocked, as the scenario expects" in lines
 
 
@@ -205,8 +227,9 @@ def test_diff_reports_a_missing_exit_message_like_the_issue_says(ipctrace):
     run = ipctrace.run("tcp_chat_exit", stdin={"client": script})
     result = diff_canonical(load(GOLDEN / "tcp_chat_exit.json"), run)
     lines = [str(d) for d in result.differences]
-    assert ("client: expected send 'exit\\n' (5 B) on tcp#1.client before close tcp#1.client; "
-            "got close tcp#1.client") in lines
+    assert (
+        "client: expected send 'exit\\n' (5 B) on tcp#1.client before close tcp#1.client; got close tcp#1.client"
+    ) in lines
     assert "server: expected read 'exit\\n' (5 B) on tcp#1.server; got read on tcp#1.server → end of file" in lines
 
 
@@ -218,8 +241,10 @@ def test_ignore_payloads_and_output(ipctrace):
     assert not diff_canonical(golden, changed, {"payloads"}).equivalent  # the printed lines still differ
     result = diff_canonical(golden, changed, {"payloads", "output"})
     assert result.equivalent, result.explain()
-    assert "note: ignored: printed lines (stdout and stderr), payload text and input lines (sizes still count)" \
+    assert (
+        "note: ignored: printed lines (stdout and stderr), payload text and input lines (sizes still count)"
         in result.explain()
+    )
 
 
 def test_ignore_sleeps_and_unknown_names():
@@ -239,8 +264,7 @@ def test_packets_compare_per_channel_and_pure_acks_can_be_ignored(tmp_path):
     channels = dict(a.packets)
     flags = [p.flags for p in channels["tcp#1.client→tcp#1.server"] if not p.pure_ack]
     assert flags == ["S", "PA", "FA"]
-    assert [(p.flags, p.data) for p in channels["tcp#1.server→tcp#1.client"] if p.size] == [
-        ("PA", "Hello from server")]
+    assert [(p.flags, p.data) for p in channels["tcp#1.server→tcp#1.client"] if p.size] == [("PA", "Hello from server")]
     result = diff_canonical(a, b, {"acks"})  # pure ACKs come and go with timing (delayed ACKs, who closes first)
     assert result.equivalent, result.explain()
     result = diff_canonical(load(GOLDEN / "tcp_hello.json"), a)
@@ -288,17 +312,26 @@ def test_plugin_records_goldens_then_checks_them_then_explains_a_change(pytester
     pytester.makepyfile(test_family=TEST_FILE.format(program=program, args=["--swap"]))
     result = pytester.runpytest_subprocess("-vv")
     result.assert_outcomes(failed=2)
-    swapped = ("*main: expected write 'hello child 1' (13 B) on socketpair#1.a before write 'hello child 2' "
-               "(13 B) on socketpair#2.a; got them swapped*")
-    result.stdout.fnmatch_lines([
-        "*family: the traced run does not match its golden trace *family.json",
-        "not equivalent: 2 differences (expected: golden *family.json; got: this run)",
-        swapped,
-        "*pytest --ipctrace-update*",
-    ])
-    result.stdout.fnmatch_lines(["*the traced run does not match its golden trace *family.json", "*not equivalent*",
-                                 "*- main: expected to start by exec python compare_family.py; got exec python "
-                                 "compare_family.py --swap", swapped])
+    swapped = (
+        "*main: expected write 'hello child 1' (13 B) on socketpair#1.a before write 'hello child 2' "
+        "(13 B) on socketpair#2.a; got them swapped*"
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*family: the traced run does not match its golden trace *family.json",
+            "not equivalent: 2 differences (expected: golden *family.json; got: this run)",
+            swapped,
+            "*pytest --ipctrace-update*",
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            "*the traced run does not match its golden trace *family.json",
+            "*not equivalent*",
+            "*- main: expected to start by exec python compare_family.py; got exec python compare_family.py --swap",
+            swapped,
+        ]
+    )
     assert golden.read_text() == recorded, "a failed check leaves the golden trace as it was"
 
 
@@ -306,8 +339,9 @@ def test_plugin_says_how_to_record_a_missing_golden(pytester):
     pytester.makepyfile(test_family=TEST_FILE.format(program=str(PROGRAMS / "compare_family.py"), args=[]))
     result = pytester.runpytest_subprocess("-k", "assert_matches")
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines(["*there is no golden trace *family.json yet; run pytest with --ipctrace-update "
-                                 "to record it from this run"])
+    result.stdout.fnmatch_lines(
+        ["*there is no golden trace *family.json yet; run pytest with --ipctrace-update to record it from this run"]
+    )
 
 
 def test_scenario_names_and_files_resolve_to_the_same_golden(ipctrace):

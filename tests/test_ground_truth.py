@@ -14,11 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import IN_CI, PROGRAMS, require_capture
 from ipctrace.link import link
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
+
+from tests.conftest import IN_CI, PROGRAMS, require_capture
 
 NETWORK = ["tcp_hello", "udp_hello", "tcp_chat", "udp_file_done"]
 
@@ -61,8 +61,11 @@ def test_kept_packets_match_tcpdump(name, tmp_path):
     kept = result.trace.packets
     ports = {p.src.port for p in kept} | {p.dst.port for p in kept}
     assert result.port in ports
-    seen = [p for p in parse_packets(raw) if p.src.port in ports and p.dst.port in ports
-            and result.port in (p.src.port, p.dst.port)]
+    seen = [
+        p
+        for p in parse_packets(raw)
+        if p.src.port in ports and p.dst.port in ports and result.port in (p.src.port, p.dst.port)
+    ]
     assert [(p.proto, p.flags, p.payload) for p in seen] == [(p.proto, p.flags, p.payload) for p in kept]
     assert len(kept) > 0
 
@@ -97,34 +100,67 @@ def _strace_data_calls(path: Path) -> dict[int, list[tuple[str, int]]]:
                 continue
         result = _RESULT.search(line)
         # Pipes and sockets only; fds 0-2 are the terminal ipctrace gives the program, 900+ the recorder's own.
-        if result and 2 < fd < 900 and kind in ("pipe", "socket", "TCP", "UDP", "UNIX", "UNIX-STREAM", "UDPv6",
-                                                "TCPv6"):
+        if (
+            result
+            and 2 < fd < 900
+            and kind in ("pipe", "socket", "TCP", "UDP", "UNIX", "UNIX-STREAM", "UDPv6", "TCPv6")
+        ):
             calls.setdefault(pid, []).append((call, int(result.group(1))))
     return calls
 
 
-_SYSCALL_OF = {"read": "read", "write": "write", "send": "sendto", "sendto": "sendto", "recv": "recvfrom",
-               "recvfrom": "recvfrom", "sendall": "sendto", "recvmsg": "recvmsg", "sendmsg": "sendmsg"}
+_SYSCALL_OF = {
+    "read": "read",
+    "write": "write",
+    "send": "sendto",
+    "sendto": "sendto",
+    "recv": "recvfrom",
+    "recvfrom": "recvfrom",
+    "sendall": "sendto",
+    "recvmsg": "recvmsg",
+    "sendmsg": "sendmsg",
+}
 
 
 @pytest.mark.parametrize("name", ["pipe3", "socketpair_fork", "tcp_hello", "udp_hello", "unix_dgram"])
 def test_recorded_data_calls_match_strace(name, tmp_path):
     strace = _require("strace")
     scenario = find_scenario(name)
-    roles = tuple(replace(r, command=(strace, "-f", "-qq", "-yy", "-e", f"trace={STRACE_CALLS}", "-o",
-                                      f"{{outdir}}/strace.{r.name}", *r.command)) for r in scenario.roles)
-    result = run_scenario(replace(scenario, roles=roles, timeout=60),
-                          RunOptions(outdir=tmp_path, capture="none", port=0))
+    roles = tuple(
+        replace(
+            r,
+            command=(
+                strace,
+                "-f",
+                "-qq",
+                "-yy",
+                "-e",
+                f"trace={STRACE_CALLS}",
+                "-o",
+                f"{{outdir}}/strace.{r.name}",
+                *r.command,
+            ),
+        )
+        for r in scenario.roles
+    )
+    result = run_scenario(
+        replace(scenario, roles=roles, timeout=60), RunOptions(outdir=tmp_path, capture="none", port=0)
+    )
     assert result.ok, result.message
     witnessed: dict[int, list[tuple[str, int]]] = {}
     for role in scenario.roles:
         witnessed.update(_strace_data_calls(tmp_path / f"strace.{role.name}"))
     recorded: dict[int, list[tuple[str, int]]] = {}
     for e in result.trace.events:
-        if (e.call in _SYSCALL_OF and e.endpoint is not None and e.endpoint.kind != "file" and e.error is None
-                and e.fd is not None and e.fd > 2):
-            recorded.setdefault(e.pid, []).append((_SYSCALL_OF[e.call], e.result if e.result is not None
-                                                   else e.size))
+        if (
+            e.call in _SYSCALL_OF
+            and e.endpoint is not None
+            and e.endpoint.kind != "file"
+            and e.error is None
+            and e.fd is not None
+            and e.fd > 2
+        ):
+            recorded.setdefault(e.pid, []).append((_SYSCALL_OF[e.call], e.result if e.result is not None else e.size))
     assert sum(map(len, recorded.values())) >= 2, "the scenario moves data: there is something to compare"
     for pid, calls in recorded.items():
         assert calls == witnessed.get(pid), f"pid {pid}"
@@ -135,8 +171,7 @@ def test_concurrent_runs_keep_their_own_packets(tmp_path):
     results = {}
 
     def run(name: str) -> None:
-        results[name] = run_scenario(find_scenario(name), RunOptions(outdir=tmp_path / name, capture="scapy",
-                                                                     port=0))
+        results[name] = run_scenario(find_scenario(name), RunOptions(outdir=tmp_path / name, capture="scapy", port=0))
 
     threads = [threading.Thread(target=run, args=(name,)) for name in ("tcp_hello", "udp_hello")]
     for t in threads:
@@ -146,8 +181,9 @@ def test_concurrent_runs_keep_their_own_packets(tmp_path):
     tcp, udp = results["tcp_hello"], results["udp_hello"]
     assert tcp.ok and udp.ok
     assert tcp.port != udp.port
-    assert tcp.trace.packets and all(p.proto == "tcp" and tcp.port in (p.src.port, p.dst.port)
-                                     for p in tcp.trace.packets)
+    assert tcp.trace.packets and all(
+        p.proto == "tcp" and tcp.port in (p.src.port, p.dst.port) for p in tcp.trace.packets
+    )
     assert [p.payload for p in udp.trace.packets] == [b"Hello from client", b"Hello from server"]
 
 
@@ -162,8 +198,10 @@ def test_twenty_thousand_datagrams_are_captured_without_loss(tmp_path, record_pr
     wire = [p for p in result.trace.packets if p.payload != b"END"]
     achieved = re.search(r"(\d+)/s", (tmp_path / "main.out").read_text())
     assert achieved is not None
-    statement = (f"{len(sent)} datagrams sent at {achieved.group(1)}/s (traced); {len(wire)} captured; "
-                 f"kernel drops {capture.kernel_drops}")
+    statement = (
+        f"{len(sent)} datagrams sent at {achieved.group(1)}/s (traced); {len(wire)} captured; "
+        f"kernel drops {capture.kernel_drops}"
+    )
     record_property("udp_capture", statement)
     with capsys.disabled():
         print(f"\n[capture] {statement}")

@@ -15,7 +15,6 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
-
 from ipctrace.assemble import build_trace
 from ipctrace.link import Flow, LinkedTrace, link
 from ipctrace.model import Event, EventKey, Header, Packet, Trace
@@ -24,26 +23,40 @@ from ipctrace.record import tracing_environment
 from ipctrace.tracefile import read_raw_events
 
 PROGRAMS = Path(__file__).parent / "programs"
-ALL = ("link_pipe_merge", "link_pipe_split", "link_pipe_readback", "link_socketpair_both", "link_socketpair_dgram",
-       "link_tcp_echo", "link_udp_datagrams", "link_unix_stream", "link_spawn")
+ALL = (
+    "link_pipe_merge",
+    "link_pipe_split",
+    "link_pipe_readback",
+    "link_socketpair_both",
+    "link_socketpair_dgram",
+    "link_tcp_echo",
+    "link_udp_datagrams",
+    "link_unix_stream",
+    "link_spawn",
+)
 
 
 # -- running programs under the recorder -----------------------------------------------------------
 
-def run_traced(workdir: Path, name: str, *args: str, packets: Iterable[Packet] = (),
-               payload_cap: int = 4096) -> Trace:
+
+def run_traced(workdir: Path, name: str, *args: str, packets: Iterable[Packet] = (), payload_cap: int = 4096) -> Trace:
     """Run tests/programs/<name>.py traced; the program's own asserts must hold (exit 0)."""
     workdir.mkdir(parents=True, exist_ok=True)
     events_path = workdir / "events.jsonl"
     program = PROGRAMS / f"{name}.py"
     env = tracing_environment(str(events_path), payload_cap=payload_cap)
-    proc = subprocess.Popen([sys.executable, str(program), *args], env=env, cwd=workdir,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(
+        [sys.executable, str(program), *args], env=env, cwd=workdir, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
     with open(events_path) as f:
-        return build_trace(Header(version=1, command=(str(program), *args), host="", clock="CLOCK_REALTIME",
-                                  started=0), read_raw_events(f), roots={proc.pid: "main"}, packets=packets)
+        return build_trace(
+            Header(version=1, command=(str(program), *args), host="", clock="CLOCK_REALTIME", started=0),
+            read_raw_events(f),
+            roots={proc.pid: "main"},
+            packets=packets,
+        )
 
 
 def _args(name: str, workdir: Path) -> tuple[str, ...]:
@@ -66,9 +79,13 @@ def linked(traces: dict[str, Trace]) -> dict[str, LinkedTrace]:
 
 # -- helpers ---------------------------------------------------------------------------------------
 
+
 def calls(trace: Trace, call: str, pid: int | None = None) -> list[Event]:
-    return [e for e in sorted(trace.events, key=lambda e: (e.pid, e.seq))
-            if e.call == call and (pid is None or e.pid == pid)]
+    return [
+        e
+        for e in sorted(trace.events, key=lambda e: (e.pid, e.seq))
+        if e.call == call and (pid is None or e.pid == pid)
+    ]
 
 
 def root_pid(trace: Trace) -> int:
@@ -84,11 +101,13 @@ def flow_view(flows: Iterable[Flow]) -> list[tuple[EventKey | None, EventKey | N
 
 
 def channel_bytes(lt: LinkedTrace, channel_id: str) -> bytes:
-    return b"".join(f.data for f in sorted(lt.flows_in(channel_id), key=lambda f: f.stream_offset or 0)
-                    if f.recv is not None)
+    return b"".join(
+        f.data for f in sorted(lt.flows_in(channel_id), key=lambda f: f.stream_offset or 0) if f.recv is not None
+    )
 
 
 # -- invariants on every program -------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ALL)
 def test_every_received_byte_comes_from_a_send_that_wrote_it(linked: dict[str, LinkedTrace], name: str) -> None:
@@ -101,10 +120,10 @@ def test_every_received_byte_comes_from_a_send_that_wrote_it(linked: dict[str, L
     for f in lt.flows:
         if f.send is not None:
             send = lt.event(f.send)
-            assert send.data[f.send_offset:f.send_offset + f.length] == f.data
+            assert send.data[f.send_offset : f.send_offset + f.length] == f.data
         if f.recv is not None:
             recv = lt.event(f.recv)
-            assert recv.data[f.recv_offset:f.recv_offset + f.length] == f.data
+            assert recv.data[f.recv_offset : f.recv_offset + f.length] == f.data
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -126,6 +145,7 @@ def test_order_is_a_topological_order_that_puts_causes_first(linked: dict[str, L
 
 
 # -- pipes -----------------------------------------------------------------------------------------
+
 
 def test_one_read_returns_two_writes(linked: dict[str, LinkedTrace]) -> None:
     lt = linked["link_pipe_merge"]
@@ -160,8 +180,10 @@ def test_a_process_reads_back_its_own_message(linked: dict[str, LinkedTrace]) ->
     child, parent = child_pid(lt.trace), root_pid(lt.trace)
     (w1, w2) = calls(lt.trace, "write")
     (r_child,), (r_parent,) = calls(lt.trace, "read", child), calls(lt.trace, "read", parent)
-    assert flow_view(lt.flows) == [(w1.key, r_child.key, b"Who are you?\0"),
-                                   (w2.key, r_parent.key, b"Thank you for your message\0")]
+    assert flow_view(lt.flows) == [
+        (w1.key, r_child.key, b"Who are you?\0"),
+        (w2.key, r_parent.key, b"Thank you for your message\0"),
+    ]
     to_self = lt.flows[0]
     assert to_self.send.pid == to_self.recv.pid == child
 
@@ -182,6 +204,7 @@ def test_a_child_started_by_exec_writes_to_an_inherited_pipe(linked: dict[str, L
 
 
 # -- sockets ---------------------------------------------------------------------------------------
+
 
 def test_socketpair_both_ways_and_eof(linked: dict[str, LinkedTrace]) -> None:
     lt = linked["link_socketpair_both"]
@@ -207,8 +230,10 @@ def test_datagram_socketpair_keeps_boundaries_and_truncates(linked: dict[str, Li
     parent, child = root_pid(trace), child_pid(trace)
     (first, second), (reply,) = calls(trace, "send", child), calls(trace, "send", parent)
     (short, whole), (got_reply,) = calls(trace, "recv", parent), calls(trace, "recv", child)
-    assert flow_view(lt.flows_in("socketpair#1 b→a")) == [(first.key, short.key, b"first"),
-                                                          (second.key, whole.key, b"second")]
+    assert flow_view(lt.flows_in("socketpair#1 b→a")) == [
+        (first.key, short.key, b"first"),
+        (second.key, whole.key, b"second"),
+    ]
     assert flow_view(lt.flows_in("socketpair#1 a→b")) == [(reply.key, got_reply.key, b"reply")]
     assert all(not ch.stream for ch in lt.channels)
     assert lt.unread == ()
@@ -249,8 +274,11 @@ def test_udp_datagrams_read_answered_and_lost(linked: dict[str, LinkedTrace]) ->
     assert [ch.id for ch in lt.channels] == [up_id, down_id]
     assert all(not ch.stream for ch in lt.channels)
     assert flow_view(lt.flows_in(up_id)) == [
-        (sends[0].key, recvs[0].key, b"first"), (sends[1].key, recvs[1].key, b"second"),
-        (sends[2].key, recvs[2].key, b"third"), (sends[4].key, None, b"never read")]
+        (sends[0].key, recvs[0].key, b"first"),
+        (sends[1].key, recvs[1].key, b"second"),
+        (sends[2].key, recvs[2].key, b"third"),
+        (sends[4].key, None, b"never read"),
+    ]
     assert flow_view(lt.flows_in(down_id)) == [(sends[3].key, recvs[3].key, b"ack")]
     assert [f.data for f in lt.unread] == [b"never read"]
     assert lt.describe(recvs[0]) == f"UDP {server_addr}"
@@ -289,6 +317,7 @@ def test_bytes_no_traced_send_wrote_are_a_problem(traces: dict[str, Trace]) -> N
 
 # -- what must never be linked ---------------------------------------------------------------------
 
+
 def test_a_payload_disagreement_is_a_problem_not_a_link(traces: dict[str, Trace]) -> None:
     trace = traces["link_pipe_split"]
     r2 = calls(trace, "read")[1]
@@ -312,6 +341,7 @@ def test_a_cycle_is_refused_and_named(linked: dict[str, LinkedTrace]) -> None:
 
 # -- packets ---------------------------------------------------------------------------------------
 
+
 def _capture_reason() -> str | None:
     try:
         from ipctrace.capture import capture_unavailable_reason
@@ -327,8 +357,11 @@ def run_captured(workdir: Path, name: str) -> Trace:
     with start_capture("scapy", "lo") as cap:
         trace = run_traced(workdir, name)
         raw = cap.stop()
-    keys = {(e.endpoint.kind, e.local, e.peer if e.endpoint.kind.startswith("tcp") else None)
-            for e in trace.events if e.endpoint is not None and e.local is not None and e.local.port}
+    keys = {
+        (e.endpoint.kind, e.local, e.peer if e.endpoint.kind.startswith("tcp") else None)
+        for e in trace.events
+        if e.endpoint is not None and e.local is not None and e.local.port
+    }
     return dataclasses.replace(trace, packets=tuple(filter_packets(parse_packets(raw), keys)))
 
 
@@ -382,9 +415,11 @@ def test_udp_packets_tie_to_sendto_and_recvfrom(tmp_path: Path) -> None:
     lt = link(trace)
     sends, recvs = calls(trace, "sendto"), calls(trace, "recvfrom")
     ties = [(pl.causes, pl.effects) for pl in lt.packet_links]
-    assert ties == [((sends[0].key,), (recvs[0].key,)), ((sends[1].key,), (recvs[1].key,)),
-                    ((sends[2].key,), (recvs[2].key,)), ((sends[3].key,), (recvs[3].key,)),
-                    ((sends[4].key,), ())]
+    assert ties == [
+        ((sends[0].key,), (recvs[0].key,)),
+        ((sends[1].key,), (recvs[1].key,)),
+        ((sends[2].key,), (recvs[2].key,)),
+        ((sends[3].key,), (recvs[3].key,)),
+        ((sends[4].key,), ()),
+    ]
     assert isinstance(order(lt), OrderedTrace)
-
-

@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
-
-from tests.conftest import PROGRAMS
 from ipctrace.model import Event
 from ipctrace.tracefile import read_trace
+
+from tests.conftest import PROGRAMS
 
 
 def _calls(events: list[Event], pid: int) -> list[str]:
@@ -21,14 +21,55 @@ def test_every_wrapped_call_is_recorded_with_its_fields(trace_program):
     trace = read_trace(result.trace_path)  # what is on disk, not what is in memory
     main = next(p for p in trace.processes if p.role == "main")
     calls = _calls(list(trace.events), main.pid)
-    expected = ["pipe", "pipe2", "write", "read", "dup", "dup2", "close", "close", "fork", "waitpid", "read",
-                "fork", "kill", "wait", "socketpair", "sendall", "recv", "sendmsg", "recvmsg", "send", "recv_into",
-                "fromfd", "close", "socket", "setsockopt", "bind", "listen", "socket", "connect", "accept", "send",
-                "recv", "shutdown", "recv", "socket", "connect_ex", "close", "socket", "bind", "socket", "sendto",
-                "recvfrom", "sendto", "recvfrom_into"]
+    expected = [
+        "pipe",
+        "pipe2",
+        "write",
+        "read",
+        "dup",
+        "dup2",
+        "close",
+        "close",
+        "fork",
+        "waitpid",
+        "read",
+        "fork",
+        "kill",
+        "wait",
+        "socketpair",
+        "sendall",
+        "recv",
+        "sendmsg",
+        "recvmsg",
+        "send",
+        "recv_into",
+        "fromfd",
+        "close",
+        "socket",
+        "setsockopt",
+        "bind",
+        "listen",
+        "socket",
+        "connect",
+        "accept",
+        "send",
+        "recv",
+        "shutdown",
+        "recv",
+        "socket",
+        "connect_ex",
+        "close",
+        "socket",
+        "bind",
+        "socket",
+        "sendto",
+        "recvfrom",
+        "sendto",
+        "recvfrom_into",
+    ]
     interesting = [c for c in calls if c not in ("start", "stdout", "stdin", "sleep", "exit")]
     assert interesting[: len(expected)] == expected
-    assert interesting[len(expected):] == ["close"] * 7
+    assert interesting[len(expected) :] == ["close"] * 7
     assert calls[0] == "start" and calls[-1] == "exit"
     assert "stdin" in calls and "sleep" in calls and "stdout" in calls
     assert main.exit is not None and main.exit.code == 3
@@ -103,9 +144,18 @@ def test_sigkilled_child_keeps_its_events(trace_program):
     assert result.ok
 
 
-TRANSPARENCY = ["nonblocking.py", "timeouts.py", "asyncio_echo.py", "partial_write.py", "selector_echo.py",
-                "spawns_python.py", "killed_child.py", "threads.py", "subprocess_pipes.py",
-                "own_module/uses_own_tracer.py"]
+TRANSPARENCY = [
+    "nonblocking.py",
+    "timeouts.py",
+    "asyncio_echo.py",
+    "partial_write.py",
+    "selector_echo.py",
+    "spawns_python.py",
+    "killed_child.py",
+    "threads.py",
+    "subprocess_pipes.py",
+    "own_module/uses_own_tracer.py",
+]
 
 
 @pytest.mark.parametrize("program", TRANSPARENCY)
@@ -120,8 +170,9 @@ def test_traced_program_behaves_as_untraced(program, trace_program):
 
 
 def test_traceback_of_a_crash_is_the_untraced_one(tmp_path, trace_program):
-    untraced = subprocess.run([sys.executable, str(PROGRAMS / "all_calls.py")], input=b"",
-                              capture_output=True, timeout=60)
+    untraced = subprocess.run(
+        [sys.executable, str(PROGRAMS / "all_calls.py")], input=b"", capture_output=True, timeout=60
+    )
     assert untraced.returncode == 3  # stdin at end of file: readline returns ''
     crash = tmp_path / "crash.py"
     crash.write_text("import socket\nsocket.socket().connect(('127.0.0.1', 1))\n")
@@ -129,8 +180,9 @@ def test_traceback_of_a_crash_is_the_untraced_one(tmp_path, trace_program):
     from ipctrace.scenarios import adhoc_scenario
     from ipctrace.session import RunOptions, run_scenario
 
-    result = run_scenario(adhoc_scenario([sys.executable, str(crash)]), RunOptions(outdir=tmp_path / "o",
-                                                                                   capture="none"))
+    result = run_scenario(
+        adhoc_scenario([sys.executable, str(crash)]), RunOptions(outdir=tmp_path / "o", capture="none")
+    )
     assert (result.outdir / "main.out").read_bytes() == plain.stderr
     assert not result.ok and "exit 1" in result.message
     exception = next(e for e in result.trace.events if e.call == "exception")

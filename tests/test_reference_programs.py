@@ -38,9 +38,21 @@ WAIT = 10.0  # seconds: the most any single wait in these tests may take
 
 #: The catalogue (scenarios.md): its 14 `##` headings and the variant pipe2_nosleep described under pipe2.
 CATALOGUE = (
-    "socketpair_single", "socketpair_fork", "pipe1", "pipe2", "pipe2_nosleep", "pipe3",
-    "echo_storeserv", "unix_stream", "unix_dgram", "tcp_hello", "udp_hello", "tcp_chat",
-    "tcp_chat_exit", "udp_file", "udp_file_done",
+    "socketpair_single",
+    "socketpair_fork",
+    "pipe1",
+    "pipe2",
+    "pipe2_nosleep",
+    "pipe3",
+    "echo_storeserv",
+    "unix_stream",
+    "unix_dgram",
+    "tcp_hello",
+    "udp_hello",
+    "tcp_chat",
+    "tcp_chat_exit",
+    "udp_file",
+    "udp_file_done",
 )
 EXTRA_SCENARIOS = ("tcp_chat_exit_server",)  # the second exit script the catalogue asks for
 
@@ -53,15 +65,21 @@ ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.e
 class Program:
     """A program started as a subprocess; a thread collects its stdout lines so waits can time out."""
 
-    def __init__(self, argv: list[str], cwd: Path, stderr: Path, stdin: str | None = None,
-                 interactive: bool = False) -> None:
+    def __init__(
+        self, argv: list[str], cwd: Path, stderr: Path, stdin: str | None = None, interactive: bool = False
+    ) -> None:
         self.argv = argv
         self._stderr = stderr
         with stderr.open("w") as err:  # a file, not a pipe: forked children may keep it open
             self.proc = subprocess.Popen(
-                argv, cwd=cwd, env=ENV, text=True, encoding="utf-8",
+                argv,
+                cwd=cwd,
+                env=ENV,
+                text=True,
+                encoding="utf-8",
                 stdin=subprocess.PIPE if stdin is not None or interactive else subprocess.DEVNULL,
-                stdout=subprocess.PIPE, stderr=err,
+                stdout=subprocess.PIPE,
+                stderr=err,
             )
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
@@ -110,8 +128,10 @@ class Program:
         while True:
             line = self.next_line(max(0.0, deadline - time.monotonic()))
             if line is None:
-                pytest.fail(f"{self.argv[2:]} ended without printing {wanted!r}; it printed {self.lines}\n"
-                            f"stderr: {self.stderr()}")
+                pytest.fail(
+                    f"{self.argv[2:]} ended without printing {wanted!r}; it printed {self.lines}\n"
+                    f"stderr: {self.stderr()}"
+                )
             if line == wanted if isinstance(wanted, str) else wanted.fullmatch(line):
                 return line
 
@@ -130,8 +150,10 @@ class Program:
         deadline = time.monotonic() + timeout
         while len(found := [line for line in self.lines if pattern.fullmatch(line)]) < count:
             if self.next_line(max(0.0, deadline - time.monotonic())) is None:
-                pytest.fail(f"{self.argv[2:]} ended with {len(found)} of {count} lines matching "
-                            f"{pattern.pattern!r}: {self.lines}\nstderr: {self.stderr()}")
+                pytest.fail(
+                    f"{self.argv[2:]} ended with {len(found)} of {count} lines matching "
+                    f"{pattern.pattern!r}: {self.lines}\nstderr: {self.stderr()}"
+                )
         return found
 
     def stderr(self) -> str:
@@ -169,8 +191,9 @@ def module_argv(module: str, *args: str) -> list[str]:
 
 def run(module: str, *args: str, timeout: float = WAIT) -> subprocess.CompletedProcess[str]:
     """Run a single-process example to its end."""
-    return subprocess.run(module_argv(module, *args), env=ENV, capture_output=True, text=True,
-                          timeout=timeout, check=False)
+    return subprocess.run(
+        module_argv(module, *args), env=ENV, capture_output=True, text=True, timeout=timeout, check=False
+    )
 
 
 def scenario(name: str) -> dict[str, Any]:
@@ -182,8 +205,13 @@ def roles(name: str, port: int, outdir: Path) -> dict[str, tuple[list[str], str 
     """Each role of a scenario: its command with the placeholders filled in, and its scripted input."""
     out = {}
     for role in scenario(name)["roles"]:
-        argv = [arg.replace("{python}", sys.executable).replace("{programs}", str(PACKAGE)).replace("{port}", str(port))
-                .replace("{outdir}", str(outdir)) for arg in role["command"]]
+        argv = [
+            arg.replace("{python}", sys.executable)
+            .replace("{programs}", str(PACKAGE))
+            .replace("{port}", str(port))
+            .replace("{outdir}", str(outdir))
+            for arg in role["command"]
+        ]
         stdin = "".join(role["stdin"]) if "stdin" in role else None
         out[role["name"]] = (argv, stdin)
     return out
@@ -374,22 +402,57 @@ def test_unix_stream_server_replaces_a_stale_socket_file(start: Callable[..., Pr
 #: `Client: <msg>` is followed by an empty line; a prompt is followed by whatever is printed next.
 CHATS = {
     "tcp_chat": (
-        ["Waiting for a connection...", "Connection established with client.",
-         "Client: Hello, server!", "", "Server: Client: How are you?", "", "Server: Client: Good. Bye.", "",
-         "Server: "],
-        ["Connected to server.",
-         "Client: Server: Hi client, this is the server.", "", "Client: Server: Fine, thanks. And you?", "",
-         "Client: Server: Bye!", "", "Client: "],
+        [
+            "Waiting for a connection...",
+            "Connection established with client.",
+            "Client: Hello, server!",
+            "",
+            "Server: Client: How are you?",
+            "",
+            "Server: Client: Good. Bye.",
+            "",
+            "Server: ",
+        ],
+        [
+            "Connected to server.",
+            "Client: Server: Hi client, this is the server.",
+            "",
+            "Client: Server: Fine, thanks. And you?",
+            "",
+            "Client: Server: Bye!",
+            "",
+            "Client: ",
+        ],
     ),
     "tcp_chat_exit": (  # the client types exit: sent, never printed by the server
-        ["Waiting for a connection...", "Connection established with client.",
-         "Client: Hello, server!", "", "Server: Client: Nice to meet you.", "", "Server: "],
-        ["Connected to server.", "Client: Server: Hi client!", "", "Client: Server: Nice to meet you too.", "",
-         "Client: "],
+        [
+            "Waiting for a connection...",
+            "Connection established with client.",
+            "Client: Hello, server!",
+            "",
+            "Server: Client: Nice to meet you.",
+            "",
+            "Server: ",
+        ],
+        [
+            "Connected to server.",
+            "Client: Server: Hi client!",
+            "",
+            "Client: Server: Nice to meet you too.",
+            "",
+            "Client: ",
+        ],
     ),
     "tcp_chat_exit_server": (  # the server types exit: the client leaves without printing it
-        ["Waiting for a connection...", "Connection established with client.",
-         "Client: Hello, server!", "", "Server: Client: Are you still there?", "", "Server: "],
+        [
+            "Waiting for a connection...",
+            "Connection established with client.",
+            "Client: Hello, server!",
+            "",
+            "Server: Client: Are you still there?",
+            "",
+            "Server: ",
+        ],
         ["Connected to server.", "Client: Server: Hi client!", "", "Client: "],
     ),
 }
@@ -449,12 +512,13 @@ def test_udp_file_done(start: Callable[..., Program], tmp_path: Path) -> None:
     assert server.finish() == ["File received successfully."]
     assert (client.proc.returncode, server.proc.returncode) == (0, 0)
     for first, second in spec["same_files"]:
-        assert (hashlib.sha256((tmp_path / first).read_bytes()).hexdigest()
-                == hashlib.sha256((tmp_path / second).read_bytes()).hexdigest())
+        assert (
+            hashlib.sha256((tmp_path / first).read_bytes()).hexdigest()
+            == hashlib.sha256((tmp_path / second).read_bytes()).hexdigest()
+        )
 
 
-def test_udp_file_done_ends_early_on_a_chunk_starting_with_done(
-        start: Callable[..., Program], tmp_path: Path) -> None:
+def test_udp_file_done_ends_early_on_a_chunk_starting_with_done(start: Callable[..., Program], tmp_path: Path) -> None:
     """strncmp(buffer, "DONE", 4): the second 1024-byte chunk begins with DONE, so only the first arrives."""
     data = file_bytes(1024) + b"DONE" + file_bytes(2000)
     (tmp_path / "send_file.txt").write_bytes(data)
@@ -587,8 +651,11 @@ def _load_program(stem: str) -> Any:
 def test_every_program_has_a_scenario_documents_itself_and_has_main() -> None:
     """Each module is run by some scenario, says how it departs from the C, and runs with `python -m`."""
     modules = {p.stem for p in PACKAGE.glob("*.py") if not p.stem.startswith("_")}
-    used = {role["command"][1].removeprefix("{programs}/").removesuffix(".py")
-            for name in CATALOGUE + EXTRA_SCENARIOS for role in scenario(name)["roles"]}
+    used = {
+        role["command"][1].removeprefix("{programs}/").removesuffix(".py")
+        for name in CATALOGUE + EXTRA_SCENARIOS
+        for role in scenario(name)["roles"]
+    }
     assert modules == used
     for stem in sorted(modules):
         module = _load_program(stem)

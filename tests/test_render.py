@@ -17,8 +17,6 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
-from tests.conftest import IN_CI, PROGRAMS, can_capture
 from ipctrace.link import link
 from ipctrace.order import OrderedTrace, order
 from ipctrace.render import RENDERERS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
@@ -27,6 +25,8 @@ from ipctrace.render.i18n import korean_font
 from ipctrace.render.text import timeline
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
+
+from tests.conftest import IN_CI, PROGRAMS, can_capture
 
 VIEWS = ("processes", "kernel", "packets")
 SVG = "{http://www.w3.org/2000/svg}"
@@ -39,8 +39,12 @@ def _need(condition: bool, what: str) -> None:
         pytest.skip(f"{what} is not installed")
 
 
-NO_GRAPHVIZ_NEEDED = {"test_missing_korean_font_says_how_to_fix", "test_missing_graphviz_says_how_to_fix",
-                      "test_bad_options_are_one_sentence", "test_timeline_still_prints_when_linking_fails"}
+NO_GRAPHVIZ_NEEDED = {
+    "test_missing_korean_font_says_how_to_fix",
+    "test_missing_graphviz_says_how_to_fix",
+    "test_bad_options_are_one_sentence",
+    "test_timeline_still_prints_when_linking_fails",
+}
 
 
 @pytest.fixture(autouse=True)
@@ -73,6 +77,7 @@ def loop_trace(tmp_path_factory) -> OrderedTrace:
 
 
 # -- SVG structure ----------------------------------------------------------------------------------
+
 
 def _groups(svg: str) -> list[ET.Element]:
     root = ET.fromstring(svg)
@@ -191,6 +196,7 @@ def test_packets_view_shows_the_handshake(traces):
 
 # -- folding ----------------------------------------------------------------------------------------
 
+
 def test_thousand_exchanges_fold_into_one_loop(loop_trace):
     diagram = build_diagram(loop_trace, RenderOptions())
     assert [f.count for f in diagram.folds] == [1000]
@@ -208,6 +214,7 @@ def test_thousand_exchanges_fold_into_one_loop(loop_trace):
 
 
 # -- pages, formats, options ------------------------------------------------------------------------
+
 
 def test_render_outputs_writes_every_file(traces, tmp_path):
     written = render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(view="packets"))
@@ -272,7 +279,8 @@ def test_bad_options_are_one_sentence():
 
 _MERMAID_LINE = re.compile(
     r"^(sequenceDiagram|title .+|participant L\d+ as .+|(activate|deactivate) L\d+|loop .+|end"
-    r"|L\d+(->>|-->>|-x)L\d+: .+|Note (left of|right of|over) L\d+: .+)$")
+    r"|L\d+(->>|-->>|-x)L\d+: .+|Note (left of|right of|over) L\d+: .+)$"
+)
 
 
 def check_mermaid(text: str) -> None:
@@ -314,8 +322,9 @@ def test_mermaid_and_plantuml_are_valid(traces, loop_trace, tmp_path):
     if shutil.which("plantuml") is None:
         return  # the structural checks above are all we can do here
     subset = [p for p in sources if p.name.startswith(("pipe3", "tcp_chat-", "udp_file_done", "render_loop"))]
-    proc = subprocess.run(["plantuml", "-checkonly", "-failfast2", *map(str, subset)], capture_output=True,
-                          text=True, timeout=120)
+    proc = subprocess.run(
+        ["plantuml", "-checkonly", "-failfast2", *map(str, subset)], capture_output=True, text=True, timeout=120
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 

@@ -9,72 +9,195 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-
 from ipctrace.model import Trace
 from ipctrace.scenarios import builtin_scenarios
 
-IPC_CALLS = {"pipe", "fork", "read", "write", "send", "sendall", "recv", "sendto", "recvfrom", "socketpair", "socket",
-             "bind", "listen", "accept", "connect", "close", "shutdown", "sleep", "waitpid"}
+IPC_CALLS = {
+    "pipe",
+    "fork",
+    "read",
+    "write",
+    "send",
+    "sendall",
+    "recv",
+    "sendto",
+    "recvfrom",
+    "socketpair",
+    "socket",
+    "bind",
+    "listen",
+    "accept",
+    "connect",
+    "close",
+    "shutdown",
+    "sleep",
+    "waitpid",
+}
 
 HELLO = [("socket",), ("bind",), ("listen",), ("accept",)]
 EXPECTED: dict[str, dict[str, list[tuple]]] = {
     "socketpair_single": {
-        "main": [("socketpair",), ("write", b"This is from sd[0]"), ("read", b"This is from sd[0]"), ("close",),
-                 ("close",)]},
+        "main": [
+            ("socketpair",),
+            ("write", b"This is from sd[0]"),
+            ("read", b"This is from sd[0]"),
+            ("close",),
+            ("close",),
+        ]
+    },
     "socketpair_fork": {
-        "main": [("socketpair",), ("fork",), ("close",), ("read", b"From Child\0"), ("write", b"From Parent\0"),
-                 ("close",)],
-        "main/child#1": [("close",), ("write", b"From Child\0"), ("read", b"From Parent\0"), ("close",)]},
+        "main": [
+            ("socketpair",),
+            ("fork",),
+            ("close",),
+            ("read", b"From Child\0"),
+            ("write", b"From Parent\0"),
+            ("close",),
+        ],
+        "main/child#1": [("close",), ("write", b"From Child\0"), ("read", b"From Parent\0"), ("close",)],
+    },
     "pipe1": {
         "main": [("pipe",), ("fork",), ("read", b"Who are you?\0")],
-        "main/child#1": [("write", b"Who are you?\0")]},
+        "main/child#1": [("write", b"Who are you?\0")],
+    },
     "pipe2": {
-        "main": [("pipe",), ("fork",), ("read", b"Who are you?\0"), ("write", b"Thank you for your message\0"),
-                 ("sleep",)],
-        "main/child#1": [("write", b"Who are you?\0"), ("sleep",), ("read", b"Thank you for your message\0")]},
+        "main": [
+            ("pipe",),
+            ("fork",),
+            ("read", b"Who are you?\0"),
+            ("write", b"Thank you for your message\0"),
+            ("sleep",),
+        ],
+        "main/child#1": [("write", b"Who are you?\0"), ("sleep",), ("read", b"Thank you for your message\0")],
+    },
     "pipe2_nosleep": {
         "main": [("pipe",), ("fork",), ("read", "blocked")],
-        "main/child#1": [("write", b"Who are you?\0"), ("read", b"Who are you?\0")]},
+        "main/child#1": [("write", b"Who are you?\0"), ("read", b"Who are you?\0")],
+    },
     "pipe3": {
-        "main": [("pipe",), ("pipe",), ("fork",), ("read", b"Who are you?\0"),
-                 ("write", b"Thank you for your message\0"), ("sleep",)],
-        "main/child#1": [("write", b"Who are you?\0"), ("read", b"Thank you for your message\0")]},
+        "main": [
+            ("pipe",),
+            ("pipe",),
+            ("fork",),
+            ("read", b"Who are you?\0"),
+            ("write", b"Thank you for your message\0"),
+            ("sleep",),
+        ],
+        "main/child#1": [("write", b"Who are you?\0"), ("read", b"Thank you for your message\0")],
+    },
     "unix_stream": {
         "server": HELLO + [("read", b"Hello from client"), ("write", b"Hello from server"), ("close",), ("close",)],
-        "client": [("socket",), ("connect",), ("write", b"Hello from client"), ("read", b"Hello from server"),
-                   ("close",)]},
+        "client": [
+            ("socket",),
+            ("connect",),
+            ("write", b"Hello from client"),
+            ("read", b"Hello from server"),
+            ("close",),
+        ],
+    },
     "unix_dgram": {
-        "server": [("socket",), ("bind",), ("recvfrom", b"Hello from client"), ("sendto", b"Hello from server"),
-                   ("close",)],
-        "client": [("socket",), ("bind",), ("sendto", b"Hello from client"), ("recvfrom", b"Hello from server"),
-                   ("close",)]},
+        "server": [
+            ("socket",),
+            ("bind",),
+            ("recvfrom", b"Hello from client"),
+            ("sendto", b"Hello from server"),
+            ("close",),
+        ],
+        "client": [
+            ("socket",),
+            ("bind",),
+            ("sendto", b"Hello from client"),
+            ("recvfrom", b"Hello from server"),
+            ("close",),
+        ],
+    },
     "tcp_hello": {
         "server": HELLO + [("read", b"Hello from client"), ("send", b"Hello from server"), ("close",), ("close",)],
-        "client": [("socket",), ("connect",), ("send", b"Hello from client"), ("read", b"Hello from server"),
-                   ("close",)]},
+        "client": [
+            ("socket",),
+            ("connect",),
+            ("send", b"Hello from client"),
+            ("read", b"Hello from server"),
+            ("close",),
+        ],
+    },
     "udp_hello": {
-        "server": [("socket",), ("bind",), ("recvfrom", b"Hello from client"), ("sendto", b"Hello from server"),
-                   ("close",)],
-        "client": [("socket",), ("sendto", b"Hello from client"), ("recvfrom", b"Hello from server"), ("close",)]},
+        "server": [
+            ("socket",),
+            ("bind",),
+            ("recvfrom", b"Hello from client"),
+            ("sendto", b"Hello from server"),
+            ("close",),
+        ],
+        "client": [("socket",), ("sendto", b"Hello from client"), ("recvfrom", b"Hello from server"), ("close",)],
+    },
     "tcp_chat": {
-        "server": HELLO + [("read", b"Hello, server!\n"), ("send", b"Hi client, this is the server.\n"),
-                           ("read", b"How are you?\n"), ("send", b"Fine, thanks. And you?\n"),
-                           ("read", b"Good. Bye.\n"), ("send", b"Bye!\n"), ("read", b""), ("close",), ("close",)],
-        "client": [("socket",), ("connect",), ("send", b"Hello, server!\n"),
-                   ("read", b"Hi client, this is the server.\n"), ("send", b"How are you?\n"),
-                   ("read", b"Fine, thanks. And you?\n"), ("send", b"Good. Bye.\n"), ("read", b"Bye!\n"),
-                   ("close",)]},
+        "server": HELLO
+        + [
+            ("read", b"Hello, server!\n"),
+            ("send", b"Hi client, this is the server.\n"),
+            ("read", b"How are you?\n"),
+            ("send", b"Fine, thanks. And you?\n"),
+            ("read", b"Good. Bye.\n"),
+            ("send", b"Bye!\n"),
+            ("read", b""),
+            ("close",),
+            ("close",),
+        ],
+        "client": [
+            ("socket",),
+            ("connect",),
+            ("send", b"Hello, server!\n"),
+            ("read", b"Hi client, this is the server.\n"),
+            ("send", b"How are you?\n"),
+            ("read", b"Fine, thanks. And you?\n"),
+            ("send", b"Good. Bye.\n"),
+            ("read", b"Bye!\n"),
+            ("close",),
+        ],
+    },
     "tcp_chat_exit": {
-        "server": HELLO + [("read", b"Hello, server!\n"), ("send", b"Hi client!\n"), ("read", b"Nice to meet you.\n"),
-                           ("send", b"Nice to meet you too.\n"), ("read", b"exit\n"), ("close",), ("close",)],
-        "client": [("socket",), ("connect",), ("send", b"Hello, server!\n"), ("read", b"Hi client!\n"),
-                   ("send", b"Nice to meet you.\n"), ("read", b"Nice to meet you too.\n"), ("send", b"exit\n"),
-                   ("close",)]},
+        "server": HELLO
+        + [
+            ("read", b"Hello, server!\n"),
+            ("send", b"Hi client!\n"),
+            ("read", b"Nice to meet you.\n"),
+            ("send", b"Nice to meet you too.\n"),
+            ("read", b"exit\n"),
+            ("close",),
+            ("close",),
+        ],
+        "client": [
+            ("socket",),
+            ("connect",),
+            ("send", b"Hello, server!\n"),
+            ("read", b"Hi client!\n"),
+            ("send", b"Nice to meet you.\n"),
+            ("read", b"Nice to meet you too.\n"),
+            ("send", b"exit\n"),
+            ("close",),
+        ],
+    },
     "tcp_chat_exit_server": {
-        "server": HELLO + [("read", b"Hello, server!\n"), ("send", b"Hi client!\n"),
-                           ("read", b"Are you still there?\n"), ("send", b"exit\n"), ("close",), ("close",)],
-        "client": [("socket",), ("connect",), ("send", b"Hello, server!\n"), ("read", b"Hi client!\n"),
-                   ("send", b"Are you still there?\n"), ("read", b"exit\n"), ("close",)]},
+        "server": HELLO
+        + [
+            ("read", b"Hello, server!\n"),
+            ("send", b"Hi client!\n"),
+            ("read", b"Are you still there?\n"),
+            ("send", b"exit\n"),
+            ("close",),
+            ("close",),
+        ],
+        "client": [
+            ("socket",),
+            ("connect",),
+            ("send", b"Hello, server!\n"),
+            ("read", b"Hi client!\n"),
+            ("send", b"Are you still there?\n"),
+            ("read", b"exit\n"),
+            ("close",),
+        ],
+    },
 }
 
 
@@ -131,7 +254,7 @@ def test_udp_file_transfers_deliver_an_identical_file(name, trace_scenario):
     trace = result.trace
     client = next(p for p in trace.processes if p.role == "client")
     sends = [e.data for e in trace.events_of(client.pid) if e.call == "sendto"]
-    chunks = [sent[i:i + 1024] for i in range(0, len(sent), 1024)]
+    chunks = [sent[i : i + 1024] for i in range(0, len(sent), 1024)]
     if name == "udp_file":
         assert sends == chunks
         assert result.ending == "expected-blocked"
@@ -172,5 +295,9 @@ def test_chat_script_can_be_replaced(trace_scenario):
     scenario = find_scenario("tcp_chat_exit").with_stdin("client", ("hi\n", "exit\n"))
     result = trace_scenario("tcp_chat_exit", roles=scenario.roles)
     assert result.ok, result.message
-    assert ipc_calls(result.trace, "client")[2:] == [("send", b"hi\n"), ("read", b"Hi client!\n"),
-                                                     ("send", b"exit\n"), ("close",)]
+    assert ipc_calls(result.trace, "client")[2:] == [
+        ("send", b"hi\n"),
+        ("read", b"Hi client!\n"),
+        ("send", b"exit\n"),
+        ("close",),
+    ]

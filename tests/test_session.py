@@ -9,11 +9,11 @@ import subprocess
 import sys
 
 import pytest
-
-from tests.conftest import PROGRAMS, require_capture
 from ipctrace.scenarios import ScenarioError, adhoc_scenario, find_scenario, load_scenario
 from ipctrace.session import RunError, RunOptions, choose_port, run_scenario
 from ipctrace.tracefile import read_trace
+
+from tests.conftest import PROGRAMS, require_capture
 
 
 def test_a_hang_is_stopped_at_its_timeout_with_a_partial_trace(tmp_path):
@@ -66,12 +66,28 @@ def test_busy_port_from_the_command_line(tmp_path):
         busy.bind(("0.0.0.0", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        result = subprocess.run([sys.executable, "-m", "ipctrace", "run", "tcp_hello", "--port", str(port),
-                                 "--output", str(tmp_path), "--no-capture"], capture_output=True, text=True,
-                                timeout=60)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ipctrace",
+                "run",
+                "tcp_hello",
+                "--port",
+                str(port),
+                "--output",
+                str(tmp_path),
+                "--no-capture",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
     assert result.returncode == 2
-    assert result.stderr.strip() == (f"ipctrace: port {port} (TCP) is in use by another program: stop it, or "
-                                     "choose another port with --port N (--port 0 picks a free one).")
+    assert result.stderr.strip() == (
+        f"ipctrace: port {port} (TCP) is in use by another program: stop it, or "
+        "choose another port with --port N (--port 0 picks a free one)."
+    )
 
 
 def test_a_user_scenario_file_runs_with_readiness_and_script(tmp_path):
@@ -79,7 +95,7 @@ def test_a_user_scenario_file_runs_with_readiness_and_script(tmp_path):
     for program in ("echo_server.py", "echo_client.py"):
         shutil.copy(PROGRAMS / program, tmp_path / program)
     toml = tmp_path / "my_echo.toml"
-    toml.write_text('''
+    toml.write_text("""
 name = "my_echo"
 lesson = "echo"
 timeout = 20.0
@@ -91,7 +107,7 @@ ready = ["listen"]
 name = "client"
 command = ["{python}", "{here}/echo_client.py", "{port}"]
 stdin = ["hello there\\n"]
-''')
+""")
     result = run_scenario(load_scenario(toml), RunOptions(outdir=tmp_path / "out", capture="none", port=0))
     assert result.ok, result.message
     assert (tmp_path / "out" / "client.out").read_text() == "say: echo: HELLO THERE\n"
@@ -116,10 +132,12 @@ def test_bad_scenario_files_say_what_is_wrong(tmp_path):
         load_scenario(empty)
     role = '[[roles]]\nname = "a"\ncommand = ["{python}", "x.py"]\n'
     mistakes = {
-        'timout = 3\n' + role: "unknown key 'timout'; did you mean 'timeout'",
+        "timout = 3\n" + role: "unknown key 'timout'; did you mean 'timeout'",
         'timeout = "ten"\n' + role: "'timeout' must be a number, not 'ten'",
         role + 'stdin = "hello"\n': "'stdin' in role #1 must be a list, not 'hello'",
-        role.replace('"x.py"', '"{prot}"'): r"has '\{prot\}': the placeholders are \{python\}, \{programs\}, \{port\}, \{outdir\}",
+        role.replace(
+            '"x.py"', '"{prot}"'
+        ): r"has '\{prot\}': the placeholders are \{python\}, \{programs\}, \{port\}, \{outdir\}",
         role + role: "two roles are named 'a'",
         '[[roles]]\nname = "a"\n': "role #1 needs 'command'",
         'generate = { "f.txt" = "big" }\n' + role: "'generate' maps file names to sizes in bytes",
@@ -147,9 +165,25 @@ def test_without_capture_privilege_the_run_continues_with_syscalls_only(tmp_path
     if os.geteuid() != 0 or setpriv is None:
         pytest.skip("needs root and setpriv (util-linux) to run ipctrace without CAP_NET_RAW")
     result = subprocess.run(
-        [setpriv, "--bounding-set=-net_raw", "--inh-caps=-net_raw",
-         sys.executable, "-m", "ipctrace", "run", "udp_hello", "--port", "0", "--output", str(tmp_path), "--quiet"],
-        capture_output=True, text=True, timeout=60)
+        [
+            setpriv,
+            "--bounding-set=-net_raw",
+            "--inh-caps=-net_raw",
+            sys.executable,
+            "-m",
+            "ipctrace",
+            "run",
+            "udp_hello",
+            "--port",
+            "0",
+            "--output",
+            str(tmp_path),
+            "--quiet",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "packets     none: packet capture needs root or CAP_NET_RAW" in result.stdout
     trace = read_trace(tmp_path / "udp_hello" / "trace.jsonl")
@@ -170,9 +204,25 @@ def test_capture_keeps_only_this_runs_packets(tmp_path):
 def test_ctrl_c_keeps_the_partial_trace(tmp_path):
     import signal
 
-    proc = subprocess.Popen([sys.executable, "-m", "ipctrace", "run", "--output", str(tmp_path), "--no-capture",
-                             "--timeout", "60", "--", sys.executable, str(PROGRAMS / "hangs.py")],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "ipctrace",
+            "run",
+            "--output",
+            str(tmp_path),
+            "--no-capture",
+            "--timeout",
+            "60",
+            "--",
+            sys.executable,
+            str(PROGRAMS / "hangs.py"),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     waiting = 0
     while waiting < 2:  # both processes have printed that they wait: the deadlock is there
         line = proc.stdout.readline()

@@ -57,16 +57,15 @@ def exit_status_of(status: int) -> ExitStatus:
     return ExitStatus(signal=signal)
 
 
-def build_processes(
-    events: list[Event], roots: Mapping[Pid, str], reaped: Mapping[Pid, ExitStatus]
-) -> list[Process]:
+def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mapping[Pid, ExitStatus]) -> list[Process]:
     """One Process per pid seen, with its role, start, end and exit status."""
     by_pid: dict[Pid, list[Event]] = defaultdict(list)
     for e in events:
         by_pid[e.pid].append(e)
     # A child can die before it records anything (killed right after fork): its parent's fork names it.
     forked_by: dict[Pid, Event] = {
-        e.result: e for e in events if e.call == "fork" and isinstance(e.result, int) and e.result > 0}
+        e.result: e for e in events if e.call == "fork" and isinstance(e.result, int) and e.result > 0
+    }
     starts = {pid: evs[0].t0 for pid, evs in by_pid.items()}
     starts.update({pid: f.t1 or f.t0 for pid, f in forked_by.items() if pid not in by_pid})
     parent_of = {pid: evs[0].ppid for pid, evs in by_pid.items()}
@@ -92,8 +91,18 @@ def build_processes(
         evs = by_pid.get(pid, [])
         if not evs:
             parent_argv = by_pid[parent_of[pid]][0].args.get("argv", ()) if parent_of[pid] in by_pid else ()
-            processes.append(Process(pid=pid, ppid=parent_of[pid], role=role_of(pid), argv=tuple(parent_argv),
-                                     start=starts[pid], end=starts[pid], exit=statuses.get(pid), forked=True))
+            processes.append(
+                Process(
+                    pid=pid,
+                    ppid=parent_of[pid],
+                    role=role_of(pid),
+                    argv=tuple(parent_argv),
+                    start=starts[pid],
+                    end=starts[pid],
+                    exit=statuses.get(pid),
+                    forked=True,
+                )
+            )
             continue
         first = evs[0]
         forked = first.call == "start" and first.args.get("how") == "fork"
@@ -103,10 +112,18 @@ def build_processes(
         elif forked and first.ppid in by_pid:
             argv = tuple(by_pid[first.ppid][0].args.get("argv", ()))
         last = evs[-1]
-        processes.append(Process(
-            pid=pid, ppid=first.ppid, role=role_of(pid), argv=argv, start=first.t0,
-            end=last.t1 if last.t1 is not None else last.t0, exit=statuses.get(pid), forked=forked,
-        ))
+        processes.append(
+            Process(
+                pid=pid,
+                ppid=first.ppid,
+                role=role_of(pid),
+                argv=argv,
+                start=first.t0,
+                end=last.t1 if last.t1 is not None else last.t0,
+                exit=statuses.get(pid),
+                forked=forked,
+            )
+        )
     return processes
 
 

@@ -21,17 +21,29 @@ def _diagram_options() -> argparse.ArgumentParser:
     """Options shared by `run` and `render`: how the sequence diagram is drawn."""
     parent = argparse.ArgumentParser(add_help=False)
     group = parent.add_argument_group("diagram")
-    group.add_argument("--view", choices=["processes", "kernel", "packets"], default="processes",
-                       help="processes only; add a lane per pipe/socket buffer (kernel); add the wire (packets)")
-    group.add_argument("--packets", choices=["all", "data", "none"], default="all",
-                       help="in the packets view: every packet, all but pure ACKs (data), or none")
+    group.add_argument(
+        "--view",
+        choices=["processes", "kernel", "packets"],
+        default="processes",
+        help="processes only; add a lane per pipe/socket buffer (kernel); add the wire (packets)",
+    )
+    group.add_argument(
+        "--packets",
+        choices=["all", "data", "none"],
+        default="all",
+        help="in the packets view: every packet, all but pure ACKs (data), or none",
+    )
     group.add_argument("--no-fold", action="store_true", help="draw repeated exchanges one by one")
     group.add_argument("--theme", choices=["light", "dark", "print"], default="light")
     group.add_argument("--font-size", type=float, default=14.0, metavar="PT")
     group.add_argument("--title", help="diagram title (default: the scenario's)")
     group.add_argument("--lang", choices=["en", "ko"], default="en", help="label language (ko: Korean)")
-    group.add_argument("--format", default="svg,png,pdf,mermaid,plantuml", metavar="LIST",
-                       help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, text")
+    group.add_argument(
+        "--format",
+        default="svg,png,pdf,mermaid,plantuml",
+        metavar="LIST",
+        help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, text",
+    )
     return parent
 
 
@@ -39,9 +51,9 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="ipctrace",
         description="Trace Unix IPC and socket programs: every process's calls and the loopback packets, "
-                    "merged into one causally ordered timeline and drawn as a sequence diagram.",
+        "merged into one causally ordered timeline and drawn as a sequence diagram.",
         epilog="Examples:\n  ipctrace list\n  ipctrace run tcp_chat\n  ipctrace run -- python3 my_program.py\n"
-               "  ipctrace show output/tcp_chat/trace.jsonl\n  ipctrace diff output/pipe3 tests/golden/pipe3.json",
+        "  ipctrace show output/tcp_chat/trace.jsonl\n  ipctrace diff output/pipe3 tests/golden/pipe3.json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"ipctrace {__version__}")
@@ -49,68 +61,107 @@ def _parser() -> argparse.ArgumentParser:
     diagram = _diagram_options()
 
     run = sub.add_parser(
-        "run", help="run a scenario (or any Python command after --) under the tracer",
+        "run",
+        help="run a scenario (or any Python command after --) under the tracer",
         description="Run a course example by name, a scenario file (.toml), or any command after `--`, "
-                    "under the tracer. Writes the trace, the packet capture, the diagrams and each "
-                    "program's output under output/NAME/ and prints where they are.",
+        "under the tracer. Writes the trace, the packet capture, the diagrams and each "
+        "program's output under output/NAME/ and prints where they are.",
         epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
-               "  ipctrace run udp_file_done --port 0\n  ipctrace run my_scenario.toml\n"
-               "  ipctrace run -- python3 my_program.py arg1",
-        formatter_class=argparse.RawDescriptionHelpFormatter, parents=[diagram],
+        "  ipctrace run udp_file_done --port 0\n  ipctrace run my_scenario.toml\n"
+        "  ipctrace run -- python3 my_program.py arg1",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[diagram],
     )
     run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
-    run.add_argument("--port", type=int, default=8080,
-                     help="port for the network examples (default 8080; 0 picks a free port)")
-    run.add_argument("--output", type=Path, default=Path("output"), metavar="DIR",
-                     help="where to write results (default: output/, one folder per scenario)")
+    run.add_argument(
+        "--port", type=int, default=8080, help="port for the network examples (default 8080; 0 picks a free port)"
+    )
+    run.add_argument(
+        "--output",
+        type=Path,
+        default=Path("output"),
+        metavar="DIR",
+        help="where to write results (default: output/, one folder per scenario)",
+    )
     cap = run.add_mutually_exclusive_group()
-    cap.add_argument("--capture", choices=["scapy", "tcpdump"], default="scapy",
-                     help="packet capture backend (default scapy)")
+    cap.add_argument(
+        "--capture", choices=["scapy", "tcpdump"], default="scapy", help="packet capture backend (default scapy)"
+    )
     cap.add_argument("--no-capture", action="store_true", help="record system calls only, no packets")
     run.add_argument("--timeout", type=float, help="seconds before a hung run is stopped (default: the scenario's)")
-    run.add_argument("--say", action="append", default=[], metavar="ROLE:TEXT",
-                     help="scripted input line for a role, in order (replaces that role's default script)")
-    run.add_argument("--script", type=Path, metavar="FILE",
-                     help="a file of `role: text` lines, the scripted input for interactive roles")
-    run.add_argument("--payload-cap", type=int, default=4096, metavar="BYTES",
-                     help="keep at most this many payload bytes per call (the true length is always kept)")
+    run.add_argument(
+        "--say",
+        action="append",
+        default=[],
+        metavar="ROLE:TEXT",
+        help="scripted input line for a role, in order (replaces that role's default script)",
+    )
+    run.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE",
+        help="a file of `role: text` lines, the scripted input for interactive roles",
+    )
+    run.add_argument(
+        "--payload-cap",
+        type=int,
+        default=4096,
+        metavar="BYTES",
+        help="keep at most this many payload bytes per call (the true length is always kept)",
+    )
     run.add_argument("--quiet", action="store_true", help="do not show the programs' output and the timeline")
     run.add_argument("--no-render", action="store_true", help="skip drawing the diagrams")
 
-    listing = sub.add_parser("list", help="list the scenarios (course examples), or show one in full",
-                             description="List the course examples that `ipctrace run NAME` knows; with a "
-                                         "NAME, show that one: its lesson, roles, commands and script.")
+    listing = sub.add_parser(
+        "list",
+        help="list the scenarios (course examples), or show one in full",
+        description="List the course examples that `ipctrace run NAME` knows; with a "
+        "NAME, show that one: its lesson, roles, commands and script.",
+    )
     listing.add_argument("name", nargs="?", help="a scenario to show in full")
 
-    show = sub.add_parser("show", help="print a trace as a text timeline",
-                          description="Print a trace file (or an output folder) as a text timeline.")
+    show = sub.add_parser(
+        "show",
+        help="print a trace as a text timeline",
+        description="Print a trace file (or an output folder) as a text timeline.",
+    )
     show.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
 
     render = sub.add_parser(
-        "render", help="draw a trace as a sequence diagram (SVG, PNG pages, PDF, Mermaid, PlantUML)",
+        "render",
+        help="draw a trace as a sequence diagram (SVG, PNG pages, PDF, Mermaid, PlantUML)",
         description="Draw a trace as a sequence diagram. Files go next to the trace unless --output says.",
         epilog="Examples:\n  ipctrace render output/tcp_chat --view packets\n"
-               "  ipctrace render output/pipe3/trace.jsonl --lang ko --theme print --format svg,pdf",
-        formatter_class=argparse.RawDescriptionHelpFormatter, parents=[diagram])
+        "  ipctrace render output/pipe3/trace.jsonl --lang ko --theme print --format svg,pdf",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[diagram],
+    )
     render.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
     render.add_argument("--output", type=Path, metavar="DIR", help="where to write the diagrams")
 
     diff = sub.add_parser(
-        "diff", help="compare two traces: same IPC or not, and how they differ",
+        "diff",
+        help="compare two traces: same IPC or not, and how they differ",
         description="Compare two runs by what matters for IPC: each process's calls in program order and "
-                    "which message went from whom to whom; not pids, fds, ports or timing. A and B are "
-                    "trace files, output folders, golden files (.json) or scenario names (run now). "
-                    "Exit status 0: equivalent, 1: different, 2: bad input.",
+        "which message went from whom to whom; not pids, fds, ports or timing. A and B are "
+        "trace files, output folders, golden files (.json) or scenario names (run now). "
+        "Exit status 0: equivalent, 1: different, 2: bad input.",
         epilog="Examples:\n  ipctrace diff output/pipe2 output/pipe2_nosleep\n"
-               "  ipctrace diff tests/golden/pipe3.json pipe3\n  ipctrace diff A B --ignore sleeps,output",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "  ipctrace diff tests/golden/pipe3.json pipe3\n  ipctrace diff A B --ignore sleeps,output",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     diff.add_argument("a", help="the expected run")
     diff.add_argument("b", help="the run to compare with it")
-    diff.add_argument("--ignore", default="", metavar="LIST",
-                      help="leave out of the comparison: packets, acks (pure ACKs), sleeps, payloads, output, "
-                           "handlers (calls made in signal handlers); comma-separated")
-    diff.add_argument("--output", type=Path, default=Path("output"), metavar="DIR",
-                      help="where scenario runs go (default: output/)")
+    diff.add_argument(
+        "--ignore",
+        default="",
+        metavar="LIST",
+        help="leave out of the comparison: packets, acks (pure ACKs), sleeps, payloads, output, "
+        "handlers (calls made in signal handlers); comma-separated",
+    )
+    diff.add_argument(
+        "--output", type=Path, default=Path("output"), metavar="DIR", help="where scenario runs go (default: output/)"
+    )
     return parser
 
 
@@ -157,9 +208,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.no_render:
         _diagram_request(args)  # a bad drawing option is reported before the run, not after it
     options = RunOptions(
-        output_root=args.output, port=args.port,
-        capture="none" if args.no_capture else args.capture, payload_cap=args.payload_cap,
-        timeout=args.timeout, echo=None if args.quiet else sys.stdout,
+        output_root=args.output,
+        port=args.port,
+        capture="none" if args.no_capture else args.capture,
+        payload_cap=args.payload_cap,
+        timeout=args.timeout,
+        echo=None if args.quiet else sys.stdout,
     )
     result = run_scenario(scenario, options)
     render_error = None
@@ -186,10 +240,18 @@ def _diagram_request(args: argparse.Namespace):
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     unknown = [f for f in formats if f not in RENDERERS]
     if unknown or not formats:
-        raise RenderError(f"unknown output format {', '.join(unknown) or repr(args.format)}: choose among "
-                          f"{', '.join(RENDERERS)}.")
-    options = RenderOptions(view=args.view, packets=args.packets, fold=not args.no_fold, theme=args.theme,
-                            font_size=args.font_size, title=args.title, lang=args.lang)
+        raise RenderError(
+            f"unknown output format {', '.join(unknown) or repr(args.format)}: choose among {', '.join(RENDERERS)}."
+        )
+    options = RenderOptions(
+        view=args.view,
+        packets=args.packets,
+        fold=not args.no_fold,
+        theme=args.theme,
+        font_size=args.font_size,
+        title=args.title,
+        lang=args.lang,
+    )
     return options, formats
 
 
@@ -203,8 +265,9 @@ def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
     try:
         return render_outputs(order(link(trace)), outdir, options, formats=formats, stem=stem)
     except OSError as exc:
-        raise CliError(f"cannot write the diagrams to {outdir} ({exc.strerror}): "
-                       "choose another folder with --output DIR.") from None
+        raise CliError(
+            f"cannot write the diagrams to {outdir} ({exc.strerror}): choose another folder with --output DIR."
+        ) from None
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -296,7 +359,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     command_line: list[str] = []
     if "--" in argv:  # everything after `--` is the traced command, untouched by option parsing
         cut = argv.index("--")
-        argv, command_line = argv[:cut], argv[cut + 1:]
+        argv, command_line = argv[:cut], argv[cut + 1 :]
     args = parser.parse_args(argv)
     args.command_line = command_line
     if args.command is None:

@@ -10,5 +10,12 @@ from ipctrace.scenarios import ScenarioError
 from ipctrace.session import RunError
 from ipctrace.tracefile import TraceFileError
 
-USER_ERRORS: tuple[type[Exception], ...] = (CaptureUnavailable, ScenarioError, RunError, TraceFileError,
-                                            RenderError, OrderError, CanonicalError)
+USER_ERRORS: tuple[type[Exception], ...] = (
+    CaptureUnavailable,
+    ScenarioError,
+    RunError,
+    TraceFileError,
+    RenderError,
+    OrderError,
+    CanonicalError,
+)

@@ -15,7 +15,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
-
 from ipctrace.link import LinkedTrace
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
 
@@ -88,6 +87,7 @@ def as_node(item: Node | Event | Packet) -> Node:
 
 # -- edges ----------------------------------------------------------------------------------------
 
+
 def _add(graph: nx.DiGraph, u: Node, v: Node, kind: str) -> None:
     if u == v:
         return
@@ -119,8 +119,12 @@ def _process_edges(events: Iterable[Event]) -> Iterable[tuple[Node, Node, str]]:
     by_pid: dict[Pid, list[Event]] = defaultdict(list)
     for e in sorted(events, key=lambda e: (e.pid, e.seq)):
         by_pid[e.pid].append(e)
-    forks = {e.result: e for evs in by_pid.values() for e in evs
-             if e.call == "fork" and not e.failed and isinstance(e.result, int) and e.result > 0}
+    forks = {
+        e.result: e
+        for evs in by_pid.values()
+        for e in evs
+        if e.call == "fork" and not e.failed and isinstance(e.result, int) and e.result > 0
+    }
     for pid, evs in by_pid.items():
         start = evs[0]
         if pid in forks:
@@ -131,8 +135,14 @@ def _process_edges(events: Iterable[Event]) -> Iterable[tuple[Node, Node, str]]:
                 yield before[-1].key, start.key, "spawn"
     for evs in by_pid.values():
         for e in evs:
-            if e.call in WAIT_CALLS and not e.failed and isinstance(e.result, list) and e.result \
-                    and isinstance(e.result[0], int) and e.result[0] in by_pid:
+            if (
+                e.call in WAIT_CALLS
+                and not e.failed
+                and isinstance(e.result, list)
+                and e.result
+                and isinstance(e.result[0], int)
+                and e.result[0] in by_pid
+            ):
                 yield by_pid[e.result[0]][-1].key, e.key, "wait"
 
 
@@ -163,13 +173,17 @@ def happens_before(linked: LinkedTrace) -> nx.DiGraph:
         graph.add_node(e.key)
     for p in linked.trace.packets:
         graph.add_node(PacketNode(p.index))
-    for u, v, kind in (*_program_edges(linked.trace.events), *_process_edges(linked.trace.events),
-                       *_link_edges(linked)):
+    for u, v, kind in (
+        *_program_edges(linked.trace.events),
+        *_process_edges(linked.trace.events),
+        *_link_edges(linked),
+    ):
         _add(graph, u, v, kind)
     return graph
 
 
 # -- order ----------------------------------------------------------------------------------------
+
 
 def _times(trace: Trace) -> dict[Node, tuple[Nanos, int, int, int]]:
     """Sort keys: when each call took effect (its return; its entry if it never returned), packets by capture time."""
@@ -206,6 +220,8 @@ def order(linked: LinkedTrace) -> OrderedTrace:
         nodes = tuple(nx.lexicographical_topological_sort(graph, key=keys.__getitem__))
     except nx.NetworkXUnfeasible:  # only now look for the cycle, to name it
         cycle = nx.find_cycle(graph)
-        raise OrderError("the happens-before graph has a cycle, so some link pairs calls that cannot be "
-                         f"causally related: {_describe_cycle(linked, graph, cycle)}") from None
+        raise OrderError(
+            "the happens-before graph has a cycle, so some link pairs calls that cannot be "
+            f"causally related: {_describe_cycle(linked, graph, cycle)}"
+        ) from None
     return OrderedTrace(linked, graph, nodes)

@@ -88,8 +88,19 @@ class Scenario:
 
 
 PLACEHOLDERS = ("python", "programs", "port", "outdir", "here")
-_TOP_KEYS = {"name": str, "title": str, "source": str, "lesson": str, "timeout": (int, float), "schedule": str,
-             "generate": dict, "same_files": list, "ending": dict, "roles": list, "protocols": list}
+_TOP_KEYS = {
+    "name": str,
+    "title": str,
+    "source": str,
+    "lesson": str,
+    "timeout": (int, float),
+    "schedule": str,
+    "generate": dict,
+    "same_files": list,
+    "ending": dict,
+    "roles": list,
+    "protocols": list,
+}
 _ROLE_KEYS = {"name": str, "command": list, "ready": list, "stdin": list, "service": bool}
 _ENDING_KEYS = {"idle": (int, float), "blocked": list, "explanation": str}
 _TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", bool: "true or false", (int, float): "a number"}
@@ -130,8 +141,10 @@ class _Checker:
                 fields = {"?"}
             bad = fields - set(PLACEHOLDERS)
             if bad:
-                raise self.fail(f"'command'{where} has {arg!r}: the placeholders are "
-                                f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)} (write {{{{ and }}}} for braces)")
+                raise self.fail(
+                    f"'command'{where} has {arg!r}: the placeholders are "
+                    f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)} (write {{{{ and }}}} for braces)"
+                )
         return args
 
 
@@ -181,7 +194,7 @@ def load_scenario(path: str | Path) -> Scenario:
         raise check.fail("'generate' maps file names to sizes in bytes (whole numbers), e.g. { \"f.txt\" = 5000 }")
     same_files = data.get("same_files", [])
     if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(f, str) for f in p) for p in same_files):
-        raise check.fail("'same_files' is a list of pairs of file names, e.g. [[\"a.txt\", \"b.txt\"]]")
+        raise check.fail('\'same_files\' is a list of pairs of file names, e.g. [["a.txt", "b.txt"]]')
     ending = None
     if "ending" in data:
         e = data["ending"]
@@ -190,14 +203,16 @@ def load_scenario(path: str | Path) -> Scenario:
         for item in check.strings(e.get("blocked", []), "blocked", " in [ending]"):
             role, sep, call = item.partition(":")
             if not sep or role not in names:
-                raise check.fail(f"[ending] blocked {item!r} must be ROLE:CALL with one of the roles "
-                                 f"{', '.join(names)}")
+                raise check.fail(
+                    f"[ending] blocked {item!r} must be ROLE:CALL with one of the roles {', '.join(names)}"
+                )
             blocked.append((role, call))
-        ending = ExpectedEnding(idle=float(e.get("idle", 1.0)), blocked=tuple(blocked),
-                                explanation=e.get("explanation", ""))
+        ending = ExpectedEnding(
+            idle=float(e.get("idle", 1.0)), blocked=tuple(blocked), explanation=e.get("explanation", "")
+        )
     protocols = check.strings(data.get("protocols", ["tcp", "udp"]), "protocols", "")
     if not set(protocols) <= {"tcp", "udp"}:
-        raise check.fail("'protocols' lists the port's protocols: \"tcp\", \"udp\" or both")
+        raise check.fail('\'protocols\' lists the port\'s protocols: "tcp", "udp" or both')
     return Scenario(
         name=data.get("name", path.stem),
         roles=roles,
@@ -250,5 +265,9 @@ def adhoc_scenario(command: list[str], name: str | None = None, timeout: float =
         if "-m" in command[:-1]:
             program = command[command.index("-m") + 1]
         name = Path(program).stem.replace(".", "_") or "program"
-    return Scenario(name=name, roles=(Role(name="main", command=tuple(command), interactive=True),),
-                    timeout=timeout, title=" ".join(command))
+    return Scenario(
+        name=name,
+        roles=(Role(name="main", command=tuple(command), interactive=True),),
+        timeout=timeout,
+        title=" ".join(command),
+    )

@@ -36,8 +36,22 @@ DEFAULT_PORT = 8080
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
 #: System calls that only another process can end (no timeout of their own): reads, accepts, waits.
-WAITING_ON_OTHERS = frozenset({"read", "write", "recvfrom", "recvmsg", "sendto", "sendmsg", "accept", "accept4",
-                               "connect", "wait4", "waitid", "pause"})
+WAITING_ON_OTHERS = frozenset(
+    {
+        "read",
+        "write",
+        "recvfrom",
+        "recvmsg",
+        "sendto",
+        "sendmsg",
+        "accept",
+        "accept4",
+        "connect",
+        "wait4",
+        "waitid",
+        "pause",
+    }
+)
 
 
 class RunError(Exception):
@@ -82,6 +96,7 @@ class RunResult:
 
 # -- ports ------------------------------------------------------------------------------------------
 
+
 def choose_port(requested: int, protocols: tuple[str, ...] = ("tcp", "udp")) -> int:
     """The port a scenario will use: the requested one if free (for the protocols it uses), any free one for 0."""
     if requested == 0:
@@ -98,7 +113,8 @@ def choose_port(requested: int, protocols: tuple[str, ...] = ("tcp", "udp")) -> 
         used = "/".join(p.upper() for p in protocols)
         raise RunError(
             f"port {requested} ({used}) is in use by another program: stop it, or choose another port with "
-            f"--port N (--port 0 picks a free one).")
+            f"--port N (--port 0 picks a free one)."
+        )
     return requested
 
 
@@ -115,6 +131,7 @@ def _port_is_free(port: int, protocols: tuple[str, ...]) -> bool:
 
 
 # -- output shown as it happens ---------------------------------------------------------------------
+
 
 class OutputPrinter:
     """Shows each role's output as whole lines prefixed with its name, and keeps a copy per role.
@@ -190,21 +207,62 @@ class OutputPrinter:
 # -- what a stopped process was doing ---------------------------------------------------------------
 
 _SYSCALLS = {
-    "x86_64": {0: "read", 1: "write", 7: "poll", 23: "select", 34: "pause", 35: "nanosleep", 42: "connect",
-               43: "accept", 44: "sendto", 45: "recvfrom", 46: "sendmsg", 47: "recvmsg", 61: "wait4",
-               202: "futex", 230: "clock_nanosleep", 232: "epoll_wait", 247: "waitid", 270: "pselect6",
-               271: "ppoll", 281: "epoll_pwait", 288: "accept4"},
-    "aarch64": {63: "read", 64: "write", 22: "epoll_pwait", 72: "pselect6", 73: "ppoll", 95: "waitid",
-                98: "futex", 101: "nanosleep", 115: "clock_nanosleep", 202: "accept", 203: "connect",
-                206: "sendto", 207: "recvfrom", 211: "sendmsg", 212: "recvmsg", 242: "accept4", 260: "wait4"},
+    "x86_64": {
+        0: "read",
+        1: "write",
+        7: "poll",
+        23: "select",
+        34: "pause",
+        35: "nanosleep",
+        42: "connect",
+        43: "accept",
+        44: "sendto",
+        45: "recvfrom",
+        46: "sendmsg",
+        47: "recvmsg",
+        61: "wait4",
+        202: "futex",
+        230: "clock_nanosleep",
+        232: "epoll_wait",
+        247: "waitid",
+        270: "pselect6",
+        271: "ppoll",
+        281: "epoll_pwait",
+        288: "accept4",
+    },
+    "aarch64": {
+        63: "read",
+        64: "write",
+        22: "epoll_pwait",
+        72: "pselect6",
+        73: "ppoll",
+        95: "waitid",
+        98: "futex",
+        101: "nanosleep",
+        115: "clock_nanosleep",
+        202: "accept",
+        203: "connect",
+        206: "sendto",
+        207: "recvfrom",
+        211: "sendmsg",
+        212: "recvmsg",
+        242: "accept4",
+        260: "wait4",
+    },
 }
 _FD_SYSCALLS = {"read", "write", "connect", "accept", "accept4", "sendto", "recvfrom", "sendmsg", "recvmsg"}
 #: Names a scenario may use for a blocked call, and the system calls they stand for.
 CALL_ALIASES = {
-    "recv": {"recvfrom", "recv"}, "recvfrom": {"recvfrom"}, "read": {"read"}, "accept": {"accept", "accept4"},
-    "waitpid": {"wait4", "waitid"}, "wait": {"wait4", "waitid"}, "sleep": {"clock_nanosleep", "nanosleep"},
-    "input": {"read"}, "connect": {"connect"}, "select": {"select", "pselect6", "poll", "ppoll", "epoll_wait",
-                                                          "epoll_pwait"},
+    "recv": {"recvfrom", "recv"},
+    "recvfrom": {"recvfrom"},
+    "read": {"read"},
+    "accept": {"accept", "accept4"},
+    "waitpid": {"wait4", "waitid"},
+    "wait": {"wait4", "waitid"},
+    "sleep": {"clock_nanosleep", "nanosleep"},
+    "input": {"read"},
+    "connect": {"connect"},
+    "select": {"select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait"},
 }
 
 
@@ -228,8 +286,15 @@ def _fd_endpoint(pid: Pid, fd: int, kinds: dict[tuple[int, int], str]) -> list[A
     except OSError:
         return None
     key = (st.st_dev, st.st_ino)
-    kind = kinds.get(key) or ("pipe" if stat.S_ISFIFO(st.st_mode) else "socket" if stat.S_ISSOCK(st.st_mode)
-                              else "file" if stat.S_ISREG(st.st_mode) else "other")
+    kind = kinds.get(key) or (
+        "pipe"
+        if stat.S_ISFIFO(st.st_mode)
+        else "socket"
+        if stat.S_ISSOCK(st.st_mode)
+        else "file"
+        if stat.S_ISREG(st.st_mode)
+        else "other"
+    )
     return [st.st_dev, st.st_ino, kind]
 
 
@@ -260,6 +325,7 @@ def _become_subreaper() -> None:
 
 # -- the run ----------------------------------------------------------------------------------------
 
+
 @dataclass
 class _RoleRun:
     role: Role
@@ -274,8 +340,15 @@ class _RoleRun:
 class Supervisor:
     """Drives one run: starts roles, feeds scripts, watches the trace, stops and reaps."""
 
-    def __init__(self, scenario: Scenario, env: dict[str, str], events_path: Path,
-                 subst: dict[str, str], printer: OutputPrinter, timeout: float) -> None:
+    def __init__(
+        self,
+        scenario: Scenario,
+        env: dict[str, str],
+        events_path: Path,
+        subst: dict[str, str],
+        printer: OutputPrinter,
+        timeout: float,
+    ) -> None:
         self.scenario = scenario
         self.env = env
         self.events_path = events_path
@@ -358,9 +431,13 @@ class Supervisor:
         blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a program starts unmasked
         try:
             proc = subprocess.Popen(
-                command, env=self.env, cwd=self.subst.get("cwd"),
+                command,
+                env=self.env,
+                cwd=self.subst.get("cwd"),
                 stdin=None if role.interactive else (subprocess.PIPE if scripted else subprocess.DEVNULL),
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=not role.interactive,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                start_new_session=not role.interactive,
             )
         except FileNotFoundError:
             raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None
@@ -422,6 +499,7 @@ class Supervisor:
         some processes unknown and their blocked calls unreported. The handler below only catches one
         that arrives while a role is being started (programs start with SIGINT unblocked).
         """
+
         def on_sigint(_signum: int, _frame: object) -> None:
             self._interrupted = True
 
@@ -460,8 +538,10 @@ class Supervisor:
                     self.start_role(roles[started])
                     continue
                 if previous.exit is not None:
-                    return "failed", (f"{previous.role.name} ended ({previous.exit}) before it was ready "
-                                      f"(it never reached {' or '.join(previous.role.ready)}); see its output above.")
+                    return "failed", (
+                        f"{previous.role.name} ended ({previous.exit}) before it was ready "
+                        f"(it never reached {' or '.join(previous.role.ready)}); see its output above."
+                    )
             else:
                 self._stop_services_when_done()
                 if not self._live_pids():
@@ -470,8 +550,10 @@ class Supervisor:
             if ending is not None and started == len(roles) and now - self.last_activity > ending.idle:
                 return "idle", ""
             if ending is None and started == len(roles) and self._deadlocked(now):
-                return "deadlock", (f"every process has been waiting for another for {DEADLOCK_IDLE:g} s with "
-                                    "nothing moving: a deadlock (what each waits in is listed below)")
+                return "deadlock", (
+                    f"every process has been waiting for another for {DEADLOCK_IDLE:g} s with "
+                    "nothing moving: a deadlock (what each waits in is listed below)"
+                )
             if now > deadline:
                 return "timeout", f"the run did not end within its timeout of {self.timeout:g} s"
             if self._ctrl_c():
@@ -517,9 +599,20 @@ class Supervisor:
             except OSError:
                 pass
             t = self.last_event_t1.get(pid, time.time_ns())
-            records.append({"pid": pid, "ppid": self.ppid_of.get(pid, 0), "tid": pid, "t0": t, "t1": None,
-                            "call": call, "fd": fd, "ep": ep, "blocked": True,
-                            "args": {"syscall": call, "wchan": wchan}})
+            records.append(
+                {
+                    "pid": pid,
+                    "ppid": self.ppid_of.get(pid, 0),
+                    "tid": pid,
+                    "t0": t,
+                    "t1": None,
+                    "call": call,
+                    "fd": fd,
+                    "ep": ep,
+                    "blocked": True,
+                    "args": {"syscall": call, "wchan": wchan},
+                }
+            )
         for run in self.runs:
             try:
                 os.killpg(run.proc.pid, signal.SIGKILL)
@@ -574,8 +667,13 @@ def _socket_addresses(raw: list[dict[str, Any]]) -> set[tuple[str, SockAddr, Soc
         if not kind.startswith(("tcp", "udp")) or not isinstance(local, list):
             continue
         peer = obj.get("peer")
-        out.add((kind.rstrip("6"), SockAddr(local[0], local[1]),
-                 SockAddr(peer[0], peer[1]) if isinstance(peer, list) else None))
+        out.add(
+            (
+                kind.rstrip("6"),
+                SockAddr(local[0], local[1]),
+                SockAddr(peer[0], peer[1]) if isinstance(peer, list) else None,
+            )
+        )
     return out
 
 
@@ -588,8 +686,16 @@ def _matches_expected(scenario: Scenario, blocked: list[Blocked]) -> bool:
     return True
 
 
-def _header(scenario: Scenario, subst: dict[str, str], started: int, ended: int,
-            roles: dict[str, tuple[str, ...]], capture: CaptureInfo, ending: str, note: str) -> Header:
+def _header(
+    scenario: Scenario,
+    subst: dict[str, str],
+    started: int,
+    ended: int,
+    roles: dict[str, tuple[str, ...]],
+    capture: CaptureInfo,
+    ending: str,
+    note: str,
+) -> Header:
     return Header(
         version=FORMAT_VERSION,
         command=tuple(" ".join(a.format(**subst) for a in r.command) for r in scenario.roles),
@@ -608,9 +714,17 @@ def _header(scenario: Scenario, subst: dict[str, str], started: int, ended: int,
 def blocked_processes(trace: Trace) -> list[Blocked]:
     """The processes a trace shows still inside a call when the run was stopped."""
     roles = {p.pid: p.role for p in trace.processes}
-    return [Blocked(e.pid, roles.get(e.pid, f"pid {e.pid}"), e.call, e.fd,
-                    f"{e.call}(fd {e.fd})" if e.fd is not None else e.call)
-            for e in trace.events if e.blocked]
+    return [
+        Blocked(
+            e.pid,
+            roles.get(e.pid, f"pid {e.pid}"),
+            e.call,
+            e.fd,
+            f"{e.call}(fd {e.fd})" if e.fd is not None else e.call,
+        )
+        for e in trace.events
+        if e.blocked
+    ]
 
 
 def _prepare_outdir(scenario: Scenario, outdir: Path) -> Path:
@@ -620,8 +734,9 @@ def _prepare_outdir(scenario: Scenario, outdir: Path) -> Path:
         events_path = outdir / "events.raw.jsonl"
         events_path.write_bytes(b"")
     except OSError as exc:
-        raise RunError(f"cannot write to the output folder {outdir} ({exc.strerror}): "
-                       "choose another one with --output DIR.") from None
+        raise RunError(
+            f"cannot write to the output folder {outdir} ({exc.strerror}): choose another one with --output DIR."
+        ) from None
     for pattern in ("received_file.txt", "echomsg.txt", "capture.pcap", "timeline.txt", "*.out", "sequence*"):
         for leftover in outdir.glob(pattern):  # a previous run's results must not pass for this run's
             leftover.unlink()
@@ -645,8 +760,9 @@ def _open_capture(backend: str) -> tuple[Any, str]:
         return None, str(exc)
 
 
-def _keep_packets(capture: Any, backend: str, raw: list[dict[str, Any]],
-                  pcap_path: Path) -> tuple[list[Packet], CaptureInfo]:
+def _keep_packets(
+    capture: Any, backend: str, raw: list[dict[str, Any]], pcap_path: Path
+) -> tuple[list[Packet], CaptureInfo]:
     """Stop the capture and keep the packets of the sockets this run's processes used."""
     from ipctrace import capture as capture_mod
 
@@ -656,12 +772,20 @@ def _keep_packets(capture: Any, backend: str, raw: list[dict[str, Any]],
     # The pcap holds this run's packets only: lo also carries other programs' traffic.
     capture_mod.write_pcap(capture_mod.frames_of(packets, captured), pcap_path)
     packets = [replace(p, index=i) for i, p in enumerate(packets)]  # index = position in capture.pcap
-    return packets, CaptureInfo(backend, captured=len(all_packets), kept=len(packets),
-                                kernel_drops=captured.kernel_drops)
+    return packets, CaptureInfo(
+        backend, captured=len(all_packets), kept=len(packets), kernel_drops=captured.kernel_drops
+    )
 
 
-def _judge(scenario: Scenario, ending: str, message: str, runs: list[_RoleRun], blocked: list[Blocked],
-           outdir: Path, trace_has_events: bool) -> tuple[str, bool, str]:
+def _judge(
+    scenario: Scenario,
+    ending: str,
+    message: str,
+    runs: list[_RoleRun],
+    blocked: list[Blocked],
+    outdir: Path,
+    trace_has_events: bool,
+) -> tuple[str, bool, str]:
     """Did the run end the way the scenario expects? (ending, ok, what to tell the user)"""
     ok = True
     if ending == "idle":
@@ -675,18 +799,24 @@ def _judge(scenario: Scenario, ending: str, message: str, runs: list[_RoleRun], 
     elif ending == "complete":
         if scenario.ending is not None:
             ok = False
-            message = ("every process ended, but this scenario expects "
-                       + ", ".join(f"{r} to stay blocked in {c}" for r, c in scenario.ending.blocked))
+            message = "every process ended, but this scenario expects " + ", ".join(
+                f"{r} to stay blocked in {c}" for r, c in scenario.ending.blocked
+            )
         stopped_by_us = (ExitStatus(signal=signal.SIGTERM), ExitStatus(code=0))
         for run in runs:
-            if run.exit is not None and run.exit != ExitStatus(code=0) and not (
-                    run.terminated and run.exit in stopped_by_us):
+            if (
+                run.exit is not None
+                and run.exit != ExitStatus(code=0)
+                and not (run.terminated and run.exit in stopped_by_us)
+            ):
                 ok, ending = False, "failed"
                 message = f"{run.role.name} ended with {run.exit}; see its output above"
     if not trace_has_events:
         ok, ending = False, "failed"
-        message = ("nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
-                   "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook); other programs run untraced")
+        message = (
+            "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
+            "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook); other programs run untraced"
+        )
     for a, b in scenario.same_files:
         fa, fb = outdir / a, outdir / b
         if not fb.exists() or fa.read_bytes() != fb.read_bytes():
@@ -704,15 +834,20 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
     here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
     own_file = scenario.path is not None and here != BUILTIN_DIR.resolve()
-    subst = {"python": sys.executable, "programs": str(PROGRAMS_DIR), "port": str(port or ""), "outdir": str(outdir), "here": str(here),
-             "cwd": str(here) if own_file else os.getcwd()}
+    subst = {
+        "python": sys.executable,
+        "programs": str(PROGRAMS_DIR),
+        "port": str(port or ""),
+        "outdir": str(outdir),
+        "here": str(here),
+        "cwd": str(here) if own_file else os.getcwd(),
+    }
     capture, capture_note = _open_capture(options.capture)
 
     _become_subreaper()
     printer = OutputPrinter(outdir, options.echo)
     started = time.time_ns()
-    supervisor = Supervisor(scenario, env, events_path, subst, printer,
-                            options.timeout or scenario.timeout)
+    supervisor = Supervisor(scenario, env, events_path, subst, printer, options.timeout or scenario.timeout)
     try:
         ending, message = supervisor.run()
     except BaseException:  # a role that cannot start: stop the others, then say why
@@ -735,8 +870,13 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
 
     roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
     roots = {r.proc.pid: r.role.name for r in supervisor.runs}
-    trace = build_trace(_header(scenario, subst, started, ended, roles, info, "", ""), raw, roots=roots,
-                        reaped=supervisor.reaped, packets=packets)
+    trace = build_trace(
+        _header(scenario, subst, started, ended, roles, info, "", ""),
+        raw,
+        roots=roots,
+        reaped=supervisor.reaped,
+        packets=packets,
+    )
     blocked = blocked_processes(trace)
     ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir, bool(trace.events))
     trace = replace(trace, header=_header(scenario, subst, started, ended, roles, info, ending, message))
@@ -751,8 +891,18 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
         out = outdir / f"{run.role.name}.out"
         if out.exists():
             files[f"output of {run.role.name}"] = out
-    return RunResult(scenario=scenario, outdir=outdir, trace_path=trace_path, trace=trace, ending=ending,
-                     ok=ok, message=message, blocked=blocked, files=files, port=port)
+    return RunResult(
+        scenario=scenario,
+        outdir=outdir,
+        trace_path=trace_path,
+        trace=trace,
+        ending=ending,
+        ok=ok,
+        message=message,
+        blocked=blocked,
+        files=files,
+        port=port,
+    )
 
 
 __all__ = ["RunError", "RunOptions", "RunResult", "run_scenario", "choose_port", "__version__"]

@@ -22,15 +22,19 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
     duration = (last - trace.header.started) / 1e9
     out.write("\n── summary " + "─" * 61 + "\n")
     out.write(f"scenario    {result.scenario.name}" + (f" (port {result.port})" if result.port else "") + "\n")
-    out.write(f"processes   {len(trace.processes)}: " + ", ".join(
-        f"{p.role} [{p.pid}] {p.exit if p.exit else 'ended'}" for p in trace.processes) + "\n")
+    out.write(
+        f"processes   {len(trace.processes)}: "
+        + ", ".join(f"{p.role} [{p.pid}] {p.exit if p.exit else 'ended'}" for p in trace.processes)
+        + "\n"
+    )
     out.write(f"calls       {len(events)}\n")
     out.write(f"bytes sent  {moved}\n")
     cap = trace.header.capture
     if cap.backend != "none":
         drops = "unknown" if cap.kernel_drops is None else cap.kernel_drops
-        out.write(f"packets     {cap.kept} kept of {cap.captured} captured on lo ({cap.backend}; kernel drops: "
-                  f"{drops})\n")
+        out.write(
+            f"packets     {cap.kept} kept of {cap.captured} captured on lo ({cap.backend}; kernel drops: {drops})\n"
+        )
     elif cap.note:
         out.write(f"packets     none: {cap.note}\n")
     out.write(f"duration    {duration:.3f} s\n")

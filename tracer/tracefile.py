@@ -33,6 +33,7 @@ class TraceFileError(Exception):
 
 # -- reading ----------------------------------------------------------------------------------------
 
+
 def addr_from_json(value: Any) -> SockAddr | None:
     if value is None:
         return None
@@ -164,7 +165,8 @@ def read_trace(path: str | Path) -> Trace:
                 if header.version > FORMAT_VERSION:
                     raise TraceFileError(
                         f"{where}: trace format {header.version} is newer than this ipctrace reads "
-                        f"({FORMAT_VERSION}); upgrade ipctrace.")
+                        f"({FORMAT_VERSION}); upgrade ipctrace."
+                    )
             elif kind == "event":
                 events.append(event_from_json(obj))
             elif kind == "process":
@@ -184,6 +186,7 @@ def read_trace(path: str | Path) -> Trace:
 
 # -- writing ----------------------------------------------------------------------------------------
 
+
 def addr_to_json(addr: SockAddr | None) -> Any:
     if addr is None:
         return None
@@ -196,8 +199,14 @@ def _b64(data: bytes) -> str:
 
 def event_to_json(event: Event) -> dict[str, Any]:
     obj: dict[str, Any] = {
-        "type": "event", "pid": event.pid, "seq": event.seq, "ppid": event.ppid, "tid": event.tid,
-        "t0": event.t0, "t1": event.t1, "call": event.call,
+        "type": "event",
+        "pid": event.pid,
+        "seq": event.seq,
+        "ppid": event.ppid,
+        "tid": event.tid,
+        "t0": event.t0,
+        "t1": event.t1,
+        "call": event.call,
     }
     if event.fd is not None:
         obj["fd"] = event.fd
@@ -229,12 +238,24 @@ def event_to_json(event: Event) -> dict[str, Any]:
 def _header_to_json(header: Header) -> dict[str, Any]:
     cap = header.capture
     return {
-        "type": "header", "version": header.version, "command": list(header.command), "host": header.host,
-        "clock": header.clock, "started": header.started, "scenario": header.scenario,
+        "type": "header",
+        "version": header.version,
+        "command": list(header.command),
+        "host": header.host,
+        "clock": header.clock,
+        "started": header.started,
+        "scenario": header.scenario,
         "roles": {k: list(v) for k, v in header.roles.items()},
-        "capture": {"backend": cap.backend, "captured": cap.captured, "kept": cap.kept,
-                    "kernel_drops": cap.kernel_drops, "note": cap.note},
-        "ending": header.ending, "ending_note": header.ending_note, "ended": header.ended,
+        "capture": {
+            "backend": cap.backend,
+            "captured": cap.captured,
+            "kept": cap.kept,
+            "kernel_drops": cap.kernel_drops,
+            "note": cap.note,
+        },
+        "ending": header.ending,
+        "ending_note": header.ending_note,
+        "ended": header.ended,
     }
 
 
@@ -242,14 +263,32 @@ def _process_to_json(proc: Process) -> dict[str, Any]:
     exit_ = None
     if proc.exit is not None:
         exit_ = {"code": proc.exit.code} if proc.exit.signal is None else {"signal": proc.exit.signal}
-    return {"type": "process", "pid": proc.pid, "ppid": proc.ppid, "role": proc.role, "argv": list(proc.argv),
-            "start": proc.start, "end": proc.end, "exit": exit_, "forked": proc.forked}
+    return {
+        "type": "process",
+        "pid": proc.pid,
+        "ppid": proc.ppid,
+        "role": proc.role,
+        "argv": list(proc.argv),
+        "start": proc.start,
+        "end": proc.end,
+        "exit": exit_,
+        "forked": proc.forked,
+    }
 
 
 def _packet_to_json(packet: Packet) -> dict[str, Any]:
-    return {"type": "packet", "index": packet.index, "ts": packet.ts, "proto": packet.proto,
-            "src": addr_to_json(packet.src), "dst": addr_to_json(packet.dst), "flags": packet.flags,
-            "seq": packet.seq, "ack": packet.ack, "data": _b64(packet.payload)}
+    return {
+        "type": "packet",
+        "index": packet.index,
+        "ts": packet.ts,
+        "proto": packet.proto,
+        "src": addr_to_json(packet.src),
+        "dst": addr_to_json(packet.dst),
+        "flags": packet.flags,
+        "seq": packet.seq,
+        "ack": packet.ack,
+        "data": _b64(packet.payload),
+    }
 
 
 def trace_lines(trace: Trace) -> Iterator[str]:

@@ -24,8 +24,7 @@ def main() -> None:
     except (OSError, AttributeError):
         pass
     t0 = time.perf_counter()
-    proc = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE)
+    proc = subprocess.run(sys.argv[1:], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     elapsed = time.perf_counter() - t0
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:  # orphans re-parented to us
@@ -36,8 +35,17 @@ def main() -> None:
         if pid == 0:
             time.sleep(0.01)
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    print(json.dumps({"rc": proc.returncode, "wall": elapsed, "maxrss_kib": ru.ru_maxrss,
-                      "cpu": ru.ru_utime + ru.ru_stime, "stderr": proc.stderr.decode("utf-8", "replace")[-1500:]}))
+    print(
+        json.dumps(
+            {
+                "rc": proc.returncode,
+                "wall": elapsed,
+                "maxrss_kib": ru.ru_maxrss,
+                "cpu": ru.ru_utime + ru.ru_stime,
+                "stderr": proc.stderr.decode("utf-8", "replace")[-1500:],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

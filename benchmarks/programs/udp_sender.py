@@ -47,8 +47,17 @@ def main() -> None:
         except OSError:  # ENOBUFS and the like: not sent, not expected in the capture
             errors += 1
     elapsed = (clock() - start) / 1e9
-    print(json.dumps({"port": dest[1], "sent": sent, "errors": errors, "seconds": elapsed,
-                      "rate": sent / elapsed if elapsed else 0.0}))
+    print(
+        json.dumps(
+            {
+                "port": dest[1],
+                "sent": sent,
+                "errors": errors,
+                "seconds": elapsed,
+                "rate": sent / elapsed if elapsed else 0.0,
+            }
+        )
+    )
 
 
 if __name__ == "__main__":

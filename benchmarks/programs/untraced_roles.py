@@ -71,9 +71,14 @@ def main() -> int:
     deadline = time.monotonic() + scenario.timeout
     for role in scenario.roles:
         out = open(outdir / f"{role.name}.out", "wb")
-        proc = subprocess.Popen([a.format(**subst) for a in role.command], cwd=REPO, env=env,
-                                stdin=subprocess.PIPE if role.stdin else subprocess.DEVNULL,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [a.format(**subst) for a in role.command],
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.PIPE if role.stdin else subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         if role.stdin:
             proc.stdin.write("".join(role.stdin).encode())
             proc.stdin.close()

@@ -6,6 +6,7 @@ import sys
 
 r, w = os.pipe()
 child = subprocess.run(
-    [sys.executable, "-c", f"import os; os.write({w}, b'from grandchild')"], pass_fds=(w,), check=True)
+    [sys.executable, "-c", f"import os; os.write({w}, b'from grandchild')"], pass_fds=(w,), check=True
+)
 os.close(w)
 print(os.read(r, 100))

@@ -4,8 +4,9 @@ import subprocess
 import sys
 import time
 
-child = subprocess.Popen([sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"],
-                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+child = subprocess.Popen(
+    [sys.executable, "-c", "import sys; print(sys.stdin.read().upper())"], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+)
 print(child.communicate(b"hello child")[0].strip())
 print(time.sleep.__name__, time.sleep.__doc__ is not None)
 try:

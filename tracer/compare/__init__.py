@@ -33,8 +33,9 @@ from ipctrace.scenarios import Scenario, find_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
 
 
-def run_canonical(scenario: str | Path | Scenario, outdir: Path, capture: str = "none",
-                  port: int = 0) -> tuple[RunResult, CanonicalTrace]:
+def run_canonical(
+    scenario: str | Path | Scenario, outdir: Path, capture: str = "none", port: int = 0
+) -> tuple[RunResult, CanonicalTrace]:
     """Run a scenario (name, .toml path or Scenario) in `outdir` on a free port; its result and canonical form.
 
     Packets need capture privileges, so capture is off unless asked for.
@@ -46,7 +47,22 @@ def run_canonical(scenario: str | Path | Scenario, outdir: Path, capture: str = 
 
 
 __all__ = [
-    "FORMAT", "IGNORABLE", "Call", "CanonicalError", "CanonicalPacket", "CanonicalProcess", "CanonicalTrace",
-    "DiffResult", "Difference", "Flow", "canonicalize", "check_ignore", "diff_canonical", "diff_traces", "load",
-    "run_canonical", "save", "without",
+    "FORMAT",
+    "IGNORABLE",
+    "Call",
+    "CanonicalError",
+    "CanonicalPacket",
+    "CanonicalProcess",
+    "CanonicalTrace",
+    "DiffResult",
+    "Difference",
+    "Flow",
+    "canonicalize",
+    "check_ignore",
+    "diff_canonical",
+    "diff_traces",
+    "load",
+    "run_canonical",
+    "save",
+    "without",
 ]

@@ -60,6 +60,7 @@ class CanonicalError(ValueError):
 
 # -- the form ---------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True, slots=True)
 class Call:
     """One call of a process in symbolic terms: what the golden file shows on one line.
@@ -103,10 +104,15 @@ class Call:
     def from_json(cls, obj: Mapping[str, Json]) -> Call:
         fixed = {"call", "on", "result", "error", "size", "data", "digest", "blocked"}
         return cls(
-            call=str(obj["call"]), on=obj.get("on"),
+            call=str(obj["call"]),
+            on=obj.get("on"),
             args=tuple((k, _freeze(v)) for k, v in obj.items() if k not in fixed),
-            result=_freeze(obj.get("result")), error=obj.get("error"), size=obj.get("size"),
-            data=obj.get("data"), digest=obj.get("digest"), blocked=bool(obj.get("blocked", False)),
+            result=_freeze(obj.get("result")),
+            error=obj.get("error"),
+            size=obj.get("size"),
+            data=obj.get("data"),
+            digest=obj.get("digest"),
+            blocked=bool(obj.get("blocked", False)),
         )
 
     @property
@@ -165,7 +171,7 @@ def quote(text: str | None, limit: int = 40, start: int = 0) -> str:
     if text is None:
         return "(payload ignored)"
     begin = max(0, start - limit // 3) if start > limit * 2 // 3 else 0
-    shown = ("…" if begin else "") + text[begin:begin + limit] + ("…" if len(text) > begin + limit else "")
+    shown = ("…" if begin else "") + text[begin : begin + limit] + ("…" if len(text) > begin + limit else "")
     return f"'{shown}'"
 
 
@@ -200,11 +206,15 @@ class CanonicalProcess:
 
     @classmethod
     def from_json(cls, role: str, obj: Mapping[str, Json]) -> CanonicalProcess:
-        return cls(role=role, parent=obj.get("parent"), started=str(obj.get("started", "unknown")),
-                   argv=tuple(obj.get("argv") or ()), exit=obj.get("exit"),
-                   calls=tuple(Call.from_json(c) for c in obj.get("calls") or ()),
-                   asynchronous=tuple(sorted((Call.from_json(c) for c in obj.get("async") or ()),
-                                             key=lambda c: c.key)))
+        return cls(
+            role=role,
+            parent=obj.get("parent"),
+            started=str(obj.get("started", "unknown")),
+            argv=tuple(obj.get("argv") or ()),
+            exit=obj.get("exit"),
+            calls=tuple(Call.from_json(c) for c in obj.get("calls") or ()),
+            asynchronous=tuple(sorted((Call.from_json(c) for c in obj.get("async") or ()), key=lambda c: c.key)),
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,16 +235,29 @@ class Flow:
     data: str | None = None
 
     def to_json(self) -> dict[str, Json]:
-        obj = {"on": self.channel, "from": self.sender, "send": self.send, "to": self.receiver,
-               "recv": self.recv, "size": self.size}
+        obj = {
+            "on": self.channel,
+            "from": self.sender,
+            "send": self.send,
+            "to": self.receiver,
+            "recv": self.recv,
+            "size": self.size,
+        }
         if self.data is not None:
             obj["data"] = self.data
         return obj
 
     @classmethod
     def from_json(cls, obj: Mapping[str, Json]) -> Flow:
-        return cls(channel=str(obj["on"]), sender=obj.get("from"), send=obj.get("send"), receiver=obj.get("to"),
-                   recv=obj.get("recv"), size=int(obj.get("size", 0)), data=obj.get("data"))
+        return cls(
+            channel=str(obj["on"]),
+            sender=obj.get("from"),
+            send=obj.get("send"),
+            receiver=obj.get("to"),
+            recv=obj.get("recv"),
+            size=int(obj.get("size", 0)),
+            data=obj.get("data"),
+        )
 
     def describe(self) -> str:
         who_from = f"{self.sender} ({self.send})" if self.sender else "an untraced sender"
@@ -292,7 +315,9 @@ class CanonicalTrace:
 
     def to_json(self) -> dict[str, Json]:
         return {
-            "format": FORMAT, "scenario": self.scenario, "ending": self.ending,
+            "format": FORMAT,
+            "scenario": self.scenario,
+            "ending": self.ending,
             "processes": {p.role: p.to_json() for p in self.processes},
             "flows": [f.to_json() for f in self.flows],
             "packets": None if self.packets is None else {ch: [p.to_json() for p in ps] for ch, ps in self.packets},
@@ -306,8 +331,9 @@ class CanonicalTrace:
         return cls(
             processes=tuple(CanonicalProcess.from_json(role, p) for role, p in (obj.get("processes") or {}).items()),
             flows=tuple(Flow.from_json(f) for f in obj.get("flows") or ()),
-            packets=None if packets is None else tuple(
-                (ch, tuple(CanonicalPacket.from_json(p) for p in ps)) for ch, ps in packets.items()),
+            packets=None
+            if packets is None
+            else tuple((ch, tuple(CanonicalPacket.from_json(p) for p in ps)) for ch, ps in packets.items()),
             ending=str(obj.get("ending", "")),
             scenario=obj.get("scenario"),
         )
@@ -333,6 +359,7 @@ def dump_json(value: Json, indent: int = 0) -> str:
 
 
 # -- loading ----------------------------------------------------------------------------------------
+
 
 def load(path: str | Path) -> CanonicalTrace:
     """A canonical trace from a trace file, an output folder holding one, or a golden (canonical) file."""
@@ -397,9 +424,21 @@ def escape(data: bytes) -> str:
 _FAMILIES = {getattr(socket, n): n for n in ("AF_UNIX", "AF_INET", "AF_INET6") if hasattr(socket, n)}
 _TYPES = {getattr(socket, n): n for n in ("SOCK_STREAM", "SOCK_DGRAM", "SOCK_SEQPACKET", "SOCK_RAW")}
 _LEVELS = {socket.SOL_SOCKET: "SOL_SOCKET", socket.IPPROTO_TCP: "IPPROTO_TCP", socket.IPPROTO_IP: "IPPROTO_IP"}
-_OPTS = {(socket.SOL_SOCKET, getattr(socket, n)): n for n in (
-    "SO_REUSEADDR", "SO_REUSEPORT", "SO_KEEPALIVE", "SO_BROADCAST", "SO_RCVBUF", "SO_SNDBUF", "SO_LINGER",
-    "SO_RCVTIMEO", "SO_SNDTIMEO") if hasattr(socket, n)}
+_OPTS = {
+    (socket.SOL_SOCKET, getattr(socket, n)): n
+    for n in (
+        "SO_REUSEADDR",
+        "SO_REUSEPORT",
+        "SO_KEEPALIVE",
+        "SO_BROADCAST",
+        "SO_RCVBUF",
+        "SO_SNDBUF",
+        "SO_LINGER",
+        "SO_RCVTIMEO",
+        "SO_SNDTIMEO",
+    )
+    if hasattr(socket, n)
+}
 _OPTS[(socket.IPPROTO_TCP, socket.TCP_NODELAY)] = "TCP_NODELAY"
 _SHUT = {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}
 _PYTHON = re.compile(r"^python[0-9.]*$")
@@ -647,8 +686,10 @@ def _call(e: Event, namer: _Namer) -> Call:
             args.append(("prompt", True))  # printed without a newline (flushed before reading input)
         return Call(call=call, args=tuple(args), result=result, data=text, digest=digest)
     if call == "socket":
-        args += [("family", _FAMILIES.get(a.get("family"), a.get("family"))),
-                 ("type", _TYPES.get(a.get("type"), a.get("type")))]
+        args += [
+            ("family", _FAMILIES.get(a.get("family"), a.get("family"))),
+            ("type", _TYPES.get(a.get("type"), a.get("type"))),
+        ]
         result, on = on, None
     elif call in ("pipe", "pipe2", "socketpair"):
         result, on = (on.split(".")[0] if on else None), None
@@ -711,8 +752,7 @@ def _call(e: Event, namer: _Namer) -> Call:
         pass  # the endpoint says it all; fd numbers are not part of the form
     else:
         args += [(k, _freeze(v)) for k, v in a.items() if k not in _VOLATILE_ARGS]
-    return Call(call=call, on=on, args=tuple(args), result=result, error=e.error, size=size, data=text,
-                digest=digest)
+    return Call(call=call, on=on, args=tuple(args), result=result, error=e.error, size=size, data=text, digest=digest)
 
 
 def _reaped(e: Event, namer: _Namer) -> Json:
@@ -806,14 +846,27 @@ def canonicalize(trace: Trace, linked: LinkedTrace | None = None) -> CanonicalTr
             (async_calls if e.key in handler else calls).append(c)
         if not evs and not proc.forked:
             argv = _argv(proc.argv, namer)
-        processes.append(CanonicalProcess(
-            role=namer.roles[proc.pid], parent=namer.roles.get(proc.ppid), started=started, argv=argv,
-            exit=_exit_text(proc), calls=tuple(calls), asynchronous=tuple(sorted(async_calls, key=lambda c: c.key))))
+        processes.append(
+            CanonicalProcess(
+                role=namer.roles[proc.pid],
+                parent=namer.roles.get(proc.ppid),
+                started=started,
+                argv=argv,
+                exit=_exit_text(proc),
+                calls=tuple(calls),
+                asynchronous=tuple(sorted(async_calls, key=lambda c: c.key)),
+            )
+        )
 
     flows = _flows(linked, namer)
     packets = None if trace.header.capture.backend == "none" else _packets(linked, namer)
-    return CanonicalTrace(processes=tuple(processes), flows=flows, packets=packets,
-                          ending=trace.header.ending, scenario=trace.header.scenario)
+    return CanonicalTrace(
+        processes=tuple(processes),
+        flows=flows,
+        packets=packets,
+        ending=trace.header.ending,
+        scenario=trace.header.scenario,
+    )
 
 
 def _by_thread(events: list[Event], pid: Pid) -> tuple[list[Event], dict[int, str]]:
@@ -843,8 +896,9 @@ def _call_refs(namer: _Namer) -> dict[EventKey, str]:
     return refs
 
 
-def _channel_name(src: Endpoint | None, dst: Endpoint | None, src_addr: SockAddr | None,
-                  dst_addr: SockAddr | None, namer: _Namer) -> str:
+def _channel_name(
+    src: Endpoint | None, dst: Endpoint | None, src_addr: SockAddr | None, dst_addr: SockAddr | None, namer: _Namer
+) -> str:
     a = namer.endpoint(src) if src is not None else namer.addr(src_addr) or "?"
     b = namer.endpoint(dst) if dst is not None else namer.addr(dst_addr) or "?"
     if a == b and a.startswith("pipe#"):
@@ -861,11 +915,21 @@ def _flows(linked: LinkedTrace, namer: _Namer) -> tuple[Flow, ...]:
         text = _short(namer.payload(f.data)[0])
         flow = Flow(
             channel=names.get(f.channel, f.channel),
-            sender=namer.roles.get(f.send.pid) if f.send else None, send=refs.get(f.send) if f.send else None,
-            receiver=namer.roles.get(f.recv.pid) if f.recv else None, recv=refs.get(f.recv) if f.recv else None,
-            size=f.length, data=text)
-        key = (rank.get(f.send.pid, -1) if f.send else -1, _ref_number(flow.send), flow.send or "",
-               rank.get(f.recv.pid, -1) if f.recv else -1, _ref_number(flow.recv), flow.channel)
+            sender=namer.roles.get(f.send.pid) if f.send else None,
+            send=refs.get(f.send) if f.send else None,
+            receiver=namer.roles.get(f.recv.pid) if f.recv else None,
+            recv=refs.get(f.recv) if f.recv else None,
+            size=f.length,
+            data=text,
+        )
+        key = (
+            rank.get(f.send.pid, -1) if f.send else -1,
+            _ref_number(flow.send),
+            flow.send or "",
+            rank.get(f.recv.pid, -1) if f.recv else -1,
+            _ref_number(flow.recv),
+            flow.channel,
+        )
         items.append((key, flow))
     return tuple(flow for _, flow in sorted(items, key=lambda kv: kv[0]))
 
@@ -906,10 +970,14 @@ def without(canonical: CanonicalTrace, ignore: Iterable[str]) -> CanonicalTrace:
             return replace(c, data=None, digest=None)
         return c
 
-    processes = tuple(replace(p, calls=tuple(strip(c) for c in p.calls if keep(c)),
-                              asynchronous=() if "handlers" in ignore else
-                              tuple(strip(c) for c in p.asynchronous if keep(c)))
-                      for p in canonical.processes)
+    processes = tuple(
+        replace(
+            p,
+            calls=tuple(strip(c) for c in p.calls if keep(c)),
+            asynchronous=() if "handlers" in ignore else tuple(strip(c) for c in p.asynchronous if keep(c)),
+        )
+        for p in canonical.processes
+    )
     flows = canonical.flows
     if "payloads" in ignore:
         flows = tuple(replace(f, data=None) for f in flows)
@@ -917,6 +985,15 @@ def without(canonical: CanonicalTrace, ignore: Iterable[str]) -> CanonicalTrace:
     if "packets" in ignore:
         packets = None
     elif packets is not None:
-        packets = tuple((ch, tuple(replace(p, data=None) if "payloads" in ignore else p for p in ps
-                                   if not ("acks" in ignore and p.pure_ack))) for ch, ps in packets)
+        packets = tuple(
+            (
+                ch,
+                tuple(
+                    replace(p, data=None) if "payloads" in ignore else p
+                    for p in ps
+                    if not ("acks" in ignore and p.pure_ack)
+                ),
+            )
+            for ch, ps in packets
+        )
     return replace(canonical, processes=processes, flows=flows, packets=packets)

@@ -101,14 +101,21 @@ def check_ignore(ignore: Iterable[str]) -> frozenset[str]:
     return names
 
 
-def diff_traces(a: Trace, b: Trace, ignore: Iterable[str] = frozenset(), *, a_name: str = "A",
-                b_name: str = "B") -> DiffResult:
+def diff_traces(
+    a: Trace, b: Trace, ignore: Iterable[str] = frozenset(), *, a_name: str = "A", b_name: str = "B"
+) -> DiffResult:
     """Compare two recorded runs; `a` is taken as the expected one."""
     return diff_canonical(canonicalize(a), canonicalize(b), ignore, expected_name=a_name, actual_name=b_name)
 
 
-def diff_canonical(expected: CanonicalTrace, actual: CanonicalTrace, ignore: Iterable[str] = frozenset(), *,
-                   expected_name: str = "", actual_name: str = "") -> DiffResult:
+def diff_canonical(
+    expected: CanonicalTrace,
+    actual: CanonicalTrace,
+    ignore: Iterable[str] = frozenset(),
+    *,
+    expected_name: str = "",
+    actual_name: str = "",
+) -> DiffResult:
     """Compare two canonical traces (from runs or golden files)."""
     ignored = check_ignore(ignore)
     notes = []
@@ -135,11 +142,17 @@ def diff_canonical(expected: CanonicalTrace, actual: CanonicalTrace, ignore: Ite
 
 
 def _ending(ending: str) -> str:
-    return {"complete": "with every process done", "expected-blocked": "blocked, as the scenario expects",
-            "timeout": "at its timeout", "failed": "in failure", "": "(ending not recorded)"}.get(ending, ending)
+    return {
+        "complete": "with every process done",
+        "expected-blocked": "blocked, as the scenario expects",
+        "timeout": "at its timeout",
+        "failed": "in failure",
+        "": "(ending not recorded)",
+    }.get(ending, ending)
 
 
 # -- processes --------------------------------------------------------------------------------------
+
 
 def _summary(p: CanonicalProcess, n: int = 3) -> str:
     start = f"started by {p.parent} ({p.started})" if p.parent else f"started as {' '.join(p.argv) or '?'}"
@@ -162,18 +175,27 @@ def _process_differences(exp: CanonicalTrace, act: CanonicalTrace) -> list[Diffe
         if p.parent != q.parent:
             out.append(Difference("process", p.role, f"expected parent {p.parent}; got {q.parent}"))
         if p.started != q.started or p.argv != q.argv:
-            out.append(Difference("process", p.role, f"expected to start by {p.started} {' '.join(p.argv)}".rstrip()
-                                  + f"; got {q.started} {' '.join(q.argv)}".rstrip()))
+            out.append(
+                Difference(
+                    "process",
+                    p.role,
+                    f"expected to start by {p.started} {' '.join(p.argv)}".rstrip()
+                    + f"; got {q.started} {' '.join(q.argv)}".rstrip(),
+                )
+            )
         if p.exit != q.exit:
-            out.append(Difference("process", p.role, f"expected {p.exit or 'no known end'}; got "
-                                  f"{q.exit or 'no known end'}"))
+            out.append(
+                Difference("process", p.role, f"expected {p.exit or 'no known end'}; got {q.exit or 'no known end'}")
+            )
     return out
 
 
 # -- calls ------------------------------------------------------------------------------------------
 
-def _align(ka: Sequence[str], kb: Sequence[str], sa: Sequence[str], sb: Sequence[str]
-           ) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[int], list[int]]:
+
+def _align(
+    ka: Sequence[str], kb: Sequence[str], sa: Sequence[str], sb: Sequence[str]
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]], list[int], list[int]]:
     """(equal pairs, changed pairs, deleted a indices, inserted b indices).
 
     Items are matched on their keys; inside a block that differs, on their
@@ -201,9 +223,14 @@ def _align(ka: Sequence[str], kb: Sequence[str], sa: Sequence[str], sb: Sequence
     return equal, changed, deleted, inserted
 
 
-def _sequence_differences(a: Sequence[T], b: Sequence[T], key: Callable[[T], str], describe: Callable[[T], str],
-                          slot: Callable[[T], str],
-                          describe_pair: Callable[[T, T], tuple[str, str]] | None = None) -> list[str]:
+def _sequence_differences(
+    a: Sequence[T],
+    b: Sequence[T],
+    key: Callable[[T], str],
+    describe: Callable[[T], str],
+    slot: Callable[[T], str],
+    describe_pair: Callable[[T, T], tuple[str, str]] | None = None,
+) -> list[str]:
     """Sequence differences as sentences: changed, missing, unexpected, swapped or moved items."""
     ka, kb = [key(x) for x in a], [key(x) for x in b]
     equal, pairs, deleted, inserted = _align(ka, kb, [slot(x) for x in a], [slot(x) for x in b])
@@ -284,8 +311,9 @@ def _slot(c: Call) -> str:
 def _describe_pair(x: Call, y: Call) -> tuple[str, str]:
     """Two calls whose short descriptions are alike, shown around where their texts first differ."""
     if x.data is not None and y.data is not None and x.data != y.data:
-        k = next((k for k, (p, q) in enumerate(zip(x.data, y.data, strict=False)) if p != q),
-                 min(len(x.data), len(y.data)))
+        k = next(
+            (k for k, (p, q) in enumerate(zip(x.data, y.data, strict=False)) if p != q), min(len(x.data), len(y.data))
+        )
         return x.describe(focus=k), y.describe(focus=k)
     return x.describe() + " " + x.key, y.describe() + " " + y.key
 
@@ -308,6 +336,7 @@ def _async_differences(role: str, a: Sequence[Call], b: Sequence[Call]) -> list[
 
 # -- flows ------------------------------------------------------------------------------------------
 
+
 def _flow_key(f: Flow) -> tuple:
     return (f.channel, f.sender, f.send, f.receiver, f.recv, f.size, f.data)
 
@@ -323,8 +352,9 @@ def _flow_differences(a: Sequence[Flow], b: Sequence[Flow]) -> list[Difference]:
         # the same bytes from the same sender, read elsewhere: sent to the wrong peer, or read by another process
         lambda x, y: (x.sender, x.data, x.size) == (y.sender, y.data, y.size),
         # the same send and receive, other bytes: a changed message
-        lambda x, y: (x.channel, x.sender, x.send, x.receiver, x.recv) == (y.channel, y.sender, y.send, y.receiver,
-                                                                          y.recv),
+        lambda x, y: (
+            (x.channel, x.sender, x.send, x.receiver, x.recv) == (y.channel, y.sender, y.send, y.receiver, y.recv)
+        ),
         lambda x, y: (x.channel, x.sender, x.send) == (y.channel, y.sender, y.send),
     ]
     for test in tests:
@@ -343,18 +373,25 @@ def _flow_differences(a: Sequence[Flow], b: Sequence[Flow]) -> list[Difference]:
 def _flow_change(x: Flow, y: Flow) -> str:
     sender = f"{x.sender} ({x.send})" if x.sender else "an untraced sender"
     if (x.channel, x.receiver, x.recv) == (y.channel, y.receiver, y.recv) and x.sender == y.sender:
-        return (f"message from {sender} to {x.receiver} ({x.recv}) on {x.channel}: expected {quote(x.data)} "
-                f"({x.size} B); got {quote(y.data)} ({y.size} B)")
+        return (
+            f"message from {sender} to {x.receiver} ({x.recv}) on {x.channel}: expected {quote(x.data)} "
+            f"({x.size} B); got {quote(y.data)} ({y.size} B)"
+        )
     where_x = f"{x.receiver} ({x.recv})" if x.receiver else "nobody (never read)"
     where_y = f"{y.receiver} ({y.recv})" if y.receiver else "nobody (never read)"
     if x.channel != y.channel:
-        return (f"message {quote(x.data)} ({x.size} B) from {sender} went to the wrong peer: expected {where_x} on "
-                f"{x.channel}; got {where_y} on {y.channel}")
-    return (f"message {quote(x.data)} ({x.size} B) from {sender} on {x.channel}: expected {where_x} to read it; "
-            f"got {where_y}")
+        return (
+            f"message {quote(x.data)} ({x.size} B) from {sender} went to the wrong peer: expected {where_x} on "
+            f"{x.channel}; got {where_y} on {y.channel}"
+        )
+    return (
+        f"message {quote(x.data)} ({x.size} B) from {sender} on {x.channel}: expected {where_x} to read it; "
+        f"got {where_y}"
+    )
 
 
 # -- packets ----------------------------------------------------------------------------------------
+
 
 def _packet_differences(exp: CanonicalTrace, act: CanonicalTrace) -> list[Difference]:
     a, b = dict(exp.packets or ()), dict(act.packets or ())
@@ -394,18 +431,35 @@ class Golden:
         """Compare (or, updating, record) a run; the outcome is also kept in `result`."""
         if self.update:
             if actual.ending in BAD_ENDINGS:
-                diff = DiffResult((Difference("ending", None, f"the run ended {_ending(actual.ending)}; a golden "
-                                              f"trace is not recorded from it ({self.path} left as it was)"),))
+                diff = DiffResult(
+                    (
+                        Difference(
+                            "ending",
+                            None,
+                            f"the run ended {_ending(actual.ending)}; a golden "
+                            f"trace is not recorded from it ({self.path} left as it was)",
+                        ),
+                    )
+                )
             else:
                 save(actual, self.path)
                 self.written = True
                 diff = DiffResult((), (f"golden trace written: {self.path}",))
         elif not self.path.exists():
-            diff = DiffResult((Difference("golden", None, f"there is no golden trace {self.path} yet; run pytest "
-                                          "with --ipctrace-update to record it from this run"),))
+            diff = DiffResult(
+                (
+                    Difference(
+                        "golden",
+                        None,
+                        f"there is no golden trace {self.path} yet; run pytest "
+                        "with --ipctrace-update to record it from this run",
+                    ),
+                )
+            )
         else:
-            diff = diff_canonical(load(self.path), actual, self.ignore, expected_name=f"golden {self.path}",
-                                  actual_name="this run")
+            diff = diff_canonical(
+                load(self.path), actual, self.ignore, expected_name=f"golden {self.path}", actual_name="this run"
+            )
         self.result = diff
         return diff
 

@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from ipctrace.compare.canonical import CanonicalTrace, canonicalize
 from ipctrace.compare.diff import IGNORABLE, Golden, check_ignore
 from ipctrace.scenarios import Scenario, adhoc_scenario, find_scenario
@@ -31,14 +30,29 @@ _GOLDENS = pytest.StashKey[list[Golden]]()
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("ipctrace", "ipctrace golden traces")
-    group.addoption("--ipctrace-update", action="store_true", default=False,
-                    help="record the golden traces from this run's traces instead of comparing with them")
-    group.addoption("--ipctrace-capture", choices=["none", "scapy", "tcpdump"], default="none",
-                    help="capture loopback packets in traced runs (needs root or CAP_NET_RAW; default none)")
-    group.addoption("--ipctrace-ignore", default="", metavar="WHAT,...",
-                    help="leave out of every comparison: " + ", ".join(IGNORABLE))
-    parser.addini("ipctrace_golden_dir", "folder of golden traces, relative to the rootdir "
-                  "(default: golden/ next to each test module)", default="")
+    group.addoption(
+        "--ipctrace-update",
+        action="store_true",
+        default=False,
+        help="record the golden traces from this run's traces instead of comparing with them",
+    )
+    group.addoption(
+        "--ipctrace-capture",
+        choices=["none", "scapy", "tcpdump"],
+        default="none",
+        help="capture loopback packets in traced runs (needs root or CAP_NET_RAW; default none)",
+    )
+    group.addoption(
+        "--ipctrace-ignore",
+        default="",
+        metavar="WHAT,...",
+        help="leave out of every comparison: " + ", ".join(IGNORABLE),
+    )
+    parser.addini(
+        "ipctrace_golden_dir",
+        "folder of golden traces, relative to the rootdir (default: golden/ next to each test module)",
+        default="",
+    )
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -52,9 +66,11 @@ def pytest_assertrepr_compare(config: pytest.Config, op: str, left: Any, right: 
     golden = left if isinstance(left, Golden) else right if isinstance(right, Golden) else None
     if golden is None or golden.result is None:
         return None
-    return [f"the traced run does not match its golden trace {golden.path}",
-            *golden.result.explain().splitlines(),
-            "(if the new behaviour is right, record it: pytest --ipctrace-update)"]
+    return [
+        f"the traced run does not match its golden trace {golden.path}",
+        *golden.result.explain().splitlines(),
+        "(if the new behaviour is right, record it: pytest --ipctrace-update)",
+    ]
 
 
 def pytest_terminal_summary(terminalreporter: Any, exitstatus: int, config: pytest.Config) -> None:
@@ -82,8 +98,13 @@ class Ipctrace:
         self.golden_dir = (config.rootpath / ini) if ini else Path(request.path).parent / "golden"
         self.last_run: RunResult | None = None
 
-    def run(self, scenario: str | Path | Scenario, *, stdin: Mapping[str, Sequence[str]] | None = None,
-            capture: str | None = None) -> CanonicalTrace:
+    def run(
+        self,
+        scenario: str | Path | Scenario,
+        *,
+        stdin: Mapping[str, Sequence[str]] | None = None,
+        capture: str | None = None,
+    ) -> CanonicalTrace:
         """Run a scenario (name, .toml path or Scenario) on a free port; its canonical form.
 
         `stdin` replaces the scripted input of the roles it names. The full
@@ -101,8 +122,14 @@ class Ipctrace:
         self.last_run = run_scenario(scenario, RunOptions(outdir=outdir, capture=capture or self.capture, port=0))
         return canonicalize(self.last_run.trace)
 
-    def run_command(self, *argv: str, name: str | None = None, stdin: Sequence[str] | None = None,
-                    timeout: float = 30.0, capture: str | None = None) -> CanonicalTrace:
+    def run_command(
+        self,
+        *argv: str,
+        name: str | None = None,
+        stdin: Sequence[str] | None = None,
+        timeout: float = 30.0,
+        capture: str | None = None,
+    ) -> CanonicalTrace:
         """Run one command (`sys.executable, "prog.py", ...`) as role `main`; its canonical form."""
         argv = argv or (sys.executable,)
         scenario = adhoc_scenario(list(argv), name=name, timeout=timeout)
@@ -115,9 +142,13 @@ class Ipctrace:
         self._config.stash.setdefault(_GOLDENS, []).append(golden)
         return golden
 
-    def assert_matches(self, target: str | Path | Scenario | CanonicalTrace, golden: str | None = None,
-                       ignore: Iterable[str] = (), stdin: Mapping[str, Sequence[str]] | None = None
-                       ) -> CanonicalTrace:
+    def assert_matches(
+        self,
+        target: str | Path | Scenario | CanonicalTrace,
+        golden: str | None = None,
+        ignore: Iterable[str] = (),
+        stdin: Mapping[str, Sequence[str]] | None = None,
+    ) -> CanonicalTrace:
         """Run a scenario (or take a canonical trace) and fail with the diff unless it matches its golden."""
         __tracebackhide__ = True
         if isinstance(target, CanonicalTrace):
@@ -131,9 +162,11 @@ class Ipctrace:
         expectation = self.golden(name, ignore)
         result = expectation.check(actual)
         if not result.equivalent:
-            pytest.fail(f"{name}: the traced run does not match its golden trace {expectation.path}\n"
-                        f"{result.explain()}\n(if the new behaviour is right, record it: pytest --ipctrace-update)",
-                        pytrace=False)
+            pytest.fail(
+                f"{name}: the traced run does not match its golden trace {expectation.path}\n"
+                f"{result.explain()}\n(if the new behaviour is right, record it: pytest --ipctrace-update)",
+                pytrace=False,
+            )
         return actual
 
 

@@ -91,13 +91,11 @@ def link(trace: Trace) -> LinkedTrace:
     releases: dict[Inode, list[_Release]] = defaultdict(list)
     for rel in release_list:
         releases[rel.inode].append(rel)
-    groups = _number([*_pipe_groups(events), *_socketpair_groups(events), *_tcp_groups(events),
-                      *_unix_groups(events)])
+    groups = _number([*_pipe_groups(events), *_socketpair_groups(events), *_tcp_groups(events), *_unix_groups(events)])
     calls = _StreamCalls.collect(events)
     infos = _endpoint_infos(groups, socks, events)
     connections = {name: _connection_of(name, g, infos) for name, g in groups if g.kind != "pipe"}
-    pairs = {a: b for name, g in groups if g.kind == "socketpair" for (a, _), (b, _) in
-             (g.sides, g.sides[::-1])}
+    pairs = {a: b for name, g in groups if g.kind == "socketpair" for (a, _), (b, _) in (g.sides, g.sides[::-1])}
 
     channels: list[Channel] = []
     flows: list[Flow] = []
@@ -114,20 +112,30 @@ def link(trace: Trace) -> LinkedTrace:
             eofs.extend(_eofs(channel.id, d, calls.eof_reads, releases, pipe=g.kind == "pipe"))
     problems.extend(_unplaced(calls, {i for _, g in groups for d in g.directions for i in (d.src, d.dst)}))
 
-    dchannels, dflows = _name_datagram_channels(
-        _datagram_channels(events, socks, pairs), socks, dict(groups), infos)
+    dchannels, dflows = _name_datagram_channels(_datagram_channels(events, socks, pairs), socks, dict(groups), infos)
     channels.extend(dchannels)
     flows.extend(dflows)
     traced_src = {ch.id for ch in dchannels if ch.src is not None}
-    problems.extend(f"{f.channel}: {f.recv} got a datagram {show_bytes(f.data)} that no traced send explains."
-                    for f in dflows if f.send is None and f.channel in traced_src)
+    problems.extend(
+        f"{f.channel}: {f.recv} got a datagram {show_bytes(f.data)} that no traced send explains."
+        for f in dflows
+        if f.send is None and f.channel in traced_src
+    )
     for ino, sock in socks.items():
         infos.setdefault(ino, EndpointInfo(sock.endpoint, None, "", sock.local, sock.peer, sock.listening))
 
-    tcp_links, tcp_problems = _tcp_packet_links(trace.packets, channels, flows, connections, releases,
-                                                calls.eof_reads)
+    tcp_links, tcp_problems = _tcp_packet_links(trace.packets, channels, flows, connections, releases, calls.eof_reads)
     udp_links = _udp_packet_links(trace.packets, channels, flows, {e.key: e for e in events})
     problems.extend(tcp_problems)
     packet_links = sorted([*tcp_links, *udp_links], key=lambda pl: pl.packet)
-    return LinkedTrace(trace, tuple(channels), tuple(flows), tuple(packet_links), tuple(connections.values()),
-                       tuple(eofs), tuple(problems), infos, pipe_ends)
+    return LinkedTrace(
+        trace,
+        tuple(channels),
+        tuple(flows),
+        tuple(packet_links),
+        tuple(connections.values()),
+        tuple(eofs),
+        tuple(problems),
+        infos,
+        pipe_ends,
+    )

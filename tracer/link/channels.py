@@ -51,13 +51,15 @@ def _socketpair_groups(events: Sequence[Event]) -> list[_Group]:
         if e.call != "socketpair" or e.failed or e.endpoint is None or e.peer_endpoint is None:
             continue
         a, b = _ino(e.endpoint), _ino(e.peer_endpoint)
-        groups.append(_Group("socketpair", e.t0, (_Direction("a→b", a, b), _Direction("b→a", b, a)),
-                             ((a, "A"), (b, "B")), e.key))  # type: ignore[arg-type]
+        groups.append(
+            _Group("socketpair", e.t0, (_Direction("a→b", a, b), _Direction("b→a", b, a)), ((a, "A"), (b, "B")), e.key)
+        )  # type: ignore[arg-type]
     return groups
 
 
-def _connection(kind: str, connect: Event | None, accept: Event | None,
-                caddr: SockAddr | None, saddr: SockAddr | None) -> _Group:
+def _connection(
+    kind: str, connect: Event | None, accept: Event | None, caddr: SockAddr | None, saddr: SockAddr | None
+) -> _Group:
     first = min(e.t0 for e in (connect, accept) if e is not None)
     client = _ino(connect.endpoint) if connect is not None else None
     server = _ino(accept.peer_endpoint) if accept is not None else None
@@ -66,17 +68,31 @@ def _connection(kind: str, connect: Event | None, accept: Event | None,
     else:
         up, down = "client→server", "server→client"
     sides = tuple((ino, side) for ino, side in ((client, "client"), (server, "server")) if ino is not None)
-    return _Group(kind, first, (_Direction(up, client, server, caddr, saddr),
-                                _Direction(down, server, client, saddr, caddr)), sides,
-                  connect.key if connect else None, accept.key if accept else None)
+    return _Group(
+        kind,
+        first,
+        (_Direction(up, client, server, caddr, saddr), _Direction(down, server, client, saddr, caddr)),
+        sides,
+        connect.key if connect else None,
+        accept.key if accept else None,
+    )
 
 
 def _tcp_groups(events: Sequence[Event]) -> list[_Group]:
     """Pair each connect with the accept that saw the same 4-tuple the other way round."""
-    connects = [e for e in events if e.call in CONNECT_CALLS and e.endpoint and e.endpoint.kind in TCP_KINDS
-                and (not e.failed or e.error == "EINPROGRESS")]
-    accepts = [e for e in events if e.call == "accept" and not e.failed and e.peer_endpoint is not None
-               and e.peer_endpoint.kind in TCP_KINDS]
+    connects = [
+        e
+        for e in events
+        if e.call in CONNECT_CALLS
+        and e.endpoint
+        and e.endpoint.kind in TCP_KINDS
+        and (not e.failed or e.error == "EINPROGRESS")
+    ]
+    accepts = [
+        e
+        for e in events
+        if e.call == "accept" and not e.failed and e.peer_endpoint is not None and e.peer_endpoint.kind in TCP_KINDS
+    ]
     waiting: dict[tuple[SockAddr | None, SockAddr | None], list[Event]] = defaultdict(list)
     for a in sorted(accepts, key=_time_key):
         waiting[(normalize(a.peer), normalize(a.local))].append(a)
@@ -98,12 +114,20 @@ def _unix_groups(events: Sequence[Event]) -> list[_Group]:
     A Unix stream connection carries no address that names the client, so the
     kernel's FIFO accept queue is what pairs them.
     """
-    binds = sorted((e for e in events if e.call == "bind" and not e.failed and e.endpoint
-                    and e.endpoint.kind == "unix-stream"), key=lambda e: e.t0)
-    connects = [e for e in events if e.call in CONNECT_CALLS and not e.failed and e.endpoint
-                and e.endpoint.kind == "unix-stream"]
-    accepts = [e for e in events if e.call == "accept" and not e.failed and e.peer_endpoint is not None
-               and e.peer_endpoint.kind == "unix-stream"]
+    binds = sorted(
+        (e for e in events if e.call == "bind" and not e.failed and e.endpoint and e.endpoint.kind == "unix-stream"),
+        key=lambda e: e.t0,
+    )
+    connects = [
+        e
+        for e in events
+        if e.call in CONNECT_CALLS and not e.failed and e.endpoint and e.endpoint.kind == "unix-stream"
+    ]
+    accepts = [
+        e
+        for e in events
+        if e.call == "accept" and not e.failed and e.peer_endpoint is not None and e.peer_endpoint.kind == "unix-stream"
+    ]
 
     def listener_for(path: str, t: Nanos) -> Inode | None:
         found = None
@@ -143,15 +167,23 @@ def _number(groups: Iterable[_Group]) -> list[tuple[str, _Group]]:
 
 # -- what each end of a group is --------------------------------------------------------------------
 
-def _endpoint_infos(groups: Sequence[tuple[str, _Group]], socks: Mapping[Inode, _Sock],
-                    events: Sequence[Event]) -> dict[Inode, EndpointInfo]:
+
+def _endpoint_infos(
+    groups: Sequence[tuple[str, _Group]], socks: Mapping[Inode, _Sock], events: Sequence[Event]
+) -> dict[Inode, EndpointInfo]:
     infos: dict[Inode, EndpointInfo] = {}
     for name, g in groups:
         for ino, side in g.sides or tuple((d.src, "") for d in g.directions if d.src is not None):
             s = socks.get(ino)  # type: ignore[arg-type]
             ep = s.endpoint if s else _endpoint_of(events, ino)  # type: ignore[arg-type]
-            infos[ino] = EndpointInfo(ep, name, side, s.local if s else None,  # type: ignore[index]
-                                      s.peer if s else None, s.listening if s else False)
+            infos[ino] = EndpointInfo(
+                ep,
+                name,
+                side,
+                s.local if s else None,  # type: ignore[index]
+                s.peer if s else None,
+                s.listening if s else False,
+            )
     return infos
 
 

@@ -29,8 +29,9 @@ class _Dgram:
     receiver: Inode | None
 
 
-def _udp_receiver(dst: SockAddr | None, t: Nanos, socks: Mapping[Inode, _Sock],
-                  by_port: Mapping[int | None, list[Inode]]) -> Inode | None:
+def _udp_receiver(
+    dst: SockAddr | None, t: Nanos, socks: Mapping[Inode, _Sock], by_port: Mapping[int | None, list[Inode]]
+) -> Inode | None:
     """The traced UDP socket bound to a destination address (the latest one bound by then)."""
     if dst is None:
         return None
@@ -57,9 +58,13 @@ def _unix_bound(path: str, t: Nanos, socks: Mapping[Inode, _Sock]) -> Inode | No
     return None if found is None else found[1]
 
 
-def _dgram_ends(e: Event, socks: Mapping[Inode, _Sock], pairs: Mapping[Inode, Inode],
-                by_port: Mapping[int | None, list[Inode]], sending: bool
-                ) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, Inode | None]:
+def _dgram_ends(
+    e: Event,
+    socks: Mapping[Inode, _Sock],
+    pairs: Mapping[Inode, Inode],
+    by_port: Mapping[int | None, list[Inode]],
+    sending: bool,
+) -> tuple[tuple[Any, ...] | None, tuple[Any, ...] | None, Inode | None]:
     """(source key, destination key, receiving inode) of a datagram send, or the same seen from a receive."""
     ino = _ino(e.endpoint)
     s = socks.get(ino) if ino else None  # type: ignore[arg-type]
@@ -84,8 +89,9 @@ def _dgram_ends(e: Event, socks: Mapping[Inode, _Sock], pairs: Mapping[Inode, In
     return (("ino", sender) if sender else None), ("ino", ino), ino
 
 
-def _dgram_matches(sends: Sequence[_Dgram], recvs: Sequence[tuple[Event, tuple[Any, ...] | None]]
-                   ) -> tuple[list[tuple[_Dgram | None, Event | None]], list[_Dgram]]:
+def _dgram_matches(
+    sends: Sequence[_Dgram], recvs: Sequence[tuple[Event, tuple[Any, ...] | None]]
+) -> tuple[list[tuple[_Dgram | None, Event | None]], list[_Dgram]]:
     """One datagram to at most one receive, by content and order, per receiving socket.
 
     Loopback keeps each sender's datagrams in order, so a datagram passed over
@@ -144,8 +150,9 @@ class _DgramChannel:
     flows: tuple[tuple[Event | None, Event | None], ...]
 
 
-def _datagram_channels(events: Sequence[Event], socks: Mapping[Inode, _Sock],
-                       pairs: Mapping[Inode, Inode]) -> list[_DgramChannel]:
+def _datagram_channels(
+    events: Sequence[Event], socks: Mapping[Inode, _Sock], pairs: Mapping[Inode, Inode]
+) -> list[_DgramChannel]:
     """Every datagram send and receive placed on a src→dst channel, sends matched to receives."""
     by_receiver: dict[Any, list[_Dgram]] = defaultdict(list)
     recvs: dict[Any, list[tuple[Event, tuple[Any, ...] | None]]] = defaultdict(list)
@@ -189,9 +196,13 @@ def _datagram_channels(events: Sequence[Event], socks: Mapping[Inode, _Sock],
 
 # -- naming: datagram channels numbered like the others, and their flows ----------------------------
 
-def _name_datagram_channels(dchannels: Sequence[_DgramChannel], socks: Mapping[Inode, _Sock],
-                            groups: Mapping[str, _Group], infos: dict[Inode, EndpointInfo]
-                            ) -> tuple[list[Channel], list[Flow]]:
+
+def _name_datagram_channels(
+    dchannels: Sequence[_DgramChannel],
+    socks: Mapping[Inode, _Sock],
+    groups: Mapping[str, _Group],
+    infos: dict[Inode, EndpointInfo],
+) -> tuple[list[Channel], list[Flow]]:
     """Number datagram channels like the others: one number for both directions between two ends."""
     pair_name: dict[Inode, tuple[str, str]] = {}
     for name, g in groups.items():
@@ -240,8 +251,16 @@ def _datagram_flow(cid: str, send: Event | None, recv: Event | None) -> Flow:
     """A datagram's flow: as long as what the receive got (a short buffer truncates), else as sent."""
     length = (recv.size if recv is not None else send.size if send is not None else 0) or 0
     known = [_known(e.data, 0, length) for e in (send, recv) if e is not None]
-    return Flow(cid, send.key if send else None, recv.key if recv else None, length, 0, 0, None,
-                max(known, key=len, default=b""))
+    return Flow(
+        cid,
+        send.key if send else None,
+        recv.key if recv else None,
+        length,
+        0,
+        0,
+        None,
+        max(known, key=len, default=b""),
+    )
 
 
 def _first_endpoint(events: Iterable[Event | None]) -> Endpoint | None:

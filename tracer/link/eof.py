@@ -24,8 +24,7 @@ def _is_eof_read(event: Event) -> bool:
     return got == 0 and asked != 0
 
 
-def _release_before(releases: Mapping[Inode, list[_Release]], inode: Inode, t: Nanos,
-                    pipe: bool) -> _Release | None:
+def _release_before(releases: Mapping[Inode, list[_Release]], inode: Inode, t: Nanos, pipe: bool) -> _Release | None:
     """The last release of a writing end of `inode` at or before `t`: the one that made the EOF."""
     best = None
     for rel in releases.get(inode, ()):
@@ -40,8 +39,13 @@ def _release_before(releases: Mapping[Inode, list[_Release]], inode: Inode, t: N
     return best
 
 
-def _eofs(cid: str, d: _Direction, eof_reads: Mapping[Inode, list[Event]],
-          releases: Mapping[Inode, list[_Release]], pipe: bool) -> list[EofLink]:
+def _eofs(
+    cid: str,
+    d: _Direction,
+    eof_reads: Mapping[Inode, list[Event]],
+    releases: Mapping[Inode, list[_Release]],
+    pipe: bool,
+) -> list[EofLink]:
     """Each EOF read on the channel's reading end, tied to the last release of its writing end before it."""
     if d.src is None or d.dst is None:
         return []

@@ -31,6 +31,7 @@ def _addr(value: Any) -> SockAddr | None:
     except (TypeError, ValueError, IndexError):
         return None
 
+
 _WILDCARD_V4 = frozenset({"", "0.0.0.0", "localhost"})
 _WILDCARD_V6 = frozenset({"::", "::0", "localhost6", "ip6-localhost"})
 
@@ -61,7 +62,7 @@ def _known(data: bytes | None, start: int, length: int) -> bytes:
     """The recorded part of `length` payload bytes from `start` (payloads may be capped)."""
     if data is None or start >= len(data):
         return b""
-    return data[start:start + length]
+    return data[start : start + length]
 
 
 def _agree(a: bytes, b: bytes) -> bool:

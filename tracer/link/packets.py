@@ -23,6 +23,7 @@ _SEQ_MOD = 1 << 32
 
 # -- TCP --------------------------------------------------------------------------------------------
 
+
 def _overlapping(flows: Sequence[Flow], ends: Sequence[int], lo: int, hi: int) -> Iterable[Flow]:
     """Flows (sorted by stream offset, `ends` their end offsets) that overlap [lo, hi)."""
     for i in range(bisect_right(ends, lo), len(flows)):
@@ -39,9 +40,14 @@ class _TcpSide:
     client: bool
 
 
-def _tcp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], flows: Sequence[Flow],
-                      connections: Mapping[str, Connection], releases: Mapping[Inode, list[_Release]],
-                      eof_reads: Mapping[Inode, list[Event]]) -> tuple[list[PacketLink], list[str]]:
+def _tcp_packet_links(
+    packets: Sequence[Packet],
+    channels: Sequence[Channel],
+    flows: Sequence[Flow],
+    connections: Mapping[str, Connection],
+    releases: Mapping[Inode, list[_Release]],
+    eof_reads: Mapping[Inode, list[Event]],
+) -> tuple[list[PacketLink], list[str]]:
     """Tie segments to the calls behind them: offsets relative to each side's ISN give stream bytes."""
     sides: dict[tuple[SockAddr | None, SockAddr | None], _TcpSide] = {}
     tcp = [ch for ch in channels if ch.kind == "tcp"]
@@ -54,8 +60,10 @@ def _tcp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], fl
             flows_by_channel[f.channel].append(f)
     for fs in flows_by_channel.values():
         fs.sort(key=lambda f: f.stream_offset)  # type: ignore[arg-type, return-value]
-    ends_by_channel = {cid: [f.stream_offset + f.length for f in fs]  # type: ignore[operator]
-                       for cid, fs in flows_by_channel.items()}
+    ends_by_channel = {
+        cid: [f.stream_offset + f.length for f in fs]  # type: ignore[operator]
+        for cid, fs in flows_by_channel.items()
+    }
     isn: dict[str, int] = {}
     syn_of: dict[str, int] = {}
     seq_end: dict[tuple[str, int], int] = {}  # (channel, sequence number after a segment) → its packet
@@ -98,22 +106,27 @@ def _tcp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], fl
         effects: list[EventKey] = []
         if p.payload:
             covered = 0
-            for f in _overlapping(flows_by_channel.get(ch.id, []), ends_by_channel.get(ch.id, []),
-                                  offset, offset + p.length):
+            for f in _overlapping(
+                flows_by_channel.get(ch.id, []), ends_by_channel.get(ch.id, []), offset, offset + p.length
+            ):
                 lo, hi = max(offset, f.stream_offset), min(offset + p.length, f.stream_offset + f.length)
                 if f.send is not None:
                     covered += hi - lo
                     causes.append(f.send)
-                    mine = p.payload[lo - offset:hi - offset]
+                    mine = p.payload[lo - offset : hi - offset]
                     theirs = _known(f.data, lo - f.stream_offset, hi - lo)
                     if not _agree(mine, theirs):
-                        problems.append(f"{ch.id}: packet #{p.index} carries {show_bytes(mine)} at stream offset {lo}, "
-                                        f"but {f.send} wrote {show_bytes(theirs)} there.")
+                        problems.append(
+                            f"{ch.id}: packet #{p.index} carries {show_bytes(mine)} at stream offset {lo}, "
+                            f"but {f.send} wrote {show_bytes(theirs)} there."
+                        )
                 if f.recv is not None:
                     effects.append(f.recv)
             if covered < p.length and ch.src is not None:
-                problems.append(f"{ch.id}: packet #{p.index} carries {p.length - covered} bytes at stream "
-                                f"offset {offset} that no traced send wrote.")
+                problems.append(
+                    f"{ch.id}: packet #{p.index} carries {p.length - covered} bytes at stream "
+                    f"offset {offset} that no traced send wrote."
+                )
         role = "data" if p.payload else "ack"
         follows: tuple[int, ...] = ()
         acked = seq_end.get((side.back.id, p.ack or 0)) if "A" in flags and not p.payload else None
@@ -133,15 +146,20 @@ def _tcp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], fl
                 later = [e for e in eof_reads.get(dst_ino, []) if _done(e) >= p.ts]
                 if later:
                     effects.append(later[0].key)
-        links.append(PacketLink(p.index, ch.id, role, tuple(dict.fromkeys(causes)),
-                                tuple(dict.fromkeys(effects)), follows, offset))
+        links.append(
+            PacketLink(
+                p.index, ch.id, role, tuple(dict.fromkeys(causes)), tuple(dict.fromkeys(effects)), follows, offset
+            )
+        )
     return links, problems
 
 
 # -- UDP --------------------------------------------------------------------------------------------
 
-def _udp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], flows: Sequence[Flow],
-                      events: Mapping[EventKey, Event]) -> list[PacketLink]:
+
+def _udp_packet_links(
+    packets: Sequence[Packet], channels: Sequence[Channel], flows: Sequence[Flow], events: Mapping[EventKey, Event]
+) -> list[PacketLink]:
     """Each datagram packet to the sendto that made it and the receive that took it: addresses, content, order."""
     by_key = {(normalize(ch.src_addr), normalize(ch.dst_addr)): ch for ch in channels if ch.kind == "udp"}
     queue: dict[str, list[Flow]] = defaultdict(list)
@@ -160,13 +178,17 @@ def _udp_packet_links(packets: Sequence[Packet], channels: Sequence[Channel], fl
         for i, f in enumerate(queue[ch.id]):
             event = events[f.send] if f.send is not None else events[f.recv]  # type: ignore[index]
             size = event.size or 0
-            if size == p.length and _agree(_known(event.data, 0, size), p.payload) and \
-                    (f.send is None or event.t0 <= p.ts):
+            if (
+                size == p.length
+                and _agree(_known(event.data, 0, size), p.payload)
+                and (f.send is None or event.t0 <= p.ts)
+            ):
                 hit = queue[ch.id].pop(i)
                 break
         if hit is None:
             links.append(PacketLink(p.index, ch.id, "datagram"))
             continue
-        links.append(PacketLink(p.index, ch.id, "datagram", (hit.send,) if hit.send else (),
-                                (hit.recv,) if hit.recv else ()))
+        links.append(
+            PacketLink(p.index, ch.id, "datagram", (hit.send,) if hit.send else (), (hit.recv,) if hit.recv else ())
+        )
     return links

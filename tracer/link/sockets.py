@@ -41,8 +41,11 @@ def _collect_sockets(events: Sequence[Event]) -> dict[Inode, _Sock]:
         return socks[key]
 
     def set_local(s: _Sock, addr: SockAddr | None) -> None:
-        if _has_port(addr) and (s.local is None or not _has_port(s.local) or
-                                (addr is not None and _is_wildcard(s.local) and not _is_wildcard(addr))):
+        if _has_port(addr) and (
+            s.local is None
+            or not _has_port(s.local)
+            or (addr is not None and _is_wildcard(s.local) and not _is_wildcard(addr))
+        ):
             s.local = addr
 
     for e in events:

@@ -76,8 +76,9 @@ class _Writes:
         return sorted((p for q in self.queues.values() for p in q), key=lambda p: _time_key(p.event))
 
 
-def stream_flows(channel_id: str, writes: Sequence[Event], reads: Sequence[Event],
-                 sender_traced: bool = True) -> StreamResult:
+def stream_flows(
+    channel_id: str, writes: Sequence[Event], reads: Sequence[Event], sender_traced: bool = True
+) -> StreamResult:
     """Match a channel's byte stream: all writes in the order they went in, all reads in the order they took.
 
     Several writers or readers (fork copies fds) are fine; a process reading
@@ -99,8 +100,10 @@ def stream_flows(channel_id: str, writes: Sequence[Event], reads: Sequence[Event
                     got = _known(r.data, roff, size - roff)
                     flows.append(Flow(channel_id, None, r.key, size - roff, 0, roff, offset, got))
                     if sender_traced:
-                        problems.append(f"{channel_id}: {r.call} {r.key} got {size - roff} bytes {show_bytes(got)} "
-                                        f"at stream offset {offset} that no traced send wrote.")
+                        problems.append(
+                            f"{channel_id}: {r.call} {r.key} got {size - roff} bytes {show_bytes(got)} "
+                            f"at stream offset {offset} that no traced send wrote."
+                        )
                     offset += size - roff
                     break
                 cur.start = offset
@@ -108,12 +111,23 @@ def stream_flows(channel_id: str, writes: Sequence[Event], reads: Sequence[Event
             n = min(size - roff, cur.left)
             got, sent = _known(r.data, roff, n), _known(cur.event.data, cur.taken, n)
             if _agree(got, sent):
-                flows.append(Flow(channel_id, cur.event.key, r.key, n, cur.taken, roff, offset,
-                                  got if len(got) > len(sent) else sent))
+                flows.append(
+                    Flow(
+                        channel_id,
+                        cur.event.key,
+                        r.key,
+                        n,
+                        cur.taken,
+                        roff,
+                        offset,
+                        got if len(got) > len(sent) else sent,
+                    )
+                )
             else:
                 problems.append(
                     f"{channel_id}: {r.call} {r.key} got {show_bytes(got)} at stream offset {offset}, "
-                    f"but {cur.event.call} {cur.event.key} wrote {show_bytes(sent)} there; not linked.")
+                    f"but {cur.event.call} {cur.event.key} wrote {show_bytes(sent)} there; not linked."
+                )
                 flows.append(Flow(channel_id, cur.event.key, None, n, cur.taken, 0, offset, sent))
                 flows.append(Flow(channel_id, None, r.key, n, 0, roff, offset, got))
             cur.taken += n
@@ -123,14 +137,15 @@ def stream_flows(channel_id: str, writes: Sequence[Event], reads: Sequence[Event
     for p in rest:
         if p.start is None:
             order.append(p.event.key)
-        flows.append(Flow(channel_id, p.event.key, None, p.left, p.taken, 0, offset,
-                          _known(p.event.data, p.taken, p.left)))
+        flows.append(
+            Flow(channel_id, p.event.key, None, p.left, p.taken, 0, offset, _known(p.event.data, p.taken, p.left))
+        )
         offset += p.left
-    return StreamResult(tuple(flows), tuple(problems), tuple(order),
-                        tuple(r.key for r in sorted(reads, key=_time_key)))
+    return StreamResult(tuple(flows), tuple(problems), tuple(order), tuple(r.key for r in sorted(reads, key=_time_key)))
 
 
 # -- the stream calls of a trace, and one channel direction built from them -------------------------
+
 
 @dataclass(frozen=True, slots=True)
 class _StreamCalls:
@@ -160,16 +175,24 @@ class _StreamCalls:
         return _StreamCalls(dict(sends), dict(recvs), dict(eof_reads))
 
 
-def _stream_channel(name: str, kind: str, d: _Direction, calls: _StreamCalls,
-                    infos: Mapping[Inode, EndpointInfo]) -> tuple[Channel, StreamResult]:
+def _stream_channel(
+    name: str, kind: str, d: _Direction, calls: _StreamCalls, infos: Mapping[Inode, EndpointInfo]
+) -> tuple[Channel, StreamResult]:
     cid = f"{name} {d.suffix}" if d.suffix else name
     writes = calls.sends.get(d.src, []) if d.src else []
     reads = calls.recvs.get(d.dst, []) if d.dst else []
     result = stream_flows(cid, writes, reads, sender_traced=d.src is not None)
     if d.src is None and any(f.send is None for f in result.flows):
         untraced = sum(f.length for f in result.flows if f.send is None)
-        result = StreamResult(result.flows, (*result.problems, f"{cid}: the sending side ran untraced; "
-                              f"{untraced} received bytes have no send to link to."), result.sends, result.recvs)
+        result = StreamResult(
+            result.flows,
+            (
+                *result.problems,
+                f"{cid}: the sending side ran untraced; {untraced} received bytes have no send to link to.",
+            ),
+            result.sends,
+            result.recvs,
+        )
     src = infos[d.src].endpoint if d.src else None
     dst = infos[d.dst].endpoint if d.dst else None
     return Channel(cid, name, kind, True, src, dst, d.src_addr, d.dst_addr, result.sends, result.recvs), result
@@ -182,7 +205,9 @@ def _unplaced(calls: _StreamCalls, placed: set[Inode | None]) -> list[str]:
         if ino in placed:
             continue
         evs = [*calls.sends.get(ino, []), *calls.recvs.get(ino, [])]
-        problems.append(f"a {evs[0].endpoint.kind} socket (inode {ino[1]}) moved "  # type: ignore[union-attr]
-                        f"{sum(e.size or 0 for e in evs)} bytes but its connection was not recorded "
-                        "(no connect, accept or socketpair); those bytes are not linked.")
+        problems.append(
+            f"a {evs[0].endpoint.kind} socket (inode {ino[1]}) moved "  # type: ignore[union-attr]
+            f"{sum(e.size or 0 for e in evs)} bytes but its connection was not recorded "
+            "(no connect, accept or socketpair); those bytes are not linked."
+        )
     return sorted(problems)

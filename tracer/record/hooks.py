@@ -30,10 +30,24 @@ _writer: Writer = NULL_WRITER
 _fork_hook_registered = False
 _patches: list[tuple[object, str, object, bool]] = []  # (owner, name, original, had_own_attribute)
 
-_orig_os = {name: getattr(os, name) for name in (
-    "pipe", "pipe2", "fork", "read", "write", "close", "dup", "dup2", "wait", "waitpid",
-    "_exit", "kill",
-) if hasattr(os, name)}
+_orig_os = {
+    name: getattr(os, name)
+    for name in (
+        "pipe",
+        "pipe2",
+        "fork",
+        "read",
+        "write",
+        "close",
+        "dup",
+        "dup2",
+        "wait",
+        "waitpid",
+        "_exit",
+        "kill",
+    )
+    if hasattr(os, name)
+}
 _orig_sleep = time.sleep
 _Socket = socket.socket
 _orig_socketpair = socket.socketpair
@@ -45,7 +59,8 @@ _orig_input = builtins.input
 #: and closes while it starts a program. Its pipes to the child's stdin/stdout are real IPC and are recorded.
 #: Found by name, not imported: a traced program that never starts another one does not pay for subprocess.
 _PLUMBING_FILES = frozenset(
-    spec.origin for spec in (importlib.util.find_spec("subprocess"),) if spec is not None and spec.origin)
+    spec.origin for spec in (importlib.util.find_spec("subprocess"),) if spec is not None and spec.origin
+)
 _PLUMBING_FUNCTIONS = frozenset({"_execute_child"})
 _getframe = sys._getframe
 
@@ -73,8 +88,11 @@ def _addr(address: Any) -> str:
         return '["%s",%d]' % (address[0], address[1])
     if isinstance(address, (bytes, bytearray)):
         address = bytes(address)
-        address = "@" + address[1:].decode("utf-8", "backslashreplace") if address[:1] == b"\0" else (
-            address.decode("utf-8", "backslashreplace"))
+        address = (
+            "@" + address[1:].decode("utf-8", "backslashreplace")
+            if address[:1] == b"\0"
+            else (address.decode("utf-8", "backslashreplace"))
+        )
     if isinstance(address, str):
         if address.startswith("\0"):
             address = "@" + address[1:]
@@ -110,6 +128,7 @@ def _sock_ep(sock: socket.socket) -> str:
 
 # -- os --------------------------------------------------------------------------------------------
 
+
 def _wrap_os() -> dict[str, Callable]:
     o = _orig_os
 
@@ -126,8 +145,9 @@ def _wrap_os() -> dict[str, Callable]:
             return o["pipe2"](flags)
         t0 = now()
         r, w = o["pipe2"](flags)
-        _writer.emit("pipe2", t0, now(), ',"args":{"flags":%d},"res":[%d,%d]%s' % (
-            flags, r, w, _writer.endpoint(r, "pipe")))
+        _writer.emit(
+            "pipe2", t0, now(), ',"args":{"flags":%d},"res":[%d,%d]%s' % (flags, r, w, _writer.endpoint(r, "pipe"))
+        )
         return r, w
 
     def read(fd, n, /):
@@ -137,8 +157,7 @@ def _wrap_os() -> dict[str, Callable]:
         try:
             data = o["read"](fd, n)
         except BaseException as exc:
-            _writer.emit("read", t0, now(), ',"fd":%d%s,"args":{"n":%d}%s' % (
-                fd, _writer.endpoint(fd), n, _err(exc)))
+            _writer.emit("read", t0, now(), ',"fd":%d%s,"args":{"n":%d}%s' % (fd, _writer.endpoint(fd), n, _err(exc)))
             raise
         _writer.data_event("read", fd, t0, now(), n, len(data), data)
         return data
@@ -150,8 +169,12 @@ def _wrap_os() -> dict[str, Callable]:
         try:
             size = o["write"](fd, data)
         except BaseException as exc:
-            _writer.emit("write", t0, now(), ',"fd":%d%s,"args":{"n":%d}%s' % (
-                fd, _writer.endpoint(fd), len(memoryview(data)), _err(exc)))
+            _writer.emit(
+                "write",
+                t0,
+                now(),
+                ',"fd":%d%s,"args":{"n":%d}%s' % (fd, _writer.endpoint(fd), len(memoryview(data)), _err(exc)),
+            )
             raise
         _writer.data_event("write", fd, t0, now(), len(memoryview(data)), size, data)
         return size
@@ -189,8 +212,7 @@ def _wrap_os() -> dict[str, Callable]:
         except BaseException as exc:
             _writer.emit("dup2", t0, now(), ',"fd":%d,"args":{"fd2":%d}%s' % (fd, fd2, _err(exc)))
             raise
-        _writer.emit("dup2", t0, now(), ',"fd":%d%s,"args":{"fd2":%d},"res":%d' % (
-            fd, _writer.endpoint(fd), fd2, new))
+        _writer.emit("dup2", t0, now(), ',"fd":%d%s,"args":{"fd2":%d},"res":%d' % (fd, _writer.endpoint(fd), fd2, new))
         return new
 
     def fork():
@@ -230,8 +252,9 @@ def _wrap_os() -> dict[str, Callable]:
         except BaseException as exc:
             _writer.emit("waitpid", t0, now(), ',"args":{"pid":%d,"options":%d}%s' % (pid, options, _err(exc)))
             raise
-        _writer.emit("waitpid", t0, now(), ',"args":{"pid":%d,"options":%d},"res":[%d,%d]' % (
-            pid, options, got, status))
+        _writer.emit(
+            "waitpid", t0, now(), ',"args":{"pid":%d,"options":%d},"res":[%d,%d]' % (pid, options, got, status)
+        )
         return got, status
 
     def _exit(status, /):
@@ -248,8 +271,20 @@ def _wrap_os() -> dict[str, Callable]:
             raise
         _writer.emit("kill", t0, now(), ',"args":{"pid":%d,"sig":%d}' % (pid, sig))
 
-    wrappers = dict(pipe=pipe, pipe2=pipe2, read=read, write=write, close=close, dup=dup, dup2=dup2,
-                    fork=fork, wait=wait, waitpid=waitpid, _exit=_exit, kill=kill)
+    wrappers = dict(
+        pipe=pipe,
+        pipe2=pipe2,
+        read=read,
+        write=write,
+        close=close,
+        dup=dup,
+        dup2=dup2,
+        fork=fork,
+        wait=wait,
+        waitpid=waitpid,
+        _exit=_exit,
+        kill=kill,
+    )
     return {name: fn for name, fn in wrappers.items() if name in o}
 
 
@@ -262,13 +297,33 @@ def _after_fork_in_child() -> None:
 
 # -- socket ----------------------------------------------------------------------------------------
 
+
 def _wrap_socket_methods() -> dict[str, Callable]:
     S = _Socket
-    orig = {name: getattr(S, name) for name in (
-        "__init__", "bind", "listen", "accept", "connect", "connect_ex", "send", "sendall", "sendto",
-        "sendmsg", "recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg", "shutdown", "close",
-        "setsockopt",
-    )}
+    orig = {
+        name: getattr(S, name)
+        for name in (
+            "__init__",
+            "bind",
+            "listen",
+            "accept",
+            "connect",
+            "connect_ex",
+            "send",
+            "sendall",
+            "sendto",
+            "sendmsg",
+            "recv",
+            "recv_into",
+            "recvfrom",
+            "recvfrom_into",
+            "recvmsg",
+            "shutdown",
+            "close",
+            "setsockopt",
+        )
+    }
+
     def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
         if fileno is not None:  # accept(), socketpair(), fromfd() wrap fds they record themselves
             orig["__init__"](self, family, type, proto, fileno)
@@ -277,11 +332,15 @@ def _wrap_socket_methods() -> dict[str, Callable]:
         try:
             orig["__init__"](self, family, type, proto, fileno)
         except BaseException as exc:
-            _writer.emit("socket", t0, now(), ',"args":{"family":%d,"type":%d}%s' % (
-                int(family), int(type), _err(exc)))
+            _writer.emit("socket", t0, now(), ',"args":{"family":%d,"type":%d}%s' % (int(family), int(type), _err(exc)))
             raise
-        _writer.emit("socket", t0, now(), ',"args":{"family":%d,"type":%d,"proto":%d},"res":%d%s' % (
-            self.family, self.type, self.proto, self.fileno(), _sock_ep(self)))
+        _writer.emit(
+            "socket",
+            t0,
+            now(),
+            ',"args":{"family":%d,"type":%d,"proto":%d},"res":%d%s'
+            % (self.family, self.type, self.proto, self.fileno(), _sock_ep(self)),
+        )
 
     def bind(self, address, /):
         t0 = now()
@@ -290,8 +349,9 @@ def _wrap_socket_methods() -> dict[str, Callable]:
         except BaseException as exc:
             _writer.emit("bind", t0, now(), '%s,"args":{"addr":%s}%s' % (_sock_ep(self), _addr(address), _err(exc)))
             raise
-        _writer.emit("bind", t0, now(), '%s,"args":{"addr":%s}%s' % (
-            _sock_ep(self), _addr(address), _sock_fields(self)))
+        _writer.emit(
+            "bind", t0, now(), '%s,"args":{"addr":%s}%s' % (_sock_ep(self), _addr(address), _sock_fields(self))
+        )
 
     def listen(self, *backlog):
         t0 = now()
@@ -312,9 +372,18 @@ def _wrap_socket_methods() -> dict[str, Callable]:
             raise
         t1 = now()
         kind = socket_kind(conn.family, conn.type)
-        _writer.emit("accept", t0, t1, '%s,"res":%d,"ep2":%s%s' % (
-            _sock_ep(self), conn.fileno(), _writer.endpoint(conn.fileno(), kind)[6:] or "null",
-            _sock_fields(conn, local=True, peer=True)))
+        _writer.emit(
+            "accept",
+            t0,
+            t1,
+            '%s,"res":%d,"ep2":%s%s'
+            % (
+                _sock_ep(self),
+                conn.fileno(),
+                _writer.endpoint(conn.fileno(), kind)[6:] or "null",
+                _sock_fields(conn, local=True, peer=True),
+            ),
+        )
         return conn, address
 
     def _connect(name):
@@ -323,15 +392,25 @@ def _wrap_socket_methods() -> dict[str, Callable]:
             try:
                 result = orig[name](self, address)
             except BaseException as exc:
-                _writer.emit(name, t0, now(), '%s,"args":{"addr":%s}%s%s' % (
-                    _sock_ep(self), _addr(address), _sock_fields(self), _err(exc)))
+                _writer.emit(
+                    name,
+                    t0,
+                    now(),
+                    '%s,"args":{"addr":%s}%s%s' % (_sock_ep(self), _addr(address), _sock_fields(self), _err(exc)),
+                )
                 raise
             res = ',"res":%d' % result if name == "connect_ex" else ""
             if result:
                 res += ',"err":"%s"' % _errno.errorcode.get(result, str(result))
-            _writer.emit(name, t0, now(), '%s,"args":{"addr":%s}%s%s' % (
-                _sock_ep(self), _addr(address), res, _sock_fields(self, local=True, peer=not result)))
+            _writer.emit(
+                name,
+                t0,
+                now(),
+                '%s,"args":{"addr":%s}%s%s'
+                % (_sock_ep(self), _addr(address), res, _sock_fields(self, local=True, peer=not result)),
+            )
             return result
+
         return connect
 
     def _sender(name):
@@ -353,11 +432,14 @@ def _wrap_socket_methods() -> dict[str, Callable]:
             else:
                 size = result
             body = _sock_ep(self) + ',"args":{"n":%d},"res":%s' % (
-                len(memoryview(data)), "null" if result is None else result)
+                len(memoryview(data)),
+                "null" if result is None else result,
+            )
             if name == "sendto":
                 body += ',"peer":%s' % _addr(rest[-1]) + _sock_fields(self)
             _writer.emit(name, t0, t1, body + _writer.payload(data, size))
             return result
+
         return sender
 
     def _receiver(name):
@@ -382,11 +464,14 @@ def _wrap_socket_methods() -> dict[str, Callable]:
                 data, _anc, _flags, address = result
                 size = len(data)
             body = _sock_ep(self) + ',"args":{"n":%d},"res":%d' % (
-                arg if isinstance(arg, int) else len(memoryview(arg)), size)
+                arg if isinstance(arg, int) else len(memoryview(arg)),
+                size,
+            )
             if address is not None:
                 body += ',"peer":' + _addr(address) + _sock_fields(self)
             _writer.emit(name, t0, t1, body + _writer.payload(data, size))
             return result
+
         return receiver
 
     def shutdown(self, how, /):
@@ -416,13 +501,27 @@ def _wrap_socket_methods() -> dict[str, Callable]:
             _writer.emit("setsockopt", t0, now(), _sock_ep(self) + _err(exc))
             raise
         shown = value if isinstance(value, int) else None
-        _writer.emit("setsockopt", t0, now(), '%s,"args":{"level":%d,"opt":%d,"value":%s}' % (
-            _sock_ep(self), level, optname, "null" if shown is None else shown))
+        _writer.emit(
+            "setsockopt",
+            t0,
+            now(),
+            '%s,"args":{"level":%d,"opt":%d,"value":%s}'
+            % (_sock_ep(self), level, optname, "null" if shown is None else shown),
+        )
         return result
 
     wrappers: dict[str, Callable] = dict(
-        __init__=__init__, bind=bind, listen=listen, accept=accept, connect=_connect("connect"),
-        connect_ex=_connect("connect_ex"), shutdown=shutdown, close=close, setsockopt=setsockopt)
+        __init__=__init__,
+        bind=bind,
+        listen=listen,
+        accept=accept,
+        connect=_connect("connect"),
+        connect_ex=_connect("connect_ex"),
+        shutdown=shutdown,
+        close=close,
+        setsockopt=setsockopt,
+    )
+
     def send(self, data, *rest):  # the hot path of socket programs: one function, no helpers
         t0 = now()
         try:
@@ -460,8 +559,13 @@ def _socketpair(*args, **kwargs):
         raise
     kind = socket_kind(a.family, a.type)
     ep_b = _writer.endpoint(b.fileno(), kind)
-    _writer.emit("socketpair", t0, now(), ',"res":[%d,%d],"fd":%d%s,"ep2":%s' % (
-        a.fileno(), b.fileno(), a.fileno(), _writer.endpoint(a.fileno(), kind), ep_b[6:] or "null"))
+    _writer.emit(
+        "socketpair",
+        t0,
+        now(),
+        ',"res":[%d,%d],"fd":%d%s,"ep2":%s'
+        % (a.fileno(), b.fileno(), a.fileno(), _writer.endpoint(a.fileno(), kind), ep_b[6:] or "null"),
+    )
     return a, b
 
 
@@ -473,6 +577,7 @@ def _fromfd(fd, family, type, proto=0):
 
 
 # -- time, stdin, stdout ---------------------------------------------------------------------------
+
 
 def _sleep(seconds, /):
     t0 = now()
@@ -598,8 +703,13 @@ def _rewrap(stream: Any, cls: type, call: str | None = None) -> Any:
     if not isinstance(stream, io.TextIOWrapper) or type(stream) is not io.TextIOWrapper:
         return stream
     try:
-        new = cls(stream.buffer, encoding=stream.encoding, errors=stream.errors,
-                  line_buffering=stream.line_buffering, write_through=stream.write_through)
+        new = cls(
+            stream.buffer,
+            encoding=stream.encoding,
+            errors=stream.errors,
+            line_buffering=stream.line_buffering,
+            write_through=stream.write_through,
+        )
     except (AttributeError, ValueError):
         return stream
     if call is not None:
@@ -608,6 +718,7 @@ def _rewrap(stream: Any, cls: type, call: str | None = None) -> Any:
 
 
 # -- install / uninstall ---------------------------------------------------------------------------
+
 
 def _patch(owner: object, name: str, replacement: object) -> None:
     had_own = name in vars(owner) if isinstance(owner, type) else True
@@ -673,8 +784,13 @@ def _audit(event: str, args: tuple) -> None:
             fields = {"args": {"how": "system", "command": str(args[0])}}
         else:
             argv = args[1] if len(args) > 1 else ()
-            fields = {"args": {"how": event.split(".")[-1].lower(), "executable": str(args[0]),
-                               "argv": [str(a) for a in argv] if isinstance(argv, (list, tuple)) else str(argv)}}
+            fields = {
+                "args": {
+                    "how": event.split(".")[-1].lower(),
+                    "executable": str(args[0]),
+                    "argv": [str(a) for a in argv] if isinstance(argv, (list, tuple)) else str(argv),
+                }
+            }
         t = now()
         _writer.emit_fields("exec" if event == "os.exec" else "spawn", t, t, fields)
     except Exception:

@@ -84,7 +84,18 @@ class Writer:
         else:
             encoded = _b64(memoryview(data)[: size if size < cap else cap], newline=False)  # type: ignore[arg-type]
         line = '%s%d,"t0":%d,"t1":%d,"call":"%s","fd":%d%s,"args":{"n":%d},"res":%d,"size":%d,"data":"%s"}\n' % (
-            self.head, self.tid(), t0, t1, call, fd, ep, asked, size, size, encoded.decode("ascii"))
+            self.head,
+            self.tid(),
+            t0,
+            t1,
+            call,
+            fd,
+            ep,
+            asked,
+            size,
+            size,
+            encoded.decode("ascii"),
+        )
         try:
             _os_write(self.fd, line.encode())
         except OSError:
@@ -175,9 +186,7 @@ def socket_kind(family: int, type_: int) -> str:
 
     type_ &= ~(getattr(_socket, "SOCK_NONBLOCK", 0) | getattr(_socket, "SOCK_CLOEXEC", 0))
     if family == _socket.AF_UNIX:
-        return {_socket.SOCK_STREAM: "unix-stream", _socket.SOCK_DGRAM: "unix-dgram"}.get(
-            type_, "unix-seqpacket"
-        )
+        return {_socket.SOCK_STREAM: "unix-stream", _socket.SOCK_DGRAM: "unix-dgram"}.get(type_, "unix-seqpacket")
     suffix = "6" if family == _socket.AF_INET6 else ""
     if family in (_socket.AF_INET, _socket.AF_INET6):
         if type_ == _socket.SOCK_STREAM:

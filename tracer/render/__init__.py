@@ -19,8 +19,7 @@ from ipctrace.render.plantuml import PlantUmlRenderer
 from ipctrace.render.text import TextRenderer
 
 RENDERERS: dict[str, type[Renderer]] = {
-    cls.name: cls
-    for cls in (SvgRenderer, PngRenderer, PdfRenderer, MermaidRenderer, PlantUmlRenderer, TextRenderer)
+    cls.name: cls for cls in (SvgRenderer, PngRenderer, PdfRenderer, MermaidRenderer, PlantUmlRenderer, TextRenderer)
 }
 
 #: What `render_outputs` writes by default, in order.
@@ -41,8 +40,13 @@ def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = Non
     return get_renderer(name, options).render(build_diagram(ordered, options))
 
 
-def render_outputs(ordered: OrderedTrace, outdir: str | Path, options: RenderOptions | None = None,
-                   formats: tuple[str, ...] = DEFAULT_FORMATS, stem: str = "sequence") -> dict[str, Path]:
+def render_outputs(
+    ordered: OrderedTrace,
+    outdir: str | Path,
+    options: RenderOptions | None = None,
+    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    stem: str = "sequence",
+) -> dict[str, Path]:
     """Write the diagram files under `outdir` and return label → path.
 
     Labels: `svg`, `pdf`, `mermaid`, `plantuml`, `text`, and `png` for the
@@ -79,5 +83,14 @@ def _write(path: Path, content: str | bytes) -> None:
         path.write_text(content, encoding="utf-8")
 
 
-__all__ = ["RENDERERS", "Diagram", "RenderError", "RenderOptions", "Renderer", "build_diagram", "get_renderer",
-           "render", "render_outputs"]
+__all__ = [
+    "RENDERERS",
+    "Diagram",
+    "RenderError",
+    "RenderOptions",
+    "Renderer",
+    "build_diagram",
+    "get_renderer",
+    "render",
+    "render_outputs",
+]

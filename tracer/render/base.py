@@ -50,8 +50,12 @@ class RenderOptions:
     png_width: int = 1920  # pixels across a PNG page
 
     def __post_init__(self) -> None:
-        checks = (("view", self.view, VIEWS), ("packets", self.packets, PACKET_MODES),
-                  ("theme", self.theme, THEMES), ("lang", self.lang, LANGS))
+        checks = (
+            ("view", self.view, VIEWS),
+            ("packets", self.packets, PACKET_MODES),
+            ("theme", self.theme, THEMES),
+            ("lang", self.lang, LANGS),
+        )
         for name, value, allowed in checks:
             if value not in allowed:
                 raise RenderError(f"unknown {name} {value!r}: choose one of {', '.join(allowed)}.")

@@ -73,29 +73,101 @@ class Theme:
 
 THEMES = {
     "light": Theme(
-        bg="#ffffff", fg="#1f2328", muted="#59636e", lifeline="#8c959f", msg="#0550ae", kernel="#1a7f37",
-        packet="#8250df", dashed="#6e7781", error="#cf222e", typed="#1a7f37",
-        process_fill="#ddf4ff", process_line="#0969da", channel_fill="#fff8c5", channel_line="#9a6700",
-        socket_fill="#fbefff", socket_line="#8250df", wait_fill="#ffd8b5", wait_line="#bc4c00",
-        sleep_fill="#d0d7de", sleep_line="#57606a", open_fill="#ffebe9", open_line="#cf222e",
-        held_fill="#fff1a8", held_line="#bf8700", note_fill="#f6f8fa", note_line="#afb8c1",
-        fold_line="#6e7781", fold_fill="#eaeef2", end_fill="#424a53", end_text="#ffffff"),
+        bg="#ffffff",
+        fg="#1f2328",
+        muted="#59636e",
+        lifeline="#8c959f",
+        msg="#0550ae",
+        kernel="#1a7f37",
+        packet="#8250df",
+        dashed="#6e7781",
+        error="#cf222e",
+        typed="#1a7f37",
+        process_fill="#ddf4ff",
+        process_line="#0969da",
+        channel_fill="#fff8c5",
+        channel_line="#9a6700",
+        socket_fill="#fbefff",
+        socket_line="#8250df",
+        wait_fill="#ffd8b5",
+        wait_line="#bc4c00",
+        sleep_fill="#d0d7de",
+        sleep_line="#57606a",
+        open_fill="#ffebe9",
+        open_line="#cf222e",
+        held_fill="#fff1a8",
+        held_line="#bf8700",
+        note_fill="#f6f8fa",
+        note_line="#afb8c1",
+        fold_line="#6e7781",
+        fold_fill="#eaeef2",
+        end_fill="#424a53",
+        end_text="#ffffff",
+    ),
     "dark": Theme(
-        bg="#0d1117", fg="#e6edf3", muted="#9198a1", lifeline="#6e7681", msg="#58a6ff", kernel="#3fb950",
-        packet="#bc8cff", dashed="#8b949e", error="#ff7b72", typed="#7ee787",
-        process_fill="#0c2d6b", process_line="#58a6ff", channel_fill="#3b2e05", channel_line="#d29922",
-        socket_fill="#2e1a4a", socket_line="#bc8cff", wait_fill="#5a2d0c", wait_line="#f0883e",
-        sleep_fill="#30363d", sleep_line="#8b949e", open_fill="#4a1e22", open_line="#f85149",
-        held_fill="#4b3b0a", held_line="#d29922", note_fill="#161b22", note_line="#3d444d",
-        fold_line="#8b949e", fold_fill="#21262d", end_fill="#c9d1d9", end_text="#0d1117"),
+        bg="#0d1117",
+        fg="#e6edf3",
+        muted="#9198a1",
+        lifeline="#6e7681",
+        msg="#58a6ff",
+        kernel="#3fb950",
+        packet="#bc8cff",
+        dashed="#8b949e",
+        error="#ff7b72",
+        typed="#7ee787",
+        process_fill="#0c2d6b",
+        process_line="#58a6ff",
+        channel_fill="#3b2e05",
+        channel_line="#d29922",
+        socket_fill="#2e1a4a",
+        socket_line="#bc8cff",
+        wait_fill="#5a2d0c",
+        wait_line="#f0883e",
+        sleep_fill="#30363d",
+        sleep_line="#8b949e",
+        open_fill="#4a1e22",
+        open_line="#f85149",
+        held_fill="#4b3b0a",
+        held_line="#d29922",
+        note_fill="#161b22",
+        note_line="#3d444d",
+        fold_line="#8b949e",
+        fold_fill="#21262d",
+        end_fill="#c9d1d9",
+        end_text="#0d1117",
+    ),
     "print": Theme(
-        bg="#ffffff", fg="#000000", muted="#404040", lifeline="#808080", msg="#000000", kernel="#000000",
-        packet="#404040", dashed="#606060", error="#000000", typed="#000000",
-        process_fill="#ffffff", process_line="#000000", channel_fill="#f0f0f0", channel_line="#000000",
-        socket_fill="#f0f0f0", socket_line="#000000", wait_fill="#d9d9d9", wait_line="#000000",
-        sleep_fill="#ffffff", sleep_line="#000000", open_fill="#ffffff", open_line="#000000",
-        held_fill="#eeeeee", held_line="#606060", note_fill="#ffffff", note_line="#000000",
-        fold_line="#000000", fold_fill="#eeeeee", end_fill="#000000", end_text="#ffffff"),
+        bg="#ffffff",
+        fg="#000000",
+        muted="#404040",
+        lifeline="#808080",
+        msg="#000000",
+        kernel="#000000",
+        packet="#404040",
+        dashed="#606060",
+        error="#000000",
+        typed="#000000",
+        process_fill="#ffffff",
+        process_line="#000000",
+        channel_fill="#f0f0f0",
+        channel_line="#000000",
+        socket_fill="#f0f0f0",
+        socket_line="#000000",
+        wait_fill="#d9d9d9",
+        wait_line="#000000",
+        sleep_fill="#ffffff",
+        sleep_line="#000000",
+        open_fill="#ffffff",
+        open_line="#000000",
+        held_fill="#eeeeee",
+        held_line="#606060",
+        note_fill="#ffffff",
+        note_line="#000000",
+        fold_line="#000000",
+        fold_fill="#eeeeee",
+        end_fill="#000000",
+        end_text="#ffffff",
+    ),
 }
 
 
@@ -103,8 +175,10 @@ def require_graphviz() -> None:
     """Graphviz's programs must be on PATH; say how to get them, never show a traceback."""
     missing = [prog for prog in ("neato", "dot") if shutil.which(prog) is None]
     if missing:
-        raise RenderError(f"graphviz is not installed (no `{missing[0]}` on PATH), so no diagram can be drawn: "
-                          "install it with `apt-get install graphviz`.")
+        raise RenderError(
+            f"graphviz is not installed (no `{missing[0]}` on PATH), so no diagram can be drawn: "
+            "install it with `apt-get install graphviz`."
+        )
 
 
 def run_neato(source: str, fmt: str, renderer: str | None = None) -> bytes:
@@ -115,15 +189,19 @@ def run_neato(source: str, fmt: str, renderer: str | None = None) -> bytes:
     try:
         return graphviz.pipe("neato", fmt, source.encode("utf-8"), renderer=renderer, neato_no_op=2, quiet=True)
     except graphviz.ExecutableNotFound:
-        raise RenderError("graphviz is not installed (no `neato` on PATH): install it with "
-                          "`apt-get install graphviz`.") from None
+        raise RenderError(
+            "graphviz is not installed (no `neato` on PATH): install it with `apt-get install graphviz`."
+        ) from None
     except graphviz.CalledProcessError as exc:
         detail = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(f"graphviz could not draw the diagram ({detail[-1] if detail else exc}); "
-                          "please report it with the trace file.") from None
+        raise RenderError(
+            f"graphviz could not draw the diagram ({detail[-1] if detail else exc}); "
+            "please report it with the trace file."
+        ) from None
 
 
 # -- DOT writing ------------------------------------------------------------------------------------
+
 
 def _q(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
@@ -184,19 +262,22 @@ class _Dot:
             parts.append(f"{key}={value:.3f}" if isinstance(value, float) else f"{key}={_q(str(value))}")
         self.lines.append(f"{_q(a)} -> {_q(b)} [{', '.join(parts)}];")
 
-    def curve(self, a: str, b: str, points: Sequence[tuple[float, float]], tip: tuple[float, float],
-              **attrs: str | float) -> None:
+    def curve(
+        self, a: str, b: str, points: Sequence[tuple[float, float]], tip: tuple[float, float], **attrs: str | float
+    ) -> None:
         """An edge drawn along a given cubic Bézier (4 points) ending in an arrowhead at `tip`; y down."""
         spline = " ".join(f"{x:.2f},{self.height - y:.2f}" for x, y in points)
         pos = f"e,{tip[0]:.2f},{self.height - tip[1]:.2f} {spline}"
         self.edge(a, b, pos=pos, **attrs)
 
     def box(self, x: float, y: float, w: float, h: float, name: str | None = None, **attrs: str | float) -> str:
-        return self.node(x, y, name, width=max(w, 0.5) / PT_PER_INCH, height=max(h, 0.5) / PT_PER_INCH,
-                         fixedsize="true", **attrs)
+        return self.node(
+            x, y, name, width=max(w, 0.5) / PT_PER_INCH, height=max(h, 0.5) / PT_PER_INCH, fixedsize="true", **attrs
+        )
 
-    def text(self, x: float, y: float, html_label: str, w: float, h: float, name: str | None = None,
-             **attrs: str | float) -> str:
+    def text(
+        self, x: float, y: float, html_label: str, w: float, h: float, name: str | None = None, **attrs: str | float
+    ) -> str:
         """A label as its own node, centred at (x, y), filled with the background so lines pass behind it."""
         return self.box(x, y, w, h, name, shape="plaintext", margin="0", label=f"<{html_label}>", **attrs)
 
@@ -204,8 +285,9 @@ class _Dot:
 class _Painter:
     """Draws one window of a diagram into a `_Dot`."""
 
-    def __init__(self, diagram: Diagram, window: Window, page_width: float, page_height: float,
-                 x_offset: float) -> None:
+    def __init__(
+        self, diagram: Diagram, window: Window, page_width: float, page_height: float, x_offset: float
+    ) -> None:
         self.d = diagram
         self.o = diagram.options
         self.t = THEMES[self.o.theme]
@@ -234,14 +316,14 @@ class _Painter:
         r = self.d.rows[row]
         return r.y + r.height / 2
 
-    def font(self, text: str, size: float | None = None, color: str | None = None, mono: bool = False,
-             bold: bool = False) -> str:
+    def font(
+        self, text: str, size: float | None = None, color: str | None = None, mono: bool = False, bold: bool = False
+    ) -> str:
         face = self.d.mono if mono else self.d.font
         inner = _h(text)
         if bold:
             inner = f"<B>{inner}</B>"
-        return (f'<FONT FACE="{face}" POINT-SIZE="{size or self.m.font:.1f}" '
-                f'COLOR="{color or self.t.fg}">{inner}</FONT>')
+        return f'<FONT FACE="{face}" POINT-SIZE="{size or self.m.font:.1f}" COLOR="{color or self.t.fg}">{inner}</FONT>'
 
     # the page
 
@@ -253,8 +335,8 @@ class _Painter:
             f'graph [splines=line, outputorder="edgesfirst", bgcolor={_q(t.bg)}, pad="0", margin="0", '
             f'fontname={_q(self.d.font)}, id="sequence", '
             f'bb="0,0,{self.page_width:.2f},{self.page_height:.2f}"];',
-            f'node [fontname={_q(self.d.font)}, fontsize={self.m.font:.1f}, fontcolor={_q(t.fg)}, penwidth=1.2];',
-            f'edge [fontname={_q(self.d.font)}, penwidth=1.6, arrowsize=0.9, color={_q(t.fg)}];',
+            f"node [fontname={_q(self.d.font)}, fontsize={self.m.font:.1f}, fontcolor={_q(t.fg)}, penwidth=1.2];",
+            f"edge [fontname={_q(self.d.font)}, penwidth=1.6, arrowsize=0.9, color={_q(t.fg)}];",
         ]
         dot.point(0, 0, "corner-top")
         dot.point(self.page_width, self.page_height, "corner-bottom")
@@ -278,26 +360,47 @@ class _Painter:
             title += f"   ({self.w.page}/{self.w.pages})"
         size = m.font * 1.5
         w = text_width(title, size) + m.pad
-        self.dot.text(x + w / 2, m.pad + size * 0.7, self.font(title, size, t.fg, bold=True), w, size * 1.4,
-                      name="title", id="title")
+        self.dot.text(
+            x + w / 2,
+            m.pad + size * 0.7,
+            self.font(title, size, t.fg, bold=True),
+            w,
+            size * 1.4,
+            name="title",
+            id="title",
+        )
         sw = text_width(self.d.subtitle, m.small) + m.pad
-        self.dot.text(x + sw / 2, m.pad + size * 1.4 + m.line * 0.6, self.font(self.d.subtitle, m.small, t.muted),
-                      sw, m.line, name="subtitle")
+        self.dot.text(
+            x + sw / 2,
+            m.pad + size * 1.4 + m.line * 0.6,
+            self.font(self.d.subtitle, m.small, t.muted),
+            sw,
+            m.line,
+            name="subtitle",
+        )
 
     def legend(self) -> None:
         m, t = self.m, self.t
         symbols = {
-            "msg": ("──▶", t.msg), "kernel": ("──▶", t.kernel), "packet": ("──▶", t.packet),
-            "dashed": ("╌╌▶", t.dashed), "wait": ("▮", t.wait_line), "sleep": ("▮", t.sleep_line),
-            "open": ("▯", t.open_line), "note": ("▭", t.note_line), "error": ("✗", t.error),
+            "msg": ("──▶", t.msg),
+            "kernel": ("──▶", t.kernel),
+            "packet": ("──▶", t.packet),
+            "dashed": ("╌╌▶", t.dashed),
+            "wait": ("▮", t.wait_line),
+            "sleep": ("▮", t.sleep_line),
+            "open": ("▯", t.open_line),
+            "note": ("▭", t.note_line),
+            "error": ("✗", t.error),
             "loop": ("⟳", t.fold_line),
         }
         cells = []
         widths = []
         for entry in self.d.legend:
             sym, color = symbols.get(entry.symbol, ("•", t.fg))
-            cells.append(f'<TD ALIGN="LEFT">{self.font(sym, m.small, color, bold=True)}</TD>'
-                         f'<TD ALIGN="LEFT">{self.font(entry.text, m.small * 0.95, t.muted)}</TD>')
+            cells.append(
+                f'<TD ALIGN="LEFT">{self.font(sym, m.small, color, bold=True)}</TD>'
+                f'<TD ALIGN="LEFT">{self.font(entry.text, m.small * 0.95, t.muted)}</TD>'
+            )
             widths.append(text_width("▶▶▶▶ " + entry.text, m.small) + m.pad * 3)
         # two rows of entries keep the legend low, out of the way of the lanes' heads
         half = (len(cells) + 1) // 2
@@ -328,33 +431,72 @@ class _Painter:
             a = self.dot.point(x, self.y(y0))
             b = self.dot.point(x, self.y(y1))
             style = "dashed" if lane.kind == "process" else "dotted"
-            color = t.lifeline if lane.kind == "process" else (t.channel_line if lane.kind == "channel"
-                                                               else t.socket_line)
-            self.dot.edge(a, b, arrowhead="none", style=style, color=color, penwidth=1.2,
-                          id=f"lifeline-{lane.id}", class_=f"lifeline {lane.kind}")
+            color = (
+                t.lifeline if lane.kind == "process" else (t.channel_line if lane.kind == "channel" else t.socket_line)
+            )
+            self.dot.edge(
+                a,
+                b,
+                arrowhead="none",
+                style=style,
+                color=color,
+                penwidth=1.2,
+                id=f"lifeline-{lane.id}",
+                class_=f"lifeline {lane.kind}",
+            )
 
     def heads(self) -> None:
         m, t = self.m, self.t
         for lane in self.d.lanes:
-            fill, line = {"process": (t.process_fill, t.process_line), "channel": (t.channel_fill, t.channel_line),
-                          "socket": (t.socket_fill, t.socket_line)}[lane.kind]
+            fill, line = {
+                "process": (t.process_fill, t.process_line),
+                "channel": (t.channel_fill, t.channel_line),
+                "socket": (t.socket_fill, t.socket_line),
+            }[lane.kind]
             w = head_width(lane, m)
             h = 2 * m.line + m.pad
-            label = (f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
-                     f'<TR><TD>{self.font(lane.title, m.font, t.fg, bold=True)}</TD></TR>'
-                     f'<TR><TD>{self.font(lane.subtitle, m.small, t.muted)}</TD></TR></TABLE>')
+            label = (
+                f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">'
+                f"<TR><TD>{self.font(lane.title, m.font, t.fg, bold=True)}</TD></TR>"
+                f"<TR><TD>{self.font(lane.subtitle, m.small, t.muted)}</TD></TR></TABLE>"
+            )
             x = self.lane_x[lane.id]
             if self.in_window(lane.first_row):
                 first = self.d.rows[lane.first_row]
                 y = first.y - first.height / 2 - first.pre / 2 if first.pre else first.y
-                self.dot.box(x, self.y(y), w, h, name=f"head-{lane.id}", shape="box", style="rounded,filled",
-                             fillcolor=fill, color=line, penwidth=1.6, margin="0", label=f"<{label}>",
-                             id=f"lane-{lane.id}", class_=f"lane {lane.kind}")
+                self.dot.box(
+                    x,
+                    self.y(y),
+                    w,
+                    h,
+                    name=f"head-{lane.id}",
+                    shape="box",
+                    style="rounded,filled",
+                    fillcolor=fill,
+                    color=line,
+                    penwidth=1.6,
+                    margin="0",
+                    label=f"<{label}>",
+                    id=f"lane-{lane.id}",
+                    class_=f"lane {lane.kind}",
+                )
             elif lane.first_row < self.w.a <= lane.last_row:
                 # a continuation page: the lane's head again, at the top
-                self.dot.box(x, self.w.dy - h / 2 - m.pad / 2, w, h, name=f"head-{lane.id}", shape="box",
-                             style="rounded,filled,dashed", fillcolor=fill, color=line, margin="0",
-                             label=f"<{label}>", id=f"lane-{lane.id}", class_=f"lane {lane.kind} continued")
+                self.dot.box(
+                    x,
+                    self.w.dy - h / 2 - m.pad / 2,
+                    w,
+                    h,
+                    name=f"head-{lane.id}",
+                    shape="box",
+                    style="rounded,filled,dashed",
+                    fillcolor=fill,
+                    color=line,
+                    margin="0",
+                    label=f"<{label}>",
+                    id=f"lane-{lane.id}",
+                    class_=f"lane {lane.kind} continued",
+                )
             if lane.kind == "process" and self.in_window(lane.last_row) and lane.end:
                 ew = text_width(lane.end, m.small) + m.pad * 2
                 eh = m.line * 1.2
@@ -363,19 +505,43 @@ class _Painter:
                     y = self.d.rows[-1].y + self.m.line + eh / 2
                     if not self.in_window(len(self.d.rows) - 1):
                         continue
-                    self.dot.box(x, self.y(y), ew, eh, name=f"end-{lane.id}", shape="box", style="rounded,dashed",
-                                 color=t.open_line, label=f"<{self.font(lane.end, m.small, t.open_line)}>",
-                                 id=f"end-{lane.id}", class_="end open")
+                    self.dot.box(
+                        x,
+                        self.y(y),
+                        ew,
+                        eh,
+                        name=f"end-{lane.id}",
+                        shape="box",
+                        style="rounded,dashed",
+                        color=t.open_line,
+                        label=f"<{self.font(lane.end, m.small, t.open_line)}>",
+                        id=f"end-{lane.id}",
+                        class_="end open",
+                    )
                 else:
-                    self.dot.box(x, self.y(y), ew, eh, name=f"end-{lane.id}", shape="box", style="rounded,filled",
-                                 fillcolor=t.end_fill, color=t.end_fill,
-                                 label=f"<{self.font(lane.end, m.small, t.end_text, bold=True)}>",
-                                 id=f"end-{lane.id}", class_="end")
+                    self.dot.box(
+                        x,
+                        self.y(y),
+                        ew,
+                        eh,
+                        name=f"end-{lane.id}",
+                        shape="box",
+                        style="rounded,filled",
+                        fillcolor=t.end_fill,
+                        color=t.end_fill,
+                        label=f"<{self.font(lane.end, m.small, t.end_text, bold=True)}>",
+                        id=f"end-{lane.id}",
+                        class_="end",
+                    )
 
     def bars(self) -> None:
         m, t = self.m, self.t
-        styles = {"wait": (t.wait_fill, t.wait_line, "filled"), "sleep": (t.sleep_fill, t.sleep_line, "filled"),
-                  "open": (t.open_fill, t.open_line, "filled,dashed"), "held": (t.held_fill, t.held_line, "filled")}
+        styles = {
+            "wait": (t.wait_fill, t.wait_line, "filled"),
+            "sleep": (t.sleep_fill, t.sleep_line, "filled"),
+            "open": (t.open_fill, t.open_line, "filled,dashed"),
+            "held": (t.held_fill, t.held_line, "filled"),
+        }
         for n, bar in enumerate(self.d.bars):
             fill, line, style = styles[bar.kind]
             top = self.row_top(bar.row0) + (self.d.rows[bar.row0].height / 2 if bar.kind == "held" else m.line * 0.3)
@@ -387,9 +553,20 @@ class _Painter:
                 continue
             width = m.bar * (0.7 if bar.kind == "held" else 1.0)
             x = self.lane_x[bar.lane]
-            self.dot.box(x, self.y((y0 + y1) / 2), width, y1 - y0, shape="box", style=style, fillcolor=fill,
-                         color=line, label="", id=f"bar-{n}", class_=f"bar {bar.kind}",
-                         tooltip=f"{bar.kind} {bar.label}".strip())
+            self.dot.box(
+                x,
+                self.y((y0 + y1) / 2),
+                width,
+                y1 - y0,
+                shape="box",
+                style=style,
+                fillcolor=fill,
+                color=line,
+                label="",
+                id=f"bar-{n}",
+                class_=f"bar {bar.kind}",
+                tooltip=f"{bar.kind} {bar.label}".strip(),
+            )
 
     def _arrow_ends(self, arrow: Arrow) -> tuple[float, float, float, float]:
         m = self.m
@@ -414,8 +591,17 @@ class _Painter:
 
     def arrows(self) -> None:
         t = self.t
-        colors = {"msg": t.msg, "lost": t.msg, "found": t.msg, "in": t.kernel, "out": t.kernel, "packet": t.packet,
-                  "fork": t.dashed, "connect": t.dashed, "eof": t.dashed}
+        colors = {
+            "msg": t.msg,
+            "lost": t.msg,
+            "found": t.msg,
+            "in": t.kernel,
+            "out": t.kernel,
+            "packet": t.packet,
+            "fork": t.dashed,
+            "connect": t.dashed,
+            "eof": t.dashed,
+        }
         for arrow in self.d.arrows:
             x1, y1, x2, y2 = self._arrow_ends(arrow)
             if y2 < self.w.y0 or y1 > self.w.y1:
@@ -435,8 +621,11 @@ class _Painter:
                 head = "dot" if cy2 == y2 else "none"
             flows = " ".join(f"flow-{i}" for i in arrow.flows)
             attrs: dict[str, str | float] = {
-                "id": arrow.id, "class_": f"arrow {arrow.kind} {flows}".strip(), "color": color,
-                "arrowhead": head, "tooltip": arrow.title or arrow.label,
+                "id": arrow.id,
+                "class_": f"arrow {arrow.kind} {flows}".strip(),
+                "color": color,
+                "arrowhead": head,
+                "tooltip": arrow.title or arrow.label,
             }
             if arrow.kind == "found":
                 attrs["arrowtail"] = "dot"
@@ -473,8 +662,18 @@ class _Painter:
             body += self.font("  " + arrow.detail, m.small, t.muted)
         w = arrow_label_width(arrow, m) + m.pad * 0.5
         cx = x + side * (reach * 0.8 + m.pad + w / 2)
-        self.dot.text(cx, (y1 + y2) / 2, body, w, m.line, name=f"label-{arrow.id}", style="filled",
-                      fillcolor=t.bg, id=f"label-{arrow.id}", class_=f"label {arrow.kind}")
+        self.dot.text(
+            cx,
+            (y1 + y2) / 2,
+            body,
+            w,
+            m.line,
+            name=f"label-{arrow.id}",
+            style="filled",
+            fillcolor=t.bg,
+            id=f"label-{arrow.id}",
+            class_=f"label {arrow.kind}",
+        )
 
     def arrow_label(self, arrow: Arrow, x1: float, y1: float, x2: float, y2: float, color: str) -> None:
         m, t = self.m, self.t
@@ -487,8 +686,13 @@ class _Painter:
         size = m.font if arrow.kind not in ("connect", "eof", "fork") else m.small
         w = arrow_label_width(arrow, m) + m.pad * 0.5
         h = m.line
-        body = self.font(arrow.label, size, color if arrow.kind != "packet" else t.fg, mono=mono,
-                         bold=arrow.kind in ("msg", "in", "out"))
+        body = self.font(
+            arrow.label,
+            size,
+            color if arrow.kind != "packet" else t.fg,
+            mono=mono,
+            bold=arrow.kind in ("msg", "in", "out"),
+        )
         if arrow.detail:
             body += self.font("  " + arrow.detail, m.small, t.muted)
         left, right = min(x1, x2), max(x1, x2)
@@ -503,16 +707,35 @@ class _Painter:
             # a dashed slanted arrow: its label sits by its middle, to the side
             cx, cy = (x1 + x2) / 2, (y1 + y2) / 2 - h * 0.6
         style = "filled"
-        self.dot.text(cx, self.y(cy), body, w, h, name=f"label-{arrow.id}", style=style, fillcolor=t.bg,
-                      id=f"label-{arrow.id}", class_=f"label {arrow.kind}")
+        self.dot.text(
+            cx,
+            self.y(cy),
+            body,
+            w,
+            h,
+            name=f"label-{arrow.id}",
+            style=style,
+            fillcolor=t.bg,
+            id=f"label-{arrow.id}",
+            class_=f"label {arrow.kind}",
+        )
 
     def _fork_label(self, arrow: Arrow, x1: float, y1: float, x2: float, color: str) -> None:
         m = self.m
         w = text_width(arrow.label, m.small) + m.pad
         cx = (x1 + x2) / 2
-        self.dot.text(cx, self.y(y1 - m.line * 0.6), self.font(arrow.label, m.small, color), w, m.line,
-                      name=f"label-{arrow.id}", style="filled", fillcolor=self.t.bg, id=f"label-{arrow.id}",
-                      class_="label fork")
+        self.dot.text(
+            cx,
+            self.y(y1 - m.line * 0.6),
+            self.font(arrow.label, m.small, color),
+            w,
+            m.line,
+            name=f"label-{arrow.id}",
+            style="filled",
+            fillcolor=self.t.bg,
+            id=f"label-{arrow.id}",
+            class_="label fork",
+        )
 
     def calls(self) -> None:
         m, t = self.m, self.t
@@ -527,12 +750,30 @@ class _Painter:
             y = self.row_y[call.row]
             text = call.text
             body = self.font(text, m.small, colors.get(call.kind, t.fg), bold=call.kind == "error")
-            self.dot.text(cx, self.y(y), body, w, m.line, name=f"call-{n}", style="filled", fillcolor=t.bg,
-                          id=f"call-{n}", class_=f"call {call.kind}")
+            self.dot.text(
+                cx,
+                self.y(y),
+                body,
+                w,
+                m.line,
+                name=f"call-{n}",
+                style="filled",
+                fillcolor=t.bg,
+                id=f"call-{n}",
+                class_=f"call {call.kind}",
+            )
             if call.kind == "error":
                 mark = self.font("✗", m.font * 1.2, t.error, bold=True)
-                self.dot.node(x, self.y(y), shape="plaintext", label=f"<{mark}>", width=0.2, height=0.2,
-                              fixedsize="true", class_="error-mark")
+                self.dot.node(
+                    x,
+                    self.y(y),
+                    shape="plaintext",
+                    label=f"<{mark}>",
+                    width=0.2,
+                    height=0.2,
+                    fixedsize="true",
+                    class_="error-mark",
+                )
 
     def notes(self) -> None:
         m, t = self.m, self.t
@@ -559,9 +800,21 @@ class _Painter:
                     body += self.font("⌨ " + line.typed, m.small, t.typed, bold=True)
             rows.append(f'<TR><TD ALIGN="LEFT">{body}</TD></TR>')
         label = f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{"".join(rows)}</TABLE>'
-        self.dot.box(cx, self.y(self.row_y[note.row]), w, h, name=f"note-{n}", shape="note", style="filled",
-                     fillcolor=t.note_fill, color=t.note_line, margin="0.05,0.02", label=f"<{label}>",
-                     id=f"note-{n}", class_="note")
+        self.dot.box(
+            cx,
+            self.y(self.row_y[note.row]),
+            w,
+            h,
+            name=f"note-{n}",
+            shape="note",
+            style="filled",
+            fillcolor=t.note_fill,
+            color=t.note_line,
+            margin="0.05,0.02",
+            label=f"<{label}>",
+            id=f"note-{n}",
+            class_="note",
+        )
 
     def folds(self) -> None:
         m, t = self.m, self.t
@@ -576,25 +829,54 @@ class _Painter:
             y0, y1 = max(top, self.w.y0), min(bottom, self.w.y1)
             if y1 <= y0:
                 continue
-            self.dot.box((left + right) / 2, self.y((y0 + y1) / 2), right - left, y1 - y0, name=f"fold-{n}",
-                         shape="box", style="dashed" if t is not THEMES["print"] else "solid", color=t.fold_line,
-                         penwidth=1.4, label="", id=f"fold-{n}", class_=f"fold count-{fold.count}",
-                         tooltip=f"{fold.label} {fold.detail}")
+            self.dot.box(
+                (left + right) / 2,
+                self.y((y0 + y1) / 2),
+                right - left,
+                y1 - y0,
+                name=f"fold-{n}",
+                shape="box",
+                style="dashed" if t is not THEMES["print"] else "solid",
+                color=t.fold_line,
+                penwidth=1.4,
+                label="",
+                id=f"fold-{n}",
+                class_=f"fold count-{fold.count}",
+                tooltip=f"{fold.label} {fold.detail}",
+            )
             if self.in_window(fold.row0):
                 tw = text_width(fold.label, m.font) + m.pad * 2
                 th = m.line * 1.2
-                self.dot.box(left + tw / 2, self.y(top + th / 2), tw, th, name=f"fold-tab-{n}", shape="box",
-                             style="filled", fillcolor=t.fold_fill, color=t.fold_line,
-                             label=f"<{self.font(fold.label, m.font, t.fg, bold=True)}>", id=f"fold-tab-{n}",
-                             class_="fold-label")
+                self.dot.box(
+                    left + tw / 2,
+                    self.y(top + th / 2),
+                    tw,
+                    th,
+                    name=f"fold-tab-{n}",
+                    shape="box",
+                    style="filled",
+                    fillcolor=t.fold_fill,
+                    color=t.fold_line,
+                    label=f"<{self.font(fold.label, m.font, t.fg, bold=True)}>",
+                    id=f"fold-tab-{n}",
+                    class_="fold-label",
+                )
                 if fold.detail:
                     dw = text_width(fold.detail, m.small) + m.pad
-                    self.dot.text(left + tw + m.pad + dw / 2, self.y(top + th / 2),
-                                  self.font(fold.detail, m.small, t.muted), dw, th, name=f"fold-detail-{n}",
-                                  id=f"fold-detail-{n}", class_="fold-detail")
+                    self.dot.text(
+                        left + tw + m.pad + dw / 2,
+                        self.y(top + th / 2),
+                        self.font(fold.detail, m.small, t.muted),
+                        dw,
+                        th,
+                        name=f"fold-detail-{n}",
+                        id=f"fold-detail-{n}",
+                        class_="fold-detail",
+                    )
 
 
 # -- pages ------------------------------------------------------------------------------------------
+
 
 def _header_height(diagram: Diagram) -> float:
     return diagram.top
@@ -624,8 +906,11 @@ def page_windows(diagram: Diagram) -> list[Window]:
         y0 = top_of(a)
         dy = diagram.top - m.pad if a == 0 else head
         b = a + 1
-        while b < len(rows) and b - a < limit_rows and \
-                rows[b].y + rows[b].height / 2 + m.line * 1.5 + m.pad * 2 - y0 + dy <= page_h:
+        while (
+            b < len(rows)
+            and b - a < limit_rows
+            and rows[b].y + rows[b].height / 2 + m.line * 1.5 + m.pad * 2 - y0 + dy <= page_h
+        ):
             b += 1
         bounds.append((a, b))
         a = b
@@ -684,18 +969,19 @@ def finish_svg(svg: str, diagram: Diagram) -> str:
 
 # -- splitting graphviz's output of several graphs ----------------------------------------------------
 
+
 def split_pngs(data: bytes) -> list[bytes]:
     """Graphviz writes one PNG per graph, back to back; cut them apart at each IEND chunk."""
     out = []
     pos = 0
     sig = b"\x89PNG\r\n\x1a\n"
     while pos < len(data):
-        if data[pos:pos + 8] != sig:
+        if data[pos : pos + 8] != sig:
             raise RenderError("graphviz wrote a PNG that cannot be read; please report it with the trace file.")
         p = pos + 8
         while True:
-            length = int.from_bytes(data[p:p + 4], "big")
-            kind = data[p + 4:p + 8]
+            length = int.from_bytes(data[p : p + 4], "big")
+            kind = data[p + 4 : p + 8]
             p += 12 + length
             if kind == b"IEND":
                 break
@@ -740,7 +1026,7 @@ def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
                     raise RenderError("graphviz wrote a PDF that cannot be read; please report it.")
                 length = int(ref.group(1))
             data_start = stream_at + len(b"stream")
-            data_start += 2 if pdf[data_start:data_start + 2] == b"\r\n" else 1
+            data_start += 2 if pdf[data_start : data_start + 2] == b"\r\n" else 1
             end_at = pdf.find(b"endobj", data_start + length)
         objects[num] = pdf[start:end_at]
         pos = end_at + len(b"endobj")
@@ -814,6 +1100,7 @@ def _pages_source(diagram: Diagram, fmt_dpi: float | None) -> tuple[str, int]:
 
 # -- renderers --------------------------------------------------------------------------------------
 
+
 class SvgRenderer(Renderer):
     """The master drawing: one SVG, every row, ids and titles for every arrow."""
 
@@ -862,5 +1149,3 @@ class PdfRenderer(Renderer):
 def png_size(png: bytes) -> tuple[int, int]:
     """Width and height of a PNG, from its IHDR chunk."""
     return int.from_bytes(png[16:20], "big"), int.from_bytes(png[20:24], "big")
-
-

@@ -135,6 +135,8 @@ def require_korean_font() -> str:
     """The Korean font to draw with, or a RenderError saying how to install one."""
     font = korean_font()
     if font is None:
-        raise RenderError("no font with Korean (Hangul) glyphs is installed, so --lang ko would draw empty boxes: "
-                          "install one with `apt-get install fonts-nanum` (check with `fc-list :lang=ko`).")
+        raise RenderError(
+            "no font with Korean (Hangul) glyphs is installed, so --lang ko would draw empty boxes: "
+            "install one with `apt-get install fonts-nanum` (check with `fc-list :lang=ko`)."
+        )
     return font

@@ -49,7 +49,7 @@ def show_text_line(data: bytes, limit: int = 60) -> str:
     """A printed line as the terminal showed it (decoded, no quotes), shortened to `limit` characters."""
     text = data.decode("utf-8", "replace").replace("\t", "    ").replace("\r", "")
     text = "".join(ch if ch.isprintable() else "·" for ch in text)
-    return text if len(text) <= limit else text[:limit - 1] + "…"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def show_args(event: Event) -> str:

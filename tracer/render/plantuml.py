@@ -34,10 +34,15 @@ class PlantUmlRenderer(Renderer):
     def render(self, diagram: Diagram) -> str:
         theme = THEMES[diagram.options.theme]
         ids = {lane.id: f"L{i}" for i, lane in enumerate(diagram.lanes)}
-        lines = ["@startuml", f"title {plantuml_text(diagram.title)}", "hide footbox",
-                 f"skinparam defaultFontName {diagram.font}",
-                 f"skinparam defaultFontSize {diagram.options.font_size:g}",
-                 f"skinparam backgroundColor {theme.bg}", "skinparam sequenceMessageAlign center"]
+        lines = [
+            "@startuml",
+            f"title {plantuml_text(diagram.title)}",
+            "hide footbox",
+            f"skinparam defaultFontName {diagram.font}",
+            f"skinparam defaultFontSize {diagram.options.font_size:g}",
+            f"skinparam backgroundColor {theme.bg}",
+            "skinparam sequenceMessageAlign center",
+        ]
         first_message_to: dict[str, bool] = {}
         created = {a.dst for a in diagram.arrows if a.kind == "fork"}
         for lane in diagram.lanes:
@@ -62,8 +67,9 @@ class PlantUmlRenderer(Renderer):
                 if item.other in created and not first_message_to.get(item.other):
                     lines.append(f"{pad}create {ids[item.other]}")
                 first_message_to[item.other] = True
-                lines.append(f"{pad}{ids[item.lane]} {_arrow(item.style)} {ids[item.other]} : "
-                             f"{plantuml_text(item.text)}")
+                lines.append(
+                    f"{pad}{ids[item.lane]} {_arrow(item.style)} {ids[item.other]} : {plantuml_text(item.text)}"
+                )
             elif item.kind == "activate":
                 if item.lane in pending:
                     pending.remove(item.lane)  # one wait right after another: the bar continues

@@ -15,8 +15,20 @@ from ipctrace.model import Event, Packet, Trace
 from ipctrace.render.base import Renderer
 from ipctrace.render.labels import show_flags, show_payload, show_result
 
-_ARGS_SHOWN = ("sleep", "bind", "connect", "listen", "fork", "kill", "waitpid", "exit", "shutdown", "exception",
-               "spawn", "exec")
+_ARGS_SHOWN = (
+    "sleep",
+    "bind",
+    "connect",
+    "listen",
+    "fork",
+    "kill",
+    "waitpid",
+    "exit",
+    "shutdown",
+    "exception",
+    "spawn",
+    "exec",
+)
 _DATAGRAM_CALLS = ("sendto", "recvfrom", "recvfrom_into", "recvmsg")
 
 

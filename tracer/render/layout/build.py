@@ -30,8 +30,14 @@ def choose_fonts(lang: str) -> tuple[str, str]:
     return "DejaVu Sans", "DejaVu Sans Mono"
 
 
-def legend_entries(diagram_arrows: Sequence[Arrow], bars: Sequence[Bar], calls: Sequence[CallLabel],
-                   notes: Sequence[Note], folds: Sequence[Fold], lang: str) -> tuple[LegendEntry, ...]:
+def legend_entries(
+    diagram_arrows: Sequence[Arrow],
+    bars: Sequence[Bar],
+    calls: Sequence[CallLabel],
+    notes: Sequence[Note],
+    folds: Sequence[Fold],
+    lang: str,
+) -> tuple[LegendEntry, ...]:
     """Only what this diagram uses, in a fixed order."""
     kinds = {a.kind for a in diagram_arrows}
     entries = []
@@ -87,8 +93,7 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
     fold_bottom = {f.row1 for f in builder.folds}
     top = m.font * 2.2 + m.line * 1.5 + m.pad * 2  # title, subtitle
     touched = {(a.src, a.src_row) for a in builder.arrows} | {(a.dst, a.dst_row) for a in builder.arrows}
-    pre_rows = {lane.first_row for lane in lane_list
-                if lane.kind != "process" and (lane.id, lane.first_row) in touched}
+    pre_rows = {lane.first_row for lane in lane_list if lane.kind != "process" and (lane.id, lane.first_row) in touched}
     y = top
     rows = []
     for row, h in zip(builder.rows, heights, strict=True):
@@ -115,14 +120,29 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
     if options.view == "packets" and not ordered.trace.packets:
         subtitle += " · no packets were captured"
     shown = sorted({i for a in builder.arrows for i in a.flows if a.kind in ("msg", "lost", "found", "in", "out")})
-    legend = legend_entries(builder.arrows, builder.bars, builder.calls, builder.notes, builder.folds, options.lang) \
-        if options.legend else ()
+    legend = (
+        legend_entries(builder.arrows, builder.bars, builder.calls, builder.notes, builder.folds, options.lang)
+        if options.legend
+        else ()
+    )
     return Diagram(
-        title=title, subtitle=subtitle, options=options, lanes=tuple(placed), rows=tuple(rows),
-        arrows=tuple(builder.arrows), bars=tuple(b if b.row1 >= 0 else _replace(b, row1=len(rows) - 1)
-                                                 for b in builder.bars),
-        calls=tuple(builder.calls), notes=tuple(builder.notes), folds=tuple(builder.folds), legend=legend,
-        width=width, height=bottom, top=top, font=font, mono=mono, shown_flows=tuple(shown),
+        title=title,
+        subtitle=subtitle,
+        options=options,
+        lanes=tuple(placed),
+        rows=tuple(rows),
+        arrows=tuple(builder.arrows),
+        bars=tuple(b if b.row1 >= 0 else _replace(b, row1=len(rows) - 1) for b in builder.bars),
+        calls=tuple(builder.calls),
+        notes=tuple(builder.notes),
+        folds=tuple(builder.folds),
+        legend=legend,
+        width=width,
+        height=bottom,
+        top=top,
+        font=font,
+        mono=mono,
+        shown_flows=tuple(shown),
         folded_flows=tuple(sorted(builder.folded_flows)),
         lane_index={lane.id: i for i, lane in enumerate(placed)},
     )

@@ -76,8 +76,9 @@ def _multiset_prefix(sigs: Sequence[tuple[object, ...]]) -> list[int]:
     return prefix
 
 
-def _find_folds(core: Sequence[Step], partners: Sequence[tuple[int, int]], min_repeat: int
-                ) -> list[tuple[int, int, int]]:
+def _find_folds(
+    core: Sequence[Step], partners: Sequence[tuple[int, int]], min_repeat: int
+) -> list[tuple[int, int, int]]:
     """(start, period, count) of each fold among `core` steps, greedy from the top."""
     prefix = _multiset_prefix([s.sig for s in core])
     n = len(core)
@@ -185,5 +186,7 @@ def fold_steps(steps: Sequence[Step], ordered: OrderedTrace, min_repeat: int) ->
 def _ties_inside(partners: Sequence[tuple[int, int]], members: Sequence[int]) -> bool:
     """True when the chosen steps are tied only among themselves."""
     chosen = set(members)
-    return all((partners[j][0] in chosen or partners[j][0] == j) and (partners[j][1] in chosen or partners[j][1] == j)
-               for j in members)
+    return all(
+        (partners[j][0] in chosen or partners[j][0] == j) and (partners[j][1] in chosen or partners[j][1] == j)
+        for j in members
+    )

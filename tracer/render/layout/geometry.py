@@ -52,8 +52,14 @@ class Metrics:
 
     @classmethod
     def of(cls, font_size: float) -> Metrics:
-        return cls(font=font_size, line=font_size * 1.3, pad=font_size * 0.6, bar=font_size * 0.8,
-                   min_gap=font_size * 9, small=font_size * 0.85)
+        return cls(
+            font=font_size,
+            line=font_size * 1.3,
+            pad=font_size * 0.6,
+            bar=font_size * 0.8,
+            min_gap=font_size * 9,
+            small=font_size * 0.85,
+        )
 
 
 def arrow_label_width(arrow: Arrow, m: Metrics) -> float:
@@ -69,8 +75,13 @@ def call_width(call: CallLabel, m: Metrics) -> float:
 
 
 def note_width(note: Note, m: Metrics) -> float:
-    return max(text_width(line.text + line.typed + ("⌨ " if line.kind == "in" or line.typed else ""), m.small)
-               for line in note.lines) + 2 * m.pad
+    return (
+        max(
+            text_width(line.text + line.typed + ("⌨ " if line.kind == "in" or line.typed else ""), m.small)
+            for line in note.lines
+        )
+        + 2 * m.pad
+    )
 
 
 def head_width(lane: Lane, m: Metrics) -> float:
@@ -101,8 +112,9 @@ def _sides(builder: _Builder, order: Sequence[str]) -> None:
         return "right"
 
     builder.calls = [_replace(c, side=side(c.lane, c.row)) for c in builder.calls]
-    builder.notes = [_replace(n, side="left" if pos.get(n.lane, 0) == 0 and last > 0 else "right")
-                     for n in builder.notes]
+    builder.notes = [
+        _replace(n, side="left" if pos.get(n.lane, 0) == 0 and last > 0 else "right") for n in builder.notes
+    ]
 
 
 def _row_heights(builder: _Builder, m: Metrics, lanes: Sequence[Lane]) -> list[float]:
@@ -178,7 +190,7 @@ def _lane_gaps(builder: _Builder, lanes: Sequence[Lane], m: Metrics) -> tuple[li
         w = text_width(fold.label, m.font) + text_width(fold.detail, m.small) + 4 * m.pad
         idx = sorted(pos[x] for x in fold.lanes if x in pos)
         if idx:
-            span = sum(gaps[idx[0]:idx[-1]])
+            span = sum(gaps[idx[0] : idx[-1]])
             if span + 2 * m.min_gap / 3 < w and idx[-1] > idx[0]:
                 extra = (w - span) / (idx[-1] - idx[0])
                 for g in range(idx[0], idx[-1]):

@@ -28,8 +28,7 @@ NOTE_LINES = 6  # printed lines shown in one note before "…"
 class _Builder:
     """Turns (possibly folded) steps into rows and items; `geometry` and `build_diagram` then place them."""
 
-    def __init__(self, ordered: OrderedTrace, options: RenderOptions, lanes: Lanes,
-                 font: str, mono: str) -> None:
+    def __init__(self, ordered: OrderedTrace, options: RenderOptions, lanes: Lanes, font: str, mono: str) -> None:
         self.ordered = ordered
         self.trace = ordered.trace
         self.linked = ordered.linked
@@ -77,10 +76,17 @@ class _Builder:
                 self.row_of[key] = index
 
     def _fold(self, item: FoldedSteps, row0: int, row1: int) -> None:
-        flows = sorted({self.flow_index[id(f)] for key in item.all_keys if isinstance(key, EventKey)
-                        for f in self.linked.flows_of(key)})
-        self.folded_flows |= {i for i in flows
-                              if self.linked.flows[i].send in item.hidden or self.linked.flows[i].recv in item.hidden}
+        flows = sorted(
+            {
+                self.flow_index[id(f)]
+                for key in item.all_keys
+                if isinstance(key, EventKey)
+                for f in self.linked.flows_of(key)
+            }
+        )
+        self.folded_flows |= {
+            i for i in flows if self.linked.flows[i].send in item.hidden or self.linked.flows[i].recv in item.hidden
+        }
         sends = [self.events[k] for k in item.all_keys if isinstance(k, EventKey) and self.events[k].moves_data_out]
         lanes = tuple(dict.fromkeys(s.lane for s in item.steps))
         sizes = [e.size or 0 for e in sends]
@@ -150,9 +156,19 @@ class _Builder:
             child = self.lanes.of_pid.get(event.result)
             if child is not None:
                 self.head_row.setdefault(child, row.index)
-                self.arrows.append(Arrow(f"fork-{event.result}", "fork", row.lane, child, row.index, row.index,
-                                         f"fork() → {event.result}", title=f"fork {event.pid} → {event.result}",
-                                         dashed=True))
+                self.arrows.append(
+                    Arrow(
+                        f"fork-{event.result}",
+                        "fork",
+                        row.lane,
+                        child,
+                        row.index,
+                        row.index,
+                        f"fork() → {event.result}",
+                        title=f"fork {event.pid} → {event.result}",
+                        dashed=True,
+                    )
+                )
                 return
         self.calls.append(CallLabel(row.lane, row.index, text, kind))
 
@@ -180,18 +196,26 @@ class _Builder:
             lines.append(NoteLine(pending, pending_kind))
         merged: list[NoteLine] = []
         for line in lines:
-            if merged and line.kind == "in" and merged[-1].kind != "in" and not merged[-1].typed \
-                    and merged[-1].text.rstrip().endswith((":", ">", "?")):
+            if (
+                merged
+                and line.kind == "in"
+                and merged[-1].kind != "in"
+                and not merged[-1].typed
+                and merged[-1].text.rstrip().endswith((":", ">", "?"))
+            ):
                 prev = merged.pop()
                 merged.append(NoteLine(prev.text, prev.kind, typed=line.text))
             else:
                 merged.append(line)
-        cleaned = [NoteLine(show_text_line(ln.text.encode(), 60), ln.kind, show_text_line(ln.typed.encode(), 60))
-                   for ln in merged if ln.text.strip() or ln.typed.strip()]
+        cleaned = [
+            NoteLine(show_text_line(ln.text.encode(), 60), ln.kind, show_text_line(ln.typed.encode(), 60))
+            for ln in merged
+            if ln.text.strip() or ln.typed.strip()
+        ]
         if not cleaned:
             cleaned = [NoteLine("⏎", "out")]
         if len(cleaned) > NOTE_LINES:
-            cleaned = [*cleaned[:NOTE_LINES - 1], NoteLine(f"… (+{len(cleaned) - NOTE_LINES + 1})", "out")]
+            cleaned = [*cleaned[: NOTE_LINES - 1], NoteLine(f"… (+{len(cleaned) - NOTE_LINES + 1})", "out")]
         self.notes.append(Note(row.lane, row.index, tuple(cleaned)))
 
     def _item_packet(self, row: Row) -> None:
@@ -208,9 +232,21 @@ class _Builder:
         else:
             label = "UDP"
             detail = f"len={packet.length}"
-        self.arrows.append(Arrow(f"packet-{node.index}", "packet", ends[0], ends[1], row.index, row.index,
-                                 label, detail, flows=flows, packet=node.index,
-                                 title=f"packet {node.index} {packet.src} → {packet.dst} {label} {detail}"))
+        self.arrows.append(
+            Arrow(
+                f"packet-{node.index}",
+                "packet",
+                ends[0],
+                ends[1],
+                row.index,
+                row.index,
+                label,
+                detail,
+                flows=flows,
+                packet=node.index,
+                title=f"packet {node.index} {packet.src} → {packet.dst} {label} {detail}",
+            )
+        )
 
     # arrows
 
@@ -242,21 +278,53 @@ class _Builder:
                 src, dst = self.rows[self.row_of[flow.send]], self.rows[self.row_of[flow.recv]]
                 per_send[flow.send] += 1
                 at = "src" if per_send[flow.send] == 1 else "dst"
-                self.arrows.append(Arrow(f"flow-{i}", "msg", src.lane, dst.lane, src.index, dst.index,
-                                         self._flow_label(flow), show_size(flow.length), flows=(i,),
-                                         title=self._flow_title(i, flow), label_at=at))
+                self.arrows.append(
+                    Arrow(
+                        f"flow-{i}",
+                        "msg",
+                        src.lane,
+                        dst.lane,
+                        src.index,
+                        dst.index,
+                        self._flow_label(flow),
+                        show_size(flow.length),
+                        flows=(i,),
+                        title=self._flow_title(i, flow),
+                        label_at=at,
+                    )
+                )
             elif send_ok and flow.send is not None:
                 src = self.rows[self.row_of[flow.send]]
-                self.arrows.append(Arrow(f"flow-{i}", "lost", src.lane, self._reader_lane(flow, src.lane),
-                                         src.index, src.index, self._flow_label(flow),
-                                         f"{show_size(flow.length)} · {tr('never_read', self.lang)}", flows=(i,),
-                                         title=self._flow_title(i, flow) + " never read"))
+                self.arrows.append(
+                    Arrow(
+                        f"flow-{i}",
+                        "lost",
+                        src.lane,
+                        self._reader_lane(flow, src.lane),
+                        src.index,
+                        src.index,
+                        self._flow_label(flow),
+                        f"{show_size(flow.length)} · {tr('never_read', self.lang)}",
+                        flows=(i,),
+                        title=self._flow_title(i, flow) + " never read",
+                    )
+                )
             elif recv_ok and flow.recv is not None:
                 dst = self.rows[self.row_of[flow.recv]]
-                self.arrows.append(Arrow(f"flow-{i}", "found", self._reader_lane(flow, dst.lane), dst.lane,
-                                         dst.index, dst.index, self._flow_label(flow),
-                                         f"{show_size(flow.length)} · {tr('unknown_sender', self.lang)}", flows=(i,),
-                                         title=self._flow_title(i, flow) + " unknown sender"))
+                self.arrows.append(
+                    Arrow(
+                        f"flow-{i}",
+                        "found",
+                        self._reader_lane(flow, dst.lane),
+                        dst.lane,
+                        dst.index,
+                        dst.index,
+                        self._flow_label(flow),
+                        f"{show_size(flow.length)} · {tr('unknown_sender', self.lang)}",
+                        flows=(i,),
+                        title=self._flow_title(i, flow) + " unknown sender",
+                    )
+                )
 
     def _reader_lane(self, flow: Flow, own: str) -> str:
         """Where a lost or found message points: the other process on its channel, else the next lane."""
@@ -299,8 +367,20 @@ class _Builder:
                 text = text[:-1] + "…'"
             src, dst = (row.lane, lane) if kind == "in" else (lane, row.lane)
             titles = "; ".join(self._flow_title(i, self.linked.flows[i]) for i in flows)
-            self.arrows.append(Arrow(f"{kind}-{key.pid}-{key.seq}", kind, src, dst, row.index, row.index,
-                                     text, show_size(size), flows=tuple(flows), title=f"{kind} {titles}"))
+            self.arrows.append(
+                Arrow(
+                    f"{kind}-{key.pid}-{key.seq}",
+                    kind,
+                    src,
+                    dst,
+                    row.index,
+                    row.index,
+                    text,
+                    show_size(size),
+                    flows=tuple(flows),
+                    title=f"{kind} {titles}",
+                )
+            )
 
     def _flows_in_packet(self, index: int) -> tuple[int, ...]:
         plink = self.linked.packet_link(index)
@@ -314,8 +394,12 @@ class _Builder:
             if flow.stream_offset is None:
                 if flow.send in plink.causes:
                     out.append(i)
-            elif plink.offset is not None and packet.payload and flow.stream_offset < plink.offset + packet.length \
-                    and plink.offset < flow.stream_offset + flow.length:
+            elif (
+                plink.offset is not None
+                and packet.payload
+                and flow.stream_offset < plink.offset + packet.length
+                and plink.offset < flow.stream_offset + flow.length
+            ):
                 out.append(i)
         return tuple(out)
 
@@ -353,16 +437,38 @@ class _Builder:
                 continue
             a, b = self.rows[self.row_of[conn.connect]], self.rows[self.row_of[conn.accept]]
             if b.index >= a.index and a.lane != b.lane:
-                self.arrows.append(Arrow(f"connect-{conn.group}", "connect", a.lane, b.lane, a.index, b.index,
-                                         "connect → accept", title=f"connect {conn.group}", dashed=True))
+                self.arrows.append(
+                    Arrow(
+                        f"connect-{conn.group}",
+                        "connect",
+                        a.lane,
+                        b.lane,
+                        a.index,
+                        b.index,
+                        "connect → accept",
+                        title=f"connect {conn.group}",
+                        dashed=True,
+                    )
+                )
         for n, eof in enumerate(self.linked.eofs):
             if not (self._shown(eof.release) and self._shown(eof.read)):
                 continue
             a, b = self.rows[self.row_of[eof.release]], self.rows[self.row_of[eof.read]]
             release = self.events[eof.release]
             if b.index > a.index and a.lane != b.lane and release.call in ("close", "shutdown"):
-                self.arrows.append(Arrow(f"eof-{n}", "eof", a.lane, b.lane, a.index, b.index, tr("eof", self.lang),
-                                         title=f"eof {eof.channel}", dashed=True))
+                self.arrows.append(
+                    Arrow(
+                        f"eof-{n}",
+                        "eof",
+                        a.lane,
+                        b.lane,
+                        a.index,
+                        b.index,
+                        tr("eof", self.lang),
+                        title=f"eof {eof.channel}",
+                        dashed=True,
+                    )
+                )
 
     def _held_bars(self) -> None:
         """Kernel lanes: bytes written and not yet read are visibly held by the kernel."""
@@ -430,8 +536,11 @@ class _Builder:
                 end = ""
                 if proc is not None and proc.exit is not None:
                     status = proc.exit
-                    end = tr("killed", self.lang, sig=str(status).split(" by ")[-1]) if status.signal is not None \
+                    end = (
+                        tr("killed", self.lang, sig=str(status).split(" by ")[-1])
+                        if status.signal is not None
                         else tr("exit", self.lang, code=status.code)
+                    )
                 elif open_end:
                     end = tr("still_blocked", self.lang)
                 elif lane_id in self.exit_row:

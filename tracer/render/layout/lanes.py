@@ -124,8 +124,10 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
             title += f" #{number}" if number else ""
             info[lane_id] = Lane(lane_id, "channel", title, tr("in_kernel", lang))
             keyed.append((key, 1, lane_id))
-            first_use[lane_id] = min((ordered.rank(k) for ch in linked.channels if ch.group == group
-                                      for k in (*ch.sends, *ch.recvs)), default=0)
+            first_use[lane_id] = min(
+                (ordered.rank(k) for ch in linked.channels if ch.group == group for k in (*ch.sends, *ch.recvs)),
+                default=0,
+            )
     if view == "packets":
         owners: dict[tuple[int, int], set[str]] = defaultdict(set)
         peer: dict[tuple[int, int], tuple[int, int]] = {}
@@ -161,8 +163,17 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
             other = mean(owners.get(peer[ino], ())) if ino in peer else own + 1
             key = own + (0.3 if other >= own else -0.3)
             side = conn_side.get(ino, "")
-            kind = next((ch.kind for ch in linked.channels if ch.src is not None and (ch.src.dev, ch.src.ino) == ino
-                         or ch.dst is not None and (ch.dst.dev, ch.dst.ino) == ino), "tcp")
+            kind = next(
+                (
+                    ch.kind
+                    for ch in linked.channels
+                    if ch.src is not None
+                    and (ch.src.dev, ch.src.ino) == ino
+                    or ch.dst is not None
+                    and (ch.dst.dev, ch.dst.ino) == ino
+                ),
+                "tcp",
+            )
             subtitle = tr(f"{side}_socket", lang) if side else tr("socket", lang)
             info[lane_id] = Lane(lane_id, "socket", f"{kind.upper()} {addr}", subtitle)
             keyed.append((key, 2, lane_id))
@@ -178,8 +189,9 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
     keyed.sort(key=lambda item: (item[0], item[1], first_use.get(item[2], 0)))
     endpoint_lane = {ino: group_lane[g] for ino, g in ep_group.items() if g in group_lane}
     endpoint_lane.update(socket_lane)
-    return Lanes(tuple(lane_id for _, _, lane_id in keyed), info, of_pid, group_lane, socket_lane, addr_lane,
-                 endpoint_lane)
+    return Lanes(
+        tuple(lane_id for _, _, lane_id in keyed), info, of_pid, group_lane, socket_lane, addr_lane, endpoint_lane
+    )
 
 
 def _packet_lanes(packet: Packet, lanes: Lanes) -> tuple[str, str] | None:

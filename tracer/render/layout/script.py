@@ -29,8 +29,9 @@ def script(diagram: Diagram) -> list[ScriptItem]:
     """Walk the rows top to bottom: what a text format states at each, messages at their arrival."""
     folds_at = {f.row0: f for f in diagram.folds}
     fold_ends: Counter[int] = Counter(f.row1 for f in diagram.folds)
-    data_rows = {(a.src, a.src_row) for a in diagram.arrows if a.kind in ("msg", "in", "lost")} | \
-        {(a.dst, a.dst_row) for a in diagram.arrows if a.kind in ("msg", "out", "found")}
+    data_rows = {(a.src, a.src_row) for a in diagram.arrows if a.kind in ("msg", "in", "lost")} | {
+        (a.dst, a.dst_row) for a in diagram.arrows if a.kind in ("msg", "out", "found")
+    }
     by_row: dict[int, list[ScriptItem]] = defaultdict(list)
     for bar in diagram.bars:
         if bar.kind in ("wait", "sleep", "open"):
@@ -44,8 +45,10 @@ def script(diagram: Diagram) -> list[ScriptItem]:
         style = "dashed" if arrow.dashed else "lost" if arrow.kind == "lost" else "solid"
         by_row[row].append(ScriptItem("message", arrow.src, arrow.dst, text=text, style=style))
     for note in diagram.notes:
-        lines = tuple(line.text + (f" ⌨ {line.typed}" if line.typed else "") if line.kind != "in"
-                      else f"⌨ {line.text}" for line in note.lines)
+        lines = tuple(
+            line.text + (f" ⌨ {line.typed}" if line.typed else "") if line.kind != "in" else f"⌨ {line.text}"
+            for line in note.lines
+        )
         by_row[note.row].append(ScriptItem("note", note.lane, lines=lines, side=note.side))
     for bar in diagram.bars:
         if bar.kind in ("wait", "sleep"):
