@@ -13,11 +13,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
+from ipctrace.calls import CONTROL
 from ipctrace.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
 from ipctrace.tracefile import event_from_json
 
 #: Recorder lines that steer the run but are not part of the trace.
-CONTROL_CALLS = frozenset({"stdin-wait"})
+CONTROL_CALLS = CONTROL
 
 
 def build_events(raw: Iterable[Mapping[str, Any]]) -> list[Event]:

@@ -12,15 +12,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from ipctrace.calls import RECEIVES, SENDS
+
 Pid = int
 Fd = int
 Nanos = int
 
 FORMAT_VERSION = 1
 
-#: Calls that move payload bytes out of a process, and into one.
-SEND_CALLS = frozenset({"write", "send", "sendall", "sendto", "sendmsg"})
-RECV_CALLS = frozenset({"read", "recv", "recv_into", "recvfrom", "recvfrom_into", "recvmsg"})
+#: Calls that move payload bytes out of a process, and into one (from the table of calls).
+SEND_CALLS = SENDS
+RECV_CALLS = RECEIVES
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
+from ipctrace.calls import WAITS_FOR_CHILD
 from ipctrace.link import LinkedTrace
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
 
@@ -22,7 +23,7 @@ from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
 #: `kind` (a write read back by the next call of the same process is a `data` edge, not `program`).
 #: `connect` (connect → the accept that took it) orders a connection even without captured packets.
 EDGE_KINDS = ("data", "packet", "eof", "connect", "fork", "spawn", "wait", "program")
-WAIT_CALLS = frozenset({"wait", "waitpid"})
+WAIT_CALLS = WAITS_FOR_CHILD
 
 
 @dataclass(frozen=True, slots=True, order=True)

@@ -26,6 +26,7 @@ from typing import IO, Any
 
 from ipctrace import __version__
 from ipctrace.assemble import build_trace, exit_status_of
+from ipctrace.calls import FD_SYSCALLS, WAITING_ON_OTHERS_SYSCALLS, syscall_name, syscalls_for
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
 from ipctrace.record import tracing_environment
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Role, Scenario
@@ -35,23 +36,6 @@ POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waitin
 DEFAULT_PORT = 8080
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
-#: System calls that only another process can end (no timeout of their own): reads, accepts, waits.
-WAITING_ON_OTHERS = frozenset(
-    {
-        "read",
-        "write",
-        "recvfrom",
-        "recvmsg",
-        "sendto",
-        "sendmsg",
-        "accept",
-        "accept4",
-        "connect",
-        "wait4",
-        "waitid",
-        "pause",
-    }
-)
 
 
 class RunError(Exception):
@@ -206,65 +190,6 @@ class OutputPrinter:
 
 # -- what a stopped process was doing ---------------------------------------------------------------
 
-_SYSCALLS = {
-    "x86_64": {
-        0: "read",
-        1: "write",
-        7: "poll",
-        23: "select",
-        34: "pause",
-        35: "nanosleep",
-        42: "connect",
-        43: "accept",
-        44: "sendto",
-        45: "recvfrom",
-        46: "sendmsg",
-        47: "recvmsg",
-        61: "wait4",
-        202: "futex",
-        230: "clock_nanosleep",
-        232: "epoll_wait",
-        247: "waitid",
-        270: "pselect6",
-        271: "ppoll",
-        281: "epoll_pwait",
-        288: "accept4",
-    },
-    "aarch64": {
-        63: "read",
-        64: "write",
-        22: "epoll_pwait",
-        72: "pselect6",
-        73: "ppoll",
-        95: "waitid",
-        98: "futex",
-        101: "nanosleep",
-        115: "clock_nanosleep",
-        202: "accept",
-        203: "connect",
-        206: "sendto",
-        207: "recvfrom",
-        211: "sendmsg",
-        212: "recvmsg",
-        242: "accept4",
-        260: "wait4",
-    },
-}
-_FD_SYSCALLS = {"read", "write", "connect", "accept", "accept4", "sendto", "recvfrom", "sendmsg", "recvmsg"}
-#: Names a scenario may use for a blocked call, and the system calls they stand for.
-CALL_ALIASES = {
-    "recv": {"recvfrom", "recv"},
-    "recvfrom": {"recvfrom"},
-    "read": {"read"},
-    "accept": {"accept", "accept4"},
-    "waitpid": {"wait4", "waitid"},
-    "wait": {"wait4", "waitid"},
-    "sleep": {"clock_nanosleep", "nanosleep"},
-    "input": {"read"},
-    "connect": {"connect"},
-    "select": {"select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait"},
-}
-
 
 def blocked_call(pid: Pid) -> tuple[str, int | None] | None:
     """The system call `pid` is waiting in (name, fd), read from /proc; None if it is not blocked in one."""
@@ -275,8 +200,8 @@ def blocked_call(pid: Pid) -> tuple[str, int | None] | None:
     if not fields or fields[0] in ("running", "-1"):
         return None
     number = int(fields[0])
-    name = _SYSCALLS.get(platform.machine(), {}).get(number, f"syscall {number}")
-    fd = int(fields[1], 16) if name in _FD_SYSCALLS and len(fields) > 1 else None
+    name = syscall_name(number) or f"syscall {number}"
+    fd = int(fields[1], 16) if name in FD_SYSCALLS and len(fields) > 1 else None
     return name, fd
 
 
@@ -571,7 +496,7 @@ class Supervisor:
         if any(r.role.interactive for r in self.runs):
             return False
         live = self._live_pids()
-        return bool(live) and all((blocked_call(pid) or ("", None))[0] in WAITING_ON_OTHERS for pid in live)
+        return bool(live) and all((blocked_call(pid) or ("", None))[0] in WAITING_ON_OTHERS_SYSCALLS for pid in live)
 
     def _blocked_calls(self, settle: float = 1.0) -> dict[Pid, tuple[str, int | None]]:
         """What each live process waits in; one caught between two calls gets `settle` seconds to get there."""
@@ -680,7 +605,7 @@ def _socket_addresses(raw: list[dict[str, Any]]) -> set[tuple[str, SockAddr, Soc
 def _matches_expected(scenario: Scenario, blocked: list[Blocked]) -> bool:
     assert scenario.ending is not None
     for role, call in scenario.ending.blocked:
-        names = CALL_ALIASES.get(call, {call})
+        names = syscalls_for([call])
         if not any((b.role == role or b.role.startswith(role + "/")) and b.call in names for b in blocked):
             return False
     return True

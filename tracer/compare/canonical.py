@@ -40,6 +40,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from ipctrace.calls import PROGRAM_OUTPUT, WAITS_FOR_CHILD
 from ipctrace.link import LinkedTrace, link
 from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Trace
 from ipctrace.tracefile import TraceFileError, read_trace
@@ -48,8 +49,8 @@ FORMAT = "ipctrace-canonical/1"
 #: Payload text longer than this is shortened in the form; a digest of the whole payload still compares it.
 TEXT_LIMIT = 120
 FLOW_TEXT_LIMIT = 40
-OUTPUT_CALLS = frozenset({"stdout", "stderr"})
-WAIT_CALLS = frozenset({"wait", "waitpid"})
+OUTPUT_CALLS = PROGRAM_OUTPUT
+WAIT_CALLS = WAITS_FOR_CHILD
 
 Json = Any
 

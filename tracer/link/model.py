@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ipctrace.calls import CONNECTS
 from ipctrace.model import Endpoint, Event, EventKey, SockAddr, Trace
 
 Inode = tuple[int, int]  # (st_dev, st_ino): the identity of a pipe or socket in every process
@@ -20,7 +21,7 @@ STREAM_KINDS = frozenset({"pipe", "unix-stream", "tcp", "tcp6"})
 DGRAM_KINDS = frozenset({"udp", "udp6", "unix-dgram", "unix-seqpacket"})
 TCP_KINDS = frozenset({"tcp", "tcp6"})
 UDP_KINDS = frozenset({"udp", "udp6"})
-CONNECT_CALLS = frozenset({"connect", "connect_ex"})
+CONNECT_CALLS = CONNECTS
 
 
 @dataclass(frozen=True, slots=True)

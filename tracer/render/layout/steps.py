@@ -11,15 +11,16 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from ipctrace.calls import BLOCKING, PROGRAM_STREAMS
 from ipctrace.link import Channel, LinkedTrace
 from ipctrace.model import RECV_CALLS, SEND_CALLS, Event, EventKey, Packet
 from ipctrace.order import Node, OrderedTrace, PacketNode
 from ipctrace.render.base import RenderOptions
 from ipctrace.render.layout.lanes import Lanes, _packet_lanes
 
-OUTPUT_CALLS = frozenset({"stdout", "stderr", "stdin"})
+OUTPUT_CALLS = PROGRAM_STREAMS
 #: Calls that can wait for another process; their wait is drawn as an activation bar.
-BLOCKING_CALLS = RECV_CALLS | frozenset({"accept", "connect", "connect_ex", "wait", "waitpid", "sleep", "select"})
+BLOCKING_CALLS = BLOCKING
 SLOW_NANOS = 1_000_000  # any call slower than this (a send into a full buffer) gets a bar too
 
 

@@ -1,0 +1,61 @@
+"""The table of calls (ipctrace.calls) and the recorder agree on what is recorded."""
+
+from __future__ import annotations
+
+import builtins
+import os
+import socket
+import sys
+import time
+
+import pytest
+
+from ipctrace import calls
+from ipctrace.calls import Call, Trait
+
+_OWNERS = {
+    id(os): "os",
+    id(socket.socket): "socket.socket",
+    id(socket): "socket",
+    id(time): "time",
+    id(builtins): "builtins",
+    id(sys): "sys",
+}
+
+
+def _patched_targets(tmp_path) -> set[str]:
+    from ipctrace.record import hooks, start_recording, stop_recording
+
+    start_recording(str(tmp_path / "events"))
+    try:
+        return {f"{_OWNERS[id(owner)]}.{name}" for owner, name, *_ in hooks._patches}
+    finally:
+        stop_recording()
+
+
+def test_the_recorder_wraps_exactly_what_the_table_says(tmp_path):
+    wrapped = _patched_targets(tmp_path)
+    assert wrapped == set(calls.python_wrapped())
+
+
+def test_every_call_has_one_row_and_every_row_is_consistent():
+    assert {spec.call for spec in calls.TABLE} == set(Call)
+    assert len(calls.TABLE) == len(Call)
+    for spec in calls.TABLE:
+        assert not (spec.has(Trait.SENDS) and spec.has(Trait.RECEIVES)), spec.call
+        assert not (spec.has(Trait.KERNEL) and spec.python), f"{spec.call} is kernel-only but wrapped"
+        for name in spec.syscalls:
+            assert name in {n for table in calls.SYSCALL_NUMBERS.values() for n in table.values()}, name
+
+
+@pytest.mark.parametrize("machine", sorted(calls.SYSCALL_NUMBERS))
+def test_every_system_call_number_names_a_call(machine):
+    for number, name in calls.SYSCALL_NUMBERS[machine].items():
+        assert calls.syscall_call(name) is not Call.UNKNOWN, (machine, number, name)
+
+
+def test_names_a_user_writes_reach_their_system_calls():
+    assert calls.syscalls_for(["input"]) >= {"read"}
+    assert calls.syscalls_for(["waitpid"]) >= {"wait4", "waitid"}
+    assert calls.syscalls_for(["recv"]) >= {"recvfrom"}
+    assert calls.parse_call("no-such-call") is Call.UNKNOWN
