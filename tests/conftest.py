@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from ipctrace.scenarios import adhoc_scenario, find_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
 

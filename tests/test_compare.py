@@ -17,6 +17,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 
 import pytest
+
 from ipctrace.compare import (
     CanonicalTrace,
     canonicalize,
@@ -28,7 +29,6 @@ from ipctrace.compare import (
 )
 from ipctrace.model import Trace
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
-
 from tests.conftest import require_capture
 
 pytest_plugins = ["pytester"]  # the `ipctrace` fixture comes from the installed pytest11 entry point

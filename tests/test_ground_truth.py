@@ -14,10 +14,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
+
 from ipctrace.link import link
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
-
 from tests.conftest import IN_CI, PROGRAMS, require_capture
 
 NETWORK = ["tcp_hello", "udp_hello", "tcp_chat", "udp_file_done"]

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import networkx as nx
 import pytest
+
 from ipctrace.assemble import build_trace
 from ipctrace.link import Flow, LinkedTrace, link
 from ipctrace.model import Event, EventKey, Header, Packet, Trace

@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
+
 from ipctrace.model import Event
 from ipctrace.tracefile import read_trace
-
 from tests.conftest import PROGRAMS
 
 

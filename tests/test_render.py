@@ -17,6 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+
 from ipctrace.link import link
 from ipctrace.order import OrderedTrace, order
 from ipctrace.render import RENDERERS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
@@ -25,7 +26,6 @@ from ipctrace.render.i18n import korean_font
 from ipctrace.render.text import timeline
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
-
 from tests.conftest import IN_CI, PROGRAMS, can_capture
 
 VIEWS = ("processes", "kernel", "packets")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+
 from ipctrace.model import Trace
 from ipctrace.scenarios import builtin_scenarios
 

@@ -9,10 +9,10 @@ import subprocess
 import sys
 
 import pytest
+
 from ipctrace.scenarios import ScenarioError, adhoc_scenario, find_scenario, load_scenario
 from ipctrace.session import RunError, RunOptions, choose_port, run_scenario
 from ipctrace.tracefile import read_trace
-
 from tests.conftest import PROGRAMS, require_capture
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
+
 from ipctrace.calls import WAITS_FOR_CHILD
 from ipctrace.link import LinkedTrace
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from ipctrace.compare.canonical import CanonicalTrace, canonicalize
 from ipctrace.compare.diff import IGNORABLE, Golden, check_ignore
 from ipctrace.scenarios import Scenario, adhoc_scenario, find_scenario
