@@ -15,6 +15,17 @@ PROGRAMS = Path(__file__).parent / "programs"
 IN_CI = bool(os.environ.get("CI"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """In CI every tool a test needs is installed: a test that skips there is a failure of the set-up."""
+    outcome = yield
+    report = outcome.get_result()
+    if IN_CI and report.skipped and not hasattr(report, "wasxfail"):
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        report.outcome = "failed"
+        report.longrepr = f"skipped in CI, where nothing may skip: {reason}"
+
+
 def can_capture() -> str | None:
     """None when packet capture works here, else what is missing."""
     from ipctrace.capture import capture_unavailable_reason
