@@ -27,6 +27,7 @@ from typing import IO, Any
 from ipctrace import __version__
 from ipctrace.assemble import build_trace, exit_status_of
 from ipctrace.calls import FD_SYSCALLS, WAITING_ON_OTHERS_SYSCALLS, syscall_name, syscalls_for
+from ipctrace.errors import IpctraceError
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
 from ipctrace.record import tracing_environment
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Role, Scenario
@@ -38,7 +39,7 @@ SERVICE_GRACE = 2.0  # seconds a service's children get to end before the servic
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
 
 
-class RunError(Exception):
+class RunError(IpctraceError):
     """A run that cannot start (port in use, capture impossible, ...); the message says what to do."""
 
 

@@ -41,6 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from ipctrace.calls import PROGRAM_OUTPUT, WAITS_FOR_CHILD
+from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace, link
 from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Trace
 from ipctrace.tracefile import TraceFileError, read_trace
@@ -55,7 +56,7 @@ WAIT_CALLS = WAITS_FOR_CHILD
 Json = Any
 
 
-class CanonicalError(ValueError):
+class CanonicalError(IpctraceError, ValueError):
     """A file that is neither a trace nor a canonical trace; the message says which file and why."""
 
 
@@ -955,7 +956,7 @@ def _packets(linked: LinkedTrace, namer: _Namer) -> tuple[tuple[str, tuple[Canon
         else:
             channel = f"{namer.addr(p.src)}→{namer.addr(p.dst)}"
         text = _short(namer.payload(p.payload)[0]) if p.payload else None
-        per_channel[channel].append(CanonicalPacket(flags=p.flags, size=len(p.payload), data=text))
+        per_channel[channel].append(CanonicalPacket(flags=p.flags.letters, size=len(p.payload), data=text))
     return tuple((ch, tuple(ps)) for ch, ps in sorted(per_channel.items()))
 
 

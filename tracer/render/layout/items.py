@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from ipctrace.link import Flow
-from ipctrace.model import Event, EventKey, Packet
+from ipctrace.model import Event, EventKey, Packet, TcpFlags
 from ipctrace.order import Node, OrderedTrace, PacketNode
 from ipctrace.render.base import RenderOptions
 from ipctrace.render.i18n import duration, tr
@@ -413,7 +413,7 @@ class _Builder:
             key = _addr_key(p.src)
             if p.proto != "tcp" or key is None or p.seq is None:
                 continue
-            if "S" in p.flags:
+            if TcpFlags.SYN in p.flags:
                 isn[key] = p.seq
             else:
                 isn.setdefault(key, p.seq - 1)
@@ -424,7 +424,7 @@ class _Builder:
         parts = []
         if packet.seq is not None and src in self.isn:
             parts.append(f"seq={(packet.seq - self.isn[src]) % (1 << 32)}")
-        if "A" in packet.flags and packet.ack is not None and dst in self.isn:
+        if TcpFlags.ACK in packet.flags and packet.ack is not None and dst in self.isn:
             parts.append(f"ack={(packet.ack - self.isn[dst]) % (1 << 32)}")
         parts.append(f"len={packet.length}")
         return " ".join(parts)
