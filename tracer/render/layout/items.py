@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from ipctrace.link import Flow
-from ipctrace.model import Event, EventKey, Packet, TcpFlags
+from ipctrace.model import Event, EventKey, Packet, Stream, TcpFlags
 from ipctrace.order import Node, OrderedTrace, PacketNode
 from ipctrace.render.base import RenderOptions
 from ipctrace.render.i18n import duration, tr
@@ -23,6 +23,9 @@ from ipctrace.render.layout.model import Arrow, Bar, CallLabel, Fold, Lane, Note
 from ipctrace.render.layout.steps import Step
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
+
+
+_NOTE_KIND = {Stream.STDOUT: "out", Stream.STDERR: "err", Stream.STDIN: "in"}
 
 
 class _Builder:
@@ -178,7 +181,7 @@ class _Builder:
         pending_kind = "out"
         for key in row.keys:
             event = self.events[key]  # type: ignore[index]
-            kind = {"stdout": "out", "stderr": "err", "stdin": "in"}[event.call]
+            kind = _NOTE_KIND[self.trace.stream_of(event) or Stream.STDOUT]
             data = event.data or b""
             if kind == "in" and not data:
                 data = b"(end of input)\n" if not event.blocked else b""

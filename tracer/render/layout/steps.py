@@ -82,7 +82,7 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
             if event.pid in forked and event.args.get("how") == "fork":
                 continue  # the child's head is drawn at its parent's fork()
             steps.append(Step("head", lane, (node,), ("head", lane), _done(event)))
-        elif event.call in OUTPUT_CALLS:
+        elif trace.stream_of(event) is not None:  # the program's own input and output: notes
             last = steps[-1] if steps else None
             if last is not None and last.kind == "output" and last.lane == lane:
                 steps[-1] = Step("output", lane, (*last.keys, node), last.sig, last.time)
