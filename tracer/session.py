@@ -646,6 +646,8 @@ def _header(
         started=started,
         ended=ended,
         scenario=scenario.name,
+        title=scenario.title,
+        lesson=scenario.lesson,
         roles=roles,
         capture=capture,
         ending=ending,

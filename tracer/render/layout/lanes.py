@@ -1,34 +1,59 @@
 """Lanes: which lifeline every process, kernel buffer and socket gets, and in what left-to-right order.
 
 Computed once per view, before any row exists: the steps, the items and the
-packet arrows all ask `Lanes` where an event or a packet is drawn.
+packet arrows all ask `Lanes` where an event or a packet is drawn. Each lane
+also gets a `family`: lanes of one family whose lives do not overlap may later
+share a column (a server's successive client handlers, successive clients).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from ipctrace.model import Packet, Pid, Process, Trace
+from ipctrace.link import Channel, LinkedTrace, normalize
+from ipctrace.model import Inode, Packet, Pid, Process, SockAddr, Trace
 from ipctrace.order import OrderedTrace
-from ipctrace.render.i18n import lane_names, tr
-from ipctrace.render.layout.model import Lane
+from ipctrace.render.i18n import group_title, tr
+from ipctrace.render.layout.model import ChannelLane, LaneId, ProcessLane, SocketLane
+from ipctrace.render.layout.roles import process_names
+from ipctrace.render.options import Lang, View
 
 IP_KINDS = frozenset({"tcp", "udp"})
+
+
+@dataclass(frozen=True, slots=True)
+class LaneInfo:
+    title: str
+    subtitle: str
+    pid: Pid | None = None
+    family: tuple[object, ...] = ()  # lanes with equal families may share a column when their lives do not overlap
 
 
 @dataclass(frozen=True)
 class Lanes:
     """Which lane every event and packet belongs to, for one view."""
 
-    order: tuple[str, ...]
-    info: Mapping[str, Lane]
-    of_pid: Mapping[Pid, str]
-    group_lane: Mapping[str, str]  # channel group → kernel lane (kernel view, and non-IP in packets view)
-    socket_lane: Mapping[tuple[int, int], str]  # socket inode → lane (packets view)
-    addr_lane: Mapping[tuple[str, int], str]  # normalized address → socket lane (packets view)
-    endpoint_lane: Mapping[tuple[int, int], str] = field(default_factory=dict)  # any inode → its kernel lane
+    order: tuple[LaneId, ...]
+    info: Mapping[LaneId, LaneInfo]
+    of_pid: Mapping[Pid, ProcessLane]
+    group_lane: Mapping[str, ChannelLane]  # channel group → kernel lane (kernel view, and non-IP in packets view)
+    socket_lane: Mapping[Inode, SocketLane]  # socket inode → lane (packets view)
+    addr_lane: Mapping[SockAddr, SocketLane]  # normalized address → socket lane (packets view)
+    endpoint_lane: Mapping[Inode, LaneId]  # any inode → its kernel or socket lane
+
+    def packet_lanes(self, packet: Packet) -> tuple[SocketLane, SocketLane] | None:
+        """The socket lanes a packet goes between, if both ends are drawn."""
+        a, b = self.addr_lane.get(_addr_key(packet.src)), self.addr_lane.get(_addr_key(packet.dst))
+        if a is None or b is None or a == b:
+            return None
+        return a, b
+
+
+def _addr_key(addr: SockAddr | None) -> SockAddr:
+    norm = normalize(addr)
+    return norm if norm is not None else SockAddr("")
 
 
 def _process_order(trace: Trace) -> list[Process]:
@@ -42,163 +67,187 @@ def _process_order(trace: Trace) -> list[Process]:
         else:
             roots.append(proc)
     out: list[Process] = []
-
-    def visit(proc: Process) -> None:
+    stack = list(reversed(roots))
+    while stack:
+        proc = stack.pop()
         out.append(proc)
-        for child in children[proc.pid]:
-            visit(child)
-
-    for root in roots:
-        visit(root)
+        stack.extend(reversed(children[proc.pid]))
     return out
 
 
-def _addr_key(addr: object) -> tuple[str, int] | None:
-    from ipctrace.link import normalize
+@dataclass
+class _Keyed:
+    """Lanes with their sort keys, collected by the builders below."""
 
-    if addr is None:
-        return None
-    norm = normalize(addr)  # type: ignore[arg-type]
-    if norm is None or norm.port is None:
-        return None
-    return (norm.host, norm.port)
+    keys: list[tuple[float, int, int, LaneId]]
+    info: dict[LaneId, LaneInfo]
+    index: dict[LaneId, float]
+
+    def mean(self, lanes: Iterable[LaneId], default: float) -> float:
+        values = [self.index[lane] for lane in lanes if lane in self.index]
+        return sum(values) / len(values) if values else default
 
 
-def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
-    """The lanes of one view, in left-to-right order (kernel and socket lanes next to the processes using them)."""
-    trace, linked = ordered.trace, ordered.linked
-    procs = _process_order(trace)
-    parents = {p.ppid for p in trace.processes}
-    info: dict[str, Lane] = {}
-    keyed: list[tuple[float, int, str]] = []
-    of_pid: dict[Pid, str] = {}
-    for i, proc in enumerate(procs):
-        lane_id = f"p{proc.pid}"
-        of_pid[proc.pid] = lane_id
-        title, subtitle = lane_names(proc.role, proc.pid, proc.pid in parents, lang)
-        info[lane_id] = Lane(lane_id, "process", title, subtitle, pid=proc.pid)
-        keyed.append((float(i), 0, lane_id))
-    index = {lane_id: float(i) for i, (_, _, lane_id) in enumerate(keyed)}
+def _process_lanes(ordered: OrderedTrace, lang: Lang, pids: bool) -> tuple[_Keyed, dict[Pid, ProcessLane]]:
+    trace = ordered.trace
+    names = process_names(trace, ordered.linked, lang, pids)
+    keyed = _Keyed([], {}, {})
+    of_pid: dict[Pid, ProcessLane] = {}
+    family_of: dict[Pid, tuple[object, ...]] = {}
+    for i, proc in enumerate(_process_order(trace)):
+        lane = ProcessLane(proc.pid)
+        of_pid[proc.pid] = lane
+        parent_family = family_of.get(proc.ppid, ())
+        family_of[proc.pid] = (parent_family, proc.argv, proc.forked)
+        name = names[proc.pid]
+        keyed.info[lane] = LaneInfo(name.title, name.subtitle, proc.pid, ("process", *family_of[proc.pid]))
+        keyed.keys.append((float(i), 0, 0, lane))
+        keyed.index[lane] = float(i)
+    return keyed, of_pid
 
-    group_users: dict[str, set[str]] = defaultdict(set)
-    group_kind: dict[str, str] = {}
-    ep_group: dict[tuple[int, int], str] = {}
+
+def _families(keyed: _Keyed, lanes: Iterable[LaneId]) -> tuple[object, ...]:
+    """The families of some lanes, as a set (sorted by their text, families are nested tuples)."""
+    return tuple(sorted({keyed.info[lane].family for lane in lanes if lane in keyed.info}, key=repr))
+
+
+def _channel_users(ordered: OrderedTrace, of_pid: Mapping[Pid, ProcessLane]) -> dict[str, set[LaneId]]:
+    """Which process lanes use each channel group: send, receive, create, hold or close one of its ends."""
+    linked = ordered.linked
+    users: dict[str, set[LaneId]] = defaultdict(set)
+    ep_group: dict[Inode, str] = {}
     for ch in linked.channels:
-        group_kind[ch.group] = ch.kind
         for ep in (ch.src, ch.dst):
             if ep is not None:
-                ep_group[(ep.dev, ep.ino)] = ch.group
+                ep_group[ep.inode] = ch.group
         for key in (*ch.sends, *ch.recvs):
             if key.pid in of_pid:
-                group_users[ch.group].add(of_pid[key.pid])
-    for ino, ep_info in linked.endpoints.items():
-        if ep_info.group and ino not in ep_group and ep_info.group in group_kind:
-            ep_group[ino] = ep_info.group
-    for event in trace.events:  # whoever created, held or closed a pipe or socket uses it too
-        ep = event.endpoint
-        if ep is not None and (ep.dev, ep.ino) in ep_group and event.pid in of_pid:
-            group_users[ep_group[(ep.dev, ep.ino)]].add(of_pid[event.pid])
+                users[ch.group].add(of_pid[key.pid])
+    for event in ordered.trace.events:
+        ino = event.inode
+        if ino is not None and ino in ep_group and event.pid in of_pid:
+            users[ep_group[ino]].add(of_pid[event.pid])
+    return users
 
-    group_lane: dict[str, str] = {}
-    socket_lane: dict[tuple[int, int], str] = {}
-    addr_lane: dict[tuple[str, int], str] = {}
-    first_use: dict[str, int] = {}
 
-    def mean(lanes: Iterable[str]) -> float:
-        values = [index[lane] for lane in lanes if lane in index]
-        return sum(values) / len(values) if values else float(len(procs))
+def _first_use(ordered: OrderedTrace) -> dict[str, int]:
+    first: dict[str, int] = {}
+    for ch in ordered.linked.channels:
+        for key in (*ch.sends, *ch.recvs):
+            rank = ordered.rank(key)
+            if rank < first.get(ch.group, 1 << 62):
+                first[ch.group] = rank
+    return first
 
-    if view in ("kernel", "packets"):
-        for group, kind in group_kind.items():
-            if view == "packets" and kind in IP_KINDS:
-                continue
-            lane_id = f"k:{group}"
-            group_lane[group] = lane_id
-            users = group_users.get(group, set())
-            key = mean(users)
-            if len(users) <= 1:
-                key += 0.4
-            number = group.split("#", 1)[1] if "#" in group else ""
-            word = kind if kind in ("pipe", "socketpair", "unix", "tcp", "udp", "unix-dgram") else "socket"
-            title = tr(word, lang)
-            title += f" #{number}" if number else ""
-            info[lane_id] = Lane(lane_id, "channel", title, tr("in_kernel", lang))
-            keyed.append((key, 1, lane_id))
-            first_use[lane_id] = min(
-                (ordered.rank(k) for ch in linked.channels if ch.group == group for k in (*ch.sends, *ch.recvs)),
-                default=0,
-            )
-    if view == "packets":
-        owners: dict[tuple[int, int], set[str]] = defaultdict(set)
-        peer: dict[tuple[int, int], tuple[int, int]] = {}
-        addr_of: dict[tuple[int, int], object] = {}
-        conn_side: dict[tuple[int, int], str] = {}
-        for conn in linked.connections:
-            if conn.kind in IP_KINDS:
-                for ep, side in ((conn.client, "client"), (conn.server, "server")):
-                    if ep is not None:
-                        conn_side[(ep.dev, ep.ino)] = side
-        for ch in linked.channels:
-            if ch.kind not in IP_KINDS:
-                continue
-            ends = [(ch.src, ch.src_addr, ch.sends), (ch.dst, ch.dst_addr, ch.recvs)]
-            for ep, addr, keys in ends:
-                if ep is None:
-                    continue
-                ino = (ep.dev, ep.ino)
-                addr_of.setdefault(ino, addr)
-                for key in keys:
-                    if key.pid in of_pid:
-                        owners[ino].add(of_pid[key.pid])
-            if ch.src is not None and ch.dst is not None:
-                peer[(ch.src.dev, ch.src.ino)] = (ch.dst.dev, ch.dst.ino)
-                peer[(ch.dst.dev, ch.dst.ino)] = (ch.src.dev, ch.src.ino)
-        for ino, addr in addr_of.items():
-            lane_id = f"s:{ino[0]}:{ino[1]}"
-            socket_lane[ino] = lane_id
-            akey = _addr_key(addr)
-            if akey is not None:
-                addr_lane.setdefault(akey, lane_id)
-            own = mean(owners.get(ino, ()))
-            other = mean(owners.get(peer[ino], ())) if ino in peer else own + 1
-            key = own + (0.3 if other >= own else -0.3)
-            side = conn_side.get(ino, "")
-            kind = next(
-                (
-                    ch.kind
-                    for ch in linked.channels
-                    if ch.src is not None
-                    and (ch.src.dev, ch.src.ino) == ino
-                    or ch.dst is not None
-                    and (ch.dst.dev, ch.dst.ino) == ino
-                ),
-                "tcp",
-            )
-            subtitle = tr(f"{side}_socket", lang) if side else tr("socket", lang)
-            info[lane_id] = Lane(lane_id, "socket", f"{kind.upper()} {addr}", subtitle)
-            keyed.append((key, 2, lane_id))
-    if view == "packets":
-        for ino, ep_info in linked.endpoints.items():
-            if ino in socket_lane or ep_info.local is None or ep_info.local.port is None:
-                continue
-            if ep_info.endpoint.kind not in ("tcp", "tcp6", "udp", "udp6"):
-                continue
-            same_port = [lane for (host, port), lane in addr_lane.items() if port == ep_info.local.port]
-            if len(set(same_port)) == 1:
-                socket_lane[ino] = same_port[0]  # a listening socket: its port is the server socket's lane
-    keyed.sort(key=lambda item: (item[0], item[1], first_use.get(item[2], 0)))
-    endpoint_lane = {ino: group_lane[g] for ino, g in ep_group.items() if g in group_lane}
+
+def _kernel_lanes(ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], view: View, lang: Lang):
+    """One lane per pipe, socketpair or connection buffer (IP connections only in the kernel view)."""
+    users = _channel_users(ordered, of_pid)
+    first = _first_use(ordered)
+    kinds: dict[str, str] = {}
+    for ch in ordered.linked.channels:
+        kinds.setdefault(ch.group, ch.kind)
+    group_lane: dict[str, ChannelLane] = {}
+    default = float(len(of_pid))
+    for group, kind in kinds.items():
+        if view is View.PACKETS and kind in IP_KINDS:
+            continue
+        lane = ChannelLane(group)
+        group_lane[group] = lane
+        lane_users = users.get(group, set())
+        key = keyed.mean(lane_users, default) + (0.4 if len(lane_users) <= 1 else 0.0)
+        family = ("channel", kind, _families(keyed, lane_users))
+        keyed.info[lane] = LaneInfo(group_title(group, lang), tr("in_kernel", lang), family=family)
+        keyed.keys.append((key, 1, first.get(group, 0), lane))
+    return group_lane
+
+
+def _socket_ends(linked: LinkedTrace) -> tuple[dict[Inode, SockAddr | None], dict[Inode, Inode], dict[Inode, Channel]]:
+    addr_of: dict[Inode, SockAddr | None] = {}
+    peer: dict[Inode, Inode] = {}
+    channel_of: dict[Inode, Channel] = {}
+    for ch in linked.channels:
+        if ch.kind not in IP_KINDS:
+            continue
+        for ep, addr in ((ch.src, ch.src_addr), (ch.dst, ch.dst_addr)):
+            if ep is not None:
+                addr_of.setdefault(ep.inode, addr)
+                channel_of.setdefault(ep.inode, ch)
+        if ch.src is not None and ch.dst is not None:
+            peer[ch.src.inode], peer[ch.dst.inode] = ch.dst.inode, ch.src.inode
+    return addr_of, peer, channel_of
+
+
+def _socket_lanes(ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], lang: Lang):
+    """Packets view: a lane per TCP or UDP socket, beside the process that owns it, toward its peer."""
+    linked = ordered.linked
+    addr_of, peer, channel_of = _socket_ends(linked)
+    owners: dict[Inode, set[LaneId]] = defaultdict(set)
+    for ch in linked.channels:
+        if ch.kind in IP_KINDS:
+            for ep, keys in ((ch.src, ch.sends), (ch.dst, ch.recvs)):
+                if ep is not None:
+                    owners[ep.inode].update(of_pid[k.pid] for k in keys if k.pid in of_pid)
+    side_of: dict[Inode, str] = {}
+    for conn in linked.connections:
+        for ep, side in ((conn.client, "client"), (conn.server, "server")):
+            if ep is not None and conn.kind in IP_KINDS:
+                side_of[ep.inode] = side
+    socket_lane: dict[Inode, SocketLane] = {}
+    addr_lane: dict[SockAddr, SocketLane] = {}
+    default = float(len(of_pid))
+    for ino, addr in addr_of.items():
+        lane = SocketLane(ino)
+        socket_lane[ino] = lane
+        if addr is not None and addr.port is not None:
+            addr_lane.setdefault(_addr_key(addr), lane)
+        own = keyed.mean(owners.get(ino, ()), default)
+        other = keyed.mean(owners.get(peer[ino], ()), own + 1) if ino in peer else own + 1
+        side = side_of.get(ino, "")
+        subtitle = tr(f"{side}_socket", lang) if side else tr("socket", lang)
+        kind = channel_of[ino].kind
+        family = ("socket", kind, side, _families(keyed, owners.get(ino, ())))
+        keyed.info[lane] = LaneInfo(f"{kind.upper()} {addr}", subtitle, family=family)
+        keyed.keys.append((own + (0.3 if other >= own else -0.3), 2, 0, lane))
+    for ino, ep_info in linked.endpoints.items():  # a listening socket: its port is the server socket's lane
+        inode = Inode(*ino)
+        if inode in socket_lane or ep_info.local is None or ep_info.local.port is None:
+            continue
+        if not ep_info.endpoint.kind.is_ip:
+            continue
+        same_port = {lane for a, lane in addr_lane.items() if a.port == ep_info.local.port}
+        if len(same_port) == 1:
+            socket_lane[inode] = same_port.pop()
+    return socket_lane, addr_lane
+
+
+def assign_lanes(ordered: OrderedTrace, view: View, lang: Lang, pids: bool = False) -> Lanes:
+    """The lanes of one view, in left-to-right order (kernel and socket lanes next to the processes using them)."""
+    keyed, of_pid = _process_lanes(ordered, lang, pids)
+    group_lane: dict[str, ChannelLane] = {}
+    socket_lane: dict[Inode, SocketLane] = {}
+    addr_lane: dict[SockAddr, SocketLane] = {}
+    if view is not View.PROCESSES:
+        group_lane = _kernel_lanes(ordered, keyed, of_pid, view, lang)
+    if view is View.PACKETS:
+        socket_lane, addr_lane = _socket_lanes(ordered, keyed, of_pid, lang)
+    keyed.keys.sort(key=lambda item: item[:3])
+    endpoint_lane: dict[Inode, LaneId] = {}
+    for ch in ordered.linked.channels:
+        if ch.group in group_lane:
+            for ep in (ch.src, ch.dst):
+                if ep is not None:
+                    endpoint_lane[ep.inode] = group_lane[ch.group]
+    for ino, ep_info in ordered.linked.endpoints.items():
+        if ep_info.group in group_lane:
+            endpoint_lane.setdefault(Inode(*ino), group_lane[ep_info.group])
     endpoint_lane.update(socket_lane)
     return Lanes(
-        tuple(lane_id for _, _, lane_id in keyed), info, of_pid, group_lane, socket_lane, addr_lane, endpoint_lane
+        tuple(lane for *_, lane in keyed.keys),
+        keyed.info,
+        of_pid,
+        group_lane,
+        socket_lane,
+        addr_lane,
+        endpoint_lane,
     )
-
-
-def _packet_lanes(packet: Packet, lanes: Lanes) -> tuple[str, str] | None:
-    src, dst = _addr_key(packet.src), _addr_key(packet.dst)
-    if src is None or dst is None:
-        return None
-    a, b = lanes.addr_lane.get(src), lanes.addr_lane.get(dst)
-    if a is None or b is None or a == b:
-        return None
-    return a, b

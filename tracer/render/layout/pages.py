@@ -1,0 +1,219 @@
+"""Pages: the drawing cut into 16:9 slides, only between exchanges, each scaled to be read from the back row.
+
+Every page is 960 × 540 points (1920 × 1080 pixels as PNG). The scale is the
+same on every page of a diagram: 1 (the smallest text at `font_size`, 28 px by
+default) for diagrams longer than a page, larger for a diagram that fits on
+one page, so a small diagram fills its slide.
+
+A page may break before a band only where no arrow, no TCP handshake or
+teardown and no folded loop would be cut; among those places the breaks are
+chosen (dynamic programming) for the fewest pages, then the most evenly
+filled, never leaving a page that holds only processes ending. A blocked call
+that spans a break continues visibly: the pages say which lanes go on and
+which come from the page before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from ipctrace.render.layout.geometry import fold_room
+from ipctrace.render.layout.measure import head_size, wrap
+from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, Metrics, Page, PageLane, Row, RowKind
+from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
+
+MARGIN = 14.0  # points around a page's content
+MAX_SCALE = 1.8  # a small diagram is enlarged at most this much
+_PAGE, _CUT, _ENDING_ONLY = 1e4, 1e7, 1e6  # costs: a page, an arrow cut by a forced break, a page of endings
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The parts of every page that are not the drawing: title, caption (first page), footer."""
+
+    title_h: float
+    caption_lines: tuple[str, ...]
+    footer_h: float
+    heads_h: float  # the band of repeated lane heads, unscaled
+
+    def rows_height(self, first: bool, scale: float, m: Metrics) -> float:
+        """Page points left for rows, before scaling (diagram points)."""
+        used = 2 * MARGIN * 0.6 + self.title_h + self.footer_h
+        if first:
+            used += len(self.caption_lines) * m.line
+        else:
+            used += self.heads_h * scale
+        return (PAGE_HEIGHT_PT - used) / scale
+
+
+def frame_of(caption: str, lanes: Sequence[Lane], m: Metrics) -> Frame:
+    lines = tuple(wrap(caption, PAGE_WIDTH_PT - 2 * MARGIN, m.small)) if caption else ()
+    heads = max((head_size(lane, m).h for lane in lanes), default=0.0) + m.pad
+    return Frame(m.title * 1.35, lines[:3], m.line + m.pad * 0.5, heads)
+
+
+@dataclass(frozen=True)
+class _Band:
+    first: int  # row index
+    last: int
+    top: float
+    bottom: float
+    ending_only: bool
+
+
+def _bands(rows: Sequence[Row], folds: Sequence[Fold], m: Metrics, height: float) -> list[_Band]:
+    fold_top = {f.row0: fold_room(f, m) for f in folds}
+    out: list[_Band] = []
+    for row in rows:
+        top = row.top - fold_top.get(row.index, 0.0)
+        ending = row.kind is RowKind.EXIT
+        if out and out[-1].last == row.index - 1 and rows[out[-1].first].band == row.band:
+            prev = out[-1]
+            out[-1] = _Band(prev.first, row.index, prev.top, max(prev.bottom, row.bottom), prev.ending_only and ending)
+        else:
+            out.append(_Band(row.index, row.index, top, row.bottom, ending))
+    if out:
+        last = out[-1]
+        out[-1] = _Band(last.first, last.last, last.top, max(last.bottom, height), last.ending_only)
+    return out
+
+
+def _cuts(bands: Sequence[_Band], arrows: Sequence[Arrow], together: Sequence[tuple[int, int]], folds) -> list[int]:
+    """Per band: how many things a break just before it would cut (0: a clean break)."""
+    cuts = [0] * (len(bands) + 1)
+    spans = [(a.src_row, a.dst_row) for a in arrows if a.dst_row > a.src_row]
+    spans += [(a, b) for a, b in together] + [(f.row0, f.row1) for f in folds]
+    delta = [0] * (len(bands) + 2)
+    band_at: dict[int, int] = {}
+    for i, b in enumerate(bands):
+        for r in range(b.first, b.last + 1):
+            band_at[r] = i
+    for lo, hi in spans:
+        a, b = band_at.get(lo), band_at.get(hi)
+        if a is None or b is None or b <= a:
+            continue
+        delta[a + 1] += 1  # breaks before bands a+1 .. b cut this span
+        delta[b + 1] -= 1
+    running = 0
+    for i in range(len(bands) + 1):
+        running += delta[i]
+        cuts[i] = running
+    return cuts
+
+
+def choose_breaks(
+    bands: Sequence[_Band], cuts: Sequence[int], frame: Frame, scale: float, m: Metrics, max_rows: int | None
+) -> list[int]:
+    """Band indices where pages start (the first is 0), by dynamic programming over clean breaks."""
+    n = len(bands)
+    inf = float("inf")
+    cost = [inf] * (n + 1)
+    back = [0] * (n + 1)
+    cost[0] = 0.0
+    for a in range(n):
+        if cost[a] == inf:
+            continue
+        room = frame.rows_height(a == 0, scale, m)
+        ending_only = True
+        for b in range(a + 1, n + 1):
+            height = bands[b - 1].bottom - bands[a].top
+            rows = bands[b - 1].last - bands[a].first + 1
+            if b > a + 1 and (height > room or (max_rows is not None and rows > max_rows)):
+                break
+            ending_only = ending_only and bands[b - 1].ending_only
+            fill = min(height / room, 1.0) if b < n else 1.0  # the last page may be short
+            c = cost[a] + _PAGE + 100 * (1 - fill) ** 2 + (cuts[b] * _CUT if b < n else 0.0)
+            if ending_only and a > 0:
+                c += _ENDING_ONLY
+            if c < cost[b]:
+                cost[b], back[b] = c, a
+    starts = []
+    b = n
+    while b > 0:
+        b = back[b]
+        starts.append(b)
+    return sorted(starts) or [0]
+
+
+def _scale(width: float, bands: Sequence[_Band], frame: Frame, m: Metrics) -> float:
+    across = (PAGE_WIDTH_PT - 2 * MARGIN) / max(width, 1.0)
+    if not bands:
+        return min(across, MAX_SCALE)
+    total = bands[-1].bottom - bands[0].top
+    down = frame.rows_height(True, 1.0, m) / max(total, 1.0)  # at scale 1: points left for rows / rows' height
+    one_page = min(across, down)
+    if one_page >= 1.0:
+        return min(one_page, MAX_SCALE)
+    return min(across, 1.0)
+
+
+def paginate(
+    rows: Sequence[Row],
+    lanes: Sequence[Lane],
+    arrows: Sequence[Arrow],
+    bars: Sequence[Bar],
+    folds: Sequence[Fold],
+    together: Sequence[tuple[int, int]],
+    width: float,
+    height: float,
+    frame: Frame,
+    m: Metrics,
+    max_rows: int | None = None,
+) -> tuple[Page, ...]:
+    """The pages of a drawing (see the module docstring)."""
+    bands = _bands(rows, folds, m, height)
+    scale = _scale(width, bands, frame, m)
+    if not bands:
+        return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),)
+    cuts = _cuts(bands, arrows, together, folds)
+    starts = choose_breaks(bands, cuts, frame, scale, m, max_rows)
+    ends = [*starts[1:], len(bands)]
+    pages = []
+    for number, (a, b) in enumerate(zip(starts, ends, strict=True), start=1):
+        pages.append(_page(number, len(starts), bands[a], bands[b - 1], rows, lanes, bars, frame, scale, width, m))
+    last = pages[-1]
+    room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
+    if room * scale > 3 * m.line:
+        pages[-1] = _with(last, legend=True)
+    return tuple(pages)
+
+
+def _with(page: Page, legend: bool) -> Page:
+    from dataclasses import replace
+
+    return replace(page, legend=legend)
+
+
+def _page(
+    number: int,
+    count: int,
+    first: _Band,
+    last: _Band,
+    rows: Sequence[Row],
+    lanes: Sequence[Lane],
+    bars: Sequence[Bar],
+    frame: Frame,
+    scale: float,
+    width: float,
+    m: Metrics,
+) -> Page:
+    row0, row1 = first.first, last.last + 1
+    shown = tuple(
+        PageLane(lane.id, lane.x, lane.first_row < row0)
+        for lane in lanes
+        if lane.first_row < row1 and (lane.last_row >= row0 or lane.open_end)
+    )
+    heads = any(p.head for p in shown)
+    dy = MARGIN * 0.6 + frame.title_h
+    if number == 1:
+        dy += len(frame.caption_lines) * m.line
+    if heads:
+        dy += frame.heads_h * scale
+    continued = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row0 <= b.row1))
+    continues = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row1 <= b.row1))
+    dx = (PAGE_WIDTH_PT - scale * width) / 2
+    return Page(
+        number, count, row0, row1, first.top, last.bottom, scale, dx, dy, shown, continued, continues,
+        caption=number == 1 and bool(frame.caption_lines),
+    )
