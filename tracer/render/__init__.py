@@ -94,7 +94,7 @@ def render_outputs(
             if isinstance(content, bytes):
                 path.write_bytes(content)
             else:
-                path.write_text(content, encoding="utf-8")
+                path.write_text(str(content), encoding="utf-8")
             written[name if n == 0 else f"{name}-{n + 1:02d}"] = path
     return written
 

@@ -9,7 +9,7 @@ the course). Which arguments a call label shows comes from the table of calls
 
 from __future__ import annotations
 
-from ipctrace.calls import RECEIVES, SENDS, Call, Trait, spec
+from ipctrace.calls import Call, spec
 from ipctrace.model import Event, SockAddr, TcpFlags
 
 _ESCAPES = {"\0": "\\0", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
@@ -112,9 +112,12 @@ def show_text_line(data: bytes, limit: int = 60) -> str:
 
 
 def show_addr(addr: SockAddr | None) -> str:
+    """An address for a label; a Unix socket by its file name (the folder is the run's, the same for all)."""
     if addr is None:
         return ""
-    if addr.port is not None and addr.host == "":
+    if addr.port is None:
+        return addr.host.rsplit("/", 1)[-1] if addr.host else "(unnamed)"
+    if addr.host == "":
         return f"0.0.0.0:{addr.port}"
     return str(addr)
 
@@ -134,17 +137,7 @@ def _arg(event: Event, name: str) -> str:
 
 def show_args(event: Event) -> str:
     """The arguments a label shows (the table's `shown_args`): `0.0.0.0:8080`, `5`, `SHUT_WR`, `30`."""
-    parts = [text for text in (_arg(event, name) for name in spec(event.call).shown_args) if text]
-    if event.call in SENDS and spec(event.call).has(Trait.HAS_ADDRESS) and event.peer is not None:
-        parts.append(f"to {show_addr(event.peer)}")
-    return ", ".join(parts)
-
-
-def datagram_from(event: Event) -> str:
-    """`from 127.0.0.1:54012` for a receive that names its sender (recvfrom, recvmsg), else ''."""
-    if event.call not in RECEIVES or not spec(event.call).has(Trait.HAS_ADDRESS) or event.peer is None:
-        return ""
-    return f"from {show_addr(event.peer)}"
+    return ", ".join(text for text in (_arg(event, name) for name in spec(event.call).shown_args) if text)
 
 
 def _result_text(event: Event) -> str:
@@ -168,7 +161,8 @@ def takes_fd(event: Event) -> bool:
 def show_call(event: Event, fd_name: str | None = None) -> str:
     """A call as a C programmer reads it: `read(fds[0], 30) → 13`, `bind(fd 3, 0.0.0.0:8080)`, `fork() → 4312`.
 
-    `fd_name` is the program's own expression for the descriptor, when known.
+    `fd_name` is the program's own expression for the descriptor, when known. A datagram's address is
+    not repeated here: its arrow says where it went (`127.0.0.1:54012 → 127.0.0.1:8080`).
     """
     inside = []
     if takes_fd(event):
@@ -180,15 +174,10 @@ def show_call(event: Event, fd_name: str | None = None) -> str:
     if event.blocked or event.error is not None:
         return text
     result = _result_text(event)
-    source = datagram_from(event)
-    if result:
-        text += f" → {result}"
-    return f"{text} {source}" if source else text
+    return f"{text} → {result}" if result else text
 
 
 def returned(event: Event) -> str:
     """What a call that waited returned, for its return row: `→ 13`, `→ 4`, or ''."""
     result = _result_text(event)
-    source = datagram_from(event)
-    text = f"→ {result}" if result else ""
-    return f"{text} {source}".strip()
+    return f"→ {result}" if result else ""

@@ -58,32 +58,31 @@ def _part(diagram: Diagram, part: ScriptPart, number: int, count: int) -> str:
     title = diagram.title + (f" ({number}/{count})" if count > 1 else "")
     lines = [f"%%{{init: {{'theme': '{_THEMES[diagram.options.theme]}'}}}}%%", "sequenceDiagram"]
     lines.append(f"    title {mermaid_text(title)}")
+    titles = {lane.id: lane.title for lane in diagram.lanes}
     for lane in diagram.lanes:
         if lane.id in shown and lane.id not in created:
             lines.append(f"    participant {ids[lane.id]} as {mermaid_text(lane.title)}")
-    lines.extend(f"    activate {ids[lane]}" for lane in part.active if lane in ids)
+    lines.extend(f"    activate {ids[lane_id]}" for lane_id in part.active if lane_id in ids)
     depth = 1
-    active: dict[LaneId, int] = {lane: 1 for lane in part.active if lane in ids}
+    active: dict[LaneId, int] = {lane_id: 1 for lane_id in part.active if lane_id in ids}
     for item in part.items:
         if item.kind is Statement.CREATE:
-            if item.lane in ids:
-                lane = diagram.lane(item.lane)  # type: ignore[arg-type]
-                lines.append(f"{'    ' * depth}create participant {ids[lane.id]} as {mermaid_text(lane.title)}")
+            if item.lane is not None and item.lane in ids:
+                name = mermaid_text(titles[item.lane])
+                lines.append(f"{'    ' * depth}create participant {ids[item.lane]} as {name}")
             continue
         if item.kind is Statement.END_LOOP:
             depth -= 1
         text = _statement(item, ids)
         if text is None:
             continue
-        if item.kind is Statement.ACTIVATE:
-            active[item.lane] = active.get(item.lane, 0) + 1  # type: ignore[index]
-        elif item.kind is Statement.DEACTIVATE:
-            active[item.lane] = active.get(item.lane, 0) - 1  # type: ignore[index]
+        if item.lane is not None and item.kind in (Statement.ACTIVATE, Statement.DEACTIVATE):
+            active[item.lane] = active.get(item.lane, 0) + (1 if item.kind is Statement.ACTIVATE else -1)
         lines.append("    " * depth + text)
         if item.kind is Statement.LOOP:
             depth += 1
-    for lane, n in active.items():
-        lines.extend(f"    deactivate {ids[lane]}" for _ in range(max(n, 0)))
+    for lane_id, n in active.items():
+        lines.extend(f"    deactivate {ids[lane_id]}" for _ in range(max(n, 0)))
     return "\n".join(lines) + "\n"
 
 

@@ -62,7 +62,7 @@ E = TypeVar("E", bound=StrEnum)
 
 def _choice(enum: type[E], name: str, value: object) -> E:
     try:
-        return enum(value)
+        return enum(str(value))
     except ValueError:
         allowed = ", ".join(e.value for e in enum)
         raise RenderError(f"unknown {name} {value!r}: choose one of {allowed}.") from None
@@ -93,7 +93,7 @@ class RenderOptions:
     legend: bool = True
     pids: bool = False
     page_rows: int | None = None
-    payload_limit: int = 24  # payload characters shown on an arrow before "…"
+    payload_limit: int = 28  # payload characters shown on an arrow before "…"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", _choice(View, "view", self.view))

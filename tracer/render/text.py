@@ -162,10 +162,10 @@ def render_rows(diagram: Diagram) -> str:
         lane_name = names.get(row.lane, str(row.lane))
         for item in per_row.get(row.index, []):
             out.append(f"{indent}{lane_name:>{width}}  {item}")
-        for lane in diagram.lanes:
-            if lane.end is not None and lane.last_row == row.index:
-                note = f" — {lane.end.note}" if lane.end.note else ""
-                out.append(f"{indent}{names[lane.id]:>{width}}  ■ {lane.end.text}{note}")
+        for ended in diagram.lanes:
+            if ended.end is not None and ended.last_row == row.index:
+                why = f" — {ended.end.note}" if ended.end.note else ""
+                out.append(f"{indent}{names[ended.id]:>{width}}  ■ {ended.end.text}{why}")
         if row.index in fold_end:
             out.append("└")
             indent = ""

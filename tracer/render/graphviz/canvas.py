@@ -51,9 +51,7 @@ class Canvas:
 
     # -- text ---------------------------------------------------------------------------------
 
-    def font(
-        self, text: str, size: float, color: str | None = None, mono: bool = False, bold: bool = False
-    ) -> str:
+    def font(self, text: str, size: float, color: str | None = None, mono: bool = False, bold: bool = False) -> str:
         face = self.mono_face if mono else self.font_face
         inner = html.escape(text, quote=True)  # backslashes stay literal in HTML-like labels: `\0` shows as written
         if bold:
@@ -110,7 +108,9 @@ class Canvas:
             x, y, name, width=max(w, 0.5) / PT_PER_INCH, height=max(h, 0.5) / PT_PER_INCH, fixedsize="true", **attrs
         )
 
-    def text(self, x: float, y: float, label: str, w: float, h: float, name: str | None = None, **attrs: str | float) -> str:
+    def text(
+        self, x: float, y: float, label: str, w: float, h: float, name: str | None = None, **attrs: str | float
+    ) -> str:
         """A label as its own node, centred at (x, y), filled with the background."""
         attrs.setdefault("style", "filled")
         attrs.setdefault("fillcolor", self.theme.bg)
@@ -125,8 +125,9 @@ class Canvas:
             f"node [fontname={_q(self.font_face)}, fontcolor={_q(t.fg)}, penwidth=1.2];",
             f"edge [fontname={_q(self.font_face)}, penwidth=1.6, arrowsize=0.9, color={_q(t.fg)}];",
         ]
+        invisible = 'shape=point, width=0.0001, height=0.0001, style=invis, label=""'
         corners = [
-            f'"corner-top" [pos="0,{self.height:.2f}!", shape=point, width=0.0001, height=0.0001, style=invis, label=""];',
-            f'"corner-bottom" [pos="{self.width:.2f},0!", shape=point, width=0.0001, height=0.0001, style=invis, label=""];',
+            f'"corner-top" [pos="0,{self.height:.2f}!", {invisible}];',
+            f'"corner-bottom" [pos="{self.width:.2f},0!", {invisible}];',
         ]
         return "\n".join([*header, *corners, *self.lines, "}"]) + "\n"

@@ -46,7 +46,9 @@ def run_neato(job: Job) -> bytes:
             [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False
         )
     except OSError as exc:
-        raise RenderError(f"graphviz could not be started ({exc.strerror}): reinstall it with `apt-get install graphviz`.") from None
+        raise RenderError(
+            f"graphviz could not be started ({exc.strerror}): reinstall it with `apt-get install graphviz`."
+        ) from None
     if proc.returncode != 0:
         detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
         raise RenderError(

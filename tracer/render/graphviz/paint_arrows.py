@@ -11,7 +11,7 @@ describes it, so tests and tools map drawings back to the trace.
 from __future__ import annotations
 
 from ipctrace.render.graphviz.sheet import Sheet
-from ipctrace.render.layout.measure import arrow_label, head_size
+from ipctrace.render.layout.measure import arrow_label, head_size, label_font
 from ipctrace.render.layout.model import Arrow, ArrowKind, LabelAt, Side
 
 
@@ -72,7 +72,7 @@ def _label_body(sheet: Sheet, arrow: Arrow, color: str) -> tuple[str, float, flo
         return c.font(arrow.label, sheet.size(m.small), color), size.w, size.h
     mono = arrow.kind.carries_data
     ink = color if arrow.kind is not ArrowKind.PACKET else c.theme.fg
-    main = c.font(arrow.label, sheet.size(m.font), ink, mono=mono, bold=mono)
+    main = c.font(arrow.label, sheet.size(label_font(arrow, m)), ink, mono=mono, bold=mono)
     detail = c.font(arrow.detail, sheet.size(m.small), c.theme.muted) if arrow.detail else ""
     if size.stacked:
         return c.lines_table([main, detail]), size.w, size.h

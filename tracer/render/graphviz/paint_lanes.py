@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipctrace.render.graphviz.sheet import Sheet
 from ipctrace.render.i18n import tr
-from ipctrace.render.layout.measure import end_size, head_size
+from ipctrace.render.layout.measure import end_lines, end_size, head_size
 from ipctrace.render.layout.model import BarKind, EndKind, Lane, LaneKind, RowKind
 
 
@@ -117,9 +117,9 @@ def ends(sheet: Sheet) -> None:
         if not sheet.has(row):
             continue
         size = end_size(end, m)
-        lines = [c.font(end.text, sheet.size(m.small), _end_text(sheet, end.kind), bold=True)]
-        if end.note:
-            lines.append(c.font(end.note, sheet.size(m.small), _end_text(sheet, end.kind)))
+        first, *rest = end_lines(end)
+        lines = [c.font(first, sheet.size(m.small), _end_text(sheet, end.kind), bold=True)]
+        lines += [c.font(line, sheet.size(m.small), _end_text(sheet, end.kind)) for line in rest]
         style, fill, line = _end_style(sheet, end.kind)
         c.box(
             sheet.x(lane.id),

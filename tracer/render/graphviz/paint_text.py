@@ -23,7 +23,9 @@ def calls(sheet: Sheet) -> None:
         x = sheet.x(call.lane)
         cx = x + offset if call.side is Side.RIGHT else x - offset
         color = t.handler if call.handler else ink[call.kind]
-        lines = [c.font(call.text, sheet.size(m.small), color, bold=call.kind in (CallKind.ERROR, CallKind.INTERRUPTED))]
+        lines = [
+            c.font(call.text, sheet.size(m.small), color, bold=call.kind in (CallKind.ERROR, CallKind.INTERRUPTED))
+        ]
         lines += [c.font(detail, sheet.size(m.small), t.muted) for detail in call.details]
         align = "LEFT" if call.side is Side.RIGHT else "RIGHT"
         c.text(
@@ -152,7 +154,15 @@ def title(sheet: Sheet, x: float, y: float, width: float, caption: bool) -> floa
     if page is not None and page.count > 1:
         text += f"   ({page.number}/{page.count})"
     w = text_width(text, m.title, bold=True) + m.pad
-    c.text(x + w / 2, y + m.title * 0.67, c.font(text, m.title, t.fg, bold=True), w, m.title * 1.3, name="title", id="title")
+    c.text(
+        x + w / 2,
+        y + m.title * 0.67,
+        c.font(text, m.title, t.fg, bold=True),
+        w,
+        m.title * 1.3,
+        name="title",
+        id="title",
+    )
     y += m.title * 1.35
     if caption and d.caption:
         lines = wrap(d.caption, width, m.small)[:3]
@@ -207,7 +217,10 @@ def legend_width(sheet: Sheet, columns: int) -> float:
     widths = [text_width("▶▶▶ " + e.text + "   ", m.small) + m.pad for e in sheet.diagram.legend]
     if not widths:
         return 0.0
-    return sum(max(widths[i] for i in range(k, len(widths), columns)) for k in range(min(columns, len(widths)))) + 2 * m.pad
+    return (
+        sum(max(widths[i] for i in range(k, len(widths), columns)) for k in range(min(columns, len(widths))))
+        + 2 * m.pad
+    )
 
 
 def footer(sheet: Sheet, y: float, width: float, margin: float) -> None:
@@ -225,4 +238,12 @@ def footer(sheet: Sheet, y: float, width: float, margin: float) -> None:
         names = ", ".join(d.lane(lane).title for lane in page.continues)
         right = f"{tr('continues_mark', lang)} {names}"
         rw = text_width(right, m.small) + m.pad
-        c.text(width - margin - rw / 2, y, c.font(right, m.small, c.theme.muted), rw, m.line, name="continues", id="continues")
+        c.text(
+            width - margin - rw / 2,
+            y,
+            c.font(right, m.small, c.theme.muted),
+            rw,
+            m.line,
+            name="continues",
+            id="continues",
+        )

@@ -36,10 +36,16 @@ def master_source(diagram: Diagram) -> str:
     sheet = Sheet(diagram, canvas, Transform(1.0, 0.0, diagram.top, 0.0), 0, len(diagram.rows), -1e9, 1e9, lanes)
     x = m.pad * 2
     y = paint_text.title(sheet, x, m.pad, max(width - 4 * m.pad, 300.0), caption=True)
-    sub_w = paint_text.text_width(diagram.subtitle, m.small) + m.pad
+    subtitle = " · ".join(filter(None, (diagram.subtitle, diagram.ending)))
+    sub_w = paint_text.text_width(subtitle, m.small) + m.pad
     canvas.text(
-        x + sub_w / 2, y + m.line * 0.6, canvas.font(diagram.subtitle, m.small, canvas.theme.muted), sub_w, m.line,
-        name="subtitle", id="subtitle",
+        x + sub_w / 2,
+        y + m.line * 0.6,
+        canvas.font(subtitle, m.small, canvas.theme.muted),
+        sub_w,
+        m.line,
+        name="subtitle",
+        id="subtitle",
     )
     y += m.line * 1.2
     if diagram.options.legend and diagram.legend:
@@ -62,8 +68,7 @@ def page_source(diagram: Diagram, page: Page) -> str:
         width = paint_text.legend_width(sheet, columns)
         rows = -(-len(diagram.legend) // columns)
         height = rows * m.line * 1.15 + m.pad
-        paint_text.legend(sheet, PAGE_WIDTH_PT - MARGIN, footer_y - m.line / 2 - height - m.pad * 0.5, columns)
-        del width
+        paint_text.legend(sheet, MARGIN + width, footer_y - m.line / 2 - height - m.pad * 0.5, columns)
     paint_text.footer(sheet, footer_y, PAGE_WIDTH_PT, MARGIN)
     _paint(sheet)
     return canvas.source(f"page-{page.number}")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
-from ipctrace.calls import Call, RELEASES_FD
+from ipctrace.calls import RELEASES_FD, Call
 from ipctrace.link import Flow
 from ipctrace.model import Event, EventKey, Packet, SockAddr, TcpFlags
 from ipctrace.order import PacketNode
@@ -75,7 +75,9 @@ def _message(i: int, flow: Flow, ctx: Context, per_send: Counter[EventKey]) -> A
         src, dst = ctx.row(flow.send), ctx.row(flow.recv)
         per_send[flow.send] += 1
         at = LabelAt.SRC if per_send[flow.send] == 1 else LabelAt.DST
-        return Arrow(arrow_id, ArrowKind.MSG, src.lane, dst.lane, src.index, dst.index, label, detail, (i,), None, title, at)
+        return Arrow(
+            arrow_id, ArrowKind.MSG, src.lane, dst.lane, src.index, dst.index, label, detail, (i,), None, title, at
+        )
     if send_ok and flow.send is not None:
         src = ctx.row(flow.send)
         lost = ArrowId(ArrowKind.LOST, (i,))
@@ -113,6 +115,8 @@ def _leg_detail(event: Event, size: int, kind: ArrowKind, ctx: Context) -> str:
     text = show_size(size)
     if event.endpoint is None or not event.endpoint.kind.is_datagram or event.peer is None:
         return text
+    if ctx.options.view is View.PACKETS and event.endpoint.kind.is_ip:
+        return text  # the datagram on the wire says where it went
     key = "to" if kind is ArrowKind.IN else "from"
     return f"{text} · {tr(key, ctx.options.lang, addr=show_addr(event.peer))}"
 
@@ -192,14 +196,21 @@ def _isns(ctx: Context) -> dict[SockAddr, int]:
     return isn
 
 
-def _seq_text(packet: Packet, isn: dict[SockAddr, int]) -> str:
+def _seq_text(packet: Packet, isn: dict[SockAddr, int], level: int) -> str:
+    """Wireshark's relative numbers; a terser diagram keeps fewer of them (the length always)."""
     parts = []
-    if packet.seq is not None and packet.src in isn:
+    if packet.seq is not None and packet.src in isn and level < 2:
         parts.append(f"seq={(packet.seq - isn[packet.src]) % (1 << 32)}")
-    if TcpFlags.ACK in packet.flags and packet.ack is not None and packet.dst in isn:
+    if TcpFlags.ACK in packet.flags and packet.ack is not None and packet.dst in isn and level < 1:
         parts.append(f"ack={(packet.ack - isn[packet.dst]) % (1 << 32)}")
-    parts.append(f"len={packet.length}")
+    if packet.length:
+        parts.append(f"len={packet.length}")
     return " ".join(parts)
+
+
+def _short(addr: SockAddr) -> str:
+    """A loopback address by its port (`:8080`): the socket lanes' heads give the whole address."""
+    return f":{addr.port}" if addr.host in ("127.0.0.1", "0.0.0.0", "") else show_addr(addr)
 
 
 def packet_arrows(ctx: Context) -> Iterator[Arrow]:
@@ -216,10 +227,12 @@ def packet_arrows(ctx: Context) -> Iterator[Arrow]:
         ends = ctx.lanes.packet_lanes(packet)
         if ends is None:
             continue
+        level = ctx.density.level
         if packet.proto == "tcp":
-            label, detail = show_flags(packet.flags), _seq_text(packet, isn)
+            label, detail = show_flags(packet.flags), _seq_text(packet, isn, level)
         else:
-            label, detail = "UDP", f"{show_addr(packet.src)} → {show_addr(packet.dst)} len={packet.length}"
+            where = _short if level else show_addr
+            label, detail = "UDP", f"{where(packet.src)} → {where(packet.dst)} len={packet.length}"
         yield Arrow(
             ArrowId(ArrowKind.PACKET, (node.index,)),
             ArrowKind.PACKET,
@@ -268,7 +281,13 @@ def connect_and_eof_arrows(ctx: Context) -> Iterator[Arrow]:
         if b.index >= a.index and a.lane != b.lane:
             label = tr("connect", ctx.options.lang)
             yield Arrow(
-                ArrowId(ArrowKind.CONNECT, (n,)), ArrowKind.CONNECT, a.lane, b.lane, a.index, b.index, label,
+                ArrowId(ArrowKind.CONNECT, (n,)),
+                ArrowKind.CONNECT,
+                a.lane,
+                b.lane,
+                a.index,
+                b.index,
+                label,
                 title=f"connect {conn.group}",
             )
     for n, eof in enumerate(ctx.linked.eofs):
@@ -277,8 +296,14 @@ def connect_and_eof_arrows(ctx: Context) -> Iterator[Arrow]:
         a, b = ctx.row(eof.release), ctx.row(eof.read)
         if b.index > a.index and a.lane != b.lane and ctx.trace.event(eof.release).call in RELEASES_FD:
             yield Arrow(
-                ArrowId(ArrowKind.EOF, (n,)), ArrowKind.EOF, a.lane, b.lane, a.index, b.index,
-                tr("eof", ctx.options.lang), title=f"eof {eof.channel}",
+                ArrowId(ArrowKind.EOF, (n,)),
+                ArrowKind.EOF,
+                a.lane,
+                b.lane,
+                a.index,
+                b.index,
+                tr("eof", ctx.options.lang),
+                title=f"eof {eof.channel}",
             )
 
 
@@ -331,7 +356,7 @@ def kept_together(ctx: Context) -> list[tuple[int, int]]:
         if plink is None or plink.channel is None:
             continue
         group = ctx.linked.channel(plink.channel).group
-        answered = {ctx.linked.packet_link(p).role for p in plink.follows if ctx.linked.packet_link(p) is not None}
+        answered = {link.role for p in plink.follows if (link := ctx.linked.packet_link(p)) is not None}
         if plink.role in ("syn", "syn-ack") or (plink.role == "ack" and "syn-ack" in answered):
             rows_by[(group, "open")].append(row.index)
         elif plink.role in ("fin", "rst") or (plink.role == "ack" and "fin" in answered):

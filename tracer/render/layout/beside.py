@@ -10,12 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ipctrace.calls import Call
-from ipctrace.model import Event, Stream
+from ipctrace.calls import Call, spec
+from ipctrace.model import Event, EventKey, Stream
 from ipctrace.render.i18n import duration, tr
 from ipctrace.render.labels import returned, show_call, show_text_line, takes_fd
 from ipctrace.render.layout.measure import wrap_chars
-from ipctrace.render.layout.model import Bar, BarKind, CallKind, CallLabel, LaneId, Note, NoteKind, NoteLine, Row, RowKind
+from ipctrace.render.layout.model import (
+    Bar,
+    BarKind,
+    CallKind,
+    CallLabel,
+    LaneId,
+    Note,
+    NoteKind,
+    NoteLine,
+    Row,
+    RowKind,
+)
 from ipctrace.render.layout.rows import Context
 from ipctrace.render.options import View
 
@@ -63,8 +74,8 @@ def _description(event: Event, ctx: Context, last: dict[tuple[LaneId, int], str]
     if created:
         return created
     meaning = d.meaning.get(event.key, "")
-    if not meaning or not takes_fd(event):
-        return ""
+    if not meaning or not takes_fd(event) or "addr" in spec(event.call).shown_args:
+        return ""  # bind(fd 3, 0.0.0.0:8080) and connect(fd 3, …) say what the socket is themselves
     fd = event.fd if event.fd is not None else -1
     if last.get((lane, fd)) == meaning:
         return ""
@@ -79,17 +90,26 @@ def _call_label(row: Row, ctx: Context, last: dict[tuple[LaneId, int], str]) -> 
     handler = ctx.handlers.get(event.key)
     sig = (handler or tr("signal", lang)) if handler is not None else ""
     if row.kind is RowKind.ENTER:
-        text = ("↯ " if sig else "") + show_call(event, expr).split(" → ")[0]
-        return CallLabel(row.lane, row.index, text, _detail(event, ctx, last, row.lane), CallKind.ENTER, handler=sig), None
+        text = str(event.call) if ctx.density.bare else show_call(event, expr).split(" → ")[0]
+        details = () if ctx.density.bare else _detail(event, ctx, last, row.lane)
+        return CallLabel(row.lane, row.index, ("↯ " if sig else "") + text, details, CallKind.ENTER, handler=sig), None
     if event.call is Call.FORK and isinstance(event.result, int) and event.result > 0:
         if event.result in ctx.lanes.of_pid:
             return None, None  # the fork arrow says it
     kind = _kind(event)
+    if ctx.density.bare:
+        expr = None
     bar = None
     enter = ctx.numbered.enter_row.get(event.key)
     if kind is CallKind.BLOCKED:
         text = show_call(event, expr)
-        bar = Bar(row.lane, enter if enter is not None else row.index, -1, BarKind.OPEN, tr("still_blocked", lang, call=event.call))
+        bar = Bar(
+            row.lane,
+            enter if enter is not None else row.index,
+            -1,
+            BarKind.OPEN,
+            tr("still_blocked", lang, call=event.call),
+        )
         detail = _detail(event, ctx, last, row.lane)
     elif enter is not None:
         waited = duration((event.t1 or event.t0) - event.t0)
@@ -106,6 +126,9 @@ def _call_label(row: Row, ctx: Context, last: dict[tuple[LaneId, int], str]) -> 
         if kind is CallKind.ERROR:
             text = f"{show_call(event, expr)} ✗ {event.error}"
         detail = _detail(event, ctx, last, row.lane)
+    if ctx.density.bare:
+        result = returned(event) if kind is CallKind.CALL else ""
+        text, detail = (f"{event.call} {result}".strip() if enter is None else text.split("  (")[0]), ()
     if sig:
         text = f"↯ {text}"  # made inside a signal handler
     return CallLabel(row.lane, row.index, text, detail, kind, handler=sig), bar
@@ -165,7 +188,8 @@ def _holds_note(row: Row, ctx: Context) -> Note | None:
     """Kernel view, at a fork: the descriptors parent and child now both hold."""
     if ctx.options.view is View.PROCESSES:
         return None
-    holds = ctx.descriptors.holds.get(row.keys[0])  # type: ignore[call-overload]
+    key = row.keys[0]
+    holds = ctx.descriptors.holds.get(key) if isinstance(key, EventKey) else None
     if holds is None:
         return None
     lang = ctx.options.lang
@@ -192,6 +216,6 @@ def beside(ctx: Context) -> Beside:
                 note = _holds_note(row, ctx)
                 if note is not None:
                     notes.append(note)
-        elif row.kind is RowKind.OUTPUT:
+        elif row.kind is RowKind.OUTPUT and not ctx.density.bare:
             notes.append(Note(row.lane, row.index, _note_lines(row, ctx)))
     return Beside(tuple(calls), tuple(notes), tuple(bars))

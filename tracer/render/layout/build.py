@@ -76,12 +76,16 @@ def _subtitle(trace: Trace, options: RenderOptions) -> str:
     parts = [tr(f"view_{options.view.value}", lang), f"{tr('time_flows_down', lang)} ↓"]
     if options.view is View.PACKETS and not trace.packets:
         parts.append(tr("no_packets", lang))
+    return " · ".join(parts)
+
+
+def _ending(trace: Trace, lang: Lang) -> str:
     ending = trace.header.ending
     if ending == "expected-blocked" and trace.header.ending_note:
-        parts.append(tr("ending_expected", lang, why=expected_why(trace.header.ending_note)))
-    elif ending in ("timeout", "deadlock", "interrupted", "failed"):
-        parts.append(tr(f"ending_{ending}", lang))
-    return " · ".join(parts)
+        return tr("ending_expected", lang, why=expected_why(trace.header.ending_note))
+    if ending in ("timeout", "deadlock", "interrupted", "failed"):
+        return tr(f"ending_{ending}", lang)
+    return ""
 
 
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
@@ -127,6 +131,7 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         title=title,
         caption=caption,
         subtitle=_subtitle(trace, options),
+        ending=_ending(trace, options.lang),
         options=options,
         metrics=m,
         lanes=placed.lanes,

@@ -58,9 +58,13 @@ def _socket_meaning(info: EndpointInfo, end: str, lang: Lang) -> str:
             return tr(key, lang, addr=str(info.peer))
         return tr("socket_plain", lang)
     if kind.is_udp:
-        return tr("udp_socket", lang, addr=_wild(info.local)) if info.local is not None else tr("udp_socket", lang, addr="")
+        return (
+            tr("udp_socket", lang, addr=_wild(info.local))
+            if info.local is not None
+            else tr("udp_socket", lang, addr="")
+        )
     if kind.is_unix:
-        path = next((a.host for a in (info.local, info.peer) if a is not None and a.host), "")
+        path = next((a.host.rsplit("/", 1)[-1] for a in (info.local, info.peer) if a is not None and a.host), "")
         key = "unix_listening" if info.listening else "unix_socket"
         return tr(key, lang, path=path or "(unnamed)")
     return str(kind)
@@ -113,7 +117,7 @@ def _new(event: Event, table: dict[Fd, Held], words_created: tuple[str, ...]) ->
         return [(fds[0], replace(table[event.fd], expr=words_created[0] if words_created else None))]
     else:
         return []
-    names: list[str | None] = list(words_created)
+    names: list[str] = list(words_created)
     if len(names) == 1 and len(fds) > 1:  # `fds = os.pipe()`: one name for the pair
         names = [element(names[0], i) for i in range(len(fds))]
     out = []
@@ -134,7 +138,9 @@ def _created(event: Event, new: list[tuple[Fd, Held]], linked: LinkedTrace, lang
         info = linked.endpoints.get((new[0][1].inode.dev, new[0][1].inode.ino))
         pair = group_title(info.group if info and info.group else "socketpair", lang)
         return tr("pair_ends_fds", lang, pair=pair, a=names[0], b=names[1])
-    return ", ".join(f"{name}: {meaning_of(linked, h.inode, h.end, lang)}" for name, (_, h) in zip(names, new, strict=True))
+    return ", ".join(
+        f"{name}: {meaning_of(linked, h.inode, h.end, lang)}" for name, (_, h) in zip(names, new, strict=True)
+    )
 
 
 def _holds(table: Mapping[Fd, Held], linked: LinkedTrace, lang: Lang) -> tuple[str, ...]:

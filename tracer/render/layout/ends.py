@@ -14,7 +14,6 @@ from ipctrace.model import EventKey, Process, signal_name
 from ipctrace.render.i18n import tr
 from ipctrace.render.labels import show_size
 from ipctrace.render.layout.measure import wrap_chars
-from ipctrace.render.layout.lanes import Lanes
 from ipctrace.render.layout.model import (
     Arrow,
     ArrowKind,
@@ -30,6 +29,7 @@ from ipctrace.render.layout.model import (
     RowKind,
 )
 from ipctrace.render.layout.rows import Context, FoldSpan
+from ipctrace.render.options import Lang
 
 
 def expected_why(note: str) -> str:
@@ -50,10 +50,16 @@ def lane_end(ctx: Context, proc: Process | None, open_end: bool, exited: bool) -
     if open_end and proc is not None:
         call = _blocked_call(ctx, proc.pid)
         if expected:
-            return LaneEnd(EndKind.EXPECTED, tr("blocked_forever", lang, call=call), tr("expected", lang, why=expected_why(header.ending_note)))
+            return LaneEnd(
+                EndKind.EXPECTED,
+                tr("blocked_forever", lang, call=call),
+                tr("expected", lang, why=expected_why(header.ending_note)),
+            )
         return LaneEnd(EndKind.BLOCKED, tr("still_blocked", lang, call=call))
     if proc is None or proc.exit is None:
-        return LaneEnd(EndKind.EXIT, tr("ended", lang)) if exited else LaneEnd(EndKind.RUNNING, tr("still_running", lang))
+        return (
+            LaneEnd(EndKind.EXIT, tr("ended", lang)) if exited else LaneEnd(EndKind.RUNNING, tr("still_running", lang))
+        )
     status = proc.exit
     if status.signal is not None:
         sig = signal_name(status.signal)
@@ -142,7 +148,7 @@ def fold_records(ctx: Context, arrows: Sequence[Arrow]) -> tuple[list[Fold], set
 
 
 def _fold(
-    span: FoldSpan, ctx: Context, arrows: Sequence[Arrow], flows: list[int], keys: list[EventKey], lang: object
+    span: FoldSpan, ctx: Context, arrows: Sequence[Arrow], flows: list[int], keys: list[EventKey], lang: Lang
 ) -> Fold:
     item = span.item
     sizes = sorted({ctx.trace.event(k).size or 0 for k in keys if ctx.trace.event(k).moves_data_out})

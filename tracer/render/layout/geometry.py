@@ -75,8 +75,7 @@ def _sides(items: Items, column: Mapping[LaneId, int], columns: int):
         return Side.LEFT if column[lane] == 0 and columns > 1 else Side.RIGHT
 
     calls = tuple(replace(c, side=side(c.lane, c.row)) for c in items.calls)
-    edge = {lane: Side.LEFT if column[lane] == 0 and columns > 1 else Side.RIGHT for lane in column}
-    notes = tuple(replace(n, side=edge[n.lane]) for n in items.notes)
+    notes = tuple(replace(n, side=side(n.lane, n.row)) for n in items.notes)
     taken = {(c.lane, c.row): c.side for c in calls}
     arrows = tuple(
         replace(a, side=Side.LEFT if taken.get((a.src, a.src_row)) is Side.RIGHT else Side.RIGHT)

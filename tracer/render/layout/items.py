@@ -124,8 +124,8 @@ def causal_floor(ctx: Context) -> tuple[int, ...]:
         own = row_of.get(node, -2)
         best = -1
         for pred in graph.pred[node]:
-            row = row_of.get(pred)
-            value = row if row is not None and pred not in hidden and row != own else floor.get(pred, -1)
+            at = row_of.get(pred)
+            value = at if at is not None and pred not in hidden and at != own else floor.get(pred, -1)
             if value > best:
                 best = value
         floor[node] = best

@@ -140,7 +140,9 @@ def _first_use(ordered: OrderedTrace) -> dict[str, int]:
     return first
 
 
-def _kernel_lanes(ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], view: View, lang: Lang):
+def _kernel_lanes(
+    ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], view: View, lang: Lang
+) -> dict[str, ChannelLane]:
     """One lane per pipe, socketpair or connection buffer (IP connections only in the kernel view)."""
     users = _channel_users(ordered, of_pid)
     first = _first_use(ordered)
@@ -178,7 +180,9 @@ def _socket_ends(linked: LinkedTrace) -> tuple[dict[Inode, SockAddr | None], dic
     return addr_of, peer, channel_of
 
 
-def _socket_lanes(ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], lang: Lang):
+def _socket_lanes(
+    ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], lang: Lang
+) -> tuple[dict[Inode, SocketLane], dict[SockAddr, SocketLane]]:
     """Packets view: a lane per TCP or UDP socket, beside the process that owns it, toward its peer."""
     linked = ordered.linked
     addr_of, peer, channel_of = _socket_ends(linked)
@@ -209,8 +213,8 @@ def _socket_lanes(ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, Pro
         family = ("socket", kind, side, _families(keyed, owners.get(ino, ())))
         keyed.info[lane] = LaneInfo(f"{kind.upper()} {addr}", subtitle, family=family)
         keyed.keys.append((own + (0.3 if other >= own else -0.3), 2, 0, lane))
-    for ino, ep_info in linked.endpoints.items():  # a listening socket: its port is the server socket's lane
-        inode = Inode(*ino)
+    for key, ep_info in linked.endpoints.items():  # a listening socket: its port is the server socket's lane
+        inode = Inode(key[0], key[1])
         if inode in socket_lane or ep_info.local is None or ep_info.local.port is None:
             continue
         if not ep_info.endpoint.kind.is_ip:
@@ -240,7 +244,7 @@ def assign_lanes(ordered: OrderedTrace, view: View, lang: Lang, pids: bool = Fal
                     endpoint_lane[ep.inode] = group_lane[ch.group]
     for ino, ep_info in ordered.linked.endpoints.items():
         if ep_info.group in group_lane:
-            endpoint_lane.setdefault(Inode(*ino), group_lane[ep_info.group])
+            endpoint_lane.setdefault(Inode(ino[0], ino[1]), group_lane[ep_info.group])
     endpoint_lane.update(socket_lane)
     return Lanes(
         tuple(lane for *_, lane in keyed.keys),

@@ -10,7 +10,7 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ipctrace.render.layout.model import Arrow, ArrowKind, CallLabel, Lane, LaneEnd, Metrics, Note, NoteKind
+from ipctrace.render.layout.model import Arrow, ArrowKind, CallLabel, Lane, LaneEnd, LaneKind, Metrics, Note, NoteKind
 
 _NARROW = frozenset("il.,:;'|!()[] ")
 _WIDE = frozenset("mwMW@%")
@@ -51,24 +51,44 @@ def call_size(call: CallLabel, m: Metrics) -> Size:
 
 def note_size(note: Note, m: Metrics) -> Size:
     widths = [
-        text_width(line.text + ("⌨ " + line.typed if line.typed else "") + ("⌨ " if line.kind is NoteKind.IN else ""), m.small)
+        text_width(
+            line.text + ("⌨ " + line.typed if line.typed else "") + ("⌨ " if line.kind is NoteKind.IN else ""), m.small
+        )
         for line in note.lines
     ]
     return Size(max(widths) + 2 * m.pad, len(note.lines) * m.line + m.pad)
 
 
+CONTINUED_MARK = "⋮ continued"  # the widest subtitle a head repeated on a later page may get
+
+
 def head_size(lane: Lane, m: Metrics) -> Size:
-    w = max(text_width(lane.title, m.font, bold=True), text_width(lane.subtitle, m.small)) + 2.5 * m.pad
+    subtitle = max(text_width(lane.subtitle, m.small), text_width(CONTINUED_MARK, m.small))
+    w = max(text_width(lane.title, m.font, bold=True), subtitle) + 2.5 * m.pad
     return Size(w, 2 * m.line + m.pad)
 
 
+END_CHARS = 30  # an ending's explanation wraps at this many characters
+
+
+def end_lines(end: LaneEnd) -> tuple[str, ...]:
+    return (end.text, *wrap_chars(end.note, END_CHARS))
+
+
 def end_size(end: LaneEnd, m: Metrics) -> Size:
-    lines = [end.text, *([end.note] if end.note else [])]
+    lines = end_lines(end)
     return Size(max(text_width(t, m.small, bold=True) for t in lines) + 2 * m.pad, len(lines) * m.line + m.pad * 0.6)
 
 
 def label_size(text: str, m: Metrics) -> Size:
     return Size(text_width(text, m.small) + m.pad, m.line)
+
+
+def label_font(arrow: Arrow, m: Metrics) -> float:
+    """Payloads are larger than other text, except on the short legs to a socket in the packets view."""
+    if arrow.kind in (ArrowKind.IN, ArrowKind.OUT) and LaneKind.SOCKET in (arrow.src.kind, arrow.dst.kind):
+        return m.small
+    return m.font
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,9 +105,9 @@ def arrow_label(arrow: Arrow, m: Metrics) -> ArrowLabel:
         size = label_size(arrow.label, m)
         return ArrowLabel(size.w, size.h, False)
     mono = arrow.kind.carries_data
-    main = text_width(arrow.label, m.font, mono=mono, bold=mono)
+    main = text_width(arrow.label, label_font(arrow, m), mono=mono, bold=mono)
     detail = text_width(arrow.detail, m.small) if arrow.detail else 0.0
-    if detail and main + detail + m.pad > m.small * 22:
+    if detail and main + detail + m.pad > m.small * 16:
         return ArrowLabel(max(main, detail) + m.pad, 2 * m.line, True)
     return ArrowLabel(main + (detail + m.pad if detail else 0.0) + m.pad, m.line * 1.1, False)
 

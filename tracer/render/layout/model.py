@@ -341,7 +341,7 @@ class Metrics:
             line=small * 1.25,
             pad=small * 0.45,
             bar=small * 0.7,
-            min_gap=small * 6,
+            min_gap=small * 5.5,
         )
 
 
@@ -386,7 +386,8 @@ class Diagram:
 
     title: str
     caption: str  # the lesson, or ""
-    subtitle: str  # the view, and what the run's ending was
+    subtitle: str  # the view: `processes view · time flows down ↓`
+    ending: str  # how the run ended, when that is worth saying (`ended as expected: …`), or ""
     options: RenderOptions
     metrics: Metrics
     lanes: tuple[Lane, ...]

@@ -23,7 +23,7 @@ from ipctrace.render.layout.measure import head_size, wrap
 from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, Metrics, Page, PageLane, Row, RowKind
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
-MARGIN = 14.0  # points around a page's content
+MARGIN = 10.0  # points around a page's content
 MAX_SCALE = 1.8  # a small diagram is enlarged at most this much
 _PAGE, _CUT, _ENDING_ONLY = 1e4, 1e7, 1e6  # costs: a page, an arrow cut by a forced break, a page of endings
 
@@ -90,11 +90,11 @@ def _cuts(bands: Sequence[_Band], arrows: Sequence[Arrow], together: Sequence[tu
         for r in range(b.first, b.last + 1):
             band_at[r] = i
     for lo, hi in spans:
-        a, b = band_at.get(lo), band_at.get(hi)
-        if a is None or b is None or b <= a:
+        first, last = band_at.get(lo), band_at.get(hi)
+        if first is None or last is None or last <= first:
             continue
-        delta[a + 1] += 1  # breaks before bands a+1 .. b cut this span
-        delta[b + 1] -= 1
+        delta[first + 1] += 1  # breaks before bands first+1 .. last cut this span
+        delta[last + 1] -= 1
     running = 0
     for i in range(len(bands) + 1):
         running += delta[i]
@@ -214,6 +214,17 @@ def _page(
     continues = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row1 <= b.row1))
     dx = (PAGE_WIDTH_PT - scale * width) / 2
     return Page(
-        number, count, row0, row1, first.top, last.bottom, scale, dx, dy, shown, continued, continues,
+        number,
+        count,
+        row0,
+        row1,
+        first.top,
+        last.bottom,
+        scale,
+        dx,
+        dy,
+        shown,
+        continued,
+        continues,
         caption=number == 1 and bool(frame.caption_lines),
     )

@@ -46,10 +46,7 @@ def _uses(linked: LinkedTrace) -> dict[Pid, _Use]:
         if conn.accept is not None:
             accepted[conn.accept.pid].add(conn.group)
     pids = set(sends) | set(recvs) | set(accepted)
-    return {
-        pid: _Use(frozenset(sends[pid]), frozenset(recvs[pid]), frozenset(accepted[pid]))
-        for pid in pids
-    }
+    return {pid: _Use(frozenset(sends[pid]), frozenset(recvs[pid]), frozenset(accepted[pid])) for pid in pids}
 
 
 def _peer_role(linked: LinkedTrace, group: str, roles: Mapping[Pid, str], own: set[Pid]) -> str | None:

@@ -67,10 +67,11 @@ def number_rows(items: Sequence[Step | FoldedSteps]) -> Numbered:
 class Density:
     """How much text a label carries: a diagram too wide for a slide is laid out again, terser."""
 
-    level: int  # 0 full, 1 short, 2 terse
+    level: int  # 0 full, 1 short, 2 terse, 3 bare
     payload: int  # payload characters on an arrow
     line_chars: int  # characters per line of a note or a descriptor's description
     waits: bool  # say how long a call waited
+    bare: bool = False  # calls by name and result only, no printed lines (a wide packets view)
 
 
 def densities(options: RenderOptions) -> tuple[Density, ...]:
@@ -79,6 +80,7 @@ def densities(options: RenderOptions) -> tuple[Density, ...]:
         Density(0, limit, 30, True),
         Density(1, min(limit, 16), 22, True),
         Density(2, min(limit, 11), 17, False),
+        Density(3, min(limit, 10), 17, False, bare=True),
     )
 
 

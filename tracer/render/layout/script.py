@@ -61,8 +61,14 @@ def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
     ends: dict[int, list[ScriptItem]] = defaultdict(list)
     for call in diagram.calls:
         at[call.row].append(
-            ScriptItem(Statement.NOTE, call.row, call.lane, lines=(call.text, *call.details), side=call.side,
-                       handler=bool(call.handler))
+            ScriptItem(
+                Statement.NOTE,
+                call.row,
+                call.lane,
+                lines=(call.text, *call.details),
+                side=call.side,
+                handler=bool(call.handler),
+            )
         )
     for bar in diagram.bars:
         if bar.kind in (BarKind.WAIT, BarKind.SLEEP, BarKind.OPEN):

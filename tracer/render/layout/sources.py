@@ -55,7 +55,7 @@ def _plain(node: ast.expr) -> str:
 def _parse(text: str) -> ast.Module | None:
     """One source line as a statement; a line that opens a block (`if x := f():`) is closed first."""
     text = text.strip()
-    for candidate in (text, text + " pass", text.rstrip(":") ):
+    for candidate in (text, text + " pass", text.rstrip(":")):
         try:
             return ast.parse(candidate)
         except SyntaxError:
