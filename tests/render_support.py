@@ -88,11 +88,15 @@ def smallest_text_px(diagram: Diagram) -> float:
 def check_pages(diagram: Diagram) -> None:
     """No arrow split across pages, no page of endings only, the smallest text readable from the back row."""
     pages = diagram.pages
-    assert pages and pages[0].row0 == 0 and pages[-1].row1 == len(diagram.rows)
-    for a, b in zip(pages, pages[1:], strict=False):
-        assert a.row1 == b.row0, "pages cover every row once, in order"
+    ranges = list(dict.fromkeys((p.row0, p.row1) for p in pages))  # a diagram split by lanes repeats each range
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(diagram.rows)
+    for a, b in zip(ranges, ranges[1:], strict=False):
+        assert a[1] == b[0], "pages cover every row once, in order"
     for arrow in diagram.arrows:
-        assert any(p.has_row(arrow.src_row) and p.has_row(arrow.dst_row) for p in pages), f"{arrow.id} split"
+        assert any(
+            p.has_row(arrow.src_row) and p.has_row(arrow.dst_row) and {arrow.src, arrow.dst} <= {x.lane for x in p.lanes}
+            for p in pages
+        ), f"{arrow.id} split"
     for lo, hi in diagram.together:
         assert any(p.has_row(lo) and p.has_row(hi) for p in pages), f"rows {lo}-{hi} (a handshake or teardown) split"
     for page in pages:

@@ -6,7 +6,7 @@ from ipctrace.render.graphviz.sheet import Sheet
 from ipctrace.render.i18n import tr
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import call_size, note_size, text_width, wrap
-from ipctrace.render.layout.model import CallKind, LegendSymbol, NoteKind, Side
+from ipctrace.render.layout.model import CallKind, Fold, LegendSymbol, NoteKind, Side
 
 
 def calls(sheet: Sheet) -> None:
@@ -80,9 +80,9 @@ def notes(sheet: Sheet) -> None:
         )
 
 
-def folds(sheet: Sheet) -> None:
-    c, m, d = sheet.canvas, sheet.m, sheet.diagram
-    t = c.theme
+def folds(sheet: Sheet, boxes: bool) -> None:
+    """The dashed box around each fold (`boxes`), or its tab and words, drawn over the lifelines."""
+    m, d = sheet.m, sheet.diagram
     for n, fold in enumerate(d.folds):
         room = fold_room(fold, m)
         top = d.rows[fold.row0].top - room
@@ -90,56 +90,70 @@ def folds(sheet: Sheet) -> None:
         span = sheet.clip(top, bottom)
         if span is None:
             continue
-        left, right = sheet.transform.x(m.pad), sheet.transform.x(d.width - m.pad)
+        left = max(sheet.transform.x(m.pad), 2.0)
+        right = min(sheet.transform.x(d.width - m.pad), sheet.canvas.width - 2.0)
         y0, y1 = sheet.y(span[0]), sheet.y(span[1])
-        c.box(
-            (left + right) / 2,
-            (y0 + y1) / 2,
-            right - left,
-            y1 - y0,
-            name=f"fold-{n}",
-            shape="box",
-            style="dashed",
-            color=t.fold_line,
-            penwidth=1.4,
-            label="",
-            id=f"fold-{n}",
-            class_=f"fold count-{fold.count}",
-            tooltip=f"{fold.label}: {fold.detail}",
-        )
+        if boxes:
+            _fold_box(sheet, n, fold, left, right, y0, y1)
+            continue
         if not sheet.has(fold.row0):
             continue
-        tab_w = sheet.size(text_width(fold.label, m.font, bold=True) + 2 * m.pad)
-        line_h = sheet.size(m.line)
-        tab_y = sheet.y(top) + line_h * 0.6
-        c.box(
-            left + tab_w / 2,
-            tab_y,
-            tab_w,
-            line_h * 1.1,
-            name=f"fold-tab-{n}",
-            shape="box",
-            style="filled",
-            fillcolor=t.fold_fill,
-            color=t.fold_line,
-            label=f"<{c.font(fold.label, sheet.size(m.font), t.fg, bold=True)}>",
-            id=f"fold-tab-{n}",
-            class_="fold-label",
+        _fold_words(sheet, n, fold, left, top)
+
+
+def _fold_box(sheet: Sheet, n: int, fold: Fold, left: float, right: float, y0: float, y1: float) -> None:
+    t = sheet.canvas.theme
+    sheet.canvas.box(
+        (left + right) / 2,
+        (y0 + y1) / 2,
+        right - left,
+        y1 - y0,
+        name=f"fold-{n}",
+        shape="box",
+        style="dashed",
+        color=t.fold_line,
+        penwidth=1.4,
+        label="",
+        id=f"fold-{n}",
+        class_=f"fold count-{fold.count}",
+        tooltip=f"{fold.label}: {fold.detail}",
+    )
+
+
+def _fold_words(sheet: Sheet, n: int, fold: Fold, left: float, top: float) -> None:
+    c, m = sheet.canvas, sheet.m
+    t = c.theme
+    tab_w = sheet.size(text_width(fold.label, m.font, bold=True) + 2 * m.pad)
+    line_h = sheet.size(m.line)
+    tab_y = sheet.y(top) + line_h * 0.6
+    c.box(
+        left + tab_w / 2,
+        tab_y,
+        tab_w,
+        line_h * 1.1,
+        name=f"fold-tab-{n}",
+        shape="box",
+        style="filled",
+        fillcolor=t.fold_fill,
+        color=t.fold_line,
+        label=f"<{c.font(fold.label, sheet.size(m.font), t.fg, bold=True)}>",
+        id=f"fold-tab-{n}",
+        class_="fold-label",
+    )
+    if fold.lines:
+        w = sheet.size(max(text_width(line, m.small) for line in fold.lines) + m.pad)
+        h = line_h * len(fold.lines)
+        rows = [c.font(line, sheet.size(m.small), t.muted) for line in fold.lines]
+        c.text(
+            left + tab_w + sheet.size(m.pad) + w / 2,
+            sheet.y(top) + sheet.size(m.pad * 0.3) + h / 2,
+            c.lines_table(rows),
+            w,
+            h,
+            name=f"fold-detail-{n}",
+            id=f"fold-detail-{n}",
+            class_="fold-detail",
         )
-        if fold.lines:
-            w = sheet.size(max(text_width(line, m.small) for line in fold.lines) + m.pad)
-            h = line_h * len(fold.lines)
-            rows = [c.font(line, sheet.size(m.small), t.muted) for line in fold.lines]
-            c.text(
-                left + tab_w + sheet.size(m.pad) + w / 2,
-                sheet.y(top) + sheet.size(m.pad * 0.3) + h / 2,
-                c.lines_table(rows),
-                w,
-                h,
-                name=f"fold-detail-{n}",
-                id=f"fold-detail-{n}",
-                class_="fold-detail",
-            )
 
 
 # -- around the drawing (page points, not scaled) -------------------------------------------------------

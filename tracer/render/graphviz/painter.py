@@ -12,7 +12,7 @@ from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
 
 def _paint(sheet: Sheet) -> None:
-    paint_text.folds(sheet)
+    paint_text.folds(sheet, boxes=True)
     paint_lanes.lifelines(sheet)
     paint_lanes.bars(sheet)
     paint_arrows.arrows(sheet)
@@ -20,6 +20,7 @@ def _paint(sheet: Sheet) -> None:
     paint_text.notes(sheet)
     paint_lanes.heads(sheet)
     paint_lanes.ends(sheet)
+    paint_text.folds(sheet, boxes=False)
 
 
 def _canvas(diagram: Diagram, width: float, height: float) -> Canvas:

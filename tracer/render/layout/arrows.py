@@ -45,7 +45,7 @@ def _datagram_ends(flow: Flow, ctx: Context) -> tuple[SockAddr | None, SockAddr 
 def _flow_detail(flow: Flow, ctx: Context) -> str:
     size = show_size(flow.length)
     if flow.stream_offset is not None:
-        return size
+        return "" if ctx.density.bare else size
     src, dst = _datagram_ends(flow, ctx)
     if src is None and dst is None:
         return size
@@ -138,6 +138,9 @@ def kernel_arrows(ctx: Context) -> Iterator[Arrow]:
         data = event.data or b""
         size = event.size if event.size is not None else len(data)
         text = show_text(data, ctx.density.payload, complete=size <= len(data))
+        detail = _leg_detail(event, size, kind, ctx)
+        if ctx.density.bare:  # a bare diagram says the bytes once, where they go in
+            text, detail = ("", "") if kind is ArrowKind.OUT else (text, "" if detail == show_size(size) else detail)
         src, dst = (row.lane, lane) if kind is ArrowKind.IN else (lane, row.lane)
         titles = "; ".join(_flow_title(ctx.linked.flows[i]) for i in flows)
         yield Arrow(
@@ -148,7 +151,7 @@ def kernel_arrows(ctx: Context) -> Iterator[Arrow]:
             row.index,
             row.index,
             text,
-            _leg_detail(event, size, kind, ctx),
+            detail,
             tuple(flows),
             None,
             f"{kind.value} {titles}",
@@ -265,7 +268,7 @@ def fork_arrows(ctx: Context) -> Iterator[Arrow]:
             child,
             row.index,
             row.index,
-            f"fork() → {event.result}",
+            "fork()" if ctx.density.bare else f"fork() → {event.result}",
             title=f"fork {event.pid} → {event.result}",
         )
 
@@ -279,7 +282,7 @@ def connect_and_eof_arrows(ctx: Context) -> Iterator[Arrow]:
             continue
         a, b = ctx.row(conn.connect), ctx.row(conn.accept)
         if b.index >= a.index and a.lane != b.lane:
-            label = tr("connect", ctx.options.lang)
+            label = "connect" if ctx.density.bare else tr("connect", ctx.options.lang)
             yield Arrow(
                 ArrowId(ArrowKind.CONNECT, (n,)),
                 ArrowKind.CONNECT,

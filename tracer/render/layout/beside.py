@@ -154,7 +154,7 @@ def _note_lines(row: Row, ctx: Context) -> tuple[NoteLine, ...]:
                 pending = ""
     if pending:
         lines.append(NoteLine(pending, pending_kind))
-    return _merge_prompts(lines, int(ctx.density.line_chars * 1.3))
+    return _merge_prompts(lines, int(ctx.density.line_chars * 1.2))
 
 
 def _merge_prompts(lines: list[NoteLine], limit: int) -> tuple[NoteLine, ...]:
@@ -186,7 +186,7 @@ def _merge_prompts(lines: list[NoteLine], limit: int) -> tuple[NoteLine, ...]:
 
 def _holds_note(row: Row, ctx: Context) -> Note | None:
     """Kernel view, at a fork: the descriptors parent and child now both hold."""
-    if ctx.options.view is View.PROCESSES:
+    if ctx.options.view is View.PROCESSES or ctx.density.bare:
         return None
     key = row.keys[0]
     holds = ctx.descriptors.holds.get(key) if isinstance(key, EventKey) else None
@@ -195,7 +195,8 @@ def _holds_note(row: Row, ctx: Context) -> Note | None:
     lang = ctx.options.lang
     if not holds:
         return Note(row.lane, row.index, (NoteLine(tr("holds_nothing", lang), NoteKind.FDS),))
-    lines = (NoteLine(tr("both_hold", lang), NoteKind.FDS), *(NoteLine(h, NoteKind.FDS) for h in holds))
+    wrapped = [part for h in holds for part in wrap_chars(h, ctx.density.line_chars + 8)]
+    lines = (NoteLine(tr("both_hold", lang), NoteKind.FDS), *(NoteLine(h, NoteKind.FDS) for h in wrapped))
     return Note(row.lane, row.index, lines)
 
 

@@ -128,7 +128,15 @@ def _label_box(diagram: Diagram, arrow: Arrow) -> Box:
         side = -1.0 if arrow.side is Side.LEFT else 1.0
         cx = x + side * (m.bar / 2 + m.pad * 0.6 + reach + m.pad + size.w / 2)
         cy = diagram.rows[arrow.src_row].y
-        return Box(BoxKind.LABEL, str(arrow.id), arrow.src_row, cx - size.w / 2, cy - size.h / 2, cx + size.w / 2, cy + size.h / 2)
+        return Box(
+            BoxKind.LABEL,
+            str(arrow.id),
+            arrow.src_row,
+            cx - size.w / 2,
+            cy - size.h / 2,
+            cx + size.w / 2,
+            cy + size.h / 2,
+        )
     x1, y1, x2, y2 = arrow_ends(diagram, arrow)
     if arrow.label_at is LabelAt.SRC:
         toward = 1.0 if x2 >= x1 else -1.0
@@ -157,12 +165,22 @@ def boxes(diagram: Diagram) -> Iterator[Box]:
     for lane in diagram.lanes:
         size = head_size(lane, m)
         y = head_y(diagram, lane)
-        yield Box(BoxKind.HEAD, str(lane.id), lane.first_row, lane.x - size.w / 2, y - size.h / 2, lane.x + size.w / 2, y + size.h / 2)
+        yield Box(
+            BoxKind.HEAD,
+            str(lane.id),
+            lane.first_row,
+            lane.x - size.w / 2,
+            y - size.h / 2,
+            lane.x + size.w / 2,
+            y + size.h / 2,
+        )
         if lane.end is not None:
             size = end_size(lane.end, m)
             y = end_y(diagram, lane)
             row = len(rows) - 1 if lane.open_end else lane.last_row
-            yield Box(BoxKind.END, str(lane.id), row, lane.x - size.w / 2, y - size.h / 2, lane.x + size.w / 2, y + size.h / 2)
+            yield Box(
+                BoxKind.END, str(lane.id), row, lane.x - size.w / 2, y - size.h / 2, lane.x + size.w / 2, y + size.h / 2
+            )
     for n, bar in enumerate(diagram.bars):
         if bar.kind is BarKind.HELD:
             continue  # a kernel lane's held bytes: arrows into the buffer end on it by design

@@ -30,6 +30,7 @@ from ipctrace.render.layout.model import (
 )
 from ipctrace.render.layout.pages import MARGIN, frame_of, paginate
 from ipctrace.render.layout.rows import densities
+from ipctrace.render.layout.split import split_windows
 from ipctrace.render.layout.steps import Step, build_steps
 from ipctrace.render.options import PAGE_WIDTH_PT, Lang, RenderOptions, View
 
@@ -109,6 +110,11 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         placed = place(items, families, m, 0.0)
         if placed.width <= PAGE_WIDTH_PT - 2 * MARGIN:
             break
+    room = PAGE_WIDTH_PT - 2 * MARGIN
+    windows, dropped = (
+        split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())
+    )
+    arrows = tuple(a for a in placed.arrows if str(a.id) not in dropped)
     trace = ordered.trace
     title = options.title or default_title(trace)
     caption = options.caption if options.caption is not None else trace.header.lesson
@@ -116,7 +122,7 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
     pages = paginate(
         placed.rows,
         placed.lanes,
-        placed.arrows,
+        arrows,
         items.bars,
         items.folds,
         items.together,
@@ -125,8 +131,9 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         frame,
         m,
         options.page_rows,
+        windows,
     )
-    shown = sorted({i for a in placed.arrows if a.kind.carries_data for i in a.flows})
+    shown = sorted({i for a in arrows if a.kind.carries_data for i in a.flows})
     return Diagram(
         title=title,
         caption=caption,
@@ -136,7 +143,7 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         metrics=m,
         lanes=placed.lanes,
         rows=placed.rows,
-        arrows=placed.arrows,
+        arrows=arrows,
         bars=items.bars,
         calls=placed.calls,
         notes=placed.notes,

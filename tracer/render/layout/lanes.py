@@ -40,12 +40,15 @@ class Lanes:
     of_pid: Mapping[Pid, ProcessLane]
     group_lane: Mapping[str, ChannelLane]  # channel group → kernel lane (kernel view, and non-IP in packets view)
     socket_lane: Mapping[Inode, SocketLane]  # socket inode → lane (packets view)
-    addr_lane: Mapping[SockAddr, SocketLane]  # normalized address → socket lane (packets view)
+    #: (local, remote) normalized addresses → socket lane (packets view); remote "" for any peer (UDP)
+    addr_lane: Mapping[tuple[SockAddr, SockAddr], SocketLane]
     endpoint_lane: Mapping[Inode, LaneId]  # any inode → its kernel or socket lane
 
     def packet_lanes(self, packet: Packet) -> tuple[SocketLane, SocketLane] | None:
         """The socket lanes a packet goes between, if both ends are drawn."""
-        a, b = self.addr_lane.get(_addr_key(packet.src)), self.addr_lane.get(_addr_key(packet.dst))
+        src, dst, anyone = _addr_key(packet.src), _addr_key(packet.dst), SockAddr("")
+        a = self.addr_lane.get((src, dst)) or self.addr_lane.get((src, anyone))
+        b = self.addr_lane.get((dst, src)) or self.addr_lane.get((dst, anyone))
         if a is None or b is None or a == b:
             return None
         return a, b
@@ -164,8 +167,14 @@ def _kernel_lanes(
     return group_lane
 
 
-def _socket_ends(linked: LinkedTrace) -> tuple[dict[Inode, SockAddr | None], dict[Inode, Inode], dict[Inode, Channel]]:
+def _socket_ends(
+    linked: LinkedTrace,
+) -> tuple[
+    dict[Inode, SockAddr | None], dict[Inode, Inode], dict[Inode, Channel], dict[tuple[SockAddr, SockAddr], Inode]
+]:
+    """Per IP socket: its address, the socket at the other end, one channel it is on; and each 4-tuple's socket."""
     addr_of: dict[Inode, SockAddr | None] = {}
+    tuples: dict[tuple[SockAddr, SockAddr], Inode] = {}
     peer: dict[Inode, Inode] = {}
     channel_of: dict[Inode, Channel] = {}
     for ch in linked.channels:
@@ -177,15 +186,21 @@ def _socket_ends(linked: LinkedTrace) -> tuple[dict[Inode, SockAddr | None], dic
                 channel_of.setdefault(ep.inode, ch)
         if ch.src is not None and ch.dst is not None:
             peer[ch.src.inode], peer[ch.dst.inode] = ch.dst.inode, ch.src.inode
-    return addr_of, peer, channel_of
+        if ch.src_addr is not None and ch.dst_addr is not None:
+            src, dst = _addr_key(ch.src_addr), _addr_key(ch.dst_addr)
+            if ch.src is not None:
+                tuples.setdefault((src, dst), ch.src.inode)
+            if ch.dst is not None:
+                tuples.setdefault((dst, src), ch.dst.inode)
+    return addr_of, peer, channel_of, tuples
 
 
 def _socket_lanes(
     ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], lang: Lang
-) -> tuple[dict[Inode, SocketLane], dict[SockAddr, SocketLane]]:
+) -> tuple[dict[Inode, SocketLane], dict[tuple[SockAddr, SockAddr], SocketLane]]:
     """Packets view: a lane per TCP or UDP socket, beside the process that owns it, toward its peer."""
     linked = ordered.linked
-    addr_of, peer, channel_of = _socket_ends(linked)
+    addr_of, peer, channel_of, tuples = _socket_ends(linked)
     owners: dict[Inode, set[LaneId]] = defaultdict(set)
     for ch in linked.channels:
         if ch.kind in IP_KINDS:
@@ -198,13 +213,13 @@ def _socket_lanes(
             if ep is not None and conn.kind in IP_KINDS:
                 side_of[ep.inode] = side
     socket_lane: dict[Inode, SocketLane] = {}
-    addr_lane: dict[SockAddr, SocketLane] = {}
+    addr_lane: dict[tuple[SockAddr, SockAddr], SocketLane] = {}
     default = float(len(of_pid))
     for ino, addr in addr_of.items():
         lane = SocketLane(ino)
         socket_lane[ino] = lane
         if addr is not None and addr.port is not None:
-            addr_lane.setdefault(_addr_key(addr), lane)
+            addr_lane.setdefault((_addr_key(addr), SockAddr("")), lane)
         own = keyed.mean(owners.get(ino, ()), default)
         other = keyed.mean(owners.get(peer[ino], ()), own + 1) if ino in peer else own + 1
         side = side_of.get(ino, "")
@@ -213,15 +228,8 @@ def _socket_lanes(
         family = ("socket", kind, side, _families(keyed, owners.get(ino, ())))
         keyed.info[lane] = LaneInfo(f"{kind.upper()} {addr}", subtitle, family=family)
         keyed.keys.append((own + (0.3 if other >= own else -0.3), 2, 0, lane))
-    for key, ep_info in linked.endpoints.items():  # a listening socket: its port is the server socket's lane
-        inode = Inode(key[0], key[1])
-        if inode in socket_lane or ep_info.local is None or ep_info.local.port is None:
-            continue
-        if not ep_info.endpoint.kind.is_ip:
-            continue
-        same_port = {lane for a, lane in addr_lane.items() if a.port == ep_info.local.port}
-        if len(same_port) == 1:
-            socket_lane[inode] = same_port.pop()
+    for key, ino in tuples.items():
+        addr_lane[key] = socket_lane[ino]
     return socket_lane, addr_lane
 
 
@@ -230,7 +238,7 @@ def assign_lanes(ordered: OrderedTrace, view: View, lang: Lang, pids: bool = Fal
     keyed, of_pid = _process_lanes(ordered, lang, pids)
     group_lane: dict[str, ChannelLane] = {}
     socket_lane: dict[Inode, SocketLane] = {}
-    addr_lane: dict[SockAddr, SocketLane] = {}
+    addr_lane: dict[tuple[SockAddr, SockAddr], SocketLane] = {}
     if view is not View.PROCESSES:
         group_lane = _kernel_lanes(ordered, keyed, of_pid, view, lang)
     if view is View.PACKETS:

@@ -336,7 +336,7 @@ class Metrics:
     def of(cls, small: float) -> Metrics:
         return cls(
             small=small,
-            font=small * 1.15,
+            font=small * 1.1,
             title=small * 1.55,
             line=small * 1.25,
             pad=small * 0.45,

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import head_size, wrap
 from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, Metrics, Page, PageLane, Row, RowKind
+from ipctrace.render.layout.split import LaneWindow, whole
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
 MARGIN = 10.0  # points around a page's content
@@ -39,7 +40,7 @@ class Frame:
 
     def rows_height(self, first: bool, scale: float, m: Metrics) -> float:
         """Page points left for rows, before scaling (diagram points)."""
-        used = 2 * MARGIN * 0.6 + self.title_h + self.footer_h
+        used = 2 * MARGIN * 0.6 + self.title_h + self.footer_h + m.line * 0.4
         if first:
             used += len(self.caption_lines) * m.line
         else:
@@ -62,12 +63,16 @@ class _Band:
     ending_only: bool
 
 
-def _bands(rows: Sequence[Row], folds: Sequence[Fold], m: Metrics, height: float) -> list[_Band]:
+def _bands(
+    rows: Sequence[Row], folds: Sequence[Fold], arrows: Sequence[Arrow], m: Metrics, height: float
+) -> list[_Band]:
+    """Bands with their extents; a band is an ending when nothing in it but processes finishing happens."""
     fold_top = {f.row0: fold_room(f, m) for f in folds}
+    touched = {a.src_row for a in arrows} | {a.dst_row for a in arrows}
     out: list[_Band] = []
     for row in rows:
         top = row.top - fold_top.get(row.index, 0.0)
-        ending = row.kind is RowKind.EXIT
+        ending = row.index not in touched and row.kind in (RowKind.EXIT, RowKind.OUTPUT, RowKind.CALL)
         if out and out[-1].last == row.index - 1 and rows[out[-1].first].band == row.band:
             prev = out[-1]
             out[-1] = _Band(prev.first, row.index, prev.top, max(prev.bottom, row.bottom), prev.ending_only and ending)
@@ -160,18 +165,24 @@ def paginate(
     frame: Frame,
     m: Metrics,
     max_rows: int | None = None,
+    windows: Sequence[LaneWindow] = (),
 ) -> tuple[Page, ...]:
-    """The pages of a drawing (see the module docstring)."""
-    bands = _bands(rows, folds, m, height)
-    scale = _scale(width, bands, frame, m)
+    """The pages of a drawing (see the module docstring); each row range once per lane window."""
+    windows = windows or whole(lanes, width)
+    bands = _bands(rows, folds, arrows, m, height)
+    scale = _scale(max(w.width for w in windows), bands, frame, m)
     if not bands:
         return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),)
     cuts = _cuts(bands, arrows, together, folds)
     starts = choose_breaks(bands, cuts, frame, scale, m, max_rows)
     ends = [*starts[1:], len(bands)]
-    pages = []
-    for number, (a, b) in enumerate(zip(starts, ends, strict=True), start=1):
-        pages.append(_page(number, len(starts), bands[a], bands[b - 1], rows, lanes, bars, frame, scale, width, m))
+    pages: list[Page] = []
+    count = len(starts) * len(windows)
+    for a, b in zip(starts, ends, strict=True):
+        for window in windows:
+            number = len(pages) + 1
+            page = _page(number, count, bands[a], bands[b - 1], rows, lanes, arrows, bars, frame, scale, window, m)
+            pages.append(page)
     last = pages[-1]
     room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
     if room * scale > 3 * m.line:
@@ -192,17 +203,21 @@ def _page(
     last: _Band,
     rows: Sequence[Row],
     lanes: Sequence[Lane],
+    arrows: Sequence[Arrow],
     bars: Sequence[Bar],
     frame: Frame,
     scale: float,
-    width: float,
+    window: LaneWindow,
     m: Metrics,
 ) -> Page:
     row0, row1 = first.first, last.last + 1
+    pointed = {end for a in arrows if row0 <= a.src_row < row1 for end in (a.src, a.dst)}
     shown = tuple(
-        PageLane(lane.id, lane.x, lane.first_row < row0)
+        PageLane(lane.id, lane.x - window.x0, lane.first_row < row0)
         for lane in lanes
-        if lane.first_row < row1 and (lane.last_row >= row0 or lane.open_end)
+        if lane.id in window.lanes
+        and lane.first_row < row1
+        and (lane.last_row >= row0 or lane.open_end or lane.id in pointed)
     )
     heads = any(p.head for p in shown)
     dy = MARGIN * 0.6 + frame.title_h
@@ -210,9 +225,10 @@ def _page(
         dy += len(frame.caption_lines) * m.line
     if heads:
         dy += frame.heads_h * scale
-    continued = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row0 <= b.row1))
-    continues = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row1 <= b.row1))
-    dx = (PAGE_WIDTH_PT - scale * width) / 2
+    inside = window.lanes
+    continued = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row0 <= b.row1 and b.lane in inside))
+    continues = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row1 <= b.row1 and b.lane in inside))
+    dx = (PAGE_WIDTH_PT - scale * window.width) / 2
     return Page(
         number,
         count,

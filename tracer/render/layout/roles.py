@@ -107,7 +107,7 @@ def process_names(trace: Trace, linked: LinkedTrace, lang: Lang, pids: bool) -> 
             title = _child_title(proc, trace, linked, uses, lang)
             kind = tr("child", lang)
             parent = trace.process(proc.ppid)
-            if parent is not None and not title.endswith(role_word(parent.role, lang)):
+            if parent is not None and role_word(parent.role, lang) not in title:
                 kind = tr("child_of", lang, parent=role_word(parent.role, lang))
         else:
             title = role_word(proc.role, lang)

@@ -125,8 +125,8 @@ def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
         best = -1.0
         for pred in graph.pred[node]:
             at = step_of.get(pred)
-            value = place[at] if at is not None and at != own and place[at] is not None else floor.get(pred, -1.0)
-            best = max(best, value)  # type: ignore[type-var]
+            placed = place[at] if at is not None and at != own else None
+            best = max(best, placed if placed is not None else floor.get(pred, -1.0))
         floor[node] = best
         if own is None or place[own] is not None:
             continue
@@ -136,7 +136,7 @@ def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
             base = max(best, lane_last.get(step.lane, -1.0))
             if base < own - 1:
                 place[own] = base + (own + 1) / (n + 1) * 1e-4
-        lane_last[step.lane] = place[own]  # type: ignore[assignment]
+        lane_last[step.lane] = place[own] or 0.0
     keys = [p if p is not None else float(i) for i, p in enumerate(place)]
     return [steps[i] for i in sorted(range(n), key=keys.__getitem__)]
 
