@@ -142,6 +142,9 @@ def show_args(event: Event) -> str:
 
 def _result_text(event: Event) -> str:
     result = event.result
+    if event.reaped is not None:  # waitpid → 4313 (exit 0); → 0 when no child had ended
+        reaped = event.reaped
+        return "0" if reaped.nothing else f"{reaped.pid} ({reaped.status})"
     if event.fds:
         return ", ".join(str(fd) for fd in event.fds)
     if isinstance(result, list):

@@ -81,13 +81,13 @@ def _message(i: int, flow: Flow, ctx: Context, per_send: Counter[EventKey]) -> A
     if send_ok and flow.send is not None:
         src = ctx.row(flow.send)
         lost = ArrowId(ArrowKind.LOST, (i,))
-        detail = f"{detail} · {tr('never_read', lang)}"
+        detail = " · ".join(filter(None, (detail, tr("never_read", lang))))
         dst_lane = _reader_lane(flow, src.lane, ctx)
         return Arrow(lost, ArrowKind.LOST, src.lane, dst_lane, src.index, src.index, label, detail, (i,), None, title)
     if recv_ok and flow.recv is not None:
         dst = ctx.row(flow.recv)
         found = ArrowId(ArrowKind.FOUND, (i,))
-        detail = f"{detail} · {tr('unknown_sender', lang)}"
+        detail = " · ".join(filter(None, (detail, tr("unknown_sender", lang))))
         src_lane = _reader_lane(flow, dst.lane, ctx)
         return Arrow(found, ArrowKind.FOUND, src_lane, dst.lane, dst.index, dst.index, label, detail, (i,), None, title)
     return None

@@ -128,6 +128,8 @@ def _call_label(row: Row, ctx: Context, last: dict[tuple[LaneId, int], str]) -> 
         detail = _detail(event, ctx, last, row.lane)
     if ctx.density.bare:
         result = returned(event) if kind is CallKind.CALL else ""
+        if event.reaped is not None and not event.reaped.nothing:
+            result = f"→ {event.reaped.pid}"
         text, detail = (f"{event.call} {result}".strip() if enter is None else text.split("  (")[0]), ()
     if sig:
         text = f"↯ {text}"  # made inside a signal handler

@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
 from ipctrace.render.i18n import korean_font, require_korean_font, tr
+from ipctrace.render.layout.boxes import Box, BoxKind, Segment, arrow_ends, boxes
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import place
+from ipctrace.render.layout.geometry import Placed, place
 from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
 from ipctrace.render.layout.measure import wrap
 from ipctrace.render.layout.model import (
+    Arrow,
     ArrowKind,
     BarKind,
     CallKind,
@@ -89,6 +91,40 @@ def _ending(trace: Trace, lang: Lang) -> str:
     return ""
 
 
+def _without_crossed_hints(placed: Placed, arrows: tuple[Arrow, ...], m: Metrics) -> tuple[Arrow, ...]:
+    """Dashed hints (connect → accept, EOF) that would run through a label are left out: the calls say it."""
+    probe = Diagram(
+        "",
+        "",
+        "",
+        "",
+        RenderOptions(),
+        m,
+        placed.lanes,
+        placed.rows,
+        arrows,
+        (),
+        placed.calls,
+        placed.notes,
+        (),
+        (),
+        lane_index={lane.id: i for i, lane in enumerate(placed.lanes)},
+    )
+    labels = [b for b in boxes(probe) if b.kind is not BoxKind.BAR]
+    keep = []
+    for arrow, seg in ((a, Segment(str(a.id), *arrow_ends(probe, a))) for a in arrows):
+        if arrow.kind in (ArrowKind.CONNECT, ArrowKind.EOF) and any(
+            b.ref != seg.ref and seg.crosses(b) for b in labels if not _own_end(b, arrow)
+        ):
+            continue
+        keep.append(arrow)
+    return tuple(keep)
+
+
+def _own_end(box: Box, arrow: Arrow) -> bool:
+    return box.kind in (BoxKind.HEAD, BoxKind.END) and box.ref in (str(arrow.src), str(arrow.dst))
+
+
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
     """Height of the SVG's title block: title, caption lines, subtitle, legend."""
     lines = len(wrap(caption, max(width - 4 * m.pad, 300.0), m.small)) if caption else 0
@@ -115,6 +151,7 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())
     )
     arrows = tuple(a for a in placed.arrows if str(a.id) not in dropped)
+    arrows = _without_crossed_hints(placed, arrows, m)
     trace = ordered.trace
     title = options.title or default_title(trace)
     caption = options.caption if options.caption is not None else trace.header.lesson

@@ -36,6 +36,7 @@ from ipctrace.render.layout.model import (
     RowKind,
     Side,
 )
+from ipctrace.render.layout.sides import choose_sides
 
 #: Kinds of rows that may share a band with rows of other lanes.
 _SHAREABLE = frozenset({RowKind.CALL, RowKind.ENTER, RowKind.OUTPUT, RowKind.EXIT})
@@ -54,36 +55,6 @@ class Placed:
 
 
 # -- sides ------------------------------------------------------------------------------------------
-
-
-def _sides(items: Items, column: Mapping[LaneId, int], columns: int):
-    """Call labels and notes away from their row's arrows; self-arrow loops away from their call labels."""
-    toward: dict[tuple[LaneId, int], set[Side]] = defaultdict(set)
-    for a in items.arrows:
-        if a.src == a.dst:
-            continue
-        right = column[a.dst] > column[a.src]
-        toward[(a.src, a.src_row)].add(Side.RIGHT if right else Side.LEFT)
-        toward[(a.dst, a.dst_row)].add(Side.LEFT if right else Side.RIGHT)
-
-    def side(lane: LaneId, row: int) -> Side:
-        dirs = toward.get((lane, row), set())
-        if dirs == {Side.RIGHT}:
-            return Side.LEFT
-        if dirs == {Side.LEFT}:
-            return Side.RIGHT
-        return Side.LEFT if column[lane] == 0 and columns > 1 else Side.RIGHT
-
-    calls = tuple(replace(c, side=side(c.lane, c.row)) for c in items.calls)
-    notes = tuple(replace(n, side=side(n.lane, n.row)) for n in items.notes)
-    taken = {(c.lane, c.row): c.side for c in calls}
-    arrows = tuple(
-        replace(a, side=Side.LEFT if taken.get((a.src, a.src_row)) is Side.RIGHT else Side.RIGHT)
-        if a.src == a.dst
-        else a
-        for a in items.arrows
-    )
-    return calls, notes, arrows
 
 
 # -- columns ----------------------------------------------------------------------------------------
@@ -200,7 +171,9 @@ class _Extent:
         self.below = max(self.below, below)
 
 
-def _extents(items: Items, calls: Sequence[CallLabel], notes: Sequence[Note], m: Metrics) -> list[_Extent]:
+def _extents(
+    items: Items, calls: Sequence[CallLabel], notes: Sequence[Note], arrows: Sequence[Arrow], m: Metrics
+) -> list[_Extent]:
     ext = [_Extent(0.65 * m.line, 0.65 * m.line) for _ in items.rows]
     for c in calls:
         h = call_size(c, m).h
@@ -208,7 +181,7 @@ def _extents(items: Items, calls: Sequence[CallLabel], notes: Sequence[Note], m:
     for n in notes:
         h = note_size(n, m).h
         ext[n.row].at_least(h / 2 + 0.1 * m.line, h / 2 + 0.1 * m.line)
-    for a in items.arrows:
+    for a in arrows:
         label = arrow_label(a, m)
         if a.src == a.dst and a.src_row != a.dst_row:
             continue
@@ -239,9 +212,11 @@ def _head_room(items: Items, m: Metrics) -> dict[int, float]:
     return room
 
 
-def place_rows(items: Items, bands: Sequence[int], calls, notes, m: Metrics, top: float) -> tuple[list[Row], float]:
+def place_rows(
+    items: Items, bands: Sequence[int], calls, notes, arrows, m: Metrics, top: float
+) -> tuple[list[Row], float]:
     """Each band's y, top and bottom, stacked from `top` down."""
-    ext = _extents(items, calls, notes, m)
+    ext = _extents(items, calls, notes, arrows, m)
     room = _head_room(items, m)
     fold_top = {f.row0: fold_room(f, m) for f in items.folds}
     fold_end = {f.row1 for f in items.folds}
@@ -336,9 +311,9 @@ def place(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metric
     """Sides, columns, bands and positions (see the module docstring)."""
     column = assign_columns(items.lanes, families)
     columns = max(column.values(), default=-1) + 1
-    calls, notes, arrows = _sides(items, column, columns)
+    calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
     bands = make_bands(items, calls, notes, arrows, column)
-    rows, bottom = place_rows(items, bands, calls, notes, m, top)
+    rows, bottom = place_rows(items, bands, calls, notes, arrows, m, top)
     gaps, left, right = _gaps(_reach(items, rows, calls, notes, arrows, column, m), columns, items, column, m)
     xs = [left]
     for gap in gaps:

@@ -227,7 +227,8 @@ def _socket_lanes(
         kind = channel_of[ino].kind
         family = ("socket", kind, side, _families(keyed, owners.get(ino, ())))
         keyed.info[lane] = LaneInfo(f"{kind.upper()} {addr}", subtitle, family=family)
-        keyed.keys.append((own + (0.3 if other >= own else -0.3), 2, 0, lane))
+        places = [keyed.index[o] for o in owners.get(ino, ()) if o in keyed.index] or [own]
+        keyed.keys.append((max(places) + 0.3 if other >= own else min(places) - 0.3, 2, 0, lane))  # facing its peer
     for key, ino in tuples.items():
         addr_lane[key] = socket_lane[ino]
     return socket_lane, addr_lane

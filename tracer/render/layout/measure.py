@@ -107,7 +107,7 @@ def arrow_label(arrow: Arrow, m: Metrics) -> ArrowLabel:
     mono = arrow.kind.carries_data
     main = text_width(arrow.label, label_font(arrow, m), mono=mono, bold=mono)
     detail = text_width(arrow.detail, m.small) if arrow.detail else 0.0
-    if detail and main + detail + m.pad > m.small * 16:
+    if detail and main + detail + m.pad > m.small * 12:
         return ArrowLabel(max(main, detail) + m.pad, 2 * m.line, True)
     return ArrowLabel(main + (detail + m.pad if detail else 0.0) + m.pad, m.line * 1.1, False)
 
