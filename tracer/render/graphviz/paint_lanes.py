@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from ipctrace.render.graphviz.sheet import Sheet
-from ipctrace.render.i18n import tr
 from ipctrace.render.layout.measure import end_lines, end_size, head_size
 from ipctrace.render.layout.model import BarKind, EndKind, Lane, LaneKind, RowKind
+from ipctrace.render.layout.pages import repeated_head_h
 
 
 def _head_colors(sheet: Sheet, lane: Lane) -> tuple[str, str]:
@@ -17,32 +17,37 @@ def _head_colors(sheet: Sheet, lane: Lane) -> tuple[str, str]:
     }[lane.kind]
 
 
-def _head(sheet: Sheet, lane: Lane, y: float, subtitle: str, continued: bool) -> None:
+def _head(sheet: Sheet, lane: Lane, y: float, subtitle: str | None, continued: bool) -> None:
+    """A lane's head: title and subtitle; repeated on a later page, its title alone (`⋮` when a call goes on)."""
     c, m = sheet.canvas, sheet.m
     size = head_size(lane, m)
     fill, line = _head_colors(sheet, lane)
-    label = c.lines_table(
-        [
+    if subtitle is None:
+        mark = "⋮ " if continued else ""
+        rows = [c.font(mark + lane.title, sheet.size(m.small), c.theme.fg, bold=True)]
+        height = repeated_head_h(m)
+    else:
+        rows = [
             c.font(lane.title, sheet.size(m.font), c.theme.fg, bold=True),
             c.font(subtitle, sheet.size(m.small), c.theme.muted),
-        ],
-        align="CENTER",
-    )
+        ]
+        height = size.h
+    label = c.lines_table(rows, align="CENTER")
     c.box(
         sheet.x(lane.id),
         y,
         sheet.size(size.w),
-        sheet.size(size.h),
+        sheet.size(height),
         name=f"head-{lane.id}",
         shape="box",
-        style="rounded,filled,dashed" if continued else "rounded,filled",
+        style="rounded,filled,dashed" if subtitle is None else "rounded,filled",
         fillcolor=fill,
         color=line,
         penwidth=1.6,
         margin="0",
         label=f"<{label}>",
         id=f"lane-{lane.id}",
-        class_=f"lane {lane.kind.value}{' continued' if continued else ''}",
+        class_=f"lane {lane.kind.value}{' continued' if subtitle is None else ''}",
         tooltip=f"{lane.title} ({lane.subtitle})",
     )
 
@@ -62,9 +67,8 @@ def heads(sheet: Sheet) -> None:
         if sheet.has(lane.first_row):
             _head(sheet, lane, sheet.y(head_top(sheet, lane)), lane.subtitle, False)
         elif page is not None and lane.first_row < sheet.row0:
-            subtitle = tr("continued_mark", sheet.diagram.options.lang) if lane.id in continued else lane.subtitle
-            band = page.dy - sheet.size(head_size(lane, sheet.m).h) / 2 - sheet.m.pad * 0.5
-            _head(sheet, lane, band, subtitle, True)
+            band = page.dy - sheet.size(repeated_head_h(sheet.m)) / 2 - sheet.m.pad * 0.5
+            _head(sheet, lane, band, None, lane.id in continued)
 
 
 def _end_y(sheet: Sheet, lane: Lane) -> float:

@@ -359,11 +359,14 @@ def kept_together(ctx: Context) -> list[tuple[int, int]]:
         if plink is None or plink.channel is None:
             continue
         group = ctx.linked.channel(plink.channel).group
-        answered = {link.role for p in plink.follows if (link := ctx.linked.packet_link(p)) is not None}
-        if plink.role in ("syn", "syn-ack") or (plink.role == "ack" and "syn-ack" in answered):
+        answered = {p: link.role for p in plink.follows if (link := ctx.linked.packet_link(p)) is not None}
+        if plink.role in ("syn", "syn-ack") or (plink.role == "ack" and "syn-ack" in answered.values()):
             rows_by[(group, "open")].append(row.index)
-        elif plink.role in ("fin", "rst") or (plink.role == "ack" and "fin" in answered):
-            rows_by[(group, "close")].append(row.index)
+        elif plink.role in ("fin", "rst"):
+            rows_by[(group, f"fin-{plink.packet}")].append(row.index)
+        for packet, role in answered.items():  # a FIN and the ACK of it stay together
+            if role == "fin" and plink.role != "syn-ack":
+                rows_by[(group, f"fin-{packet}")].append(row.index)
     for conn in ctx.linked.connections:
         if conn.connect is not None and ctx.shown(conn.connect) and (conn.group, "open") in rows_by:
             rows_by[(conn.group, "open")].append(ctx.numbered.row_of[conn.connect])

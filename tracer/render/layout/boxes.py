@@ -8,6 +8,7 @@ can place things without repeating the painter's arithmetic.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
@@ -195,3 +196,23 @@ def segments(diagram: Diagram) -> Iterator[Segment]:
     for arrow in diagram.arrows:
         if arrow.src != arrow.dst:
             yield Segment(str(arrow.id), *arrow_ends(diagram, arrow))
+
+
+def crossings(diagram: Diagram) -> list[tuple[Segment, Box]]:
+    """Every arrow that runs through a label (or a head or ending) that is not its own."""
+    labels = sorted((b for b in boxes(diagram) if b.kind is not BoxKind.BAR), key=lambda b: b.y0)
+    tops = [b.y0 for b in labels]
+    tallest = max((b.y1 - b.y0 for b in labels), default=0.0)
+    ends = {str(a.id): (str(a.src), str(a.dst)) for a in diagram.arrows}
+    found = []
+    for seg in segments(diagram):
+        lo, hi = min(seg.y0, seg.y1), max(seg.y0, seg.y1)
+        for i in range(bisect_left(tops, lo - tallest), bisect_right(tops, hi)):
+            box = labels[i]
+            if box.ref == seg.ref or box.y1 < lo:
+                continue
+            if box.kind in (BoxKind.HEAD, BoxKind.END) and box.ref in ends[seg.ref]:
+                continue
+            if seg.crosses(box):
+                found.append((seg, box))
+    return found

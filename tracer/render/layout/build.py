@@ -8,12 +8,12 @@ stages' frozen output.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
 from ipctrace.render.i18n import korean_font, require_korean_font, tr
-from ipctrace.render.layout.boxes import Box, BoxKind, Segment, arrow_ends, boxes
+from ipctrace.render.layout.boxes import Box, BoxKind, Segment, arrow_ends, boxes, crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
 from ipctrace.render.layout.geometry import Placed, place
@@ -26,6 +26,7 @@ from ipctrace.render.layout.model import (
     BarKind,
     CallKind,
     Diagram,
+    LaneId,
     LegendEntry,
     LegendSymbol,
     Metrics,
@@ -91,6 +92,46 @@ def _ending(trace: Trace, lang: Lang) -> str:
     return ""
 
 
+def _probe(placed: Placed, arrows: Sequence[Arrow], m: Metrics) -> Diagram:
+    """A diagram of what is placed so far, to ask where its boxes are."""
+    index = {lane.id: i for i, lane in enumerate(placed.lanes)}
+    return Diagram(
+        "",
+        "",
+        "",
+        "",
+        RenderOptions(),
+        m,
+        placed.lanes,
+        placed.rows,
+        tuple(arrows),
+        (),
+        placed.calls,
+        placed.notes,
+        (),
+        (),
+        lane_index=index,
+    )
+
+
+def _clear_crossings(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, placed: Placed) -> Placed:
+    """Where an arrow passing over a lane runs through a label, give that label's band room above it, and again."""
+    extra: dict[int, float] = {}
+    for _ in range(6):
+        found = [(seg, box) for seg, box in crossings(_probe(placed, placed.arrows, m)) if not _dashed(placed, seg.ref)]
+        if not found:
+            break
+        for _seg, box in found:
+            band = placed.rows[box.row].band
+            extra[band] = extra.get(band, 0.0) + (box.y1 - box.y0) + m.line * 0.3
+        placed = place(items, families, m, 0.0, extra)
+    return placed
+
+
+def _dashed(placed: Placed, arrow_id: str) -> bool:
+    return any(str(a.id) == arrow_id and a.kind.dashed for a in placed.arrows)
+
+
 def _without_crossed_hints(placed: Placed, arrows: tuple[Arrow, ...], m: Metrics) -> tuple[Arrow, ...]:
     """Dashed hints (connect → accept, EOF) that would run through a label are left out: the calls say it."""
     probe = Diagram(
@@ -146,6 +187,7 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         placed = place(items, families, m, 0.0)
         if placed.width <= PAGE_WIDTH_PT - 2 * MARGIN:
             break
+    placed = _clear_crossings(items, families, m, placed)
     room = PAGE_WIDTH_PT - 2 * MARGIN
     windows, dropped = (
         split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())

@@ -174,10 +174,10 @@ class _Extent:
 def _extents(
     items: Items, calls: Sequence[CallLabel], notes: Sequence[Note], arrows: Sequence[Arrow], m: Metrics
 ) -> list[_Extent]:
-    ext = [_Extent(0.65 * m.line, 0.65 * m.line) for _ in items.rows]
+    ext = [_Extent(0.6 * m.line, 0.6 * m.line) for _ in items.rows]
     for c in calls:
         h = call_size(c, m).h
-        ext[c.row].at_least(h / 2 + 0.15 * m.line, h / 2 + 0.15 * m.line)
+        ext[c.row].at_least(h / 2 + 0.1 * m.line, h / 2 + 0.1 * m.line)
     for n in notes:
         h = note_size(n, m).h
         ext[n.row].at_least(h / 2 + 0.1 * m.line, h / 2 + 0.1 * m.line)
@@ -213,7 +213,14 @@ def _head_room(items: Items, m: Metrics) -> dict[int, float]:
 
 
 def place_rows(
-    items: Items, bands: Sequence[int], calls, notes, arrows, m: Metrics, top: float
+    items: Items,
+    bands: Sequence[int],
+    calls,
+    notes,
+    arrows,
+    m: Metrics,
+    top: float,
+    extra: Mapping[int, float] | None = None,
 ) -> tuple[list[Row], float]:
     """Each band's y, top and bottom, stacked from `top` down."""
     ext = _extents(items, calls, notes, arrows, m)
@@ -230,6 +237,7 @@ def place_rows(
         above = max(ext[i].above for i in idx)
         below = max(ext[i].below for i in idx)
         pre = max((room.get(i, 0.0) for i in idx), default=0.0)
+        y += (extra or {}).get(band, 0.0)
         y += max((fold_top.get(i, 0.0) for i in idx), default=0.0)
         center = y + pre + above
         for i in idx:
@@ -307,13 +315,19 @@ def _gaps(reach: _Reach, columns: int, items: Items, column, m: Metrics) -> tupl
     return gaps, left, right
 
 
-def place(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, top: float) -> Placed:
-    """Sides, columns, bands and positions (see the module docstring)."""
+def place(
+    items: Items,
+    families: Mapping[LaneId, tuple[object, ...]],
+    m: Metrics,
+    top: float,
+    extra: Mapping[int, float] | None = None,
+) -> Placed:
+    """Sides, columns, bands and positions (see the module docstring); `extra` room above some bands."""
     column = assign_columns(items.lanes, families)
     columns = max(column.values(), default=-1) + 1
     calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
     bands = make_bands(items, calls, notes, arrows, column)
-    rows, bottom = place_rows(items, bands, calls, notes, arrows, m, top)
+    rows, bottom = place_rows(items, bands, calls, notes, arrows, m, top, extra)
     gaps, left, right = _gaps(_reach(items, rows, calls, notes, arrows, column, m), columns, items, column, m)
     xs = [left]
     for gap in gaps:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ipctrace.render.layout.geometry import fold_room
-from ipctrace.render.layout.measure import head_size, wrap
+from ipctrace.render.layout.measure import wrap
 from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, Metrics, Page, PageLane, Row, RowKind
 from ipctrace.render.layout.split import LaneWindow, whole
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
@@ -50,8 +50,13 @@ class Frame:
 
 def frame_of(caption: str, lanes: Sequence[Lane], m: Metrics) -> Frame:
     lines = tuple(wrap(caption, PAGE_WIDTH_PT - 2 * MARGIN, m.small)) if caption else ()
-    heads = max((head_size(lane, m).h for lane in lanes), default=0.0) + m.pad
+    heads = repeated_head_h(m) + m.pad if lanes else 0.0
     return Frame(m.title * 1.35, lines[:3], m.line + m.pad * 0.5, heads)
+
+
+def repeated_head_h(m: Metrics) -> float:
+    """A lane's head repeated at the top of a later page: its title on one line."""
+    return m.line * 1.1 + m.pad * 0.6
 
 
 @dataclass(frozen=True)

@@ -25,8 +25,12 @@ def _toward(a: Arrow, lane: LaneId, column: Mapping[LaneId, int]) -> Side:
     return Side.RIGHT if column[other] > column[lane] else Side.LEFT
 
 
-def _blocked(arrows: Sequence[Arrow], column: Mapping[LaneId, int]) -> dict[tuple[LaneId, int], set[Side]]:
-    """Per (lane, row): the sides its own arrows use, and those arrows in flight past it use (a sweep per lane)."""
+_Blocked = dict[tuple[LaneId, int], set[Side]]
+_Spans = dict[LaneId, list[tuple[int, int, Side]]]
+
+
+def _blocked(arrows: Sequence[Arrow], column: Mapping[LaneId, int]) -> tuple[_Blocked, _Spans]:
+    """Per (lane, row): the sides its own arrows use; per lane: the rows each arrow touching it spans."""
     blocked: dict[tuple[LaneId, int], set[Side]] = defaultdict(set)
     spans: dict[LaneId, list[tuple[int, int, Side]]] = defaultdict(list)
     for a in arrows:
@@ -37,10 +41,7 @@ def _blocked(arrows: Sequence[Arrow], column: Mapping[LaneId, int]) -> dict[tupl
         if a.dst_row > a.src_row:
             for lane in (a.src, a.dst):
                 spans[lane].append((a.src_row, a.dst_row, _toward(a, lane, column)))
-    rows_of: dict[LaneId, list[int]] = defaultdict(list)
-    for lane, row in list(blocked):
-        rows_of[lane].append(row)
-    return blocked, spans  # type: ignore[return-value]
+    return blocked, spans
 
 
 def _in_flight(spans: Sequence[tuple[int, int, Side]], rows: Sequence[int]) -> dict[int, set[Side]]:
@@ -68,13 +69,15 @@ def choose_sides(
 ) -> tuple[tuple[CallLabel, ...], tuple[Note, ...], tuple[Arrow, ...]]:
     blocked, spans = _blocked(arrows, column)
     wanted: dict[LaneId, list[int]] = defaultdict(list)
-    for item in (*calls, *notes):
-        wanted[item.lane].append(item.row)
-    flying = {lane: _in_flight(spans.get(lane, []), rows) for lane, rows in wanted.items()}  # type: ignore[union-attr]
+    for call in calls:
+        wanted[call.lane].append(call.row)
+    for note in notes:
+        wanted[note.lane].append(note.row)
+    flying = {lane: _in_flight(spans.get(lane, []), rows) for lane, rows in wanted.items()}
     sends = {(a.src, a.src_row): a for a in arrows if a.src != a.dst and a.label_at is LabelAt.SRC}
 
     def free(lane: LaneId, row: int) -> list[Side]:
-        taken = blocked.get((lane, row), set()) | flying.get(lane, {}).get(row, set())  # type: ignore[union-attr]
+        taken = blocked.get((lane, row), set()) | flying.get(lane, {}).get(row, set())
         edge = Side.LEFT if column[lane] == 0 and columns > 1 else Side.RIGHT
         return [s for s in (edge, _OTHER[edge]) if s not in taken]
 

@@ -103,13 +103,17 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
     return _insert_entries(_move_connects(steps, waits_for_wire), trace, set(waits_for_wire))
 
 
+_PULLED = frozenset({RowKind.CALL, RowKind.OUTPUT, RowKind.EXIT})
+
+
 def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
-    """Each receive as early as causality and its own lane allow: right after what it waited for.
+    """Each call as early as causality and its own lane allow: a receive right after what it waited for.
 
     Any topological order is true to the trace; this one keeps a message's two ends close, so arrows
     are short and never cross the labels of later sends (five datagrams sent before the first is read).
-    Steps are walked in the graph's order; a receive's new place is just after the latest place of
-    anything it happens after (its own lane's previous step included), every other step keeps its own.
+    Steps are walked in the graph's order; a call's new place is just after the latest place of
+    anything it happens after (its own lane's previous step included). A lane's head and the packets
+    keep their places: nothing records why a program started when it did.
     """
     step_of: dict[Node, int] = {}
     for i, step in enumerate(steps):
@@ -132,10 +136,11 @@ def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
             continue
         step = steps[own]
         place[own] = float(own)
-        if step.kind is RowKind.CALL and step.sig[4] == "in":
+        if step.kind in _PULLED and not (step.kind is RowKind.CALL and step.sig[4] == "out"):  # sends wait their turn
             base = max(best, lane_last.get(step.lane, -1.0))
-            if base < own - 1:
-                place[own] = base + (own + 1) / (n + 1) * 1e-4
+            if base < own - 1:  # among steps pulled to the same place, receives first: messages stay short
+                tier = 0.0 if step.kind is RowKind.CALL and step.sig[4] == "in" else 0.5
+                place[own] = base + (tier + (own + 1) / (2 * (n + 1))) * 1e-4
         lane_last[step.lane] = place[own] or 0.0
     keys = [p if p is not None else float(i) for i, p in enumerate(place)]
     return [steps[i] for i in sorted(range(n), key=keys.__getitem__)]
