@@ -96,12 +96,24 @@ def _part(diagram: Diagram, part: ScriptPart, number: int, count: int) -> list[s
     lines.extend(decl[lane.id] for lane in diagram.lanes if lane.id in shown and lane.id not in created)
     lines.extend(f"activate {ids[lane]}" for lane in part.active if lane in ids)
     depth = 0
+    pending: list[str] = []  # PlantUML ends a bar at a message: deactivations wait for the next one
     for item in part.items:
+        if item.kind in (Statement.MESSAGE, Statement.LOOP, Statement.END_LOOP):
+            lines.extend(f"{'  ' * depth}{line}" for line in pending)
+            pending = []
         if item.kind is Statement.END_LOOP:
             depth -= 1
-        lines.extend(_statement(item, ids, decl, "  " * depth))
+        statement = _statement(item, ids, decl, "  " * depth)
+        if item.kind is Statement.DEACTIVATE:
+            pending.extend(s.strip() for s in statement)
+            continue
+        if item.kind is Statement.ACTIVATE and statement and f"deactivate {statement[0].split()[-1]}" in pending:
+            pending.remove(f"deactivate {statement[0].split()[-1]}")  # one wait right after another: one bar
+            continue
+        lines.extend(statement)
         if item.kind is Statement.LOOP:
             depth += 1
+    lines.extend(pending)
     lines.append("@enduml")
     return lines
 

@@ -50,11 +50,10 @@ def run_neato(job: Job) -> bytes:
             f"graphviz could not be started ({exc.strerror}): reinstall it with `apt-get install graphviz`."
         ) from None
     if proc.returncode != 0:
-        detail = proc.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise RenderError(
-            f"graphviz could not draw the diagram ({detail[-1] if detail else f'exit status {proc.returncode}'}); "
-            "please report it with the trace file."
-        )
+        lines = proc.stderr.decode("utf-8", "replace").strip().splitlines()
+        errors = [line for line in lines if not line.startswith("Warning")] or lines
+        detail = errors[0] if errors else f"exit status {proc.returncode}"
+        raise RenderError(f"graphviz could not draw the diagram ({detail}); please report it with the trace file.")
     return proc.stdout
 
 

@@ -82,7 +82,7 @@ def _label_body(sheet: Sheet, arrow: Arrow, color: str) -> tuple[str, float, flo
 def _label(sheet: Sheet, arrow: Arrow, x1: float, y1: float, x2: float, y2: float, color: str) -> None:
     m = sheet.m
     anchor = arrow.src_row if arrow.label_at is LabelAt.SRC else arrow.dst_row
-    if not sheet.has(anchor):
+    if not sheet.has(anchor) or not (arrow.label or arrow.detail):
         return
     body, w, h = _label_body(sheet, arrow, color)
     w, h = sheet.size(w), sheet.size(h)

@@ -162,7 +162,8 @@ def boxes(diagram: Diagram) -> Iterator[Box]:
         y = rows[note.row].y
         yield Box(BoxKind.NOTE, f"note-{n}", note.row, x0, y - size.h / 2, x1, y + size.h / 2)
     for arrow in diagram.arrows:
-        yield _label_box(diagram, arrow)
+        if arrow.label or arrow.detail:
+            yield _label_box(diagram, arrow)
     for lane in diagram.lanes:
         size = head_size(lane, m)
         y = head_y(diagram, lane)

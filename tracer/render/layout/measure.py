@@ -101,6 +101,8 @@ class ArrowLabel:
 
 
 def arrow_label(arrow: Arrow, m: Metrics) -> ArrowLabel:
+    if not arrow.label and not arrow.detail:
+        return ArrowLabel(0.0, 0.0, False)
     if arrow.kind in (ArrowKind.FORK, ArrowKind.CONNECT, ArrowKind.EOF):
         size = label_size(arrow.label, m)
         return ArrowLabel(size.w, size.h, False)

@@ -76,7 +76,7 @@ def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
         if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
             ends[bar.row1].append(ScriptItem(Statement.DEACTIVATE, bar.row1, bar.lane))
     for arrow in diagram.arrows:
-        text = f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label
+        text = (f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label) or "…"  # a bare leg out of the kernel
         style = Style.DASHED if arrow.kind.dashed else Style.LOST if arrow.kind is ArrowKind.LOST else Style.SOLID
         if arrow.kind is ArrowKind.FORK:
             at[arrow.src_row].append(ScriptItem(Statement.CREATE, arrow.src_row, arrow.dst))
@@ -104,16 +104,18 @@ def script(diagram: Diagram) -> tuple[ScriptPart, ...]:
     fold_ends: dict[int, int] = defaultdict(int)
     for f in diagram.folds:
         fold_ends[f.row1] += 1
-    pages = diagram.pages or ()
+    ranges: dict[tuple[int, int], set[LaneId]] = {}  # a page split by lanes is one part: the tools place lanes
+    for page in diagram.pages:
+        ranges.setdefault((page.row0, page.row1), set()).update(p.lane for p in page.lanes)
     parts: list[ScriptPart] = []
     active: dict[LaneId, int] = defaultdict(int)
     open_loops = 0
-    for page in pages:
+    for (row0, row1), shown in ranges.items():
         items: list[ScriptItem] = []
         starting = tuple(lane for lane, n in active.items() if n > 0)
         for _ in range(open_loops):  # a loop cut by a page break (only when a fold is taller than a page)
-            items.append(ScriptItem(Statement.LOOP, page.row0, lines=("…",)))
-        for row in range(page.row0, page.row1):
+            items.append(ScriptItem(Statement.LOOP, row0, lines=("…",)))
+        for row in range(row0, row1):
             if row in folds_at:
                 fold = folds_at[row]
                 items.append(ScriptItem(Statement.LOOP, row, lines=(fold.detail,)))
@@ -130,7 +132,7 @@ def script(diagram: Diagram) -> tuple[ScriptPart, ...]:
                 items.append(ScriptItem(Statement.END_LOOP, row))
                 open_loops -= 1
         for _ in range(open_loops):
-            items.append(ScriptItem(Statement.END_LOOP, page.row1 - 1))
-        lanes = tuple(p.lane for p in page.lanes)
+            items.append(ScriptItem(Statement.END_LOOP, row1 - 1))
+        lanes = tuple(lane.id for lane in diagram.lanes if lane.id in shown)
         parts.append(ScriptPart(lanes, starting, tuple(items)))
     return tuple(parts)
