@@ -72,16 +72,15 @@ class Canvas:
         if name is None:
             self.n += 1
             name = f"n{self.n}"
-        parts = [f"pos={self._pos(x, y)}"]
+        parts = [f'pos="{x:.2f},{self.height - y:.2f}!"']
         for key, value in attrs.items():
-            key = key.rstrip("_")
-            if key == "label" and isinstance(value, str) and value.startswith("<"):
+            if type(value) is float:
+                parts.append(f"{key.rstrip('_')}={value:.3f}")
+            elif key == "label" and value and value[0] == "<":  # type: ignore[index]
                 parts.append(f"label={value}")
-            elif isinstance(value, float):
-                parts.append(f"{key}={value:.3f}")
             else:
-                parts.append(f"{key}={_q(str(value))}")
-        self.lines.append(f"{_q(name)} [{', '.join(parts)}];")
+                parts.append(f"{key.rstrip('_')}={_q(str(value))}")
+        self.lines.append(f'"{name}" [{", ".join(parts)}];')
         return name
 
     def point(self, x: float, y: float) -> str:

@@ -117,7 +117,7 @@ def _self_arrow(sheet: Sheet, arrow: Arrow, attrs: dict[str, str | float], color
 
 
 def arrows(sheet: Sheet) -> None:
-    for arrow in sheet.diagram.arrows:
+    for arrow in sheet.items.arrows:
         if arrow.src not in sheet.lane_x or arrow.dst not in sheet.lane_x:
             continue
         if not (sheet.has(arrow.src_row) or sheet.has(arrow.dst_row)):

@@ -168,7 +168,7 @@ def bars(sheet: Sheet) -> None:
         BarKind.OPEN: (t.open_fill, t.open_line, "filled,dashed"),
         BarKind.HELD: (t.held_fill, t.held_line, "filled"),
     }
-    for n, bar in enumerate(d.bars):
+    for n, bar in sheet.items.bars:
         if bar.lane not in sheet.lane_x:
             continue
         fill, line, style = styles[bar.kind]

@@ -14,7 +14,7 @@ def calls(sheet: Sheet) -> None:
     t = c.theme
     ink = {CallKind.CALL: t.fg, CallKind.ENTER: t.muted, CallKind.ERROR: t.error, CallKind.BLOCKED: t.open_line}
     ink[CallKind.INTERRUPTED] = t.error
-    for n, call in enumerate(sheet.diagram.calls):
+    for n, call in sheet.items.calls:
         if not sheet.has(call.row) or call.lane not in sheet.lane_x:
             continue
         size = call_size(call, m)
@@ -43,7 +43,7 @@ def calls(sheet: Sheet) -> None:
 def notes(sheet: Sheet) -> None:
     c, m = sheet.canvas, sheet.m
     t = c.theme
-    for n, note in enumerate(sheet.diagram.notes):
+    for n, note in sheet.items.notes:
         if not sheet.has(note.row) or note.lane not in sheet.lane_x:
             continue
         size = note_size(note, m)
@@ -83,7 +83,7 @@ def notes(sheet: Sheet) -> None:
 def folds(sheet: Sheet, boxes: bool) -> None:
     """The dashed box around each fold (`boxes`), or its tab and words, drawn over the lifelines."""
     m, d = sheet.m, sheet.diagram
-    for n, fold in enumerate(d.folds):
+    for n, fold in sheet.items.folds:
         room = fold_room(fold, m)
         top = d.rows[fold.row0].top - room
         bottom = d.rows[fold.row1].bottom + m.pad

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ipctrace.render.graphviz import paint_arrows, paint_lanes, paint_text
 from ipctrace.render.graphviz.canvas import Canvas, Transform
-from ipctrace.render.graphviz.sheet import Sheet
+from ipctrace.render.graphviz.sheet import Items, Sheet, every_item, items_by_page
 from ipctrace.render.graphviz.themes import THEMES
 from ipctrace.render.layout.model import Diagram, Page
 from ipctrace.render.layout.pages import MARGIN
@@ -34,7 +34,17 @@ def master_source(diagram: Diagram) -> str:
     width = diagram.width
     canvas = _canvas(diagram, width, diagram.top + diagram.height + m.pad)
     lanes = {lane.id: lane.x for lane in diagram.lanes}
-    sheet = Sheet(diagram, canvas, Transform(1.0, 0.0, diagram.top, 0.0), 0, len(diagram.rows), -1e9, 1e9, lanes)
+    sheet = Sheet(
+        diagram,
+        canvas,
+        Transform(1.0, 0.0, diagram.top, 0.0),
+        0,
+        len(diagram.rows),
+        -1e9,
+        1e9,
+        lanes,
+        every_item(diagram),
+    )
     x = m.pad * 2
     y = paint_text.title(sheet, x, m.pad, max(width - 4 * m.pad, 300.0), caption=True)
     subtitle = " · ".join(filter(None, (diagram.subtitle, diagram.ending)))
@@ -55,13 +65,23 @@ def master_source(diagram: Diagram) -> str:
     return canvas.source("sequence")
 
 
-def page_source(diagram: Diagram, page: Page) -> str:
+def page_sources(diagram: Diagram) -> list[str]:
+    """Every slide's DOT; each page draws only what its rows hold (found in one pass)."""
+    return [
+        page_source(diagram, page, items)
+        for page, items in zip(diagram.pages, items_by_page(diagram, diagram.pages), strict=True)
+    ]
+
+
+def page_source(diagram: Diagram, page: Page, items: Items | None = None) -> str:
     """One slide: 960 × 540 points, its rows scaled by the page's scale, title, lane heads and footer."""
     m = diagram.metrics
     canvas = _canvas(diagram, PAGE_WIDTH_PT, PAGE_HEIGHT_PT)
     lanes = {p.lane: p.x for p in page.lanes}
     transform = Transform(page.scale, page.dx, page.dy, page.y0)
-    sheet = Sheet(diagram, canvas, transform, page.row0, page.row1, page.y0, page.y1, lanes, page)
+    if items is None:
+        items = items_by_page(diagram, [page])[0]
+    sheet = Sheet(diagram, canvas, transform, page.row0, page.row1, page.y0, page.y1, lanes, items, page)
     paint_text.title(sheet, MARGIN, MARGIN * 0.6, PAGE_WIDTH_PT - 2 * MARGIN, caption=page.caption)
     footer_y = PAGE_HEIGHT_PT - MARGIN * 0.6 - m.line / 2
     if page.legend and diagram.options.legend and diagram.legend:

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.graphviz.files import merge_pdfs, split_pdfs, split_pngs
 from ipctrace.render.graphviz.neato import Job, run_all
-from ipctrace.render.graphviz.painter import master_source, page_source
+from ipctrace.render.graphviz.painter import master_source, page_sources
 from ipctrace.render.layout.model import Diagram
 from ipctrace.render.options import PAGE_WIDTH_PT, PNG_WIDTH_PX, RenderError
 
@@ -58,7 +58,7 @@ def _png_jobs(pages: Sequence[str]) -> list[Job]:
 def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
     """Every graphviz format asked for, from one set of DOT sources, the neato runs in parallel."""
     wanted = [f for f in GRAPHVIZ_FORMATS if f in formats]
-    pages = [page_source(diagram, page) for page in diagram.pages] if {"png", "pdf"} & set(wanted) else []
+    pages = page_sources(diagram) if {"png", "pdf"} & set(wanted) else []
     jobs: list[Job] = []
     spans: dict[str, tuple[int, int]] = {}
     for fmt in wanted:

@@ -192,6 +192,24 @@ def boxes(diagram: Diagram) -> Iterator[Box]:
         yield Box(BoxKind.BAR, f"bar-{n}", bar.row0, x - m.bar / 2, top, x + m.bar / 2, bottom)
 
 
+def _suspect(diagram: Diagram, seg: Segment) -> bool:
+    arrow = _arrow_by_id(diagram)[seg.ref]
+    over_lanes = abs(diagram.lane(arrow.src).column - diagram.lane(arrow.dst).column) > 1
+    over_rows = diagram.rows[arrow.dst_row].band - diagram.rows[arrow.src_row].band > 1
+    return over_lanes or over_rows or arrow.kind.dashed
+
+
+_ARROWS: dict[int, dict[str, Arrow]] = {}
+
+
+def _arrow_by_id(diagram: Diagram) -> dict[str, Arrow]:
+    key = id(diagram.arrows)
+    if key not in _ARROWS:
+        _ARROWS.clear()
+        _ARROWS[key] = {str(a.id): a for a in diagram.arrows}
+    return _ARROWS[key]
+
+
 def segments(diagram: Diagram) -> Iterator[Segment]:
     """Every straight arrow as a line segment (the loops of self-messages are left out)."""
     for arrow in diagram.arrows:
@@ -199,14 +217,21 @@ def segments(diagram: Diagram) -> Iterator[Segment]:
             yield Segment(str(arrow.id), *arrow_ends(diagram, arrow))
 
 
-def crossings(diagram: Diagram) -> list[tuple[Segment, Box]]:
-    """Every arrow that runs through a label (or a head or ending) that is not its own."""
+def crossings(diagram: Diagram, suspects_only: bool = False) -> list[tuple[Segment, Box]]:
+    """Every arrow that runs through a label (or a head or ending) that is not its own.
+
+    `suspects_only`: look only at arrows that pass over another lane or another row, the only ones
+    the layout cannot keep clear by construction (this keeps a long diagram's check cheap).
+    """
+    candidates = [s for s in segments(diagram) if not suspects_only or _suspect(diagram, s)]
+    if not candidates:
+        return []
     labels = sorted((b for b in boxes(diagram) if b.kind is not BoxKind.BAR), key=lambda b: b.y0)
     tops = [b.y0 for b in labels]
     tallest = max((b.y1 - b.y0 for b in labels), default=0.0)
     ends = {str(a.id): (str(a.src), str(a.dst)) for a in diagram.arrows}
     found = []
-    for seg in segments(diagram):
+    for seg in candidates:
         lo, hi = min(seg.y0, seg.y1), max(seg.y0, seg.y1)
         for i in range(bisect_left(tops, lo - tallest), bisect_right(tops, hi)):
             box = labels[i]

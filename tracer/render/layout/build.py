@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
 from ipctrace.render.i18n import korean_font, require_korean_font, tr
-from ipctrace.render.layout.boxes import Box, BoxKind, Segment, arrow_ends, boxes, crossings
+from ipctrace.render.layout.boxes import crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
 from ipctrace.render.layout.geometry import Placed, place
@@ -114,56 +114,28 @@ def _probe(placed: Placed, arrows: Sequence[Arrow], m: Metrics) -> Diagram:
     )
 
 
-def _clear_crossings(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, placed: Placed) -> Placed:
-    """Where an arrow passing over a lane runs through a label, give that label's band room above it, and again."""
+def _clear_crossings(
+    items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, placed: Placed
+) -> tuple[Placed, frozenset[str]]:
+    """Where an arrow passing over a lane runs through a label, give that label's band room above it, and again.
+
+    Dashed hints (connect → accept, EOF) that would run through a label are left out instead (their ids are
+    returned): the calls at both ends say it.
+    """
     extra: dict[int, float] = {}
+    hints: set[str] = set()
+    dashed = {str(a.id) for a in placed.arrows if a.kind.dashed and a.kind is not ArrowKind.FORK}
     for _ in range(6):
-        found = [(seg, box) for seg, box in crossings(_probe(placed, placed.arrows, m)) if not _dashed(placed, seg.ref)]
-        if not found:
+        found = crossings(_probe(placed, [a for a in placed.arrows if str(a.id) not in hints], m), suspects_only=True)
+        hints |= {seg.ref for seg, _box in found if seg.ref in dashed}
+        pushed = [(seg, box) for seg, box in found if seg.ref not in dashed]
+        if not pushed:
             break
-        for _seg, box in found:
+        for _seg, box in pushed:
             band = placed.rows[box.row].band
             extra[band] = extra.get(band, 0.0) + (box.y1 - box.y0) + m.line * 0.3
         placed = place(items, families, m, 0.0, extra)
-    return placed
-
-
-def _dashed(placed: Placed, arrow_id: str) -> bool:
-    return any(str(a.id) == arrow_id and a.kind.dashed for a in placed.arrows)
-
-
-def _without_crossed_hints(placed: Placed, arrows: tuple[Arrow, ...], m: Metrics) -> tuple[Arrow, ...]:
-    """Dashed hints (connect → accept, EOF) that would run through a label are left out: the calls say it."""
-    probe = Diagram(
-        "",
-        "",
-        "",
-        "",
-        RenderOptions(),
-        m,
-        placed.lanes,
-        placed.rows,
-        arrows,
-        (),
-        placed.calls,
-        placed.notes,
-        (),
-        (),
-        lane_index={lane.id: i for i, lane in enumerate(placed.lanes)},
-    )
-    labels = [b for b in boxes(probe) if b.kind is not BoxKind.BAR]
-    keep = []
-    for arrow, seg in ((a, Segment(str(a.id), *arrow_ends(probe, a))) for a in arrows):
-        if arrow.kind in (ArrowKind.CONNECT, ArrowKind.EOF) and any(
-            b.ref != seg.ref and seg.crosses(b) for b in labels if not _own_end(b, arrow)
-        ):
-            continue
-        keep.append(arrow)
-    return tuple(keep)
-
-
-def _own_end(box: Box, arrow: Arrow) -> bool:
-    return box.kind in (BoxKind.HEAD, BoxKind.END) and box.ref in (str(arrow.src), str(arrow.dst))
+    return placed, frozenset(hints)
 
 
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
@@ -187,13 +159,12 @@ def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -
         placed = place(items, families, m, 0.0)
         if placed.width <= PAGE_WIDTH_PT - 2 * MARGIN:
             break
-    placed = _clear_crossings(items, families, m, placed)
+    placed, hints = _clear_crossings(items, families, m, placed)
     room = PAGE_WIDTH_PT - 2 * MARGIN
     windows, dropped = (
         split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())
     )
-    arrows = tuple(a for a in placed.arrows if str(a.id) not in dropped)
-    arrows = _without_crossed_hints(placed, arrows, m)
+    arrows = tuple(a for a in placed.arrows if str(a.id) not in dropped | hints)
     trace = ordered.trace
     title = options.title or default_title(trace)
     caption = options.caption if options.caption is not None else trace.header.lesson

@@ -70,8 +70,20 @@ def _socket_meaning(info: EndpointInfo, end: str, lang: Lang) -> str:
     return str(kind)
 
 
+_MEANINGS: dict[tuple[int, Inode, str, Lang], str] = {}
+
+
 def meaning_of(linked: LinkedTrace, inode: Inode, end: str, lang: Lang) -> str:
     """What a descriptor refers to, in words: `pipe #1 write end`, `listening socket :8080`, ..."""
+    key = (id(linked), inode, end, lang)
+    if key not in _MEANINGS:
+        if len(_MEANINGS) > 100_000:
+            _MEANINGS.clear()
+        _MEANINGS[key] = _meaning(linked, inode, end, lang)
+    return _MEANINGS[key]
+
+
+def _meaning(linked: LinkedTrace, inode: Inode, end: str, lang: Lang) -> str:
     info = linked.endpoints.get((inode.dev, inode.ino))
     if info is None:
         return ""
@@ -191,19 +203,20 @@ def _name_use(
 ) -> None:
     if event.fd is None or event.fd < 0:
         return
+    key = event.key
     held = table.get(event.fd)
     if held is None and event.endpoint is not None:  # inherited from outside the run: learn it from its use
-        end = linked.pipe_ends.get(event.key, "")
+        end = linked.pipe_ends.get(key, "")
         held = table[event.fd] = Held(event.endpoint.inode, end)
     if held is None:
         return
     if site_expr and site_expr != held.expr and not site_expr.isdigit():
         held = table[event.fd] = replace(held, expr=site_expr)
-    what = meaning_of(linked, held.inode, held.end or linked.pipe_ends.get(event.key, ""), lang)
+    what = meaning_of(linked, held.inode, held.end or linked.pipe_ends.get(key, ""), lang)
     if what:
-        meaning[event.key] = what
+        meaning[key] = what
     if held.expr:
-        expr[event.key] = held.expr
+        expr[key] = held.expr
 
 
 def _change(

@@ -29,6 +29,7 @@ def _em(ch: str) -> float:
     return 0.6
 
 
+@lru_cache(maxsize=1 << 16)
 def text_width(text: str, size: float, mono: bool = False, bold: bool = False) -> float:
     """Estimated width in points of `text` at `size` points."""
     if mono:

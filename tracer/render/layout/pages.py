@@ -15,12 +15,13 @@ which come from the page before.
 
 from __future__ import annotations
 
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import wrap
-from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, Metrics, Page, PageLane, Row, RowKind
+from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, LaneId, Metrics, Page, PageLane, Row, RowKind
 from ipctrace.render.layout.split import LaneWindow, whole
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
@@ -183,16 +184,37 @@ def paginate(
     ends = [*starts[1:], len(bands)]
     pages: list[Page] = []
     count = len(starts) * len(windows)
-    for a, b in zip(starts, ends, strict=True):
+    edges = [bands[a].first for a in starts]
+    marks = _bar_marks(bars, edges)
+    by_src = sorted(arrows, key=lambda a: a.src_row)
+    src_rows = [a.src_row for a in by_src]
+    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+        row0, row1 = bands[a].first, bands[b - 1].last + 1
+        pointed = {
+            end for x in by_src[bisect_left(src_rows, row0) : bisect_left(src_rows, row1)] for end in (x.src, x.dst)
+        }
         for window in windows:
             number = len(pages) + 1
-            page = _page(number, count, bands[a], bands[b - 1], rows, lanes, arrows, bars, frame, scale, window, m)
+            edge = (marks[0][k], marks[1][k])
+            page = _page(number, count, bands[a], bands[b - 1], lanes, pointed, edge, frame, scale, window, m)
             pages.append(page)
     last = pages[-1]
     room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
     if room * scale > 3 * m.line:
         pages[-1] = _with(last, legend=True)
     return tuple(pages)
+
+
+def _bar_marks(bars: Sequence[Bar], edges: Sequence[int]) -> tuple[list[list[LaneId]], list[list[LaneId]]]:
+    """Per page (by its first row in `edges`): lanes whose bars come from the page before, and go on to the next."""
+    continued: list[list[LaneId]] = [[] for _ in edges]
+    continues: list[list[LaneId]] = [[] for _ in edges]
+    for bar in bars:  # a bar crosses the break before page k when row0 < edges[k] <= row1
+        for k in range(bisect_right(edges, bar.row0), bisect_right(edges, bar.row1)):
+            continued[k].append(bar.lane)
+            if k > 0:
+                continues[k - 1].append(bar.lane)
+    return continued, continues
 
 
 def _with(page: Page, legend: bool) -> Page:
@@ -206,17 +228,15 @@ def _page(
     count: int,
     first: _Band,
     last: _Band,
-    rows: Sequence[Row],
     lanes: Sequence[Lane],
-    arrows: Sequence[Arrow],
-    bars: Sequence[Bar],
+    pointed: set[LaneId],
+    edge: tuple[list[LaneId], list[LaneId]],
     frame: Frame,
     scale: float,
     window: LaneWindow,
     m: Metrics,
 ) -> Page:
     row0, row1 = first.first, last.last + 1
-    pointed = {end for a in arrows if row0 <= a.src_row < row1 for end in (a.src, a.dst)}
     shown = tuple(
         PageLane(lane.id, lane.x - window.x0, lane.first_row < row0)
         for lane in lanes
@@ -231,8 +251,8 @@ def _page(
     if heads:
         dy += frame.heads_h * scale
     inside = window.lanes
-    continued = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row0 <= b.row1 and b.lane in inside))
-    continues = tuple(dict.fromkeys(b.lane for b in bars if b.row0 < row1 <= b.row1 and b.lane in inside))
+    continued = tuple(dict.fromkeys(lane for lane in edge[0] if lane in inside))
+    continues = tuple(dict.fromkeys(lane for lane in edge[1] if lane in inside))
     dx = (PAGE_WIDTH_PT - scale * window.width) / 2
     return Page(
         number,

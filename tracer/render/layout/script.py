@@ -76,7 +76,9 @@ def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
         if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
             ends[bar.row1].append(ScriptItem(Statement.DEACTIVATE, bar.row1, bar.lane))
     for arrow in diagram.arrows:
-        text = (f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label) or "…"  # a bare leg out of the kernel
+        text = (
+            f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label
+        ) or "…"  # a bare leg out of the kernel
         style = Style.DASHED if arrow.kind.dashed else Style.LOST if arrow.kind is ArrowKind.LOST else Style.SOLID
         if arrow.kind is ArrowKind.FORK:
             at[arrow.src_row].append(ScriptItem(Statement.CREATE, arrow.src_row, arrow.dst))

@@ -57,8 +57,7 @@ def _packet_index(trace: Trace) -> dict[int, Packet]:
     return {p.index: p for p in trace.packets}
 
 
-def _event_step(event: Event, lane: LaneId, trace: Trace, linked: LinkedTrace) -> Step:
-    node = event.key
+def _event_step(event: Event, node: EventKey, lane: LaneId, linked: LinkedTrace) -> Step:
     if event.call is Call.EXIT:
         return Step(RowKind.EXIT, lane, (node,), ("exit", lane), _done(event))
     flows = linked.flows_of(node)
@@ -97,7 +96,7 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
             else:
                 steps.append(Step(RowKind.OUTPUT, lane, (node,), ("output", lane), _done(event)))
         else:
-            steps.append(_event_step(event, lane, trace, linked))
+            steps.append(_event_step(event, node, lane, linked))
     steps = _pull_receives(steps, ordered)
     waits_for_wire = _connects_answered(ordered, steps) if options.view is View.PACKETS else {}
     return _insert_entries(_move_connects(steps, waits_for_wire), trace, set(waits_for_wire))
