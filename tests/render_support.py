@@ -72,7 +72,9 @@ def korean_chat_run(tmp_path_factory: pytest.TempPathFactory) -> OrderedTrace:
     if "korean_chat" not in _RUNS:
         root = tmp_path_factory.mktemp("render-korean")
         capture = "scapy" if can_capture() is None else "none"
-        _RUNS["korean_chat"] = _run(root, "tcp_chat", capture, say={"client": ["안녕하세요\n"], "server": ["반가워요\n"]})
+        _RUNS["korean_chat"] = _run(
+            root, "tcp_chat", capture, say={"client": ["안녕하세요\n"], "server": ["반가워요\n"]}
+        )
     return _RUNS["korean_chat"]
 
 
@@ -94,7 +96,9 @@ def check_pages(diagram: Diagram) -> None:
         assert a[1] == b[0], "pages cover every row once, in order"
     for arrow in diagram.arrows:
         assert any(
-            p.has_row(arrow.src_row) and p.has_row(arrow.dst_row) and {arrow.src, arrow.dst} <= {x.lane for x in p.lanes}
+            p.has_row(arrow.src_row)
+            and p.has_row(arrow.dst_row)
+            and {arrow.src, arrow.dst} <= {x.lane for x in p.lanes}
             for p in pages
         ), f"{arrow.id} split"
     for lo, hi in diagram.together:

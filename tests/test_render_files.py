@@ -11,7 +11,15 @@ from pathlib import Path
 
 import pytest
 
-from ipctrace.render import RENDERERS, DEFAULT_FORMATS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
+from ipctrace.render import (
+    DEFAULT_FORMATS,
+    RENDERERS,
+    RenderError,
+    RenderOptions,
+    build_diagram,
+    get_renderer,
+    render_outputs,
+)
 from ipctrace.render.graphviz.files import pdf_page_count, pdf_page_sizes, png_size
 from ipctrace.render.i18n import korean_font
 from ipctrace.render.layout import ArrowKind

@@ -147,7 +147,9 @@ def test_datagrams_carry_their_addresses(traces):
         assert messages and all(" → " in a.detail for a in messages), [a.detail for a in messages]
         kernel = build_diagram(traces[name], RenderOptions(view=View.KERNEL))
         legs = [a for a in kernel.arrows if a.kind in (ArrowKind.IN, ArrowKind.OUT)]
-        assert legs and all(("to " if a.kind is ArrowKind.IN else "from ") in a.detail for a in legs), [a.detail for a in legs]
+        assert legs and all(("to " if a.kind is ArrowKind.IN else "from ") in a.detail for a in legs), [
+            a.detail for a in legs
+        ]
     udp = traces["udp_hello"]
     if udp.trace.packets:
         packets = build_diagram(udp, RenderOptions(view=View.PACKETS))
@@ -209,7 +211,9 @@ def test_packets_view_ties_the_wire_to_the_calls(traces):
     assert any("FIN" in label for label in labels)
     client = next(lane for lane in diagram.lanes if lane.title == "client")
     connect_enter = next(
-        c.row for c in diagram.calls if c.lane == client.id and c.kind is CallKind.ENTER and c.text.startswith("connect")
+        c.row
+        for c in diagram.calls
+        if c.lane == client.id and c.kind is CallKind.ENTER and c.text.startswith("connect")
     )
     connect_return = next(c.row for c in diagram.calls if c.lane == client.id and c.text.startswith("connect returns"))
     assert connect_enter < packets[0].src_row, "connect is called before its SYN"
