@@ -42,7 +42,7 @@ KNOWN: frozenset[tuple[str, str]] = frozenset(
         ("ipctrace.compare", "ipctrace.session"),
     }
 )
-KNOWN_CYCLES: frozenset[str] = frozenset({"ipctrace.render", "ipctrace.capture"})  # packages with a cycle inside
+KNOWN_CYCLES: frozenset[str] = frozenset({"ipctrace.render"})  # packages with a cycle inside
 
 
 def _module_name(path: Path) -> str:
