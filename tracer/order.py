@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 from ipctrace.calls import BLOCKING, CONNECTS, PROGRAM_STREAMS, Call
 from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace, link
+from ipctrace.link.memo import last_result
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
 
 if TYPE_CHECKING:
@@ -363,10 +364,12 @@ def _edges_of(nodes: _Nodes, linked: LinkedTrace) -> _Edges:
     return edges
 
 
+@last_result
 def order(linked: LinkedTrace) -> OrderedTrace:
     """Order every event and packet by the happens-before graph, then by when each took effect.
 
-    Raises OrderError naming the cycle when the links contradict each other.
+    Raises OrderError naming the cycle when the links contradict each other. Ordering the same
+    linked trace object again returns the same result.
     """
     nodes = _Nodes(linked.trace)
     edges = _edges_of(nodes, linked)
@@ -383,20 +386,13 @@ def order(linked: LinkedTrace) -> OrderedTrace:
     return OrderedTrace(linked, tuple(nodes.node(i) for i in sequence), nodes, edges)
 
 
-_last: list[tuple[Trace, OrderedTrace]] = []
-
-
 def analyse(trace: Trace) -> OrderedTrace:
     """The trace linked and ordered: the derived view every consumer reads (render, summary, compare).
 
-    Computed once per trace: asking again for the same trace object returns the same result, so the
-    stages of one run (timeline, summary, diagrams) share it.
+    Computed once per trace object: `link` and `order` keep their last result, so the timeline, the
+    summary and the diagrams of one run share one linking and one ordering.
     """
-    if _last and _last[0][0] is trace:
-        return _last[0][1]
-    ordered = order(link(trace))
-    _last[:] = [(trace, ordered)]
-    return ordered
+    return order(link(trace))
 
 
 def nodes_in_order(ordered: OrderedTrace) -> Iterator[Event | Packet]:

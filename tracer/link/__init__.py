@@ -20,6 +20,7 @@ never linked. Every byte the trace cannot account for is a `Gap`.
 - `eof`: EOF reads tied to the release that caused them
 - `datagrams`: UDP / unix-dgram / datagram socketpair channels and flows
 - `tcp`, `packets`: TCP segments and UDP datagrams tied to sends and receives
+- `memo`: the last result kept, so one run links its trace once
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ipctrace.link.datagrams import datagram_links
 from ipctrace.link.eof import eofs_of
 from ipctrace.link.fds import FdFacts, follow_fds
 from ipctrace.link.helpers import normalize
+from ipctrace.link.memo import last_result
 from ipctrace.link.model import (
     Channel,
     ChannelId,
@@ -116,8 +118,12 @@ def _stream_links(
     return channels, flows, problems, gaps, eofs
 
 
+@last_result
 def link(trace: Trace) -> LinkedTrace:
-    """Channels, flows, packet links, EOFs and gaps of a trace; problems as sentences, never exceptions."""
+    """Channels, flows, packet links, EOFs and gaps of a trace; problems as sentences, never exceptions.
+
+    Linking the same trace object again returns the same result (`memo`).
+    """
     events = _ipc_events(trace)
     socks = collect_sockets(events)
     fds = follow_fds(events)
