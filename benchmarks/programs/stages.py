@@ -1,6 +1,6 @@
 """Time each stage of `ipctrace show` on one trace file, with the peak memory after each; one JSON line.
 
-    python stages.py TRACE.jsonl
+python stages.py TRACE.jsonl
 """
 
 import json

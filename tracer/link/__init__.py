@@ -90,7 +90,10 @@ def _ipc_events(trace: Trace) -> list[Event]:
     input and output, not IPC between traced processes: it has no channel.
     """
     streams = trace.header.streams
-    events = [e for e in trace.events if e.endpoint is None or e.endpoint.inode not in streams]
+    if streams:
+        events = [e for e in trace.events if e.endpoint is None or e.endpoint.inode not in streams]
+    else:
+        events = list(trace.events)
     if any(a.t0 > b.t0 for a, b in zip(events, events[1:], strict=False)):
         events.sort(key=lambda e: (e.t0, e.pid, e.seq))
     return events

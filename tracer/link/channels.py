@@ -54,9 +54,12 @@ class Group:
 
 def _pipe_groups(events: Iterable[Event]) -> list[Group]:
     first: dict[Inode, Nanos] = {}
+    seen: set[int] = set()
     for e in events:
-        if e.endpoint is not None and e.endpoint.kind is EndpointKind.PIPE:
-            first.setdefault(e.endpoint.inode, e.t0)
+        ep = e.endpoint
+        if ep is not None and ep.kind is EndpointKind.PIPE and id(ep) not in seen:
+            seen.add(id(ep))  # endpoints are shared objects: each is looked at once
+            first.setdefault(ep.inode, e.t0)
     return [Group(ChannelKind.PIPE, t, (Direction("", ino, ino),)) for ino, t in first.items()]
 
 
@@ -224,8 +227,10 @@ def connection_of(g: Group, infos: Mapping[Inode, EndpointInfo]) -> Connection:
 def endpoints_of(events: Iterable[Event]) -> dict[Inode, Endpoint]:
     """Every endpoint the trace names, by inode (the first event that named it)."""
     out: dict[Inode, Endpoint] = {}
+    seen: set[int] = set()
     for e in events:
         for ep in (e.endpoint, e.peer_endpoint):
-            if ep is not None and ep.inode not in out:
-                out[ep.inode] = ep
+            if ep is not None and id(ep) not in seen:
+                seen.add(id(ep))
+                out.setdefault(ep.inode, ep)
     return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ipctrace.calls import RECEIVES, Call
-from ipctrace.link.helpers import done_at
+from ipctrace.link.helpers import Inodes, done_at
 from ipctrace.link.model import PipeEnd
 from ipctrace.model import EndpointKind, Event, EventKey, Fd, Inode, Nanos, Pid
 
@@ -66,6 +66,7 @@ class _Follower:
         self.last: dict[Pid, Event] = {}
         self.ends: dict[EventKey, PipeEnd] = {}
         self.releases: list[Release] = []
+        self.inodes = Inodes()
         self.handlers: dict[Call, Callable[[Event, _Table, Inode | None], None]] = {
             Call.PIPE: self._pipe,
             Call.PIPE2: self._pipe,
@@ -90,7 +91,7 @@ class _Follower:
     def see(self, e: Event) -> None:
         table = self.table_of(e)
         self.last[e.pid] = e
-        ino = e.inode
+        ino = None if e.endpoint is None else self.inodes.of(e.endpoint)
         handler = self.handlers.get(e.call)
         if handler is not None and not e.failed:
             handler(e, table, ino)

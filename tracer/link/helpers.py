@@ -5,7 +5,25 @@ Kept apart so the stage modules can use them without importing each other.
 
 from __future__ import annotations
 
-from ipctrace.model import Event, Nanos, SockAddr
+from functools import lru_cache
+
+from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
+
+
+class Inodes:
+    """Each endpoint's inode, made once per endpoint object (a trace shares one object per endpoint).
+
+    Keyed by object identity: the endpoints belong to the trace being linked, which outlives this.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Inode] = {}
+
+    def of(self, endpoint: Endpoint) -> Inode:
+        inode = self._by_id.get(id(endpoint))
+        if inode is None:
+            inode = self._by_id[id(endpoint)] = endpoint.inode
+        return inode
 
 
 def done_at(event: Event) -> Nanos:
@@ -22,6 +40,7 @@ _WILDCARD_V4 = frozenset({"", "0.0.0.0", "localhost"})
 _WILDCARD_V6 = frozenset({"::", "::0", "localhost6", "ip6-localhost"})
 
 
+@lru_cache(maxsize=4096)
 def normalize(addr: SockAddr | None) -> SockAddr | None:
     """An IP address as the loopback wire shows it: wildcards and `localhost` become loopback.
 

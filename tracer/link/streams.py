@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipctrace.display import show_bytes
 from ipctrace.link.channels import Direction
 from ipctrace.link.eof import is_eof_read
-from ipctrace.link.helpers import agree, done_at, known, time_key
+from ipctrace.link.helpers import Inodes, agree, done_at, known, time_key
 from ipctrace.link.model import Channel, ChannelId, EndpointInfo, Flow, Gap, GapKind
 from ipctrace.model import Event, EventKey, Inode, Pid
 
@@ -69,6 +69,13 @@ class _Writes:
         the one whose recorded bytes agree with what the read got wins. A
         write that began after the read returned cannot be in it.
         """
+        if len(self.queues) == 1:
+            (queue,) = self.queues.values()
+            if not queue:
+                return None
+            if queue[0].event.t0 > done_at(read):
+                return None
+            return queue.popleft()
         heads = [q[0] for q in self.queues.values() if q]
         if not heads:
             return None
@@ -244,15 +251,16 @@ class StreamCalls:
         sends: dict[Inode, list[Event]] = defaultdict(list)
         recvs: dict[Inode, list[Event]] = defaultdict(list)
         eof_reads: dict[Inode, list[Event]] = defaultdict(list)
+        inodes = Inodes()
         for e in events:
             if e.endpoint is None or not e.endpoint.kind.is_stream:
                 continue
             if e.moves_data_out:
-                sends[e.endpoint.inode].append(e)
+                sends[inodes.of(e.endpoint)].append(e)
             elif e.moves_data_in:
-                recvs[e.endpoint.inode].append(e)
+                recvs[inodes.of(e.endpoint)].append(e)
             elif is_eof_read(e):
-                eof_reads[e.endpoint.inode].append(e)
+                eof_reads[inodes.of(e.endpoint)].append(e)
         for reads in eof_reads.values():
             reads.sort(key=time_key)
         return StreamCalls(dict(sends), dict(recvs), dict(eof_reads))
