@@ -1,4 +1,4 @@
-"""Start-up: `ipctrace --help`, and what the recorder adds to the start of every traced process."""
+"""Start-up: `ipctrace --help`, what the recorder adds to every traced process, what the plugin adds to pytest."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ import re
 import subprocess
 from collections import defaultdict
 
-from benchmarks.common import PYTHON, REPO, Context, Section, Stat, Table, num, ratios, wall
+from benchmarks.common import PYTHON, REPO, Context, Section, Stat, Table, Target, num, ratios, wall
 
 RUNS = 15
 QUICK_RUNS = 2
+PLUGIN_TARGET = 1.05  # pytest start-up of a project not using ipctrace, with the plugin / without: nothing measurable
+_TINY_TESTS = "def test_one():\n    assert 1\n\n\ndef test_two():\n    assert 2\n"
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
@@ -59,6 +61,49 @@ def cli_imports(env: dict[str, str]) -> list[tuple[str, float]]:
     return out
 
 
+def pytest_startup(ctx: Context, runs: int) -> tuple[Table, Target]:
+    """`pytest --co -q` of an unrelated tiny project without the plugin, with it, and with its fixture's imports.
+
+    The plugin is loaded by its entry point in every project of the environment; `-p no:ipctrace` blocks it
+    before its module is imported. The third row loads `ipctrace.compare.fixture` as well, which imports what
+    the fixture needs: what every pytest run paid when the plugin imported it at start-up.
+    """
+    project = ctx.scratch("pytest-project")
+    (project / "test_tiny.py").write_text(_TINY_TESTS)
+    env = {k: v for k, v in ctx.child_env().items() if not k.startswith("PYTEST_")}
+    base = [PYTHON, "-m", "pytest", "--co", "-q", "-p", "no:cacheprovider"]
+    cases = {
+        "without the plugin (`-p no:ipctrace`)": [*base, "-p", "no:ipctrace"],
+        "with the plugin (as installed)": base,
+        "with the plugin and its fixture's imports (`-p ipctrace.compare.fixture`)": [
+            *base,
+            "-p",
+            "ipctrace.compare.fixture",
+        ],
+    }
+    for cmd in cases.values():
+        wall(cmd, env, cwd=project)
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        for name, cmd in cases.items():
+            times[name].append(wall(cmd, env, cwd=project) * 1000)
+    without, with_plugin = times[next(iter(cases))], times["with the plugin (as installed)"]
+    rows = [[name, Stat.of(v).cell(1), ratios(v, without).cell(3)] for name, v in times.items()]
+    ratio = ratios(with_plugin, without)
+    table = Table(
+        ["`pytest --co -q` of a project not using ipctrace", "wall ms", "× without the plugin"],
+        rows,
+        f"median (min–max) over {runs} runs, the three commands interleaved; the ratio is taken run by run",
+    )
+    target = Target(
+        "pytest start-up, unrelated project: with the plugin / without",
+        f"≤ {PLUGIN_TARGET:.2f}x",
+        f"{ratio.median:.3f}x",
+        ratio.median <= PLUGIN_TARGET,
+    )
+    return table, target
+
+
 def run(ctx: Context) -> Section:
     from ipctrace.record import tracing_environment
 
@@ -104,7 +149,9 @@ def run(ctx: Context) -> Section:
         "every traced process (and every Python child it starts) pays once. This machine's shell sets "
         "PYTHONDONTWRITEBYTECODE, so the rows marked *no bytecode cache* show what it costs when ipctrace's own "
         "modules are compiled from source at every start; the other rows have the bytecode cached as after a "
-        "normal install. There is no target for this section.",
+        "normal install. The last table is pytest's start-up in a project that does not use ipctrace: pytest "
+        "loads ipctrace's plugin there too, and it must cost nothing measurable "
+        f"(target: at most {PLUGIN_TARGET:.2f}x without it).",
     )
     section.tables.append(
         Table(["command", "wall ms", "× `python -c pass`", "added ms"], rows, f"median (min–max) over {runs} runs")
@@ -133,5 +180,8 @@ def run(ctx: Context) -> Section:
                 "one run, bytecode cached: ipctrace's own top-level imports and their sub-imports of 10 ms or more",
             )
         )
+    table, target = pytest_startup(ctx, 2 * runs)  # a small difference in a noisy start-up: more runs
+    section.tables.append(table)
+    section.targets.append(target)
     events.unlink(missing_ok=True)
     return section
