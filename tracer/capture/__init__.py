@@ -25,6 +25,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from ipctrace.capture.pcap import RawCapture, frames_of, parse_packets, read_pcap, write_pcap
+from ipctrace.errors import IpctraceError
 from ipctrace.model import Packet, SockAddr
 
 __all__ = [
@@ -82,7 +83,7 @@ def _installed_scapy_too_old() -> str | None:
     return None
 
 
-class CaptureUnavailable(Exception):
+class CaptureUnavailable(IpctraceError):
     """Capture cannot be opened; the message is one sentence saying what is missing and how to fix it."""
 
 
