@@ -24,7 +24,15 @@ import os
 import socket
 from pathlib import Path
 
-from ipctrace.capture.base import BACKENDS, NO_PRIVILEGE, Capture, CaptureUnavailable
+from ipctrace.capture.base import (
+    BACKENDS,
+    NO_PRIVILEGE,
+    SCAPY_MINIMUM,
+    Capture,
+    CaptureUnavailable,
+    installed_scapy_too_old,
+    scapy_too_old,
+)
 from ipctrace.capture.bpf import libpcap
 from ipctrace.capture.filtering import SocketKey, filter_packets
 from ipctrace.capture.parse import parse_packets
@@ -36,6 +44,8 @@ __all__ = [
     "Capture",
     "CaptureUnavailable",
     "RawCapture",
+    "SCAPY_MINIMUM",
+    "scapy_too_old",
     "SocketKey",
     "capture_unavailable_reason",
     "filter_packets",
@@ -85,6 +95,9 @@ def capture_unavailable_reason(backend: str, interface: str = "lo") -> str | Non
                 f"`sudo setcap cap_net_raw,cap_net_admin+ep {path}`, or pass --no-capture."
             )
         return None
+    too_old = installed_scapy_too_old()
+    if too_old is not None:
+        return too_old
     if libpcap() is None:
         return "libpcap (needed to compile the capture filter) is missing: apt-get install libpcap0.8."
     if not _can_open_packet_socket():

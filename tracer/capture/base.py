@@ -6,6 +6,8 @@ chooses among them (no import cycle).
 
 from __future__ import annotations
 
+import re
+
 from ipctrace.capture.pcap import RawCapture
 from ipctrace.errors import IpctraceError
 
@@ -18,6 +20,34 @@ NO_PRIVILEGE = (
     "packet capture needs root or CAP_NET_RAW: run as root, or "
     "`sudo setcap cap_net_raw+ep $(readlink -f $(which python3))`, or pass --no-capture."
 )
+
+
+#: The oldest scapy ipctrace parses unusual frames with (pyproject.toml declares the same floor, but an
+#: environment made before it can still hold an older one). Capturing itself needs no scapy.
+SCAPY_MINIMUM = (2, 7)
+
+
+def scapy_too_old(found: str) -> str:
+    """The sentence for a scapy older than `SCAPY_MINIMUM` (`found` is its version)."""
+    need = ".".join(map(str, SCAPY_MINIMUM))
+    return (
+        f"scapy {found} is too old for packet capture: ipctrace needs scapy {need} or newer "
+        f"(pip install 'scapy>={need}'), or use --capture tcpdump."
+    )
+
+
+def installed_scapy_too_old() -> str | None:
+    """The sentence if the installed scapy's version is below the floor; None if new enough or unknown."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("scapy")
+    except PackageNotFoundError:  # not installed, or a copy without metadata: frames are then parsed by struct only
+        return None
+    numbers = re.match(r"(\d+)\.(\d+)", found)
+    if numbers and (int(numbers[1]), int(numbers[2])) < SCAPY_MINIMUM:
+        return scapy_too_old(found)
+    return None
 
 
 class CaptureUnavailable(IpctraceError):

@@ -57,7 +57,7 @@ def _pipe_groups(events: Iterable[Event]) -> list[Group]:
     seen: set[int] = set()
     for e in events:
         ep = e.endpoint
-        if ep is not None and ep.kind is EndpointKind.PIPE and id(ep) not in seen:
+        if ep is not None and ep.kind.is_pipe and id(ep) not in seen:
             seen.add(id(ep))  # endpoints are shared objects: each is looked at once
             first.setdefault(ep.inode, e.t0)
     return [Group(ChannelKind.PIPE, t, (Direction("", ino, ino),)) for ino, t in first.items()]

@@ -15,7 +15,7 @@ from enum import StrEnum
 from ipctrace.calls import RECEIVES, Call
 from ipctrace.link.helpers import Inodes, done_at
 from ipctrace.link.model import PipeEnd
-from ipctrace.model import EndpointKind, Event, EventKey, Fd, Inode, Nanos, Pid
+from ipctrace.model import Event, EventKey, Fd, Inode, Nanos, Pid
 
 
 class Held(StrEnum):
@@ -95,7 +95,7 @@ class _Follower:
         handler = self.handlers.get(e.call)
         if handler is not None and not e.failed:
             handler(e, table, ino)
-        if e.fd is not None and ino is not None and e.endpoint is not None and e.endpoint.kind is EndpointKind.PIPE:
+        if e.fd is not None and ino is not None and e.endpoint is not None and e.endpoint.kind.is_pipe:
             self._note_pipe_end(e, table, ino)
 
     def _note_pipe_end(self, e: Event, table: _Table, ino: Inode) -> None:
@@ -154,7 +154,7 @@ class _Follower:
             return
         entry = table.pop(e.fd, None)
         if entry is None and ino is not None and e.endpoint is not None:
-            entry = (ino, Held.SOCKET if e.endpoint.kind is not EndpointKind.PIPE else Held.UNKNOWN)
+            entry = (ino, Held.SOCKET if not e.endpoint.kind.is_pipe else Held.UNKNOWN)
         if entry is not None:
             self._release(entry, e)
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from ipctrace.model import Endpoint, EndpointKind, Event, EventKey, Inode, SockAddr, Trace
+from ipctrace.model import Endpoint, Event, EventKey, Inode, SockAddr, Trace
 
 
 class ChannelKind(StrEnum):
@@ -330,7 +330,7 @@ class LinkedTrace:
 def describe_endpoint(info: EndpointInfo, end: PipeEnd | None = None) -> str:
     """The text of `LinkedTrace.describe_endpoint`, from what is known about the inode."""
     kind = info.endpoint.kind
-    if kind is EndpointKind.PIPE:
+    if kind.is_pipe:
         name = str(info.group) if info.group else "pipe"
         if end is None:
             return name

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ipctrace.calls import CONNECTS, Call
 from ipctrace.link.helpers import is_wildcard
 from ipctrace.link.model import EndpointInfo, GroupId
-from ipctrace.model import Endpoint, EndpointKind, Event, Inode, Nanos, SockAddr
+from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
 
 
 @dataclass
@@ -48,7 +48,7 @@ def _has_port(addr: SockAddr | None) -> bool:
 
 
 def _is_socket(endpoint: Endpoint | None) -> bool:
-    return endpoint is not None and endpoint.kind.is_ipc and endpoint.kind is not EndpointKind.PIPE
+    return endpoint is not None and endpoint.kind.is_ipc and not endpoint.kind.is_pipe
 
 
 class _Collector:
