@@ -424,3 +424,32 @@ def test_udp_packets_tie_to_sendto_and_recvfrom(tmp_path: Path) -> None:
         ((sends[4].key,), ()),
     ]
     assert isinstance(order(lt), OrderedTrace)
+
+
+def test_linking_and_ordering_import_neither_networkx_nor_scapy(tmp_path: Path) -> None:
+    """`ipctrace show` needs no networkx: the order is computed over arrays; the graph is built only when asked."""
+    trace = tmp_path / "trace.jsonl"
+    from ipctrace.tracefile import write_trace
+
+    write_trace(run_traced(tmp_path, "link_tcp_echo"), trace)
+    code = (
+        "import sys\n"
+        "from ipctrace.tracefile import read_trace\n"
+        "from ipctrace.order import analyse\n"
+        f"ordered = analyse(read_trace({str(trace)!r}))\n"
+        "assert ordered.linked.flows and ordered.order\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'networkx', 'scapy', 'graphviz'})\n"
+        "ordered.graph\n"
+        "print(heavy, 'networkx' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["[]", "True"]
+
+
+def test_analyse_links_and_orders_a_trace_once(traces: dict[str, Trace]) -> None:
+    from ipctrace.order import analyse
+
+    trace = traces["link_pipe_merge"]
+    first = analyse(trace)
+    assert analyse(trace) is first and order(link(trace)) is first and link(trace) is first.linked
+    assert analyse(dataclasses.replace(trace)) is not first  # another trace object: computed anew
