@@ -15,6 +15,7 @@ from typing import Any
 
 from ipctrace.calls import CONTROL, Call
 from ipctrace.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
+from ipctrace.perf import gc_paused
 from ipctrace.tracefile import EventDecoder
 
 #: Recorder lines that steer the run but are not part of the trace.
@@ -127,6 +128,17 @@ def build_trace(
     roots: Mapping[Pid, str] | None = None,
     reaped: Mapping[Pid, ExitStatus] | None = None,
     packets: Iterable[Packet] = (),
+) -> Trace:
+    with gc_paused():
+        return _build_trace(header, raw_events, roots, reaped, packets)
+
+
+def _build_trace(
+    header: Header,
+    raw_events: Iterable[Mapping[str, Any]],
+    roots: Mapping[Pid, str] | None,
+    reaped: Mapping[Pid, ExitStatus] | None,
+    packets: Iterable[Packet],
 ) -> Trace:
     events = build_events(raw_events)
     events = _place_blocked(events)

@@ -36,6 +36,7 @@ from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace, link
 from ipctrace.link.memo import last_result
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
+from ipctrace.perf import gc_paused
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -371,9 +372,10 @@ def order(linked: LinkedTrace) -> OrderedTrace:
     Raises OrderError naming the cycle when the links contradict each other. Ordering the same
     linked trace object again returns the same result.
     """
-    nodes = _Nodes(linked.trace)
-    edges = _edges_of(nodes, linked)
-    sequence = _topological(nodes.count, edges, nodes.sort_keys())
+    with gc_paused():
+        nodes = _Nodes(linked.trace)
+        edges = _edges_of(nodes, linked)
+        sequence = _topological(nodes.count, edges, nodes.sort_keys())
     if sequence is None:  # only now look for the cycle, to name it
         import networkx as nx
 
@@ -383,7 +385,8 @@ def order(linked: LinkedTrace) -> OrderedTrace:
             "the happens-before graph has a cycle, so some link pairs calls that cannot be "
             f"causally related: {_describe_cycle(linked, graph, cycle)}"
         )
-    return OrderedTrace(linked, tuple(nodes.node(i) for i in sequence), nodes, edges)
+    with gc_paused():
+        return OrderedTrace(linked, tuple(nodes.node(i) for i in sequence), nodes, edges)
 
 
 def analyse(trace: Trace) -> OrderedTrace:

@@ -35,6 +35,7 @@ from ipctrace.model import (
     TcpFlags,
     Trace,
 )
+from ipctrace.perf import gc_paused
 
 
 class TraceFileError(IpctraceError):
@@ -337,7 +338,8 @@ def read_trace(path: str | Path) -> Trace:
             first = f.readline(_MAX_HEADER)
             if len(first) >= _MAX_HEADER and not first.endswith("\n"):
                 raise TraceFileError(f"{path}: its first line is not a trace header; this is not a trace file.")
-            return _Reader(path).read(itertools.chain((first,) if first else (), f))
+            with gc_paused():
+                return _Reader(path).read(itertools.chain((first,) if first else (), f))
     except FileNotFoundError:
         raise TraceFileError(f"{path}: no such trace file.") from None
     except (OSError, UnicodeDecodeError) as exc:

@@ -57,6 +57,7 @@ from ipctrace.link.sockets import collect_sockets
 from ipctrace.link.streams import StreamCalls, StreamResult, stream_channel, stream_flows, unplaced
 from ipctrace.link.tcp import TcpLinker
 from ipctrace.model import Event, Inode, Trace
+from ipctrace.perf import gc_paused
 
 __all__ = [
     "Channel",
@@ -127,6 +128,11 @@ def link(trace: Trace) -> LinkedTrace:
 
     Linking the same trace object again returns the same result (`memo`).
     """
+    with gc_paused():
+        return _link(trace)
+
+
+def _link(trace: Trace) -> LinkedTrace:
     events = _ipc_events(trace)
     socks = collect_sockets(events)
     fds = follow_fds(events)
