@@ -2,9 +2,9 @@
 
 Their sources ship with the package (`ipctrace.reference_programs`, folder `c/`, with a Makefile).
 In a repository checkout set-up builds them into `reference_programs/c/build/` (git-ignored);
-ipctrace uses that folder whenever the source folder is writable, and rebuilds what is older than
-its source. An installed copy (a wheel, a read-only checkout) cannot be written to, so ipctrace builds
-into a cache folder of its own instead, one per set of sources:
+ipctrace uses that folder, and rebuilds what is older than its source. An installed copy (a wheel
+under site-packages, or a checkout it cannot write to) is left untouched: ipctrace builds into a cache
+folder of its own instead, one per set of sources:
 `$XDG_CACHE_HOME/ipctrace/c-programs/<version>-<sources digest>/` (`~/.cache/...` by default).
 """
 
@@ -38,8 +38,13 @@ def program_names(src: Path = C_SOURCES) -> list[str]:
 
 
 def build_dir(src: Path = C_SOURCES) -> Path:
-    """Where the programs are built: next to the sources when that folder is writable, else in the cache."""
-    if os.access(src, os.W_OK):
+    """Where the programs are built: next to the sources in a checkout, else in the cache.
+
+    An installed package (under site-packages) is never written to, even where it could be (as root):
+    files pip did not install would outlive an uninstall.
+    """
+    installed = any(part in ("site-packages", "dist-packages") for part in src.parts)
+    if not installed and os.access(src, os.W_OK):
         return src / "build"
     digest = hashlib.sha256()
     for path in _sources(src):
