@@ -68,11 +68,11 @@ def built_programs(src: Path = C_SOURCES) -> Path:
     out = build_dir(src)
     if _up_to_date(src, out):
         return out
-    missing = [tool for tool in ("make", "gcc") if shutil.which(tool) is None]
+    missing = [tool for tool in ("gcc", "make") if shutil.which(tool) is None]
     if missing:
         raise CProgramsUnavailable(
             f"the C originals are built on first use with gcc and make, and {' and '.join(missing)} "
-            f"{'is' if len(missing) == 1 else 'are'} not installed: {INSTALL_HINT}."
+            f"{'is' if len(missing) == 1 else 'are'} not installed here: {INSTALL_HINT}."
         )
     try:
         out.mkdir(parents=True, exist_ok=True)
