@@ -18,6 +18,8 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
 
+from ipctrace.errors import IpctraceError
+
 
 def _programs_dir() -> Path:
     """Where the reference programs are: `ipctrace.reference_programs`, a folder of the installed package.
@@ -35,7 +37,7 @@ PROGRAMS_DIR = _programs_dir()
 BUILTIN_DIR = PROGRAMS_DIR / "scenarios"
 
 
-class ScenarioError(Exception):
+class ScenarioError(IpctraceError):
     """A scenario that cannot be found or read; the message says what to do."""
 
 
