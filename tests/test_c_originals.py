@@ -609,10 +609,11 @@ def test_run_impl_c_runs_the_same_scenario_and_keeps_outputs_and_packets(cbin: P
     """No recorder enters the C programs yet: the run still starts, scripts and ends them, keeps what they
     printed and their packets, and says in one sentence why nothing was recorded."""
     py = run_roles(find_scenario("tcp_chat"), tmp_path / "python", cbin)
-    done = _ipctrace("run", "tcp_chat", "--impl", "c", "--port", "0", "--output", str(tmp_path), "--no-render")
+    done = _ipctrace("run", "tcp_chat", "--impl", "c", "--port", "0", "--output", str(tmp_path))
     assert done.returncode == 1, done.stderr
     assert "native recorder" in done.stdout and "ipctrace run tcp_chat` traces the Python port" in done.stdout
     outdir = tmp_path / "tcp_chat-c"
+    assert not list(outdir.glob("sequence*")), "no empty diagram for a run that recorded nothing"
     for role in ("server", "client"):
         assert (outdir / f"{role}.out").read_bytes() == py.outputs[role]
     assert "[client] Client: Hello, server!" in done.stdout  # the script, given when asked

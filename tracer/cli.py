@@ -230,7 +230,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     result = run_scenario(scenario, options)
     render_error = None
-    if not args.no_render:
+    recorded = any(not e.blocked for e in result.trace.events)  # blocked calls alone come from /proc
+    if not args.no_render and recorded:  # nothing recorded: nothing to draw, and the summary says why
         from ipctrace.render import RenderError
 
         try:
