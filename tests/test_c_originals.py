@@ -637,3 +637,13 @@ def test_run_a_c_program_after_the_double_dash(cbin: Path, tmp_path: Path) -> No
     )
     refused = _ipctrace("run", "--impl", "c", "--", "./socketpair_single", cwd=cbin)
     assert refused.returncode == 2 and "runs as it is" in refused.stderr
+
+
+def test_without_a_compiler_the_c_originals_are_one_sentence(tmp_path: Path, monkeypatch) -> None:
+    src = tmp_path / "site-packages" / "c"
+    shutil.copytree(C_SOURCES, src, ignore=shutil.ignore_patterns("build"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("PATH", str(tmp_path / "nothing"))
+    with pytest.raises(CProgramsUnavailable, match=r"gcc and make are not installed here: install them \(Debian"):
+        built_programs(src)
+    assert not (tmp_path / "cache").exists(), "nothing written before the tools are there"
