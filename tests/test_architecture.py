@@ -26,14 +26,20 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("ipctrace.order", 5),
     ("ipctrace.render", 6),
     ("ipctrace.compare.pytest_plugin", 10),  # glue: runs scenarios to compare them
+    ("ipctrace.compare.fixture", 10),  # the plugin's fixture: the same glue, imported when a test uses it
     ("ipctrace.compare", 6),
     ("ipctrace.scenarios", 7),
     ("ipctrace.session", 8),
+    ("ipctrace.cprograms", 8),  # builds the C originals a session runs
     ("ipctrace.summary", 9),
     ("ipctrace.cli", 10),
     ("ipctrace.__main__", 11),
 )
-STAGE_NAMES = {"ipctrace.tracefile": "ipctrace.assemble"}  # one stage, two modules
+STAGE_NAMES = {  # one stage, two modules
+    "ipctrace.tracefile": "ipctrace.assemble",
+    "ipctrace.compare.fixture": "ipctrace.compare.pytest_plugin",
+    "ipctrace.cprograms": "ipctrace.session",
+}
 
 #: Violations being removed by work in progress; this set only ever shrinks (empty when done).
 KNOWN: frozenset[tuple[str, str]] = frozenset(
@@ -42,7 +48,7 @@ KNOWN: frozenset[tuple[str, str]] = frozenset(
         ("ipctrace.compare", "ipctrace.session"),
     }
 )
-KNOWN_CYCLES: frozenset[str] = frozenset({"ipctrace.capture"})  # packages with a cycle inside
+KNOWN_CYCLES: frozenset[str] = frozenset()  # packages with a cycle inside (none left)
 
 
 def _module_name(path: Path) -> str:

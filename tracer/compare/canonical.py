@@ -42,8 +42,20 @@ from typing import Any
 
 from ipctrace.calls import PROGRAM_OUTPUT, WAITS_FOR_CHILD
 from ipctrace.errors import IpctraceError
-from ipctrace.link import LinkedTrace, link
-from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Stream, Trace
+from ipctrace.link import GroupId, LinkedTrace, link
+from ipctrace.model import (
+    RECV_CALLS,
+    SEND_CALLS,
+    Endpoint,
+    Event,
+    EventKey,
+    Inode,
+    Pid,
+    Process,
+    SockAddr,
+    Stream,
+    Trace,
+)
 from ipctrace.tracefile import TraceFileError, read_trace
 
 FORMAT = "ipctrace-canonical/1"
@@ -473,8 +485,8 @@ class _Namer:
     linked: LinkedTrace
     roles: dict[Pid, str] = field(default_factory=dict)
     order: list[Process] = field(default_factory=list)
-    names: dict[tuple[int, int], str] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)  # link group → our group name
+    names: dict[Inode, str] = field(default_factory=dict)
+    groups: dict[GroupId, str] = field(default_factory=dict)  # link group → our group name
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ports: dict[int, str] = field(default_factory=dict)
     scenario_ports: set[int] = field(default_factory=set)
@@ -575,7 +587,7 @@ class _Namer:
         return f"{prefix}#{self.counts[prefix]}"
 
     def endpoint(self, ep: Endpoint) -> str:
-        ino = (ep.dev, ep.ino)
+        ino = ep.inode
         if ino in self.names:
             return self.names[ino]
         info = self.linked.endpoints.get(ino)
@@ -583,13 +595,13 @@ class _Namer:
         kind = info.endpoint.kind if info else ep.kind
         if kind == "pipe":
             name = self._number("pipe")
-        elif group and group.startswith("socketpair"):
+        elif group and group.kind == "socketpair":
             if group not in self.groups:
                 self.groups[group] = self._number("socketpair")
             name = f"{self.groups[group]}.{(info.side or '?').lower() if info else '?'}"
         elif group and info is not None and info.side in ("client", "server"):
             if group not in self.groups:
-                self.groups[group] = self._number(group.split("#")[0])
+                self.groups[group] = self._number(str(group.kind))
             name = f"{self.groups[group]}.{info.side}"
         elif info is not None and info.listening:
             name = self._number(f"{'tcp' if kind.startswith('tcp') else 'unix'}-listener")
@@ -919,7 +931,7 @@ def _flows(linked: LinkedTrace, namer: _Namer) -> tuple[Flow, ...]:
     for f in linked.flows:
         text = _short(namer.payload(f.data)[0])
         flow = Flow(
-            channel=names.get(f.channel, f.channel),
+            channel=names.get(f.channel, str(f.channel)),
             sender=namer.roles.get(f.send.pid) if f.send else None,
             send=refs.get(f.send) if f.send else None,
             receiver=namer.roles.get(f.recv.pid) if f.recv else None,
