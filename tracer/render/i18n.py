@@ -12,6 +12,7 @@ import shutil
 import subprocess
 from functools import lru_cache
 
+from ipctrace.link import GroupId
 from ipctrace.render.options import Lang, RenderError
 
 _WORDS: dict[str, tuple[str, str]] = {
@@ -123,11 +124,11 @@ def tr(key: str, lang: Lang | str = Lang.EN, **values: object) -> str:
     return text.format(**values) if values else text
 
 
-def group_title(group: str, lang: Lang | str = Lang.EN) -> str:
+def group_title(group: GroupId, lang: Lang | str = Lang.EN) -> str:
     """A channel group as people say it: `pipe#1` → `pipe #1` (파이프 #1), `tcp#2` → `TCP connection #2`."""
-    kind, sep, number = group.partition("#")
+    kind = str(group.kind)
     word = tr(kind, lang) if kind in _WORDS else kind
-    return f"{word} #{number}" if sep else word
+    return f"{word} #{group.number}"
 
 
 def duration(nanos: int) -> str:

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from ipctrace.calls import RELEASES_FD, Call
-from ipctrace.link import Flow
+from ipctrace.link import ChannelId, Flow, GroupId
 from ipctrace.model import Event, EventKey, Packet, SockAddr, TcpFlags
 from ipctrace.order import PacketNode
 from ipctrace.render.i18n import tr
@@ -158,14 +158,14 @@ def kernel_arrows(ctx: Context) -> Iterator[Arrow]:
         )
 
 
-def _flows_by_channel(ctx: Context) -> dict[str, list[int]]:
-    out: dict[str, list[int]] = defaultdict(list)
+def _flows_by_channel(ctx: Context) -> dict[ChannelId, list[int]]:
+    out: dict[ChannelId, list[int]] = defaultdict(list)
     for i, flow in enumerate(ctx.linked.flows):
         out[flow.channel].append(i)
     return out
 
 
-def _flows_in_packet(packet: Packet, ctx: Context, by_channel: dict[str, list[int]]) -> tuple[int, ...]:
+def _flows_in_packet(packet: Packet, ctx: Context, by_channel: dict[ChannelId, list[int]]) -> tuple[int, ...]:
     plink = ctx.linked.packet_link(packet.index)
     if plink is None or plink.channel is None:
         return ()
@@ -350,7 +350,7 @@ def kept_together(ctx: Context) -> list[tuple[int, int]]:
     """Row spans a page break must not cut: each TCP handshake (SYN … the ACK, connect's return) and teardown."""
     if ctx.options.view is not View.PACKETS:
         return []
-    rows_by: dict[tuple[str, str], list[int]] = defaultdict(list)
+    rows_by: dict[tuple[GroupId, str], list[int]] = defaultdict(list)
     for row in ctx.rows:
         if row.kind is not RowKind.PACKET:
             continue

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 
 from ipctrace.calls import Call
-from ipctrace.link import EndpointInfo, LinkedTrace
+from ipctrace.link import ChannelKind, EndpointInfo, LinkedTrace
 from ipctrace.model import Endpoint, Event, EventKey, Fd, Inode, Pid, SockAddr, Trace
 from ipctrace.render.i18n import group_title, tr
 from ipctrace.render.layout.sources import Site, element, read_site
@@ -46,7 +46,7 @@ def _wild(addr: SockAddr) -> str:
 
 def _socket_meaning(info: EndpointInfo, end: str, lang: Lang) -> str:
     kind = info.endpoint.kind
-    if info.group and info.group.startswith("socketpair"):
+    if info.group is not None and info.group.kind is ChannelKind.SOCKETPAIR:
         pair = group_title(info.group, lang)
         number = end or {"A": "0", "B": "1"}.get(info.side, "")
         return tr("pair_end", lang, pair=pair, n=number) if number else pair
@@ -84,11 +84,11 @@ def meaning_of(linked: LinkedTrace, inode: Inode, end: str, lang: Lang) -> str:
 
 
 def _meaning(linked: LinkedTrace, inode: Inode, end: str, lang: Lang) -> str:
-    info = linked.endpoints.get((inode.dev, inode.ino))
+    info = linked.endpoints.get(inode)
     if info is None:
         return ""
     if info.endpoint.kind == "pipe":
-        pipe = group_title(info.group or "pipe", lang)
+        pipe = group_title(info.group, lang) if info.group else tr("pipe", lang)
         if end == "r":
             return tr("pipe_read_end", lang, pipe=pipe)
         if end == "w":
@@ -143,12 +143,12 @@ def _created(event: Event, new: list[tuple[Fd, Held]], linked: LinkedTrace, lang
     """What a call's new descriptors are: `pipe #1: 3 read, 4 write`, `6: connection to client …`."""
     names = [f"{h.expr} = {fd}" if h.expr else str(fd) for fd, h in new]
     if event.call in (Call.PIPE, Call.PIPE2) and len(new) == 2:
-        info = linked.endpoints.get((new[0][1].inode.dev, new[0][1].inode.ino))
-        pipe = group_title(info.group if info and info.group else "pipe", lang)
+        info = linked.endpoints.get(new[0][1].inode)
+        pipe = group_title(info.group, lang) if info and info.group else tr("pipe", lang)
         return tr("pipe_ends", lang, pipe=pipe, r=names[0], w=names[1])
     if event.call is Call.SOCKETPAIR and len(new) == 2:
-        info = linked.endpoints.get((new[0][1].inode.dev, new[0][1].inode.ino))
-        pair = group_title(info.group if info and info.group else "socketpair", lang)
+        info = linked.endpoints.get(new[0][1].inode)
+        pair = group_title(info.group, lang) if info and info.group else tr("socketpair", lang)
         return tr("pair_ends_fds", lang, pair=pair, a=names[0], b=names[1])
     return ", ".join(
         f"{name}: {meaning_of(linked, h.inode, h.end, lang)}" for name, (_, h) in zip(names, new, strict=True)

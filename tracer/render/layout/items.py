@@ -117,13 +117,13 @@ def build_items(
 
 def causal_floor(ctx: Context) -> tuple[int, ...]:
     """For each row, the latest other row any of its nodes happens after (through undrawn nodes too)."""
-    graph = ctx.ordered.graph
+    causes = ctx.ordered.causes()
     row_of, hidden = ctx.numbered.row_of, ctx.numbered.hidden
     floor: dict[Node, int] = {}
     for node in ctx.ordered.order:
         own = row_of.get(node, -2)
         best = -1
-        for pred in graph.pred[node]:
+        for pred in causes.get(node, ()):
             at = row_of.get(pred)
             value = at if at is not None and pred not in hidden and at != own else floor.get(pred, -1)
             if value > best:

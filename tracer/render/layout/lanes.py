@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from ipctrace.link import Channel, LinkedTrace, normalize
+from ipctrace.link import Channel, GroupId, LinkedTrace, normalize
 from ipctrace.model import Inode, Packet, Pid, Process, SockAddr, Trace
 from ipctrace.order import OrderedTrace
 from ipctrace.render.i18n import group_title, tr
@@ -38,7 +38,7 @@ class Lanes:
     order: tuple[LaneId, ...]
     info: Mapping[LaneId, LaneInfo]
     of_pid: Mapping[Pid, ProcessLane]
-    group_lane: Mapping[str, ChannelLane]  # channel group → kernel lane (kernel view, and non-IP in packets view)
+    group_lane: Mapping[GroupId, ChannelLane]  # channel group → kernel lane (kernel view, and non-IP in packets view)
     socket_lane: Mapping[Inode, SocketLane]  # socket inode → lane (packets view)
     #: (local, remote) normalized addresses → socket lane (packets view); remote "" for any peer (UDP)
     addr_lane: Mapping[tuple[SockAddr, SockAddr], SocketLane]
@@ -114,11 +114,11 @@ def _families(keyed: _Keyed, lanes: Iterable[LaneId]) -> tuple[object, ...]:
     return tuple(sorted({keyed.info[lane].family for lane in lanes if lane in keyed.info}, key=repr))
 
 
-def _channel_users(ordered: OrderedTrace, of_pid: Mapping[Pid, ProcessLane]) -> dict[str, set[LaneId]]:
+def _channel_users(ordered: OrderedTrace, of_pid: Mapping[Pid, ProcessLane]) -> dict[GroupId, set[LaneId]]:
     """Which process lanes use each channel group: send, receive, create, hold or close one of its ends."""
     linked = ordered.linked
-    users: dict[str, set[LaneId]] = defaultdict(set)
-    ep_group: dict[Inode, str] = {}
+    users: dict[GroupId, set[LaneId]] = defaultdict(set)
+    ep_group: dict[Inode, GroupId] = {}
     for ch in linked.channels:
         for ep in (ch.src, ch.dst):
             if ep is not None:
@@ -133,8 +133,8 @@ def _channel_users(ordered: OrderedTrace, of_pid: Mapping[Pid, ProcessLane]) -> 
     return users
 
 
-def _first_use(ordered: OrderedTrace) -> dict[str, int]:
-    first: dict[str, int] = {}
+def _first_use(ordered: OrderedTrace) -> dict[GroupId, int]:
+    first: dict[GroupId, int] = {}
     for ch in ordered.linked.channels:
         for key in (*ch.sends, *ch.recvs):
             rank = ordered.rank(key)
@@ -145,14 +145,14 @@ def _first_use(ordered: OrderedTrace) -> dict[str, int]:
 
 def _kernel_lanes(
     ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], view: View, lang: Lang
-) -> dict[str, ChannelLane]:
+) -> dict[GroupId, ChannelLane]:
     """One lane per pipe, socketpair or connection buffer (IP connections only in the kernel view)."""
     users = _channel_users(ordered, of_pid)
     first = _first_use(ordered)
-    kinds: dict[str, str] = {}
+    kinds: dict[GroupId, str] = {}
     for ch in ordered.linked.channels:
         kinds.setdefault(ch.group, ch.kind)
-    group_lane: dict[str, ChannelLane] = {}
+    group_lane: dict[GroupId, ChannelLane] = {}
     default = float(len(of_pid))
     for group, kind in kinds.items():
         if view is View.PACKETS and kind in IP_KINDS:
@@ -237,7 +237,7 @@ def _socket_lanes(
 def assign_lanes(ordered: OrderedTrace, view: View, lang: Lang, pids: bool = False) -> Lanes:
     """The lanes of one view, in left-to-right order (kernel and socket lanes next to the processes using them)."""
     keyed, of_pid = _process_lanes(ordered, lang, pids)
-    group_lane: dict[str, ChannelLane] = {}
+    group_lane: dict[GroupId, ChannelLane] = {}
     socket_lane: dict[Inode, SocketLane] = {}
     addr_lane: dict[tuple[SockAddr, SockAddr], SocketLane] = {}
     if view is not View.PROCESSES:
@@ -252,8 +252,8 @@ def assign_lanes(ordered: OrderedTrace, view: View, lang: Lang, pids: bool = Fal
                 if ep is not None:
                     endpoint_lane[ep.inode] = group_lane[ch.group]
     for ino, ep_info in ordered.linked.endpoints.items():
-        if ep_info.group in group_lane:
-            endpoint_lane.setdefault(Inode(ino[0], ino[1]), group_lane[ep_info.group])
+        if ep_info.group is not None and ep_info.group in group_lane:
+            endpoint_lane.setdefault(ino, group_lane[ep_info.group])
     endpoint_lane.update(socket_lane)
     return Lanes(
         tuple(lane for *_, lane in keyed.keys),

@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from ipctrace.link import GroupId
 from ipctrace.model import Inode, Pid
 from ipctrace.order import Node
 from ipctrace.render.options import RenderOptions
@@ -45,14 +46,14 @@ class ProcessLane:
 
 @dataclass(frozen=True, slots=True, order=True)
 class ChannelLane:
-    group: str  # the link stage's group: pipe#1, socketpair#1, tcp#2, ...
+    group: GroupId  # the link stage's group: pipe#1, socketpair#1, tcp#2, ...
 
     @property
     def kind(self) -> LaneKind:
         return LaneKind.CHANNEL
 
     def __str__(self) -> str:
-        return "k-" + "".join(ch for ch in self.group if ch.isalnum())
+        return f"k-{self.group.kind}{self.group.number}"
 
 
 @dataclass(frozen=True, slots=True, order=True)

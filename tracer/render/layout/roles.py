@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from ipctrace.calls import Call
-from ipctrace.link import LinkedTrace
+from ipctrace.link import GroupId, LinkedTrace
 from ipctrace.model import Pid, Process, Trace
 from ipctrace.render.i18n import group_title, tr
 from ipctrace.render.options import Lang
@@ -28,20 +28,20 @@ class ProcessName:
 
 @dataclass(frozen=True, slots=True)
 class _Use:
-    sends: frozenset[str]  # channel groups this process sent on
-    recvs: frozenset[str]
-    accepted: frozenset[str]  # connection groups whose server end came from this process's accept()
+    sends: frozenset[GroupId]  # channel groups this process sent on
+    recvs: frozenset[GroupId]
+    accepted: frozenset[GroupId]  # connection groups whose server end came from this process's accept()
 
 
 def _uses(linked: LinkedTrace) -> dict[Pid, _Use]:
-    sends: dict[Pid, set[str]] = defaultdict(set)
-    recvs: dict[Pid, set[str]] = defaultdict(set)
+    sends: dict[Pid, set[GroupId]] = defaultdict(set)
+    recvs: dict[Pid, set[GroupId]] = defaultdict(set)
     for ch in linked.channels:
         for key in ch.sends:
             sends[key.pid].add(ch.group)
         for key in ch.recvs:
             recvs[key.pid].add(ch.group)
-    accepted: dict[Pid, set[str]] = defaultdict(set)
+    accepted: dict[Pid, set[GroupId]] = defaultdict(set)
     for conn in linked.connections:
         if conn.accept is not None:
             accepted[conn.accept.pid].add(conn.group)
@@ -49,7 +49,7 @@ def _uses(linked: LinkedTrace) -> dict[Pid, _Use]:
     return {pid: _Use(frozenset(sends[pid]), frozenset(recvs[pid]), frozenset(accepted[pid])) for pid in pids}
 
 
-def _peer_role(linked: LinkedTrace, group: str, roles: Mapping[Pid, str], own: set[Pid]) -> str | None:
+def _peer_role(linked: LinkedTrace, group: GroupId, roles: Mapping[Pid, str], own: set[Pid]) -> str | None:
     """The role at the other end of a connection: the process (not in `own`) that used it."""
     for ch in linked.channels:
         if ch.group != group:

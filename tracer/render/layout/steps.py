@@ -122,11 +122,11 @@ def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
     place: list[float | None] = [None] * n
     floor: dict[Node, float] = {}
     lane_last: dict[LaneId, float] = {}
-    graph = ordered.graph
+    causes = ordered.causes()
     for node in ordered.order:
         own = step_of.get(node)
         best = -1.0
-        for pred in graph.pred[node]:
+        for pred in causes.get(node, ()):
             at = step_of.get(pred)
             placed = place[at] if at is not None and at != own else None
             best = max(best, placed if placed is not None else floor.get(pred, -1.0))
