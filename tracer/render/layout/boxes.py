@@ -192,22 +192,10 @@ def boxes(diagram: Diagram) -> Iterator[Box]:
         yield Box(BoxKind.BAR, f"bar-{n}", bar.row0, x - m.bar / 2, top, x + m.bar / 2, bottom)
 
 
-def _suspect(diagram: Diagram, seg: Segment) -> bool:
-    arrow = _arrow_by_id(diagram)[seg.ref]
+def _suspect(diagram: Diagram, arrow: Arrow) -> bool:
     over_lanes = abs(diagram.lane(arrow.src).column - diagram.lane(arrow.dst).column) > 1
     over_rows = diagram.rows[arrow.dst_row].band - diagram.rows[arrow.src_row].band > 1
     return over_lanes or over_rows or arrow.kind.dashed
-
-
-_ARROWS: dict[int, dict[str, Arrow]] = {}
-
-
-def _arrow_by_id(diagram: Diagram) -> dict[str, Arrow]:
-    key = id(diagram.arrows)
-    if key not in _ARROWS:
-        _ARROWS.clear()
-        _ARROWS[key] = {str(a.id): a for a in diagram.arrows}
-    return _ARROWS[key]
 
 
 def segments(diagram: Diagram) -> Iterator[Segment]:
@@ -223,7 +211,8 @@ def crossings(diagram: Diagram, suspects_only: bool = False) -> list[tuple[Segme
     `suspects_only`: look only at arrows that pass over another lane or another row, the only ones
     the layout cannot keep clear by construction (this keeps a long diagram's check cheap).
     """
-    candidates = [s for s in segments(diagram) if not suspects_only or _suspect(diagram, s)]
+    by_id = {str(a.id): a for a in diagram.arrows}
+    candidates = [s for s in segments(diagram) if not suspects_only or _suspect(diagram, by_id[s.ref])]
     if not candidates:
         return []
     labels = sorted((b for b in boxes(diagram) if b.kind is not BoxKind.BAR), key=lambda b: b.y0)
