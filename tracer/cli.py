@@ -48,9 +48,15 @@ def _diagram_options() -> argparse.ArgumentParser:
     group.add_argument("--lang", choices=["en", "ko"], default="en", help="label language (ko: Korean)")
     group.add_argument(
         "--format",
-        default="svg,png,pdf,mermaid,plantuml",
+        default="svg,png,pdf,mermaid,plantuml,html",
         metavar="LIST",
-        help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, text",
+        help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, html (the classroom page), "
+        "text, perfetto (a trace for Perfetto UI and chrome://tracing)",
+    )
+    group.add_argument(
+        "--builds",
+        action="store_true",
+        help="write the PNG and PDF pages as builds: one more message per page, the classroom page's steps",
     )
     return parent
 
@@ -273,6 +279,7 @@ def _diagram_request(args: argparse.Namespace):
         title=args.title,
         lang=args.lang,
         pids=args.pids,
+        builds=args.builds,
     )
     return options, formats
 

@@ -1,4 +1,5 @@
-"""Sequence diagrams of a linked, ordered trace: SVG (master), PNG slides, PDF, Mermaid, PlantUML, text.
+"""Sequence diagrams of a linked, ordered trace: SVG (master), PNG slides, PDF, Mermaid, PlantUML, text,
+the classroom page (HTML) and a Perfetto trace.
 
 The layout is computed once (`ipctrace.render.layout.build_diagram`) and every
 renderer, one per module behind `Renderer` (`base`), draws the same frozen
@@ -9,6 +10,8 @@ missing (graphviz, a Korean font).
 
 To add an output format: a module with a `Renderer` subclass (its `name`,
 `output_file_extension`, `render(diagram)`), one entry in `RENDERERS`, a test.
+A format that needs more than one view's layout (`whole_trace`: the HTML page,
+Perfetto) implements `render_ordered(ordered, diagram)` instead.
 """
 
 from __future__ import annotations
@@ -19,18 +22,30 @@ from pathlib import Path
 from ipctrace.order import OrderedTrace
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.graphviz.renderers import GRAPHVIZ_FORMATS, PdfRenderer, PngRenderer, SvgRenderer, draw
+from ipctrace.render.html import HtmlRenderer
 from ipctrace.render.layout import Diagram, build_diagram
 from ipctrace.render.mermaid import MermaidRenderer
 from ipctrace.render.options import RenderError, RenderOptions
+from ipctrace.render.perfetto import PerfettoRenderer
 from ipctrace.render.plantuml import PlantUmlRenderer
 from ipctrace.render.text import TextRenderer
 
 RENDERERS: dict[str, type[Renderer]] = {
-    cls.name: cls for cls in (SvgRenderer, PngRenderer, PdfRenderer, MermaidRenderer, PlantUmlRenderer, TextRenderer)
+    cls.name: cls
+    for cls in (
+        SvgRenderer,
+        PngRenderer,
+        PdfRenderer,
+        MermaidRenderer,
+        PlantUmlRenderer,
+        TextRenderer,
+        HtmlRenderer,
+        PerfettoRenderer,
+    )
 }
 
 #: What `render_outputs` writes by default, in order.
-DEFAULT_FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml")
+DEFAULT_FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml", "html")
 
 
 def get_renderer(name: str, options: RenderOptions | None = None) -> Renderer:
@@ -44,7 +59,7 @@ def get_renderer(name: str, options: RenderOptions | None = None) -> Renderer:
 def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> Parts:
     """One format of one view: the content of each file it makes."""
     options = options or RenderOptions()
-    return get_renderer(name, options).render(build_diagram(ordered, options))
+    return get_renderer(name, options).render_ordered(ordered)
 
 
 def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
@@ -81,10 +96,18 @@ def render_outputs(
     options = options or RenderOptions()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    diagram = build_diagram(ordered, options)
+    renderers = {name: get_renderer(name, options) for name in formats}
+    drawn = [name for name, r in renderers.items() if not r.whole_trace]
+    # the layout of the options' view is built once, and only when a format needs it (not for Perfetto alone)
+    diagram = build_diagram(ordered, options) if drawn else None
+    outputs = render_diagram(diagram, drawn) if diagram is not None else {}
+    for name, renderer in renderers.items():
+        if renderer.whole_trace:
+            outputs[name] = renderer.render_ordered(ordered, diagram)
     written: dict[str, Path] = {}
-    for name, parts in render_diagram(diagram, formats).items():
-        renderer = get_renderer(name, options)
+    for name in formats:
+        parts = outputs[name]
+        renderer = renderers[name]
         ext = renderer.output_file_extension
         for old in [*outdir.glob(f"{stem}-[0-9][0-9].{ext}"), outdir / f"{stem}.{ext}"]:
             if old.exists() and old.is_file():

@@ -85,6 +85,7 @@ _WORDS: dict[str, tuple[str, str]] = {
     "held": ("{b} waiting in the {what}", "{what}에 {b} 대기"),
     # pages
     "page": ("page {i} of {n}", "{n}쪽 중 {i}쪽"),
+    "step": ("step {i} of {n}", "{n}단계 중 {i}단계"),
     "continued": ("continued from the previous page", "앞 쪽에서 계속"),
     "continues": ("continues on the next page", "다음 쪽에 계속"),
     "continued_mark": ("⋮ continued", "⋮ 계속"),

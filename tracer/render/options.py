@@ -79,6 +79,7 @@ class RenderOptions:
     title / caption: None takes the scenario's title and lesson from the trace.
     pids: show each process's pid under its name (they change every run, so off by default).
     page_rows: at most this many rows on a page (None: as many as fit on a slide).
+    builds: the PNG and PDF pages as builds, one more message per page (the HTML page's steps).
     """
 
     view: View = View.PROCESSES
@@ -94,6 +95,7 @@ class RenderOptions:
     pids: bool = False
     page_rows: int | None = None
     payload_limit: int = 28  # payload characters shown on an arrow before "…"
+    builds: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", _choice(View, "view", self.view))

@@ -91,7 +91,8 @@ def lifelines(sheet: Sheet) -> None:
         if lane.id not in sheet.lane_x:
             continue
         top = head_top(sheet, lane)
-        bottom = _end_y(sheet, lane) if lane.kind is LaneKind.PROCESS else d.rows[lane.last_row].y
+        ends = lane.kind is LaneKind.PROCESS and lane.end is not None  # a slide build: no ending yet
+        bottom = _end_y(sheet, lane) if ends else d.rows[lane.last_row].y
         span = sheet.clip(top, bottom)
         if span is None:
             continue

@@ -8,6 +8,7 @@ from ipctrace.render.graphviz.sheet import Items, Sheet, every_item, items_by_pa
 from ipctrace.render.graphviz.themes import THEMES
 from ipctrace.render.layout.model import Diagram, Page
 from ipctrace.render.layout.pages import MARGIN
+from ipctrace.render.layout.reveal import builds
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
 
@@ -66,7 +67,12 @@ def master_source(diagram: Diagram) -> str:
 
 
 def page_sources(diagram: Diagram) -> list[str]:
-    """Every slide's DOT; each page draws only what its rows hold (found in one pass)."""
+    """Every slide's DOT; each page draws only what its rows hold (found in one pass).
+
+    With `builds`, each page is drawn once per message it holds, one more each time (`layout.reveal`).
+    """
+    if diagram.options.builds:
+        return [page_source(shown, page) for page, shown in builds(diagram)]
     return [
         page_source(diagram, page, items)
         for page, items in zip(diagram.pages, items_by_page(diagram, diagram.pages), strict=True)

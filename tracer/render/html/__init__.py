@@ -1,0 +1,114 @@
+"""The classroom page: one self-contained HTML file that tells a run step by step.
+
+`HtmlRenderer` (format `html`) embeds the layout of all three views (`views`),
+the facts about every event, packet and flow and the happens-before causes
+(`nodes`), the slide themes and the page's words (`words`), as one JSON
+document, next to the page's own script and style (package data in
+`assets/`, kept readable). Nothing is fetched: no network, no external script
+or font, and a Content-Security-Policy that forbids any request, so the file
+works from a USB stick on a lecture-room PC with no internet.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import asdict, replace
+from functools import lru_cache
+from html import escape
+from importlib import resources
+from typing import Any
+
+from ipctrace.order import OrderedTrace
+from ipctrace.render.base import Parts, Renderer
+from ipctrace.render.graphviz.themes import THEMES
+from ipctrace.render.html.nodes import collect
+from ipctrace.render.html.views import view_layout
+from ipctrace.render.html.words import ui_words
+from ipctrace.render.layout.build import build_diagram
+from ipctrace.render.layout.model import Diagram, LaneKind
+from ipctrace.render.options import RenderError, View
+
+#: The page's script, in the order it runs (one scope): data and layout, drawing, panels, the app.
+SCRIPTS = ("model.js", "draw.js", "panel.js", "app.js")
+FORMAT_VERSION = 1
+_MARKS = re.compile(r"@LANG@|@TITLE@|/\*@CSS@\*/|/\*@DATA@\*/|/\*@JS@\*/")
+
+
+def diagrams_of(ordered: OrderedTrace, diagram: Diagram | None, options) -> dict[View, Diagram]:
+    """The layout of every view; `diagram` (the options' view) is reused when it is already built."""
+    out: dict[View, Diagram] = {}
+    for view in View:
+        if diagram is not None and diagram.options.view is view:
+            out[view] = diagram
+        else:
+            out[view] = build_diagram(ordered, replace(options, view=view, builds=False))
+    return out
+
+
+def document(ordered: OrderedTrace, options, diagram: Diagram | None = None) -> dict[str, Any]:
+    """Everything the page's script reads, as one JSON-ready value."""
+    diagrams = diagrams_of(ordered, diagram, options)
+    processes = diagrams[View.PROCESSES]
+    ends = {
+        lane.pid: lane.end.text + (f" ({lane.end.note})" if lane.end.note else "")
+        for lane in processes.lanes
+        if lane.kind is LaneKind.PROCESS and lane.pid is not None and lane.end is not None
+    }
+    facts = collect(ordered, options.lang, ends)
+    return {
+        "version": FORMAT_VERSION,
+        "lang": options.lang.value,
+        "theme": options.theme.value,
+        "view": options.view.value,
+        "title": processes.title,
+        "caption": processes.caption,
+        "words": ui_words(options.lang),
+        "themes": {name.value: asdict(theme) for name, theme in THEMES.items()},
+        "font": processes.font,
+        "mono": processes.mono,
+        "nodes": facts.nodes,
+        "causes": facts.causes,
+        "flows": facts.flows,
+        "views": {view.value: view_layout(d, facts.rank) for view, d in diagrams.items()},
+    }
+
+
+@lru_cache(maxsize=8)
+def asset(name: str) -> str:
+    """One file of the page's script, style or template (package data)."""
+    return (resources.files("ipctrace.render.html") / "assets" / name).read_text(encoding="utf-8")
+
+
+def _json_for_script(value: Any) -> str:
+    """JSON that cannot close its <script> element: every `<` written as an escape."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
+
+
+def page(data: dict[str, Any]) -> str:
+    """The whole HTML file."""
+    script = "\n".join(asset(name) for name in SCRIPTS)
+    if "</script" in script.lower() or "</style" in asset("page.css").lower():
+        raise RenderError("the classroom page's assets contain a closing tag; please report it.")
+    parts = {
+        "@LANG@": escape(data["lang"]),
+        "@TITLE@": escape(data["title"]),
+        "/*@CSS@*/": asset("page.css"),
+        "/*@DATA@*/": _json_for_script(data),
+        "/*@JS@*/": script,
+    }
+    return _MARKS.sub(lambda m: parts[m.group(0)], asset("page.html"))  # one pass: no text is replaced twice
+
+
+class HtmlRenderer(Renderer):
+    """The classroom page (see the module docstring): step through, details, causes, views, exercise, presenter."""
+
+    name = "html"
+    output_file_extension = "html"
+    whole_trace = True
+
+    def render(self, diagram: Diagram) -> Parts:
+        raise RenderError("the classroom page is made from the whole trace: use render_outputs() or render().")
+
+    def render_ordered(self, ordered: OrderedTrace, diagram: Diagram | None = None) -> Parts:
+        return (page(document(ordered, self.options, diagram)),)

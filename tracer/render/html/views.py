@@ -1,0 +1,176 @@
+"""One view's layout model as the classroom page draws it: lanes, rows, arrows, bars, labels, folds and steps.
+
+Positions are the layout's own (points, y down) and where labels sit comes from
+`layout.boxes`, the painter's arithmetic as rectangles, so the page draws what
+the SVG draws without repeating it. Rows name their nodes by their place in the
+causal order (`nodes.Facts.rank`). Results, payloads and printed lines are
+marked as secrets for exercise mode: a label is a list of segments, a secret
+one a one-element list.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ipctrace.order import Node, PacketNode
+from ipctrace.render.layout.boxes import Box, BoxKind, arrow_ends, boxes, end_y, head_y
+from ipctrace.render.layout.geometry import fold_room
+from ipctrace.render.layout.measure import arrow_label, end_lines, label_font
+from ipctrace.render.layout.model import ArrowKind, CallKind, Diagram, NoteKind
+from ipctrace.render.layout.reveal import reveal_steps
+
+Segments = list[Any]
+
+
+def _r(x: float) -> float:
+    return round(x, 1)
+
+
+def _box(box: Box | None) -> list[float]:
+    return [] if box is None else [_r(box.x0), _r(box.y0), _r(box.x1), _r(box.y1)]
+
+
+def split_result(text: str) -> Segments:
+    """`read(fd 3, 30) → 13  (waited 4.9 ms)` → the result as a secret: `read(fd 3, 30) → `, [`13`], `  (…)`."""
+    head, arrow, rest = text.partition(" → ")
+    if not arrow:
+        return [text]
+    result, sep, tail = rest.partition("  (")
+    out: Segments = [head + arrow, [result]]
+    if sep:
+        out.append(sep + tail)
+    return out
+
+
+def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
+    """The JSON-ready layout of one view (see the module docstring)."""
+    m = diagram.metrics
+    lane_at = diagram.lane_index
+    drawn = list(boxes(diagram))
+    found: dict[tuple[BoxKind, str], Box] = {(b.kind, b.ref): b for b in drawn}
+    tops = [b.y0 for b in drawn] + [r.top for r in diagram.rows[:1]]
+    bottoms = [b.y1 for b in drawn] + [r.bottom for r in diagram.rows[-1:]]
+    lanes = []
+    for lane in diagram.lanes:
+        head = found.get((BoxKind.HEAD, str(lane.id)))
+        item: dict[str, Any] = {
+            "id": str(lane.id),
+            "t": lane.title,
+            "s": lane.subtitle,
+            "k": lane.kind.value,
+            "x": _r(lane.x),
+            "col": lane.column,
+            "r0": lane.first_row,
+            "r1": lane.last_row,
+            "hy": _r(head_y(diagram, lane)),
+            "hb": _box(head),
+        }
+        if lane.pid is not None:
+            item["pid"] = lane.pid
+        if lane.end is not None:
+            item["end"] = {
+                "k": lane.end.kind.value,
+                "t": lane.end.text,
+                "n": lane.end.note,
+                "lines": list(end_lines(lane.end)),
+                "y": _r(end_y(diagram, lane)),
+                "b": _box(found.get((BoxKind.END, str(lane.id)))),
+                "open": lane.open_end,
+                "bad": lane.end.crashed,
+            }
+        lanes.append(item)
+    rows = [
+        [row.kind.value, lane_at[row.lane], [rank[k] for k in row.keys if k in rank], _r(row.y), _r(row.top), _r(row.bottom), row.band]
+        for row in diagram.rows
+    ]
+    arrows = []
+    index_of: dict[str, int] = {}
+    for arrow in diagram.arrows:
+        x1, y1, x2, y2 = arrow_ends(diagram, arrow)
+        size = arrow_label(arrow, m)
+        label: Segments = [arrow.label] if arrow.label else []
+        if arrow.kind.carries_data and arrow.label:
+            label = [[arrow.label]]
+        elif arrow.kind is ArrowKind.FORK:
+            label = split_result(arrow.label)
+        index_of[str(arrow.id)] = len(arrows)
+        arrows.append(
+            {
+                "id": str(arrow.id),
+                "k": arrow.kind.value,
+                "s": lane_at[arrow.src],
+                "d": lane_at[arrow.dst],
+                "r0": arrow.src_row,
+                "r1": arrow.dst_row,
+                "lab": label,
+                "det": arrow.detail,
+                "fl": list(arrow.flows),
+                "pk": rank.get(PacketNode(arrow.packet), -1) if arrow.packet is not None else -1,
+                "xy": [_r(x1), _r(y1), _r(x2), _r(y2)],
+                "bx": _box(found.get((BoxKind.LABEL, str(arrow.id)))),
+                "stk": size.stacked,
+                "fs": _r(label_font(arrow, m)),
+                "side": arrow.side.value,
+                "at": arrow.label_at.value,
+                "title": arrow.title,
+            }
+        )
+    bars = [[lane_at[b.lane], b.row0, b.row1, b.kind.value, b.label] for b in diagram.bars]
+    calls = []
+    for n, call in enumerate(diagram.calls):
+        calls.append(
+            {
+                "l": lane_at[call.lane],
+                "r": call.row,
+                "t": split_result(call.text) if call.kind is not CallKind.ENTER else [call.text],
+                "d": list(call.details),
+                "k": call.kind.value,
+                "side": call.side.value,
+                "h": call.handler,
+                "bx": _box(found.get((BoxKind.CALL, f"call-{n}"))),
+            }
+        )
+    notes = []
+    for n, note in enumerate(diagram.notes):
+        lines = []
+        for line in note.lines:
+            secret = line.kind in (NoteKind.OUT, NoteKind.ERR)
+            lines.append([[line.text] if secret else line.text, line.kind.value, line.typed])
+        notes.append(
+            {"l": lane_at[note.lane], "r": note.row, "lines": lines, "side": note.side.value, "bx": _box(found.get((BoxKind.NOTE, f"note-{n}")))}
+        )
+    folds = [
+        {
+            "r0": f.row0,
+            "r1": f.row1,
+            "n": f.count,
+            "lab": f.label,
+            "det": f.detail,
+            "lines": list(f.lines),
+            "y0": _r(diagram.rows[f.row0].top - fold_room(f, m)),
+            "y1": _r(diagram.rows[f.row1].bottom + m.pad),
+        }
+        for f in diagram.folds
+    ]
+    steps = [[index_of[str(a)] for a in step.arrows if str(a) in index_of] for step in reveal_steps(diagram)]
+    return {
+        "title": diagram.title,
+        "caption": diagram.caption,
+        "subtitle": diagram.subtitle,
+        "ending": diagram.ending,
+        "w": _r(diagram.width),
+        "h": _r(diagram.height),
+        "y0": _r(min(tops, default=0.0) - m.pad),  # the drawing's extent, heads and endings included
+        "y1": _r(max(bottoms, default=0.0) + m.line),
+        "m": {k: _r(getattr(m, k)) for k in ("small", "font", "title", "line", "pad", "bar")},
+        "lanes": lanes,
+        "rows": rows,
+        "arrows": arrows,
+        "bars": bars,
+        "calls": calls,
+        "notes": notes,
+        "folds": folds,
+        "steps": steps,
+        "legend": [[e.symbol.value, e.text] for e in diagram.legend],
+    }
