@@ -24,6 +24,7 @@ from ipctrace.model import Event, EventKey, Packet, Pid, SockAddr
 from ipctrace.order import Node, OrderedTrace, PacketNode
 from ipctrace.render.html import sentences as say
 from ipctrace.render.html.sentences import Speaker
+from ipctrace.render.i18n import group_title
 from ipctrace.render.labels import show_addr, show_flags, show_text
 from ipctrace.render.layout.descriptors import Descriptors, follow_descriptors
 from ipctrace.render.layout.handlers import handler_calls
@@ -35,14 +36,17 @@ HEX_CAP = 256  # bytes shown as hex in a details panel
 TEXT_CAP = 400  # characters shown as text
 
 
+HEX_LINE = 8  # bytes a line: narrow enough for the details panel
+
+
 def hexdump(data: bytes, cap: int = HEX_CAP) -> list[str]:
-    """`0000  48 65 6c 6c 6f  |Hello|`, 16 bytes a line, at most `cap` bytes."""
+    """`0000  48 65 6c 6c 6f  |Hello|`, `HEX_LINE` bytes a line, at most `cap` bytes."""
     lines = []
-    for at in range(0, min(len(data), cap), 16):
-        chunk = data[at : at + 16]
+    for at in range(0, min(len(data), cap), HEX_LINE):
+        chunk = data[at : at + HEX_LINE]
         hexes = " ".join(f"{b:02x}" for b in chunk)
         text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        lines.append(f"{at:04x}  {hexes:<47}  |{text}|")
+        lines.append(f"{at:04x}  {hexes:<{HEX_LINE * 3 - 1}}  |{text}|")
     return lines
 
 
@@ -163,7 +167,7 @@ def _flow_packets(linked: LinkedTrace, rank: Mapping[Node, int]) -> dict[int, li
 def _flow(i: int, flow: Flow, sp: Speaker, rank: Mapping[Node, int], carried: Mapping[int, list[int]]) -> dict:
     channel = sp.linked.channel(flow.channel)
     return {
-        "ch": str(flow.channel.group),
+        "ch": group_title(flow.channel.group, sp.lang),
         "s": rank.get(flow.send, -1) if flow.send is not None else -1,
         "r": rank.get(flow.recv, -1) if flow.recv is not None else -1,
         "dgram": not channel.stream,
@@ -205,6 +209,7 @@ def _event_node(event: Event, sp: Speaker, start: int, handlers: Mapping[EventKe
         node["bytes"] = _bytes(event.data, event.size if event.size is not None else len(event.data))
     if event.peer is not None and event.call in (SENDS | RECEIVES) and event.endpoint and event.endpoint.kind.is_datagram:
         node["addr"] = show_addr(event.peer)
+        node["addr_is"] = "to" if event.call in SENDS else "from"
     handler = handlers.get(event.key)
     if handler is not None:
         node["handler"] = handler or "signal"

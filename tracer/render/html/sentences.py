@@ -15,7 +15,7 @@ from ipctrace.calls import RECEIVES, SENDS, Call, Trait, spec
 from ipctrace.link import LinkedTrace
 from ipctrace.model import Event, Packet, Pid, SockAddr, Stream, TcpFlags
 from ipctrace.render.html.words import Secret, Segment, say, then
-from ipctrace.render.i18n import duration
+from ipctrace.render.i18n import duration, group_title
 from ipctrace.render.labels import show_addr, show_args, show_call, show_text, show_text_line
 from ipctrace.render.layout.descriptors import Descriptors
 from ipctrace.render.options import Lang
@@ -34,8 +34,12 @@ class Speaker:
     def who(self, pid: Pid) -> str:
         return self.names.get(pid, str(pid))
 
-    def what(self, event: Event) -> str:
-        """The descriptor in words: `pipe #1 write end`, else `fd 4`."""
+    def what(self, event: Event, channel: bool = False) -> str:
+        """The descriptor in words: `pipe #1 write end`, else `fd 4`; `channel`: a pipe by its name (`pipe #1`)."""
+        if channel and event.endpoint is not None and event.endpoint.kind.is_pipe:
+            flows = self.linked.flows_of(event.key)
+            if flows:
+                return group_title(flows[0].channel.group, self.lang)
         meaning = self.descriptors.meaning.get(event.key)
         if meaning:
             return meaning
@@ -65,7 +69,7 @@ def _send(event: Event, sp: Speaker) -> list[Segment]:
         return then(say("sends_to", sp.lang, who=who, n=n, addr=addr), say("unread_dgram", sp.lang))
     key = "writes" if event.call is Call.WRITE else "sends"
     flows = sp.linked.flows_of(event.key)
-    sentence = say(key, sp.lang, who=who, n=n, what=sp.what(event))
+    sentence = say(key, sp.lang, who=who, n=n, what=sp.what(event, channel=True))
     if any(f.send == event.key for f in flows) or not flows:
         sentence = then(sentence, say("unread_yet", sp.lang))
     return sentence
@@ -88,7 +92,7 @@ def _receive(event: Event, sp: Speaker) -> list[Segment]:
         addr = show_addr(event.peer) or sp.what(event)
         sentence = say("receives_from", sp.lang, who=who, n=_secret(str(n)), addr=addr)
     else:
-        sentence = say("reads", sp.lang, who=who, n=_secret(str(n)), what=sp.what(event))
+        sentence = say("reads", sp.lang, who=who, n=_secret(str(n)), what=sp.what(event, channel=True))
     senders = _senders(event, sp)
     if senders and senders != who:
         sentence = then(sentence, say("written_by", sp.lang, sender=senders), sep=" ")

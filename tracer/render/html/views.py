@@ -50,6 +50,7 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
     drawn = list(boxes(diagram))
     found: dict[tuple[BoxKind, str], Box] = {(b.kind, b.ref): b for b in drawn}
     tops = [b.y0 for b in drawn] + [r.top for r in diagram.rows[:1]]
+    lefts = [b.x0 for b in drawn] + [0.0]
     bottoms = [b.y1 for b in drawn] + [r.bottom for r in diagram.rows[-1:]]
     lanes = []
     for lane in diagram.lanes:
@@ -161,7 +162,8 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
         "ending": diagram.ending,
         "w": _r(diagram.width),
         "h": _r(diagram.height),
-        "y0": _r(min(tops, default=0.0) - m.pad),  # the drawing's extent, heads and endings included
+        "x0": _r(min(lefts) - m.pad),  # the drawing's extent, heads and endings included
+        "y0": _r(min(tops, default=0.0) - m.pad),
         "y1": _r(max(bottoms, default=0.0) + m.line),
         "m": {k: _r(getattr(m, k)) for k in ("small", "font", "title", "line", "pad", "bar")},
         "lanes": lanes,

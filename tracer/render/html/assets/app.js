@@ -155,7 +155,7 @@ function classOf(nodes, type, i) {
   const sel = state.sel;
   if (sel) {
     const own = sel.type === type && sel.i === i;
-    if (own || nodes.some((n) => sel.sel.has(n))) classes.push("sel");
+    if (own || (type !== "arrow" && nodes.some((n) => sel.sel.has(n)))) classes.push("sel");
     else if (type === "arrow") {
       const v = app.arr.v;
       const a = v.arrows[i];
@@ -211,7 +211,7 @@ function currentRowOf(arr) {
 
 function fitZoom() {
   const scroller = $("scroller");
-  const fit = (scroller.clientWidth - 8) / app.arr.width;
+  const fit = (scroller.clientWidth - 8) / (app.arr.width - app.arr.v.x0);
   const base = Math.max(0.55, Math.min(state.presenter ? 2.4 : 1.6, fit));
   return state.presenter ? Math.max(base, 1.15) : base;
 }
@@ -224,11 +224,12 @@ function draw() {
   state.zoom = fitZoom() * (state.zoomBy || 1);
   const z = state.zoom;
   const height = arr.height;
-  svg.setAttribute("viewBox", `0 ${v.y0} ${arr.width} ${height}`);
-  svg.setAttribute("width", Math.round(arr.width * z));
+  const width = arr.width - v.x0;
+  svg.setAttribute("viewBox", `${v.x0} ${v.y0} ${width} ${height}`);
+  svg.setAttribute("width", Math.round(width * z));
   svg.setAttribute("height", Math.round(height * z));
   svg.textContent = "";
-  defs(svg);
+  defs(svg, v.m);
   const cur = currentRow();
   app.complete = state.step >= stepCount() - 1;
   const ctx = { arr, cur, complete: app.complete, hidden: app.hidden, classOf };
@@ -240,7 +241,25 @@ function draw() {
   drawWindow(ctx, layer, app.index, top - margin, bottom + margin);
   if (state.predict) drawTargets(ctx, layer);
   drawStickyHeads(ctx, $("heads"), top + v.m.line * 1.4, z);
-  app.drawnAt = [top, bottom];
+  app.ctx = ctx;
+  app.drawn = [top - margin, bottom + margin];
+}
+
+/** The window on screen, in points of the drawing. */
+function windowNow() {
+  const scroller = $("scroller");
+  const top = app.arr.v.y0 + scroller.scrollTop / state.zoom;
+  return [top, top + scroller.clientHeight / state.zoom];
+}
+
+/** After a scroll: the sticky heads again, and the diagram only when the window left what is drawn. */
+function onScrolled() {
+  const [top, bottom] = windowNow();
+  if (app.drawn && top >= app.drawn[0] && bottom <= app.drawn[1]) {
+    drawStickyHeads(app.ctx, $("heads"), top + app.arr.v.m.line * 1.4, state.zoom);
+  } else {
+    draw();
+  }
 }
 
 function scrollToCurrent() {
@@ -403,7 +422,7 @@ function controls() {
     pending = true;
     requestAnimationFrame(() => {
       pending = false;
-      draw();
+      onScrolled();
     });
   });
   window.addEventListener("resize", () => update());
@@ -413,6 +432,8 @@ function controls() {
     if (before[0] !== state.step || before[1] !== state.view) update({ scroll: true });
   });
   document.addEventListener("keydown", onKey);
+  // a clicked control keeps no focus, so space and the arrow keys go on stepping
+  for (const b of document.querySelectorAll("#controls button")) b.addEventListener("mousedown", (e) => e.preventDefault());
 }
 
 function setView(name) {
@@ -517,7 +538,9 @@ function onHover(e) {
 }
 
 function onKey(e) {
-  if (e.target && (e.target.tagName === "INPUT" || e.target.tagName === "SELECT")) return;
+  const t = e.target;
+  if (t && ((t.tagName === "INPUT" && t.type !== "checkbox") || t.tagName === "SELECT")) return; // typing
+  if (t && t.tagName === "BUTTON" && (e.key === " " || e.key === "Enter")) return; // the button's own click
   if (e.altKey || e.ctrlKey || e.metaKey) return;
   const k = e.key;
   let handled = true;

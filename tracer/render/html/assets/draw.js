@@ -136,22 +136,19 @@ function inWindow(index, y0, y1) {
 
 // -- markers -----------------------------------------------------------------------------------------
 
-function defs(svg) {
+function defs(svg, m) {
+  // markers in user space: the same size on a thin arrow and on a highlighted (thicker) one
   const d = el("defs", null, svg);
-  for (const [name, cls] of [
-    ["msg", "msg"],
-    ["kernel", "kernel"],
-    ["packet", "packet"],
-    ["dashed", "dashed"],
-  ]) {
+  const size = m.small * 0.6;
+  for (const cls of ["msg", "kernel", "packet", "dashed"]) {
     const mk = el(
       "marker",
-      { id: "head-" + name, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse", markerUnits: "strokeWidth" },
+      { id: "head-" + cls, viewBox: "0 0 10 10", refX: 9, refY: 5, markerWidth: size, markerHeight: size, orient: "auto-start-reverse", markerUnits: "userSpaceOnUse" },
       d
     );
     el("path", { d: "M0,0 L10,5 L0,10 z", class: cls }, mk);
-    const dot = el("marker", { id: "dot-" + name, viewBox: "0 0 10 10", refX: 5, refY: 5, markerWidth: 5, markerHeight: 5 }, d);
-    el("circle", { cx: 5, cy: 5, r: 4, class: cls }, dot).setAttribute("style", `fill: var(--${cls === "kernel" ? "kernel" : cls})`);
+    const dot = el("marker", { id: "dot-" + cls, viewBox: "0 0 10 10", refX: 5, refY: 5, markerWidth: size * 0.6, markerHeight: size * 0.6, markerUnits: "userSpaceOnUse" }, d);
+    el("circle", { cx: 5, cy: 5, r: 4, class: cls }, dot);
   }
 }
 
@@ -175,9 +172,10 @@ function linesInto(g, lines, box, side, m, cls) {
   const cy = (box[1] + box[3]) / 2;
   const right = side !== "left";
   const x = right ? box[0] + m.pad * 0.25 : box[2] - m.pad * 0.25;
-  lines.forEach(([segments, lineClass, key], k) => {
+  lines.forEach(([segments, lineClass, key, typed], k) => {
     const t = el("text", { x, y: cy - (n * m.line) / 2 + m.line * (k + 0.5), "font-size": m.small, "text-anchor": right ? "start" : "end", class: lineClass || cls }, g);
     segmentsInto(t, segments, key, g.ctx);
+    if (typed) el("tspan", { class: "typed" }, t).textContent = " ⌨ " + typed; // what was typed is given, never hidden
   });
 }
 
@@ -299,8 +297,7 @@ function drawNote(ctx, layer, i) {
   const inner = [b[0] + m.pad * 0.75, b[1], b[2] - m.pad * 0.75, b[3]];
   const lines = note.lines.map(([text, kind, typed]) => {
     const segs = typeof text === "string" ? [kind === "in" ? "⌨ " + text : text] : [text];
-    if (typed) segs.push(" ⌨ " + typed);
-    return [segs, kind === "err" ? "err" : kind === "in" ? "typed" : kind === "fds" ? "muted" : "", key];
+    return [segs, kind === "err" ? "err" : kind === "in" ? "typed" : kind === "fds" ? "muted" : "", key, typed];
   });
   linesInto(g, lines, inner, "right", m, "");
 }
@@ -405,7 +402,7 @@ function drawNow(ctx, layer) {
   const v = arr.v;
   if (ctx.cur < 0 || ctx.cur >= v.rows.length || ctx.complete) return;
   const y = rowY(arr, ctx.cur);
-  el("rect", { class: "now", x: 0, y: y - v.m.line * 0.75, width: arr.width, height: v.m.line * 1.5 }, layer);
+  el("rect", { class: "now", x: v.x0, y: y - v.m.line * 0.75, width: arr.width - v.x0, height: v.m.line * 1.5 }, layer);
 }
 
 /** Lanes to click when predicting the next arrow: one column each. */
@@ -416,7 +413,7 @@ function drawTargets(ctx, layer) {
   order.sort((a, b) => arr.laneX[a] - arr.laneX[b]);
   order.forEach((i, k) => {
     const x = arr.laneX[i];
-    const left = k > 0 ? (x + arr.laneX[order[k - 1]]) / 2 : 0;
+    const left = k > 0 ? (x + arr.laneX[order[k - 1]]) / 2 : v.x0;
     const right = k + 1 < order.length ? (x + arr.laneX[order[k + 1]]) / 2 : arr.width;
     const r = el("rect", { class: "target", x: left, y: 0, width: Math.max(right - left, 10), height: arr.height, "data-t": "target", "data-i": i }, layer);
     el("title", null, r).textContent = v.lanes[i].t;
@@ -430,9 +427,9 @@ function drawStickyHeads(ctx, svg, top, zoom) {
   const m = v.m;
   svg.textContent = "";
   const h = m.line * 1.4;
-  svg.setAttribute("width", arr.width * zoom);
+  svg.setAttribute("width", (arr.width - v.x0) * zoom);
   svg.setAttribute("height", h * zoom);
-  svg.setAttribute("viewBox", `0 0 ${arr.width} ${h}`);
+  svg.setAttribute("viewBox", `${v.x0} 0 ${arr.width - v.x0} ${h}`);
   svg.style.marginBottom = -h * zoom + "px";
   let any = false;
   const g = el("g", null, svg);

@@ -159,8 +159,12 @@ function arrange(v, filters) {
     if (colState[k] === "shown") pos += gap;
     else if (colState[k] === "collapsed") pos += Math.min(gap, m.small * 6);
   });
-  const last = xs.length ? xs[xs.length - 1] : 0;
-  const width = Math.max(200, v.w - (last - newX.get(last) || 0));
+  // the right edge: the room right of the last column still shown (its labels), up to what the last one had
+  let k = xs.length - 1;
+  while (k > 0 && colState[k] === "hidden") k--;
+  const tail = xs.length ? v.w - xs[xs.length - 1] : v.w;
+  const room = k === xs.length - 1 ? tail : Math.min(xs[k + 1] - xs[k], Math.max(tail, m.small * 10));
+  const width = Math.max(200, xs.length ? newX.get(xs[k]) + room : v.w);
   const laneX = v.lanes.map((lane) => newX.get(lane.x));
   const dx = v.lanes.map((lane, i) => laneX[i] - lane.x);
   const height = v.y1 - removed - v.y0;

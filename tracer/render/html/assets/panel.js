@@ -112,7 +112,7 @@ function nodeDetails(n, app) {
       [word("refers"), node.refers || node.made],
       [word("result"), node.res ? secretText(node.res, key, app) : ""],
       [word("error"), node.err],
-      [word("to"), node.addr],
+      [word(node.addr_is || "to"), node.addr],
       [word("time"), ms(node.t) + (node.waits || node.open ? "" : ` (${ms(node.dur)})`)],
       [word("blocked"), waited],
       [word("source"), node.site ? h("span", null, h("code", { title: node.path || "" }, node.site), node.code ? h("pre", null, node.code) : null) : ""],
@@ -173,6 +173,14 @@ function fillDetails(panel, app) {
   } else {
     sel.nodes.forEach((n) => panel.appendChild(nodeDetails(n, app)));
   }
-  const causalLine = h("p", { class: "hint" }, `${word("causal")}: ${sel.past.size} ${word("past")} · ${sel.future.size} ${word("future")}`);
+  const causalLine = h(
+    "p",
+    { class: "hint causal" },
+    `${word("causal")}: `,
+    h("span", { class: "swatch past" }),
+    `${sel.past.size} ${word("past")} · `,
+    h("span", { class: "swatch future" }),
+    `${sel.future.size} ${word("future")}`
+  );
   panel.appendChild(causalLine);
 }
