@@ -95,12 +95,21 @@ def _slices(ordered: OrderedTrace, start: int, end: int) -> tuple[list[dict[str,
     return out, where
 
 
-def _inside(span: tuple[float, float]) -> float | None:
-    """A moment strictly inside a slice, where a flow binds to it (None for a slice of no length)."""
-    ts, dur = span
-    if dur <= 0.002:
+def _binding(send: tuple[float, float], recv: tuple[float, float]) -> tuple[float, float] | None:
+    """Where a flow binds: a moment strictly inside the sending slice and a later one inside the receiving one.
+
+    A receive that waited began before the send; the two moments are then taken where both slices overlap,
+    so the arrow never points back in time. None when a slice has no length to bind inside.
+    """
+    (a0, a_dur), (b0, b_dur) = send, recv
+    a1, b1 = a0 + a_dur, b0 + b_dur
+    if a_dur <= 0.002 or b_dur <= 0.002:
         return None
-    return round(ts + dur / 2, 3)
+    lo, hi = max(a0, b0), min(a1, b1)
+    if hi - lo > 0.003:  # overlapping: both inside the overlap, the start first
+        return round(lo + (hi - lo) / 3, 3), round(lo + 2 * (hi - lo) / 3, 3)
+    start, finish = round(a0 + a_dur / 2, 3), round(b0 + b_dur / 2, 3)
+    return (start, finish) if finish >= start else None
 
 
 def _flows(ordered: OrderedTrace, where: dict[EventKey, tuple[float, float]]) -> list[dict[str, Any]]:
@@ -113,9 +122,10 @@ def _flows(ordered: OrderedTrace, where: dict[EventKey, tuple[float, float]]) ->
         a, b = where.get(flow.send), where.get(flow.recv)
         if a is None or b is None:
             continue
-        ts_a, ts_b = _inside(a), _inside(b)
-        if ts_a is None or ts_b is None or ts_b < ts_a:
+        moments = _binding(a, b)
+        if moments is None:
             continue
+        ts_a, ts_b = moments
         send, recv = trace.event(flow.send), trace.event(flow.recv)
         name = f"{flow.length} B {flow.channel.group}"
         common = {"cat": CATEGORY_MESSAGE, "name": name, "id": n + 1}
