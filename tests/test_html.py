@@ -10,7 +10,6 @@ the page. Screenshots of a few steps are kept under the test's tmp path.
 
 from __future__ import annotations
 
-import json
 import re
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from ipctrace.model import EventKey
 from ipctrace.order import OrderedTrace
 from ipctrace.render import RenderOptions, build_diagram, render_outputs
 from ipctrace.render.graphviz.themes import THEMES
+from ipctrace.render.html import embedded_data
 from ipctrace.render.labels import show_text
 from ipctrace.render.layout.model import ArrowKind
 from ipctrace.render.layout.reveal import reveal_steps
@@ -75,7 +75,9 @@ class Page:
         self.context = browser.new_context(viewport={"width": 1400, "height": height}, offline=True)
         self.requests: list[str] = []
         self.errors: list[str] = []
-        self.context.route(re.compile(r"^(?!file:).*"), lambda route: (self.requests.append(route.request.url), route.abort()))
+        self.context.route(
+            re.compile(r"^(?!file:).*"), lambda route: (self.requests.append(route.request.url), route.abort())
+        )
         self.page = self.context.new_page()
         self.page.on("request", lambda request: self.requests.append(request.url))
         self.page.on("pageerror", lambda error: self.errors.append(str(error)))
@@ -144,7 +146,8 @@ def test_the_page_is_one_file_that_fetches_nothing(pages):
         assert not re.search(r"<script[^>]+src=", text), name
         assert not re.search(r"@import|url\(\s*['\"]?(https?:|//)", text), name
         assert not re.search(r"\b(fetch|XMLHttpRequest|WebSocket|EventSource|importScripts)\s*\(", text), name
-        data = json.loads(re.search(r'<script type="application/json" id="ipctrace-data">(.*?)</script>', text, re.S).group(1))
+        data = embedded_data(text)
+        assert 'data-encoding="json"' in text, "a course example's page keeps its data readable"
         assert set(data["views"]) == {v.value for v in View}
         assert data["themes"]["dark"]["bg"] == THEMES[ThemeName.DARK].bg
 
@@ -189,7 +192,7 @@ def test_stepping_forward_and_back_reaches_every_message_in_causal_order(name, r
         import networkx as nx
 
         order = [(k, a) for k, step in enumerate(forward) for a in step]
-        for (k1, a1), (k2, a2) in zip(order, order[1:], strict=False):
+        for (_, a1), (_, a2) in zip(order, order[1:], strict=False):
             later = _message_ends(ordered, diagram, a2)
             earlier = _message_ends(ordered, diagram, a1)
             assert not any(nx.has_path(graph, b, a) for a in earlier for b in later if a != b), (a1, a2)
@@ -422,3 +425,17 @@ def test_ipctrace_render_writes_the_page_beside_the_svg(trace_scenario, tmp_path
     assert (tmp_path / "out" / "sequence.svg").exists()
     text = (tmp_path / "out" / "sequence.html").read_text(encoding="utf-8")
     assert "Who are you?" in text and "ipctrace-data" in text
+
+
+def test_a_large_runs_data_is_packed_and_the_page_still_opens(runs, tmp_path, open_page, monkeypatch):
+    import ipctrace.render.html as html
+
+    monkeypatch.setattr(html, "GZIP_FROM", 0)  # as if pipe3 were a run of thousands of events
+    path = render_outputs(runs["pipe3"], tmp_path / "packed", RenderOptions(), formats=("html",))["html"]
+    text = path.read_text(encoding="utf-8")
+    assert 'data-encoding="gzip+base64"' in text and "Who are you" not in text
+    assert embedded_data(text)["title"] == runs["pipe3"].trace.header.title
+    page = open_page(path, "#step=3")
+    assert page.step() == 2
+    page.key("End")
+    assert page.js("ipctrace.state.step") == page.js("ipctrace.stepCount()") - 1

@@ -7,14 +7,12 @@ page embeds, so build k and the page's step agree.
 
 from __future__ import annotations
 
-import json
-import re
-
 import pytest
 
 from ipctrace.cli import main
 from ipctrace.render import RenderOptions, build_diagram, render_outputs
 from ipctrace.render.graphviz.files import pdf_page_count, png_size
+from ipctrace.render.html import embedded_data
 from ipctrace.render.layout.reveal import build_rows, builds, reveal_steps, revealed
 from ipctrace.render.options import PNG_WIDTH_PX, View
 from ipctrace.tracefile import write_trace
@@ -59,7 +57,7 @@ def test_builds_are_the_pages_steps(runs, tmp_path):
     for name, ordered in runs.items():
         page_file = render_outputs(ordered, tmp_path / name, RenderOptions(), formats=("html",))["html"]
         text = page_file.read_text(encoding="utf-8")
-        data = json.loads(re.search(r'id="ipctrace-data">(.*?)</script>', text, re.S).group(1))
+        data = embedded_data(text)
         message_rows = [row for row, arrows in enumerate(data["views"]["processes"]["steps"]) if arrows]
         diagram = build_diagram(ordered, RenderOptions())
         ends = {p.row1 - 1 for p in diagram.pages}

@@ -65,7 +65,9 @@ def validate(doc: dict) -> None:
             end = e["ts"] + e["dur"]
             assert not open_ends or end <= open_ends[-1] + 1e-6, f"slice {e['name']} at {e['ts']} overlaps its parent"
             open_ends.append(end)
-    slices = {track: [(e["ts"], e["ts"] + e["dur"]) for e in items if e["ph"] == "X"] for track, items in tracks.items()}
+    slices = {
+        track: [(e["ts"], e["ts"] + e["dur"]) for e in items if e["ph"] == "X"] for track, items in tracks.items()
+    }
 
     def bound(e: dict) -> bool:
         return any(a < e["ts"] < b for a, b in slices.get((e["pid"], e["tid"]), ()))

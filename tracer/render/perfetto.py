@@ -39,7 +39,12 @@ def _us(nanos: int, start: int) -> float:
 
 
 def _metadata(pid: int, tid: int | None, name: str, value: Any) -> dict[str, Any]:
-    event: dict[str, Any] = {"ph": "M", "name": name, "pid": pid, "args": {"name": value} if isinstance(value, str) else value}
+    event: dict[str, Any] = {
+        "ph": "M",
+        "name": name,
+        "pid": pid,
+        "args": {"name": value} if isinstance(value, str) else value,
+    }
     if tid is not None:
         event["tid"] = tid
     else:
@@ -72,7 +77,9 @@ def _args(event: Event, ordered: OrderedTrace) -> dict[str, Any]:
     return args
 
 
-def _slices(ordered: OrderedTrace, start: int, end: int) -> tuple[list[dict[str, Any]], dict[EventKey, tuple[float, float]]]:
+def _slices(
+    ordered: OrderedTrace, start: int, end: int
+) -> tuple[list[dict[str, Any]], dict[EventKey, tuple[float, float]]]:
     """Every call as a complete slice; where each one lies (its ts and dur), for the flows."""
     out: list[dict[str, Any]] = []
     where: dict[EventKey, tuple[float, float]] = {}
@@ -113,7 +120,7 @@ def _binding(send: tuple[float, float], recv: tuple[float, float]) -> tuple[floa
 
 
 def _flows(ordered: OrderedTrace, where: dict[EventKey, tuple[float, float]]) -> list[dict[str, Any]]:
-    """Each message (a flow with both ends recorded) as a start in the sending slice and a finish in the receiving one."""
+    """Each message (a flow with both ends recorded): a start in the sending slice, a finish in the receiving one."""
     trace = ordered.trace
     out: list[dict[str, Any]] = []
     for n, flow in enumerate(ordered.linked.flows):
@@ -212,7 +219,11 @@ def trace_events(ordered: OrderedTrace, lang: Lang = Lang.EN) -> dict[str, Any]:
     return {
         "traceEvents": events,
         "displayTimeUnit": "ms",
-        "otherData": {"scenario": trace.header.scenario or "", "title": trace.header.title, "command": " ".join(trace.header.command)},
+        "otherData": {
+            "scenario": trace.header.scenario or "",
+            "title": trace.header.title,
+            "command": " ".join(trace.header.command),
+        },
     }
 
 

@@ -11,6 +11,7 @@ of its step.
 
 from __future__ import annotations
 
+import base64
 import linecache
 from collections import defaultdict
 from collections.abc import Mapping
@@ -32,22 +33,8 @@ from ipctrace.render.layout.roles import process_names
 from ipctrace.render.layout.steps import packet_shown
 from ipctrace.render.options import Lang, PacketMode
 
-HEX_CAP = 256  # bytes shown as hex in a details panel
+HEX_CAP = 256  # bytes shown as hex in a details panel (the script makes the hex dump)
 TEXT_CAP = 400  # characters shown as text
-
-
-HEX_LINE = 8  # bytes a line: narrow enough for the details panel
-
-
-def hexdump(data: bytes, cap: int = HEX_CAP) -> list[str]:
-    """`0000  48 65 6c 6c 6f  |Hello|`, `HEX_LINE` bytes a line, at most `cap` bytes."""
-    lines = []
-    for at in range(0, min(len(data), cap), HEX_LINE):
-        chunk = data[at : at + HEX_LINE]
-        hexes = " ".join(f"{b:02x}" for b in chunk)
-        text = "".join(chr(b) if 32 <= b < 127 else "." for b in chunk)
-        lines.append(f"{at:04x}  {hexes:<{HEX_LINE * 3 - 1}}  |{text}|")
-    return lines
 
 
 def _ms(nanos: int, start: int) -> float:
@@ -107,13 +94,15 @@ def _result(event: Event) -> str:
 
 
 def _bytes(data: bytes, size: int) -> dict[str, Any]:
-    return {
+    """Bytes as the details panel shows them: as text (escapes only where needed) and, for hex, the first few."""
+    out: dict[str, Any] = {
         "size": size,
         "text": show_text(data, TEXT_CAP, complete=size <= len(data)),
-        "hex": hexdump(data),
-        **({"kept": len(data)} if len(data) < size else {}),
-        "find": data.decode("utf-8", "replace").lower(),
+        "b64": base64.b64encode(data[:HEX_CAP]).decode("ascii"),
     }
+    if len(data) < size:
+        out["kept"] = len(data)
+    return out
 
 
 @dataclass(frozen=True)
@@ -179,7 +168,7 @@ def _flow(i: int, flow: Flow, sp: Speaker, rank: Mapping[Node, int], carried: Ma
 
 def _event_node(event: Event, sp: Speaker, start: int, handlers: Mapping[EventKey, str], end: int) -> dict:
     d: Descriptors = sp.descriptors
-    node: dict[str, Any] = {"k": "e", "pid": event.pid, "who": sp.who(event.pid), "call": str(event.call)}
+    node: dict[str, Any] = {"k": "e", "pid": event.pid, "call": str(event.call)}
     node["t"] = _ms(event.t0, start)
     if event.t1 is None or event.blocked:
         node["open"] = True
@@ -205,9 +194,15 @@ def _event_node(event: Event, sp: Speaker, start: int, handlers: Mapping[EventKe
             node["refers"] = refers
     if event.key in d.created:
         node["made"] = d.created[event.key]
-    if event.data is not None and (event.call in SENDS or event.call in RECEIVES or sp.linked.trace.stream_of(event)):
-        node["bytes"] = _bytes(event.data, event.size if event.size is not None else len(event.data))
-    if event.peer is not None and event.call in (SENDS | RECEIVES) and event.endpoint and event.endpoint.kind.is_datagram:
+    if event.data is not None and not sp.linked.flows_of(event.key):  # else its flows' bytes are shown
+        if event.call in SENDS or event.call in RECEIVES or sp.linked.trace.stream_of(event):
+            node["bytes"] = _bytes(event.data, event.size if event.size is not None else len(event.data))
+    if (
+        event.peer is not None
+        and event.call in (SENDS | RECEIVES)
+        and event.endpoint
+        and event.endpoint.kind.is_datagram
+    ):
         node["addr"] = show_addr(event.peer)
         node["addr_is"] = "to" if event.call in SENDS else "from"
     handler = handlers.get(event.key)

@@ -1,4 +1,4 @@
-"""Each step of the classroom page said in words: "child of main writes 13 bytes into pipe #1; nobody has read them yet".
+"""Each step of the classroom page in words: "child of main writes 13 bytes into pipe #1; nobody has read them yet".
 
 One sentence per row kind and call, from the trace, the descriptor names of the
 layout and the process names of the lanes. Payloads, results and printed text

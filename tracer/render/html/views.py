@@ -14,10 +14,21 @@ from collections.abc import Mapping
 from typing import Any
 
 from ipctrace.order import Node, PacketNode
-from ipctrace.render.layout.boxes import Box, BoxKind, arrow_ends, boxes, end_y, head_y
+from ipctrace.render.layout.boxes import Box, BoxKind, arrow_ends, boxes
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import arrow_label, end_lines, label_font
-from ipctrace.render.layout.model import ArrowKind, CallKind, Diagram, NoteKind
+from ipctrace.render.layout.model import (
+    Arrow,
+    ArrowId,
+    ArrowKind,
+    CallKind,
+    CallLabel,
+    Diagram,
+    LabelAt,
+    Lane,
+    NoteKind,
+    Side,
+)
 from ipctrace.render.layout.reveal import reveal_steps
 
 Segments = list[Any]
@@ -43,6 +54,95 @@ def split_result(text: str) -> Segments:
     return out
 
 
+def _lane(diagram: Diagram, lane: Lane, found: Mapping[tuple[BoxKind, str], Box]) -> dict[str, Any]:
+    ref = str(lane.id)
+    item: dict[str, Any] = {
+        "id": ref,
+        "t": lane.title,
+        "s": lane.subtitle,
+        "k": lane.kind.value,
+        "x": _r(lane.x),
+        "col": lane.column,
+        "r0": lane.first_row,
+        "r1": lane.last_row,
+        "hb": _box(found.get((BoxKind.HEAD, ref))),
+    }
+    if lane.pid is not None:
+        item["pid"] = lane.pid
+    if lane.end is not None:
+        item["end"] = {
+            "k": lane.end.kind.value,
+            "t": lane.end.text,
+            "n": lane.end.note,
+            "lines": list(end_lines(lane.end)),
+            "b": _box(found.get((BoxKind.END, ref))),
+            "open": lane.open_end,
+        }
+    return item
+
+
+def _arrow(
+    diagram: Diagram, arrow: Arrow, ref: str, found: Mapping[tuple[BoxKind, str], Box], rank: Mapping[Node, int]
+) -> dict[str, Any]:
+    """An arrow; fields left out take their defaults (no label, no flows, label at the sending end, ...)."""
+    m = diagram.metrics
+    lane_at = diagram.lane_index
+    x1, y1, x2, y2 = arrow_ends(diagram, arrow)
+    item: dict[str, Any] = {
+        "id": ref,
+        "k": arrow.kind.value,
+        "s": lane_at[arrow.src],
+        "d": lane_at[arrow.dst],
+        "r0": arrow.src_row,
+        "r1": arrow.dst_row,
+        "xy": [_r(x1), _r(y1), _r(x2), _r(y2)],
+    }
+    if arrow.label:
+        if arrow.kind.carries_data:
+            item["lab"] = [[arrow.label]]
+        elif arrow.kind is ArrowKind.FORK:
+            item["lab"] = split_result(arrow.label)
+        else:
+            item["lab"] = [arrow.label]
+    if arrow.detail:
+        item["det"] = arrow.detail
+    if arrow.flows:
+        item["fl"] = list(arrow.flows)
+    if arrow.packet is not None:
+        item["pk"] = rank.get(PacketNode(arrow.packet), -1)
+    box = found.get((BoxKind.LABEL, ref))
+    if box is not None:
+        item["bx"] = _box(box)
+        if arrow_label(arrow, m).stacked:
+            item["stk"] = True
+        size = label_font(arrow, m)
+        if size != m.font:
+            item["fs"] = _r(size)
+    if arrow.side is not Side.RIGHT:
+        item["side"] = arrow.side.value
+    if arrow.label_at is not LabelAt.SRC:
+        item["at"] = arrow.label_at.value
+    return item
+
+
+def _call(call: CallLabel, box: Box | None) -> dict[str, Any]:
+    item: dict[str, Any] = {
+        "l": -1,
+        "r": call.row,
+        "t": split_result(call.text) if call.kind is not CallKind.ENTER else [call.text],
+        "bx": _box(box),
+    }
+    if call.details:
+        item["d"] = list(call.details)
+    if call.kind is not CallKind.CALL:
+        item["k"] = call.kind.value
+    if call.side is not Side.RIGHT:
+        item["side"] = call.side.value
+    if call.handler:
+        item["h"] = call.handler
+    return item
+
+
 def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
     """The JSON-ready layout of one view (see the module docstring)."""
     m = diagram.metrics
@@ -52,95 +152,45 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
     tops = [b.y0 for b in drawn] + [r.top for r in diagram.rows[:1]]
     lefts = [b.x0 for b in drawn] + [0.0]
     bottoms = [b.y1 for b in drawn] + [r.bottom for r in diagram.rows[-1:]]
-    lanes = []
-    for lane in diagram.lanes:
-        head = found.get((BoxKind.HEAD, str(lane.id)))
-        item: dict[str, Any] = {
-            "id": str(lane.id),
-            "t": lane.title,
-            "s": lane.subtitle,
-            "k": lane.kind.value,
-            "x": _r(lane.x),
-            "col": lane.column,
-            "r0": lane.first_row,
-            "r1": lane.last_row,
-            "hy": _r(head_y(diagram, lane)),
-            "hb": _box(head),
-        }
-        if lane.pid is not None:
-            item["pid"] = lane.pid
-        if lane.end is not None:
-            item["end"] = {
-                "k": lane.end.kind.value,
-                "t": lane.end.text,
-                "n": lane.end.note,
-                "lines": list(end_lines(lane.end)),
-                "y": _r(end_y(diagram, lane)),
-                "b": _box(found.get((BoxKind.END, str(lane.id)))),
-                "open": lane.open_end,
-                "bad": lane.end.crashed,
-            }
-        lanes.append(item)
+    lanes = [_lane(diagram, lane, found) for lane in diagram.lanes]
     rows = [
-        [row.kind.value, lane_at[row.lane], [rank[k] for k in row.keys if k in rank], _r(row.y), _r(row.top), _r(row.bottom), row.band]
+        [
+            row.kind.value,
+            lane_at[row.lane],
+            [rank[k] for k in row.keys if k in rank],
+            _r(row.y),
+            _r(row.top),
+            _r(row.bottom),
+            row.band,
+        ]
         for row in diagram.rows
     ]
     arrows = []
-    index_of: dict[str, int] = {}
+    index_of: dict[ArrowId, int] = {}
     for arrow in diagram.arrows:
-        x1, y1, x2, y2 = arrow_ends(diagram, arrow)
-        size = arrow_label(arrow, m)
-        label: Segments = [arrow.label] if arrow.label else []
-        if arrow.kind.carries_data and arrow.label:
-            label = [[arrow.label]]
-        elif arrow.kind is ArrowKind.FORK:
-            label = split_result(arrow.label)
-        index_of[str(arrow.id)] = len(arrows)
-        arrows.append(
-            {
-                "id": str(arrow.id),
-                "k": arrow.kind.value,
-                "s": lane_at[arrow.src],
-                "d": lane_at[arrow.dst],
-                "r0": arrow.src_row,
-                "r1": arrow.dst_row,
-                "lab": label,
-                "det": arrow.detail,
-                "fl": list(arrow.flows),
-                "pk": rank.get(PacketNode(arrow.packet), -1) if arrow.packet is not None else -1,
-                "xy": [_r(x1), _r(y1), _r(x2), _r(y2)],
-                "bx": _box(found.get((BoxKind.LABEL, str(arrow.id)))),
-                "stk": size.stacked,
-                "fs": _r(label_font(arrow, m)),
-                "side": arrow.side.value,
-                "at": arrow.label_at.value,
-                "title": arrow.title,
-            }
-        )
+        index_of[arrow.id] = len(arrows)
+        arrows.append(_arrow(diagram, arrow, str(arrow.id), found, rank))
     bars = [[lane_at[b.lane], b.row0, b.row1, b.kind.value, b.label] for b in diagram.bars]
     calls = []
     for n, call in enumerate(diagram.calls):
-        calls.append(
-            {
-                "l": lane_at[call.lane],
-                "r": call.row,
-                "t": split_result(call.text) if call.kind is not CallKind.ENTER else [call.text],
-                "d": list(call.details),
-                "k": call.kind.value,
-                "side": call.side.value,
-                "h": call.handler,
-                "bx": _box(found.get((BoxKind.CALL, f"call-{n}"))),
-            }
-        )
+        item = _call(call, found.get((BoxKind.CALL, f"call-{n}")))
+        item["l"] = lane_at[call.lane]
+        calls.append(item)
     notes = []
     for n, note in enumerate(diagram.notes):
         lines = []
         for line in note.lines:
             secret = line.kind in (NoteKind.OUT, NoteKind.ERR)
             lines.append([[line.text] if secret else line.text, line.kind.value, line.typed])
-        notes.append(
-            {"l": lane_at[note.lane], "r": note.row, "lines": lines, "side": note.side.value, "bx": _box(found.get((BoxKind.NOTE, f"note-{n}")))}
-        )
+        item = {
+            "l": lane_at[note.lane],
+            "r": note.row,
+            "lines": lines,
+            "bx": _box(found.get((BoxKind.NOTE, f"note-{n}"))),
+        }
+        if note.side is not Side.RIGHT:
+            item["side"] = note.side.value
+        notes.append(item)
     folds = [
         {
             "r0": f.row0,
@@ -154,7 +204,7 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
         }
         for f in diagram.folds
     ]
-    steps = [[index_of[str(a)] for a in step.arrows if str(a) in index_of] for step in reveal_steps(diagram)]
+    steps = [[index_of[a] for a in step.arrows if a in index_of] for step in reveal_steps(diagram)]
     return {
         "title": diagram.title,
         "caption": diagram.caption,

@@ -22,7 +22,10 @@ UI: dict[str, tuple[str, str]] = {
     "view_kernel": ("kernel", "커널"),
     "view_packets": ("packets", "패킷"),
     "exercise": ("exercise", "연습"),
-    "exercise_on": ("exercise mode: payloads, results and printed lines are hidden", "연습 모드: 내용, 반환값, 출력이 숨겨짐"),
+    "exercise_on": (
+        "exercise mode: payloads, results and printed lines are hidden",
+        "연습 모드: 내용, 반환값, 출력이 숨겨짐",
+    ),
     "presenter": ("presenter", "발표"),
     "theme": ("theme", "테마"),
     "theme_light": ("light", "밝게"),
@@ -76,14 +79,16 @@ UI: dict[str, tuple[str, str]] = {
         "다음 화살표를 예측해 보세요: 어느 레인으로 갈까요? 레인을 누르거나 →를 누르세요.",
     ),
     "predict_right": ("Right: it goes to {lane}.", "맞았습니다: {lane}(으)로 갑니다."),
-    "predict_wrong": ("Not this time: it goes to {lane}, not {guess}.", "아닙니다: {guess}가 아니라 {lane}(으)로 갑니다."),
+    "predict_wrong": (
+        "Not this time: it goes to {lane}, not {guess}.",
+        "아닙니다: {guess}가 아니라 {lane}(으)로 갑니다.",
+    ),
     "start_hint": (
         "{n} steps. → or space: next step · ←: back · Home / End · click anything for its story",
         "{n}단계. → 또는 스페이스: 다음 · ←: 이전 · Home / End · 무엇이든 누르면 자세히",
     ),
     "keys": (
-        "keys: → ← space PgDn PgUp Home End · 1 2 3 views · x exercise · r reveal · p presenter · t theme · "
-        "Esc clear",
+        "keys: → ← space PgDn PgUp Home End · 1 2 3 views · x exercise · r reveal · p presenter · t theme · Esc clear",
         "키: → ← 스페이스 PgDn PgUp Home End · 1 2 3 보기 · x 연습 · r 보기 · p 발표 · t 테마 · Esc 지우기",
     ),
     "step_label": ("step {i} of {n}", "{n}단계 중 {i}단계"),
@@ -103,15 +108,24 @@ SAY: dict[str, tuple[str, str]] = {
     "unread_yet": ("nobody has read them yet", "아직 아무도 읽지 않음"),
     "unread_dgram": ("nobody has received it yet", "아직 아무도 받지 않음"),
     "reads": ("{who} reads {n} bytes from {what}", "{who}이(가) {what}에서 {n}바이트를 읽음"),
-    "receives_from": ("{who} receives a {n}-byte datagram from {addr}", "{who}이(가) {addr}에서 {n}바이트 데이터그램을 받음"),
+    "receives_from": (
+        "{who} receives a {n}-byte datagram from {addr}",
+        "{who}이(가) {addr}에서 {n}바이트 데이터그램을 받음",
+    ),
     "written_by": ("that {sender} wrote", "{sender}이(가) 쓴 것"),
     "eof": (
         "{who} reads end of file from {what}: no write end is open any more",
         "{who}이(가) {what}에서 파일 끝(EOF)을 읽음: 열린 쓰기 끝이 없음",
     ),
     "waits": ("{who} calls {call} and waits", "{who}이(가) {call}을(를) 호출하고 기다림"),
-    "waits_read": ("{who} calls {call} on {what} and waits: nothing to read yet", "{who}이(가) {what}에서 {call} 호출, 읽을 것이 없어 기다림"),
-    "waits_accept": ("{who} calls accept and waits for a client to connect", "{who}이(가) accept를 호출하고 클라이언트의 연결을 기다림"),
+    "waits_read": (
+        "{who} calls {call} on {what} and waits: nothing to read yet",
+        "{who}이(가) {what}에서 {call} 호출, 읽을 것이 없어 기다림",
+    ),
+    "waits_accept": (
+        "{who} calls accept and waits for a client to connect",
+        "{who}이(가) accept를 호출하고 클라이언트의 연결을 기다림",
+    ),
     "waits_connect": (
         "{who} calls connect: its kernel sends SYN and waits for the answer",
         "{who}이(가) connect 호출: 커널이 SYN을 보내고 응답을 기다림",
@@ -131,7 +145,10 @@ SAY: dict[str, tuple[str, str]] = {
     "accepts": ("{who} accepts a connection from {addr}: new fd {fd}", "{who}이(가) {addr}의 연결을 수락: 새 fd {fd}"),
     "connects": ("{who} connects to {addr}", "{who}이(가) {addr}에 연결"),
     "closes": ("{who} closes {what}", "{who}이(가) {what}을(를) 닫음"),
-    "shuts": ("{who} shuts down {what} ({how}): it will send no more", "{who}이(가) {what}을(를) {how}로 닫음: 더 보내지 않음"),
+    "shuts": (
+        "{who} shuts down {what} ({how}): it will send no more",
+        "{who}이(가) {what}을(를) {how}로 닫음: 더 보내지 않음",
+    ),
     "reaps": ("{who} reaps {child}: {how}", "{who}이(가) {child}을(를) 회수: {how}"),
     "reaps_none": ("{who} finds no child has ended yet", "{who}: 아직 끝난 자식이 없음"),
     "kills": ("{who} sends signal {sig} to {pid}", "{who}이(가) {pid}에 시그널 {sig}을(를) 보냄"),
@@ -142,11 +159,20 @@ SAY: dict[str, tuple[str, str]] = {
     "syn": ("{src} asks {dst} to open a TCP connection (SYN)", "{src}이(가) {dst}에 TCP 연결을 요청 (SYN)"),
     "synack": ("{src} agrees to open the connection (SYN, ACK)", "{src}이(가) 연결 요청을 수락 (SYN, ACK)"),
     "hs_ack": ("{src} confirms: the connection is open (ACK)", "{src}이(가) 확인: 연결이 열림 (ACK)"),
-    "segment": ("a TCP segment carries {n} bytes from {src} to {dst} ({nums})", "TCP 세그먼트가 {src}에서 {dst}(으)로 {n}바이트를 운반 ({nums})"),
-    "ack": ("{src}'s kernel confirms it received the bytes before {ack} (ACK)", "{src}의 커널이 {ack} 이전 바이트 수신을 확인 (ACK)"),
+    "segment": (
+        "a TCP segment carries {n} bytes from {src} to {dst} ({nums})",
+        "TCP 세그먼트가 {src}에서 {dst}(으)로 {n}바이트를 운반 ({nums})",
+    ),
+    "ack": (
+        "{src}'s kernel confirms it received the bytes before {ack} (ACK)",
+        "{src}의 커널이 {ack} 이전 바이트 수신을 확인 (ACK)",
+    ),
     "fin": ("{src} will send no more on this connection (FIN)", "{src}이(가) 이 연결로 더 보내지 않음 (FIN)"),
     "rst": ("{src} resets the connection (RST)", "{src}이(가) 연결을 재설정 (RST)"),
-    "datagram": ("a UDP datagram carries {n} bytes from {src} to {dst}", "UDP 데이터그램이 {src}에서 {dst}(으)로 {n}바이트를 운반"),
+    "datagram": (
+        "a UDP datagram carries {n} bytes from {src} to {dst}",
+        "UDP 데이터그램이 {src}에서 {dst}(으)로 {n}바이트를 운반",
+    ),
     "packet": ("a packet from {src} to {dst}", "{src}에서 {dst}(으)로 가는 패킷"),
 }
 

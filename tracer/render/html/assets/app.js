@@ -9,7 +9,7 @@ const THEMES = ["light", "dark", "print"];
 const VIEWS = ["processes", "kernel", "packets"];
 
 const state = {
-  view: VIEWS.includes(DATA.view) ? DATA.view : "processes",
+  view: "processes", // and the theme: the run's own, once its data is read
   step: -1, // index into the arranged view's steps (visible rows); -1 until the first update
   exercise: false,
   revealed: new Set(),
@@ -19,7 +19,7 @@ const state = {
   predict: null, // {step, lane, arrow}: waiting for a guess before a message is shown
   verdict: null, // what the last guess got: {right, text}
   presenter: false,
-  theme: THEMES.includes(DATA.theme) ? DATA.theme : "light",
+  theme: "light",
   zoom: 1,
   filters: { lanes: {}, hideAcks: false },
 };
@@ -470,7 +470,12 @@ function cycleTheme() {
 function setQuery(text) {
   state.query = text.trim().toLowerCase();
   state.matches = new Set();
-  if (state.query) FLOWS.forEach((f, i) => f.find.includes(state.query) && state.matches.add(i));
+  if (state.query) {
+    FLOWS.forEach((f, i) => {
+      if (f.lower === undefined) f.lower = f.text.toLowerCase();
+      if (f.lower.includes(state.query)) state.matches.add(i);
+    });
+  }
   update();
 }
 
@@ -592,6 +597,8 @@ function update(options) {
 }
 
 function start() {
+  state.view = VIEWS.includes(DATA.view) ? DATA.view : "processes";
+  state.theme = THEMES.includes(DATA.theme) ? DATA.theme : "light";
   $("title").textContent = DATA.title;
   $("caption").textContent = DATA.caption;
   document.title = DATA.title;
@@ -599,11 +606,17 @@ function start() {
   controls();
   readFragment();
   update({ scroll: true });
-  document.body.dataset.ready = "true";
-  if (window.performance && performance.mark) performance.mark("ipctrace-drawn");
 }
 
-// exposed for tests and for a lecturer's console: the state and a few actions
-window.ipctrace = { state, app, goTo, next, prev, select, setView, toggleExercise, guess, view, stepCount, currentRow, nodesOf };
-
-start();
+loadData()
+  .then(() => {
+    start();
+    // exposed for tests and for a lecturer's console: the state and a few actions
+    window.ipctrace = { state, app, goTo, next, prev, select, setView, toggleExercise, guess, view, stepCount, currentRow, nodesOf };
+    document.body.dataset.ready = "true";
+    if (window.performance && performance.mark) performance.mark("ipctrace-drawn");
+  })
+  .catch((error) => {
+    document.getElementById("sentence").textContent = "ipctrace: " + error.message;
+    document.body.dataset.ready = "failed";
+  });

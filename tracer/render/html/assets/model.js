@@ -4,11 +4,39 @@
 // in the causal order), `causes` (each node's direct causes), `flows` (bytes from one send to one receive)
 // and `views` (the layout of each view, in points, y down, as the SVG draws it).
 
-const DATA = JSON.parse(document.getElementById("ipctrace-data").textContent);
-const NODES = DATA.nodes;
-const FLOWS = DATA.flows;
-const CAUSES = DATA.causes;
+let DATA = null;
+let NODES = null;
+let FLOWS = null;
+let CAUSES = null;
 const DATA_ARROWS = new Set(["msg", "in", "out", "packet"]); // what "predict the next arrow" asks about
+
+/** Base64 to bytes, without a callback per byte (the data of a large run is megabytes). */
+function fromBase64(text) {
+  const binary = atob(text);
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}
+
+/** The embedded data: plain JSON, or (a large run) gzipped JSON that the browser itself unpacks. */
+async function loadData() {
+  const holder = document.getElementById("ipctrace-data");
+  let text = holder.textContent;
+  if (holder.dataset.encoding === "gzip+base64") {
+    if (typeof DecompressionStream === "undefined") {
+      throw new Error("this run is large, and its data is packed: open the page in a browser from 2023 or later");
+    }
+    const stream = new Blob([fromBase64(text.trim())]).stream().pipeThrough(new DecompressionStream("gzip"));
+    text = await new Response(stream).text();
+  }
+  DATA = JSON.parse(text);
+  NODES = DATA.nodes;
+  FLOWS = DATA.flows;
+  CAUSES = DATA.causes;
+  for (const node of NODES) {
+    if (node.k === "e") node.who = DATA.names[node.pid] || String(node.pid);
+  }
+}
 
 function word(key, values) {
   let text = DATA.words[key] || key;
@@ -67,6 +95,25 @@ function view(name) {
   if (prepared[name]) return prepared[name];
   const v = DATA.views[name];
   v.name = name;
+  // fields the file leaves out when they have their usual value
+  for (const a of v.arrows) {
+    a.lab = a.lab || [];
+    a.det = a.det || "";
+    a.fl = a.fl || [];
+    a.pk = a.pk === undefined ? -1 : a.pk;
+    a.bx = a.bx || [];
+    a.stk = Boolean(a.stk);
+    a.fs = a.fs || v.m.font;
+    a.side = a.side || "right";
+    a.at = a.at || "src";
+  }
+  for (const c of v.calls) {
+    c.d = c.d || [];
+    c.k = c.k || "call";
+    c.side = c.side || "right";
+    c.h = c.h || "";
+  }
+  for (const note of v.notes) note.side = note.side || "right";
   v.rowOfNode = new Map();
   v.rows.forEach((row, i) => {
     for (const n of row[ROW.nodes]) {

@@ -47,14 +47,28 @@ function ms(value) {
   return Math.round(value * 1000) + " µs";
 }
 
+/** `0000  48 65 6c 6c 6f  |Hello|`, eight bytes a line (narrow enough for the panel). */
+function hexLines(b64) {
+  const bytes = fromBase64(b64);
+  const lines = [];
+  for (let at = 0; at < bytes.length; at += 8) {
+    const chunk = Array.from(bytes.subarray(at, at + 8));
+    const hex = chunk.map((b) => b.toString(16).padStart(2, "0")).join(" ");
+    const text = chunk.map((b) => (b >= 32 && b < 127 ? String.fromCharCode(b) : ".")).join("");
+    lines.push(`${at.toString(16).padStart(4, "0")}  ${hex.padEnd(23)}  |${text}|`);
+  }
+  return lines;
+}
+
 function bytesBlock(bytes, key, app) {
   const block = h("div", { class: "bytes" });
   const kept = bytes.kept !== undefined ? word("capped", { kept: bytes.kept, n: bytes.size }) : "";
   block.appendChild(dl([[word("bytes"), String(bytes.size) + (kept ? " — " + kept : "")], [word("text"), h("code", null, secretText(bytes.text, key, app))]]));
-  if (bytes.hex.length) {
+  if (bytes.b64) {
     block.appendChild(h("h3", null, word("hex") + (bytes.size > 256 ? " — " + word("shown_cap", { n: 256 }) : "")));
     const pre = h("pre", { class: "hex" });
-    pre.appendChild(app.hidden(key) ? h("span", { class: "secret", "data-reveal": key }, HIDDEN_TEXT) : document.createTextNode(bytes.hex.join("\n")));
+    const dump = app.hidden(key) ? h("span", { class: "secret", "data-reveal": key }, HIDDEN_TEXT) : document.createTextNode(hexLines(bytes.b64).join("\n"));
+    pre.appendChild(dump);
     block.appendChild(pre);
   }
   return block;
@@ -119,6 +133,13 @@ function nodeDetails(n, app) {
     ])
   );
   if (node.bytes) box.appendChild(bytesBlock(node.bytes, key, app));
+  for (const i of node.flows || []) {
+    const flow = FLOWS[i];
+    const other = flow.s === n ? flow.r : flow.s;
+    const label = other >= 0 ? `${flow.ch}: ${flow.s === n ? word("to") : word("from")} ${NODES[other].who}` : flow.ch;
+    box.appendChild(h("h3", null, label));
+    box.appendChild(bytesBlock(flow, "f" + i, app));
+  }
   const carried = packetList(node.pk, app);
   if (carried) box.appendChild(h("div", null, h("h3", null, word("packets")), carried));
   box.appendChild(h("p", { class: "sentence" }, segmentsHtml(node.say, key, app)));
