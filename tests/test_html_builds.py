@@ -81,3 +81,21 @@ def test_builds_are_drawn_as_slides(runs, tmp_path):
     assert pdf_page_count((tmp_path / "b" / "sequence.pdf").read_bytes()) == count
     assert main(["render", str(trace), "--format", "png", "--output", str(tmp_path / "plain")]) == 0
     assert len(list((tmp_path / "plain").glob("sequence-*.png"))) == len(diagram.pages)
+
+
+def test_a_run_without_a_wire_has_the_kernel_layout_as_its_packets_view(runs):
+    """The page makes the packets view of a pipes-only run from its kernel view: the layouts must agree."""
+    from ipctrace.render.html import diagrams_of
+
+    ordered = runs["pipe3"]
+    reused = diagrams_of(ordered, None, RenderOptions())[View.PACKETS]
+    built = build_diagram(ordered, RenderOptions(view=View.PACKETS))
+    assert reused.subtitle == built.subtitle
+    assert (reused.lanes, reused.rows, reused.arrows, reused.bars, reused.calls) == (
+        built.lanes,
+        built.rows,
+        built.arrows,
+        built.bars,
+        built.calls,
+    )
+    assert diagrams_of(runs["tcp_chat"], None, RenderOptions())[View.PACKETS].arrows != ()

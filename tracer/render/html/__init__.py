@@ -29,7 +29,8 @@ from ipctrace.render.html.views import view_layout
 from ipctrace.render.html.words import ui_words
 from ipctrace.render.layout.build import build_diagram
 from ipctrace.render.layout.model import Diagram, LaneKind
-from ipctrace.render.options import RenderError, View
+from ipctrace.render.i18n import tr
+from ipctrace.render.options import RenderError, RenderOptions, View
 
 #: The page's script, in the order it runs (one scope): data and layout, drawing, panels, the app.
 SCRIPTS = ("model.js", "draw.js", "panel.js", "app.js")
@@ -37,18 +38,34 @@ FORMAT_VERSION = 1
 _MARKS = re.compile(r"@LANG@|@TITLE@|@ENCODING@|/\*@CSS@\*/|/\*@DATA@\*/|/\*@JS@\*/")
 
 
-def diagrams_of(ordered: OrderedTrace, diagram: Diagram | None, options) -> dict[View, Diagram]:
-    """The layout of every view; `diagram` (the options' view) is reused when it is already built."""
+def _without_wire(ordered: OrderedTrace) -> bool:
+    """True when the packets view would draw nothing the kernel view does not: no packets, no IP socket."""
+    return not ordered.trace.packets and not any(ch.kind.is_ip for ch in ordered.linked.channels)
+
+
+def diagrams_of(ordered: OrderedTrace, diagram: Diagram | None, options: RenderOptions) -> dict[View, Diagram]:
+    """The layout of every view; `diagram` (the options' view) is reused when it is already built.
+
+    A run with no wire (pipes and Unix sockets only) has a packets view that is its kernel view, so that
+    layout is made once and only its subtitle says which view it is.
+    """
     out: dict[View, Diagram] = {}
-    for view in View:
+    for view in (View.PROCESSES, View.KERNEL, View.PACKETS):
         if diagram is not None and diagram.options.view is view:
             out[view] = diagram
+        elif view is View.PACKETS and _without_wire(ordered):
+            kernel = out[View.KERNEL]
+            lang = options.lang
+            subtitle = " · ".join(
+                (tr("view_packets", lang), f"{tr('time_flows_down', lang)} ↓", tr("no_packets", lang))
+            )
+            out[view] = replace(kernel, subtitle=subtitle, options=replace(kernel.options, view=view))
         else:
             out[view] = build_diagram(ordered, replace(options, view=view, builds=False))
     return out
 
 
-def document(ordered: OrderedTrace, options, diagram: Diagram | None = None) -> dict[str, Any]:
+def document(ordered: OrderedTrace, options: RenderOptions, diagram: Diagram | None = None) -> dict[str, Any]:
     """Everything the page's script reads, as one JSON-ready value."""
     diagrams = diagrams_of(ordered, diagram, options)
     processes = diagrams[View.PROCESSES]
