@@ -5,6 +5,9 @@
 # - chromium (Debian) and @mermaid-js/mermaid-cli (npm): render every generated .mmd file; puppeteer
 #   must not download a browser of its own (PUPPETEER_SKIP_DOWNLOAD=1): the tests point it at
 #   /usr/bin/chromium through a puppeteer config (executablePath, --no-sandbox as root).
+# - playwright (PyPI, into .venv): drives the same Debian chromium for the classroom page's browser tests
+#   (tests/test_html.py) and its benchmark (executable_path="/usr/bin/chromium"); the Python package brings its
+#   driver, and no browser is ever downloaded (`playwright install` is never run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
@@ -33,4 +36,9 @@ if ! command -v mmdc >/dev/null || ! mmdc --version 2>/dev/null | grep -q "$MERM
   echo "ipctrace CI: installing @mermaid-js/mermaid-cli $MERMAID_CLI_VERSION (npm, using Debian's chromium)"
   as_root env PUPPETEER_SKIP_DOWNLOAD=1 npm install -g --no-fund --no-audit --loglevel=error \
     "@mermaid-js/mermaid-cli@$MERMAID_CLI_VERSION" >/dev/null
+fi
+
+if ! .venv/bin/python -c "import playwright.sync_api" 2>/dev/null; then
+  echo "ipctrace CI: installing the Playwright Python package (driving Debian's chromium)"
+  .venv/bin/python -m pip install -q --disable-pip-version-check "playwright>=1.45"
 fi

@@ -111,8 +111,8 @@ def run(ctx: Context) -> Section:
         "One self-contained file per run, every view embedded; made from the ordered trace, then opened in "
         "Debian's Chromium (headless, driven by Playwright, offline). *first paint* is the first contentful "
         "paint, *drawn* the page's own mark once the diagram is on screen, both from the start of navigation; "
-        "*one step* is what the → key does (the window redrawn, the sentence, the details), timed in the page. Pages above 1 MB of data embed it gzipped and let "
-        "the browser unpack it.",
+        "*one step* is what the → key does (the window redrawn, the sentence, the details), "
+        "timed in the page. Pages above 1 MB of data embed it gzipped and let the browser unpack it.",
     )
     sizes = QUICK_SIZES if ctx.quick else SIZES
     repeats = min(ctx.repeats, MAX_REPEATS)

@@ -27,9 +27,9 @@ from ipctrace.render.graphviz.themes import THEMES
 from ipctrace.render.html.nodes import collect
 from ipctrace.render.html.views import view_layout
 from ipctrace.render.html.words import ui_words
+from ipctrace.render.i18n import tr
 from ipctrace.render.layout.build import build_diagram
 from ipctrace.render.layout.model import Diagram, LaneKind
-from ipctrace.render.i18n import tr
 from ipctrace.render.options import RenderError, RenderOptions, View
 
 #: The page's script, in the order it runs (one scope): data and layout, drawing, panels, the app.

@@ -23,8 +23,17 @@ from ipctrace.calls import BLOCKING, RECEIVES, SENDS, Call
 from ipctrace.link import Flow, LinkedTrace, normalize
 from ipctrace.model import Event, EventKey, Packet, Pid, SockAddr
 from ipctrace.order import Node, OrderedTrace, PacketNode
-from ipctrace.render.html import sentences as say
-from ipctrace.render.html.sentences import Speaker
+from ipctrace.render.html.sentences import (
+    Speaker,
+    call_sentence,
+    entry_sentence,
+    exit_sentence,
+    initial_numbers,
+    output_sentence,
+    packet_sentence,
+    relative_numbers,
+    start_sentence,
+)
 from ipctrace.render.i18n import group_title
 from ipctrace.render.labels import show_addr, show_flags, show_text
 from ipctrace.render.layout.descriptors import Descriptors, follow_descriptors
@@ -215,16 +224,16 @@ def _event_node(event: Event, sp: Speaker, start: int, handlers: Mapping[EventKe
 def _sentences(event: Event, node: dict[str, Any], sp: Speaker, trace_stream: object, ends: Mapping[Pid, str]) -> None:
     handler = node.get("handler", "")
     if event.call is Call.START:
-        node["say"] = say.start_sentence(event, sp)
+        node["say"] = start_sentence(event, sp)
     elif event.call is Call.EXIT:
-        node["say"] = say.exit_sentence(event.pid, ends.get(event.pid, str(event.call)), sp)
+        node["say"] = exit_sentence(event.pid, ends.get(event.pid, str(event.call)), sp)
     elif trace_stream is not None:
-        node["say"] = say.output_sentence([event], trace_stream, sp)  # type: ignore[arg-type]
+        node["say"] = output_sentence([event], trace_stream, sp)  # type: ignore[arg-type]
         node["out"] = True
     else:
-        node["say"] = say.call_sentence(event, sp, handler)
+        node["say"] = call_sentence(event, sp, handler)
         if event.call in BLOCKING or event.blocked:
-            node["enter"] = say.entry_sentence(event, sp)
+            node["enter"] = entry_sentence(event, sp)
 
 
 def _packet_node(packet: Packet, sp: Speaker, start: int, addr_names: Mapping[SockAddr, str]) -> dict:
@@ -246,13 +255,13 @@ def _packet_node(packet: Packet, sp: Speaker, start: int, addr_names: Mapping[So
         "role": role,
     }
     if packet.proto == "tcp":
-        seq, ack = say.relative_numbers(packet, sp.isn)
+        seq, ack = relative_numbers(packet, sp.isn)
         node["flags"] = show_flags(packet.flags)
         node.update({k: v for k, v in (("seq", seq), ("ack", ack)) if v is not None})
         node["pure_ack"] = not packet_shown(packet, PacketMode.DATA, linked)
     if packet.payload:
         node["bytes"] = _bytes(packet.payload, packet.length)
-    node["say"] = say.packet_sentence(packet, "handshake" if handshake else role, sp, addr_names)
+    node["say"] = packet_sentence(packet, "handshake" if handshake else role, sp, addr_names)
     return node
 
 
@@ -261,7 +270,7 @@ def collect(ordered: OrderedTrace, lang: Lang, ends: Mapping[Pid, str]) -> Facts
     trace, linked = ordered.trace, ordered.linked
     rank = {node: i for i, node in enumerate(ordered.order)}
     names = {pid: n.title for pid, n in process_names(trace, linked, lang, False).items()}
-    speaker = Speaker(linked, names, follow_descriptors(trace, linked, lang), say.initial_numbers(trace.packets), lang)
+    speaker = Speaker(linked, names, follow_descriptors(trace, linked, lang), initial_numbers(trace.packets), lang)
     start = trace.header.started or min((e.t0 for e in trace.events), default=0)
     end = trace.header.ended or max((e.t1 or e.t0 for e in trace.events), default=start)
     handlers = handler_calls(trace)

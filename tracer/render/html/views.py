@@ -165,7 +165,7 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
         ]
         for row in diagram.rows
     ]
-    arrows = []
+    arrows: list[dict[str, Any]] = []
     index_of: dict[ArrowId, int] = {}
     for arrow in diagram.arrows:
         index_of[arrow.id] = len(arrows)
