@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 from ipctrace.session import RunResult
+from ipctrace.session.folder import DiskFull, write_whole
 
 
 def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> None:
@@ -12,8 +13,11 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
 
     trace = result.trace
     text = text_timeline(trace)
-    (result.outdir / "timeline.txt").write_text(text, encoding="utf-8")
-    result.files["timeline"] = result.outdir / "timeline.txt"
+    try:
+        write_whole(result.outdir / "timeline.txt", text)
+        result.files["timeline"] = result.outdir / "timeline.txt"
+    except DiskFull as exc:
+        result.notes.append(str(exc).rstrip("."))
     if timeline:
         out.write("\n── timeline " + "─" * 60 + "\n" + text)
     events = [e for e in trace.events if not e.blocked]
@@ -38,6 +42,8 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
     elif cap.note:
         out.write(f"packets     none: {cap.note}\n")
     out.write(f"duration    {duration:.3f} s\n")
+    for note in result.notes:
+        out.write(f"note        {note}\n")
     for b in result.blocked:
         out.write(f"blocked     {b.role} [{b.pid}] was still in {b.detail} when the run was stopped\n")
     out.write(f"ending      {result.ending}" + (f": {result.message}" if result.message else "") + "\n")

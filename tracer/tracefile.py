@@ -11,10 +11,11 @@ import base64
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from ipctrace.calls import CREATES_FD, WAITS_FOR_CHILD, Call, parse_call
 from ipctrace.errors import IpctraceError
+from ipctrace.inputs import InputError, open_user_file
 from ipctrace.model import (
     FORMAT_VERSION,
     CaptureInfo,
@@ -186,57 +187,101 @@ def _packet_from_json(obj: dict[str, Any]) -> Packet:
     )
 
 
+#: The longest first line a trace may have: its header (roles, commands, streams) is a few kilobytes.
+MAX_HEADER_LINE = 1_000_000
+
+
+def _first_line(f: BinaryIO, path: Path) -> str:
+    """The header line, read with a bound: a file that is not a trace is refused after reading this much."""
+    line = f.readline(MAX_HEADER_LINE + 1)
+    if not line:
+        raise TraceFileError(f"{path}: the file is empty; it holds no trace.")
+    if len(line) > MAX_HEADER_LINE and not line.endswith(b"\n"):
+        raise TraceFileError(f"{path}: not a trace file (its first line is longer than any trace header).")
+    try:
+        return line.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TraceFileError(f"{path}: not a trace file (it is not UTF-8 text).") from None
+
+
+def _header_line(text: str, path: Path) -> Header:
+    where = f"{path}:1"
+    if not text.endswith("\n"):
+        raise TraceFileError(f"{where}: the last line is cut short (the file is truncated).")
+    try:
+        obj = json.loads(text)
+    except json.JSONDecodeError:
+        raise TraceFileError(f"{where}: not valid JSON, so this is not a trace file (trace.jsonl).") from None
+    if not isinstance(obj, dict) or obj.get("type") != "header":
+        found = "a JSON object" if isinstance(obj, dict) else f"a JSON {_json_kind(obj)}"
+        raise TraceFileError(
+            f"{where}: a trace starts with a header line, and this file starts with {found}; it is not a trace file."
+        )
+    try:
+        header = _header_from_json(obj)
+    except (KeyError, TypeError, ValueError) as exc:
+        raise TraceFileError(f"{where}: a header with a missing or bad field ({exc}).") from None
+    if header.version > FORMAT_VERSION:
+        raise TraceFileError(
+            f"{where}: trace format {header.version} is newer than this ipctrace reads ({FORMAT_VERSION}); "
+            "upgrade ipctrace."
+        )
+    return header
+
+
+def _json_kind(value: Any) -> str:
+    kinds = {list: "list", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _body_line(line: str, where: str, into: tuple[list[Process], list[Event], list[Packet]]) -> None:
+    """One process, event or packet line, appended where it belongs."""
+    try:
+        obj = json.loads(line)
+    except json.JSONDecodeError as exc:
+        raise TraceFileError(f"{where}: not valid JSON ({exc.msg}); the trace is damaged.") from None
+    if not isinstance(obj, dict):
+        raise TraceFileError(f"{where}: expected a JSON object, found a JSON {_json_kind(obj)}; the trace is damaged.")
+    kind = obj.get("type")
+    processes, events, packets = into
+    try:
+        if kind == "event":
+            events.append(event_from_json(obj))
+        elif kind == "process":
+            processes.append(_process_from_json(obj))
+        elif kind == "packet":
+            packets.append(_packet_from_json(obj))
+        else:
+            raise TraceFileError(f"{where}: unknown line type {kind!r}.")
+    except (KeyError, TypeError, ValueError) as exc:
+        article = "an" if str(kind or "line")[:1] in "aeiou" else "a"
+        raise TraceFileError(f"{where}: {article} {kind or 'line'} with a missing or bad field ({exc}).") from None
+
+
 def read_trace(path: str | Path) -> Trace:
-    """Load a trace file; any malformed or truncated line raises TraceFileError naming file and line."""
+    """Load a trace file; any malformed or truncated line raises TraceFileError naming file and line.
+
+    Only a regular file is read (a device, a FIFO or a folder is named as such), and a file that does
+    not start with a trace header is refused after its first line.
+    """
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise TraceFileError(f"{path}: no such trace file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceFileError(f"{path}: cannot be read as a trace ({exc}).") from None
-    header: Header | None = None
+        f = open_user_file(path, "trace file")
+    except InputError as exc:
+        raise TraceFileError(str(exc)) from None
     processes: list[Process] = []
     events: list[Event] = []
     packets: list[Packet] = []
-    lines = text.split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    elif lines:
-        raise TraceFileError(f"{path}:{len(lines)}: the last line is cut short (the file is truncated).")
-    for number, line in enumerate(lines, 1):
-        where = f"{path}:{number}"
-        try:
-            obj = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise TraceFileError(f"{where}: not valid JSON ({exc.msg}); the trace is damaged.") from None
-        if not isinstance(obj, dict):
-            raise TraceFileError(f"{where}: expected a JSON object, found {type(obj).__name__}.")
-        kind = obj.get("type")
-        try:
-            if number == 1:
-                if kind != "header":
-                    raise TraceFileError(f"{where}: a trace starts with a header line; this is not a trace file.")
-                header = _header_from_json(obj)
-                if header.version > FORMAT_VERSION:
-                    raise TraceFileError(
-                        f"{where}: trace format {header.version} is newer than this ipctrace reads "
-                        f"({FORMAT_VERSION}); upgrade ipctrace."
-                    )
-            elif kind == "event":
-                events.append(event_from_json(obj))
-            elif kind == "process":
-                processes.append(_process_from_json(obj))
-            elif kind == "packet":
-                packets.append(_packet_from_json(obj))
-            else:
-                raise TraceFileError(f"{where}: unknown line type {kind!r}.")
-        except TraceFileError:
-            raise
-        except (KeyError, TypeError, ValueError) as exc:
-            raise TraceFileError(f"{where}: a {kind or 'line'} with a missing or bad field ({exc}).") from None
-    if header is None:
-        raise TraceFileError(f"{path}: the file is empty; it holds no trace.")
+    with f:
+        header = _header_line(_first_line(f, path), path)
+        for number, raw in enumerate(f, 2):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise TraceFileError(f"{path}:{number}: not UTF-8 text; the trace is damaged.") from None
+            if not line.endswith("\n"):
+                raise TraceFileError(f"{path}:{number}: the last line is cut short (the file is truncated).")
+            _body_line(line, f"{path}:{number}", (processes, events, packets))
     return Trace(header=header, processes=tuple(processes), events=tuple(events), packets=tuple(packets))
 
 

@@ -42,9 +42,10 @@ from typing import Any
 
 from ipctrace.calls import PROGRAM_OUTPUT, WAITS_FOR_CHILD
 from ipctrace.errors import IpctraceError
+from ipctrace.inputs import InputError, open_user_file, read_user_text
 from ipctrace.link import LinkedTrace, link
 from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Stream, Trace
-from ipctrace.tracefile import TraceFileError, read_trace
+from ipctrace.tracefile import MAX_HEADER_LINE, TraceFileError, read_trace
 
 FORMAT = "ipctrace-canonical/1"
 #: Payload text longer than this is shortened in the form; a digest of the whole payload still compares it.
@@ -364,31 +365,55 @@ def dump_json(value: Json, indent: int = 0) -> str:
 # -- loading ----------------------------------------------------------------------------------------
 
 
+#: The largest golden (canonical) file read: a golden holds calls and flows, not payloads of megabytes.
+MAX_GOLDEN_FILE = 64_000_000
+
+
 def load(path: str | Path) -> CanonicalTrace:
-    """A canonical trace from a trace file, an output folder holding one, or a golden (canonical) file."""
+    """A canonical trace from a trace file, an output folder holding one, or a golden (canonical) file.
+
+    Anything else is one sentence saying what the file is instead; only regular files are read.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "trace.jsonl"
     try:
-        with open(path, encoding="utf-8") as f:
-            first = f.readline()
-    except FileNotFoundError:
-        raise CanonicalError(f"{path}: no such file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CanonicalError(f"{path}: cannot be read ({exc}).") from None
+        with open_user_file(path, "trace or golden file") as f:
+            first = f.readline(MAX_HEADER_LINE + 1)
+    except InputError as exc:
+        raise CanonicalError(str(exc)) from None
     try:
         head = json.loads(first)
-    except json.JSONDecodeError:
+    except (json.JSONDecodeError, UnicodeDecodeError):
         head = None
     if isinstance(head, dict) and head.get("type") == "header":
         try:
             return canonicalize(read_trace(path))
         except TraceFileError as exc:
             raise CanonicalError(str(exc)) from None
+    return _load_golden(path)
+
+
+def _load_golden(path: Path) -> CanonicalTrace:
+    neither = f"{path}: neither a trace (trace.jsonl) nor a golden file"
     try:
-        return CanonicalTrace.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, CanonicalError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CanonicalError(f"{path}: neither a trace (trace.jsonl) nor a canonical trace ({exc}).") from None
+        obj = json.loads(read_user_text(path, "golden file", MAX_GOLDEN_FILE))
+    except InputError as exc:
+        raise CanonicalError(f"{neither}: {str(exc).removeprefix(str(path) + ' ')}") from None
+    except json.JSONDecodeError as exc:
+        raise CanonicalError(f"{neither}: it is not JSON (line {exc.lineno}, column {exc.colno})") from None
+    if not isinstance(obj, dict) or "format" not in obj:
+        what = 'a JSON object without a "format"' if isinstance(obj, dict) else f"JSON, but a {type(obj).__name__}"
+        raise CanonicalError(f"{neither}: it is {what}, and a golden file is an object of format {FORMAT}")
+    try:
+        return CanonicalTrace.from_json(obj)
+    except CanonicalError as exc:
+        raise CanonicalError(f"{neither}: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError):
+        raise CanonicalError(
+            f"{neither}: it says format {FORMAT} but its processes, flows or packets are not shaped as a golden "
+            "file's are; write it again with `pytest --ipctrace-update`"
+        ) from None
 
 
 def save(canonical: CanonicalTrace, path: str | Path) -> None:
