@@ -206,17 +206,19 @@ def _first_line(f: BinaryIO, path: Path) -> str:
 
 def _header_line(text: str, path: Path) -> Header:
     where = f"{path}:1"
-    if not text.endswith("\n"):
-        raise TraceFileError(f"{where}: the last line is cut short (the file is truncated).")
     try:
         obj = json.loads(text)
     except json.JSONDecodeError:
+        if not text.endswith("\n") and text.startswith('{"type": "header"'):
+            raise TraceFileError(f"{where}: the last line is cut short (the file is truncated).") from None
         raise TraceFileError(f"{where}: not valid JSON, so this is not a trace file (trace.jsonl).") from None
     if not isinstance(obj, dict) or obj.get("type") != "header":
         found = "a JSON object" if isinstance(obj, dict) else f"a JSON {_json_kind(obj)}"
         raise TraceFileError(
             f"{where}: a trace starts with a header line, and this file starts with {found}; it is not a trace file."
         )
+    if not text.endswith("\n"):
+        raise TraceFileError(f"{where}: the last line is cut short (the file is truncated).")
     try:
         header = _header_from_json(obj)
     except (KeyError, TypeError, ValueError) as exc:

@@ -401,18 +401,20 @@ def _load_golden(path: Path) -> CanonicalTrace:
     except InputError as exc:
         raise CanonicalError(f"{neither}: {str(exc).removeprefix(str(path) + ' ')}") from None
     except json.JSONDecodeError as exc:
-        raise CanonicalError(f"{neither}: it is not JSON (line {exc.lineno}, column {exc.colno})") from None
+        if exc.pos == 0 and not exc.doc.strip():
+            raise CanonicalError(f"{neither}: it is empty.") from None
+        raise CanonicalError(f"{neither}: it is not JSON (from line {exc.lineno}, column {exc.colno}).") from None
     if not isinstance(obj, dict) or "format" not in obj:
         what = 'a JSON object without a "format"' if isinstance(obj, dict) else f"JSON, but a {type(obj).__name__}"
-        raise CanonicalError(f"{neither}: it is {what}, and a golden file is an object of format {FORMAT}")
+        raise CanonicalError(f"{neither}: it is {what}, and a golden file is an object of format {FORMAT}.")
     try:
         return CanonicalTrace.from_json(obj)
     except CanonicalError as exc:
-        raise CanonicalError(f"{neither}: {exc}") from None
+        raise CanonicalError(f"{neither}: {exc}.") from None
     except (KeyError, TypeError, ValueError, AttributeError):
         raise CanonicalError(
             f"{neither}: it says format {FORMAT} but its processes, flows or packets are not shaped as a golden "
-            "file's are; write it again with `pytest --ipctrace-update`"
+            "file's are; write it again with `pytest --ipctrace-update`."
         ) from None
 
 
