@@ -9,7 +9,9 @@ so a run that fails to start leaves the folder as it found it. A run killed outr
 `.previous/` behind; the next run into the folder puts it back unless a trace was written after it.
 
 Files are written whole or not at all under their final name (`write_whole`): a full disk leaves a
-file named `X.partial` or nothing, never a cut file that looks complete.
+file named `X.partial` or nothing, never a cut file that looks complete. While the run goes, the
+folder holds `RESERVE_BYTES` of disk (`.ipctrace-reserve`), given back just before the trace is
+written: when the programs or the recorder fill the disk, there is still room for their trace.
 """
 
 from __future__ import annotations
@@ -26,6 +28,8 @@ from ipctrace.session.results import RunError
 ASIDE = ".previous"  # the previous run's results, while this run makes its own
 LOCK = ".ipctrace-run"  # locked (flock) by the run that owns the folder; holds its pid
 DRAWING = ".drawing"  # diagrams being drawn, moved into place once each file is whole
+RESERVE = ".ipctrace-reserve"  # room kept on the disk while the run goes, given back for its trace
+RESERVE_BYTES = 1024 * 1024
 TRACE = "trace.jsonl"
 
 #: What a run leaves in its folder (with the scenario's generated and compared files).
@@ -86,6 +90,7 @@ class RunFolder:
             self._lock()
             self._recover()
             self._set_aside()
+            self._reserve()
             for name, size in self.scenario.generate.items():
                 generate_file(self.path / name, size)
         except OSError as exc:
@@ -119,6 +124,24 @@ class RunFolder:
         os.write(fd, f"{os.getpid()}\n".encode())
         self._lock_fd = fd
 
+    def _reserve(self) -> None:
+        """Hold some disk for the trace; a disk without even that much free refuses the run."""
+        fd = os.open(self.path / RESERVE, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            os.posix_fallocate(fd, 0, RESERVE_BYTES)
+        except OSError as exc:
+            (self.path / RESERVE).unlink(missing_ok=True)
+            raise DiskFull(
+                f"{disk_sentence(self.path / RESERVE, exc)}: there is not even {RESERVE_BYTES // 1024} KiB free for "
+                "the run's trace; free some space, or choose another folder with --output DIR."
+            ) from None
+        finally:
+            os.close(fd)
+
+    def give_back_reserve(self) -> None:
+        """The room held for the trace, given back to the disk just before the trace is written."""
+        (self.path / RESERVE).unlink(missing_ok=True)
+
     def _results(self, folder: Path) -> list[Path]:
         """The entries of `folder` that a run writes (never the lock, never other files of the user's)."""
         names = {*RESULT_NAMES, *self.scenario.generate, *(f for pair in self.scenario.same_files for f in pair)}
@@ -126,6 +149,7 @@ class RunFolder:
         for pattern in RESULT_PATTERNS:
             found.update(folder.glob(pattern))
         found.update(folder.glob(DRAWING + "*"))
+        found.update(folder.glob(RESERVE))
         return sorted(p for p in found if p.name not in (LOCK, ASIDE))
 
     def _recover(self) -> None:
@@ -160,6 +184,7 @@ class RunFolder:
 
     def keep(self) -> None:
         """This run wrote its own results: the previous ones go."""
+        self.give_back_reserve()
         shutil.rmtree(self.path / ASIDE, ignore_errors=True)
         self._release()
 

@@ -26,7 +26,7 @@ from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Scenario
 from ipctrace.session.capturing import keep_packets, open_capture
 from ipctrace.session.folder import TRACE, DiskFull, RunFolder, disk_sentence
 from ipctrace.session.judge import Verdict, blocked_processes, judge
-from ipctrace.session.output import OutputPrinter
+from ipctrace.session.output import OutputPrinter, output_name
 from ipctrace.session.ports import choose_port
 from ipctrace.session.recording import Recording
 from ipctrace.session.results import Ending, RunError, RunOptions, RunResult
@@ -110,6 +110,8 @@ class _Run:
         except BaseException:  # a role that cannot start: stop the others, then say why
             self._abort(supervisor, printer)
             raise
+        if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
+            ending, message = Ending.DISK_FULL, f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
         supervisor.stop()
         self.ended = time.time_ns()
         raw = supervisor.finish()
@@ -118,8 +120,11 @@ class _Run:
         trace = self._assemble(supervisor, raw, info, packets)
         blocked = blocked_processes(trace)
         verdict = judge(self.scenario, ending, message, supervisor.runs, blocked, self.outdir, bool(trace.events))
+        if verdict.ending is Ending.DISK_FULL:
+            verdict = replace(verdict, message=self._kept(verdict.message, trace, printer))
         trace = replace(trace, header=replace(trace.header, ending=str(verdict.ending), ending_note=verdict.message))
-        self._save(trace, recording, printer, verdict)
+        self.folder.give_back_reserve()
+        self._save(trace, recording, printer)
         self.folder.keep()
         return self._result(trace, verdict, supervisor, printer, blocked)
 
@@ -151,7 +156,7 @@ class _Run:
         roots = {r.proc.pid: r.role.name for r in supervisor.runs}
         return build_trace(header, raw, roots=roots, reaped=supervisor.reaped, packets=packets)
 
-    def _save(self, trace: Trace, recording: Recording, printer: OutputPrinter, verdict: Verdict) -> None:
+    def _save(self, trace: Trace, recording: Recording, printer: OutputPrinter) -> None:
         """Write trace.jsonl; when the disk is full, give up the raw recording (read already) to make room."""
         path = self.outdir / TRACE
         try:
@@ -172,11 +177,22 @@ class _Run:
             path.with_name(path.name + ".tmp").unlink(missing_ok=True)  # never a half trace under any name
             raise
 
+    def _kept(self, message: str, trace: Trace, printer: OutputPrinter) -> str:
+        """What a run stopped by a full disk kept, said after why it stopped."""
+        calls = sum(1 for e in trace.events if not e.blocked)
+        seconds = (self.ended - self.started) / 1e9
+        kept = [f"{message} after {seconds:.1f} s: {TRACE} holds the {calls} calls recorded until then"]
+        kept += [
+            f"{role}'s output is cut short at {size:,} bytes (in {output_name(role)}.partial)"
+            for role, size in printer.cut().items()
+        ]
+        return "; ".join(kept)
+
     def _nothing_kept(self, path: Path, exc: OSError, trace: Trace, printer: OutputPrinter) -> str:
         calls = sum(1 for e in trace.events if not e.blocked)
         return (
             f"{disk_sentence(path, exc)}: the run recorded {calls} calls, but there is no room for its trace, "
-            f"so nothing of this run was kept and {self.outdir} holds the previous run's results; "
+            f"so nothing of this run was kept ({self.outdir} holds what it held before); "
             "free some space and run it again."
         )
 
@@ -205,12 +221,12 @@ class _Run:
             files=files,
             port=self.port,
             stopped_by=self.stop.caught if verdict.ending is Ending.INTERRUPTED else None,
-            notes=run_notes(trace, supervisor, printer),
+            notes=run_notes(trace, supervisor),
         )
 
 
-def run_notes(trace: Trace, supervisor: Supervisor, printer: OutputPrinter) -> list[str]:
-    """What the user should know about how the run went, beyond its ending: drops, cut output."""
+def run_notes(trace: Trace, supervisor: Supervisor) -> list[str]:
+    """What the user should know about how the run went, beyond its ending: datagrams dropped."""
     notes = []
     for inode, drops in sorted(supervisor.udp_drops.items()):
         if not drops:
@@ -222,8 +238,6 @@ def run_notes(trace: Trace, supervisor: Supervisor, printer: OutputPrinter) -> l
             f"a UDP socket of {who} dropped {drops} datagrams: its receive queue overflowed because the "
             "program read more slowly than they arrived (tracing slows a program down; an untraced run may lose fewer)"
         )
-    for role, size in printer.cut().items():
-        notes.append(f"{role}'s output was cut short at {size:,} bytes (the disk filled up): see {role}.out.partial")
     return notes
 
 

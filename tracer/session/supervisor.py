@@ -239,7 +239,7 @@ class Supervisor:
 
     def _interrupted(self) -> tuple[Ending, str] | None:
         if self.printer.disk_full is not None:
-            return Ending.DISK_FULL, f"the disk filled up ({self.printer.disk_full.strerror}), so the run was stopped"
+            return Ending.DISK_FULL, f"the disk filled up ({self.printer.disk_full.strerror}), so the run stopped"
         if self.stop_signals.caught is not None:
             return Ending.INTERRUPTED, f"{self.stop_signals.why()}; the trace holds what was recorded until then"
         return None
