@@ -66,9 +66,9 @@ def test_a_full_disk_stops_the_run_keeps_its_trace_and_says_so(tmp_path, small_d
     trace = read_trace(folder / "trace.jsonl")  # whole: it parses to its last line
     calls = sum(1 for e in trace.events if not e.blocked)
     kept = (folder / "main.out.partial").stat().st_size
-    assert result.stderr == (
-        f"ipctrace: {trace.header.ending_note}.\n"
-    ), "the sentence is the one in the trace's header"
+    assert result.stderr == (f"ipctrace: {trace.header.ending_note}.\n"), (
+        "the sentence is the one in the trace's header"
+    )
     assert result.stderr.startswith("ipctrace: the disk filled up (No space left on device), so the run stopped after")
     assert f"trace.jsonl holds the {calls} calls recorded until then" in result.stderr
     assert f"main's output is cut short at {kept:,} bytes (in main.out.partial)" in result.stderr

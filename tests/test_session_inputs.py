@@ -61,7 +61,15 @@ ROLE = '[[roles]]\nname = "main"\ncommand = ["{python}", "-c", "print(1)"]\n'
 )
 def test_a_bad_number_on_the_command_line_is_refused_before_the_run(tmp_path, option, value, message):
     result = ipctrace(
-        "run", option, value, "--output", str(tmp_path), "--no-capture", "--", sys.executable, str(PROGRAMS / "timeouts.py")
+        "run",
+        option,
+        value,
+        "--output",
+        str(tmp_path),
+        "--no-capture",
+        "--",
+        sys.executable,
+        str(PROGRAMS / "timeouts.py"),
     )
     one_sentence(result, message)
     assert list(tmp_path.iterdir()) == []

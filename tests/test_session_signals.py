@@ -144,3 +144,43 @@ def test_gnu_timeout_ends_a_run_with_its_trace_and_leaves_nothing_running(tmp_pa
     assert "Traceback" not in stderr
     check_partial_trace(out / "sleepers" / "trace.jsonl", "stopped by SIGTERM")
     assert running_with(str(tmp_path)) == []
+
+
+def test_a_daemon_grandchild_is_named_by_its_spawner_and_waited_for(tmp_path):
+    """Its recorded parent is ipctrace (the subreaper): the trace names it after the process that started it."""
+    program = tmp_path / "daemon_grandchild.py"
+    shutil.copy(PROGRAMS / "daemon_grandchild.py", program)
+    result = subprocess.run(
+        [sys.executable, "-m", "ipctrace", "run", "--output", str(tmp_path / "out"), "--no-capture", "--no-render"]
+        + ["--", sys.executable, str(program)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "[main] daemon here" in result.stdout, "the run waited for the daemon to end"
+    trace = read_trace(tmp_path / "out" / "daemon_grandchild" / "trace.jsonl")
+    roles = {p.role: p for p in trace.processes}
+    assert sorted(roles) == ["main", "main/child#1", "main/child#1/child#1"]
+    daemon = roles["main/child#1/child#1"]
+    assert daemon.ppid == roles["main/child#1"].pid and daemon.exit is not None and daemon.exit.code == 0
+
+
+def test_a_daemon_that_never_ends_is_stopped_with_the_run(tmp_path):
+    program = tmp_path / "daemon_grandchild.py"
+    shutil.copy(PROGRAMS / "daemon_grandchild.py", program)
+    proc = start(
+        ["run", "--output", str(tmp_path / "out"), "--no-capture", "--no-render", "--"]
+        + [sys.executable, str(program), "stay"]
+    )
+    assert proc.stdout is not None
+    while "daemon here" not in (line := proc.stdout.readline()):
+        assert line, proc.stderr.read() if proc.stderr else ""
+    proc.send_signal(signal.SIGTERM)
+    _stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 143, stderr
+    trace = read_trace(tmp_path / "out" / "daemon_grandchild" / "trace.jsonl")
+    blocked = [(p.role, e.call) for e in trace.events if e.blocked for p in [trace.process(e.pid)] if p]
+    assert blocked == [("main/child#1/child#1", "clock_nanosleep")]
+    assert running_with(str(program)) == []

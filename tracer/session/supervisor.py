@@ -65,6 +65,7 @@ class Supervisor:
         self.udp_sockets: dict[int, Pid] = {}  # UDP socket inode -> a process that used it
         self.udp_drops: dict[int, int] = {}  # UDP socket inode -> datagrams its receive queue dropped
         self._killed: set[Pid] = set()  # what stop() killed, to be reaped
+        self._orphans: set[Pid] = set()  # processes of the run ipctrace adopted (see _adopted)
         self._spawned: dict[tuple[str, ...], str] = {}  # argv of a recorded spawn -> the spawner's role
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
@@ -130,7 +131,7 @@ class Supervisor:
         self.runs.append(run)
 
     def _reap(self) -> None:
-        for pid in list(self.role_of):
+        for pid in [*self.role_of, *self._orphans]:
             if pid in self.reaped:
                 continue
             try:
@@ -203,7 +204,7 @@ class Supervisor:
         if len(self.runs) < len(roles):
             return self._start_next(roles[len(self.runs)]) or self._cut_short(now, deadline)
         self._stop_services_when_done()
-        if not self._live_pids():
+        if not self._live_pids() and not self._adopted():
             return Ending.COMPLETE, ""
         return self._stalled(now) or self._cut_short(now, deadline)
 
@@ -307,13 +308,17 @@ class Supervisor:
         self._reap_strays()
 
     def _adopted(self) -> set[Pid]:
-        """Processes of this run that ipctrace adopted as their subreaper (daemons that left their group).
+        """Live processes of this run that ipctrace adopted as their subreaper (daemons whose parent ended).
 
         ipctrace's other children (a tcpdump capture, another run's roles when runs share one process)
         are not this run's: a process belongs to it when its environment names this run's recording.
         """
         marker = str(self.recording.path)
-        return {pid for pid in procfs.children(os.getpid()) if procfs.environment_mentions(pid, marker)}
+        roots = {r.proc.pid for r in self.runs}
+        for pid in procfs.children(os.getpid()):
+            if pid not in roots and pid not in self._orphans and procfs.environment_mentions(pid, marker):
+                self._orphans.add(pid)
+        return {pid for pid in self._orphans if pid not in self.reaped and procfs.alive(pid)}
 
     def _run_processes(self) -> set[Pid]:
         """Every live process of the run: the roles' trees, the processes seen in the trace, adopted orphans."""
@@ -335,7 +340,7 @@ class Supervisor:
 
     def _reap_strays(self) -> None:
         """Reap the run's processes ipctrace was not following (orphans it adopted but never saw record)."""
-        for pid in self._killed - set(self.reaped):
+        for pid in (self._killed | self._orphans) - set(self.reaped):
             try:
                 got, status = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:
