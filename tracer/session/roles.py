@@ -31,6 +31,7 @@ class RoleRun:
     ready: bool = False
     exit: ExitStatus | None = None
     terminated: bool = False  # ipctrace sent it SIGTERM (service roles)
+    recorded: bool = False  # one of its processes has recorded an event
     streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
 
     def deliver_input(self, printer: OutputPrinter, all_of_it: bool) -> None:

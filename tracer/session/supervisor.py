@@ -95,6 +95,7 @@ class Supervisor:
         run = self._run_of(pid)
         if run is None:
             return
+        run.recorded = True
         if call in run.role.ready:
             run.ready = True
         if call == "stdin-wait" and not run.role.interactive:
@@ -221,7 +222,13 @@ class Supervisor:
         return None
 
     def _stalled(self, now: float) -> tuple[Ending, str] | None:
-        """Every role started, processes still live, nothing moving: the expected ending, or a deadlock."""
+        """Every role started, processes still live, nothing moving: the expected ending, or a deadlock.
+
+        Nothing is judged before each role has recorded something (or ended): a program still starting
+        up (the interpreter, its imports) is not idle.
+        """
+        if not all(r.recorded or r.exit is not None for r in self.runs):
+            return None
         ending = self.scenario.ending
         if ending is not None and now - self.last_activity > ending.idle:
             return Ending.IDLE, ""
