@@ -5,6 +5,7 @@ The disk is real: a small tmpfs mounted by the test (root only; CI runs as root)
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -79,6 +80,8 @@ def test_a_full_disk_stops_the_run_keeps_its_trace_and_says_so(tmp_path, small_d
     assert not {n for n in names if n.endswith((".tmp", ".partial")) and n != "main.out.partial"}
     assert not {n for n in names if n.startswith((".drawing", ".ipctrace-reserve", ".previous"))}
     ordered = order(link(trace))
+    if (folder / "summary.json").exists():
+        assert json.loads((folder / "summary.json").read_text())["ending"] == "disk-full"
     if (folder / "timeline.txt").exists():
         assert (folder / "timeline.txt").read_text() == timeline(trace)
     for name, fmt in TEXT_FORMATS.items():

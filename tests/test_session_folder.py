@@ -149,7 +149,7 @@ def test_a_run_killed_outright_gives_the_previous_results_back_to_the_next(tmp_p
     assert rerun.returncode == 1, rerun.stderr
     assert read_trace(out / "sleepers" / "trace.jsonl").header.started > previous
     left = sorted(p.name for p in (out / "sleepers").iterdir())
-    assert left == [".ipctrace-run", "main.out", "timeline.txt", "trace.jsonl"], "nothing of the killed run is left"
+    assert left == [".ipctrace-run", "main.out", "summary.json", "timeline.txt", "trace.jsonl"], "nothing else is left"
 
 
 def test_name_chooses_the_runs_folder_and_ad_hoc_names_are_names(tmp_path):

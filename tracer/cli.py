@@ -82,14 +82,22 @@ def _parser() -> argparse.ArgumentParser:
         "under the tracer. Writes the trace, the packet capture, the diagrams and each "
         "program's output under output/NAME/ and prints where they are.",
         epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
-        "  ipctrace run udp_file_done --port 0\n  ipctrace run my_scenario.toml\n"
-        "  ipctrace run -- python3 my_program.py arg1\n  ipctrace run --name try2 -- python3 my_program.py\n\n"
+        "  ipctrace run udp_file_done --port 0\n  ipctrace run tcp_chat --impl c\n  ipctrace run my_scenario.toml\n"
+        "  ipctrace run -- python3 my_program.py arg1\n  ipctrace run -- ./my_server 8080\n"
+        "  ipctrace run --name try2 -- python3 my_program.py\n\n"
         "Exit status: 0 the run ended as expected, 1 it did not, 2 bad input or a full disk, "
         "128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[diagram],
     )
     run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
+    run.add_argument(
+        "--impl",
+        choices=["python", "c"],
+        default="python",
+        help="run the scenario's Python port (default) or its C original, built on first use "
+        "(written to output/NAME-c/)",
+    )
     run.add_argument(
         "--name",
         help="the run's folder under the output folder (default: the scenario's name, or the program's for a command)",
@@ -192,15 +200,20 @@ def _trace_path(path: Path) -> Path:
 
 def _scenario(args: argparse.Namespace) -> Scenario:
     """The scenario `ipctrace run` was asked for, with its scripted input replaced as --say/--script say."""
-    from ipctrace.scenarios import adhoc_scenario, find_scenario, scripted_input
+    from ipctrace.scenarios import Impl, adhoc_scenario, find_scenario, scripted_input
 
     command = list(args.command_line)
     if args.scenario and command:
         raise CliError("give either a scenario name or a command after `--`, not both.")
+    if command and args.impl != "python":
+        raise CliError(
+            "--impl chooses between a scenario's Python port and its C original; a program given after `--` "
+            "runs as it is (ipctrace run -- ./my_server 8080)."
+        )
     if command:
         scenario = adhoc_scenario(command, name=args.name)
     elif args.scenario:
-        scenario = find_scenario(args.scenario)
+        scenario = find_scenario(args.scenario).for_impl(Impl(args.impl))
     else:
         raise CliError("say what to run: a scenario name (`ipctrace list`) or a command after `--`.")
     for role, lines in scripted_input(args.say, args.script).items():
@@ -227,7 +240,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     with StopSignals() as stop:
         result = run_scenario(scenario, options, stop)
         drawing = Drawing()
-        if request is not None and stop.caught is None:
+        if request is not None and stop.caught is None and result.recorded:  # nothing recorded: nothing to draw
             drawing = draw(result.trace, result.outdir, request)
             result.files.update(drawing.files)
         elif request is not None:
@@ -278,6 +291,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{sc.name}: {sc.title}\nsource   {sc.source}\nlesson   {sc.lesson}\ntimeout  {sc.timeout:g} s")
         for role in sc.roles:
             print(f"\n[{role.name}] {' '.join(role.command)}")
+            if role.c_command is not None:
+                print(f"  C original (--impl c): {' '.join(role.c_command)}")
             if role.ready:
                 print(f"  the next role starts after its {' or '.join(role.ready)}")
             if role.service:
@@ -291,14 +306,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     scenarios = builtin_scenarios()
     width = max(map(len, scenarios), default=4)
     room = max(shutil.get_terminal_size((120, 24)).columns - width - 10, 30)
-    print(f"{'NAME':<{width}}  DOC  LESSON")
+    room -= 3
+    print(f"{'NAME':<{width}}  DOC  C  LESSON")
     for name, sc in scenarios.items():
         doc = sc.source.split()[0] if sc.source else ""
         lesson = sc.lesson.split(". ")[0].rstrip(".") + "."
         if len(lesson) > room:
             lesson = lesson[: room - 1] + "…"
-        print(f"{name:<{width}}  {doc:<3}  {lesson}")
-    print("\nDOC numbers the course document the example comes from. Run one with: ipctrace run NAME")
+        print(f"{name:<{width}}  {doc:<3}  {'C' if sc.has_c_original else ' '}  {lesson}")
+    print(
+        "\nDOC numbers the course document the example comes from; C marks those with a C original "
+        "(ipctrace run NAME --impl c). Run one with: ipctrace run NAME"
+    )
     return EXIT_OK
 
 

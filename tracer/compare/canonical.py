@@ -43,9 +43,21 @@ from typing import Any
 from ipctrace.calls import PROGRAM_OUTPUT, WAITS_FOR_CHILD
 from ipctrace.errors import IpctraceError
 from ipctrace.inputs import InputError, open_user_file, read_user_text
-from ipctrace.link import LinkedTrace, link
-from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Stream, Trace
-from ipctrace.tracefile import MAX_HEADER_LINE, TraceFileError, read_trace
+from ipctrace.link import GroupId, LinkedTrace, link
+from ipctrace.model import (
+    RECV_CALLS,
+    SEND_CALLS,
+    Endpoint,
+    Event,
+    EventKey,
+    Inode,
+    Pid,
+    Process,
+    SockAddr,
+    Stream,
+    Trace,
+)
+from ipctrace.tracefile import TraceFileError, read_trace
 
 FORMAT = "ipctrace-canonical/1"
 #: Payload text longer than this is shortened in the form; a digest of the whole payload still compares it.
@@ -367,6 +379,7 @@ def dump_json(value: Json, indent: int = 0) -> str:
 
 #: The largest golden (canonical) file read: a golden holds calls and flows, not payloads of megabytes.
 MAX_GOLDEN_FILE = 64_000_000
+MAX_GOLDEN_HEAD = 1 << 20  # bytes of a file's first line read to tell a trace from a golden file
 
 
 def load(path: str | Path) -> CanonicalTrace:
@@ -379,7 +392,7 @@ def load(path: str | Path) -> CanonicalTrace:
         path = path / "trace.jsonl"
     try:
         with open_user_file(path, "trace or golden file") as f:
-            first = f.readline(MAX_HEADER_LINE + 1)
+            first = f.readline(MAX_GOLDEN_HEAD)
     except InputError as exc:
         raise CanonicalError(str(exc)) from None
     try:
@@ -500,8 +513,8 @@ class _Namer:
     linked: LinkedTrace
     roles: dict[Pid, str] = field(default_factory=dict)
     order: list[Process] = field(default_factory=list)
-    names: dict[tuple[int, int], str] = field(default_factory=dict)
-    groups: dict[str, str] = field(default_factory=dict)  # link group → our group name
+    names: dict[Inode, str] = field(default_factory=dict)
+    groups: dict[GroupId, str] = field(default_factory=dict)  # link group → our group name
     counts: dict[str, int] = field(default_factory=lambda: defaultdict(int))
     ports: dict[int, str] = field(default_factory=dict)
     scenario_ports: set[int] = field(default_factory=set)
@@ -602,7 +615,7 @@ class _Namer:
         return f"{prefix}#{self.counts[prefix]}"
 
     def endpoint(self, ep: Endpoint) -> str:
-        ino = (ep.dev, ep.ino)
+        ino = ep.inode
         if ino in self.names:
             return self.names[ino]
         info = self.linked.endpoints.get(ino)
@@ -610,13 +623,13 @@ class _Namer:
         kind = info.endpoint.kind if info else ep.kind
         if kind == "pipe":
             name = self._number("pipe")
-        elif group and group.startswith("socketpair"):
+        elif group and group.kind == "socketpair":
             if group not in self.groups:
                 self.groups[group] = self._number("socketpair")
             name = f"{self.groups[group]}.{(info.side or '?').lower() if info else '?'}"
         elif group and info is not None and info.side in ("client", "server"):
             if group not in self.groups:
-                self.groups[group] = self._number(group.split("#")[0])
+                self.groups[group] = self._number(str(group.kind))
             name = f"{self.groups[group]}.{info.side}"
         elif info is not None and info.listening:
             name = self._number(f"{'tcp' if kind.startswith('tcp') else 'unix'}-listener")
@@ -946,7 +959,7 @@ def _flows(linked: LinkedTrace, namer: _Namer) -> tuple[Flow, ...]:
     for f in linked.flows:
         text = _short(namer.payload(f.data)[0])
         flow = Flow(
-            channel=names.get(f.channel, f.channel),
+            channel=names.get(f.channel, str(f.channel)),
             sender=namer.roles.get(f.send.pid) if f.send else None,
             send=refs.get(f.send) if f.send else None,
             receiver=namer.roles.get(f.recv.pid) if f.recv else None,

@@ -25,6 +25,7 @@ One job a module, in the order a run uses them:
 from __future__ import annotations
 
 from ipctrace import __version__
+from ipctrace.session.folder import generate_file
 from ipctrace.session.judge import blocked_processes
 from ipctrace.session.ports import DEFAULT_PORT, choose_port
 from ipctrace.session.results import Blocked, Ending, RunError, RunOptions, RunResult
@@ -42,5 +43,6 @@ __all__ = [
     "__version__",
     "blocked_processes",
     "choose_port",
+    "generate_file",
     "run_scenario",
 ]

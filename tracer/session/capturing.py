@@ -46,17 +46,27 @@ def socket_addresses(raw: list[dict[str, Any]]) -> set[tuple[str, SockAddr, Sock
 
 
 def keep_packets(
-    capture: Any, backend: str, raw: list[dict[str, Any]], pcap_path: Path
+    capture: Any,
+    backend: str,
+    raw: list[dict[str, Any]],
+    pcap_path: Path,
+    port: int | None = None,
+    protocols: tuple[str, ...] = ("tcp", "udp"),
 ) -> tuple[list[Packet], CaptureInfo]:
     """Stop the capture and keep the packets of the sockets this run's processes used, written to `pcap_path`.
 
-    The pcap is written under a temporary name and renamed: a file named capture.pcap is always whole.
+    When no socket was recorded (programs no recorder enters), the packets to and from the run's port
+    are kept: the port was free when the run began, so they are this run's. The pcap is written under
+    a temporary name and renamed: a file named capture.pcap is always whole.
     """
     from ipctrace import capture as capture_mod
 
     captured = capture.stop()
     all_packets = capture_mod.parse_packets(captured)
-    packets = capture_mod.filter_packets(all_packets, socket_addresses(raw))
+    sockets = socket_addresses(raw)
+    if not sockets and port:
+        sockets = {(proto, SockAddr("0.0.0.0", port), None) for proto in protocols}
+    packets = capture_mod.filter_packets(all_packets, sockets)
     partial = pcap_path.with_name(pcap_path.name + ".partial")
     try:
         capture_mod.write_pcap(capture_mod.frames_of(packets, captured), partial)

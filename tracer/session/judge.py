@@ -8,16 +8,12 @@ from pathlib import Path
 
 from ipctrace.calls import syscalls_for
 from ipctrace.model import ExitStatus, Trace
-from ipctrace.scenarios import Scenario
+from ipctrace.scenarios import Impl, Scenario
+from ipctrace.session.output import output_name
 from ipctrace.session.results import Blocked, Ending
 from ipctrace.session.roles import RoleRun
 
 _STOPPED_BY_US = (ExitStatus(signal=signal.SIGTERM), ExitStatus(code=0))
-
-NOTHING_RECORDED = (
-    "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
-    "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook); other programs run untraced"
-)
 
 
 @dataclass(frozen=True)
@@ -79,6 +75,29 @@ def _ended(scenario: Scenario, ending: Ending, message: str, runs: list[RoleRun]
     return Verdict(ending, False, message)
 
 
+def nothing_recorded(scenario: Scenario, runs: list[RoleRun]) -> str:
+    """Why a run recorded nothing, and what it kept."""
+    files = [output_name(r.role.name) for r in runs] or ["ROLE.out"]
+    outputs = " and ".join([", ".join(files[:-1]), files[-1]] if len(files) > 1 else files)
+    they, their = ("they", "their") if len(files) > 1 else ("it", "its")
+    kept = f"what {they} printed is in {outputs}, and {their} packets, if any, in capture.pcap"
+    if scenario.impl == Impl.C:
+        return (
+            "nothing was recorded: the C originals run untraced until ipctrace's native recorder is built "
+            f"(it is not yet); {kept}; `ipctrace run {scenario.name}` traces the Python port"
+        )
+    untraced = [Path(r.role.command[0]).name for r in runs if r.watch is not None]
+    if untraced:
+        return (
+            f"nothing was recorded: ipctrace records Python programs only so far (its native recorder for C and "
+            f"other programs is not built yet), so {', '.join(untraced)} ran untraced; {kept}"
+        )
+    return (
+        "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
+        "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook)"
+    )
+
+
 def _differing_files(scenario: Scenario, outdir: Path) -> list[str]:
     """The `same_files` pairs whose second file is missing or differs from the first."""
     differ = []
@@ -105,7 +124,7 @@ def judge(
     """Did the run end the way the scenario expects? (ending, ok, what to tell the user)"""
     verdict = _ended(scenario, ending, message, runs, blocked)
     if not recorded:
-        verdict = Verdict(Ending.FAILED, False, NOTHING_RECORDED)
+        verdict = Verdict(Ending.FAILED, False, nothing_recorded(scenario, runs))
     differ = _differing_files(scenario, outdir)
     if differ:
         message = "; ".join([verdict.message, *differ] if verdict.message else differ)

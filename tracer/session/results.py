@@ -39,7 +39,7 @@ class RunOptions:
     """How to run a scenario; every number and name is checked here, so a bad one is one sentence before the run."""
 
     output_root: Path = Path("output")
-    outdir: Path | None = None  # default: output_root / (name or the scenario's name)
+    outdir: Path | None = None  # default: output_root / (name, or the scenario's run name: tcp_chat, tcp_chat-c)
     name: str | None = None  # the run's folder name under output_root (`--name`)
     port: int = 8080  # 0: pick a free port
     capture: str = "scapy"  # scapy, tcpdump or none
@@ -62,7 +62,7 @@ class RunOptions:
 
     def folder(self, scenario: Scenario) -> Path:
         """The run's output folder (not yet resolved)."""
-        return Path(self.outdir or self.output_root / (self.name or scenario.name))
+        return Path(self.outdir or self.output_root / (self.name or scenario.run_name))
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,11 @@ class RunResult:
     port: int | None = None
     stopped_by: signal.Signals | None = None  # the signal that stopped the run early (Ctrl-C, SIGTERM, SIGHUP)
     notes: list[str] = field(default_factory=list)  # what the user should know about the run (UDP drops, ...)
+
+    @property
+    def recorded(self) -> bool:
+        """Whether the recorder recorded anything (blocked calls alone are read from /proc by ipctrace)."""
+        return any(not e.blocked for e in self.trace.events)
 
     @property
     def exit_status(self) -> int:

@@ -18,6 +18,7 @@ from ipctrace.model import ExitStatus, Inode, Stream
 from ipctrace.scenarios import Role
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.results import RunError
+from ipctrace.unrecorded import GroupWatch, recorder_enters
 
 
 @dataclass
@@ -32,6 +33,7 @@ class RoleRun:
     exit: ExitStatus | None = None
     terminated: bool = False  # ipctrace sent it SIGTERM (service roles)
     recorded: bool = False  # one of its processes has recorded an event
+    watch: GroupWatch | None = None  # a program no recorder enters: followed through /proc (unrecorded.py)
     streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
 
     def deliver_input(self, printer: OutputPrinter, all_of_it: bool) -> None:
@@ -98,7 +100,8 @@ def launch(role: Role, command: list[str], env: dict[str, str], cwd: str | None,
         raise RunError(f"cannot start {role.name}: {command[0]!r} is not executable.") from None
     assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
     pumps = [printer.pump(role.name, proc.stdout), printer.pump(role.name, proc.stderr)]
-    return RoleRun(role, proc, deque(role.stdin or ()), pumps, streams=_stream_inodes(proc))
+    watch = None if recorder_enters(tuple(command)) else GroupWatch(proc.pid)
+    return RoleRun(role, proc, deque(role.stdin or ()), pumps, streams=_stream_inodes(proc), watch=watch)
 
 
 def _stream_inodes(proc: subprocess.Popen[bytes]) -> dict[Inode, Stream]:

@@ -36,7 +36,19 @@ from ipctrace.session.supervisor import Supervisor
 from ipctrace.tracefile import write_trace
 
 
-def _substitutions(scenario: Scenario, outdir: Path, port: int | None) -> dict[str, str]:
+def _built_c_programs(scenario: Scenario) -> str:
+    """The folder of the built C originals when the scenario's commands name it ({cbin}), built if needed."""
+    if not any("{cbin}" in arg for role in scenario.roles for arg in role.command):
+        return ""
+    from ipctrace.cprograms import CProgramsUnavailable, built_programs
+
+    try:
+        return str(built_programs())
+    except CProgramsUnavailable as exc:
+        raise RunError(str(exc)) from None
+
+
+def _substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str) -> dict[str, str]:
     """The placeholders of the scenario's commands, and the folder its roles run in (`cwd`)."""
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
     here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
@@ -44,6 +56,7 @@ def _substitutions(scenario: Scenario, outdir: Path, port: int | None) -> dict[s
     return {
         "python": sys.executable,
         "programs": str(PROGRAMS_DIR),
+        "cbin": cbin,
         "port": str(port or ""),
         "outdir": str(outdir),
         "here": str(here),
@@ -81,7 +94,8 @@ class _Run:
         self.stop = stop
         self.outdir = options.folder(scenario).resolve()
         self.port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
-        self.subst = _substitutions(scenario, self.outdir, self.port)
+        cbin = _built_c_programs(scenario)  # a missing compiler is one sentence, before anything is written
+        self.subst = _substitutions(scenario, self.outdir, self.port, cbin)
         _check_programs(scenario, self.subst)
         self.folder = RunFolder(self.outdir, scenario)
         self.capture: Any = None
@@ -119,7 +133,8 @@ class _Run:
         packets, info = self._packets(raw)
         trace = self._assemble(supervisor, raw, info, packets)
         blocked = blocked_processes(trace)
-        verdict = judge(self.scenario, ending, message, supervisor.runs, blocked, self.outdir, bool(trace.events))
+        recorded = len(raw) > len(supervisor.blocked_records)  # blocked calls read from /proc are not recordings
+        verdict = judge(self.scenario, ending, message, supervisor.runs, blocked, self.outdir, recorded)
         if verdict.ending is Ending.DISK_FULL:
             verdict = replace(verdict, message=self._kept(verdict.message, trace, printer))
         trace = replace(trace, header=replace(trace.header, ending=str(verdict.ending), ending_note=verdict.message))
@@ -140,7 +155,7 @@ class _Run:
             return [], CaptureInfo("none", note=self.capture_note)
         pcap = self.outdir / "capture.pcap"
         try:
-            return keep_packets(self.capture, self.options.capture, raw, pcap)
+            return keep_packets(self.capture, self.options.capture, raw, pcap, self.port, self.scenario.protocols)
         except OSError as exc:
             note = f"{disk_sentence(pcap, exc)}: capture.pcap was not written"
             return [], CaptureInfo(self.options.capture, note=note)

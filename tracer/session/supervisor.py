@@ -27,6 +27,7 @@ from ipctrace.session.recording import Recording
 from ipctrace.session.results import Ending
 from ipctrace.session.roles import RoleRun, launch
 from ipctrace.session.stopping import StopSignals
+from ipctrace.unrecorded import reached, waits_for_input
 
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
@@ -131,6 +132,28 @@ class Supervisor:
         self.role_of[run.proc.pid] = role.name
         self.runs.append(run)
 
+    def _follow_unrecorded(self, final: bool = False) -> bool:
+        """For roles that record nothing, learn from /proc what the trace would say: children, readiness, input.
+
+        Returns whether such a role still has a live process (`final`: after a fresh look at its group).
+        """
+        left = False
+        for run in self.runs:
+            if run.watch is None or run.recorded:
+                continue
+            pids = {run.proc.pid, *run.watch.scan(force=final)}
+            for pid in pids:
+                self.role_of.setdefault(pid, run.role.name)  # reaped and stopped like recorded children
+            left = left or any(procfs.alive(pid) for pid in pids)
+            if not run.ready and run.role.ready and (run.exit is not None or reached(pids, run.role.ready)):
+                run.ready, self.last_activity = True, time.monotonic()
+            stdin = run.proc.stdin
+            if stdin is not None and not stdin.closed and not run.role.interactive:
+                if waits_for_input(pids, stdin.fileno()):
+                    run.deliver_input(self.printer, all_of_it=False)
+                    self.last_activity = time.monotonic()
+        return left
+
     def _reap(self) -> None:
         for pid in [*self.role_of, *self._orphans]:
             if pid in self.reaped:
@@ -199,13 +222,14 @@ class Supervisor:
         for obj in self._read_new_events():
             self._handle(obj)
         self._reap()
+        self._follow_unrecorded()
         now = time.monotonic()
         self._watch_udp(now)
         roles = self.scenario.roles
         if len(self.runs) < len(roles):
             return self._start_next(roles[len(self.runs)]) or self._cut_short(now, deadline)
         self._stop_services_when_done()
-        if not self._live_pids() and not self._adopted():
+        if not self._live_pids() and not self._adopted() and not self._follow_unrecorded(final=True):
             return Ending.COMPLETE, ""
         return self._stalled(now) or self._cut_short(now, deadline)
 
@@ -224,10 +248,10 @@ class Supervisor:
     def _stalled(self, now: float) -> tuple[Ending, str] | None:
         """Every role started, processes still live, nothing moving: the expected ending, or a deadlock.
 
-        Nothing is judged before each role has recorded something (or ended): a program still starting
-        up (the interpreter, its imports) is not idle.
+        Nothing is judged before each role has recorded something (or ended, or is followed through /proc
+        because no recorder enters it): a program still starting up (the interpreter, its imports) is not idle.
         """
-        if not all(r.recorded or r.exit is not None for r in self.runs):
+        if not all(r.recorded or r.watch is not None or r.exit is not None for r in self.runs):
             return None
         ending = self.scenario.ending
         if ending is not None and now - self.last_activity > ending.idle:
