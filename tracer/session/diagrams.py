@@ -18,9 +18,8 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ipctrace.link import link
 from ipctrace.model import Trace
-from ipctrace.order import OrderedTrace, order
+from ipctrace.order import OrderedTrace, OrderError, analyse
 from ipctrace.render import RENDERERS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
 from ipctrace.session.folder import DRAWING, disk_sentence
 
@@ -66,8 +65,9 @@ class Drawing:
 
 
 def ordered_view(trace: Trace) -> OrderedTrace:
-    """The linked, ordered trace the diagrams are drawn from."""
-    return order(link(trace))
+    """The linked, ordered trace the diagrams are drawn from: `analyse`'s, computed once per trace for the
+    diagrams, the timeline and the summary of a run alike."""
+    return analyse(trace)
 
 
 def _page_problem(ordered: OrderedTrace, request: DiagramRequest) -> str:
@@ -123,7 +123,10 @@ def _draw_some(
 
 def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
     """Write the requested diagram files of `trace` into `outdir`: the tool-free formats first, then graphviz's."""
-    ordered = ordered_view(trace)
+    try:
+        ordered = ordered_view(trace)
+    except OrderError as exc:
+        return Drawing(problem=str(exc))
     drawing = Drawing()
     try:
         outdir.mkdir(parents=True, exist_ok=True)
