@@ -88,6 +88,48 @@ def safe_name(text: str, fallback: str = "program") -> str:
     return cleaned or fallback
 
 
+#: Interpreter options that take the next argument as their value (`python3 -X dev prog.py`).
+_PYTHON_OPTIONS_WITH_VALUE = ("-X", "-W", "--check-hash-based-pycs")
+
+
+def _is_python(program: str) -> bool:
+    name = Path(program).name
+    version = name.removeprefix("python") if name.startswith("python") else name.removeprefix("pypy")
+    return version != name and all(c.isdigit() or c == "." for c in version)
+
+
+def _python_run_name(args: list[str]) -> str:
+    """What a Python command line runs, as a name: `prog` for prog.py, `pkg.mod` for -m, `python-c` for -c."""
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "-c" or (arg.startswith("-c") and not arg.startswith("--")):
+            return "python-c"
+        if arg == "-m" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("-m") and len(arg) > 2:
+            return arg[2:]
+        if arg in _PYTHON_OPTIONS_WITH_VALUE:
+            i += 2
+            continue
+        if not arg.startswith("-") or arg == "-":
+            return "python-stdin" if arg == "-" else Path(arg).stem
+        i += 1
+    return "python"
+
+
+def adhoc_name(command: list[str]) -> str:
+    """The folder name of an ad-hoc run: the script's name, the module of `-m`, `python-c` for `-c` code.
+
+    `python3 my_program.py` → `my_program`, `python3 -m http.server` → `http.server`, `./my_server 8080` →
+    `my_server`; whatever the command, the result is a plain name (`safe_name`).
+    """
+    program = command[0]
+    if _is_python(program):
+        return safe_name(_python_run_name(command[1:]), "python")
+    return safe_name(Path(program).name, "program")
+
+
 def _kind_of(mode: int) -> str:
     kinds = (
         (stat.S_ISDIR, "a folder"),

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ipctrace.errors import IpctraceError
-from ipctrace.inputs import InputError, check_count, check_name, check_number, read_user_text, safe_name
+from ipctrace.inputs import InputError, adhoc_name, check_count, check_name, check_number, read_user_text, safe_name
 
 MAX_TIMEOUT = 24 * 3600.0  # seconds: a run that long is a mistake in the number
 MAX_GENERATED = 100_000_000  # bytes of one generated file: course examples send kilobytes
@@ -353,48 +353,6 @@ def find_scenario(name_or_path: str) -> Scenario:
         f"unknown scenario {name_or_path!r}.{hint} `ipctrace list` shows them all; "
         f"to trace your own program use `ipctrace run -- {Path(sys.executable).name} your_program.py`."
     )
-
-
-#: Interpreter options that take the next argument as their value (`python3 -X dev prog.py`).
-_PYTHON_OPTIONS_WITH_VALUE = ("-X", "-W", "--check-hash-based-pycs")
-
-
-def _is_python(program: str) -> bool:
-    name = Path(program).name
-    version = name.removeprefix("python") if name.startswith("python") else name.removeprefix("pypy")
-    return version != name and all(c.isdigit() or c == "." for c in version)
-
-
-def _python_run_name(args: list[str]) -> str:
-    """What a Python command line runs, as a name: `prog` for prog.py, `pkg.mod` for -m, `python-c` for -c."""
-    i = 0
-    while i < len(args):
-        arg = args[i]
-        if arg == "-c" or (arg.startswith("-c") and not arg.startswith("--")):
-            return "python-c"
-        if arg == "-m" and i + 1 < len(args):
-            return args[i + 1]
-        if arg.startswith("-m") and len(arg) > 2:
-            return arg[2:]
-        if arg in _PYTHON_OPTIONS_WITH_VALUE:
-            i += 2
-            continue
-        if not arg.startswith("-") or arg == "-":
-            return "python-stdin" if arg == "-" else Path(arg).stem
-        i += 1
-    return "python"
-
-
-def adhoc_name(command: list[str]) -> str:
-    """The folder name of an ad-hoc run: the script's name, the module of `-m`, `python-c` for `-c` code.
-
-    `python3 my_program.py` → `my_program`, `python3 -m http.server` → `http.server`, `./my_server 8080` →
-    `my_server`; whatever the command, the result is a plain name (see `ipctrace.inputs.safe_name`).
-    """
-    program = command[0]
-    if _is_python(program):
-        return safe_name(_python_run_name(command[1:]), "python")
-    return safe_name(Path(program).name, "program")
 
 
 def adhoc_scenario(command: list[str], name: str | None = None, timeout: float = 60.0) -> Scenario:
