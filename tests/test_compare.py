@@ -23,10 +23,12 @@ from ipctrace.compare import (
     canonicalize,
     diff_canonical,
     diff_traces,
+    dumps,
     load,
-    run_canonical,
+    loads,
     without,
 )
+from ipctrace.compare.runner import run_canonical
 from ipctrace.model import Trace
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from tests.conftest import require_capture
@@ -69,7 +71,7 @@ def test_every_reference_scenario_has_a_golden_trace():
 def test_golden_trace_matches_consecutive_runs(ipctrace, name):
     runs = 1 if ipctrace.update else REPEAT.get(name, 1)
     for _ in range(runs):
-        ipctrace.assert_matches(name)
+        ipctrace.assert_matches(name, name=name)  # tests/golden/NAME.json: the golden of each course example
         assert ipctrace.last_run is not None and ipctrace.last_run.ok, ipctrace.last_run.message
 
 
@@ -82,7 +84,7 @@ def test_golden_files_are_readable_json_with_one_call_a_line():
 
 def test_canonical_form_has_no_pids_ports_or_inodes(tmp_path):
     result, canonical = run_canonical("tcp_hello", tmp_path / "tcp_hello")
-    text = canonical.dumps()
+    text = dumps(canonical)
     trace = result.trace
     numbers = {p.pid for p in trace.processes} | {result.port}
     numbers |= {e.endpoint.ino for e in trace.events if e.endpoint is not None}
@@ -96,9 +98,9 @@ def test_load_reads_traces_output_folders_and_golden_files_alike(tmp_path):
     result, canonical = run_canonical("socketpair_fork", tmp_path / "socketpair_fork")
     assert load(result.trace_path) == canonical
     assert load(result.outdir) == canonical
-    assert CanonicalTrace.loads(canonical.dumps()) == canonical
+    assert loads(dumps(canonical)) == canonical
     assert load(GOLDEN / "socketpair_fork.json") == canonical
-    assert "[parent:main] From Child" in canonical.dumps()  # the pid the program printed, as a role
+    assert "[parent:main] From Child" in dumps(canonical)  # the pid the program printed, as a role
 
 
 # -- what the diff says ------------------------------------------------------------------------------
@@ -303,7 +305,7 @@ def test_plugin_records_goldens_then_checks_them_then_explains_a_change(pytester
     result.assert_outcomes(passed=2)
     golden = pytester.path / "golden" / "family.json"
     assert json.loads(golden.read_text())["processes"]["main/child#2"]["parent"] == "main"
-    result.stdout.fnmatch_lines(["*golden trace written: *family.json"])
+    result.stdout.fnmatch_lines(["golden trace written (new): *family.json"])
 
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=2)
@@ -318,7 +320,7 @@ def test_plugin_records_goldens_then_checks_them_then_explains_a_change(pytester
     )
     result.stdout.fnmatch_lines(
         [
-            "*family: the traced run does not match its golden trace *family.json",
+            "the traced run does not match its golden trace *family.json",
             "not equivalent: 2 differences (expected: golden *family.json; got: this run)",
             swapped,
             "*pytest --ipctrace-update*",
