@@ -26,7 +26,7 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("ipctrace.order", 5),
     ("ipctrace.render", 6),
     ("ipctrace.compare.pytest_plugin", 10),  # glue: runs scenarios to compare them
-    ("ipctrace.compare.fixture", 10),
+    ("ipctrace.compare.fixture", 10),  # the plugin's fixture: the same glue, imported when a test uses it
     ("ipctrace.compare.runner", 9),  # glue: a scenario run and its canonical form, for the CLI and the fixture
     ("ipctrace.compare", 6),
     ("ipctrace.scenarios", 7),

@@ -36,6 +36,7 @@ class EndpointKind(StrEnum):
     """What a descriptor refers to, as the recorder found it (a FIFO is a pipe with a name)."""
 
     PIPE = "pipe"
+    FIFO = "fifo"  # a named pipe (mkfifo): a pipe reached through a path
     UNIX_STREAM = "unix-stream"
     UNIX_DGRAM = "unix-dgram"
     UNIX_SEQPACKET = "unix-seqpacket"
@@ -45,6 +46,7 @@ class EndpointKind(StrEnum):
     UDP6 = "udp6"
     SOCKET = "socket"  # a socket of a family ipctrace does not model
     FILE = "file"
+    DIR = "dir"
     TTY = "tty"
     CHAR = "char"
     OTHER = "other"
@@ -65,6 +67,11 @@ class EndpointKind(StrEnum):
     def is_datagram(self) -> bool:
         """Messages with boundaries: UDP, Unix datagram and seqpacket sockets."""
         return self in _DGRAM_KINDS
+
+    @property
+    def is_pipe(self) -> bool:
+        """A pipe, anonymous or named: one inode for both ends."""
+        return self in (EndpointKind.PIPE, EndpointKind.FIFO)
 
     @property
     def is_tcp(self) -> bool:
@@ -88,7 +95,9 @@ class EndpointKind(StrEnum):
         return self.is_stream or self.is_datagram or self is EndpointKind.SOCKET
 
 
-_STREAM_KINDS = frozenset({EndpointKind.PIPE, EndpointKind.UNIX_STREAM, EndpointKind.TCP, EndpointKind.TCP6})
+_STREAM_KINDS = frozenset(
+    {EndpointKind.PIPE, EndpointKind.FIFO, EndpointKind.UNIX_STREAM, EndpointKind.TCP, EndpointKind.TCP6}
+)
 _DGRAM_KINDS = frozenset({EndpointKind.UDP, EndpointKind.UDP6, EndpointKind.UNIX_DGRAM, EndpointKind.UNIX_SEQPACKET})
 
 

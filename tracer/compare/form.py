@@ -223,8 +223,9 @@ class CanonicalTrace:
     def __post_init__(self) -> None:
         object.__setattr__(self, "_by_role", {p.role: p for p in self.processes})
 
-    def process(self, role: Role) -> CanonicalProcess | None:
-        return self._by_role.get(role)
+    def process(self, role: Role | str) -> CanonicalProcess | None:
+        """The process of a role (a Role, or its text as a user writes it: `server/child#1`)."""
+        return self._by_role.get(role if isinstance(role, Role) else Role.parse(role))
 
     @property
     def roles(self) -> tuple[Role, ...]:
