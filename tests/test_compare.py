@@ -352,3 +352,20 @@ def test_scenario_names_and_files_resolve_to_the_same_golden(ipctrace):
     run = ipctrace.run(path)
     assert run == ipctrace.golden("socketpair_single")
     assert canonicalize(ipctrace.last_run.trace) == run
+
+
+def test_show_reads_a_golden_file():
+    import subprocess
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "ipctrace", "show", str(GOLDEN / "pipe3.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "canonical trace of pipe3: the run ended with every process done"
+    assert "main (exec python pipe3.py; exit 0)" in lines
+    assert "  read 'Who are you?\\x00' (13 B) on pipe#1.r" in lines
+    assert "  'Who are you?\\x00' (13 B) main/child#1 (write#1) → main (read#1) on pipe#1" in lines

@@ -53,7 +53,10 @@ class GoldenBook:
 
     def use(self, path: Path) -> None:
         self.used.add(path.resolve())
-        self.folders.add(path.parent.resolve())
+
+    def use_folder(self, folder: Path) -> None:
+        """A golden folder some test of the session compares in (only such folders are searched for unused ones)."""
+        self.folders.add(folder.resolve())
 
     def written_before(self, path: Path) -> tuple[CanonicalTrace, str] | None:
         return self.written.get(path.resolve())

@@ -74,6 +74,7 @@ class Ipctrace:
         except ValueError:  # the plugin came too late to register its ini setting
             ini = ""
         self.golden_dir = (config.rootpath / ini) if ini else self._folder / "golden"
+        book.use_folder(self.golden_dir)
         self.last_run: RunResult | None = None
 
     def run(
