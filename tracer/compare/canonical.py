@@ -79,7 +79,7 @@ def canonicalize(trace: Trace, linked: LinkedTrace | None = None, *, read_bounda
 def _process(proc: Process, names: Names, read_boundaries: bool) -> tuple[CanonicalProcess, list[Unit]]:
     trace = names.trace
     events, threads = _by_thread(list(trace.events_of(proc.pid)), proc.pid)
-    found = asynchronous(events, lambda e: trace.stream_of(e) in _OUTPUT_STREAMS)
+    found = asynchronous(events, lambda e: names.stream(e) in _OUTPUT_STREAMS)
     started = "fork" if proc.forked else "exec" if names.roles.get(proc.ppid) is None else "unknown"
     argv = names.argv(proc.argv) if not events and not proc.forked else ()
     synchronous: list[Event] = []
@@ -138,13 +138,14 @@ def _call_refs(names: Names, leader: Mapping[EventKey, EventKey]) -> dict[EventK
     for e in names.walk_events():
         if e.call not in DATA_CALLS:
             continue
-        first = leader.get(e.key, e.key)
-        if first != e.key and first in refs:  # a later read of a joined unit: the unit's reference
-            refs[e.key] = refs[first]
+        key = e.key
+        first = leader.get(key)
+        if first is not None and first in refs:  # a later read of a joined unit: the unit's reference
+            refs[key] = refs[first]
             continue
         k = (e.pid, e.call.value, names.on(e))
         counts[k] = counts.get(k, 0) + 1
-        refs[e.key] = CallRef(e.call.value, counts[k])
+        refs[key] = CallRef(e.call.value, counts[k])
     return refs
 
 

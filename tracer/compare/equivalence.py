@@ -54,7 +54,7 @@ def _joinable(e: Event, names: Names) -> bool:
         and not e.failed
         and not e.blocked
         and bool(e.size)
-        and names.trace.stream_of(e) is None
+        and names.stream(e) is None
     )
 
 
@@ -90,12 +90,14 @@ def joined(first: CanonicalCall, unit: Unit, names: Names) -> CanonicalCall:
 
 
 def leaders(all_units: Iterable[Unit]) -> Mapping[EventKey, EventKey]:
-    """Each event's unit, by the unit's first event."""
-    return {e.key: unit.leader.key for unit in all_units for e in unit.events}
+    """The unit of each event joined into another's, by the unit's first event (events alone are left out)."""
+    return {e.key: unit.leader.key for unit in all_units if len(unit.events) > 1 for e in unit.events[1:]}
 
 
 def joined_flows(flows: Iterable[Flow], leader: Mapping[EventKey, EventKey]) -> list[Flow]:
     """Flows into the reads of one unit joined: one flow per send and unit, its bytes in stream order."""
+    if not leader:
+        return list(flows)
     groups: dict[tuple[str, EventKey | None, EventKey | None], list[Flow]] = {}
     for f in flows:
         recv = None if f.recv is None else leader.get(f.recv, f.recv)

@@ -17,7 +17,7 @@ from ipctrace.calls import Call
 from ipctrace.compare.identity import Role
 from ipctrace.compare.text import TextSymbols
 from ipctrace.link import EndpointInfo, LinkedTrace
-from ipctrace.model import Endpoint, EndpointKind, Event, Pid, Process, SockAddr, Trace
+from ipctrace.model import Endpoint, EndpointKind, Event, Pid, Process, SockAddr, Stream, Trace
 
 _PYTHON = re.compile(r"^python[0-9.]*$")
 _NUMBERS = re.compile(r"\d+")
@@ -35,6 +35,8 @@ class Names:
         self._groups: dict[str, str] = {}  # link's group → the form's group name
         self._group_kind = {c.group: c.kind for c in linked.connections}
         self._counts: dict[str, int] = defaultdict(int)
+        self._on: dict[Event, str] = {}  # events compare by identity: one entry per event
+        self._streams: dict[Event, Stream | None] = {}
         self._ports = _PortSymbols(trace)
         self._walk_processes()
         for e in self.walk_events():
@@ -123,13 +125,22 @@ class Names:
         info = self.linked.endpoints.get((ep.dev, ep.ino))
         return self._groups.get(info.group or "", name) if info is not None else name
 
+    def stream(self, e: Event) -> Stream | None:
+        """Which of its standard streams an event reads or writes (`Trace.stream_of`), looked up once per event."""
+        if e not in self._streams:
+            self._streams[e] = self.trace.stream_of(e)
+        return self._streams[e]
+
     def on(self, e: Event) -> str | None:
         """The endpoint a call used; for a pipe, which end (`pipe#1.r`)."""
         if e.endpoint is None:
             return None
-        name = self.endpoint(e.endpoint)
-        end = self.linked.pipe_ends.get(e.key) if e.endpoint.kind is EndpointKind.PIPE else None
-        return f"{name}.{end}" if end in ("r", "w") else name
+        known = self._on.get(e)
+        if known is None:
+            name = self.endpoint(e.endpoint)
+            end = self.linked.pipe_ends.get(e.key) if e.endpoint.kind is EndpointKind.PIPE else None
+            known = self._on[e] = f"{name}.{end}" if end in ("r", "w") else name
+        return known
 
     # -- command lines ------------------------------------------------------------------------------
 

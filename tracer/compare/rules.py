@@ -28,7 +28,7 @@ def canonical_call(e: Event, names: Names) -> CanonicalCall:
     """One event in symbolic terms: a call still blocked at the end, a line of the program, or its call's rule."""
     if e.blocked:
         return CanonicalCall(call=e.call.value, on=names.on(e), blocked=True)
-    stream = names.trace.stream_of(e)
+    stream = names.stream(e)
     if stream is not None:  # the program's own input or output: its text, under the stream's name
         return stream_line(e, names, stream)
     return RULES[spec(e.call).canon](e, names)
