@@ -122,3 +122,22 @@ def test_interpreters_and_program_folders_are_normalised():
     assert _argv_item("/tmp/run/prog.py", False) == "prog.py"
     assert _argv_item("--port", False) == "--port"
     assert _argv_item("python3", False) == "python3"  # only the interpreter's place is the interpreter
+
+
+def test_a_changed_message_is_named_in_each_runs_own_terms():
+    """The golden's `write#2` that is `write#3` in this run is said so, not named by the golden's count alone."""
+    from ipctrace.compare import CallRef, CanonicalFlow, Role
+    from ipctrace.compare.flows import flow_differences
+
+    main, child = Role("main"), Role("main").child(1)
+    expected = CanonicalFlow("pipe#1", main, CallRef("write", 2), child, CallRef("read", 1), 3, "bye")
+    actual = CanonicalFlow("pipe#1", main, CallRef("write", 3), child, CallRef("read", 1), 3, "bye")
+    assert flow_differences([expected], [actual]) == [
+        "message 'bye' (3 B) from main (write#2, now write#3) to main/child#1 (read#1) on pipe#1: another call sent "
+        "or read it"
+    ]
+    changed = CanonicalFlow("pipe#1", main, CallRef("write", 3), child, CallRef("read", 2), 4, "bye!")
+    assert flow_differences([expected], [changed]) == [
+        "message from main (write#2, now write#3) to main/child#1 (read#1, now read#2) on pipe#1: expected 'bye' "
+        "(3 B); got 'bye!' (4 B)"
+    ]

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 
-from ipctrace.calls import Canon, spec
+from ipctrace.calls import Canon, Trait, spec
 from ipctrace.compare.form import CanonicalCall, CanonicalFlow, CanonicalPacket, CanonicalProcess
 from ipctrace.compare.text import quote
 
@@ -76,7 +76,7 @@ def _generic(c: CanonicalCall, focus: int) -> str:
 
 _SAY: Mapping[Canon, _Say] = {
     Canon.STREAM_LINE: _line,
-    Canon.ENDPOINT_ONLY: lambda c, focus: _release(c, focus) if c.call == "close" else _generic(c, focus),
+    Canon.ENDPOINT_ONLY: lambda c, focus: (_release if spec(c.call).has(Trait.RELEASES_FD) else _generic)(c, focus),
     Canon.SHUTDOWN: _release,
     Canon.SEND: _send,
     Canon.RECEIVE: _receive,

@@ -25,6 +25,8 @@ _SAME_MESSAGE: tuple[_Key, ...] = (
     # the same send and receive, other bytes: a changed message
     lambda f: (f.channel, f.sender, f.send, f.receiver, f.recv),
     lambda f: (f.channel, f.sender, f.send),
+    # between the same two processes on the same channel, by other calls: a changed message there
+    lambda f: (f.channel, f.sender, f.receiver),
 )
 
 
@@ -61,17 +63,20 @@ def _sender(x: CanonicalFlow, y: CanonicalFlow) -> str:
     return f"{x.sender} ({x.send}{now})"
 
 
-def _reader(f: CanonicalFlow) -> str:
-    return f"{f.receiver} ({f.recv})" if f.receiver else "nobody (never read)"
+def _reader(f: CanonicalFlow, now: CanonicalFlow | None = None) -> str:
+    if not f.receiver:
+        return "nobody (never read)"
+    later = f", now {now.recv}" if now is not None and now.receiver == f.receiver and now.recv != f.recv else ""
+    return f"{f.receiver} ({f.recv}{later})"
 
 
 def _change(x: CanonicalFlow, y: CanonicalFlow) -> str:
     sender = _sender(x, y)
-    if (x.channel, x.receiver, x.recv, x.sender) == (y.channel, y.receiver, y.recv, y.sender):
-        return (
-            f"message from {sender} to {_reader(x)} on {x.channel}: expected {quote(x.data)} "
-            f"({x.size} B); got {quote(y.data)} ({y.size} B)"
-        )
+    if (x.channel, x.receiver, x.sender) == (y.channel, y.receiver, y.sender):
+        where = f"from {sender} to {_reader(x, y)} on {x.channel}"
+        if (x.data, x.size) == (y.data, y.size):
+            return f"message {quote(x.data)} ({x.size} B) {where}: another call sent or read it"
+        return f"message {where}: expected {quote(x.data)} ({x.size} B); got {quote(y.data)} ({y.size} B)"
     if x.channel != y.channel:
         return (
             f"message {quote(x.data)} ({x.size} B) from {sender} went to the wrong peer: expected {_reader(x)} on "

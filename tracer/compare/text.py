@@ -19,22 +19,17 @@ TEXT_LIMIT = 120
 FLOW_TEXT_LIMIT = 40
 
 _ESCAPES = {"\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+#: One table for str.translate: control characters, DEL, and undecodable bytes (surrogate-escaped) as `\xNN`.
+_TABLE = {
+    **{code: f"\\x{code:02x}" for code in (*range(0x20), 0x7F)},
+    **{0xDC00 + byte: f"\\x{byte:02x}" for byte in range(0x80, 0x100)},
+    **{ord(ch): text for ch, text in _ESCAPES.items()},
+}
 
 
 def escape(data: bytes) -> str:
     """Bytes as readable text: UTF-8 where it decodes, `\\xNN` for other bytes and control characters."""
-    out = []
-    for ch in data.decode("utf-8", "surrogateescape"):
-        code = ord(ch)
-        if ch in _ESCAPES:
-            out.append(_ESCAPES[ch])
-        elif 0xDC80 <= code <= 0xDCFF:  # an undecodable byte
-            out.append(f"\\x{code - 0xDC00:02x}")
-        elif code < 0x20 or code == 0x7F:
-            out.append(f"\\x{code:02x}")
-        else:
-            out.append(ch)
-    return "".join(out)
+    return data.decode("utf-8", "surrogateescape").translate(_TABLE)
 
 
 def quote(text: str | None, limit: int = 40, start: int = 0) -> str:
