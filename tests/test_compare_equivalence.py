@@ -41,8 +41,8 @@ def test_a_stream_read_whole_or_in_pieces_matches_one_golden_every_run(ipctrace)
     """The issue's program: `hellobye` in one read or `hello` + `bye` in two is the same IPC, 50 runs in a row."""
     shapes = set()
     for n in range(1 if ipctrace.update else RUNS):
-        pause = "1" if n % 2 else "0"  # every other run the child gets the two writes apart
-        ipctrace.assert_matches(_program("compare_stream_split.py", env={"COMPARE_PAUSE": pause}))
+        split = ("", "apart", "whole")[n % 3]  # as it comes, then forced each way
+        ipctrace.assert_matches(_program("compare_stream_split.py", env={"COMPARE_SPLIT": split}))
         assert ipctrace.last_run is not None and ipctrace.last_run.ok, ipctrace.last_run.message
         shapes.add(_reads_with_bytes(ipctrace.last_run.trace))
     assert ipctrace.update or shapes == {1, 2}, f"the runs did not split the stream both ways: {shapes}"
@@ -62,20 +62,20 @@ def test_a_changed_message_still_fails_against_that_golden(tmp_path):
 
 def test_read_boundaries_can_be_asserted(tmp_path):
     runs = {
-        pause: run_canonical(
-            _program("compare_stream_split.py", env={"COMPARE_PAUSE": pause}),
-            tmp_path / pause / "split",
+        split: run_canonical(
+            _program("compare_stream_split.py", env={"COMPARE_SPLIT": split}),
+            tmp_path / split / "split",
             read_boundaries=True,
         )
-        for pause in ("0", "1")
+        for split in ("whole", "apart")
     }
-    assert [_reads_with_bytes(runs[p][0].trace) for p in ("0", "1")] == [1, 2]
-    result = diff_canonical(runs["0"][1], runs["1"][1], {READ_BOUNDARIES})
+    assert [_reads_with_bytes(runs[p][0].trace) for p in ("whole", "apart")] == [1, 2]
+    result = diff_canonical(runs["whole"][1], runs["apart"][1], {READ_BOUNDARIES})
     assert not result.equivalent
     assert "main/child#1: expected read 'hellobye' (8 B) on pipe#1.r; got read 'hello' (5 B) on pipe#1.r" in [
         str(d) for d in result.differences
     ]
-    joined = diff_canonical(runs["0"][1], runs["1"][1])  # forms kept with boundaries, compared without: said so
+    joined = diff_canonical(runs["whole"][1], runs["apart"][1])  # forms kept with boundaries, compared without: said so
     assert [str(d) for d in joined.differences] == [
         "the expected run and this run kept its reads with their boundaries; compare with read-boundaries too, "
         "or record it again without it"

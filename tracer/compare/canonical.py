@@ -165,7 +165,7 @@ def _flows(linked: LinkedTrace, names: Names, leader: Mapping[EventKey, EventKey
     for f in joined_flows(linked.flows, leader):
         send, recv = (refs.get(f.send) if f.send else None), (refs.get(f.recv) if f.recv else None)
         flow = CanonicalFlow(
-            channel=channels.get(f.channel, f.channel),
+            channel=channels.get(f.channel, str(f.channel)),
             sender=_role_of(f.send, names),
             send=send,
             receiver=_role_of(f.recv, names),

@@ -28,7 +28,7 @@ from dataclasses import dataclass, replace
 from ipctrace.calls import RECEIVES, Canon, calls_by_canon
 from ipctrace.compare.form import CanonicalCall
 from ipctrace.compare.naming import Names
-from ipctrace.link import Flow
+from ipctrace.link import ChannelId, Flow
 from ipctrace.model import Event, EventKey, TcpFlags
 
 _WAITS = frozenset(c.value for c in calls_by_canon(Canon.WAIT))
@@ -98,7 +98,7 @@ def joined_flows(flows: Iterable[Flow], leader: Mapping[EventKey, EventKey]) -> 
     """Flows into the reads of one unit joined: one flow per send and unit, its bytes in stream order."""
     if not leader:
         return list(flows)
-    groups: dict[tuple[str, EventKey | None, EventKey | None], list[Flow]] = {}
+    groups: dict[tuple[ChannelId, EventKey | None, EventKey | None], list[Flow]] = {}
     for f in flows:
         recv = None if f.recv is None else leader.get(f.recv, f.recv)
         groups.setdefault((f.channel, f.send, recv), []).append(f)

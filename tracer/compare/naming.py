@@ -16,8 +16,8 @@ from collections.abc import Callable, Iterator, Sequence
 from ipctrace.calls import Call
 from ipctrace.compare.identity import Role
 from ipctrace.compare.text import TextSymbols
-from ipctrace.link import EndpointInfo, LinkedTrace
-from ipctrace.model import Endpoint, EndpointKind, Event, Pid, Process, SockAddr, Stream, Trace
+from ipctrace.link import ChannelKind, EndpointInfo, GroupId, LinkedTrace, Side
+from ipctrace.model import Endpoint, EndpointKind, Event, Inode, Pid, Process, SockAddr, Stream, Trace
 
 _PYTHON = re.compile(r"^python[0-9.]*$")
 _NUMBERS = re.compile(r"\d+")
@@ -31,9 +31,8 @@ class Names:
         self.linked = linked
         self.order: list[Process] = []  # processes in walk order
         self.roles: dict[Pid, Role] = {}
-        self._endpoints: dict[tuple[int, int], str] = {}
-        self._groups: dict[str, str] = {}  # link's group → the form's group name
-        self._group_kind = {c.group: c.kind for c in linked.connections}
+        self._endpoints: dict[Inode, str] = {}
+        self._groups: dict[GroupId, str] = {}  # link's group → the form's group name
         self._counts: dict[str, int] = defaultdict(int)
         self._on: dict[Event, str] = {}  # events compare by identity: one entry per event
         self._streams: dict[Event, Stream | None] = {}
@@ -104,14 +103,14 @@ class Names:
         self._counts[prefix] += 1
         return f"{prefix}#{self._counts[prefix]}"
 
-    def _group(self, group: str, prefix: str) -> str:
+    def _group(self, group: GroupId) -> str:
         if group not in self._groups:
-            self._groups[group] = self._number(prefix)
+            self._groups[group] = self._number(group.kind.value)
         return self._groups[group]
 
     def endpoint(self, ep: Endpoint) -> str:
         """`pipe#1`, `socketpair#1.a`, `tcp#1.client`, `tcp-listener#1`, `udp#2`: numbered in walk order."""
-        inode = (ep.dev, ep.ino)
+        inode = ep.inode
         name = self._endpoints.get(inode)
         if name is None:
             info = self.linked.endpoints.get(inode) or EndpointInfo(ep)
@@ -122,8 +121,9 @@ class Names:
     def pair(self, ep: Endpoint) -> str:
         """The name of what a pipe() or socketpair() made: `pipe#1`, `socketpair#1` (its ends are `.a`, `.b`)."""
         name = self.endpoint(ep)
-        info = self.linked.endpoints.get((ep.dev, ep.ino))
-        return self._groups.get(info.group or "", name) if info is not None else name
+        info = self.linked.endpoints.get(ep.inode)
+        group = None if info is None else info.group
+        return self._groups.get(group, name) if group is not None else name
 
     def stream(self, e: Event) -> Stream | None:
         """Which of its standard streams an event reads or writes (`Trace.stream_of`), looked up once per event."""
@@ -138,8 +138,8 @@ class Names:
         known = self._on.get(e)
         if known is None:
             name = self.endpoint(e.endpoint)
-            end = self.linked.pipe_ends.get(e.key) if e.endpoint.kind is EndpointKind.PIPE else None
-            known = self._on[e] = f"{name}.{end}" if end in ("r", "w") else name
+            end = self.linked.pipe_ends.get(e.key) if e.endpoint.kind.is_pipe else None
+            known = self._on[e] = name if end is None else f"{name}.{end.value}"
         return known
 
     # -- command lines ------------------------------------------------------------------------------
@@ -164,15 +164,15 @@ _EndpointRule = Callable[[Names, EndpointInfo], str | None]
 
 
 def _pipe(names: Names, info: EndpointInfo) -> str | None:
-    return names._number("pipe") if info.endpoint.kind is EndpointKind.PIPE else None
+    """A pipe (`pipe#1`) or FIFO (`fifo#1`): its ends are `.r` and `.w`."""
+    return names._number(info.endpoint.kind.value) if info.endpoint.kind.is_pipe else None
 
 
 def _connected(names: Names, info: EndpointInfo) -> str | None:
     """An end of a socketpair (`.a`, `.b`) or of a connection (`.client`, `.server`)."""
-    kind = names._group_kind.get(info.group or "")
-    if kind is None or not info.side:
+    if info.group is None or info.side is Side.NONE or info.group.kind is ChannelKind.PIPE:
         return None
-    return f"{names._group(info.group or '', kind)}.{info.side.lower()}"
+    return f"{names._group(info.group)}.{info.side.value.lower()}"
 
 
 def _listener(names: Names, info: EndpointInfo) -> str | None:
