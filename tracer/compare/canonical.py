@@ -47,6 +47,7 @@ from ipctrace.compare.rules import canonical_call
 from ipctrace.compare.text import short
 from ipctrace.link import Channel, LinkedTrace, link
 from ipctrace.model import Event, EventKey, Pid, Process, Stream, TcpFlags, Trace
+from ipctrace.perf import gc_paused
 
 _OUTPUT_STREAMS = frozenset({Stream.STDOUT, Stream.STDERR})
 
@@ -58,6 +59,11 @@ def canonicalize(trace: Trace, linked: LinkedTrace | None = None, *, read_bounda
     the stream; by default consecutive reads of one stream are one.
     """
     linked = linked if linked is not None else link(trace)
+    with gc_paused():  # many small acyclic objects: collections would make this grow faster than the trace
+        return _canonicalize(trace, linked, read_boundaries)
+
+
+def _canonicalize(trace: Trace, linked: LinkedTrace, read_boundaries: bool) -> CanonicalTrace:
     names = Names(trace, linked)
     processes = []
     all_units: list[Unit] = []

@@ -23,6 +23,7 @@ from ipctrace.compare.form import CanonicalCall, CanonicalTrace
 from ipctrace.compare.identity import Role
 from ipctrace.compare.sequences import sequence_differences
 from ipctrace.model import Trace
+from ipctrace.perf import gc_paused
 
 EXPLAIN_LIMIT = 40  # differences shown before "... and N more"
 
@@ -97,7 +98,13 @@ def diff_canonical(
     actual_name: str = "",
 ) -> DiffResult:
     """Compare two canonical traces (from runs or golden files)."""
-    ignored = check_ignore(ignore)
+    with gc_paused():
+        return _diff(expected, actual, check_ignore(ignore), expected_name, actual_name)
+
+
+def _diff(
+    expected: CanonicalTrace, actual: CanonicalTrace, ignored: frozenset[str], expected_name: str, actual_name: str
+) -> DiffResult:
     notes = []
     if ignored:
         notes.append("ignored: " + ", ".join(CHOICES[k] for k in sorted(ignored)))
