@@ -5,7 +5,7 @@ Two real recorded runs of `benchmarks/programs/exchange.py pipe N` per size
 canonical form is timed from a linked trace (linking is the link stage's own
 cost, shown beside it), with its peak memory (tracemalloc); the diff is
 timed on the two runs (equivalent forms: the case `ipctrace diff T T` took
-362 s for at 100,000 events with difflib) and on a second form with every
+362 s at 100,000 events with difflib) and on a second form with every
 100th call of the parent changed and every 500th gone (the alignment's
 hard case: many differences). Each exponent is the least-squares slope of
 log(median time) over log(events).
