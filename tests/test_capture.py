@@ -527,7 +527,6 @@ def test_capture_starts_and_stops_without_scapy_and_without_waiting() -> None:
         "print(len(got), round(took, 3), any(m.split('.')[0] == 'scapy' for m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
-    count, took, scapy_loaded = out.stdout.split()
+    count, _took, scapy_loaded = out.stdout.split()
     assert int(count) == 50
-    assert float(took) >= 0
     assert scapy_loaded == "False"
