@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import re
 import subprocess
 from collections import defaultdict
@@ -67,7 +68,7 @@ def run(ctx: Context) -> Section:
     cold = dict(os.environ)  # as this machine runs Python: PYTHONDONTWRITEBYTECODE set, ipctrace compiled each time
     cold.pop("PYTHONPYCACHEPREFIX", None)
     cold["PYTHONDONTWRITEBYTECODE"] = "1"
-    events = ctx.scratch("startup") / "events.jsonl"
+    events = ctx.scratch("startup") / "recording"
     cases = {
         "`python -c pass`": ([PYTHON, "-c", "pass"], warm),
         "`python -c pass`, traced": ([PYTHON, "-c", "pass"], tracing_environment(str(events), base=warm)),
@@ -133,5 +134,5 @@ def run(ctx: Context) -> Section:
                 "one run, bytecode cached: ipctrace's own top-level imports and their sub-imports of 10 ms or more",
             )
         )
-    events.unlink(missing_ok=True)
+    shutil.rmtree(events, ignore_errors=True)
     return section

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import _posixsubprocess
 import builtins
+import io
 import os
+import select
 import socket
 import sys
 import time
@@ -20,15 +23,18 @@ _OWNERS = {
     id(time): "time",
     id(builtins): "builtins",
     id(sys): "sys",
+    id(io): "io",
+    id(select): "select",
+    id(_posixsubprocess): "_posixsubprocess",
 }
 
 
 def _patched_targets(tmp_path) -> set[str]:
-    from ipctrace.record import hooks, start_recording, stop_recording
+    from ipctrace.record import patches, start_recording, stop_recording
 
     start_recording(str(tmp_path / "events"))
     try:
-        return {f"{_OWNERS[id(owner)]}.{name}" for owner, name, *_ in hooks._patches}
+        return {f"{_OWNERS[id(owner)]}.{name}" for owner, name, _ in patches.patched()}
     finally:
         stop_recording()
 

@@ -139,7 +139,9 @@ def test_sigkilled_child_keeps_its_events(trace_program):
     child = next(p for p in trace.processes if p.role == "main/child#1")
     assert child.exit is not None and child.exit.signal == 9
     calls = _calls(list(trace.events), child.pid)
-    assert calls == ["start", "write"], calls  # the read it was killed in never returned
+    assert calls == ["start", "write", "read"], calls
+    read = [e for e in trace.events if e.pid == child.pid][-1]
+    assert read.blocked and read.t1 is None, "the read it was killed in never returned: it stays in progress"
     assert "exit" not in calls
     assert result.ok
 

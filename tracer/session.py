@@ -12,6 +12,7 @@ from __future__ import annotations
 import ctypes
 import os
 import platform
+import shutil
 import signal
 import socket
 import stat
@@ -29,8 +30,9 @@ from ipctrace.assemble import build_trace, exit_status_of
 from ipctrace.calls import FD_SYSCALLS, WAITING_ON_OTHERS_SYSCALLS, syscall_name, syscalls_for
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
 from ipctrace.record import tracing_environment
+from ipctrace.record.reader import LogFollower, read_logs
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Role, Scenario
-from ipctrace.tracefile import read_raw_events, write_trace
+from ipctrace.tracefile import write_trace
 
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
@@ -76,6 +78,7 @@ class RunResult:
     blocked: list[Blocked] = field(default_factory=list)
     files: dict[str, Path] = field(default_factory=dict)
     port: int | None = None
+    recorder_problems: list[str] = field(default_factory=list)  # what the recorder could not record, said once
 
 
 # -- ports ------------------------------------------------------------------------------------------
@@ -287,8 +290,9 @@ class Supervisor:
         self.kinds: dict[tuple[int, int], str] = {}
         self.last_event_t1: dict[Pid, int] = {}
         self.blocked_records: list[dict[str, Any]] = []  # what stop() read from /proc, added to the trace
-        self._tail = b""
-        self._events_file = open(events_path, "rb")
+        self.follower = LogFollower(events_path)
+        self._busy = 0
+        self.log_problems: list[str] = []
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
@@ -296,14 +300,11 @@ class Supervisor:
 
     # The trace as it grows.
     def _read_new_events(self) -> list[dict[str, Any]]:
-        chunk = self._events_file.read()
-        if not chunk:
-            return []
-        data = self._tail + chunk
-        cut = data.rfind(b"\n") + 1
-        self._tail = data[cut:]
-        self.last_activity = time.monotonic()
-        return list(read_raw_events(data[:cut].decode("utf-8", "replace").splitlines(keepends=True)))
+        done, busy = self.follower.poll()
+        if done or len(busy) != self._busy:
+            self.last_activity = time.monotonic()
+        self._busy = len(busy)
+        return done
 
     def _handle(self, obj: dict[str, Any]) -> None:
         pid, ppid = int(obj["pid"]), int(obj.get("ppid", 0))
@@ -556,7 +557,10 @@ class Supervisor:
         self.blocked_records = records
 
     def finish(self) -> list[dict[str, Any]]:
-        """Every recorded line plus the blocked-call records, after all processes are gone."""
+        """Every record plus the blocked-call records, after all processes are gone.
+
+        A process the recorder shows inside a call is blocked in that call; /proc's answer is kept
+        only for processes the logs say nothing about."""
         for run in self.runs:
             if run.proc.stdin is not None and not run.proc.stdin.closed:
                 try:
@@ -565,10 +569,10 @@ class Supervisor:
                     pass
             for thread in run.threads:
                 thread.join(timeout=5)
-        self._events_file.close()
-        with open(self.events_path, encoding="utf-8", errors="replace") as f:
-            raw = list(read_raw_events(f))
-        return raw + self.blocked_records
+        raw, problems = read_logs(self.events_path)
+        self.log_problems = problems.sentences() + problems.messages
+        in_call = {obj["pid"] for obj in raw if obj.get("state") == "in-progress"}
+        return raw + [b for b in self.blocked_records if b["pid"] not in in_call]
 
 
 def _generate_file(path: Path, size: int) -> None:
@@ -656,8 +660,9 @@ def _prepare_outdir(scenario: Scenario, outdir: Path) -> Path:
     """The run's folder, emptied of a previous run's results, with the scenario's generated files."""
     try:
         outdir.mkdir(parents=True, exist_ok=True)
-        events_path = outdir / "events.raw.jsonl"
-        events_path.write_bytes(b"")
+        events_path = outdir / "recording"  # the recorder's logs (record/FORMAT.md), gone once trace.jsonl is written
+        shutil.rmtree(events_path, ignore_errors=True)
+        events_path.mkdir()
     except OSError as exc:
         raise RunError(
             f"cannot write to the output folder {outdir} ({exc.strerror}): choose another one with --output DIR."
@@ -807,7 +812,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     trace = replace(trace, header=_header(scenario, subst, started, ended, roles, info, ending, message))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)
-    events_path.unlink(missing_ok=True)  # everything it held is in trace.jsonl now
+    shutil.rmtree(events_path, ignore_errors=True)  # everything it held is in trace.jsonl now
 
     files = {"trace": trace_path}
     if capture is not None:
@@ -827,6 +832,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
         blocked=blocked,
         files=files,
         port=port,
+        recorder_problems=supervisor.log_problems,
     )
 
 

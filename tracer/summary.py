@@ -38,6 +38,8 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
     elif cap.note:
         out.write(f"packets     none: {cap.note}\n")
     out.write(f"duration    {duration:.3f} s\n")
+    for problem in result.recorder_problems:
+        out.write(f"recorder    {problem}\n")
     for b in result.blocked:
         out.write(f"blocked     {b.role} [{b.pid}] was still in {b.detail} when the run was stopped\n")
     out.write(f"ending      {result.ending}" + (f": {result.message}" if result.message else "") + "\n")

@@ -65,7 +65,7 @@ def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
         args=obj.get("args") or {},
         result=obj.get("res"),
         error=obj.get("err"),
-        data=None if data is None else base64.b64decode(data),
+        data=None if data is None else data if isinstance(data, bytes) else base64.b64decode(data),
         size=obj.get("size"),
         local=addr_from_json(obj.get("local")),
         peer=addr_from_json(obj.get("peer")),
@@ -307,7 +307,10 @@ def write_trace(trace: Trace, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as out:
         for line in trace_lines(trace):
-            out.write(line + "\n")
+            try:
+                out.write(line + "\n")
+            except UnicodeEncodeError:  # a string with undecodable bytes (surrogateescape): escaped as \udcXX
+                out.write(json.dumps(json.loads(line), ensure_ascii=True) + "\n")
     tmp.replace(path)
 
 

@@ -1,0 +1,586 @@
+"""Wrappers of `socket.socket` methods and `socket.socketpair` / `socket.fromfd`.
+
+`send`/`recv` (and `sendall`, `recv_into`) are the hot path, written out in full like
+`os.read`/`os.write`; the calls that carry addresses or ancillary data put them in the record's
+blobs (FORMAT.md). `socket.makefile` needs nothing of its own: its `SocketIO` reads and writes
+through `recv_into` and `send`.
+"""
+
+from __future__ import annotations
+
+import errno as _errno
+import socket
+from collections.abc import Callable
+from typing import Any
+
+from ipctrace.calls import Call
+from ipctrace.record import core
+from ipctrace.record import layout as L
+from ipctrace.record.endpoints import TABLE, as_json, endpoint, forget, learn, socket_kind
+from ipctrace.record.log import TLS
+
+_ID = L.CALL_IDS
+_S = socket.socket
+_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
+_CAPPED, _PEEK = L.F_CAPPED, L.F_PEEK
+_MSG_PEEK = getattr(socket, "MSG_PEEK", 2)
+_FAILED = core.FAILED
+_code = L.exception_code
+_mv = memoryview
+_POST = 512  # room for addresses (a Unix path escaped as JSON can be long)
+
+_METHODS = (
+    "__init__",
+    "bind",
+    "listen",
+    "accept",
+    "connect",
+    "connect_ex",
+    "send",
+    "sendall",
+    "sendto",
+    "sendmsg",
+    "recv",
+    "recv_into",
+    "recvfrom",
+    "recvfrom_into",
+    "recvmsg",
+    "recvmsg_into",
+    "shutdown",
+    "close",
+    "setsockopt",
+)
+ORIGINALS: dict[str, Callable[..., Any]] = {name: getattr(_S, name) for name in _METHODS if hasattr(_S, name)}
+_orig_socketpair = socket.socketpair
+_orig_fromfd = socket.fromfd
+_send = ORIGINALS["send"]
+_recv = ORIGINALS["recv"]
+_sendall = ORIGINALS["sendall"]
+_recv_into = ORIGINALS["recv_into"]
+
+
+def _log() -> Any:
+    rec = core.REC
+    return None if rec is None else rec.log()
+
+
+def _names(sock: Any, local: bool = True, peer: bool = False) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if local:
+        try:
+            out["local"] = core.addr(sock.getsockname())
+        except OSError:
+            pass
+    if peer:
+        try:
+            out["peer"] = core.addr(sock.getpeername())
+        except OSError:
+            pass
+    return out
+
+
+def _fd(sock: Any) -> int:
+    try:
+        return sock.fileno()  # type: ignore[no-any-return]
+    except Exception:
+        return -1
+
+
+# -- the hot path ---------------------------------------------------------------------------------
+
+
+def _sender(call: Call, orig: Callable[..., Any], whole: bool) -> Callable[..., Any]:
+    call_id = _ID[call]
+
+    def send(self, data, flags=0, /):  # type: ignore[no-untyped-def]
+        try:
+            lg = TLS.log
+        except AttributeError:
+            lg = _log()
+        if lg is None:
+            return orig(self, data, flags)
+        try:
+            fd = self.fileno()
+            ep = TABLE.get(fd) or endpoint(fd)
+            view = data if type(data) is bytes else _mv(data).cast("B")
+            n = len(view)
+            cap = lg.cap
+            dlen = n if n <= cap else cap
+            site = lg.site(1)
+            if site < 0:
+                pos = -1
+            elif flags:
+                args = L.json_blob({"args": {"flags": flags}})
+                fl = _FLAGS | (_CAPPED if n > cap else 0) | (_PEEK if flags & _MSG_PEEK else 0)
+                pos = lg.begin(call_id, fd, fl, site, ep, n, view, dlen, args=args)
+            else:
+                args = b""
+                pos = lg.begin(call_id, fd, _FLAGS | (_CAPPED if n > cap else 0), site, ep, n, view, dlen)
+        except Exception:
+            pos = _FAILED
+        try:
+            res = orig(self, data, flags)
+        except BaseException as exc:
+            if pos >= 0:
+                lg.end_blob(pos, 0, 0, _code(exc), b"", len(args), 0) if args else lg.end(pos, 0, 0, _code(exc))
+            raise
+        if pos >= 0:
+            size = n if whole else res
+            if args:
+                lg.end_blob(pos, size if res is None else res, size, 0, b"", len(args), 0, None, dlen)
+            else:
+                lg.end(pos, size if res is None else res, size, 0, None, dlen)
+        elif pos == _FAILED:
+            core.problem(lg, "could not record socket." + call.value)
+        return res
+
+    return send
+
+
+def recv(self, n, flags=0, /):  # type: ignore[no-untyped-def]
+    try:
+        lg = TLS.log
+    except AttributeError:
+        lg = _log()
+    if lg is None:
+        return _recv(self, n, flags)
+    args = b""
+    try:
+        fd = self.fileno()
+        ep = TABLE.get(fd) or endpoint(fd)
+        cap = lg.cap
+        room = n if n <= cap else cap
+        if room < 0:
+            room = 0
+        site = lg.site(1)
+        if site < 0:
+            pos = -1
+        elif flags:
+            args = L.json_blob({"args": {"flags": flags}})
+            fl = _FLAGS | (_PEEK if flags & _MSG_PEEK else 0)
+            pos = lg.begin(_ID[Call.RECV], fd, fl, site, ep, n, None, 0, args=args, room=room)
+        else:
+            pos = lg.begin(_ID[Call.RECV], fd, _FLAGS, site, ep, n, None, 0, room=room)
+    except Exception:
+        pos = _FAILED
+    try:
+        data = _recv(self, n, flags)
+    except BaseException as exc:
+        if pos >= 0:
+            lg.end_blob(pos, 0, 0, _code(exc), b"", len(args), 0) if args else lg.end(pos, 0, 0, _code(exc))
+        raise
+    if pos >= 0:
+        size = len(data)
+        kept = size if size <= room else room
+        if args:
+            lg.end_blob(pos, size, size, 0, b"", len(args), 0, data, kept)
+        else:
+            lg.end(pos, size, size, 0, data, kept)
+    elif pos == _FAILED:
+        core.problem(lg, "could not record socket.recv")
+    return data
+
+
+def recv_into(self, buffer, nbytes=0, flags=0, /):  # type: ignore[no-untyped-def]
+    try:
+        lg = TLS.log
+    except AttributeError:
+        lg = _log()
+    if lg is None:
+        return _recv_into(self, buffer, nbytes, flags)
+    args = b""
+    try:
+        fd = self.fileno()
+        ep = TABLE.get(fd) or endpoint(fd)
+        view = _mv(buffer).cast("B")
+        n = nbytes or len(view)
+        room = min(n, lg.cap)
+        site = lg.site(1)
+        if site < 0:
+            pos = -1
+        else:
+            if flags:
+                args = L.json_blob({"args": {"flags": flags}})
+            fl = _FLAGS | (_PEEK if flags & _MSG_PEEK else 0)
+            pos = lg.begin(_ID[Call.RECV_INTO], fd, fl, site, ep, n, None, 0, args=args, room=room)
+    except Exception:
+        pos = _FAILED
+    try:
+        size = _recv_into(self, buffer, nbytes, flags)
+    except BaseException as exc:
+        if pos >= 0:
+            lg.end_blob(pos, 0, 0, _code(exc), b"", len(args), 0)
+        raise
+    if pos >= 0:
+        lg.end_blob(pos, size, size, 0, b"", len(args), 0, view, min(size, room))
+    elif pos == _FAILED:
+        core.problem(lg, "could not record socket.recv_into")
+    return size
+
+
+# -- addresses and ancillary data -----------------------------------------------------------------
+
+
+def _passed_fds(ancdata: Any) -> list[int]:
+    import array
+
+    fds: list[int] = []
+    for level, kind, blob in ancdata or ():
+        if level == socket.SOL_SOCKET and kind == getattr(socket, "SCM_RIGHTS", 1):
+            got = array.array("i")
+            got.frombytes(bytes(blob)[: len(blob) - len(blob) % got.itemsize])
+            fds += list(got)
+    return fds
+
+
+def sendto(self, data, *rest):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    address = rest[-1] if rest else None
+    flags = rest[0] if len(rest) == 2 else 0
+    try:
+        view = _mv(data).cast("B")
+        n = len(view)
+        blob: dict[str, Any] = {"peer": core.addr(address)}
+        if flags:
+            blob["args"] = {"flags": flags}
+        pos, alen, dlen = _begin_data(lg, Call.SENDTO, self, n, blob, view)
+    except Exception:
+        pos, alen, dlen = _FAILED, 0, 0
+    try:
+        res = ORIGINALS["sendto"](self, data, *rest)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket.sendto")
+        raise
+    _end_data(lg, pos, alen, res, res, _names(self), None, dlen, "socket.sendto")
+    return res
+
+
+def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    try:
+        buffers = list(buffers)
+        ancdata = list(ancdata)
+        data = b"".join(_mv(b).cast("B") for b in buffers)
+        blob: dict[str, Any] = {}
+        if address is not None:
+            blob["peer"] = core.addr(address)
+        args: dict[str, Any] = {}
+        if flags:
+            args["flags"] = flags
+        passed = _passed_fds(ancdata)
+        if passed:
+            args["fds"] = passed
+            args["passed"] = [as_json(endpoint(fd)) for fd in passed]
+        if args:
+            blob["args"] = args
+        pos, alen, dlen = _begin_data(lg, Call.SENDMSG, self, len(data), blob, data)
+    except Exception:
+        pos, alen, dlen = _FAILED, 0, 0
+    try:
+        res = ORIGINALS["sendmsg"](self, buffers, ancdata, flags, *(() if address is None else (address,)))
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket.sendmsg")
+        raise
+    _end_data(lg, pos, alen, res, res, _names(self) if address is not None else {}, None, dlen, "socket.sendmsg")
+    return res
+
+
+def _begin_data(lg: Any, call: Call, sock: Any, n: int, blob: dict[str, Any], data: Any = None) -> tuple[int, int, int]:
+    """Begin a data call with blobs: (position, argument blob length, payload bytes stored)."""
+    if lg is None:
+        return -1, 0, 0
+    fd = sock.fileno()
+    site = lg.site(2)
+    if site < 0:
+        return -1, 0, 0
+    args = L.json_blob(blob) if blob else b""
+    cap = lg.cap
+    dlen = min(n, cap) if data is not None else 0
+    fl = _FLAGS | (_CAPPED if n > cap else 0)
+    flags = (blob.get("args") or {}).get("flags", 0)
+    if flags & _MSG_PEEK:
+        fl |= _PEEK
+    room = 0 if data is not None else min(n, cap)
+    pos = lg.begin(_ID[call], fd, fl, site, endpoint(fd), n, data, dlen, args=args, post_cap=_POST, room=room)
+    return pos, len(args), dlen if data is not None else room
+
+
+def _end_data(
+    lg: Any, pos: int, alen: int, res: int, size: int, post: dict[str, Any], data: Any, dlen: int, what: str
+) -> None:
+    if lg is None or pos == -1:
+        return
+    if pos == _FAILED:
+        core.problem(lg, "could not record " + what)
+        return
+    try:
+        blob = L.json_blob(post) if post else b""
+        if data is None:
+            lg.end_blob(pos, res, size, 0, blob, alen, _POST, None, dlen)
+        else:
+            lg.end_blob(pos, res, size, 0, blob, alen, _POST, data, min(size, dlen))
+    except Exception:
+        core.problem(lg, "could not record " + what)
+
+
+def _receiver(call: Call) -> Callable[..., Any]:
+    orig = ORIGINALS[call.value]
+    name = "socket." + call.value
+
+    def receive(self, arg, *rest):  # type: ignore[no-untyped-def]
+        lg = core.log()
+        try:
+            flags = 0
+            if call in (Call.RECVFROM, Call.RECVFROM_INTO):
+                flags = rest[-1] if call is Call.RECVFROM and rest else (rest[1] if len(rest) > 1 else 0)
+                n = arg if call is Call.RECVFROM else (rest[0] if rest and rest[0] else _mv(arg).nbytes)
+            elif call is Call.RECVMSG:
+                flags = rest[1] if len(rest) > 1 else 0
+                n = arg
+            else:  # recvmsg_into
+                arg = list(arg)
+                flags = rest[1] if len(rest) > 1 else 0
+                n = sum(_mv(b).nbytes for b in arg)
+            blob = {"args": {"flags": flags}} if flags else {}
+            pos, alen, room = _begin_data(lg, call, self, int(n), blob)
+        except Exception:
+            pos, alen, room = _FAILED, 0, 0
+        try:
+            result = orig(self, arg, *rest)
+        except BaseException as exc:
+            core.end(lg, pos, alen, _POST, exc=exc, what=name)
+            raise
+        if pos == -1 or lg is None:
+            return result
+        try:
+            post: dict[str, Any] = {}
+            if call is Call.RECVFROM:
+                data, address = result
+                size = len(data)
+            elif call is Call.RECVFROM_INTO:
+                size, address = result
+                data = _mv(arg).cast("B")
+            elif call is Call.RECVMSG:
+                data, anc, _mflags, address = result
+                size = len(data)
+                _received_fds(anc, post)
+            else:
+                size, anc, _mflags, address = result
+                data = b"".join(_mv(b).cast("B") for b in arg)
+                _received_fds(anc, post)
+            if address is not None:
+                post["peer"] = core.addr(address)
+                post.update(_names(self))
+        except Exception:
+            core.problem(lg, "could not record " + name)
+            return result
+        _end_data(lg, pos, alen, size, size, post, data, room, name)
+        return result
+
+    return receive
+
+
+def _received_fds(anc: Any, post: dict[str, Any]) -> None:
+    fds = _passed_fds(anc)
+    if fds:
+        for fd in fds:
+            forget(fd)
+        post["args"] = {"fds": fds, "passed": [as_json(learn(fd)) for fd in fds]}
+
+
+# -- descriptors and connections ------------------------------------------------------------------
+
+
+def __init__(self, family=-1, type=-1, proto=-1, fileno=None):  # type: ignore[no-untyped-def]
+    init = ORIGINALS["__init__"]
+    if fileno is not None:  # accept(), socketpair(), fromfd() wrap fds they record themselves
+        init(self, family, type, proto, fileno)
+        forget(_fd(self))
+        return
+    lg = core.log()
+    shown = {
+        "args": {
+            "family": int(family) if isinstance(family, int) else None,
+            "type": int(type) if isinstance(type, int) else None,
+        }
+    }
+    pos, alen = core.begin(lg, _ID[Call.SOCKET], -1, shown, 256, L.F_RES)
+    try:
+        init(self, family, type, proto, fileno)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 256, exc=exc, what="socket.socket")
+        raise
+    fd = self.fileno()
+    forget(fd)
+    ep = learn(fd, socket_kind(self.family, self.type))
+    post = {
+        "args": {"family": int(self.family), "type": int(self.type), "proto": int(self.proto)},
+        "fd": fd,
+        "ep": as_json(ep),
+    }
+    core.end(lg, pos, alen, 256, res=fd, post=post, what="socket.socket")
+
+
+def bind(self, address, /):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    pos, alen = core.begin(lg, _ID[Call.BIND], _fd(self), {"args": {"addr": core.addr(address)}}, _POST)
+    try:
+        ORIGINALS["bind"](self, address)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket.bind")
+        raise
+    core.end(lg, pos, alen, _POST, post=_names(self), what="socket.bind")
+
+
+def listen(self, *backlog):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    blob = {"args": {"backlog": backlog[0]}} if backlog and isinstance(backlog[0], int) else None
+    pos, alen = core.begin(lg, _ID[Call.LISTEN], _fd(self), blob, _POST)
+    try:
+        ORIGINALS["listen"](self, *backlog)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket.listen")
+        raise
+    core.end(lg, pos, alen, _POST, post=_names(self), what="socket.listen")
+
+
+def accept(self):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    pos, alen = core.begin(lg, _ID[Call.ACCEPT], _fd(self), None, 2 * _POST, L.F_RES)
+    try:
+        conn, address = ORIGINALS["accept"](self)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 2 * _POST, exc=exc, what="socket.accept")
+        raise
+    fd = conn.fileno()
+    forget(fd)
+    ep = learn(fd, socket_kind(conn.family, conn.type))
+    post = {"ep2": as_json(ep), **_names(conn, local=True, peer=True)}
+    core.end(lg, pos, alen, 2 * _POST, res=fd, post=post, what="socket.accept")
+    return conn, address
+
+
+def _connector(name: str) -> Callable[..., Any]:
+    orig = ORIGINALS[name]
+    call = Call(name)
+
+    def connect(self, address, /):  # type: ignore[no-untyped-def]
+        lg = core.log()
+        flags = L.F_RES if call is Call.CONNECT_EX else 0
+        pos, alen = core.begin(lg, _ID[call], _fd(self), {"args": {"addr": core.addr(address)}}, 2 * _POST, flags)
+        try:
+            result = orig(self, address)
+        except BaseException as exc:
+            core.end(lg, pos, alen, 2 * _POST, exc=exc, what="socket." + name)
+            raise
+        post = _names(self, local=True, peer=not result)
+        if result:
+            post["err"] = _errno.errorcode.get(result, str(result))
+        core.end(lg, pos, alen, 2 * _POST, res=result or 0, post=post, what="socket." + name)
+        return result
+
+    return connect
+
+
+def shutdown(self, how, /):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    pos, alen = core.begin(lg, _ID[Call.SHUTDOWN], _fd(self), {"args": {"how": how if isinstance(how, int) else None}})
+    try:
+        ORIGINALS["shutdown"](self, how)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 0, exc=exc, what="socket.shutdown")
+        raise
+    core.end(lg, pos, alen, 0, what="socket.shutdown")
+
+
+def close(self):  # type: ignore[no-untyped-def]
+    fd = _fd(self)
+    if fd < 0 or getattr(self, "_io_refs", 0) > 0:
+        return ORIGINALS["close"](self)
+    lg = core.log()
+    pos, alen = core.begin(lg, _ID[Call.CLOSE], fd)
+    try:
+        result = ORIGINALS["close"](self)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 0, exc=exc, what="socket.close")
+        raise
+    forget(fd)
+    core.end(lg, pos, alen, 0, what="socket.close")
+    return result
+
+
+def setsockopt(self, level, optname, value, *rest):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    shown = value if isinstance(value, int) else None
+    blob = {"args": {"level": level, "opt": optname, "value": shown}}
+    pos, alen = core.begin(lg, _ID[Call.SETSOCKOPT], _fd(self), blob)
+    try:
+        result = ORIGINALS["setsockopt"](self, level, optname, value, *rest)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 0, exc=exc, what="socket.setsockopt")
+        raise
+    core.end(lg, pos, alen, 0, what="socket.setsockopt")
+    return result
+
+
+def socketpair(*args, **kwargs):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    pos, alen = core.begin(lg, _ID[Call.SOCKETPAIR], -1, None, 256)
+    try:
+        a, b = _orig_socketpair(*args, **kwargs)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 256, exc=exc, what="socket.socketpair")
+        raise
+    kind = socket_kind(a.family, a.type)
+    fa, fb = a.fileno(), b.fileno()
+    forget(fa)
+    forget(fb)
+    ep_a, ep_b = learn(fa, kind), learn(fb, kind)
+    post = {"res": [fa, fb], "fd": fa, "ep": as_json(ep_a), "ep2": as_json(ep_b)}
+    core.end(lg, pos, alen, 256, post=post, what="socket.socketpair")
+    return a, b
+
+
+def fromfd(fd, family, type, proto=0):  # type: ignore[no-untyped-def]
+    lg = core.log()
+    pos, alen = core.begin(
+        lg, _ID[Call.FROMFD], -1, {"args": {"fd": fd if isinstance(fd, int) else None}}, 256, L.F_RES
+    )
+    try:
+        sock = _orig_fromfd(fd, family, type, proto)
+    except BaseException as exc:
+        core.end(lg, pos, alen, 256, exc=exc, what="socket.fromfd")
+        raise
+    new = sock.fileno()
+    forget(new)
+    ep = learn(new, socket_kind(sock.family, sock.type))
+    core.end(lg, pos, alen, 256, res=new, post={"fd": new, "ep": as_json(ep)}, what="socket.fromfd")
+    return sock
+
+
+def method_wrappers() -> dict[str, Callable[..., Any]]:
+    made: dict[str, Callable[..., Any]] = dict(
+        __init__=__init__,
+        bind=bind,
+        listen=listen,
+        accept=accept,
+        connect=_connector("connect"),
+        connect_ex=_connector("connect_ex"),
+        send=_sender(Call.SEND, _send, whole=False),
+        sendall=_sender(Call.SENDALL, _sendall, whole=True),
+        sendto=sendto,
+        sendmsg=sendmsg,
+        recv=recv,
+        recv_into=recv_into,
+        shutdown=shutdown,
+        close=close,
+        setsockopt=setsockopt,
+    )
+    for call in (Call.RECVFROM, Call.RECVFROM_INTO, Call.RECVMSG, Call.RECVMSG_INTO):
+        if call.value in ORIGINALS:
+            made[call.value] = _receiver(call)
+    return {name: fn for name, fn in made.items() if name in ORIGINALS}
+
+
+def module_wrappers() -> dict[str, Callable[..., Any]]:
+    return {"socketpair": socketpair, "fromfd": fromfd}
