@@ -113,8 +113,8 @@ def run(ctx: Context) -> Section:
     imp_rows = []
     detail = []
     for label, env in (("bytecode cached", warm), ("no bytecode cache", cold)):
-        samples = [import_times(env, "ipctrace.record.hooks") for _ in range(max(1, runs // 3))]
-        imp_rows.append([f"`import ipctrace.record.hooks` ({label})", Stat.of(s[0] for s in samples).cell(1)])
+        samples = [import_times(env, "ipctrace.record.patches") for _ in range(max(1, runs // 3))]
+        imp_rows.append([f"`import ipctrace.record.patches` ({label})", Stat.of(s[0] for s in samples).cell(1)])
         if label == "bytecode cached":
             detail = samples[len(samples) // 2][1]
     section.tables.append(

@@ -34,6 +34,14 @@ END_AT = 56
 POST_CAP_AT = 92
 STATE_AT = 2
 POST_CAP = struct.Struct("<I")
+#: Bytes 0-60 in one store (the head word, then what `BEGIN` holds but the blob lengths).
+HOT = struct.Struct("<HBBIqiIQQQqI")
+#: A send's end: t1, res, size (bytes 64-88); a receive's: data_len, blob lengths 0, t1, res, size (56-88).
+SENT = struct.Struct("<qqq")
+RECEIVED = struct.Struct("<I4xqqq")
+T1 = struct.Struct("<q")
+ERR = struct.Struct("<i")
+LENS = struct.Struct("<HH")
 #: The whole head at once, for readers.
 RECORD = struct.Struct("<HBBIqiIQQQqIHHqqqiI")
 assert RECORD.size == HEAD and BEGIN.size == END_AT and BEGIN_AT + BEGIN.size == 64 and END_AT + END.size == HEAD

@@ -183,11 +183,15 @@ class ThreadLog:
             f = _getframe(depth + 1)
         except ValueError:
             return 0
-        code = f.f_code
-        key = f.f_lasti << 48 | id(code)
-        got = self.sites.get(key)
+        got = self.sites.get(f.f_lasti << 48 | id(f.f_code))
         if got is not None:
             return got[0]
+        return self.new_site(f)
+
+    def new_site(self, f: Any) -> int:
+        """Number the call site of frame `f`: -1 for library plumbing (never recorded), 0 for the recorder's own."""
+        code = f.f_code
+        key = f.f_lasti << 48 | id(code)
         if code.co_filename.startswith(_RECORDER_DIR):
             self.sites[key] = (0, code)  # the recorder's own (a process's start): no program frame
             return 0
@@ -195,9 +199,64 @@ class ThreadLog:
             self.sites[key] = (-1, code)  # library plumbing, not the program's IPC: never recorded
             return -1
         number = len(self.sites) + 1
-        self.sites[key] = (number, code)
+        self.sites[key] = (number, code)  # the code object is kept alive, so its id is never reused
         self.point(L.SITE, 0, {"site": [code.co_filename, f.f_lineno, code.co_name]}, res=number)
         return number
+
+    def hot(self, call: int, fd: int, flags: int, ep: Any, asked: int, data: Any, data_len: int, room: int) -> int:
+        """Begin a data call without blobs (read, write, send, recv): one reservation, one store of the head.
+
+        The call site is the frame two levels up (the caller of the wrapper that calls this).
+        Returns the record's position, -1 for a call not to record (library plumbing) or that cannot be.
+        """
+        if self.GATE is not None:
+            self.GATE(call, fd)
+        f = _getframe(2)
+        got = self.sites.get(f.f_lasti << 48 | id(f.f_code))
+        site = got[0] if got is not None else self.new_site(f)
+        if site < 0:
+            return -1
+        length = (_HEAD + data_len + room + 7) & ~7
+        pos = self.pos
+        nxt = pos + length
+        if nxt <= self.limit:
+            self.pos = nxt  # no bytecode between reading and advancing the cursor can run a signal handler
+        else:
+            pos = self._grow_reserve(length)
+            if pos < 0:
+                return -1
+        if ep is None:
+            ep = _NO_EP
+        _hot_pack(self.buf, pos, call, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], asked, data_len)
+        if data_len:
+            self.buf[pos + _HEAD : pos + _HEAD + data_len] = data
+        return pos
+
+    def sent(self, pos: int, res: int) -> None:
+        """Complete a send begun by `hot`: its result (bytes taken), then (last) its state."""
+        t1 = _now()
+        if self.alive:
+            _sent_pack(self.buf, pos + 64, t1, res, res)
+            self.buf[pos + 2] = 2
+
+    def received(self, pos: int, size: int, data: Any, kept: int) -> None:
+        """Complete a receive begun by `hot`: the first `kept` of its `size` bytes, then (last) its state."""
+        t1 = _now()
+        if self.alive:
+            buf = self.buf
+            if kept:
+                buf[pos + _HEAD : pos + _HEAD + kept] = data[:kept]
+            _received_pack(buf, pos + 56, kept, t1, size, size)
+            buf[pos + 2] = 2
+
+    def failed(self, pos: int, err: int) -> None:
+        """Complete a record begun by `hot` whose call raised: t1 and the error code."""
+        t1 = _now()
+        if self.alive:
+            buf = self.buf
+            _t1_pack(buf, pos + 64, t1)
+            _err_pack(buf, pos + 88, err)
+            buf[pos + 2] = 2
 
     def begin(
         self,
@@ -213,7 +272,7 @@ class ThreadLog:
         post_cap: int = 0,
         room: int = 0,
     ) -> int:
-        """Write a record in progress; returns its position for `end` (-1: not written).
+        """Write a record in progress (any call); returns its position for `end_blob` (-1: not written).
 
         `data`/`data_len`: the payload of a send, stored now; `room`: payload bytes a receive will store.
         """
@@ -226,23 +285,22 @@ class ThreadLog:
         pos = self.pos
         nxt = pos + length
         if nxt <= self.limit:
-            self.pos = nxt  # no bytecode between reading and advancing the cursor can run a signal handler
+            self.pos = nxt
         else:
             pos = self._grow_reserve(length)
             if pos < 0:
                 return -1
         dev, ino, kind = ep or _NO_EP
         buf = self.buf
-        self.q[pos >> 3] = call | 0x10000 | kind << 24 | length << 32
-        if extra:
+        _hot_pack(buf, pos, call, 1, kind, length, _now(), fd, flags, site, dev, ino, asked, data_len)
+        if args or post_cap:
+            _lens_pack(buf, pos + 60, len(args), 0)
+            _post_cap_pack(buf, pos + _POST_CAP_AT, post_cap)
             at = pos + _HEAD
             buf[at : at + len(args)] = args
-            if post_cap:
-                _post_cap_pack(buf, pos + _POST_CAP_AT, post_cap)
         if data_len:
             at = pos + _HEAD + extra
             buf[at : at + data_len] = data[:data_len]
-        _begin_pack(buf, pos + 8, _now(), fd, flags, site, dev, ino, asked, data_len, len(args), 0)
         return pos
 
     def _grow_reserve(self, length: int) -> int:
@@ -305,6 +363,12 @@ class ThreadLog:
 
 
 _NO_EP = (0, 0, 0)
+_hot_pack = L.HOT.pack_into
+_sent_pack = L.SENT.pack_into
+_received_pack = L.RECEIVED.pack_into
+_t1_pack = L.T1.pack_into
+_err_pack = L.ERR.pack_into
+_lens_pack = L.LENS.pack_into
 _post_cap_pack = L.POST_CAP.pack_into
 _POST_CAP_AT = L.POST_CAP_AT
 

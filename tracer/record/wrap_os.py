@@ -22,6 +22,13 @@ _SEND_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
 _CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
 _code = L.exception_code
+
+
+def _failed(lg: Any, pos: int, exc: BaseException) -> None:
+    try:
+        _failed(lg, pos, exc)
+    except Exception:
+        core.problem(lg, "could not record a failed call")
 _mv = memoryview
 
 ORIGINALS: dict[str, Callable[..., Any]] = {
@@ -61,31 +68,25 @@ def write(fd, data, /):  # type: ignore[no-untyped-def]
         return _write(fd, data)
     try:
         ep = TABLE.get(fd) or endpoint(fd)
-        if type(data) is bytes:
-            view = data
-        else:
-            view = _mv(data).cast("B")
+        view = data if type(data) is bytes else _mv(data).cast("B")
         n = len(view)
-        cap = lg.cap
-        site = lg.site(1)
-        if site < 0:
-            pos = -1
-        elif n <= cap:
-            dlen = n
-            pos = lg.begin(_WRITE, fd, _SEND_FLAGS, site, ep, n, view, n)
+        if n <= lg.cap:
+            pos = lg.hot(_WRITE, fd, _SEND_FLAGS, ep, n, view, n, 0)
         else:
-            dlen = cap
-            pos = lg.begin(_WRITE, fd, _SEND_FLAGS | _CAPPED, site, ep, n, view, cap)
+            pos = lg.hot(_WRITE, fd, _SEND_FLAGS | _CAPPED, ep, n, view[: lg.cap], lg.cap, 0)
     except Exception:
         pos = _FAILED
     try:
         res = _write(fd, data)
     except BaseException as exc:
         if pos >= 0:
-            lg.end(pos, 0, 0, _code(exc))
+            _failed(lg, pos, exc)
         raise
     if pos >= 0:
-        lg.end(pos, res, res, 0, None, dlen)
+        try:
+            lg.sent(pos, res)
+        except Exception:
+            core.problem(lg, "could not record os.write")
     elif pos == _FAILED:
         core.problem(lg, "could not record os.write")
     return res
@@ -100,23 +101,22 @@ def read(fd, n, /):  # type: ignore[no-untyped-def]
         return _read(fd, n)
     try:
         ep = TABLE.get(fd) or endpoint(fd)
-        cap = lg.cap
-        room = n if n <= cap else cap
-        if room < 0:
-            room = 0
-        site = lg.site(1)
-        pos = -1 if site < 0 else lg.begin(_READ, fd, _SEND_FLAGS, site, ep, n, None, 0, room=room)
+        room = n if n <= lg.cap else lg.cap
+        pos = lg.hot(_READ, fd, _SEND_FLAGS, ep, n, None, 0, room if room > 0 else 0)
     except Exception:
         pos = _FAILED
     try:
         data = _read(fd, n)
     except BaseException as exc:
         if pos >= 0:
-            lg.end(pos, 0, 0, _code(exc))
+            _failed(lg, pos, exc)
         raise
     if pos >= 0:
         size = len(data)
-        lg.end(pos, size, size, 0, data, size if size <= room else room)
+        try:
+            lg.received(pos, size, data, size if size <= room else room)
+        except Exception:
+            core.problem(lg, "could not record os.read")
     elif pos == _FAILED:
         core.problem(lg, "could not record os.read")
     return data

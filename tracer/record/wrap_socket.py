@@ -26,6 +26,13 @@ _CAPPED, _PEEK = L.F_CAPPED, L.F_PEEK
 _MSG_PEEK = getattr(socket, "MSG_PEEK", 2)
 _FAILED = core.FAILED
 _code = L.exception_code
+
+
+def _failed(lg: Any, pos: int, exc: BaseException) -> None:
+    try:
+        _failed(lg, pos, exc)
+    except Exception:
+        core.problem(lg, "could not record a failed call")
 _mv = memoryview
 _POST = 512  # room for addresses (a Unix path escaped as JSON can be long)
 
@@ -53,6 +60,7 @@ _METHODS = (
 ORIGINALS: dict[str, Callable[..., Any]] = {name: getattr(_S, name) for name in _METHODS if hasattr(_S, name)}
 _orig_socketpair = socket.socketpair
 _orig_fromfd = socket.fromfd
+_RECV, _RECV_INTO = _ID[Call.RECV], _ID[Call.RECV_INTO]
 _send = ORIGINALS["send"]
 _recv = ORIGINALS["recv"]
 _sendall = ORIGINALS["sendall"]
@@ -93,43 +101,33 @@ def _sender(call: Call, orig: Callable[..., Any], whole: bool) -> Callable[..., 
     call_id = _ID[call]
 
     def send(self, data, flags=0, /):  # type: ignore[no-untyped-def]
+        if flags:
+            return _flagged_send(call, orig, whole, self, data, flags)
         try:
             lg = TLS.log
         except AttributeError:
             lg = _log()
         if lg is None:
-            return orig(self, data, flags)
+            return orig(self, data)
         try:
             fd = self.fileno()
             ep = TABLE.get(fd) or endpoint(fd)
             view = data if type(data) is bytes else _mv(data).cast("B")
             n = len(view)
-            cap = lg.cap
-            dlen = n if n <= cap else cap
-            site = lg.site(1)
-            if site < 0:
-                pos = -1
-            elif flags:
-                args = L.json_blob({"args": {"flags": flags}})
-                fl = _FLAGS | (_CAPPED if n > cap else 0) | (_PEEK if flags & _MSG_PEEK else 0)
-                pos = lg.begin(call_id, fd, fl, site, ep, n, view, dlen, args=args)
+            if n <= lg.cap:
+                pos = lg.hot(call_id, fd, _FLAGS, ep, n, view, n, 0)
             else:
-                args = b""
-                pos = lg.begin(call_id, fd, _FLAGS | (_CAPPED if n > cap else 0), site, ep, n, view, dlen)
+                pos = lg.hot(call_id, fd, _FLAGS | _CAPPED, ep, n, view[: lg.cap], lg.cap, 0)
         except Exception:
             pos = _FAILED
         try:
-            res = orig(self, data, flags)
+            res = orig(self, data)
         except BaseException as exc:
             if pos >= 0:
-                lg.end_blob(pos, 0, 0, _code(exc), b"", len(args), 0) if args else lg.end(pos, 0, 0, _code(exc))
+                _failed(lg, pos, exc)
             raise
         if pos >= 0:
-            size = n if whole else res
-            if args:
-                lg.end_blob(pos, size if res is None else res, size, 0, b"", len(args), 0, None, dlen)
-            else:
-                lg.end(pos, size if res is None else res, size, 0, None, dlen)
+            lg.sent(pos, n if whole else res)
         elif pos == _FAILED:
             core.problem(lg, "could not record socket." + call.value)
         return res
@@ -137,84 +135,121 @@ def _sender(call: Call, orig: Callable[..., Any], whole: bool) -> Callable[..., 
     return send
 
 
+def _flagged_send(call: Call, orig: Callable[..., Any], whole: bool, sock: Any, data: Any, flags: Any) -> Any:
+    """A send with flags (MSG_DONTWAIT, MSG_NOSIGNAL, ...): the flags go in the argument blob."""
+    lg = core.log()
+    try:
+        view = _mv(data).cast("B")
+        pos, alen, dlen = _begin_data(lg, call, sock, len(view), {"args": {"flags": flags}}, view, depth=3)
+    except Exception:
+        pos, alen, dlen = _FAILED, 0, 0
+    try:
+        res = orig(sock, data, flags)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket." + call.value)
+        raise
+    size = len(view) if whole else res
+    _end_data(lg, pos, alen, size, size, {}, None, dlen, "socket." + call.value)
+    return res
+
+
 def recv(self, n, flags=0, /):  # type: ignore[no-untyped-def]
+    if flags:
+        return _flagged_recv(self, n, flags)
     try:
         lg = TLS.log
     except AttributeError:
         lg = _log()
     if lg is None:
-        return _recv(self, n, flags)
-    args = b""
+        return _recv(self, n)
     try:
         fd = self.fileno()
         ep = TABLE.get(fd) or endpoint(fd)
-        cap = lg.cap
-        room = n if n <= cap else cap
-        if room < 0:
-            room = 0
-        site = lg.site(1)
-        if site < 0:
-            pos = -1
-        elif flags:
-            args = L.json_blob({"args": {"flags": flags}})
-            fl = _FLAGS | (_PEEK if flags & _MSG_PEEK else 0)
-            pos = lg.begin(_ID[Call.RECV], fd, fl, site, ep, n, None, 0, args=args, room=room)
-        else:
-            pos = lg.begin(_ID[Call.RECV], fd, _FLAGS, site, ep, n, None, 0, room=room)
+        room = n if n <= lg.cap else lg.cap
+        pos = lg.hot(_RECV, fd, _FLAGS, ep, n, None, 0, room if room > 0 else 0)
     except Exception:
         pos = _FAILED
     try:
-        data = _recv(self, n, flags)
+        data = _recv(self, n)
     except BaseException as exc:
         if pos >= 0:
-            lg.end_blob(pos, 0, 0, _code(exc), b"", len(args), 0) if args else lg.end(pos, 0, 0, _code(exc))
+            _failed(lg, pos, exc)
         raise
     if pos >= 0:
         size = len(data)
-        kept = size if size <= room else room
-        if args:
-            lg.end_blob(pos, size, size, 0, b"", len(args), 0, data, kept)
-        else:
-            lg.end(pos, size, size, 0, data, kept)
+        try:
+            lg.received(pos, size, data, size if size <= room else room)
+        except Exception:
+            core.problem(lg, "could not record socket.recv")
     elif pos == _FAILED:
         core.problem(lg, "could not record socket.recv")
     return data
 
 
+def _flagged_recv(sock: Any, n: Any, flags: Any) -> Any:
+    """A recv with flags (MSG_PEEK: the bytes are looked at, not consumed)."""
+    lg = core.log()
+    try:
+        pos, alen, room = _begin_data(lg, Call.RECV, sock, int(n), {"args": {"flags": flags}}, depth=3)
+    except Exception:
+        pos, alen, room = _FAILED, 0, 0
+    try:
+        data = _recv(sock, n, flags)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket.recv")
+        raise
+    _end_data(lg, pos, alen, len(data), len(data), {}, data, room, "socket.recv")
+    return data
+
+
 def recv_into(self, buffer, nbytes=0, flags=0, /):  # type: ignore[no-untyped-def]
+    if flags:
+        return _flagged_recv_into(self, buffer, nbytes, flags)
     try:
         lg = TLS.log
     except AttributeError:
         lg = _log()
     if lg is None:
-        return _recv_into(self, buffer, nbytes, flags)
-    args = b""
+        return _recv_into(self, buffer, nbytes)
     try:
         fd = self.fileno()
         ep = TABLE.get(fd) or endpoint(fd)
         view = _mv(buffer).cast("B")
         n = nbytes or len(view)
-        room = min(n, lg.cap)
-        site = lg.site(1)
-        if site < 0:
-            pos = -1
-        else:
-            if flags:
-                args = L.json_blob({"args": {"flags": flags}})
-            fl = _FLAGS | (_PEEK if flags & _MSG_PEEK else 0)
-            pos = lg.begin(_ID[Call.RECV_INTO], fd, fl, site, ep, n, None, 0, args=args, room=room)
+        room = n if n <= lg.cap else lg.cap
+        pos = lg.hot(_RECV_INTO, fd, _FLAGS, ep, n, None, 0, room if room > 0 else 0)
     except Exception:
         pos = _FAILED
     try:
-        size = _recv_into(self, buffer, nbytes, flags)
+        size = _recv_into(self, buffer, nbytes)
     except BaseException as exc:
         if pos >= 0:
-            lg.end_blob(pos, 0, 0, _code(exc), b"", len(args), 0)
+            _failed(lg, pos, exc)
         raise
     if pos >= 0:
-        lg.end_blob(pos, size, size, 0, b"", len(args), 0, view, min(size, room))
+        try:
+            lg.received(pos, size, view, size if size <= room else room)
+        except Exception:
+            core.problem(lg, "could not record socket.recv_into")
     elif pos == _FAILED:
         core.problem(lg, "could not record socket.recv_into")
+    return size
+
+
+def _flagged_recv_into(sock: Any, buffer: Any, nbytes: Any, flags: Any) -> Any:
+    lg = core.log()
+    try:
+        view = _mv(buffer).cast("B")
+        n = nbytes or len(view)
+        pos, alen, room = _begin_data(lg, Call.RECV_INTO, sock, int(n), {"args": {"flags": flags}}, depth=3)
+    except Exception:
+        pos, alen, room, view = _FAILED, 0, 0, None
+    try:
+        size = _recv_into(sock, buffer, nbytes, flags)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket.recv_into")
+        raise
+    _end_data(lg, pos, alen, size, size, {}, view, room, "socket.recv_into")
     return size
 
 
@@ -285,12 +320,14 @@ def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):  # type: ignor
     return res
 
 
-def _begin_data(lg: Any, call: Call, sock: Any, n: int, blob: dict[str, Any], data: Any = None) -> tuple[int, int, int]:
-    """Begin a data call with blobs: (position, argument blob length, payload bytes stored)."""
+def _begin_data(
+    lg: Any, call: Call, sock: Any, n: int, blob: dict[str, Any], data: Any = None, depth: int = 2
+) -> tuple[int, int, int]:
+    """Begin a data call with blobs: (position, argument blob length, payload bytes stored or room kept)."""
     if lg is None:
         return -1, 0, 0
     fd = sock.fileno()
-    site = lg.site(2)
+    site = lg.site(depth)
     if site < 0:
         return -1, 0, 0
     args = L.json_blob(blob) if blob else b""
