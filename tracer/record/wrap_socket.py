@@ -30,7 +30,7 @@ _code = L.exception_code
 
 def _failed(lg: Any, pos: int, exc: BaseException) -> None:
     try:
-        _failed(lg, pos, exc)
+        lg.failed(pos, _code(exc))
     except Exception:
         core.problem(lg, "could not record a failed call")
 _mv = memoryview
