@@ -18,10 +18,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ipctrace.calls import Call
-from ipctrace.record import core
+from ipctrace.record import core, hotpath
 from ipctrace.record import layout as L
-from ipctrace.record.endpoints import TABLE, endpoint, forget, is_pipe_like
-from ipctrace.record.log import TLS
+from ipctrace.record.endpoints import endpoint, forget, is_pipe_like
 
 _ID = L.CALL_IDS
 _WRITE, _READ = _ID[Call.WRITE], _ID[Call.READ]
@@ -47,105 +46,42 @@ def _log() -> Any:
 class TracedFileIO(io.FileIO):
     """The raw layer of a file object on an IPC endpoint: every read and write that reaches the descriptor."""
 
-    def write(self, b, /):  # type: ignore[no-untyped-def]
-        try:
-            lg = TLS.log
-        except AttributeError:
-            lg = _log()
-        if lg is None:
-            return _f_write(self, b)
-        try:
-            fd = self.fileno()
-            ep = TABLE.get(fd) or endpoint(fd)
-            view = b if type(b) is bytes else _mv(b).cast("B")
-            n = len(view)
-            cap = lg.cap
-            dlen = n if n <= cap else cap
-            site = lg.site(1)
-            pos = (
-                -1 if site < 0 else lg.begin(_WRITE, fd, _FLAGS | (_CAPPED if n > cap else 0), site, ep, n, view, dlen)
-            )
-        except Exception:
-            pos = _FAILED
-        try:
-            res = _f_write(self, b)
-        except BaseException as exc:
-            if pos >= 0:
-                lg.end(pos, 0, 0, _code(exc))
-            raise
-        if pos >= 0:
-            if res is None:  # non-blocking and the pipe is full: nothing written
-                lg.end(pos, 0, 0, 11, None, dlen)  # EAGAIN
-            else:
-                lg.end(pos, res, res, 0, None, dlen)
-        elif pos == _FAILED:
-            core.problem(lg, "could not record a file object's write")
-        return res
-
-    def readinto(self, b, /):  # type: ignore[no-untyped-def]
-        try:
-            lg = TLS.log
-        except AttributeError:
-            lg = _log()
-        if lg is None:
-            return _f_readinto(self, b)
-        try:
-            fd = self.fileno()
-            ep = TABLE.get(fd) or endpoint(fd)
-            view = _mv(b).cast("B")
-            n = len(view)
-            room = n if n <= lg.cap else lg.cap
-            site = lg.site(1)
-            pos = -1 if site < 0 else lg.begin(_READ, fd, _FLAGS, site, ep, n, None, 0, room=room)
-        except Exception:
-            pos = _FAILED
-        try:
-            size = _f_readinto(self, b)
-        except BaseException as exc:
-            if pos >= 0:
-                lg.end(pos, 0, 0, _code(exc))
-            raise
-        if pos >= 0:
-            if size is None:
-                lg.end(pos, 0, 0, 11)
-            else:
-                lg.end(pos, size, size, 0, view, size if size <= room else room)
-        elif pos == _FAILED:
-            core.problem(lg, "could not record a file object's read")
-        return size
-
-    def read(self, size=-1, /):  # type: ignore[no-untyped-def]
-        if size is None or (isinstance(size, int) and size < 0):
-            return self.readall()
-        try:
-            lg = TLS.log
-        except AttributeError:
-            lg = _log()
-        if lg is None:
-            return _f_read(self, size)
-        try:
-            fd = self.fileno()
-            ep = TABLE.get(fd) or endpoint(fd)
-            room = size if size <= lg.cap else lg.cap
-            site = lg.site(1)
-            pos = -1 if site < 0 else lg.begin(_READ, fd, _FLAGS, site, ep, size, None, 0, room=room)
-        except Exception:
-            pos, room = _FAILED, 0
-        try:
-            data = _f_read(self, size)
-        except BaseException as exc:
-            if pos >= 0:
-                lg.end(pos, 0, 0, _code(exc))
-            raise
-        if pos >= 0:
-            if data is None:
-                lg.end(pos, 0, 0, 11)
-            else:
-                got = len(data)
-                lg.end(pos, got, got, 0, data, got if got <= room else room)
-        elif pos == _FAILED:
-            core.problem(lg, "could not record a file object's read")
-        return data
+    write = hotpath.sender(
+        "write",
+        _WRITE,
+        _f_write,
+        "a file object's write",
+        signature="self, b, /",
+        fd="self.fileno()",
+        data="b",
+        call="_orig(self, b)",
+        size="(res or 0)",
+    )
+    readinto = hotpath.receiver(
+        "readinto",
+        _READ,
+        _f_readinto,
+        "a file object's read",
+        signature="self, b, /",
+        fd="self.fileno()",
+        prepare="view = _mv(b).cast('B'); n = len(view)",
+        call="_orig(self, b)",
+        got="size = result",
+        data="view",
+    )
+    read = hotpath.receiver(
+        "read",
+        _READ,
+        _f_read,
+        "a file object's read",
+        signature="self, asked=-1, /",
+        pre="if asked is None or (type(asked) is int and asked < 0): return self.readall()",
+        fd="self.fileno()",
+        prepare="n = asked",
+        call="_orig(self, asked)",
+        got="size = None if result is None else len(result)",
+        data="result",
+    )
 
     def readall(self):  # type: ignore[no-untyped-def]
         """Read to the end, one recorded read at a time (the C readall would loop over reads unseen)."""

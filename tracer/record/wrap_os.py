@@ -11,10 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ipctrace.calls import Call
-from ipctrace.record import core
+from ipctrace.record import core, hotpath
 from ipctrace.record import layout as L
 from ipctrace.record.endpoints import TABLE, as_json, copy, endpoint, forget, learn
-from ipctrace.record.log import TLS
 
 _ID = L.CALL_IDS
 _WRITE, _READ = _ID[Call.WRITE], _ID[Call.READ]
@@ -29,6 +28,8 @@ def _failed(lg: Any, pos: int, exc: BaseException) -> None:
         lg.failed(pos, _code(exc))
     except Exception:
         core.problem(lg, "could not record a failed call")
+
+
 _mv = memoryview
 
 ORIGINALS: dict[str, Callable[..., Any]] = {
@@ -59,67 +60,28 @@ def _log() -> Any:
     return None if rec is None else rec.log()
 
 
-def write(fd, data, /):  # type: ignore[no-untyped-def]
-    try:
-        lg = TLS.log
-    except AttributeError:
-        lg = _log()
-    if lg is None:
-        return _write(fd, data)
-    try:
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        if n <= lg.cap:
-            pos = lg.hot(_WRITE, fd, _SEND_FLAGS, ep, n, view, n, 0)
-        else:
-            pos = lg.hot(_WRITE, fd, _SEND_FLAGS | _CAPPED, ep, n, view[: lg.cap], lg.cap, 0)
-    except Exception:
-        pos = _FAILED
-    try:
-        res = _write(fd, data)
-    except BaseException as exc:
-        if pos >= 0:
-            _failed(lg, pos, exc)
-        raise
-    if pos >= 0:
-        try:
-            lg.sent(pos, res)
-        except Exception:
-            core.problem(lg, "could not record os.write")
-    elif pos == _FAILED:
-        core.problem(lg, "could not record os.write")
-    return res
-
-
-def read(fd, n, /):  # type: ignore[no-untyped-def]
-    try:
-        lg = TLS.log
-    except AttributeError:
-        lg = _log()
-    if lg is None:
-        return _read(fd, n)
-    try:
-        ep = TABLE.get(fd) or endpoint(fd)
-        room = n if n <= lg.cap else lg.cap
-        pos = lg.hot(_READ, fd, _SEND_FLAGS, ep, n, None, 0, room if room > 0 else 0)
-    except Exception:
-        pos = _FAILED
-    try:
-        data = _read(fd, n)
-    except BaseException as exc:
-        if pos >= 0:
-            _failed(lg, pos, exc)
-        raise
-    if pos >= 0:
-        size = len(data)
-        try:
-            lg.received(pos, size, data, size if size <= room else room)
-        except Exception:
-            core.problem(lg, "could not record os.read")
-    elif pos == _FAILED:
-        core.problem(lg, "could not record os.read")
-    return data
+write = hotpath.sender(
+    "write",
+    _WRITE,
+    _write,
+    "os.write",
+    signature="fd, data, /",
+    fd="fd",
+    data="data",
+    call="_orig(fd, data)",
+    size="res",
+)
+read = hotpath.receiver(
+    "read",
+    _READ,
+    _read,
+    "os.read",
+    signature="fd, n, /",
+    fd="fd",
+    call="_orig(fd, n)",
+    got="size = len(result)",
+    data="result",
+)
 
 
 def _joined(buffers: Any, limit: int) -> bytes:

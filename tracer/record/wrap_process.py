@@ -18,6 +18,7 @@ from typing import Any
 from ipctrace.calls import Call
 from ipctrace.record import core
 from ipctrace.record import layout as L
+from ipctrace.record.hotpath import FILENAME_PREFIX
 
 try:
     import _posixsubprocess
@@ -220,7 +221,8 @@ def _without_recorder_frames(tb: types.TracebackType | None) -> types.TracebackT
     """The traceback the program would have had untraced: the wrappers' own frames left out."""
     kept = []
     while tb is not None:
-        if os.path.dirname(tb.tb_frame.f_code.co_filename) != _RECORDER_DIR:
+        name = tb.tb_frame.f_code.co_filename
+        if os.path.dirname(name) != _RECORDER_DIR and not name.startswith(FILENAME_PREFIX):
             kept.append(tb)
         tb = tb.tb_next
     rebuilt = None

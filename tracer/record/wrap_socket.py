@@ -14,10 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from ipctrace.calls import Call
-from ipctrace.record import core
+from ipctrace.record import core, hotpath
 from ipctrace.record import layout as L
-from ipctrace.record.endpoints import TABLE, as_json, endpoint, forget, learn, socket_kind
-from ipctrace.record.log import TLS
+from ipctrace.record.endpoints import as_json, endpoint, forget, learn, socket_kind
 
 _ID = L.CALL_IDS
 _S = socket.socket
@@ -33,6 +32,8 @@ def _failed(lg: Any, pos: int, exc: BaseException) -> None:
         lg.failed(pos, _code(exc))
     except Exception:
         core.problem(lg, "could not record a failed call")
+
+
 _mv = memoryview
 _POST = 512  # room for addresses (a Unix path escaped as JSON can be long)
 
@@ -98,41 +99,22 @@ def _fd(sock: Any) -> int:
 
 
 def _sender(call: Call, orig: Callable[..., Any], whole: bool) -> Callable[..., Any]:
-    call_id = _ID[call]
+    def flagged(sock: Any, data: Any, flags: Any) -> Any:
+        return _flagged_send(call, orig, whole, sock, data, flags)
 
-    def send(self, data, flags=0, /):  # type: ignore[no-untyped-def]
-        if flags:
-            return _flagged_send(call, orig, whole, self, data, flags)
-        try:
-            lg = TLS.log
-        except AttributeError:
-            lg = _log()
-        if lg is None:
-            return orig(self, data)
-        try:
-            fd = self.fileno()
-            ep = TABLE.get(fd) or endpoint(fd)
-            view = data if type(data) is bytes else _mv(data).cast("B")
-            n = len(view)
-            if n <= lg.cap:
-                pos = lg.hot(call_id, fd, _FLAGS, ep, n, view, n, 0)
-            else:
-                pos = lg.hot(call_id, fd, _FLAGS | _CAPPED, ep, n, view[: lg.cap], lg.cap, 0)
-        except Exception:
-            pos = _FAILED
-        try:
-            res = orig(self, data)
-        except BaseException as exc:
-            if pos >= 0:
-                _failed(lg, pos, exc)
-            raise
-        if pos >= 0:
-            lg.sent(pos, n if whole else res)
-        elif pos == _FAILED:
-            core.problem(lg, "could not record socket." + call.value)
-        return res
-
-    return send
+    return hotpath.sender(
+        call.value,
+        _ID[call],
+        orig,
+        "socket." + call.value,
+        signature="self, data, flags=0, /",
+        pre="if flags: return _flagged(self, data, flags)",
+        fd="self.fileno()",
+        data="data",
+        call="_orig(self, data)",
+        size="n" if whole else "res",
+        extra={"_flagged": flagged},
+    )
 
 
 def _flagged_send(call: Call, orig: Callable[..., Any], whole: bool, sock: Any, data: Any, flags: Any) -> Any:
@@ -153,37 +135,19 @@ def _flagged_send(call: Call, orig: Callable[..., Any], whole: bool, sock: Any, 
     return res
 
 
-def recv(self, n, flags=0, /):  # type: ignore[no-untyped-def]
-    if flags:
-        return _flagged_recv(self, n, flags)
-    try:
-        lg = TLS.log
-    except AttributeError:
-        lg = _log()
-    if lg is None:
-        return _recv(self, n)
-    try:
-        fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
-        room = n if n <= lg.cap else lg.cap
-        pos = lg.hot(_RECV, fd, _FLAGS, ep, n, None, 0, room if room > 0 else 0)
-    except Exception:
-        pos = _FAILED
-    try:
-        data = _recv(self, n)
-    except BaseException as exc:
-        if pos >= 0:
-            _failed(lg, pos, exc)
-        raise
-    if pos >= 0:
-        size = len(data)
-        try:
-            lg.received(pos, size, data, size if size <= room else room)
-        except Exception:
-            core.problem(lg, "could not record socket.recv")
-    elif pos == _FAILED:
-        core.problem(lg, "could not record socket.recv")
-    return data
+recv = hotpath.receiver(
+    "recv",
+    _RECV,
+    _recv,
+    "socket.recv",
+    signature="self, n, flags=0, /",
+    pre="if flags: return _flagged(self, n, flags)",
+    fd="self.fileno()",
+    call="_orig(self, n)",
+    got="size = len(result)",
+    data="result",
+    extra={"_flagged": lambda sock, n, flags: _flagged_recv(sock, n, flags)},
+)
 
 
 def _flagged_recv(sock: Any, n: Any, flags: Any) -> Any:
@@ -202,38 +166,20 @@ def _flagged_recv(sock: Any, n: Any, flags: Any) -> Any:
     return data
 
 
-def recv_into(self, buffer, nbytes=0, flags=0, /):  # type: ignore[no-untyped-def]
-    if flags:
-        return _flagged_recv_into(self, buffer, nbytes, flags)
-    try:
-        lg = TLS.log
-    except AttributeError:
-        lg = _log()
-    if lg is None:
-        return _recv_into(self, buffer, nbytes)
-    try:
-        fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = _mv(buffer).cast("B")
-        n = nbytes or len(view)
-        room = n if n <= lg.cap else lg.cap
-        pos = lg.hot(_RECV_INTO, fd, _FLAGS, ep, n, None, 0, room if room > 0 else 0)
-    except Exception:
-        pos = _FAILED
-    try:
-        size = _recv_into(self, buffer, nbytes)
-    except BaseException as exc:
-        if pos >= 0:
-            _failed(lg, pos, exc)
-        raise
-    if pos >= 0:
-        try:
-            lg.received(pos, size, view, size if size <= room else room)
-        except Exception:
-            core.problem(lg, "could not record socket.recv_into")
-    elif pos == _FAILED:
-        core.problem(lg, "could not record socket.recv_into")
-    return size
+recv_into = hotpath.receiver(
+    "recv_into",
+    _RECV_INTO,
+    _recv_into,
+    "socket.recv_into",
+    signature="self, buffer, nbytes=0, flags=0, /",
+    pre="if flags: return _flagged(self, buffer, nbytes, flags)",
+    fd="self.fileno()",
+    prepare="view = _mv(buffer).cast('B'); n = nbytes or len(view)",
+    call="_orig(self, buffer, nbytes)",
+    got="size = result",
+    data="view",
+    extra={"_flagged": lambda sock, buffer, nbytes, flags: _flagged_recv_into(sock, buffer, nbytes, flags)},
+)
 
 
 def _flagged_recv_into(sock: Any, buffer: Any, nbytes: Any, flags: Any) -> Any:
