@@ -1,23 +1,19 @@
 """The hot path: wrappers of the calls that move bytes (os.read/write, send/recv, file objects' raw I/O).
 
 Each is one Python function with the log's reservation and stores written out inline: a Python
-function call costs about 60-100 ns here, a recorded call budget is about 1 µs (benchmarks/
-RESULTS.md), so the wrappers are generated from two templates (a send, a receive) instead of
-calling helpers. What they store is FORMAT.md's record, exactly as `ThreadLog.hot`, `sent`,
-`received` and `failed` store it; tests/test_record_format.py reads both back the same way.
+function call costs about 60-100 ns here against a budget of about 1 µs per recorded call
+(benchmarks/RESULTS.md), so the wrappers are generated from two templates (a send, a receive)
+into hot_generated.py instead of calling helpers. What they store is FORMAT.md's record, as
+`ThreadLog.hot`, `sent`, `received` and `failed` store it.
+
+    python -m ipctrace.record.hotpath > tracer/record/hot_generated.py
 """
 
 from __future__ import annotations
 
 import sys
-import time
-from collections.abc import Callable
-from typing import Any
 
-from ipctrace.record import core
 from ipctrace.record import layout as L
-from ipctrace.record.endpoints import TABLE, endpoint
-from ipctrace.record.log import _NO_EP, TLS
 
 _SEND = """
 def {name}({signature}):
@@ -146,63 +142,192 @@ def {name}({signature}):
 """
 
 
-def _log() -> Any:
+#: Every hot-path wrapper: (generated name, template, the original it wraps, call name, what, parts).
+SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
+    (
+        "os_write",
+        "send",
+        "os.write",
+        "write",
+        "os.write",
+        dict(signature="fd, data, /", fd="fd", data="data", call="_orig(fd, data)", size="res"),
+    ),
+    (
+        "os_read",
+        "receive",
+        "os.read",
+        "read",
+        "os.read",
+        dict(signature="fd, n, /", fd="fd", call="_orig(fd, n)", got="size = len(result)", data="result"),
+    ),
+    (
+        "socket_send",
+        "send",
+        "socket.socket.send",
+        "send",
+        "socket.send",
+        dict(
+            signature="self, data, flags=0, /",
+            pre='if flags:\n        return FLAGGED["send"](self, data, flags)',
+            fd="self.fileno()",
+            data="data",
+            call="_orig(self, data)",
+            size="res",
+        ),
+    ),
+    (
+        "socket_sendall",
+        "send",
+        "socket.socket.sendall",
+        "sendall",
+        "socket.sendall",
+        dict(
+            signature="self, data, flags=0, /",
+            pre='if flags:\n        return FLAGGED["sendall"](self, data, flags)',
+            fd="self.fileno()",
+            data="data",
+            call="_orig(self, data)",
+            size="n",
+        ),
+    ),
+    (
+        "socket_recv",
+        "receive",
+        "socket.socket.recv",
+        "recv",
+        "socket.recv",
+        dict(
+            signature="self, n, flags=0, /",
+            pre='if flags:\n        return FLAGGED["recv"](self, n, flags)',
+            fd="self.fileno()",
+            call="_orig(self, n)",
+            got="size = len(result)",
+            data="result",
+        ),
+    ),
+    (
+        "socket_recv_into",
+        "receive",
+        "socket.socket.recv_into",
+        "recv_into",
+        "socket.recv_into",
+        dict(
+            signature="self, buffer, nbytes=0, flags=0, /",
+            pre='if flags:\n        return FLAGGED["recv_into"](self, buffer, nbytes, flags)',
+            fd="self.fileno()",
+            prepare='view = _mv(buffer).cast("B")\n        n = nbytes or len(view)',
+            call="_orig(self, buffer, nbytes)",
+            got="size = result",
+            data="view",
+        ),
+    ),
+    (
+        "file_write",
+        "send",
+        "io.FileIO.write",
+        "write",
+        "a file object's write",
+        dict(signature="self, b, /", fd="self.fileno()", data="b", call="_orig(self, b)", size="(res or 0)"),
+    ),
+    (
+        "file_readinto",
+        "receive",
+        "io.FileIO.readinto",
+        "read",
+        "a file object's read",
+        dict(
+            signature="self, b, /",
+            fd="self.fileno()",
+            prepare='view = _mv(b).cast("B")\n        n = len(view)',
+            call="_orig(self, b)",
+            got="size = result",
+            data="view",
+        ),
+    ),
+    (
+        "file_read",
+        "receive",
+        "io.FileIO.read",
+        "read",
+        "a file object's read",
+        dict(
+            signature="self, asked=-1, /",
+            pre="if asked is None or (type(asked) is int and asked < 0):\n        return self.readall()",
+            fd="self.fileno()",
+            prepare="n = asked",
+            call="_orig(self, asked)",
+            got="size = None if result is None else len(result)",
+            data="result",
+        ),
+    ),
+)
+
+_HEADER = '''"""The recorder's hot-path wrappers, generated by `python -m ipctrace.record.hotpath`: do not edit.
+
+Their templates and the table of what each wraps are in hotpath.py; tests/test_record_format.py
+checks that this file is what they generate. A module of its own (not code compiled at start-up)
+so that every traced process loads it from the bytecode cache.
+"""
+
+# ruff: noqa
+import io
+import os
+import socket
+import sys
+import time
+
+from ipctrace.record import core
+from ipctrace.record import layout as L
+from ipctrace.record.endpoints import TABLE, endpoint
+from ipctrace.record.log import _NO_EP, TLS
+
+#: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
+FLAGGED = {}
+
+
+def _log():
     rec = core.REC
     return None if rec is None else rec.log()
 
 
-def _failed(lg: Any, pos: int, exc: BaseException) -> None:
+def _failed(lg, pos, exc):
     try:
         lg.failed(pos, L.exception_code(exc))
     except Exception:
         core.problem(lg, "could not record a failed call")
 
 
-_NAMESPACE: dict[str, Any] = dict(
-    TLS=TLS,
-    TABLE=TABLE,
-    endpoint=endpoint,
-    _log=_log,
-    _failed=_failed,
-    _problem=core.problem,
-    _mv=memoryview,
-    _getframe=sys._getframe,
-    _now=time.time_ns,
-    _NO_EP=_NO_EP,
-    _HEAD=L.HEAD,
-    _FLAGS=L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE,
-    _CAPPED=L.F_CAPPED,
-    _FAILED=core.FAILED,
-    _hot_pack=L.HOT.pack_into,
-    _sent_pack=L.SENT.pack_into,
-    _received_pack=L.RECEIVED.pack_into,
-    _t1_pack=L.T1.pack_into,
-    _err_pack=L.ERR.pack_into,
-)
+_problem = core.problem
+_mv = memoryview
+_getframe = sys._getframe
+_now = time.time_ns
+_HEAD = L.HEAD
+_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
+_CAPPED = L.F_CAPPED
+_FAILED = core.FAILED
+_hot_pack = L.HOT.pack_into
+_sent_pack = L.SENT.pack_into
+_received_pack = L.RECEIVED.pack_into
+_t1_pack = L.T1.pack_into
+_err_pack = L.ERR.pack_into
+'''
 
 
-FILENAME_PREFIX = "<ipctrace hot path: "
+def generate() -> str:
+    """The source of hot_generated.py."""
+    out = [_HEADER]
+    for name, kind, orig, call, what, parts in SPECS:
+        template = _SEND if kind == "send" else _RECEIVE
+        parts = {"pre": "pass", "prepare": "pass", **parts}
+        code = template.format(name=name, call_id=f"{_call_id(call)}", what=what, **parts)
+        code = code.strip("\n").replace("_orig(", f"_orig_{name}(")
+        out.append(f"\n\n_orig_{name} = {orig}\n\n\n{code}\n")
+    return "".join(out)
 
 
-def _make(
-    template: str, name: str, orig: Callable[..., Any], extra: dict[str, Any] | None = None, **parts: Any
-) -> Callable[..., Any]:
-    namespace = dict(_NAMESPACE, _orig=orig, **(extra or {}))
-    parts.setdefault("pre", "pass")
-    parts.setdefault("prepare", "pass")
-    exec(compile(template.format(name=name, **parts), f"{FILENAME_PREFIX}{name}>", "exec"), namespace)
-    return namespace[name]  # type: ignore[no-any-return]
+def _call_id(call: str) -> int:
+    return L.CALL_IDS[call]
 
 
-def sender(name: str, call_id: int, orig: Callable[..., Any], what: str, **parts: Any) -> Callable[..., Any]:
-    """A wrapper of a call that sends `data` through descriptor `fd`; `size` is the bytes it took.
-
-    parts: signature, pre (a statement run first), fd, data, call (the original call), size; `extra` names more
-    globals the parts use.
-    """
-    return _make(_SEND, name, orig, call_id=call_id, what=what, **parts)
-
-
-def receiver(name: str, call_id: int, orig: Callable[..., Any], what: str, **parts: Any) -> Callable[..., Any]:
-    """A wrapper of a call that receives into the process: `prepare` sets `n` (bytes asked), `got` sets `size`."""
-    return _make(_RECEIVE, name, orig, call_id=call_id, what=what, **parts)
+if __name__ == "__main__":
+    sys.stdout.write(generate())

@@ -1,6 +1,9 @@
 """The log format's constants, written down once for the writer and the reader (see FORMAT.md).
 
-Imported inside every traced process: nothing here but `struct`, `json` and the table of calls.
+Imported inside every traced process: nothing here but `struct` and `json`. Calls are named as in the
+table of calls (`ipctrace.calls.Call` values); the table itself is not imported here, because its
+dataclasses cost every traced process about 10 ms at start-up (tests/test_record_format.py checks
+that both name the same calls).
 """
 
 from __future__ import annotations
@@ -8,8 +11,6 @@ from __future__ import annotations
 import json
 import struct
 from typing import Any
-
-from ipctrace.calls import Call
 
 VERSION = 1
 MAGIC = b"IPCTLOG\0"
@@ -87,71 +88,71 @@ SITE = 1000
 PROBLEM = 1001
 
 #: Call ids, pinned: a number once given never changes (tests/test_record_format.py holds the list).
-CALL_IDS: dict[Call, int] = {
-    Call.PIPE: 1,
-    Call.PIPE2: 2,
-    Call.CLOSE: 3,
-    Call.DUP: 4,
-    Call.DUP2: 5,
-    Call.START: 6,
-    Call.FORK: 7,
-    Call.EXEC: 8,
-    Call.SPAWN: 9,
-    Call.WAIT: 10,
-    Call.WAITPID: 11,
-    Call.KILL: 12,
-    Call.EXIT: 13,
-    Call.EXCEPTION: 14,
-    Call.SLEEP: 15,
-    Call.READ: 16,
-    Call.WRITE: 17,
-    Call.SOCKET: 18,
-    Call.SOCKETPAIR: 19,
-    Call.FROMFD: 20,
-    Call.BIND: 21,
-    Call.LISTEN: 22,
-    Call.ACCEPT: 23,
-    Call.CONNECT: 24,
-    Call.CONNECT_EX: 25,
-    Call.SHUTDOWN: 26,
-    Call.SETSOCKOPT: 27,
-    Call.SEND: 28,
-    Call.SENDALL: 29,
-    Call.SENDTO: 30,
-    Call.SENDMSG: 31,
-    Call.RECV: 32,
-    Call.RECV_INTO: 33,
-    Call.RECVFROM: 34,
-    Call.RECVFROM_INTO: 35,
-    Call.RECVMSG: 36,
-    Call.STDIN: 37,
-    Call.STDOUT: 38,
-    Call.STDERR: 39,
-    Call.STDIN_WAIT: 40,
-    Call.SELECT: 41,
-    Call.POLL: 42,
-    Call.PSELECT6: 43,
-    Call.PPOLL: 44,
-    Call.EPOLL_WAIT: 45,
-    Call.EPOLL_PWAIT: 46,
-    Call.ACCEPT4: 47,
-    Call.WAIT4: 48,
-    Call.WAITID: 49,
-    Call.NANOSLEEP: 50,
-    Call.CLOCK_NANOSLEEP: 51,
-    Call.PAUSE: 52,
-    Call.FUTEX: 53,
-    Call.UNKNOWN: 54,
-    Call.OPEN: 55,
-    Call.READV: 56,
-    Call.WRITEV: 57,
-    Call.SENDFILE: 58,
-    Call.SPLICE: 59,
-    Call.RECVMSG_INTO: 60,
-    Call.CLOSERANGE: 61,
-    Call.OPENAT: 62,
+CALL_IDS: dict[str, int] = {
+    "pipe": 1,
+    "pipe2": 2,
+    "close": 3,
+    "dup": 4,
+    "dup2": 5,
+    "start": 6,
+    "fork": 7,
+    "exec": 8,
+    "spawn": 9,
+    "wait": 10,
+    "waitpid": 11,
+    "kill": 12,
+    "exit": 13,
+    "exception": 14,
+    "sleep": 15,
+    "read": 16,
+    "write": 17,
+    "socket": 18,
+    "socketpair": 19,
+    "fromfd": 20,
+    "bind": 21,
+    "listen": 22,
+    "accept": 23,
+    "connect": 24,
+    "connect_ex": 25,
+    "shutdown": 26,
+    "setsockopt": 27,
+    "send": 28,
+    "sendall": 29,
+    "sendto": 30,
+    "sendmsg": 31,
+    "recv": 32,
+    "recv_into": 33,
+    "recvfrom": 34,
+    "recvfrom_into": 35,
+    "recvmsg": 36,
+    "stdin": 37,
+    "stdout": 38,
+    "stderr": 39,
+    "stdin-wait": 40,
+    "select": 41,
+    "poll": 42,
+    "pselect6": 43,
+    "ppoll": 44,
+    "epoll_wait": 45,
+    "epoll_pwait": 46,
+    "accept4": 47,
+    "wait4": 48,
+    "waitid": 49,
+    "nanosleep": 50,
+    "clock_nanosleep": 51,
+    "pause": 52,
+    "futex": 53,
+    "syscall": 54,
+    "open": 55,
+    "readv": 56,
+    "writev": 57,
+    "sendfile": 58,
+    "splice": 59,
+    "recvmsg_into": 60,
+    "closerange": 61,
+    "openat": 62,
 }
-CALL_OF_ID: dict[int, Call] = {n: c for c, n in CALL_IDS.items()}
+CALL_OF_ID: dict[int, str] = {n: c for c, n in CALL_IDS.items()}
 
 
 def json_blob(obj: Any) -> bytes:

@@ -17,7 +17,6 @@ import sys
 import time
 import types
 
-from ipctrace.calls import Call
 from ipctrace.record import core, wrap_io, wrap_os, wrap_process, wrap_select, wrap_socket
 from ipctrace.record.log import Recorder
 
@@ -64,8 +63,8 @@ def install(recorder: Recorder) -> None:
     _patch(builtins, "open", wrap_io.open_)
     _patch(builtins, "input", wrap_io.input_)
     _patch(sys, "stdin", wrap_io.rewrap(sys.stdin, wrap_io.TracedInput))
-    _patch(sys, "stdout", wrap_io.rewrap(sys.stdout, wrap_io.TracedOutput, Call.STDOUT))
-    _patch(sys, "stderr", wrap_io.rewrap(sys.stderr, wrap_io.TracedOutput, Call.STDERR))
+    _patch(sys, "stdout", wrap_io.rewrap(sys.stdout, wrap_io.TracedOutput, "stdout"))
+    _patch(sys, "stderr", wrap_io.rewrap(sys.stderr, wrap_io.TracedOutput, "stderr"))
     _patch(sys, "excepthook", wrap_process.excepthook)
     if not _fork_hook_registered:  # register_at_fork cannot be undone: add it once, it does nothing when off
         os.register_at_fork(after_in_child=_fork_in_child)
@@ -77,6 +76,8 @@ def install(recorder: Recorder) -> None:
 def uninstall() -> None:
     """Put back every original; recording stops."""
     for owner, name, original, had_own in reversed(_patches):
+        if owner is sys and name in ("stdin", "stdout", "stderr"):
+            _release(getattr(sys, name), original)
         if had_own:
             setattr(owner, name, original)
         else:
@@ -87,6 +88,17 @@ def uninstall() -> None:
     core.REC = None
     if rec is not None:
         rec.stop()
+
+
+def _release(wrapper: object, original: object) -> None:
+    """A stream wrapper shares the original's buffer: detach it, so that collecting it never closes that buffer."""
+    if wrapper is original or not isinstance(wrapper, (wrap_io.TracedOutput, wrap_io.TracedInput)):
+        return
+    try:
+        wrapper.flush()
+        wrapper.detach()
+    except (OSError, ValueError):
+        pass
 
 
 def patched() -> list[tuple[object, str, object]]:

@@ -189,7 +189,7 @@ class LogFile:
             "tid": hdr.get("tid", 0),
             "t0": t0,
             "t1": t1 if done else None,
-            "call": L.CALL_OF_ID[call].value,
+            "call": L.CALL_OF_ID[call],
             "state": "done" if done else "in-progress",
         }
         if flags & L.F_FD:

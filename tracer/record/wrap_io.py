@@ -17,13 +17,13 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.calls import Call
-from ipctrace.record import core, hotpath
+from ipctrace.record import core
+from ipctrace.record import hot_generated as hot
 from ipctrace.record import layout as L
 from ipctrace.record.endpoints import endpoint, forget, is_pipe_like
 
 _ID = L.CALL_IDS
-_WRITE, _READ = _ID[Call.WRITE], _ID[Call.READ]
+_WRITE, _READ = _ID["write"], _ID["read"]
 _FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
 _CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
@@ -46,42 +46,9 @@ def _log() -> Any:
 class TracedFileIO(io.FileIO):
     """The raw layer of a file object on an IPC endpoint: every read and write that reaches the descriptor."""
 
-    write = hotpath.sender(
-        "write",
-        _WRITE,
-        _f_write,
-        "a file object's write",
-        signature="self, b, /",
-        fd="self.fileno()",
-        data="b",
-        call="_orig(self, b)",
-        size="(res or 0)",
-    )
-    readinto = hotpath.receiver(
-        "readinto",
-        _READ,
-        _f_readinto,
-        "a file object's read",
-        signature="self, b, /",
-        fd="self.fileno()",
-        prepare="view = _mv(b).cast('B'); n = len(view)",
-        call="_orig(self, b)",
-        got="size = result",
-        data="view",
-    )
-    read = hotpath.receiver(
-        "read",
-        _READ,
-        _f_read,
-        "a file object's read",
-        signature="self, asked=-1, /",
-        pre="if asked is None or (type(asked) is int and asked < 0): return self.readall()",
-        fd="self.fileno()",
-        prepare="n = asked",
-        call="_orig(self, asked)",
-        got="size = None if result is None else len(result)",
-        data="result",
-    )
+    write = hot.file_write
+    readinto = hot.file_readinto
+    read = hot.file_read
 
     def readall(self):  # type: ignore[no-untyped-def]
         """Read to the end, one recorded read at a time (the C readall would loop over reads unseen)."""
@@ -107,7 +74,7 @@ class TracedFileIO(io.FileIO):
             return _f_close(self)
         fd = self.fileno()
         lg = core.log()
-        pos, alen = core.begin(lg, _ID[Call.CLOSE], fd)
+        pos, alen = core.begin(lg, _ID["close"], fd)
         try:
             result = _f_close(self)
         except BaseException as exc:
@@ -155,7 +122,7 @@ def build(file, mode, buffering, encoding, errors, newline, closefd, opener):  #
     fifo_open = not isinstance(file, int)
     lg = core.log() if fifo_open else None
     pos, alen = (
-        core.begin(lg, _ID[Call.OPEN], -1, {"args": {"path": os.fsdecode(file), "mode": mode}}, 160, L.F_RES)
+        core.begin(lg, _ID["open"], -1, {"args": {"path": os.fsdecode(file), "mode": mode}}, 160, L.F_RES)
         if fifo_open
         else (-1, 0)
     )
@@ -205,7 +172,7 @@ def build(file, mode, buffering, encoding, errors, newline, closefd, opener):  #
 # -- the standard streams (printed lines, read lines) ----------------------------------------------
 
 
-def _record_line(call: Call, fd: int, data: bytes) -> None:
+def _record_line(call: str, fd: int, data: bytes) -> None:
     lg = core.log()
     if lg is None:
         return
@@ -222,7 +189,7 @@ def _record_line(call: Call, fd: int, data: bytes) -> None:
 class TracedOutput(io.TextIOWrapper):
     """The program's stdout/stderr, recording each printed line when it is written."""
 
-    def _ipctrace_init(self, call: Call, fd: int) -> None:
+    def _ipctrace_init(self, call: str, fd: int) -> None:
         self._call, self._fd, self._pending = call, fd, ""
 
     def write(self, text):  # type: ignore[no-untyped-def]
@@ -268,9 +235,9 @@ _in_input = [False]
 def _read_stdin(read: Callable[[], str], want: str) -> str:
     if _in_input[0]:
         return read()
-    core.point(_ID[Call.STDIN_WAIT], {"fd": 0, "args": {"want": want}}, depth=3)
+    core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": want}}, depth=3)
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.STDIN], 0, None, 64, L.F_SIZE, depth=3)
+    pos, alen = core.begin(lg, _ID["stdin"], 0, None, 64, L.F_SIZE, depth=3)
     try:
         text = read()
     except BaseException as exc:
@@ -295,7 +262,7 @@ def _store_payload(lg: Any, pos: int, data: bytes) -> None:
     dlen = min(len(data), lg.cap)
     lg.buf[pos + L.STATE_AT] = L.PADDING
     npos = lg.begin(
-        _ID[Call.STDIN],
+        _ID["stdin"],
         0,
         L.F_FD | L.F_SIZE,
         int.from_bytes(lg.buf[pos + 24 : pos + 32], "little"),
@@ -314,9 +281,9 @@ def input_(*prompt):  # type: ignore[no-untyped-def]
     if prompt:
         sys.stdout.write(str(prompt[0]))
     flush_outputs()
-    core.point(_ID[Call.STDIN_WAIT], {"fd": 0, "args": {"want": "line"}})
+    core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.STDIN], 0, None, 64, L.F_SIZE)
+    pos, alen = core.begin(lg, _ID["stdin"], 0, None, 64, L.F_SIZE)
     _in_input[0] = True
     try:
         line = _orig_input()
@@ -341,7 +308,7 @@ def flush_outputs() -> None:
                 pass
 
 
-def rewrap(stream: Any, cls: type, call: Call | None = None) -> Any:
+def rewrap(stream: Any, cls: type, call: str | None = None) -> Any:
     """The same underlying buffer behind a recording TextIOWrapper subclass, or the stream as it was."""
     if not isinstance(stream, io.TextIOWrapper) or type(stream) is not io.TextIOWrapper:
         return stream

@@ -10,13 +10,13 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.calls import Call
-from ipctrace.record import core, hotpath
+from ipctrace.record import core
+from ipctrace.record import hot_generated as hot
 from ipctrace.record import layout as L
 from ipctrace.record.endpoints import TABLE, as_json, copy, endpoint, forget, learn
 
 _ID = L.CALL_IDS
-_WRITE, _READ = _ID[Call.WRITE], _ID[Call.READ]
+_WRITE, _READ = _ID["write"], _ID["read"]
 _SEND_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
 _CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
@@ -60,28 +60,8 @@ def _log() -> Any:
     return None if rec is None else rec.log()
 
 
-write = hotpath.sender(
-    "write",
-    _WRITE,
-    _write,
-    "os.write",
-    signature="fd, data, /",
-    fd="fd",
-    data="data",
-    call="_orig(fd, data)",
-    size="res",
-)
-read = hotpath.receiver(
-    "read",
-    _READ,
-    _read,
-    "os.read",
-    signature="fd, n, /",
-    fd="fd",
-    call="_orig(fd, n)",
-    got="size = len(result)",
-    data="result",
-)
+write = hot.os_write
+read = hot.os_read
 
 
 def _joined(buffers: Any, limit: int) -> bytes:
@@ -104,7 +84,7 @@ def writev(fd, buffers, /):  # type: ignore[no-untyped-def]
         data = _joined(buffers, lg.cap)
         ep = endpoint(fd)
         flags = _SEND_FLAGS | (_CAPPED if n > lg.cap else 0)
-        pos = lg.begin(_ID[Call.WRITEV], fd, flags, lg.site(1), ep, n, data, len(data))
+        pos = lg.begin(_ID["writev"], fd, flags, lg.site(1), ep, n, data, len(data))
     except Exception:
         pos, data = _FAILED, b""
     try:
@@ -128,7 +108,7 @@ def readv(fd, buffers, /):  # type: ignore[no-untyped-def]
         buffers = list(buffers)
         n = sum(_mv(b).nbytes for b in buffers)
         room = min(n, lg.cap)
-        pos = lg.begin(_ID[Call.READV], fd, _SEND_FLAGS, lg.site(1), endpoint(fd), n, None, 0, room=room)
+        pos = lg.begin(_ID["readv"], fd, _SEND_FLAGS, lg.site(1), endpoint(fd), n, None, 0, room=room)
     except Exception:
         pos, room = _FAILED, 0
     try:
@@ -163,7 +143,7 @@ def sendfile(out_fd, in_fd, offset, count, *rest, **kw):  # type: ignore[no-unty
         args = L.json_blob(blob)
         room = min(int(count), lg.cap) if start is not None else 0
         flags = L.F_FD | L.F_RES | L.F_SIZE
-        pos = lg.begin(_ID[Call.SENDFILE], out_fd, flags, lg.site(1), endpoint(out_fd), count, args=args, room=room)
+        pos = lg.begin(_ID["sendfile"], out_fd, flags, lg.site(1), endpoint(out_fd), count, args=args, room=room)
     except Exception:
         pos, args, room = _FAILED, b"", 0
     try:
@@ -191,7 +171,7 @@ def splice(src, dst, count, *rest, **kw):  # type: ignore[no-untyped-def]
     orig = ORIGINALS["splice"]
     lg = core.log()
     blob = {"args": {"src": src, "count": count}, "ep2": as_json(endpoint(src)) if lg is not None else None}
-    pos, alen = core.begin(lg, _ID[Call.SPLICE], dst, blob, post_cap=32, flags=L.F_RES)
+    pos, alen = core.begin(lg, _ID["splice"], dst, blob, post_cap=32, flags=L.F_RES)
     try:
         res = orig(src, dst, count, *rest, **kw)
     except BaseException as exc:
@@ -208,7 +188,7 @@ _POST = 160  # room for a result blob of two fds and an endpoint
 
 def pipe():  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.PIPE], -1, None, _POST)
+    pos, alen = core.begin(lg, _ID["pipe"], -1, None, _POST)
     try:
         r, w = ORIGINALS["pipe"]()
     except BaseException as exc:
@@ -222,7 +202,7 @@ def pipe():  # type: ignore[no-untyped-def]
 
 def pipe2(flags, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.PIPE2], -1, {"args": {"flags": flags}}, _POST)
+    pos, alen = core.begin(lg, _ID["pipe2"], -1, {"args": {"flags": flags}}, _POST)
     try:
         r, w = ORIGINALS["pipe2"](flags)
     except BaseException as exc:
@@ -240,7 +220,7 @@ def open_(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-d
         shown = os.fspath(path) if not isinstance(path, int) else path
     except TypeError:
         shown = None
-    pos, alen = core.begin(lg, _ID[Call.OPEN], -1, {"args": {"path": shown, "flags": flags}}, _POST, L.F_RES)
+    pos, alen = core.begin(lg, _ID["open"], -1, {"args": {"path": shown, "flags": flags}}, _POST, L.F_RES)
     try:
         fd = ORIGINALS["open"](path, flags, mode, dir_fd=dir_fd)
     except BaseException as exc:
@@ -257,7 +237,7 @@ def open_(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-d
 
 def close(fd, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.CLOSE], fd)
+    pos, alen = core.begin(lg, _ID["close"], fd)
     try:
         ORIGINALS["close"](fd)
     except BaseException as exc:
@@ -271,7 +251,7 @@ def close(fd, /):  # type: ignore[no-untyped-def]
 
 def closerange(fd_low, fd_high, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.CLOSERANGE], -1, {"args": {"low": fd_low, "high": fd_high}})
+    pos, alen = core.begin(lg, _ID["closerange"], -1, {"args": {"low": fd_low, "high": fd_high}})
     try:
         ORIGINALS["closerange"](fd_low, fd_high)
     except BaseException as exc:
@@ -284,7 +264,7 @@ def closerange(fd_low, fd_high, /):  # type: ignore[no-untyped-def]
 
 def dup(fd, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.DUP], fd, None, 0, L.F_RES)
+    pos, alen = core.begin(lg, _ID["dup"], fd, None, 0, L.F_RES)
     try:
         new = ORIGINALS["dup"](fd)
     except BaseException as exc:
@@ -297,7 +277,7 @@ def dup(fd, /):  # type: ignore[no-untyped-def]
 
 def dup2(fd, fd2, inheritable=True):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.DUP2], fd, {"args": {"fd2": fd2}}, 0, L.F_RES)
+    pos, alen = core.begin(lg, _ID["dup2"], fd, {"args": {"fd2": fd2}}, 0, L.F_RES)
     try:
         new = ORIGINALS["dup2"](fd, fd2, inheritable)
     except BaseException as exc:

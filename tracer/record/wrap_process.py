@@ -15,10 +15,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.calls import Call
 from ipctrace.record import core
 from ipctrace.record import layout as L
-from ipctrace.record.hotpath import FILENAME_PREFIX
 
 try:
     import _posixsubprocess
@@ -43,7 +41,7 @@ _POST = 64
 
 def fork():  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.FORK], -1, None, _POST, L.F_RES)
+    pos, alen = core.begin(lg, _ID["fork"], -1, None, _POST, L.F_RES)
     try:
         pid = ORIGINALS["fork"]()
     except BaseException as exc:
@@ -68,12 +66,12 @@ def after_fork_in_child() -> None:
     if rec is None:
         return
     rec.refresh()
-    core.point(_ID[Call.START], {"args": {"how": "fork"}})
+    core.point(_ID["start"], {"args": {"how": "fork"}})
 
 
 def wait():  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.WAIT], -1, None, _POST)
+    pos, alen = core.begin(lg, _ID["wait"], -1, None, _POST)
     try:
         pid, status = ORIGINALS["wait"]()
     except BaseException as exc:
@@ -85,7 +83,7 @@ def wait():  # type: ignore[no-untyped-def]
 
 def waitpid(pid, options, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.WAITPID], -1, {"args": {"pid": pid, "options": options}}, _POST)
+    pos, alen = core.begin(lg, _ID["waitpid"], -1, {"args": {"pid": pid, "options": options}}, _POST)
     try:
         got, status = ORIGINALS["waitpid"](pid, options)
     except BaseException as exc:
@@ -98,7 +96,7 @@ def waitpid(pid, options, /):  # type: ignore[no-untyped-def]
 def kill(pid, sig, /):  # type: ignore[no-untyped-def]
     lg = core.log()
     pos, alen = core.begin(
-        lg, _ID[Call.KILL], -1, {"args": {"pid": pid, "sig": int(sig) if isinstance(sig, int) else None}}
+        lg, _ID["kill"], -1, {"args": {"pid": pid, "sig": int(sig) if isinstance(sig, int) else None}}
     )
     try:
         ORIGINALS["kill"](pid, sig)
@@ -109,7 +107,7 @@ def kill(pid, sig, /):  # type: ignore[no-untyped-def]
 
 
 def _exit(status, /):  # type: ignore[no-untyped-def]
-    core.point(_ID[Call.EXIT], {"args": {"how": "_exit"}, "res": status if isinstance(status, int) else None})
+    core.point(_ID["exit"], {"args": {"how": "_exit"}, "res": status if isinstance(status, int) else None})
     ORIGINALS["_exit"](status)
 
 
@@ -120,7 +118,7 @@ def _number(value: object) -> float | None:
 
 def sleep(seconds, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.SLEEP], -1, {"args": {"seconds": _number(seconds)}}, _POST)
+    pos, alen = core.begin(lg, _ID["sleep"], -1, {"args": {"seconds": _number(seconds)}}, _POST)
     try:
         _sleep(seconds)
     except BaseException as exc:
@@ -138,32 +136,32 @@ def _argv(value: Any) -> Any:
     return str(value)
 
 
-def _started(call: Call, how: str, executable: Any, argv: Any) -> None:
+def _started(call: str, how: str, executable: Any, argv: Any) -> None:
     exe = os.fsdecode(executable) if isinstance(executable, (str, bytes, os.PathLike)) else str(executable)
     core.point(_ID[call], {"args": {"how": how, "executable": exe, "argv": _argv(argv)}}, depth=2)
 
 
-def _failed_start(call: Call, how: str, exc: BaseException) -> None:
+def _failed_start(call: str, how: str, exc: BaseException) -> None:
     lg = core.log()
     pos, alen = core.begin(lg, _ID[call], -1, {"args": {"how": how}}, _POST, depth=2)
     core.end(lg, pos, alen, _POST, exc=exc, what=how)
 
 
 def execv(path, argv, /):  # type: ignore[no-untyped-def]
-    _started(Call.EXEC, "exec", path, argv)
+    _started("exec", "exec", path, argv)
     try:
         ORIGINALS["execv"](path, argv)
     except BaseException as exc:
-        _failed_start(Call.EXEC, "exec", exc)
+        _failed_start("exec", "exec", exc)
         raise
 
 
 def execve(path, argv, env):  # type: ignore[no-untyped-def]
-    _started(Call.EXEC, "exec", path, argv)
+    _started("exec", "exec", path, argv)
     try:
         ORIGINALS["execve"](path, argv, env)
     except BaseException as exc:
-        _failed_start(Call.EXEC, "exec", exc)
+        _failed_start("exec", "exec", exc)
         raise
 
 
@@ -171,11 +169,11 @@ def _spawner(name: str) -> Callable[..., Any]:
     orig = ORIGINALS[name]
 
     def spawn(path, argv, env, **kw):  # type: ignore[no-untyped-def]
-        _started(Call.SPAWN, "posix_spawn", path, argv)
+        _started("spawn", "posix_spawn", path, argv)
         try:
             return orig(path, argv, env, **kw)
         except BaseException as exc:
-            _failed_start(Call.SPAWN, "posix_spawn", exc)
+            _failed_start("spawn", "posix_spawn", exc)
             raise
 
     return spawn
@@ -183,7 +181,7 @@ def _spawner(name: str) -> Callable[..., Any]:
 
 def system(command):  # type: ignore[no-untyped-def]
     core.point(
-        _ID[Call.SPAWN],
+        _ID["spawn"],
         {
             "args": {
                 "how": "system",
@@ -197,7 +195,7 @@ def system(command):  # type: ignore[no-untyped-def]
 def fork_exec(args, executable_list, *rest):  # type: ignore[no-untyped-def]
     """subprocess's own fork+exec: one `spawn` (its exec-error pipe is subprocess's plumbing, not recorded)."""
     exe = executable_list[0] if isinstance(executable_list, (list, tuple)) and executable_list else executable_list
-    _started(Call.SPAWN, "popen", exe, args)
+    _started("spawn", "popen", exe, args)
     assert _fork_exec is not None
     return _fork_exec(args, executable_list, *rest)
 
@@ -206,13 +204,13 @@ def fork_exec(args, executable_list, *rest):  # type: ignore[no-untyped-def]
 
 
 def record_start() -> None:
-    core.point(_ID[Call.START], {"args": {"how": "exec", "argv": _argv(list(sys.orig_argv)), "cwd": os.getcwd()}})
+    core.point(_ID["start"], {"args": {"how": "exec", "argv": _argv(list(sys.orig_argv)), "cwd": os.getcwd()}})
 
 
 def on_exit(flush: Callable[[], None]) -> Callable[[], None]:
     def at_exit() -> None:
         flush()
-        core.point(_ID[Call.EXIT], {"args": {"how": "exception" if _uncaught[0] else "return"}})
+        core.point(_ID["exit"], {"args": {"how": "exception" if _uncaught[0] else "return"}})
 
     return at_exit
 
@@ -222,7 +220,7 @@ def _without_recorder_frames(tb: types.TracebackType | None) -> types.TracebackT
     kept = []
     while tb is not None:
         name = tb.tb_frame.f_code.co_filename
-        if os.path.dirname(name) != _RECORDER_DIR and not name.startswith(FILENAME_PREFIX):
+        if os.path.dirname(name) != _RECORDER_DIR:
             kept.append(tb)
         tb = tb.tb_next
     rebuilt = None
@@ -234,7 +232,7 @@ def _without_recorder_frames(tb: types.TracebackType | None) -> types.TracebackT
 def excepthook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
     _uncaught[0] = True
     try:
-        core.point(_ID[Call.EXCEPTION], {"args": {"type": exc_type.__name__, "message": str(exc)}})
+        core.point(_ID["exception"], {"args": {"type": exc_type.__name__, "message": str(exc)}})
         seen = set()
         link = exc
         while link is not None and id(link) not in seen:

@@ -10,7 +10,6 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.calls import Call
 from ipctrace.record import core
 from ipctrace.record import layout as L
 
@@ -35,7 +34,7 @@ def _timeout(value: Any) -> float | None:
 def select_(rlist, wlist, xlist, timeout=None, /):  # type: ignore[no-untyped-def]
     lg = core.log()
     blob = {"args": {"r": _fds(rlist), "w": _fds(wlist), "x": _fds(xlist), "timeout": _timeout(timeout)}}
-    pos, alen = core.begin(lg, _ID[Call.SELECT], -1, blob, _POST)
+    pos, alen = core.begin(lg, _ID["select"], -1, blob, _POST)
     try:
         r, w, x = _orig_select(rlist, wlist, xlist, timeout)
     except BaseException as exc:
@@ -80,7 +79,7 @@ class _TracedPoll:
     def poll(self, timeout=None, /):  # type: ignore[no-untyped-def]
         lg = core.log()
         blob = {"args": {"fds": sorted(self._fds), "timeout": _timeout(timeout)}}
-        pos, alen = core.begin(lg, _ID[Call.POLL], -1, blob, _POST)
+        pos, alen = core.begin(lg, _ID["poll"], -1, blob, _POST)
         try:
             ready = self._poll.poll(timeout)
         except BaseException as exc:
@@ -127,7 +126,7 @@ def _traced_epoll_class() -> Any:
         def poll(self, timeout=None, maxevents=-1):  # type: ignore[no-untyped-def]
             lg = core.log()
             blob = {"args": {"epfd": self._ep.fileno(), "timeout": _timeout(timeout)}}
-            pos, alen = core.begin(lg, _ID[Call.EPOLL_WAIT], -1, blob, _POST)
+            pos, alen = core.begin(lg, _ID["epoll_wait"], -1, blob, _POST)
             try:
                 ready = self._ep.poll(timeout, maxevents)
             except BaseException as exc:

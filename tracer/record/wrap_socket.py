@@ -13,8 +13,8 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.calls import Call
-from ipctrace.record import core, hotpath
+from ipctrace.record import core
+from ipctrace.record import hot_generated as hot
 from ipctrace.record import layout as L
 from ipctrace.record.endpoints import as_json, endpoint, forget, learn, socket_kind
 
@@ -61,7 +61,7 @@ _METHODS = (
 ORIGINALS: dict[str, Callable[..., Any]] = {name: getattr(_S, name) for name in _METHODS if hasattr(_S, name)}
 _orig_socketpair = socket.socketpair
 _orig_fromfd = socket.fromfd
-_RECV, _RECV_INTO = _ID[Call.RECV], _ID[Call.RECV_INTO]
+_RECV, _RECV_INTO = _ID["recv"], _ID["recv_into"]
 _send = ORIGINALS["send"]
 _recv = ORIGINALS["recv"]
 _sendall = ORIGINALS["sendall"]
@@ -98,26 +98,7 @@ def _fd(sock: Any) -> int:
 # -- the hot path ---------------------------------------------------------------------------------
 
 
-def _sender(call: Call, orig: Callable[..., Any], whole: bool) -> Callable[..., Any]:
-    def flagged(sock: Any, data: Any, flags: Any) -> Any:
-        return _flagged_send(call, orig, whole, sock, data, flags)
-
-    return hotpath.sender(
-        call.value,
-        _ID[call],
-        orig,
-        "socket." + call.value,
-        signature="self, data, flags=0, /",
-        pre="if flags: return _flagged(self, data, flags)",
-        fd="self.fileno()",
-        data="data",
-        call="_orig(self, data)",
-        size="n" if whole else "res",
-        extra={"_flagged": flagged},
-    )
-
-
-def _flagged_send(call: Call, orig: Callable[..., Any], whole: bool, sock: Any, data: Any, flags: Any) -> Any:
+def _flagged_send(call: str, orig: Callable[..., Any], whole: bool, sock: Any, data: Any, flags: Any) -> Any:
     """A send with flags (MSG_DONTWAIT, MSG_NOSIGNAL, ...): the flags go in the argument blob."""
     lg = core.log()
     try:
@@ -128,33 +109,18 @@ def _flagged_send(call: Call, orig: Callable[..., Any], whole: bool, sock: Any, 
     try:
         res = orig(sock, data, flags)
     except BaseException as exc:
-        core.end(lg, pos, alen, _POST, exc=exc, what="socket." + call.value)
+        core.end(lg, pos, alen, _POST, exc=exc, what="socket." + call)
         raise
     size = len(view) if whole else res
-    _end_data(lg, pos, alen, size, size, {}, None, dlen, "socket." + call.value)
+    _end_data(lg, pos, alen, size, size, {}, None, dlen, "socket." + call)
     return res
-
-
-recv = hotpath.receiver(
-    "recv",
-    _RECV,
-    _recv,
-    "socket.recv",
-    signature="self, n, flags=0, /",
-    pre="if flags: return _flagged(self, n, flags)",
-    fd="self.fileno()",
-    call="_orig(self, n)",
-    got="size = len(result)",
-    data="result",
-    extra={"_flagged": lambda sock, n, flags: _flagged_recv(sock, n, flags)},
-)
 
 
 def _flagged_recv(sock: Any, n: Any, flags: Any) -> Any:
     """A recv with flags (MSG_PEEK: the bytes are looked at, not consumed)."""
     lg = core.log()
     try:
-        pos, alen, room = _begin_data(lg, Call.RECV, sock, int(n), {"args": {"flags": flags}}, depth=3)
+        pos, alen, room = _begin_data(lg, "recv", sock, int(n), {"args": {"flags": flags}}, depth=3)
     except Exception:
         pos, alen, room = _FAILED, 0, 0
     try:
@@ -166,28 +132,12 @@ def _flagged_recv(sock: Any, n: Any, flags: Any) -> Any:
     return data
 
 
-recv_into = hotpath.receiver(
-    "recv_into",
-    _RECV_INTO,
-    _recv_into,
-    "socket.recv_into",
-    signature="self, buffer, nbytes=0, flags=0, /",
-    pre="if flags: return _flagged(self, buffer, nbytes, flags)",
-    fd="self.fileno()",
-    prepare="view = _mv(buffer).cast('B'); n = nbytes or len(view)",
-    call="_orig(self, buffer, nbytes)",
-    got="size = result",
-    data="view",
-    extra={"_flagged": lambda sock, buffer, nbytes, flags: _flagged_recv_into(sock, buffer, nbytes, flags)},
-)
-
-
 def _flagged_recv_into(sock: Any, buffer: Any, nbytes: Any, flags: Any) -> Any:
     lg = core.log()
     try:
         view = _mv(buffer).cast("B")
         n = nbytes or len(view)
-        pos, alen, room = _begin_data(lg, Call.RECV_INTO, sock, int(n), {"args": {"flags": flags}}, depth=3)
+        pos, alen, room = _begin_data(lg, "recv_into", sock, int(n), {"args": {"flags": flags}}, depth=3)
     except Exception:
         pos, alen, room, view = _FAILED, 0, 0, None
     try:
@@ -224,7 +174,7 @@ def sendto(self, data, *rest):  # type: ignore[no-untyped-def]
         blob: dict[str, Any] = {"peer": core.addr(address)}
         if flags:
             blob["args"] = {"flags": flags}
-        pos, alen, dlen = _begin_data(lg, Call.SENDTO, self, n, blob, view)
+        pos, alen, dlen = _begin_data(lg, "sendto", self, n, blob, view)
     except Exception:
         pos, alen, dlen = _FAILED, 0, 0
     try:
@@ -254,7 +204,7 @@ def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):  # type: ignor
             args["passed"] = [as_json(endpoint(fd)) for fd in passed]
         if args:
             blob["args"] = args
-        pos, alen, dlen = _begin_data(lg, Call.SENDMSG, self, len(data), blob, data)
+        pos, alen, dlen = _begin_data(lg, "sendmsg", self, len(data), blob, data)
     except Exception:
         pos, alen, dlen = _FAILED, 0, 0
     try:
@@ -267,7 +217,7 @@ def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):  # type: ignor
 
 
 def _begin_data(
-    lg: Any, call: Call, sock: Any, n: int, blob: dict[str, Any], data: Any = None, depth: int = 2
+    lg: Any, call: str, sock: Any, n: int, blob: dict[str, Any], data: Any = None, depth: int = 2
 ) -> tuple[int, int, int]:
     """Begin a data call with blobs: (position, argument blob length, payload bytes stored or room kept)."""
     if lg is None:
@@ -306,18 +256,18 @@ def _end_data(
         core.problem(lg, "could not record " + what)
 
 
-def _receiver(call: Call) -> Callable[..., Any]:
-    orig = ORIGINALS[call.value]
-    name = "socket." + call.value
+def _receiver(call: str) -> Callable[..., Any]:
+    orig = ORIGINALS[call]
+    name = "socket." + call
 
     def receive(self, arg, *rest):  # type: ignore[no-untyped-def]
         lg = core.log()
         try:
             flags = 0
-            if call in (Call.RECVFROM, Call.RECVFROM_INTO):
-                flags = rest[-1] if call is Call.RECVFROM and rest else (rest[1] if len(rest) > 1 else 0)
-                n = arg if call is Call.RECVFROM else (rest[0] if rest and rest[0] else _mv(arg).nbytes)
-            elif call is Call.RECVMSG:
+            if call in ("recvfrom", "recvfrom_into"):
+                flags = rest[-1] if call == "recvfrom" and rest else (rest[1] if len(rest) > 1 else 0)
+                n = arg if call == "recvfrom" else (rest[0] if rest and rest[0] else _mv(arg).nbytes)
+            elif call == "recvmsg":
                 flags = rest[1] if len(rest) > 1 else 0
                 n = arg
             else:  # recvmsg_into
@@ -337,13 +287,13 @@ def _receiver(call: Call) -> Callable[..., Any]:
             return result
         try:
             post: dict[str, Any] = {}
-            if call is Call.RECVFROM:
+            if call == "recvfrom":
                 data, address = result
                 size = len(data)
-            elif call is Call.RECVFROM_INTO:
+            elif call == "recvfrom_into":
                 size, address = result
                 data = _mv(arg).cast("B")
-            elif call is Call.RECVMSG:
+            elif call == "recvmsg":
                 data, anc, _mflags, address = result
                 size = len(data)
                 _received_fds(anc, post)
@@ -387,7 +337,7 @@ def __init__(self, family=-1, type=-1, proto=-1, fileno=None):  # type: ignore[n
             "type": int(type) if isinstance(type, int) else None,
         }
     }
-    pos, alen = core.begin(lg, _ID[Call.SOCKET], -1, shown, 256, L.F_RES)
+    pos, alen = core.begin(lg, _ID["socket"], -1, shown, 256, L.F_RES)
     try:
         init(self, family, type, proto, fileno)
     except BaseException as exc:
@@ -406,7 +356,7 @@ def __init__(self, family=-1, type=-1, proto=-1, fileno=None):  # type: ignore[n
 
 def bind(self, address, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.BIND], _fd(self), {"args": {"addr": core.addr(address)}}, _POST)
+    pos, alen = core.begin(lg, _ID["bind"], _fd(self), {"args": {"addr": core.addr(address)}}, _POST)
     try:
         ORIGINALS["bind"](self, address)
     except BaseException as exc:
@@ -418,7 +368,7 @@ def bind(self, address, /):  # type: ignore[no-untyped-def]
 def listen(self, *backlog):  # type: ignore[no-untyped-def]
     lg = core.log()
     blob = {"args": {"backlog": backlog[0]}} if backlog and isinstance(backlog[0], int) else None
-    pos, alen = core.begin(lg, _ID[Call.LISTEN], _fd(self), blob, _POST)
+    pos, alen = core.begin(lg, _ID["listen"], _fd(self), blob, _POST)
     try:
         ORIGINALS["listen"](self, *backlog)
     except BaseException as exc:
@@ -429,7 +379,7 @@ def listen(self, *backlog):  # type: ignore[no-untyped-def]
 
 def accept(self):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.ACCEPT], _fd(self), None, 2 * _POST, L.F_RES)
+    pos, alen = core.begin(lg, _ID["accept"], _fd(self), None, 2 * _POST, L.F_RES)
     try:
         conn, address = ORIGINALS["accept"](self)
     except BaseException as exc:
@@ -445,11 +395,11 @@ def accept(self):  # type: ignore[no-untyped-def]
 
 def _connector(name: str) -> Callable[..., Any]:
     orig = ORIGINALS[name]
-    call = Call(name)
+    call = name
 
     def connect(self, address, /):  # type: ignore[no-untyped-def]
         lg = core.log()
-        flags = L.F_RES if call is Call.CONNECT_EX else 0
+        flags = L.F_RES if call == "connect_ex" else 0
         pos, alen = core.begin(lg, _ID[call], _fd(self), {"args": {"addr": core.addr(address)}}, 2 * _POST, flags)
         try:
             result = orig(self, address)
@@ -467,7 +417,7 @@ def _connector(name: str) -> Callable[..., Any]:
 
 def shutdown(self, how, /):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.SHUTDOWN], _fd(self), {"args": {"how": how if isinstance(how, int) else None}})
+    pos, alen = core.begin(lg, _ID["shutdown"], _fd(self), {"args": {"how": how if isinstance(how, int) else None}})
     try:
         ORIGINALS["shutdown"](self, how)
     except BaseException as exc:
@@ -481,7 +431,7 @@ def close(self):  # type: ignore[no-untyped-def]
     if fd < 0 or getattr(self, "_io_refs", 0) > 0:
         return ORIGINALS["close"](self)
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.CLOSE], fd)
+    pos, alen = core.begin(lg, _ID["close"], fd)
     try:
         result = ORIGINALS["close"](self)
     except BaseException as exc:
@@ -496,7 +446,7 @@ def setsockopt(self, level, optname, value, *rest):  # type: ignore[no-untyped-d
     lg = core.log()
     shown = value if isinstance(value, int) else None
     blob = {"args": {"level": level, "opt": optname, "value": shown}}
-    pos, alen = core.begin(lg, _ID[Call.SETSOCKOPT], _fd(self), blob)
+    pos, alen = core.begin(lg, _ID["setsockopt"], _fd(self), blob)
     try:
         result = ORIGINALS["setsockopt"](self, level, optname, value, *rest)
     except BaseException as exc:
@@ -508,7 +458,7 @@ def setsockopt(self, level, optname, value, *rest):  # type: ignore[no-untyped-d
 
 def socketpair(*args, **kwargs):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(lg, _ID[Call.SOCKETPAIR], -1, None, 256)
+    pos, alen = core.begin(lg, _ID["socketpair"], -1, None, 256)
     try:
         a, b = _orig_socketpair(*args, **kwargs)
     except BaseException as exc:
@@ -526,9 +476,7 @@ def socketpair(*args, **kwargs):  # type: ignore[no-untyped-def]
 
 def fromfd(fd, family, type, proto=0):  # type: ignore[no-untyped-def]
     lg = core.log()
-    pos, alen = core.begin(
-        lg, _ID[Call.FROMFD], -1, {"args": {"fd": fd if isinstance(fd, int) else None}}, 256, L.F_RES
-    )
+    pos, alen = core.begin(lg, _ID["fromfd"], -1, {"args": {"fd": fd if isinstance(fd, int) else None}}, 256, L.F_RES)
     try:
         sock = _orig_fromfd(fd, family, type, proto)
     except BaseException as exc:
@@ -541,6 +489,14 @@ def fromfd(fd, family, type, proto=0):  # type: ignore[no-untyped-def]
     return sock
 
 
+hot.FLAGGED.update(
+    send=lambda sock, data, flags: _flagged_send("send", _send, False, sock, data, flags),
+    sendall=lambda sock, data, flags: _flagged_send("sendall", _sendall, True, sock, data, flags),
+    recv=_flagged_recv,
+    recv_into=_flagged_recv_into,
+)
+
+
 def method_wrappers() -> dict[str, Callable[..., Any]]:
     made: dict[str, Callable[..., Any]] = dict(
         __init__=__init__,
@@ -549,19 +505,19 @@ def method_wrappers() -> dict[str, Callable[..., Any]]:
         accept=accept,
         connect=_connector("connect"),
         connect_ex=_connector("connect_ex"),
-        send=_sender(Call.SEND, _send, whole=False),
-        sendall=_sender(Call.SENDALL, _sendall, whole=True),
+        send=hot.socket_send,
+        sendall=hot.socket_sendall,
         sendto=sendto,
         sendmsg=sendmsg,
-        recv=recv,
-        recv_into=recv_into,
+        recv=hot.socket_recv,
+        recv_into=hot.socket_recv_into,
         shutdown=shutdown,
         close=close,
         setsockopt=setsockopt,
     )
-    for call in (Call.RECVFROM, Call.RECVFROM_INTO, Call.RECVMSG, Call.RECVMSG_INTO):
-        if call.value in ORIGINALS:
-            made[call.value] = _receiver(call)
+    for call in ("recvfrom", "recvfrom_into", "recvmsg", "recvmsg_into"):
+        if call in ORIGINALS:
+            made[call] = _receiver(call)
     return {name: fn for name, fn in made.items() if name in ORIGINALS}
 
 
