@@ -1,4 +1,4 @@
-"""Start-up: `ipctrace --help`, and what the recorder adds to the start of every traced process."""
+"""Start-up: `ipctrace --help`, what the recorder adds to every traced process, what the plugin adds to pytest."""
 
 from __future__ import annotations
 
@@ -7,18 +7,21 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
+from pathlib import Path
 
-from benchmarks.common import PYTHON, REPO, Context, Section, Stat, Table, num, ratios, wall
+from benchmarks.common import PYTHON, REPO, Context, Section, Stat, Table, Target, num, ratios, wall
 
 RUNS = 15
 QUICK_RUNS = 2
+PLUGIN_TARGET = 1.05  # pytest start-up of a project not using ipctrace, with the plugin / without: nothing measurable
+_TINY_TESTS = "def test_one():\n    assert 1\n\n\ndef test_two():\n    assert 2\n"
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
 
-def _importtime(env: dict[str, str], args: list[str]) -> list[tuple[int, str, float]]:
+def _importtime(env: dict[str, str], args: list[str], cwd: Path = REPO) -> list[tuple[int, str, float]]:
     """`python -X importtime ARGS`: (depth, module, cumulative ms) in the order Python prints them."""
     proc = subprocess.run(
-        [PYTHON, "-X", "importtime", *args], env=env, cwd=REPO, capture_output=True, text=True, check=True
+        [PYTHON, "-X", "importtime", *args], env=env, cwd=cwd, capture_output=True, text=True, check=True
     )
     entries = []
     for line in proc.stderr.splitlines():
@@ -58,6 +61,95 @@ def cli_imports(env: dict[str, str]) -> list[tuple[str, float]]:
             out.append((f"`{name}`", ms))
             out += [(f"… of which `{n}`", m) for n, m in _children(entries, i) if m >= 10]
     return out
+
+
+_COUNT_MODULES = (
+    "import sys, pytest\n"
+    "pytest.main(sys.argv[1:])\n"
+    "print(sum(m == 'ipctrace' or m.startswith('ipctrace.') for m in sys.modules), file=sys.stderr)\n"
+)
+
+
+def _ipctrace_modules_loaded(env: dict[str, str], cwd: Path, pytest_args: list[str]) -> int:
+    """How many ipctrace modules are in sys.modules once pytest has run with these arguments (in-process)."""
+    proc = subprocess.run(
+        [PYTHON, "-c", _COUNT_MODULES, *pytest_args], env=env, cwd=cwd, capture_output=True, text=True, check=True
+    )
+    return int(proc.stderr.split()[-1])
+
+
+def _import_ms(env: dict[str, str], modules: tuple[str, ...]) -> float:
+    """Cumulative import ms of ipctrace's modules when `modules` are imported after pytest (`-X importtime`).
+
+    Not read from the pytest run itself: pytest loads plugins with `importlib.import_module`, which
+    `-X importtime` does not report.
+    """
+    if not modules:
+        return 0.0
+    code = "import pytest\n" + "".join(f"import {m}\n" for m in modules)
+    entries = _importtime(env, ["-c", code])
+    return sum(ms for depth, name, ms in entries if depth == 0 and name.split(".")[0] == "ipctrace")
+
+
+def pytest_startup(ctx: Context, runs: int) -> tuple[Table, Target]:
+    """`pytest --co -q` of an unrelated tiny project without the plugin, with it, and with its fixture's imports.
+
+    The plugin is loaded by its entry point in every project of the environment; `-p no:ipctrace` blocks it
+    before its module is imported. The third row loads `ipctrace.compare.fixture` as well, which imports what
+    the fixture needs: what every pytest run paid when the plugin imported it at start-up.
+    """
+    project = ctx.scratch("pytest-project")
+    (project / "test_tiny.py").write_text(_TINY_TESTS)
+    env = {k: v for k, v in ctx.child_env().items() if not k.startswith("PYTEST_")}
+    base = ["--co", "-q", "-p", "no:cacheprovider"]
+    plugin = "ipctrace.compare.pytest_plugin"
+    cases = {  # name: (pytest's arguments, the ipctrace modules it imports at start-up)
+        "without the plugin (`-p no:ipctrace`)": ([*base, "-p", "no:ipctrace"], ()),
+        "with the plugin (as installed)": (base, (plugin,)),
+        "with the plugin and its fixture's imports (`-p ipctrace.compare.fixture`)": (
+            [*base, "-p", "ipctrace.compare.fixture"],
+            (plugin, "ipctrace.compare.fixture"),
+        ),
+    }
+    commands = {name: [PYTHON, "-m", "pytest", *args] for name, (args, _) in cases.items()}
+    for cmd in commands.values():
+        wall(cmd, env, cwd=project)
+    times: dict[str, list[float]] = defaultdict(list)
+    for _ in range(runs):
+        for name, cmd in commands.items():
+            times[name].append(wall(cmd, env, cwd=project) * 1000)
+    without = times[next(iter(cases))]
+    rows = [
+        [
+            name,
+            Stat.of(times[name]).cell(1),
+            ratios(times[name], without).cell(3),
+            str(_ipctrace_modules_loaded(env, project, args)),
+            num(_import_ms(env, modules), 1),
+        ]
+        for name, (args, modules) in cases.items()
+    ]
+    ratio = ratios(times["with the plugin (as installed)"], without)
+    table = Table(
+        [
+            "`pytest --co -q` of a project not using ipctrace",
+            "wall ms",
+            "× without the plugin",
+            "ipctrace modules loaded",
+            "their import ms",
+        ],
+        rows,
+        f"median (min–max) over {runs} runs, the three commands interleaved, the ratio taken run by run; the "
+        "modules counted in `sys.modules` after the run, their import time from one `python -X importtime` run "
+        "(steadier than the wall time on a shared machine)",
+    )
+    target = Target(
+        "pytest start-up, unrelated project: with the plugin / without",
+        f"≤ {PLUGIN_TARGET:.2f}x",
+        f"{ratio.median:.3f}x",
+        ratio.median <= PLUGIN_TARGET,
+    )
+    return table, target
 
 
 def run(ctx: Context) -> Section:
@@ -105,7 +197,9 @@ def run(ctx: Context) -> Section:
         "every traced process (and every Python child it starts) pays once. This machine's shell sets "
         "PYTHONDONTWRITEBYTECODE, so the rows marked *no bytecode cache* show what it costs when ipctrace's own "
         "modules are compiled from source at every start; the other rows have the bytecode cached as after a "
-        "normal install. There is no target for this section.",
+        "normal install. The last table is pytest's start-up in a project that does not use ipctrace: pytest "
+        "loads ipctrace's plugin there too, and it must cost nothing measurable "
+        f"(target: at most {PLUGIN_TARGET:.2f}x without it).",
     )
     section.tables.append(
         Table(["command", "wall ms", "× `python -c pass`", "added ms"], rows, f"median (min–max) over {runs} runs")
@@ -134,5 +228,8 @@ def run(ctx: Context) -> Section:
                 "one run, bytecode cached: ipctrace's own top-level imports and their sub-imports of 10 ms or more",
             )
         )
+    table, target = pytest_startup(ctx, 3 * runs)  # a small difference in a noisy start-up: more runs
+    section.tables.append(table)
+    section.targets.append(target)
     shutil.rmtree(events, ignore_errors=True)
     return section

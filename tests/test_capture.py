@@ -23,7 +23,7 @@ from ipctrace.capture import (
     write_pcap,
 )
 from ipctrace.capture.pcap import DLT_EN10MB, frames_of, tcp_flag_letters
-from ipctrace.model import Packet, SockAddr
+from ipctrace.model import Packet, SockAddr, TcpFlags
 
 LOCAL = "127.0.0.1"
 
@@ -134,15 +134,15 @@ def test_tcp_handshake_data_and_fin_each_once() -> None:
     up = [p for p in pkts if p.src == c]
     down = [p for p in pkts if p.src == s]
     assert len(up) + len(down) == len(pkts)
-    assert [p.flags for p in pkts[:3]] == ["S", "SA", "A"]
+    assert [p.flags.letters for p in pkts[:3]] == ["S", "SA", "A"]
     syn, synack = pkts[0], pkts[1]
     assert synack.ack == syn.seq + 1 and synack.seq is not None
-    assert sum("S" in p.flags for p in pkts) == 2
+    assert sum("S" in p.flags.letters for p in pkts) == 2
     assert b"".join(p.payload for p in up) == b"hello" + big  # exact bytes, nothing twice, nothing cut
     assert b"".join(p.payload for p in down) == b"world!"
-    assert [p.flags for p in up if "F" in p.flags] == ["FA"]
-    assert [p.flags for p in down if "F" in p.flags] == ["FA"]
-    data_flags = [p.flags for p in up if p.payload]
+    assert [p.flags.letters for p in up if "F" in p.flags.letters] == ["FA"]
+    assert [p.flags.letters for p in down if "F" in p.flags.letters] == ["FA"]
+    data_flags = [p.flags.letters for p in up if p.payload]
     assert data_flags[0] == "PA" and set(data_flags) <= {"A", "PA"}  # PSH only where a send() ended
     identities = [(p.src, p.dst, p.flags, p.seq, p.ack, p.payload) for p in pkts]
     assert len(set(identities)) == len(identities)  # no outgoing+incoming duplicates
@@ -174,7 +174,7 @@ def test_udp_datagrams_count_and_payload_exact() -> None:
     assert isinstance(raw.kernel_drops, int) and raw.kernel_drops == 0
     pkts = filter_packets(parse_packets(raw), {("udp", here, None)})
     assert [p.payload for p in pkts] == payloads  # each once, in order, padding-free
-    assert all(p.proto == "udp" and p.flags == "" and p.seq is None for p in pkts)
+    assert all(p.proto == "udp" and p.flags == TcpFlags.NONE and p.seq is None for p in pkts)
     # Kernel timestamps on the same clock as time.time_ns(): inside each sendto() call.
     assert all(t0 <= p.ts <= t1 for p, (t0, t1) in zip(pkts, windows, strict=True))
 
@@ -209,7 +209,7 @@ def test_ipv6_udp_and_tcp() -> None:
     udp = filter_packets(parse_packets(raw), {("udp6", here, None)})
     assert [(p.src.host, p.dst.host, p.payload) for p in udp] == [("::1", "::1", b"six")]
     tcp = filter_packets(parse_packets(raw), {key})
-    assert [p.flags for p in tcp[:3]] == ["S", "SA", "A"]
+    assert [p.flags.letters for p in tcp[:3]] == ["S", "SA", "A"]
     assert b"".join(p.payload for p in tcp) == b"tcp6"
 
 
@@ -285,7 +285,7 @@ def test_pcap_reads_microsecond_files_and_drops_padding(tmp_path: Path) -> None:
     raw = RawCapture(frames=[(1_700_000_000_123_456_000, padded), (1_700_000_000_200_000_000, tcp)])
     pkts = parse_packets(raw)
     assert pkts[0].payload == b"ab" and pkts[0].src == SockAddr("10.0.0.1", 1000)
-    assert (pkts[1].flags, pkts[1].seq, pkts[1].ack, pkts[1].payload) == ("FA", 7, 8, b"q")
+    assert (pkts[1].flags.letters, pkts[1].seq, pkts[1].ack, pkts[1].payload) == ("FA", 7, 8, b"q")
 
     import struct
 
@@ -337,7 +337,7 @@ def test_tcpdump_sees_the_same_packets_as_scapy() -> None:
     same = [(p.proto, p.src, p.dst, p.flags, p.seq, p.ack, p.payload) for p in pa]
     assert same == [(p.proto, p.src, p.dst, p.flags, p.seq, p.ack, p.payload) for p in pb]
     assert len([p for p in pa if p.proto == "udp"]) == 50
-    assert pa[0].flags == "S"
+    assert pa[0].flags.letters == "S"
     # Both are kernel CLOCK_REALTIME stamps taken on delivery to each packet socket.
     assert all(abs(x.ts - y.ts) < 5_000_000 for x, y in zip(pa, pb, strict=True))
 

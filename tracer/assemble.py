@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from ipctrace.calls import CONTROL
+from ipctrace.calls import CONTROL, Call
 from ipctrace.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
 from ipctrace.tracefile import event_from_json
 
@@ -38,24 +38,16 @@ def _exit_statuses(events: list[Event], reaped: Mapping[Pid, ExitStatus]) -> dic
     """How each process ended, from the best witness: its parent's wait, ipctrace's own wait, os._exit."""
     statuses: dict[Pid, ExitStatus] = {}
     for e in events:
-        if e.call == "exit" and e.args.get("how") == "_exit" and isinstance(e.result, int):
+        if e.call is Call.EXIT and e.args.get("how") == "_exit" and isinstance(e.result, int):
             statuses[e.pid] = ExitStatus(code=e.result)
     for e in events:
-        if e.call in ("wait", "waitpid") and isinstance(e.result, list) and e.result and e.result[0] > 0:
-            raw_status = e.result[1]
-            statuses[e.result[0]] = exit_status_of(raw_status)
+        if e.reaped is not None and not e.reaped.nothing:
+            statuses[e.reaped.pid] = e.reaped.status
     statuses.update(reaped)
     return statuses
 
 
-def exit_status_of(status: int) -> ExitStatus:
-    """A raw wait() status as an ExitStatus (an empty one for a process that only stopped)."""
-    signal = status & 0x7F
-    if signal == 0:
-        return ExitStatus(code=(status >> 8) & 0xFF)
-    if signal == 0x7F:  # stopped, not ended
-        return ExitStatus()
-    return ExitStatus(signal=signal)
+exit_status_of = ExitStatus.from_wait_status
 
 
 def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mapping[Pid, ExitStatus]) -> list[Process]:
@@ -65,7 +57,7 @@ def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mappi
         by_pid[e.pid].append(e)
     # A child can die before it records anything (killed right after fork): its parent's fork names it.
     forked_by: dict[Pid, Event] = {
-        e.result: e for e in events if e.call == "fork" and isinstance(e.result, int) and e.result > 0
+        e.result: e for e in events if e.call is Call.FORK and isinstance(e.result, int) and e.result > 0
     }
     starts = {pid: evs[0].t0 for pid, evs in by_pid.items()}
     starts.update({pid: f.t1 or f.t0 for pid, f in forked_by.items() if pid not in by_pid})
@@ -106,9 +98,9 @@ def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mappi
             )
             continue
         first = evs[0]
-        forked = first.call == "start" and first.args.get("how") == "fork"
+        forked = first.call is Call.START and first.args.get("how") == "fork"
         argv: tuple[str, ...] = ()
-        if first.call == "start" and "argv" in first.args:
+        if first.call is Call.START and "argv" in first.args:
             argv = tuple(first.args["argv"])
         elif forked and first.ppid in by_pid:
             argv = tuple(by_pid[first.ppid][0].args.get("argv", ()))

@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ipctrace import __version__
+from ipctrace.errors import IpctraceError
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 
-class CliError(Exception):
+class CliError(IpctraceError):
     """A problem with what the user asked for; printed as one sentence, exit status 2."""
 
 
@@ -371,14 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return EXIT_OK
-    except CliError as exc:
-        print(f"ipctrace: {exc}", file=sys.stderr)
-        return EXIT_ERROR
-    except Exception as exc:
-        from ipctrace.errors import USER_ERRORS  # imported only now: `ipctrace --help` stays fast
-
-        if not isinstance(exc, USER_ERRORS):
-            raise
+    except IpctraceError as exc:  # every stage's errors derive from it: bad input, one sentence
         print(f"ipctrace: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -1,21 +1,11 @@
-"""The errors a user can cause (bad input), each carrying one sentence that says what to do."""
+"""The one base of every error a user can cause (bad input), each carrying one sentence that says what to do.
+
+A leaf module: every stage defines its own error class deriving from `IpctraceError`, and the CLI catches
+only this one. Anything else that reaches the CLI is a bug in ipctrace, reported as such.
+"""
 
 from __future__ import annotations
 
-from ipctrace.capture import CaptureUnavailable
-from ipctrace.compare import CanonicalError
-from ipctrace.order import OrderError
-from ipctrace.render.base import RenderError
-from ipctrace.scenarios import ScenarioError
-from ipctrace.session import RunError
-from ipctrace.tracefile import TraceFileError
 
-USER_ERRORS: tuple[type[Exception], ...] = (
-    CaptureUnavailable,
-    ScenarioError,
-    RunError,
-    TraceFileError,
-    RenderError,
-    OrderError,
-    CanonicalError,
-)
+class IpctraceError(Exception):
+    """A problem with what the user asked for; `str(error)` is the sentence to show them."""

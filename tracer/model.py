@@ -4,15 +4,22 @@ A trace holds only recorded facts (what each process called, what the wire
 carried, how each process ended). Channels, flows and the happens-before order
 are derived from it by `ipctrace.link` and `ipctrace.order`, never stored as a
 second truth.
+
+Closed sets are enums whose values are the words on disk (a trace file reads
+the same as before they existed); raw recorder shapes (address lists, wait
+statuses, lists of new descriptors) are decoded once, when a trace is read or
+assembled, into the typed fields of `Event`.
 """
 
 from __future__ import annotations
 
+import signal as _signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import IntFlag, StrEnum
 from typing import Any
 
-from ipctrace.calls import RECEIVES, SENDS
+from ipctrace.calls import RECEIVES, SENDS, Call
 
 Pid = int
 Fd = int
@@ -23,6 +30,136 @@ FORMAT_VERSION = 1
 #: Calls that move payload bytes out of a process, and into one (from the table of calls).
 SEND_CALLS = SENDS
 RECV_CALLS = RECEIVES
+
+
+class EndpointKind(StrEnum):
+    """What a descriptor refers to, as the recorder found it (a FIFO is a pipe with a name)."""
+
+    PIPE = "pipe"
+    FIFO = "fifo"  # a named pipe (mkfifo): a pipe reached through a path
+    UNIX_STREAM = "unix-stream"
+    UNIX_DGRAM = "unix-dgram"
+    UNIX_SEQPACKET = "unix-seqpacket"
+    TCP = "tcp"
+    TCP6 = "tcp6"
+    UDP = "udp"
+    UDP6 = "udp6"
+    SOCKET = "socket"  # a socket of a family ipctrace does not model
+    FILE = "file"
+    DIR = "dir"
+    TTY = "tty"
+    CHAR = "char"
+    OTHER = "other"
+
+    @classmethod
+    def parse(cls, text: str) -> EndpointKind:
+        try:
+            return cls(text)
+        except ValueError:
+            return cls.OTHER
+
+    @property
+    def is_stream(self) -> bool:
+        """Bytes without boundaries: pipes, Unix stream sockets, TCP."""
+        return self in _STREAM_KINDS
+
+    @property
+    def is_datagram(self) -> bool:
+        """Messages with boundaries: UDP, Unix datagram and seqpacket sockets."""
+        return self in _DGRAM_KINDS
+
+    @property
+    def is_pipe(self) -> bool:
+        """A pipe, anonymous or named: one inode for both ends."""
+        return self in (EndpointKind.PIPE, EndpointKind.FIFO)
+
+    @property
+    def is_tcp(self) -> bool:
+        return self in (EndpointKind.TCP, EndpointKind.TCP6)
+
+    @property
+    def is_udp(self) -> bool:
+        return self in (EndpointKind.UDP, EndpointKind.UDP6)
+
+    @property
+    def is_ip(self) -> bool:
+        return self.is_tcp or self.is_udp
+
+    @property
+    def is_unix(self) -> bool:
+        return self in (EndpointKind.UNIX_STREAM, EndpointKind.UNIX_DGRAM, EndpointKind.UNIX_SEQPACKET)
+
+    @property
+    def is_ipc(self) -> bool:
+        """A pipe or socket: something another process can be at the other end of."""
+        return self.is_stream or self.is_datagram or self is EndpointKind.SOCKET
+
+
+_STREAM_KINDS = frozenset(
+    {EndpointKind.PIPE, EndpointKind.FIFO, EndpointKind.UNIX_STREAM, EndpointKind.TCP, EndpointKind.TCP6}
+)
+_DGRAM_KINDS = frozenset({EndpointKind.UDP, EndpointKind.UDP6, EndpointKind.UNIX_DGRAM, EndpointKind.UNIX_SEQPACKET})
+
+
+class Stream(StrEnum):
+    """A process's standard streams, as the session connected them."""
+
+    STDIN = "stdin"
+    STDOUT = "stdout"
+    STDERR = "stderr"
+
+
+class Proto(StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+class TcpFlags(IntFlag):
+    """TCP header flags; on disk and on screen as letters in the order S, F, R, P, A, U ("SA", "PA", "FA")."""
+
+    NONE = 0
+    FIN = 0x01
+    SYN = 0x02
+    RST = 0x04
+    PSH = 0x08
+    ACK = 0x10
+    URG = 0x20
+
+    @classmethod
+    def from_letters(cls, letters: str) -> TcpFlags:
+        flags = cls.NONE
+        for letter in letters:
+            flags |= _FLAG_OF_LETTER.get(letter, cls.NONE)
+        return flags
+
+    @property
+    def letters(self) -> str:
+        return "".join(letter for letter, flag in _LETTER_ORDER if self & flag)
+
+    def __str__(self) -> str:
+        return self.letters
+
+
+_LETTER_ORDER = (
+    ("S", TcpFlags.SYN),
+    ("F", TcpFlags.FIN),
+    ("R", TcpFlags.RST),
+    ("P", TcpFlags.PSH),
+    ("A", TcpFlags.ACK),
+    ("U", TcpFlags.URG),
+)
+_FLAG_OF_LETTER = dict(_LETTER_ORDER)
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Inode:
+    """The identity of a pipe or socket in every process that holds it: (st_dev, st_ino)."""
+
+    dev: int
+    ino: int
+
+    def __str__(self) -> str:
+        return f"{self.dev}:{self.ino}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +188,11 @@ class Endpoint:
 
     dev: int
     ino: int
-    kind: str  # pipe, unix-stream, unix-dgram, tcp, udp, tcp6, udp6, file, tty, other
+    kind: EndpointKind
+
+    @property
+    def inode(self) -> Inode:
+        return Inode(self.dev, self.ino)
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -65,6 +206,48 @@ class EventKey:
         return f"{self.pid}#{self.seq}"
 
 
+@dataclass(frozen=True, slots=True)
+class ExitStatus:
+    """How a process ended: an exit code, or the signal that killed it."""
+
+    code: int | None = None
+    signal: int | None = None
+
+    @classmethod
+    def from_wait_status(cls, status: int) -> ExitStatus:
+        """A raw wait() status (an empty ExitStatus for a process that only stopped)."""
+        sig = status & 0x7F
+        if sig == 0:
+            return cls(code=(status >> 8) & 0xFF)
+        if sig == 0x7F:  # stopped, not ended
+            return cls()
+        return cls(signal=sig)
+
+    def __str__(self) -> str:
+        if self.signal is not None:
+            return f"killed by {signal_name(self.signal)}"
+        return f"exit {self.code}"
+
+
+def signal_name(number: int) -> str:
+    try:
+        return _signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+@dataclass(frozen=True, slots=True)
+class Reaped:
+    """What a wait() returned: the child it reaped and how that child ended; pid 0 when nothing ended yet."""
+
+    pid: Pid
+    status: ExitStatus
+
+    @property
+    def nothing(self) -> bool:
+        return self.pid == 0
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Event:
     """One call made by a traced process, from entry (t0) to return (t1).
@@ -72,6 +255,11 @@ class Event:
     `t1` is None for a call that never returned: the process was still blocked
     in it when the run ended (`call` is then the blocked call's name and
     `blocked` is True).
+
+    `args` and `result` are the call's arguments and return value as recorded;
+    the typed fields below them are those values decoded once: `address` (the
+    `addr` argument of bind/connect), `fds` (descriptors the call created:
+    pipe's two, accept's one, ...), `reaped` (what a wait returned).
     """
 
     pid: Pid
@@ -80,7 +268,7 @@ class Event:
     tid: int
     t0: Nanos
     t1: Nanos | None
-    call: str
+    call: Call
     fd: Fd | None = None
     endpoint: Endpoint | None = None
     args: Mapping[str, Any] = field(default_factory=dict)
@@ -90,8 +278,11 @@ class Event:
     size: int | None = None  # true payload length, even when `data` is capped
     local: SockAddr | None = None
     peer: SockAddr | None = None
-    peer_endpoint: Endpoint | None = None  # the other end, for socketpair()
+    peer_endpoint: Endpoint | None = None  # the other end, for socketpair(); the new socket, for accept()
     blocked: bool = False
+    address: SockAddr | None = None
+    fds: tuple[Fd, ...] = ()
+    reaped: Reaped | None = None
 
     @property
     def key(self) -> EventKey:
@@ -109,6 +300,10 @@ class Event:
     def moves_data_in(self) -> bool:
         return self.call in RECV_CALLS and not self.failed and bool(self.size)
 
+    @property
+    def inode(self) -> Inode | None:
+        return None if self.endpoint is None else self.endpoint.inode
+
 
 @dataclass(frozen=True, slots=True)
 class Packet:
@@ -116,35 +311,17 @@ class Packet:
 
     index: int  # position in the run's capture (pcap), from 0
     ts: Nanos
-    proto: str  # tcp or udp
+    proto: Proto
     src: SockAddr
     dst: SockAddr
     payload: bytes
-    flags: str = ""  # TCP flags as letters in the order S, F, R, P, A, U (e.g. "SA", "PA", "FA")
+    flags: TcpFlags = TcpFlags.NONE
     seq: int | None = None
     ack: int | None = None
 
     @property
     def length(self) -> int:
         return len(self.payload)
-
-
-@dataclass(frozen=True, slots=True)
-class ExitStatus:
-    """How a process ended: an exit code, or the signal that killed it."""
-
-    code: int | None = None
-    signal: int | None = None
-
-    def __str__(self) -> str:
-        if self.signal is not None:
-            import signal as _signal
-
-            try:
-                return f"killed by {_signal.Signals(self.signal).name}"
-            except ValueError:
-                return f"killed by signal {self.signal}"
-        return f"exit {self.code}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,7 +351,12 @@ class CaptureInfo:
 
 @dataclass(frozen=True, slots=True)
 class Header:
-    """The first line of a trace file: what ran, where, and how it ended."""
+    """The first line of a trace file: what ran, where, and how it ended.
+
+    `streams` names the pipes the session connected to each role's stdin,
+    stdout and stderr: bytes written into them are the programs' own output
+    (shown as printed lines), not IPC between traced processes.
+    """
 
     version: int
     command: tuple[str, ...]
@@ -187,28 +369,60 @@ class Header:
     ending: str = ""  # "", "expected-blocked", "timeout", ...
     ending_note: str = ""
     ended: Nanos = 0  # when the run was over (its last process ended, or ipctrace stopped it)
+    streams: Mapping[Inode, Stream] = field(default_factory=dict)
+
+
+#: Legacy events (recorded per printed line, before output was recorded at the descriptor).
+_STREAM_CALLS = {Call.STDOUT: Stream.STDOUT, Call.STDERR: Stream.STDERR, Call.STDIN: Stream.STDIN}
 
 
 @dataclass(frozen=True, slots=True)
 class Trace:
-    """Everything one run recorded. Produced once by `ipctrace.load`, read by every consumer."""
+    """Everything one run recorded. Produced once by `ipctrace.load`, read by every consumer.
+
+    Lookups by pid and by event key are indexed once, when the trace is made.
+    """
 
     header: Header
     processes: tuple[Process, ...]
     events: tuple[Event, ...]
     packets: tuple[Packet, ...] = ()
+    _process_by_pid: dict[Pid, Process] = field(init=False, repr=False, compare=False)
+    _events_by_pid: dict[Pid, tuple[Event, ...]] = field(init=False, repr=False, compare=False)
+    _event_by_key: dict[EventKey, Event] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        by_pid: dict[Pid, list[Event]] = {}
+        for e in self.events:
+            by_pid.setdefault(e.pid, []).append(e)
+        object.__setattr__(self, "_process_by_pid", {p.pid: p for p in self.processes})
+        object.__setattr__(self, "_events_by_pid", {pid: tuple(evs) for pid, evs in by_pid.items()})
+        object.__setattr__(self, "_event_by_key", {e.key: e for e in self.events})
 
     def process(self, pid: Pid) -> Process | None:
-        for proc in self.processes:
-            if proc.pid == pid:
-                return proc
-        return None
+        return self._process_by_pid.get(pid)
 
     def events_of(self, pid: Pid) -> tuple[Event, ...]:
-        return tuple(e for e in self.events if e.pid == pid)
+        return self._events_by_pid.get(pid, ())
 
     def event(self, key: EventKey) -> Event:
-        for e in self.events:
-            if e.pid == key.pid and e.seq == key.seq:
-                return e
-        raise KeyError(str(key))
+        try:
+            return self._event_by_key[key]
+        except KeyError:
+            raise KeyError(str(key)) from None
+
+    def stream_of(self, event: Event) -> Stream | None:
+        """Which of its standard streams an event reads or writes (program input/output), if any.
+
+        A write into the pipe the session gave a role as its stdout is that
+        program's output, whichever descriptor number it went through; a write
+        on fd 1 after the program put a pipe of its own there is IPC.
+        """
+        legacy = _STREAM_CALLS.get(event.call)
+        if legacy is not None:
+            return legacy
+        if event.endpoint is None or not self.header.streams:
+            return None
+        if event.call not in SEND_CALLS and event.call not in RECV_CALLS:
+            return None
+        return self.header.streams.get(event.endpoint.inode)

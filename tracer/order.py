@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import networkx as nx
 
 from ipctrace.calls import WAITS_FOR_CHILD
+from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
 
@@ -40,7 +41,7 @@ class PacketNode:
 Node = EventKey | PacketNode
 
 
-class OrderError(ValueError):
+class OrderError(IpctraceError, ValueError):
     """The happens-before graph has a cycle: linking paired calls that cannot be causally related."""
 
 

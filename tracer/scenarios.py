@@ -15,6 +15,8 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ipctrace.errors import IpctraceError
+
 
 def _programs_dir() -> Path:
     """Where the reference programs are: `ipctrace.reference_programs`, a folder of the installed package.
@@ -32,7 +34,7 @@ PROGRAMS_DIR = _programs_dir()
 BUILTIN_DIR = PROGRAMS_DIR / "scenarios"
 
 
-class ScenarioError(Exception):
+class ScenarioError(IpctraceError):
     """A scenario that cannot be found or read; the message says what to do."""
 
 

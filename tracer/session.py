@@ -28,7 +28,8 @@ from typing import IO, Any
 from ipctrace import __version__
 from ipctrace.assemble import build_trace, exit_status_of
 from ipctrace.calls import FD_SYSCALLS, WAITING_ON_OTHERS_SYSCALLS, syscall_name, syscalls_for
-from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Packet, Pid, SockAddr, Trace
+from ipctrace.errors import IpctraceError
+from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Inode, Packet, Pid, SockAddr, Stream, Trace
 from ipctrace.record import tracing_environment
 from ipctrace.record.reader import LogFollower, read_logs
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Role, Scenario
@@ -40,7 +41,7 @@ SERVICE_GRACE = 2.0  # seconds a service's children get to end before the servic
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
 
 
-class RunError(Exception):
+class RunError(IpctraceError):
     """A run that cannot start (port in use, capture impossible, ...); the message says what to do."""
 
 
@@ -263,6 +264,21 @@ class _RoleRun:
     ready: bool = False
     exit: ExitStatus | None = None
     terminated: bool = False  # ipctrace sent it SIGTERM (service roles)
+    streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
+
+
+def _stream_inodes(proc: subprocess.Popen) -> dict[Inode, Stream]:
+    """The inodes of the pipes connected to a role's standard streams: what goes through them is its own I/O."""
+    out: dict[Inode, Stream] = {}
+    for pipe, stream in ((proc.stdin, Stream.STDIN), (proc.stdout, Stream.STDOUT), (proc.stderr, Stream.STDERR)):
+        if pipe is None:
+            continue
+        try:
+            st = os.fstat(pipe.fileno())
+        except (OSError, ValueError):
+            continue
+        out[Inode(st.st_dev, st.st_ino)] = stream
+    return out
 
 
 class Supervisor:
@@ -373,7 +389,7 @@ class Supervisor:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.role_of[proc.pid] = role.name
         threads = [self.printer.pump(role.name, proc.stdout), self.printer.pump(role.name, proc.stderr)]
-        self.runs.append(_RoleRun(role, proc, deque(role.stdin or ()), threads))
+        self.runs.append(_RoleRun(role, proc, deque(role.stdin or ()), threads, streams=_stream_inodes(proc)))
 
     def _reap(self) -> None:
         for pid in list(self.role_of):
@@ -624,6 +640,7 @@ def _header(
     capture: CaptureInfo,
     ending: str,
     note: str,
+    streams: dict[Inode, Stream] | None = None,
 ) -> Header:
     return Header(
         version=FORMAT_VERSION,
@@ -637,6 +654,7 @@ def _header(
         capture=capture,
         ending=ending,
         ending_note=note,
+        streams=streams or {},
     )
 
 
@@ -800,8 +818,9 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
 
     roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
     roots = {r.proc.pid: r.role.name for r in supervisor.runs}
+    streams = {inode: stream for r in supervisor.runs for inode, stream in r.streams.items()}
     trace = build_trace(
-        _header(scenario, subst, started, ended, roles, info, "", ""),
+        _header(scenario, subst, started, ended, roles, info, "", "", streams),
         raw,
         roots=roots,
         reaped=supervisor.reaped,
@@ -809,7 +828,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     )
     blocked = blocked_processes(trace)
     ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir, bool(trace.events))
-    trace = replace(trace, header=_header(scenario, subst, started, ended, roles, info, ending, message))
+    trace = replace(trace, header=_header(scenario, subst, started, ended, roles, info, ending, message, streams))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)
     shutil.rmtree(events_path, ignore_errors=True)  # everything it held is in trace.jsonl now

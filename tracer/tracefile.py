@@ -13,21 +13,30 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ipctrace.calls import CREATES_FD, WAITS_FOR_CHILD, Call, parse_call
+from ipctrace.errors import IpctraceError
 from ipctrace.model import (
     FORMAT_VERSION,
     CaptureInfo,
     Endpoint,
+    EndpointKind,
     Event,
     ExitStatus,
+    Fd,
     Header,
+    Inode,
     Packet,
     Process,
+    Proto,
+    Reaped,
     SockAddr,
+    Stream,
+    TcpFlags,
     Trace,
 )
 
 
-class TraceFileError(Exception):
+class TraceFileError(IpctraceError):
     """A trace file that cannot be read; the message names the file and line."""
 
 
@@ -46,12 +55,55 @@ def endpoint_from_json(value: Any) -> Endpoint | None:
     if not value:
         return None
     dev, ino, kind = value
-    return Endpoint(int(dev), int(ino), str(kind))
+    return Endpoint(int(dev), int(ino), EndpointKind.parse(str(kind)))
+
+
+def _safe_addr(value: Any) -> SockAddr | None:
+    try:
+        return addr_from_json(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+
+
+def _new_fds(call: Call, result: Any) -> tuple[Fd, ...]:
+    """The descriptors a call created, from its recorded result (`[r, w]` of a pipe, accept's fd, ...)."""
+    if call not in CREATES_FD and call is not Call.DUP2:
+        return ()
+    if isinstance(result, bool):
+        return ()
+    if isinstance(result, int):
+        return (result,) if result >= 0 else ()
+    if isinstance(result, list) and all(isinstance(fd, int) and not isinstance(fd, bool) for fd in result):
+        return tuple(result)
+    return ()
+
+
+def _reaped(call: Call, result: Any) -> Reaped | None:
+    if call not in WAITS_FOR_CHILD or not isinstance(result, list) or len(result) < 2:
+        return None
+    pid, status = result[0], result[1]
+    if not isinstance(pid, int) or not isinstance(status, int):
+        return None
+    return Reaped(pid, ExitStatus.from_wait_status(status) if pid > 0 else ExitStatus())
+
+
+def _data(value: Any) -> bytes | None:
+    if value is None:
+        return None
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value)
+    return base64.b64decode(value)
 
 
 def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
-    """One event from a recorder or trace line (`seq` given when the line has none)."""
-    data = obj.get("data")
+    """One event from a recorder or trace line (`seq` given when the line has none).
+
+    The raw shapes are decoded here, once: the call name, endpoints, addresses, the descriptors a call
+    created and what a wait reaped. `data` may be base64 text (trace files) or bytes (the recorder's log).
+    """
+    call = parse_call(str(obj["call"]))
+    args = obj.get("args") or {}
+    result = obj.get("res")
     return Event(
         pid=int(obj["pid"]),
         seq=int(obj["seq"]) if seq is None else seq,
@@ -59,18 +111,21 @@ def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
         tid=int(obj.get("tid", obj["pid"])),
         t0=int(obj["t0"]),
         t1=None if obj.get("t1") is None else int(obj["t1"]),
-        call=str(obj["call"]),
+        call=call,
         fd=obj.get("fd"),
         endpoint=endpoint_from_json(obj.get("ep")),
-        args=obj.get("args") or {},
-        result=obj.get("res"),
+        args=args,
+        result=result,
         error=obj.get("err"),
-        data=None if data is None else data if isinstance(data, bytes) else base64.b64decode(data),
+        data=_data(obj.get("data")),
         size=obj.get("size"),
         local=addr_from_json(obj.get("local")),
         peer=addr_from_json(obj.get("peer")),
         peer_endpoint=endpoint_from_json(obj.get("ep2")),
         blocked=bool(obj.get("blocked", False)),
+        address=_safe_addr(args.get("addr")) if isinstance(args, dict) else None,
+        fds=_new_fds(call, result),
+        reaped=_reaped(call, result),
     )
 
 
@@ -100,6 +155,7 @@ def _header_from_json(obj: dict[str, Any]) -> Header:
         ending=obj.get("ending", ""),
         ending_note=obj.get("ending_note", ""),
         ended=int(obj.get("ended", 0)),
+        streams={Inode(int(dev), int(ino)): Stream(name) for dev, ino, name in obj.get("streams") or ()},
     )
 
 
@@ -120,11 +176,11 @@ def _packet_from_json(obj: dict[str, Any]) -> Packet:
     return Packet(
         index=int(obj["index"]),
         ts=int(obj["ts"]),
-        proto=str(obj["proto"]),
+        proto=Proto(str(obj["proto"])),
         src=addr_from_json(obj["src"]),  # type: ignore[arg-type]
         dst=addr_from_json(obj["dst"]),  # type: ignore[arg-type]
         payload=base64.b64decode(obj.get("data", "")),
-        flags=str(obj.get("flags", "")),
+        flags=TcpFlags.from_letters(str(obj.get("flags", ""))),
         seq=obj.get("seq"),
         ack=obj.get("ack"),
     )
@@ -206,13 +262,13 @@ def event_to_json(event: Event) -> dict[str, Any]:
         "tid": event.tid,
         "t0": event.t0,
         "t1": event.t1,
-        "call": event.call,
+        "call": str(event.call),
     }
     if event.fd is not None:
         obj["fd"] = event.fd
     if event.endpoint is not None:
         ep = event.endpoint
-        obj["ep"] = [ep.dev, ep.ino, ep.kind]
+        obj["ep"] = [ep.dev, ep.ino, str(ep.kind)]
     if event.args:
         obj["args"] = dict(event.args)
     if event.result is not None:
@@ -229,7 +285,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
         obj["peer"] = addr_to_json(event.peer)
     if event.peer_endpoint is not None:
         ep = event.peer_endpoint
-        obj["ep2"] = [ep.dev, ep.ino, ep.kind]
+        obj["ep2"] = [ep.dev, ep.ino, str(ep.kind)]
     if event.blocked:
         obj["blocked"] = True
     return obj
@@ -256,6 +312,11 @@ def _header_to_json(header: Header) -> dict[str, Any]:
         "ending": header.ending,
         "ending_note": header.ending_note,
         "ended": header.ended,
+        **(
+            {"streams": [[i.dev, i.ino, str(stream)] for i, stream in sorted(header.streams.items())]}
+            if header.streams
+            else {}
+        ),
     }
 
 
@@ -281,10 +342,10 @@ def _packet_to_json(packet: Packet) -> dict[str, Any]:
         "type": "packet",
         "index": packet.index,
         "ts": packet.ts,
-        "proto": packet.proto,
+        "proto": str(packet.proto),
         "src": addr_to_json(packet.src),
         "dst": addr_to_json(packet.dst),
-        "flags": packet.flags,
+        "flags": packet.flags.letters,
         "seq": packet.seq,
         "ack": packet.ack,
         "data": _b64(packet.payload),

@@ -18,12 +18,14 @@ import ctypes.util
 import importlib.util
 import ipaddress
 import os
+import re
 import socket
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
 from ipctrace.capture.pcap import RawCapture, frames_of, parse_packets, read_pcap, write_pcap
+from ipctrace.errors import IpctraceError
 from ipctrace.model import Packet, SockAddr
 
 __all__ = [
@@ -53,7 +55,35 @@ NO_PRIVILEGE = (
 )
 
 
-class CaptureUnavailable(Exception):
+#: The oldest scapy with the capture-filter API the scapy backend uses (`scapy.arch.common.free_filter`);
+#: pyproject.toml declares the same floor, but an environment made before it can still hold an older one.
+SCAPY_MINIMUM = (2, 7)
+
+
+def scapy_too_old(found: str) -> str:
+    """The sentence for a scapy older than `SCAPY_MINIMUM` (`found` is its version)."""
+    need = ".".join(map(str, SCAPY_MINIMUM))
+    return (
+        f"scapy {found} is too old for packet capture: ipctrace needs scapy {need} or newer "
+        f"(pip install 'scapy>={need}'), or use --capture tcpdump."
+    )
+
+
+def _installed_scapy_too_old() -> str | None:
+    """The sentence if the installed scapy's version is below the floor; None if new enough or unknown."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        found = version("scapy")
+    except PackageNotFoundError:  # a scapy without metadata (a copy on the path): tried as it is
+        return None
+    numbers = re.match(r"(\d+)\.(\d+)", found)
+    if numbers and (int(numbers[1]), int(numbers[2])) < SCAPY_MINIMUM:
+        return scapy_too_old(found)
+    return None
+
+
+class CaptureUnavailable(IpctraceError):
     """Capture cannot be opened; the message is one sentence saying what is missing and how to fix it."""
 
 
@@ -114,6 +144,9 @@ def capture_unavailable_reason(backend: str, interface: str = "lo") -> str | Non
         return None
     if importlib.util.find_spec("scapy") is None:
         return "scapy is not installed: pip install scapy, or use --capture tcpdump."
+    too_old = _installed_scapy_too_old()
+    if too_old is not None:
+        return too_old
     if ctypes.util.find_library("pcap") is None:
         return "libpcap (needed by scapy to compile the capture filter) is missing: apt-get install libpcap0.8."
     if not _can_open_packet_socket():

@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipctrace.model import Packet, SockAddr
+from ipctrace.model import Packet, Proto, SockAddr, TcpFlags
 
 #: Link types (pcap LINKTYPE_* / DLT_*) this module knows by name.
 DLT_EN10MB = 1  # Ethernet; what Linux gives for `lo` (ARPHRD_LOOPBACK)
@@ -27,7 +27,6 @@ _MAGIC_NS = 0xA1B23C4D
 _MAGIC_US = 0xA1B2C3D4
 
 #: TCP flag bits, in the letter order the model uses (S, F, R, P, A, U).
-_TCP_FLAG_LETTERS = ((0x02, "S"), (0x01, "F"), (0x04, "R"), (0x08, "P"), (0x10, "A"), (0x20, "U"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,7 +80,7 @@ def read_pcap(path: Path) -> RawCapture:
 
 def tcp_flag_letters(bits: int) -> str:
     """TCP flags as letters in the model's order: SYN-ACK is "SA", FIN-ACK "FA", data "PA"."""
-    return "".join(letter for bit, letter in _TCP_FLAG_LETTERS if bits & bit)
+    return TcpFlags(bits & 0x3F).letters
 
 
 def parse_packets(raw: RawCapture) -> list[Packet]:
@@ -119,11 +118,11 @@ def parse_packets(raw: RawCapture) -> list[Packet]:
                 Packet(
                     index=index,
                     ts=ts,
-                    proto="tcp",
+                    proto=Proto.TCP,
                     src=SockAddr(net.src, tcp.sport),
                     dst=SockAddr(net.dst, tcp.dport),
                     payload=bytes(seg[tcp.dataofs * 4 :]),
-                    flags=tcp_flag_letters(int(tcp.flags)),
+                    flags=TcpFlags(int(tcp.flags) & 0x3F),
                     seq=tcp.seq,
                     ack=tcp.ack,
                 )
@@ -137,7 +136,7 @@ def parse_packets(raw: RawCapture) -> list[Packet]:
                 Packet(
                     index=index,
                     ts=ts,
-                    proto="udp",
+                    proto=Proto.UDP,
                     src=SockAddr(net.src, udp.sport),
                     dst=SockAddr(net.dst, udp.dport),
                     payload=bytes(dgram[8 : 8 + size]),

@@ -34,7 +34,7 @@ import threading
 import time
 from pathlib import Path
 
-from ipctrace.capture import NO_PRIVILEGE, Capture, CaptureUnavailable
+from ipctrace.capture import NO_PRIVILEGE, Capture, CaptureUnavailable, scapy_too_old
 from ipctrace.capture.pcap import DLT_EN10MB, DLT_RAW, SNAPLEN, RawCapture, write_pcap
 
 FILTER = "inbound and (tcp or udp)"
@@ -78,6 +78,13 @@ def _attach_filter(sock: socket.socket, expr: str, linktype: int) -> None:
         free_filter(prog)
 
 
+def _no_filter(exc: Exception) -> str:
+    return (
+        f"cannot compile the capture filter with scapy/libpcap ({exc}): "
+        "apt-get install libpcap0.8, or use --capture tcpdump."
+    )
+
+
 def _linktype(interface: str) -> int:
     """The pcap link type of `interface`, from its ARPHRD type in sysfs (no socket needed)."""
     try:
@@ -103,11 +110,14 @@ def open_socket(interface: str, expr: str = FILTER) -> tuple[socket.socket, int,
         linktype = _linktype(interface)
         try:
             _attach_filter(sock, expr, linktype)
-        except (ImportError, OSError) as exc:
-            raise CaptureUnavailable(
-                f"cannot compile the capture filter with scapy/libpcap ({exc}): "
-                "apt-get install libpcap0.8, or use --capture tcpdump."
-            ) from None
+        except ImportError as exc:
+            if exc.name == "scapy.arch.common":  # a scapy too old for its filter API, its metadata silent
+                import scapy
+
+                raise CaptureUnavailable(scapy_too_old(getattr(scapy, "VERSION", "?"))) from None
+            raise CaptureUnavailable(_no_filter(exc)) from None
+        except OSError as exc:
+            raise CaptureUnavailable(_no_filter(exc)) from None
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
         except PermissionError:

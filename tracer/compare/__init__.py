@@ -13,24 +13,46 @@ its goldens).
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from ipctrace.compare.canonical import (
-    FORMAT,
-    Call,
-    CanonicalError,
-    CanonicalPacket,
-    CanonicalProcess,
-    CanonicalTrace,
-    Flow,
-    canonicalize,
-    load,
-    save,
-    without,
-)
-from ipctrace.compare.diff import IGNORABLE, Difference, DiffResult, check_ignore, diff_canonical, diff_traces
-from ipctrace.scenarios import Scenario, find_scenario
-from ipctrace.session import RunOptions, RunResult, run_scenario
+if TYPE_CHECKING:
+    from ipctrace.compare.canonical import (
+        FORMAT,
+        Call,
+        CanonicalError,
+        CanonicalPacket,
+        CanonicalProcess,
+        CanonicalTrace,
+        Flow,
+        canonicalize,
+        load,
+        save,
+        without,
+    )
+    from ipctrace.compare.diff import IGNORABLE, Difference, DiffResult, check_ignore, diff_canonical, diff_traces
+    from ipctrace.scenarios import Scenario
+    from ipctrace.session import RunResult
+
+# The names above are imported when first used (PEP 562): pytest imports the plugin module
+# ipctrace.compare.pytest_plugin, and so this package, in every project of an environment with ipctrace.
+_CANONICAL = ("FORMAT", "Call", "CanonicalError", "CanonicalPacket", "CanonicalProcess", "CanonicalTrace", "Flow")
+_CANONICAL_FUNCTIONS = ("canonicalize", "load", "save", "without")
+_DIFF = ("IGNORABLE", "Difference", "DiffResult", "check_ignore", "diff_canonical", "diff_traces")
+_LAZY = {
+    **dict.fromkeys(_CANONICAL + _CANONICAL_FUNCTIONS, "ipctrace.compare.canonical"),
+    **dict.fromkeys(_DIFF, "ipctrace.compare.diff"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 def run_canonical(
@@ -40,6 +62,10 @@ def run_canonical(
 
     Packets need capture privileges, so capture is off unless asked for.
     """
+    from ipctrace.compare.canonical import canonicalize
+    from ipctrace.scenarios import Scenario, find_scenario
+    from ipctrace.session import RunOptions, run_scenario
+
     if not isinstance(scenario, Scenario):
         scenario = find_scenario(str(scenario))
     result = run_scenario(scenario, RunOptions(outdir=outdir, capture=capture, port=port))

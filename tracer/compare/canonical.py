@@ -35,14 +35,15 @@ import re
 import signal
 import socket
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ipctrace.calls import PROGRAM_OUTPUT, WAITS_FOR_CHILD
+from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace, link
-from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Trace
+from ipctrace.model import RECV_CALLS, SEND_CALLS, Endpoint, Event, EventKey, Pid, Process, SockAddr, Stream, Trace
 from ipctrace.tracefile import TraceFileError, read_trace
 
 FORMAT = "ipctrace-canonical/1"
@@ -50,12 +51,13 @@ FORMAT = "ipctrace-canonical/1"
 TEXT_LIMIT = 120
 FLOW_TEXT_LIMIT = 40
 OUTPUT_CALLS = PROGRAM_OUTPUT
+_OUTPUT_STREAMS = frozenset({Stream.STDOUT, Stream.STDERR})
 WAIT_CALLS = WAITS_FOR_CHILD
 
 Json = Any
 
 
-class CanonicalError(ValueError):
+class CanonicalError(IpctraceError, ValueError):
     """A file that is neither a trace nor a canonical trace; the message says which file and why."""
 
 
@@ -671,11 +673,13 @@ def _call(e: Event, namer: _Namer) -> Call:
     text: str | None = None
     digest: str | None = None
     on = namer.on(e)
-    call = e.call
+    call: str = e.call
     a = e.args if isinstance(e.args, Mapping) else {}
     if e.blocked:
         return Call(call=call, on=on, blocked=True)
-    if call in OUTPUT_CALLS or call == "stdin":
+    stream = namer.trace.stream_of(e)
+    if stream is not None:  # the program's own input or output: its text, under the stream's name
+        call = stream.value
         data = e.data or b""
         line = data[:-1] if data.endswith(b"\n") else data
         text, digest = namer.payload(line)
@@ -780,7 +784,7 @@ def _reaped_nothing(e: Event) -> bool:
     return e.error == "ECHILD" or (isinstance(e.result, list) and bool(e.result) and e.result[0] == 0)
 
 
-def _asynchronous(events: Sequence[Event]) -> tuple[set[EventKey], set[EventKey]]:
+def _asynchronous(events: Sequence[Event], is_output: Callable[[Event], bool]) -> tuple[set[EventKey], set[EventKey]]:
     """(calls made in a signal handler, polls to drop) of one process.
 
     Nested: recorded while the same thread was inside another call (printed
@@ -800,7 +804,7 @@ def _asynchronous(events: Sequence[Event]) -> tuple[set[EventKey], set[EventKey]
                 outer_end, group_t0 = max(outer_end, group_end), e.t0
             if e.t1 is not None and not e.blocked and e.t1 < outer_end:
                 nested.add(e.key)
-            if e.call not in OUTPUT_CALLS and e.t1 is not None and e.t1 > e.t0 and not e.blocked:
+            if not is_output(e) and e.t1 is not None and e.t1 > e.t0 and not e.blocked:
                 group_end = max(group_end, e.t1)
     polls: set[EventKey] = set()
     after_wait = False
@@ -810,7 +814,7 @@ def _asynchronous(events: Sequence[Event]) -> tuple[set[EventKey], set[EventKey]
             if _reaped_nothing(e):
                 polls.add(e.key)
             after_wait = True
-        elif e.call in OUTPUT_CALLS and after_wait:
+        elif is_output(e) and after_wait:
             nested.add(e.key)
         else:
             after_wait = False
@@ -830,7 +834,7 @@ def canonicalize(trace: Trace, linked: LinkedTrace | None = None) -> CanonicalTr
     processes = []
     for proc in namer.order:
         evs, threads = _by_thread(events.get(proc.pid, []), proc.pid)
-        handler, polls = _asynchronous(evs)
+        handler, polls = _asynchronous(evs, lambda e: trace.stream_of(e) in _OUTPUT_STREAMS)
         calls, async_calls = [], []
         started, argv = ("fork" if proc.forked else "exec" if proc.ppid not in namer.roles else "unknown"), ()
         for e in evs:
@@ -955,7 +959,7 @@ def _packets(linked: LinkedTrace, namer: _Namer) -> tuple[tuple[str, tuple[Canon
         else:
             channel = f"{namer.addr(p.src)}→{namer.addr(p.dst)}"
         text = _short(namer.payload(p.payload)[0]) if p.payload else None
-        per_channel[channel].append(CanonicalPacket(flags=p.flags, size=len(p.payload), data=text))
+        per_channel[channel].append(CanonicalPacket(flags=p.flags.letters, size=len(p.payload), data=text))
     return tuple((ch, tuple(ps)) for ch, ps in sorted(per_channel.items()))
 
 

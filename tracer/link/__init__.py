@@ -85,7 +85,12 @@ __all__ = [
 
 def link(trace: Trace) -> LinkedTrace:
     """Channels, flows, packet links and EOFs of a trace; problems as sentences, never exceptions."""
-    events = sorted(trace.events, key=lambda e: (e.t0, e.pid, e.seq))
+    # What goes through the pipes the session gave each role as stdin/stdout/stderr is the program's own
+    # input and output, not IPC between traced processes: it has no channel.
+    events = sorted(
+        (e for e in trace.events if e.inode is None or e.inode not in trace.header.streams),
+        key=lambda e: (e.t0, e.pid, e.seq),
+    )
     socks = _collect_sockets(events)
     pipe_ends, release_list = _fd_tables(events)
     releases: dict[Inode, list[_Release]] = defaultdict(list)

@@ -16,7 +16,7 @@ from ipctrace.link.eof import _release_before
 from ipctrace.link.fds import _Release
 from ipctrace.link.helpers import _agree, _done, _ino, _known, _time_key, normalize
 from ipctrace.link.model import Channel, Connection, Flow, Inode, PacketLink
-from ipctrace.model import Event, EventKey, Packet, SockAddr
+from ipctrace.model import Event, EventKey, Packet, SockAddr, TcpFlags
 
 _SEQ_MOD = 1 << 32
 
@@ -85,10 +85,11 @@ def _tcp_packet_links(
             continue
         ch = side.channel
         flags = p.flags
-        seq_end[(ch.id, ((p.seq or 0) + p.length + ("S" in flags) + ("F" in flags)) % _SEQ_MOD)] = p.index
-        if "S" in flags:
+        syn, fin = TcpFlags.SYN in flags, TcpFlags.FIN in flags
+        seq_end[(ch.id, ((p.seq or 0) + p.length + syn + fin) % _SEQ_MOD)] = p.index
+        if syn:
             isn[ch.id] = p.seq or 0
-            if "A" in flags:
+            if TcpFlags.ACK in flags:
                 syn = syn_of.get(side.back.id)
                 links.append(PacketLink(p.index, ch.id, "syn-ack", follows=(syn,) if syn is not None else ()))
             else:
@@ -129,20 +130,20 @@ def _tcp_packet_links(
                 )
         role = "data" if p.payload else "ack"
         follows: tuple[int, ...] = ()
-        acked = seq_end.get((side.back.id, p.ack or 0)) if "A" in flags and not p.payload else None
+        acked = seq_end.get((side.back.id, p.ack or 0)) if TcpFlags.ACK in flags and not p.payload else None
         if acked is not None:  # a pure ACK comes after the segment it acknowledges
             follows = (acked,)
             if side.client and ch.id not in handshake_done:  # the handshake's last step completes accept
                 handshake_done.add(ch.id)
                 effects.extend(opened(ch, "accept"))
-        if "F" in flags or "R" in flags:
-            role = "fin" if "F" in flags else "rst"
+        if flags & (TcpFlags.FIN | TcpFlags.RST):
+            role = "fin" if TcpFlags.FIN in flags else "rst"
             src_ino = _ino(ch.src)
             rel = _release_before(releases, src_ino, p.ts, pipe=False) if src_ino else None
             if rel is not None:
                 causes.append(rel.key)
             dst_ino = _ino(ch.dst)
-            if "F" in flags and dst_ino is not None:
+            if TcpFlags.FIN in flags and dst_ino is not None:
                 later = [e for e in eof_reads.get(dst_ino, []) if _done(e) >= p.ts]
                 if later:
                     effects.append(later[0].key)

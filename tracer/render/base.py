@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, ClassVar
 
+from ipctrace.errors import IpctraceError
+
 if TYPE_CHECKING:
     from ipctrace.render.layout import Diagram
 
@@ -18,7 +20,7 @@ THEMES = ("light", "dark", "print")
 LANGS = ("en", "ko")
 
 
-class RenderError(Exception):
+class RenderError(IpctraceError):
     """A diagram that cannot be drawn here (graphviz or a font missing, a bad option); one sentence says what to do."""
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ipctrace.display import show_bytes
-from ipctrace.model import Event
+from ipctrace.model import Event, TcpFlags
 
 
 def show_payload(event: Event, limit: int = 40) -> str:
@@ -35,9 +35,10 @@ _FLAG_NAMES = {"S": "SYN", "F": "FIN", "R": "RST", "P": "PSH", "A": "ACK", "U": 
 _FLAG_ORDER = "SFRPAUEC"
 
 
-def show_flags(flags: str) -> str:
+def show_flags(flags: TcpFlags) -> str:
     """TCP flags as Wireshark names them: `PA` → `PSH, ACK`."""
-    return ", ".join(_FLAG_NAMES[f] for f in _FLAG_ORDER if f in flags)
+    letters = flags.letters
+    return ", ".join(_FLAG_NAMES[f] for f in _FLAG_ORDER if f in letters)
 
 
 def show_size(size: int) -> str:

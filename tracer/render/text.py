@@ -11,7 +11,7 @@ folds), one row a line, for `--format text`.
 
 from __future__ import annotations
 
-from ipctrace.model import Event, Packet, Trace
+from ipctrace.model import Event, Packet, TcpFlags, Trace
 from ipctrace.render.base import Renderer
 from ipctrace.render.labels import show_flags, show_payload, show_result
 
@@ -91,7 +91,7 @@ def packet_line(packet: Packet, start: int, isn: dict[tuple[str, int | None], in
         fields = [f"[{show_flags(packet.flags)}]"]
         if packet.seq is not None and src in isn:
             fields.append(f"seq={(packet.seq - isn[src]) % (1 << 32)}")
-        if "A" in packet.flags and packet.ack is not None and dst in isn:
+        if TcpFlags.ACK in packet.flags and packet.ack is not None and dst in isn:
             fields.append(f"ack={(packet.ack - isn[dst]) % (1 << 32)}")
         fields.append(f"len={packet.length}")
         what += " " + " ".join(fields)
@@ -106,7 +106,7 @@ def _isns(trace: Trace) -> dict[tuple[str, int | None], int]:
         if p.proto != "tcp" or p.seq is None:
             continue
         key = (p.src.host, p.src.port)
-        if "S" in p.flags:
+        if TcpFlags.SYN in p.flags:
             isn[key] = p.seq
         else:
             isn.setdefault(key, p.seq - 1)

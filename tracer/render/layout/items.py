@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 
 from ipctrace.link import Flow
-from ipctrace.model import Event, EventKey, Packet
+from ipctrace.model import Event, EventKey, Packet, Stream, TcpFlags
 from ipctrace.order import Node, OrderedTrace, PacketNode
 from ipctrace.render.base import RenderOptions
 from ipctrace.render.i18n import duration, tr
@@ -23,6 +23,9 @@ from ipctrace.render.layout.model import Arrow, Bar, CallLabel, Fold, Lane, Note
 from ipctrace.render.layout.steps import Step
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
+
+
+_NOTE_KIND = {Stream.STDOUT: "out", Stream.STDERR: "err", Stream.STDIN: "in"}
 
 
 class _Builder:
@@ -178,7 +181,7 @@ class _Builder:
         pending_kind = "out"
         for key in row.keys:
             event = self.events[key]  # type: ignore[index]
-            kind = {"stdout": "out", "stderr": "err", "stdin": "in"}[event.call]
+            kind = _NOTE_KIND[self.trace.stream_of(event) or Stream.STDOUT]
             data = event.data or b""
             if kind == "in" and not data:
                 data = b"(end of input)\n" if not event.blocked else b""
@@ -413,7 +416,7 @@ class _Builder:
             key = _addr_key(p.src)
             if p.proto != "tcp" or key is None or p.seq is None:
                 continue
-            if "S" in p.flags:
+            if TcpFlags.SYN in p.flags:
                 isn[key] = p.seq
             else:
                 isn.setdefault(key, p.seq - 1)
@@ -424,7 +427,7 @@ class _Builder:
         parts = []
         if packet.seq is not None and src in self.isn:
             parts.append(f"seq={(packet.seq - self.isn[src]) % (1 << 32)}")
-        if "A" in packet.flags and packet.ack is not None and dst in self.isn:
+        if TcpFlags.ACK in packet.flags and packet.ack is not None and dst in self.isn:
             parts.append(f"ack={(packet.ack - self.isn[dst]) % (1 << 32)}")
         parts.append(f"len={packet.length}")
         return " ".join(parts)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ipctrace.calls import BLOCKING, PROGRAM_STREAMS
 from ipctrace.link import Channel, LinkedTrace
-from ipctrace.model import RECV_CALLS, SEND_CALLS, Event, EventKey, Packet
+from ipctrace.model import RECV_CALLS, SEND_CALLS, Event, EventKey, Packet, TcpFlags
 from ipctrace.order import Node, OrderedTrace, PacketNode
 from ipctrace.render.base import RenderOptions
 from ipctrace.render.layout.lanes import Lanes, _packet_lanes
@@ -47,7 +47,7 @@ def _packet_shown(packet: Packet, mode: str) -> bool:
         return False
     if mode == "all" or packet.proto != "tcp":
         return True
-    return bool(packet.payload) or any(f in packet.flags for f in "SFR")
+    return bool(packet.payload) or bool(packet.flags & (TcpFlags.SYN | TcpFlags.FIN | TcpFlags.RST))
 
 
 def _done(event: Event) -> int:
@@ -70,7 +70,7 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
             if ends is None or not _packet_shown(packet, options.packets):
                 continue
             plink = linked.packet_link(node.index)
-            role = plink.role if plink is not None else packet.flags
+            role = plink.role if plink is not None else packet.flags.letters
             sig = ("packet", ends[0], ends[1], role, packet.flags, packet.length.bit_length())
             steps.append(Step("packet", ends[0], (node,), sig, packet.ts))
             continue
@@ -82,7 +82,7 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
             if event.pid in forked and event.args.get("how") == "fork":
                 continue  # the child's head is drawn at its parent's fork()
             steps.append(Step("head", lane, (node,), ("head", lane), _done(event)))
-        elif event.call in OUTPUT_CALLS:
+        elif trace.stream_of(event) is not None:  # the program's own input and output: notes
             last = steps[-1] if steps else None
             if last is not None and last.kind == "output" and last.lane == lane:
                 steps[-1] = Step("output", lane, (*last.keys, node), last.sig, last.time)
