@@ -72,7 +72,7 @@ class Call(StrEnum):
     RECVFROM_INTO = "recvfrom_into"
     RECVMSG = "recvmsg"
     RECVMSG_INTO = "recvmsg_into"
-    # the standard streams, as the program's lines
+    # the standard streams as lines (traces written before the recorder saw bytes at fd 0, 1, 2: read and write)
     STDIN = "stdin"
     STDOUT = "stdout"
     STDERR = "stderr"
@@ -215,11 +215,17 @@ TABLE: tuple[CallSpec, ...] = (
         Call.READ,
         _T.RECEIVES | _T.BLOCKS | _ON_FD,
         Canon.RECEIVE,
-        python=("os.read",),
+        python=("os.read", "sys.stdin", "sys.__stdin__"),
         syscalls=("read",),
         shown_args=("n",),
     ),
-    CallSpec(Call.WRITE, _SENDS | _ON_FD, Canon.SEND, python=("os.write",), syscalls=("write",)),
+    CallSpec(
+        Call.WRITE,
+        _SENDS | _ON_FD,
+        Canon.SEND,
+        python=("os.write", "sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"),
+        syscalls=("write",),
+    ),
     CallSpec(
         Call.READV,
         _T.RECEIVES | _T.BLOCKS | _ON_FD,
@@ -323,12 +329,11 @@ TABLE: tuple[CallSpec, ...] = (
         Call.STDIN,
         _T.PROGRAM_INPUT,
         Canon.STREAM_LINE,
-        python=("builtins.input", "sys.stdin"),
         syscalls=("read",),
         aliases=("input",),
     ),
-    CallSpec(Call.STDOUT, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE, python=("sys.stdout",)),
-    CallSpec(Call.STDERR, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE, python=("sys.stderr",)),
+    CallSpec(Call.STDOUT, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE),
+    CallSpec(Call.STDERR, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE),
     CallSpec(Call.STDIN_WAIT, _T.CONTROL, Canon.DROPPED),
     # Readiness waits: recorded by the wrappers (select.select, poll and epoll objects), and found in /proc.
     CallSpec(

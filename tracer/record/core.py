@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ipctrace.record import layout as L
+import ipctrace.record.layout as L
 from ipctrace.record.endpoints import endpoint
 from ipctrace.record.log import TLS, Recorder, ThreadLog
 

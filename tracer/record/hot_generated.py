@@ -12,8 +12,8 @@ import socket
 import sys
 import time
 
-from ipctrace.record import core
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
 from ipctrace.record.log import _NO_EP, TLS
 

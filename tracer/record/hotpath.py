@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import sys
 
-from ipctrace.record import layout as L
+import ipctrace.record.layout as L
 
 _SEND = """
 def {name}({signature}):
@@ -276,8 +276,8 @@ import socket
 import sys
 import time
 
-from ipctrace.record import core
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
 from ipctrace.record.log import _NO_EP, TLS
 

@@ -18,7 +18,7 @@ import time
 from _thread import _local as _thread_local
 from typing import Any
 
-from ipctrace.record import layout as L
+import ipctrace.record.layout as L
 
 _os_open = os.open
 _os_write = os.write

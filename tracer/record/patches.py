@@ -17,7 +17,12 @@ import sys
 import time
 import types
 
-from ipctrace.record import core, wrap_io, wrap_os, wrap_process, wrap_select, wrap_socket
+import ipctrace.record.core as core
+import ipctrace.record.wrap_io as wrap_io
+import ipctrace.record.wrap_os as wrap_os
+import ipctrace.record.wrap_process as wrap_process
+import ipctrace.record.wrap_select as wrap_select
+import ipctrace.record.wrap_socket as wrap_socket
 from ipctrace.record.log import Recorder
 
 _patches: list[tuple[object, str, object, bool]] = []  # (owner, name, original, had_own_attribute)
@@ -61,10 +66,9 @@ def install(recorder: Recorder) -> None:
     _patch(time, "sleep", wrap_process.sleep)
     _patch(io, "open", wrap_io.open_)
     _patch(builtins, "open", wrap_io.open_)
-    _patch(builtins, "input", wrap_io.input_)
-    _patch(sys, "stdin", wrap_io.rewrap(sys.stdin, wrap_io.TracedInput))
-    _patch(sys, "stdout", wrap_io.rewrap(sys.stdout, wrap_io.TracedOutput, "stdout"))
-    _patch(sys, "stderr", wrap_io.rewrap(sys.stderr, wrap_io.TracedOutput, "stderr"))
+    for name, stream in wrap_io.standard_streams().items():
+        _patch(sys, name, stream)
+        _patch(sys, f"__{name}__", stream)
     _patch(sys, "excepthook", wrap_process.excepthook)
     if not _fork_hook_registered:  # register_at_fork cannot be undone: add it once, it does nothing when off
         os.register_at_fork(after_in_child=_fork_in_child)
@@ -76,7 +80,7 @@ def install(recorder: Recorder) -> None:
 def uninstall() -> None:
     """Put back every original; recording stops."""
     for owner, name, original, had_own in reversed(_patches):
-        if owner is sys and name in ("stdin", "stdout", "stderr"):
+        if owner is sys and name in ("stdout", "stderr"):
             _release(getattr(sys, name), original)
         if had_own:
             setattr(owner, name, original)
@@ -90,14 +94,13 @@ def uninstall() -> None:
         rec.stop()
 
 
-def _release(wrapper: object, original: object) -> None:
-    """A stream wrapper shares the original's buffer: detach it, so that collecting it never closes that buffer."""
-    if wrapper is original or not isinstance(wrapper, (wrap_io.TracedOutput, wrap_io.TracedInput)):
+def _release(stream: object, original: object) -> None:
+    """What the program wrote through the traced standard stream goes out before the original is back."""
+    if stream is original:
         return
     try:
-        wrapper.flush()
-        wrapper.detach()
-    except (OSError, ValueError):
+        stream.flush()  # type: ignore[attr-defined]
+    except (OSError, ValueError, AttributeError):
         pass
 
 

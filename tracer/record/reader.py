@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipctrace.record import layout as L
+import ipctrace.record.layout as L
 
 _RECORD = L.RECORD
 _FILE_HEADER = L.FILE_HEADER

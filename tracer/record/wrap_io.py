@@ -9,17 +9,15 @@ layer, under the same buffered and text layers the original would have built.
 
 from __future__ import annotations
 
-import builtins
 import io
 import os
 import stat
 import sys
-from collections.abc import Callable
 from typing import Any
 
-from ipctrace.record import core
-from ipctrace.record import hot_generated as hot
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.hot_generated as hot
+import ipctrace.record.layout as L
 from ipctrace.record.endpoints import endpoint, forget, is_pipe_like
 
 _ID = L.CALL_IDS
@@ -35,7 +33,6 @@ _f_read = io.FileIO.read
 _f_readinto = io.FileIO.readinto
 _f_close = io.FileIO.close
 _orig_open = io.open
-_orig_input = builtins.input
 
 
 def _log() -> Any:
@@ -169,159 +166,76 @@ def build(file, mode, buffering, encoding, errors, newline, closefd, opener):  #
         raise
 
 
-# -- the standard streams (printed lines, read lines) ----------------------------------------------
+# -- the standard streams -------------------------------------------------------------------------
 
 
-def _record_line(call: str, fd: int, data: bytes) -> None:
-    lg = core.log()
-    if lg is None:
-        return
-    try:
-        site = lg.site(3)
-        n = len(data)
-        dlen = min(n, lg.cap)
-        pos = lg.begin(_ID[call], fd, L.F_FD | L.F_SIZE | (_CAPPED if n > lg.cap else 0), site, None, n, data, dlen)
-        lg.end(pos, n, n, 0, None, dlen)
-    except Exception:
-        core.problem(lg, "could not record a line of the program's output")
+class TracedStdin(TracedFileIO):
+    """fd 0's raw layer: before each read, the marker that the program now waits for input.
+
+    The session gives a scripted program its next line when it sees the marker (it is dropped
+    from the final trace). Each raw read of fd 0 is one wait: the buffered layer above reads
+    what is there, a line or more.
+    """
+
+    def readinto(self, b, /):  # type: ignore[no-untyped-def]
+        core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
+        return TracedFileIO.readinto(self, b)
+
+    def read(self, size=-1, /):  # type: ignore[no-untyped-def]
+        if size is not None and not (isinstance(size, int) and size < 0):
+            core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
+        return TracedFileIO.read(self, size)
 
 
-class TracedOutput(io.TextIOWrapper):
-    """The program's stdout/stderr, recording each printed line when it is written."""
+_STD = (("stdin", 0, "r", "<stdin>"), ("stdout", 1, "w", "<stdout>"), ("stderr", 2, "w", "<stderr>"))
 
-    def _ipctrace_init(self, call: str, fd: int) -> None:
-        self._call, self._fd, self._pending = call, fd, ""
 
-    def write(self, text):  # type: ignore[no-untyped-def]
-        n = super().write(text)
+def standard_streams() -> dict[str, Any]:
+    """sys.stdin/stdout/stderr rebuilt as Python builds them (pylifecycle.c `create_stdio`), over a traced raw layer.
+
+    Same types (TextIOWrapper over BufferedReader/BufferedWriter, or over the raw file with `-u`), same
+    encoding, errors, newline, line buffering, write-through and buffer size, so what the program
+    prints reaches fd 1 exactly when it would untraced: a print buffered until exit is a write at exit,
+    a buffer copied by fork is written by both processes. Streams that are not the ones Python made
+    (replaced, closed, on a regular file) are left as they are.
+    """
+    made: dict[str, Any] = {}
+    for name, fd, mode, shown in _STD:
+        stream = getattr(sys, name)
+        if type(stream) is not io.TextIOWrapper or getattr(sys, "__" + name + "__") is not stream:
+            continue
         try:
-            self._pending += text
-            if "\n" in text:
-                *lines, self._pending = self._pending.split("\n")
-                for line in lines:
-                    _record_line(self._call, self._fd, (line + "\n").encode("utf-8", "backslashreplace"))
-        except Exception:
-            pass
-        return n
-
-    def flush(self):  # type: ignore[no-untyped-def]
-        super().flush()
-        if getattr(self, "_pending", ""):
-            _record_line(self._call, self._fd, self._pending.encode("utf-8", "backslashreplace"))
-            self._pending = ""
-
-
-class TracedInput(io.TextIOWrapper):
-    """The program's stdin, recording each line or block it reads."""
-
-    def readline(self, size=-1):  # type: ignore[no-untyped-def]
-        flush_outputs()
-        return _read_stdin(lambda: super(TracedInput, self).readline(size), "line")
-
-    def read(self, size=-1):  # type: ignore[no-untyped-def]
-        flush_outputs()
-        return _read_stdin(lambda: super(TracedInput, self).read(size), "all" if size is None or size < 0 else "line")
-
-    def __next__(self):  # type: ignore[no-untyped-def]
-        line = self.readline()
-        if not line:
-            raise StopIteration
-        return line
-
-
-_in_input = [False]
-
-
-def _read_stdin(read: Callable[[], str], want: str) -> str:
-    if _in_input[0]:
-        return read()
-    core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": want}}, depth=3)
-    lg = core.log()
-    pos, alen = core.begin(lg, _ID["stdin"], 0, None, 64, L.F_SIZE, depth=3)
-    try:
-        text = read()
-    except BaseException as exc:
-        core.end(lg, pos, alen, 64, exc=exc, what="a read of stdin")
-        raise
-    _end_stdin(lg, pos, alen, text)
-    return text
-
-
-def _end_stdin(lg: Any, pos: int, alen: int, text: str) -> None:
-    if lg is None or pos < 0:
-        return
-    try:
-        _store_payload(lg, pos, text.encode("utf-8", "backslashreplace"))
-    except Exception:
-        core.problem(lg, "could not record a read of stdin")
-
-
-def _store_payload(lg: Any, pos: int, data: bytes) -> None:
-    """A stdin read's bytes go in a record of their own size (known only after the read): the record in
-    progress is given up (padding) and a complete one with the same start takes its place."""
-    dlen = min(len(data), lg.cap)
-    lg.buf[pos + L.STATE_AT] = L.PADDING
-    npos = lg.begin(
-        _ID["stdin"],
-        0,
-        L.F_FD | L.F_SIZE,
-        int.from_bytes(lg.buf[pos + 24 : pos + 32], "little"),
-        None,
-        len(data),
-        data,
-        dlen,
-    )
-    t0 = int.from_bytes(lg.buf[pos + 8 : pos + 16], "little")
-    if npos >= 0:
-        lg.buf[npos + 8 : npos + 16] = t0.to_bytes(8, "little")
-        lg.end(npos, len(data), len(data), 0, None, dlen)
-
-
-def input_(*prompt):  # type: ignore[no-untyped-def]
-    if prompt:
-        sys.stdout.write(str(prompt[0]))
-    flush_outputs()
-    core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
-    lg = core.log()
-    pos, alen = core.begin(lg, _ID["stdin"], 0, None, 64, L.F_SIZE)
-    _in_input[0] = True
-    try:
-        line = _orig_input()
-    except BaseException as exc:
-        _in_input[0] = False
-        if isinstance(exc, EOFError) and lg is not None and pos >= 0:
-            core.end(lg, pos, alen, 64, exc=exc, post={"size": 0, "data": ""}, what="input()")
-        else:
-            core.end(lg, pos, alen, 64, exc=exc, what="input()")
-        raise
-    _in_input[0] = False
-    _end_stdin(lg, pos, alen, line + "\n")
-    return line
+            if stream.closed or stream.fileno() != fd or not is_pipe_like(fd):
+                continue
+            stream.flush()
+            cls = TracedStdin if fd == 0 else TracedFileIO
+            raw = cls(fd, mode + "b", closefd=False)
+            raw.name = shown  # type: ignore[misc]
+            buffer: Any = raw
+            if type(stream.buffer) is not io.FileIO:  # -u leaves stdout/stderr without a buffer
+                size = getattr(raw, "_blksize", io.DEFAULT_BUFFER_SIZE)
+                size = size if size > 1 else io.DEFAULT_BUFFER_SIZE
+                buffer = io.BufferedReader(raw, size) if fd == 0 else io.BufferedWriter(raw, size)
+            new = io.TextIOWrapper(
+                buffer,
+                encoding=stream.encoding,
+                errors=stream.errors,
+                newline="\n",
+                line_buffering=stream.line_buffering,
+                write_through=stream.write_through,
+            )
+            new.mode = mode  # type: ignore[misc]
+        except (OSError, ValueError, AttributeError):
+            continue
+        made[name] = new
+    return made
 
 
 def flush_outputs() -> None:
+    """What the program printed and Python would flush at exit, flushed now (before the exit record)."""
     for stream in (sys.stdout, sys.stderr):
-        if isinstance(stream, TracedOutput):
-            try:
+        try:
+            if stream is not None:
                 stream.flush()
-            except (OSError, ValueError):
-                pass
-
-
-def rewrap(stream: Any, cls: type, call: str | None = None) -> Any:
-    """The same underlying buffer behind a recording TextIOWrapper subclass, or the stream as it was."""
-    if not isinstance(stream, io.TextIOWrapper) or type(stream) is not io.TextIOWrapper:
-        return stream
-    try:
-        new = cls(
-            stream.buffer,
-            encoding=stream.encoding,
-            errors=stream.errors,
-            line_buffering=stream.line_buffering,
-            write_through=stream.write_through,
-        )
-    except (AttributeError, ValueError):
-        return stream
-    if call is not None:
-        new._ipctrace_init(call, stream.fileno())
-    return new
+        except (OSError, ValueError, AttributeError):
+            pass

@@ -10,9 +10,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.record import core
-from ipctrace.record import hot_generated as hot
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.hot_generated as hot
+import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, as_json, copy, endpoint, forget, learn
 
 _ID = L.CALL_IDS

@@ -15,8 +15,8 @@ import types
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.record import core
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.layout as L
 
 try:
     import _posixsubprocess

@@ -10,8 +10,8 @@ import select
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.record import core
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.layout as L
 
 _ID = L.CALL_IDS
 _orig_select = select.select

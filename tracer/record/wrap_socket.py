@@ -13,9 +13,9 @@ import socket
 from collections.abc import Callable
 from typing import Any
 
-from ipctrace.record import core
-from ipctrace.record import hot_generated as hot
-from ipctrace.record import layout as L
+import ipctrace.record.core as core
+import ipctrace.record.hot_generated as hot
+import ipctrace.record.layout as L
 from ipctrace.record.endpoints import as_json, endpoint, forget, learn, socket_kind
 
 _ID = L.CALL_IDS
