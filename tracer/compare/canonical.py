@@ -808,7 +808,7 @@ def _asynchronous(events: Sequence[Event], is_output: Callable[[Event], bool]) -
                 group_end = max(group_end, e.t1)
     polls: set[EventKey] = set()
     after_wait = False
-    for e in events:
+    for e in sorted(events, key=lambda e: e.t0 if e.t1 is None else e.t1):  # in the order the calls returned
         if _is_nohang_wait(e):
             nested.add(e.key)
             if _reaped_nothing(e):
@@ -819,6 +819,44 @@ def _asynchronous(events: Sequence[Event], is_output: Callable[[Event], bool]) -
         else:
             after_wait = False
     return nested, polls
+
+
+def _output_lines(evs: list[Event], trace: Trace) -> list[Event]:
+    """A process's output as lines, however its writes cut it (buffered, unbuffered, one byte at a time).
+
+    Consecutive writes to one output stream are joined and cut after each newline: the form must
+    not depend on the program's buffering (PYTHONUNBUFFERED, `-u`, a pipe or a terminal).
+    """
+    out: list[Event] = []
+    run: list[Event] = []
+
+    def flush() -> None:
+        line, first, emitted = b"", run[0], False
+        for e in run:  # each line is the event of the write that began it
+            for piece in (e.data or b"").splitlines(keepends=True) or [b""]:
+                if not line:
+                    first = e
+                line += piece
+                if line.endswith(b"\n"):
+                    out.append(replace(first, data=line, size=len(line)))
+                    line, emitted = b"", True
+        if line or not emitted:
+            out.append(replace(first, data=line, size=len(line)))
+        run.clear()
+
+    for e in evs:
+        stream = trace.stream_of(e) if e.data is not None and not e.blocked else None
+        if stream in _OUTPUT_STREAMS and e.call not in OUTPUT_CALLS:
+            if run and trace.stream_of(run[0]) != stream:
+                flush()
+            run.append(e)
+            continue
+        if run:
+            flush()
+        out.append(e)
+    if run:
+        flush()
+    return out
 
 
 def canonicalize(trace: Trace, linked: LinkedTrace | None = None) -> CanonicalTrace:
@@ -834,6 +872,7 @@ def canonicalize(trace: Trace, linked: LinkedTrace | None = None) -> CanonicalTr
     processes = []
     for proc in namer.order:
         evs, threads = _by_thread(events.get(proc.pid, []), proc.pid)
+        evs = _output_lines(evs, trace)
         handler, polls = _asynchronous(evs, lambda e: trace.stream_of(e) in _OUTPUT_STREAMS)
         calls, async_calls = [], []
         started, argv = ("fork" if proc.forked else "exec" if proc.ppid not in namer.roles else "unknown"), ()

@@ -8,6 +8,7 @@ own mistake (a wrong argument type) and the program gets exactly the untraced ex
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import ipctrace.record.layout as L
@@ -31,6 +32,9 @@ def problem(lg: ThreadLog | None, what: str) -> None:
     """A recording failure: said once, counted; never raises."""
     try:
         rec = REC
+        exc = sys.exc_info()[1]
+        if exc is not None:
+            what = f"{what} ({type(exc).__name__}: {exc})"
         if rec is not None:
             rec.problems.report(what)
         if lg is not None:

@@ -71,9 +71,13 @@ def os_write(fd, data, /):
         dlen = len(view)
         if lg.GATE is not None:
             lg.GATE(17, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -131,9 +135,13 @@ def os_read(fd, n, /):
             room = 0
         if lg.GATE is not None:
             lg.GATE(16, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -202,9 +210,13 @@ def socket_send(self, data, flags=0, /):
         dlen = len(view)
         if lg.GATE is not None:
             lg.GATE(28, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -266,9 +278,13 @@ def socket_sendall(self, data, flags=0, /):
         dlen = len(view)
         if lg.GATE is not None:
             lg.GATE(29, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -327,9 +343,13 @@ def socket_recv(self, n, flags=0, /):
             room = 0
         if lg.GATE is not None:
             lg.GATE(32, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -396,9 +416,13 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
             room = 0
         if lg.GATE is not None:
             lg.GATE(33, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -466,9 +490,13 @@ def file_write(self, b, /):
         dlen = len(view)
         if lg.GATE is not None:
             lg.GATE(17, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -527,9 +555,13 @@ def file_readinto(self, b, /):
             room = 0
         if lg.GATE is not None:
             lg.GATE(16, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -595,9 +627,13 @@ def file_read(self, asked=-1, /):
             room = 0
         if lg.GATE is not None:
             lg.GATE(16, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:

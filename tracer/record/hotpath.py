@@ -36,9 +36,13 @@ def {name}({signature}):
         dlen = len(view)
         if lg.GATE is not None:
             lg.GATE({call_id}, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
@@ -94,9 +98,13 @@ def {name}({signature}):
             room = 0
         if lg.GATE is not None:
             lg.GATE({call_id}, fd)
-        f = _getframe(1)
-        got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-        site = got[0] if got is not None else lg.new_site(f)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
         if site < 0:
             pos = -1
         else:
