@@ -164,7 +164,7 @@ def test_hostile_strings_survive_the_log_and_the_trace_file(trace_program, tmp_p
     bind = next(e for e in trace.events if e.call == "bind" and e.local and e.local.host.endswith("\udcff"))
     assert bind.local.host == os.path.join(str(folder), name)
     connect = next(e for e in trace.events if e.call == "connect" and e.error)
-    assert connect.args["addr"] in (['a"b\\c\n', 80], ("a\"b\\c\n", 80))
+    assert connect.args["addr"] in (['a"b\\c\n', 80], ('a"b\\c\n', 80))
     assert any(e.call == "bind" and e.local and e.local.host == '@abs"tr\\act\n' for e in trace.events)
     problems = result.recorder_problems
     assert not problems

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ipctrace.link.channels import _Group
-from ipctrace.link.helpers import _agree, _done, _ino, _is_wildcard, _known, _time_key, normalize
+from ipctrace.link.helpers import _agree, _done, _ino, _is_wildcard, _known, _peeks, _time_key, normalize
 from ipctrace.link.model import DGRAM_KINDS, UDP_KINDS, Channel, EndpointInfo, Flow, Inode
 from ipctrace.link.sockets import _Sock
 from ipctrace.model import Endpoint, Event, EventKey, Nanos, SockAddr
@@ -168,7 +168,7 @@ def _datagram_channels(
             src, dst, receiver = _dgram_ends(e, socks, pairs, by_port, sending=True)
             d = _Dgram(e, src or ("?",), dst or ("?",), receiver)
             by_receiver[receiver if receiver is not None else d.dst].append(d)
-        elif e.moves_data_in:
+        elif e.moves_data_in and not _peeks(e):
             src, dst, receiver = _dgram_ends(e, socks, pairs, by_port, sending=False)
             recvs[receiver].append((e, src))
             dst_of_recv[e.key] = dst

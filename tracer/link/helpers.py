@@ -5,6 +5,7 @@ Kept apart so the stage modules can use them without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from ipctrace.link.model import Inode
@@ -69,3 +70,12 @@ def _agree(a: bytes, b: bytes) -> bool:
     """Two recordings of the same bytes agree where both were kept."""
     n = min(len(a), len(b))
     return a[:n] == b[:n]
+
+
+_MSG_PEEK = 2  # socket.MSG_PEEK on Linux
+
+
+def _peeks(e: Event) -> bool:
+    """A receive with MSG_PEEK looked at bytes without consuming them: it takes nothing from the channel."""
+    flags = e.args.get("flags") if isinstance(e.args, Mapping) else None
+    return isinstance(flags, int) and bool(flags & _MSG_PEEK)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from ipctrace.display import show_bytes
 from ipctrace.link.channels import _Direction
 from ipctrace.link.eof import _is_eof_read
-from ipctrace.link.helpers import _agree, _done, _ino, _known, _time_key
+from ipctrace.link.helpers import _agree, _done, _ino, _known, _peeks, _time_key
 from ipctrace.link.model import STREAM_KINDS, Channel, EndpointInfo, Flow, Inode
 from ipctrace.model import Event, EventKey, Pid
 
@@ -166,7 +166,7 @@ class _StreamCalls:
                 continue
             if e.moves_data_out:
                 sends[ino].append(e)
-            elif e.moves_data_in:
+            elif e.moves_data_in and not _peeks(e):
                 recvs[ino].append(e)
             elif _is_eof_read(e):
                 eof_reads[ino].append(e)

@@ -35,7 +35,10 @@ def _failed(lg: Any, pos: int, exc: BaseException) -> None:
 
 
 _mv = memoryview
-_POST = 512  # room for addresses (a Unix path escaped as JSON can be long)
+_POST = 512
+_UNDER_WAY = frozenset(
+    {_errno.EINPROGRESS, _errno.EAGAIN, _errno.EALREADY}
+)  # room for addresses (a Unix path escaped as JSON can be long)
 
 _METHODS = (
     "__init__",
@@ -404,9 +407,14 @@ def _connector(name: str) -> Callable[..., Any]:
         try:
             result = orig(self, address)
         except BaseException as exc:
-            core.end(lg, pos, alen, 2 * _POST, exc=exc, what="socket." + name)
+            post = None
+            if isinstance(exc, BlockingIOError):  # a non-blocking connect under way: this is its peer
+                post = {**_names(self), "peer": core.addr(address)}
+            core.end(lg, pos, alen, 2 * _POST, post=post, exc=exc, what="socket." + name)
             raise
         post = _names(self, local=True, peer=not result)
+        if result in _UNDER_WAY:
+            post["peer"] = core.addr(address)
         if result:
             post["err"] = _errno.errorcode.get(result, str(result))
         core.end(lg, pos, alen, 2 * _POST, res=result or 0, post=post, what="socket." + name)

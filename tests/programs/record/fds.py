@@ -1,6 +1,6 @@
 """Descriptors the program sees must be the ones it would see untraced; prints what it saw.
 
-    python fds.py closerange|dup2|reuse
+python fds.py closerange|dup2|reuse
 """
 
 import ctypes

@@ -1,6 +1,6 @@
 """The fork lesson: a line printed without a flush before fork is in both processes' buffers.
 
-    python fork_buffer.py exit|_exit
+python fork_buffer.py exit|_exit
 """
 
 import os

@@ -18,5 +18,5 @@ except OSError:
     pass
 abstract = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
 abstract.bind('\0abs"tr\\act\n')
-os.mkfifo(os.path.join(folder, "fi\"fo\n"))
+os.mkfifo(os.path.join(folder, 'fi"fo\n'))
 print("done")

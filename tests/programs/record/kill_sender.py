@@ -9,7 +9,6 @@ that came out of its pipe. The test compares them with the child's recorded writ
 import json
 import os
 import random
-import signal
 import sys
 import time
 
