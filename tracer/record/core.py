@@ -22,7 +22,7 @@ FAILED = -2  # the position of a record that could not be begun
 def log() -> ThreadLog | None:
     """This thread's log (None when recording is off)."""
     try:
-        return TLS.log  # type: ignore[no-any-return]
+        return TLS.log
     except AttributeError:
         rec = REC
         return None if rec is None else rec.log()

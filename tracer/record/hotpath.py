@@ -278,6 +278,7 @@ so that every traced process loads it from the bytecode cache.
 """
 
 # ruff: noqa
+# mypy: ignore-errors
 import io
 import os
 import socket

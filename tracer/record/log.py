@@ -407,7 +407,7 @@ class Recorder:
     def log(self) -> ThreadLog | None:
         """This thread's log, made on its first event; None when it cannot be made."""
         try:
-            return TLS.log  # type: ignore[no-any-return]
+            return TLS.log
         except AttributeError:
             pass
         if not self.enabled:

@@ -174,7 +174,7 @@ class LogFile:
         at = pos + L.HEAD
         pre = _blob(mm, at, args_len)
         if call == L.SITE:
-            self.sites[res] = pre.get("site") or pre.get("maps")
+            self.sites[res] = pre.get("site") or pre.get("maps") or []
             return {"site_record": res, "state": "done"}
         if call == L.PROBLEM:
             return (

@@ -47,9 +47,9 @@ class TracedFileIO(io.FileIO):
     readinto = hot.file_readinto
     read = hot.file_read
 
-    def readall(self):  # type: ignore[no-untyped-def]
+    def readall(self):
         """Read to the end, one recorded read at a time (the C readall would loop over reads unseen)."""
-        chunks = []
+        chunks: list[bytes] = []
         chunk = io.DEFAULT_BUFFER_SIZE
         while True:
             try:
@@ -66,7 +66,7 @@ class TracedFileIO(io.FileIO):
             chunk = min(chunk * 2, 1 << 20)
         return b"".join(chunks)
 
-    def close(self):  # type: ignore[no-untyped-def]
+    def close(self):
         if self.closed or not self.closefd:
             return _f_close(self)
         fd = self.fileno()
@@ -103,14 +103,14 @@ def _wants_tracing(file: Any) -> bool:
     return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or stat.S_ISCHR(mode)
 
 
-def open_(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None, closefd=True, opener=None):  # type: ignore[no-untyped-def]
+def open_(file, mode="r", buffering=-1, encoding=None, errors=None, newline=None, closefd=True, opener=None):
     """`open` / `io.open`: the original for regular files; a traced raw layer for IPC endpoints."""
     if not _simple_mode(mode) or not isinstance(buffering, int) or not _wants_tracing(file):
         return _orig_open(file, mode, buffering, encoding, errors, newline, closefd, opener)
     return build(file, mode, buffering, encoding, errors, newline, closefd, opener)
 
 
-def build(file, mode, buffering, encoding, errors, newline, closefd, opener):  # type: ignore[no-untyped-def]
+def build(file, mode, buffering, encoding, errors, newline, closefd, opener):
     """The layers `io.open` builds, over a TracedFileIO (the same rules as the C `io.open`)."""
     binary = "b" in mode
     if binary and (encoding is not None or errors is not None or newline is not None):
@@ -177,11 +177,11 @@ class TracedStdin(TracedFileIO):
     what is there, a line or more.
     """
 
-    def readinto(self, b, /):  # type: ignore[no-untyped-def]
+    def readinto(self, b, /):
         core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
         return TracedFileIO.readinto(self, b)
 
-    def read(self, size=-1, /):  # type: ignore[no-untyped-def]
+    def read(self, size=-1, /):
         if size is not None and not (isinstance(size, int) and size < 0):
             core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
         return TracedFileIO.read(self, size)
@@ -210,7 +210,7 @@ def standard_streams() -> dict[str, Any]:
             stream.flush()
             cls = TracedStdin if fd == 0 else TracedFileIO
             raw = cls(fd, mode + "b", closefd=False)
-            raw.name = shown  # type: ignore[misc]
+            raw.name = shown
             buffer: Any = raw
             if type(stream.buffer) is not io.FileIO:  # -u leaves stdout/stderr without a buffer
                 size = getattr(raw, "_blksize", io.DEFAULT_BUFFER_SIZE)

@@ -74,7 +74,7 @@ def _joined(buffers: Any, limit: int) -> bytes:
     return bytes(out)
 
 
-def writev(fd, buffers, /):  # type: ignore[no-untyped-def]
+def writev(fd, buffers, /):
     lg = core.log()
     if lg is None:
         return ORIGINALS["writev"](fd, buffers)
@@ -100,7 +100,7 @@ def writev(fd, buffers, /):  # type: ignore[no-untyped-def]
     return res
 
 
-def readv(fd, buffers, /):  # type: ignore[no-untyped-def]
+def readv(fd, buffers, /):
     lg = core.log()
     if lg is None:
         return ORIGINALS["readv"](fd, buffers)
@@ -128,7 +128,7 @@ def readv(fd, buffers, /):  # type: ignore[no-untyped-def]
     return res
 
 
-def sendfile(out_fd, in_fd, offset, count, *rest, **kw):  # type: ignore[no-untyped-def]
+def sendfile(out_fd, in_fd, offset, count, *rest, **kw):
     """os.sendfile: the bytes it sent are read back from the source at that offset (capped)."""
     orig = ORIGINALS["sendfile"]
     lg = core.log()
@@ -166,7 +166,7 @@ def sendfile(out_fd, in_fd, offset, count, *rest, **kw):  # type: ignore[no-unty
     return res
 
 
-def splice(src, dst, count, *rest, **kw):  # type: ignore[no-untyped-def]
+def splice(src, dst, count, *rest, **kw):
     """os.splice moves bytes inside the kernel: recorded on `dst` with its size, the source as ep2."""
     orig = ORIGINALS["splice"]
     lg = core.log()
@@ -186,7 +186,7 @@ def splice(src, dst, count, *rest, **kw):  # type: ignore[no-untyped-def]
 _POST = 160  # room for a result blob of two fds and an endpoint
 
 
-def pipe():  # type: ignore[no-untyped-def]
+def pipe():
     lg = core.log()
     pos, alen = core.begin(lg, _ID["pipe"], -1, None, _POST)
     try:
@@ -200,7 +200,7 @@ def pipe():  # type: ignore[no-untyped-def]
     return r, w
 
 
-def pipe2(flags, /):  # type: ignore[no-untyped-def]
+def pipe2(flags, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["pipe2"], -1, {"args": {"flags": flags}}, _POST)
     try:
@@ -213,7 +213,7 @@ def pipe2(flags, /):  # type: ignore[no-untyped-def]
     return r, w
 
 
-def open_(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-def]
+def open_(path, flags, mode=0o777, *, dir_fd=None):
     """os.open: recorded when it opens an IPC endpoint (a FIFO blocks here until its other end opens)."""
     lg = core.log()
     try:
@@ -235,7 +235,7 @@ def open_(path, flags, mode=0o777, *, dir_fd=None):  # type: ignore[no-untyped-d
     return fd
 
 
-def close(fd, /):  # type: ignore[no-untyped-def]
+def close(fd, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["close"], fd)
     try:
@@ -249,7 +249,7 @@ def close(fd, /):  # type: ignore[no-untyped-def]
     core.end(lg, pos, alen, 0, what="os.close")
 
 
-def closerange(fd_low, fd_high, /):  # type: ignore[no-untyped-def]
+def closerange(fd_low, fd_high, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["closerange"], -1, {"args": {"low": fd_low, "high": fd_high}})
     try:
@@ -262,7 +262,7 @@ def closerange(fd_low, fd_high, /):  # type: ignore[no-untyped-def]
     core.end(lg, pos, alen, 0, what="os.closerange")
 
 
-def dup(fd, /):  # type: ignore[no-untyped-def]
+def dup(fd, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["dup"], fd, None, 0, L.F_RES)
     try:
@@ -275,7 +275,7 @@ def dup(fd, /):  # type: ignore[no-untyped-def]
     return new
 
 
-def dup2(fd, fd2, inheritable=True):  # type: ignore[no-untyped-def]
+def dup2(fd, fd2, inheritable=True):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["dup2"], fd, {"args": {"fd2": fd2}}, 0, L.F_RES)
     try:
@@ -289,7 +289,7 @@ def dup2(fd, fd2, inheritable=True):  # type: ignore[no-untyped-def]
 
 
 def wrappers() -> dict[str, Callable[..., Any]]:
-    made = dict(
+    made: dict[str, Callable[..., Any]] = dict(
         read=read,
         write=write,
         readv=readv,

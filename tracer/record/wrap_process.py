@@ -39,7 +39,7 @@ _uncaught = [False]  # set when the program dies of an exception: its exit is no
 _POST = 64
 
 
-def fork():  # type: ignore[no-untyped-def]
+def fork():
     lg = core.log()
     pos, alen = core.begin(lg, _ID["fork"], -1, None, _POST, L.F_RES)
     try:
@@ -69,7 +69,7 @@ def after_fork_in_child() -> None:
     core.point(_ID["start"], {"args": {"how": "fork"}})
 
 
-def wait():  # type: ignore[no-untyped-def]
+def wait():
     lg = core.log()
     pos, alen = core.begin(lg, _ID["wait"], -1, None, _POST)
     try:
@@ -81,7 +81,7 @@ def wait():  # type: ignore[no-untyped-def]
     return pid, status
 
 
-def waitpid(pid, options, /):  # type: ignore[no-untyped-def]
+def waitpid(pid, options, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["waitpid"], -1, {"args": {"pid": pid, "options": options}}, _POST)
     try:
@@ -93,7 +93,7 @@ def waitpid(pid, options, /):  # type: ignore[no-untyped-def]
     return got, status
 
 
-def kill(pid, sig, /):  # type: ignore[no-untyped-def]
+def kill(pid, sig, /):
     lg = core.log()
     pos, alen = core.begin(
         lg, _ID["kill"], -1, {"args": {"pid": pid, "sig": int(sig) if isinstance(sig, int) else None}}
@@ -106,7 +106,7 @@ def kill(pid, sig, /):  # type: ignore[no-untyped-def]
     core.end(lg, pos, alen, 0, what="os.kill")
 
 
-def _exit(status, /):  # type: ignore[no-untyped-def]
+def _exit(status, /):
     core.point(_ID["exit"], {"args": {"how": "_exit"}, "res": status if isinstance(status, int) else None})
     ORIGINALS["_exit"](status)
 
@@ -116,7 +116,7 @@ def _number(value: object) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def sleep(seconds, /):  # type: ignore[no-untyped-def]
+def sleep(seconds, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["sleep"], -1, {"args": {"seconds": _number(seconds)}}, _POST)
     try:
@@ -147,7 +147,7 @@ def _failed_start(call: str, how: str, exc: BaseException) -> None:
     core.end(lg, pos, alen, _POST, exc=exc, what=how)
 
 
-def execv(path, argv, /):  # type: ignore[no-untyped-def]
+def execv(path, argv, /):
     _started("exec", "exec", path, argv)
     try:
         ORIGINALS["execv"](path, argv)
@@ -156,7 +156,7 @@ def execv(path, argv, /):  # type: ignore[no-untyped-def]
         raise
 
 
-def execve(path, argv, env):  # type: ignore[no-untyped-def]
+def execve(path, argv, env):
     _started("exec", "exec", path, argv)
     try:
         ORIGINALS["execve"](path, argv, env)
@@ -168,7 +168,7 @@ def execve(path, argv, env):  # type: ignore[no-untyped-def]
 def _spawner(name: str) -> Callable[..., Any]:
     orig = ORIGINALS[name]
 
-    def spawn(path, argv, env, **kw):  # type: ignore[no-untyped-def]
+    def spawn(path, argv, env, **kw):
         _started("spawn", "posix_spawn", path, argv)
         try:
             return orig(path, argv, env, **kw)
@@ -179,7 +179,7 @@ def _spawner(name: str) -> Callable[..., Any]:
     return spawn
 
 
-def system(command):  # type: ignore[no-untyped-def]
+def system(command):
     core.point(
         _ID["spawn"],
         {
@@ -192,7 +192,7 @@ def system(command):  # type: ignore[no-untyped-def]
     return ORIGINALS["system"](command)
 
 
-def fork_exec(args, executable_list, *rest):  # type: ignore[no-untyped-def]
+def fork_exec(args, executable_list, *rest):
     """subprocess's own fork+exec: one `spawn` (its exec-error pipe is subprocess's plumbing, not recorded)."""
     exe = executable_list[0] if isinstance(executable_list, (list, tuple)) and executable_list else executable_list
     _started("spawn", "popen", exe, args)
@@ -229,7 +229,7 @@ def _without_recorder_frames(tb: types.TracebackType | None) -> types.TracebackT
     return rebuilt
 
 
-def excepthook(exc_type, exc, tb):  # type: ignore[no-untyped-def]
+def excepthook(exc_type, exc, tb):
     _uncaught[0] = True
     try:
         core.point(_ID["exception"], {"args": {"type": exc_type.__name__, "message": str(exc)}})

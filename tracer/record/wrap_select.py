@@ -31,7 +31,7 @@ def _timeout(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
-def select_(rlist, wlist, xlist, timeout=None, /):  # type: ignore[no-untyped-def]
+def select_(rlist, wlist, xlist, timeout=None, /):
     lg = core.log()
     blob = {"args": {"r": _fds(rlist), "w": _fds(wlist), "x": _fds(xlist), "timeout": _timeout(timeout)}}
     pos, alen = core.begin(lg, _ID["select"], -1, blob, _POST)
@@ -53,7 +53,7 @@ class _TracedPoll:
         self._poll = inner
         self._fds: dict[int, int] = {}
 
-    def register(self, fd, eventmask=None):  # type: ignore[no-untyped-def]
+    def register(self, fd, eventmask=None):
         if eventmask is None:
             self._poll.register(fd)
             mask = select.POLLIN | select.POLLPRI | select.POLLOUT
@@ -64,19 +64,19 @@ class _TracedPoll:
         if got:
             self._fds[got[0]] = mask
 
-    def modify(self, fd, eventmask):  # type: ignore[no-untyped-def]
+    def modify(self, fd, eventmask):
         self._poll.modify(fd, eventmask)
         got = _fds([fd])
         if got:
             self._fds[got[0]] = eventmask
 
-    def unregister(self, fd):  # type: ignore[no-untyped-def]
+    def unregister(self, fd):
         self._poll.unregister(fd)
         got = _fds([fd])
         if got:
             self._fds.pop(got[0], None)
 
-    def poll(self, timeout=None, /):  # type: ignore[no-untyped-def]
+    def poll(self, timeout=None, /):
         lg = core.log()
         blob = {"args": {"fds": sorted(self._fds), "timeout": _timeout(timeout)}}
         pos, alen = core.begin(lg, _ID["poll"], -1, blob, _POST)
@@ -89,7 +89,7 @@ class _TracedPoll:
         return ready
 
 
-def poll():  # type: ignore[no-untyped-def]
+def poll():
     assert _orig_poll is not None
     return _TracedPoll(_orig_poll())
 
@@ -123,7 +123,7 @@ def _traced_epoll_class() -> Any:
         def __exit__(self, *exc: Any) -> Any:
             return self._ep.__exit__(*exc)
 
-        def poll(self, timeout=None, maxevents=-1):  # type: ignore[no-untyped-def]
+        def poll(self, timeout=None, maxevents=-1):
             lg = core.log()
             blob = {"args": {"epfd": self._ep.fileno(), "timeout": _timeout(timeout)}}
             pos, alen = core.begin(lg, _ID["epoll_wait"], -1, blob, _POST)

@@ -93,7 +93,7 @@ def _names(sock: Any, local: bool = True, peer: bool = False) -> dict[str, Any]:
 
 def _fd(sock: Any) -> int:
     try:
-        return sock.fileno()  # type: ignore[no-any-return]
+        return sock.fileno()
     except Exception:
         return -1
 
@@ -167,7 +167,7 @@ def _passed_fds(ancdata: Any) -> list[int]:
     return fds
 
 
-def sendto(self, data, *rest):  # type: ignore[no-untyped-def]
+def sendto(self, data, *rest):
     lg = core.log()
     address = rest[-1] if rest else None
     flags = rest[0] if len(rest) == 2 else 0
@@ -189,7 +189,7 @@ def sendto(self, data, *rest):  # type: ignore[no-untyped-def]
     return res
 
 
-def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):  # type: ignore[no-untyped-def]
+def sendmsg(self, buffers, ancdata=(), flags=0, address=None, /):
     lg = core.log()
     try:
         buffers = list(buffers)
@@ -263,7 +263,7 @@ def _receiver(call: str) -> Callable[..., Any]:
     orig = ORIGINALS[call]
     name = "socket." + call
 
-    def receive(self, arg, *rest):  # type: ignore[no-untyped-def]
+    def receive(self, arg, *rest):
         lg = core.log()
         try:
             flags = 0
@@ -327,7 +327,7 @@ def _received_fds(anc: Any, post: dict[str, Any]) -> None:
 # -- descriptors and connections ------------------------------------------------------------------
 
 
-def __init__(self, family=-1, type=-1, proto=-1, fileno=None):  # type: ignore[no-untyped-def]
+def __init__(self, family=-1, type=-1, proto=-1, fileno=None):
     init = ORIGINALS["__init__"]
     if fileno is not None:  # accept(), socketpair(), fromfd() wrap fds they record themselves
         init(self, family, type, proto, fileno)
@@ -357,7 +357,7 @@ def __init__(self, family=-1, type=-1, proto=-1, fileno=None):  # type: ignore[n
     core.end(lg, pos, alen, 256, res=fd, post=post, what="socket.socket")
 
 
-def bind(self, address, /):  # type: ignore[no-untyped-def]
+def bind(self, address, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["bind"], _fd(self), {"args": {"addr": core.addr(address)}}, _POST)
     try:
@@ -368,7 +368,7 @@ def bind(self, address, /):  # type: ignore[no-untyped-def]
     core.end(lg, pos, alen, _POST, post=_names(self), what="socket.bind")
 
 
-def listen(self, *backlog):  # type: ignore[no-untyped-def]
+def listen(self, *backlog):
     lg = core.log()
     blob = {"args": {"backlog": backlog[0]}} if backlog and isinstance(backlog[0], int) else None
     pos, alen = core.begin(lg, _ID["listen"], _fd(self), blob, _POST)
@@ -380,7 +380,7 @@ def listen(self, *backlog):  # type: ignore[no-untyped-def]
     core.end(lg, pos, alen, _POST, post=_names(self), what="socket.listen")
 
 
-def accept(self):  # type: ignore[no-untyped-def]
+def accept(self):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["accept"], _fd(self), None, 2 * _POST, L.F_RES)
     try:
@@ -400,7 +400,7 @@ def _connector(name: str) -> Callable[..., Any]:
     orig = ORIGINALS[name]
     call = name
 
-    def connect(self, address, /):  # type: ignore[no-untyped-def]
+    def connect(self, address, /):
         lg = core.log()
         flags = L.F_RES if call == "connect_ex" else 0
         pos, alen = core.begin(lg, _ID[call], _fd(self), {"args": {"addr": core.addr(address)}}, 2 * _POST, flags)
@@ -423,7 +423,7 @@ def _connector(name: str) -> Callable[..., Any]:
     return connect
 
 
-def shutdown(self, how, /):  # type: ignore[no-untyped-def]
+def shutdown(self, how, /):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["shutdown"], _fd(self), {"args": {"how": how if isinstance(how, int) else None}})
     try:
@@ -434,7 +434,7 @@ def shutdown(self, how, /):  # type: ignore[no-untyped-def]
     core.end(lg, pos, alen, 0, what="socket.shutdown")
 
 
-def close(self):  # type: ignore[no-untyped-def]
+def close(self):
     fd = _fd(self)
     if fd < 0 or getattr(self, "_io_refs", 0) > 0:
         return ORIGINALS["close"](self)
@@ -450,7 +450,7 @@ def close(self):  # type: ignore[no-untyped-def]
     return result
 
 
-def setsockopt(self, level, optname, value, *rest):  # type: ignore[no-untyped-def]
+def setsockopt(self, level, optname, value, *rest):
     lg = core.log()
     shown = value if isinstance(value, int) else None
     blob = {"args": {"level": level, "opt": optname, "value": shown}}
@@ -464,7 +464,7 @@ def setsockopt(self, level, optname, value, *rest):  # type: ignore[no-untyped-d
     return result
 
 
-def socketpair(*args, **kwargs):  # type: ignore[no-untyped-def]
+def socketpair(*args, **kwargs):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["socketpair"], -1, None, 256)
     try:
@@ -482,7 +482,7 @@ def socketpair(*args, **kwargs):  # type: ignore[no-untyped-def]
     return a, b
 
 
-def fromfd(fd, family, type, proto=0):  # type: ignore[no-untyped-def]
+def fromfd(fd, family, type, proto=0):
     lg = core.log()
     pos, alen = core.begin(lg, _ID["fromfd"], -1, {"args": {"fd": fd if isinstance(fd, int) else None}}, 256, L.F_RES)
     try:
