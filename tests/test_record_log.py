@@ -225,3 +225,24 @@ def test_install_and_uninstall_leave_every_attribute_as_it_was(tmp_path):
         changed = [name for name in b if a.get(name) is not b[name]]
         assert not changed, f"{owner.__name__}: {changed} not restored"
         assert set(a) == set(b)
+
+
+def test_a_full_disk_stops_recording_with_one_sentence_and_the_program_runs_on(tmp_path):
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(disk)], check=True)
+    try:
+        program = "import os\nr, w = os.pipe()\nfor i in range(20000):\n    os.write(w, b'x'); os.read(r, 1)\nprint('ran')\n"
+        traced = subprocess.run(
+            [sys.executable, "-c", program], env=tracing_environment(str(disk / "logs")), capture_output=True, timeout=60
+        )
+        assert traced.returncode == 0 and traced.stdout == b"ran\n", "no SIGBUS, nothing changed for the program"
+        said = traced.stderr.decode()
+        assert said.count("cannot grow (disk full") == 1, said
+        records, problems = read_logs(disk / "logs")
+        assert problems.skipped > 0 and any("could not record" in s for s in problems.sentences())
+        assert records and records[0]["call"] == "start", "what fitted is kept"
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)

@@ -96,6 +96,7 @@ class ThreadLog:
         self.folder = folder
         self.sites: dict[int, tuple[int, object]] = {}  # (lasti << 48 | id(code)) -> (site id, code kept alive)
         self.skipped = 0
+        self.problems: Problems | None = None  # where a full log is said (the process's recorder)
         self.alive = True
         self.growing = False
         n = 0
@@ -304,7 +305,15 @@ class ThreadLog:
         return pos
 
     def _grow_reserve(self, length: int) -> int:
-        if not self.alive or not self.grow(length):
+        if not self.alive:
+            return -1
+        if not self.grow(length):
+            if not self.growing:  # a full disk, or a thread's log at FILE_SIZE: said once, counted
+                self.count_skipped()
+                if self.problems is not None:
+                    self.problems.report(
+                        f"the log {self.path} cannot grow (disk full, or {FILE_SIZE >> 20} MiB written)"
+                    )
             return -1
         pos = self.pos
         self.pos = pos + length
@@ -415,6 +424,7 @@ class Recorder:
         log: ThreadLog | None = None
         try:
             log = ThreadLog(self.folder, self.pid, self.ppid, _native_id(), self.cap)
+            log.problems = self.problems
             self.logs.append(log)
         except LogError as exc:
             self.problems.report(str(exc))

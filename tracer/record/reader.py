@@ -18,6 +18,9 @@ from typing import Any
 import ipctrace.record.layout as L
 
 _RECORD = L.RECORD
+#: How far after a cut-short head a reader looks for anything written: more than any record a writer
+#: reserves next to it (a payload at the cap, blobs), so a real damage in the middle of a log is told apart.
+TORN_WINDOW = 1 << 17
 _FILE_HEADER = L.FILE_HEADER
 
 
@@ -26,6 +29,7 @@ class LogProblems:
     """What the logs could not give: damaged records (file, offset, why) and calls the recorder skipped."""
 
     damaged: list[tuple[str, int, str]] = field(default_factory=list)
+    torn: list[tuple[str, int]] = field(default_factory=list)  # heads a kill cut short: calls never begun
     skipped: int = 0
     messages: list[str] = field(default_factory=list)  # the recorder's own problem records
 
@@ -117,7 +121,10 @@ class LogFile:
                 call, state, kind, length = word & 0xFFFF, word >> 16 & 0xFF, word >> 24 & 0xFF, word >> 32
                 why = self._check(call, state, kind, length, pos, size)
                 if why:
-                    problems.damaged.append((str(self.path), pos, why))
+                    if self._torn(mm, pos, size):
+                        problems.torn.append((str(self.path), pos))  # the writer died beginning a call
+                    else:
+                        problems.damaged.append((str(self.path), pos, why))
                     self.stopped = True
                     break
                 if state != L.PADDING:
@@ -133,6 +140,12 @@ class LogFile:
             return [r for r in done if "site_record" not in r], in_progress
         finally:
             mm.close()
+
+    @staticmethod
+    def _torn(mm: mmap.mmap, pos: int, size: int) -> bool:
+        """A head cut short by a kill while it was being stored: nothing at all was written after it."""
+        end = min(size, pos + L.HEAD + TORN_WINDOW)
+        return mm[pos + 64 : end].count(0) == end - pos - 64
 
     @staticmethod
     def _check(call: int, state: int, kind: int, length: int, pos: int, size: int) -> str:

@@ -27,12 +27,15 @@ for _ in range(n):
     os.close(w)
     os.set_blocking(r, False)
     got = bytearray()
-    deadline = time.monotonic() + rng.uniform(0.002, 0.006)
+    started = time.monotonic() + 10  # the child's first bytes say it is sending; then a random moment more
+    deadline = started
     while time.monotonic() < deadline:  # read while the child writes, so it is killed writing, not blocked
         try:
             got += os.read(r, 65536)
         except BlockingIOError:
             pass
+        if got and deadline == started:
+            deadline = time.monotonic() + rng.uniform(0, 0.003)
     os.kill(pid, signum)
     os.waitpid(pid, 0)
     while True:
