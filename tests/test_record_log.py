@@ -234,9 +234,14 @@ def test_a_full_disk_stops_recording_with_one_sentence_and_the_program_runs_on(t
     disk.mkdir()
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(disk)], check=True)
     try:
-        program = "import os\nr, w = os.pipe()\nfor i in range(20000):\n    os.write(w, b'x'); os.read(r, 1)\nprint('ran')\n"
+        program = (
+            "import os\nr, w = os.pipe()\nfor i in range(20000):\n    os.write(w, b'x'); os.read(r, 1)\nprint('ran')\n"
+        )
         traced = subprocess.run(
-            [sys.executable, "-c", program], env=tracing_environment(str(disk / "logs")), capture_output=True, timeout=60
+            [sys.executable, "-c", program],
+            env=tracing_environment(str(disk / "logs")),
+            capture_output=True,
+            timeout=60,
         )
         assert traced.returncode == 0 and traced.stdout == b"ran\n", "no SIGBUS, nothing changed for the program"
         said = traced.stderr.decode()
