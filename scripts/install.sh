@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs everything ipctrace needs on Debian, idempotently: system packages (graphviz, Korean fonts,
-# tcpdump, libpcap, strace, tshark) and a virtual environment in .venv with ipctrace and its Python dependencies.
+# tcpdump, libpcap, strace, tshark, and gcc/libc6-dev/make for the C originals), a virtual environment in
+# .venv with ipctrace and its Python dependencies, and the C originals built into reference_programs/c/build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(graphviz fonts-nanum fontconfig tcpdump libpcap0.8 iproute2 strace tshark)
+packages=(graphviz fonts-nanum fontconfig tcpdump libpcap0.8 iproute2 strace tshark gcc libc6-dev make)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -31,4 +32,5 @@ if [ ! -x .venv/bin/python ]; then
   fi
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
+make -s -C reference_programs/c  # the C originals (ipctrace run NAME --impl c); warnings would show here
 echo "ipctrace setup: ready ($(.venv/bin/ipctrace --version))"

@@ -30,6 +30,7 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("ipctrace.compare", 6),
     ("ipctrace.scenarios", 7),
     ("ipctrace.session", 8),
+    ("ipctrace.cprograms", 8),  # builds the C originals a session runs
     ("ipctrace.summary", 9),
     ("ipctrace.cli", 10),
     ("ipctrace.__main__", 11),
@@ -37,6 +38,7 @@ STAGES: tuple[tuple[str, int], ...] = (
 STAGE_NAMES = {  # one stage, two modules
     "ipctrace.tracefile": "ipctrace.assemble",
     "ipctrace.compare.fixture": "ipctrace.compare.pytest_plugin",
+    "ipctrace.cprograms": "ipctrace.session",
 }
 
 #: Violations being removed by work in progress; this set only ever shrinks (empty when done).

@@ -584,7 +584,12 @@ def test_echo_storeserv(start: Callable[..., Program], tmp_path: Path) -> None:
 TOP_KEYS = {"name": str, "title": str, "source": str, "lesson": str, "timeout": (int, float), "roles": list}
 OPTIONAL_TOP_KEYS = {"schedule": str, "generate": dict, "same_files": list, "ending": dict, "protocols": list}
 ROLE_KEYS = {"name": str, "command": list}
-OPTIONAL_ROLE_KEYS = {"ready": list, "stdin": list, "service": bool}
+OPTIONAL_ROLE_KEYS = {
+    "ready": list,
+    "stdin": list,
+    "service": bool,
+    "c_command": list,
+}  # c_command: tests/test_c_originals.py
 
 
 def test_every_catalogue_scenario_has_a_file() -> None:

@@ -68,12 +68,19 @@ def _parser() -> argparse.ArgumentParser:
         "under the tracer. Writes the trace, the packet capture, the diagrams and each "
         "program's output under output/NAME/ and prints where they are.",
         epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
-        "  ipctrace run udp_file_done --port 0\n  ipctrace run my_scenario.toml\n"
-        "  ipctrace run -- python3 my_program.py arg1",
+        "  ipctrace run udp_file_done --port 0\n  ipctrace run tcp_chat --impl c\n  ipctrace run my_scenario.toml\n"
+        "  ipctrace run -- python3 my_program.py arg1\n  ipctrace run -- ./my_server 8080",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[diagram],
     )
     run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
+    run.add_argument(
+        "--impl",
+        choices=["python", "c"],
+        default="python",
+        help="run the scenario's Python port (default) or its C original, built on first use "
+        "(written to output/NAME-c/)",
+    )
     run.add_argument(
         "--port", type=int, default=8080, help="port for the network examples (default 8080; 0 picks a free port)"
     )
@@ -187,17 +194,22 @@ def _scripts(args: argparse.Namespace) -> dict[str, list[str]]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from ipctrace.scenarios import adhoc_scenario, find_scenario
+    from ipctrace.scenarios import Impl, adhoc_scenario, find_scenario
     from ipctrace.session import RunOptions, run_scenario
     from ipctrace.summary import print_summary
 
     command = list(args.command_line)
     if args.scenario and command:
         raise CliError("give either a scenario name or a command after `--`, not both.")
+    if command and args.impl != "python":
+        raise CliError(
+            "--impl chooses between a scenario's Python port and its C original; a program given after `--` "
+            "runs as it is (ipctrace run -- ./my_server 8080)."
+        )
     if command:
         scenario = adhoc_scenario(command)
     elif args.scenario:
-        scenario = find_scenario(args.scenario)
+        scenario = find_scenario(args.scenario).for_impl(Impl(args.impl))
     else:
         raise CliError("say what to run: a scenario name (`ipctrace list`) or a command after `--`.")
     for role, lines in _scripts(args).items():
@@ -218,7 +230,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     result = run_scenario(scenario, options)
     render_error = None
-    if not args.no_render:
+    recorded = any(not e.blocked for e in result.trace.events)  # blocked calls alone come from /proc
+    if not args.no_render and recorded:  # nothing recorded: nothing to draw, and the summary says why
         from ipctrace.render import RenderError
 
         try:
@@ -281,6 +294,8 @@ def cmd_list(args: argparse.Namespace) -> int:
         print(f"{sc.name}: {sc.title}\nsource   {sc.source}\nlesson   {sc.lesson}\ntimeout  {sc.timeout:g} s")
         for role in sc.roles:
             print(f"\n[{role.name}] {' '.join(role.command)}")
+            if role.c_command is not None:
+                print(f"  C original (--impl c): {' '.join(role.c_command)}")
             if role.ready:
                 print(f"  the next role starts after its {' or '.join(role.ready)}")
             if role.service:
@@ -294,14 +309,18 @@ def cmd_list(args: argparse.Namespace) -> int:
     scenarios = builtin_scenarios()
     width = max(map(len, scenarios), default=4)
     room = max(shutil.get_terminal_size((120, 24)).columns - width - 10, 30)
-    print(f"{'NAME':<{width}}  DOC  LESSON")
+    room -= 3
+    print(f"{'NAME':<{width}}  DOC  C  LESSON")
     for name, sc in scenarios.items():
         doc = sc.source.split()[0] if sc.source else ""
         lesson = sc.lesson.split(". ")[0].rstrip(".") + "."
         if len(lesson) > room:
             lesson = lesson[: room - 1] + "…"
-        print(f"{name:<{width}}  {doc:<3}  {lesson}")
-    print("\nDOC numbers the course document the example comes from. Run one with: ipctrace run NAME")
+        print(f"{name:<{width}}  {doc:<3}  {'C' if sc.has_c_original else ' '}  {lesson}")
+    print(
+        "\nDOC numbers the course document the example comes from; C marks those with a C original "
+        "(ipctrace run NAME --impl c). Run one with: ipctrace run NAME"
+    )
     return EXIT_OK
 
 

@@ -2,7 +2,9 @@
 
 The course examples ship in `reference_programs/scenarios/`; a user's own
 scenario is any `.toml` file of the same form, passed by path. The format is
-documented in the README.
+documented in the README. A course example runs its Python port, or with
+`Impl.C` its C original (`c_command`): the same roles, script, readiness and
+expected ending, only the commands differ.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ import importlib.util
 import string
 import sys
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from enum import StrEnum
 from pathlib import Path
 
 from ipctrace.errors import IpctraceError
@@ -38,6 +41,13 @@ class ScenarioError(IpctraceError):
     """A scenario that cannot be found or read; the message says what to do."""
 
 
+class Impl(StrEnum):
+    """Which program a role runs: the Python port (`command`) or the C original (`c_command`)."""
+
+    PYTHON = "python"
+    C = "c"
+
+
 @dataclass(frozen=True)
 class Role:
     """One program of a scenario, started in order."""
@@ -48,6 +58,7 @@ class Role:
     stdin: tuple[str, ...] | None = None  # scripted input lines; None: no input (end of file)
     service: bool = False  # runs until the other roles are done, then gets SIGTERM
     interactive: bool = False  # reads the user's terminal (ad hoc runs) instead of a script
+    c_command: tuple[str, ...] | None = None  # the C original of the same program ({cbin}: where it is built)
 
 
 @dataclass(frozen=True)
@@ -73,15 +84,38 @@ class Scenario:
     ending: ExpectedEnding | None = None
     protocols: tuple[str, ...] = ("tcp", "udp")  # what the scenario's port must be free for
     path: Path | None = None
+    impl: Impl = Impl.PYTHON  # which programs `command` holds now (for_impl)
 
     @property
     def uses_port(self) -> bool:
         return any("{port}" in arg for role in self.roles for arg in role.command)
 
+    @property
+    def has_c_original(self) -> bool:
+        return all(role.c_command is not None for role in self.roles)
+
+    @property
+    def run_name(self) -> str:
+        """The name of its output folder: `tcp_chat`, and `tcp_chat-c` for the C original."""
+        return self.name if self.impl == Impl.PYTHON else f"{self.name}-{self.impl}"
+
+    def for_impl(self, impl: Impl) -> Scenario:
+        """The same scenario running the programs of `impl`: same roles, script, readiness and ending."""
+        if impl == self.impl:
+            return self
+        if impl == Impl.C:
+            if not self.has_c_original:
+                with_c = sorted(n for n, s in builtin_scenarios().items() if s.has_c_original)
+                raise ScenarioError(
+                    f"scenario {self.name} has no C original (no c_command for its roles); "
+                    f"these have one: {', '.join(with_c) or 'none'}."
+                )
+            roles = tuple(replace(r, command=r.c_command or r.command) for r in self.roles)
+            return replace(self, roles=roles, impl=Impl.C)
+        raise ScenarioError(f"scenario {self.name} runs its C original; load it again for the Python port.")
+
     def with_stdin(self, role: str, lines: tuple[str, ...]) -> Scenario:
         """The same scenario with another script for one role."""
-        from dataclasses import replace
-
         names = [r.name for r in self.roles]
         if role not in names:
             raise ScenarioError(f"scenario {self.name} has no role {role!r}; its roles are {', '.join(names)}.")
@@ -89,7 +123,7 @@ class Scenario:
         return replace(self, roles=roles)
 
 
-PLACEHOLDERS = ("python", "programs", "port", "outdir", "here")
+PLACEHOLDERS = ("python", "programs", "port", "outdir", "here", "cbin")
 _TOP_KEYS = {
     "name": str,
     "title": str,
@@ -103,7 +137,7 @@ _TOP_KEYS = {
     "roles": list,
     "protocols": list,
 }
-_ROLE_KEYS = {"name": str, "command": list, "ready": list, "stdin": list, "service": bool}
+_ROLE_KEYS = {"name": str, "command": list, "c_command": list, "ready": list, "stdin": list, "service": bool}
 _ENDING_KEYS = {"idle": (int, float), "blocked": list, "explanation": str}
 _TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", bool: "true or false", (int, float): "a number"}
 
@@ -132,10 +166,10 @@ class _Checker:
             raise self.fail(f"{key!r}{where} must be a list of strings")
         return tuple(values)
 
-    def command(self, command: list, where: str) -> tuple[str, ...]:
-        args = self.strings(command, "command", where)
+    def command(self, command: list, where: str, key: str = "command") -> tuple[str, ...]:
+        args = self.strings(command, key, where)
         if not args:
-            raise self.fail(f"'command'{where} is empty: give the program and its arguments as a list")
+            raise self.fail(f"{key!r}{where} is empty: give the program and its arguments as a list")
         for arg in args:
             try:
                 fields = {f for _, f, _, _ in string.Formatter().parse(arg) if f is not None}
@@ -144,7 +178,7 @@ class _Checker:
             bad = fields - set(PLACEHOLDERS)
             if bad:
                 raise self.fail(
-                    f"'command'{where} has {arg!r}: the placeholders are "
+                    f"{key!r}{where} has {arg!r}: the placeholders are "
                     f"{', '.join('{' + p + '}' for p in PLACEHOLDERS)} (write {{{{ and }}}} for braces)"
                 )
         return args
@@ -159,12 +193,14 @@ def _role(obj: object, check: _Checker, n: int) -> Role:
         if key not in obj:
             raise check.fail(f"role #{n} needs {key!r}")
     stdin = obj.get("stdin")
+    c_command = obj.get("c_command")
     return Role(
         name=obj["name"],
         command=check.command(obj["command"], where),
         ready=check.strings(obj.get("ready", []), "ready", where),
         stdin=None if stdin is None else check.strings(stdin, "stdin", where),
         service=obj.get("service", False),
+        c_command=None if c_command is None else check.command(c_command, where, "c_command"),
     )
 
 
@@ -186,6 +222,11 @@ def load_scenario(path: str | Path) -> Scenario:
     names = [r.name for r in roles]
     if len(set(names)) != len(names):
         raise check.fail(f"two roles are named {next(n for n in names if names.count(n) > 1)!r}: names must differ")
+    without_c = [r.name for r in roles if r.c_command is None]
+    if without_c and len(without_c) < len(roles):
+        raise check.fail(
+            f"role {without_c[0]!r} has no 'c_command' while others have one: a C original needs one for every role"
+        )
     timeout = data.get("timeout", 30.0)
     if timeout <= 0:
         raise check.fail(f"'timeout' must be above 0 seconds, not {timeout}")
@@ -263,7 +304,9 @@ def adhoc_scenario(command: list[str], name: str | None = None, timeout: float =
     if not command:
         raise ScenarioError("no command given after `--`; for example: ipctrace run -- python3 my_program.py")
     if name is None:
-        program = next((a for a in command[1:] if a.endswith(".py")), command[-1])
+        # python3 prog.py → prog; python3 -m pkg.mod → pkg_mod; ./my_server 8080 → my_server
+        fallback = command[-1] if Path(command[0]).name.startswith("python") else command[0]
+        program = next((a for a in command[1:] if a.endswith(".py")), fallback)
         if "-m" in command[:-1]:
             program = command[command.index("-m") + 1]
         name = Path(program).stem.replace(".", "_") or "program"

@@ -32,8 +32,9 @@ from ipctrace.errors import IpctraceError
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Inode, Packet, Pid, SockAddr, Stream, Trace
 from ipctrace.record import tracing_environment
 from ipctrace.record.reader import LogFollower, read_logs
-from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Role, Scenario
+from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Role, Scenario
 from ipctrace.tracefile import write_trace
+from ipctrace.unrecorded import GroupWatch, reached, recorder_enters, waits_for_input
 
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
@@ -265,6 +266,8 @@ class _RoleRun:
     exit: ExitStatus | None = None
     terminated: bool = False  # ipctrace sent it SIGTERM (service roles)
     streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
+    watch: GroupWatch | None = None  # a program no recorder enters: followed through /proc (unrecorded.py)
+    recorded: bool = False  # one of its processes has recorded an event
 
 
 def _stream_inodes(proc: subprocess.Popen) -> dict[Inode, Stream]:
@@ -336,6 +339,7 @@ class Supervisor:
         run = self._run_of(pid)
         if run is None:
             return
+        run.recorded = True
         if call in run.role.ready:
             run.ready = True
         if call == "stdin-wait" and not run.role.interactive:
@@ -388,8 +392,34 @@ class Supervisor:
         finally:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.role_of[proc.pid] = role.name
+        assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
         threads = [self.printer.pump(role.name, proc.stdout), self.printer.pump(role.name, proc.stderr)]
-        self.runs.append(_RoleRun(role, proc, deque(role.stdin or ()), threads, streams=_stream_inodes(proc)))
+        watch = None if recorder_enters(tuple(command)) else GroupWatch(proc.pid)
+        self.runs.append(
+            _RoleRun(role, proc, deque(role.stdin or ()), threads, streams=_stream_inodes(proc), watch=watch)
+        )
+
+    def _follow_unrecorded(self, final: bool = False) -> bool:
+        """For roles that record nothing, learn from /proc what the trace would say: children, readiness, input.
+
+        Returns whether such a role still has a live process (`final`: after a fresh look at its group).
+        """
+        left = False
+        for run in self.runs:
+            if run.watch is None or run.recorded:
+                continue
+            pids = {run.proc.pid, *run.watch.scan(force=final)}
+            for pid in pids:
+                self.role_of.setdefault(pid, run.role.name)  # reaped and stopped like recorded children
+            left = left or any(_alive(pid) for pid in pids)
+            if not run.ready and run.role.ready and (run.exit is not None or reached(pids, run.role.ready)):
+                run.ready, self.last_activity = True, time.monotonic()
+            stdin = run.proc.stdin
+            if stdin is not None and not stdin.closed and not run.role.interactive:
+                if waits_for_input(pids, stdin.fileno()):
+                    self._deliver_input(run, all_of_it=False)
+                    self.last_activity = time.monotonic()
+        return left
 
     def _reap(self) -> None:
         for pid in list(self.role_of):
@@ -473,6 +503,7 @@ class Supervisor:
             for obj in self._read_new_events():
                 self._handle(obj)
             self._reap()
+            self._follow_unrecorded()
             started = len(self.runs)
             if started < len(roles):
                 previous = self.runs[-1]
@@ -486,7 +517,7 @@ class Supervisor:
                     )
             else:
                 self._stop_services_when_done()
-                if not self._live_pids():
+                if not self._live_pids() and not self._follow_unrecorded(final=True):
                     return "complete", ""
             now = time.monotonic()
             if ending is not None and started == len(roles) and now - self.last_activity > ending.idle:
@@ -709,14 +740,21 @@ def _open_capture(backend: str) -> tuple[Any, str]:
 
 
 def _keep_packets(
-    capture: Any, backend: str, raw: list[dict[str, Any]], pcap_path: Path
+    capture: Any, backend: str, raw: list[dict[str, Any]], pcap_path: Path, port: int | None, protocols: tuple[str, ...]
 ) -> tuple[list[Packet], CaptureInfo]:
-    """Stop the capture and keep the packets of the sockets this run's processes used."""
+    """Stop the capture and keep the packets of the sockets this run's processes used.
+
+    When no socket was recorded (programs no recorder enters), the packets to and from the run's port
+    are kept: the port was free when the run began, so they are this run's.
+    """
     from ipctrace import capture as capture_mod
 
     captured = capture.stop()
     all_packets = capture_mod.parse_packets(captured)
-    packets = capture_mod.filter_packets(all_packets, _socket_addresses(raw))
+    sockets = _socket_addresses(raw)
+    if not sockets and port:
+        sockets = {(proto, SockAddr("0.0.0.0", port), None) for proto in protocols}
+    packets = capture_mod.filter_packets(all_packets, sockets)
     # The pcap holds this run's packets only: lo also carries other programs' traffic.
     capture_mod.write_pcap(capture_mod.frames_of(packets, captured), pcap_path)
     packets = [replace(p, index=i) for i, p in enumerate(packets)]  # index = position in capture.pcap
@@ -732,7 +770,7 @@ def _judge(
     runs: list[_RoleRun],
     blocked: list[Blocked],
     outdir: Path,
-    trace_has_events: bool,
+    recorded: bool,
 ) -> tuple[str, bool, str]:
     """Did the run end the way the scenario expects? (ending, ok, what to tell the user)"""
     ok = True
@@ -759,12 +797,9 @@ def _judge(
             ):
                 ok, ending = False, "failed"
                 message = f"{run.role.name} ended with {run.exit}; see its output above"
-    if not trace_has_events:
+    if not recorded:
         ok, ending = False, "failed"
-        message = (
-            "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
-            "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook); other programs run untraced"
-        )
+        message = _nothing_recorded(scenario, runs)
     for a, b in scenario.same_files:
         fa, fb = outdir / a, outdir / b
         if not fb.exists() or fa.read_bytes() != fb.read_bytes():
@@ -773,9 +808,45 @@ def _judge(
     return ending, ok, message
 
 
+def _nothing_recorded(scenario: Scenario, runs: list[_RoleRun]) -> str:
+    """Why a run recorded nothing, and what it kept."""
+    files = [f"{r.role.name.replace('/', '_')}.out" for r in runs] or ["ROLE.out"]
+    outputs = " and ".join([", ".join(files[:-1]), files[-1]] if len(files) > 1 else files)
+    they, their = ("they", "their") if len(files) > 1 else ("it", "its")
+    kept = f"what {they} printed is in {outputs}, and {their} packets, if any, in capture.pcap"
+    if scenario.impl == Impl.C:
+        return (
+            "nothing was recorded: the C originals run untraced until ipctrace's native recorder is built "
+            f"(it is not yet); {kept}; `ipctrace run {scenario.name}` traces the Python port"
+        )
+    untraced = [Path(r.role.command[0]).name for r in runs if r.watch is not None]
+    if untraced:
+        return (
+            f"nothing was recorded: ipctrace records Python programs only so far (its native recorder for C and "
+            f"other programs is not built yet), so {', '.join(untraced)} ran untraced; {kept}"
+        )
+    return (
+        "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
+        "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook)"
+    )
+
+
+def _built_c_programs(scenario: Scenario) -> str:
+    """The folder of the built C originals when the scenario's commands name it ({cbin}), built if needed."""
+    if not any("{cbin}" in arg for role in scenario.roles for arg in role.command):
+        return ""
+    from ipctrace.cprograms import CProgramsUnavailable, built_programs
+
+    try:
+        return str(built_programs())
+    except CProgramsUnavailable as exc:
+        raise RunError(str(exc)) from None
+
+
 def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
     """Run a scenario under the tracer and write its trace, capture and outputs."""
-    outdir = Path(options.outdir or options.output_root / scenario.name).resolve()
+    outdir = Path(options.outdir or options.output_root / scenario.run_name).resolve()
+    cbin = _built_c_programs(scenario)  # before anything is written: a missing compiler is one sentence
     events_path = _prepare_outdir(scenario, outdir)
     port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
     env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule)
@@ -785,6 +856,7 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     subst = {
         "python": sys.executable,
         "programs": str(PROGRAMS_DIR),
+        "cbin": cbin,
         "port": str(port or ""),
         "outdir": str(outdir),
         "here": str(here),
@@ -814,9 +886,9 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     packets: list[Packet] = []
     info = CaptureInfo("none", note=capture_note)
     if capture is not None:
-        packets, info = _keep_packets(capture, options.capture, raw, pcap_path)
+        packets, info = _keep_packets(capture, options.capture, raw, pcap_path, port, scenario.protocols)
 
-    roles = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
+    roles: dict[str, tuple[str, ...]] = {r.role.name: (str(r.proc.pid),) for r in supervisor.runs}
     roots = {r.proc.pid: r.role.name for r in supervisor.runs}
     streams = {inode: stream for r in supervisor.runs for inode, stream in r.streams.items()}
     trace = build_trace(
@@ -827,7 +899,8 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
         packets=packets,
     )
     blocked = blocked_processes(trace)
-    ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir, bool(trace.events))
+    recorded = len(raw) > len(supervisor.blocked_records)  # blocked calls read from /proc are not recordings
+    ending, ok, message = _judge(scenario, ending, message, supervisor.runs, blocked, outdir, recorded)
     trace = replace(trace, header=_header(scenario, subst, started, ended, roles, info, ending, message, streams))
     trace_path = outdir / "trace.jsonl"
     write_trace(trace, trace_path)

@@ -1,0 +1,88 @@
+/* TCP chat server: a strictly alternating conversation over one TCP connection.
+ *
+ * Seed 004, "실습 1: TCP 소켓을 이용한 간단한 채팅 프로그램 — 서버 코드", as printed, quirks kept (the
+ * `socket(...) == 0` test; a received message keeps its newline, so an empty line follows it).
+ * Run it, then tcp_chat_client; the client speaks first. Python port: ../tcp_chat_server.py.
+ * Catalogue: README.md.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+
+#include "common.h"
+
+#define PORT 8080
+#define BUFFER_SIZE 1024
+
+void error(const char *msg) {
+    perror(msg);
+    exit(1);
+}
+
+int main(int argc, char *argv[]) {
+    int server_fd, new_socket;
+    struct sockaddr_in address;
+    int addrlen = sizeof(address);
+    char buffer[BUFFER_SIZE] = {0};
+    int opt = 1;
+
+    check_options(argc, argv, (const char *const[]){"--port", NULL});
+    int port = port_option(argc, argv, PORT); /* deviation: --port, default PORT */
+    setvbuf(stdout, NULL, _IOLBF, 0); /* deviation: line-buffered as on a terminal (README.md, Output) */
+    setvbuf(stdin, NULL, _IOLBF, 0);  /* deviation: so the prompt is shown before input is read, as on a terminal */
+
+    // 소켓 파일 디스크립터 생성
+    if ((server_fd = socket(AF_INET, SOCK_STREAM, 0)) == 0) {
+        error("socket failed");
+    }
+
+    /* deviation: SO_REUSEADDR, so the example runs twice in a row (no "Address already in use") */
+    setsockopt(server_fd, SOL_SOCKET, SO_REUSEADDR, &opt, sizeof(opt));
+
+    // 주소 구조체 설정
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = INADDR_ANY;
+    address.sin_port = htons(port);
+
+    // 소켓과 포트 연결
+    if (bind(server_fd, (struct sockaddr *)&address, sizeof(address)) < 0) {
+        error("bind failed");
+    }
+
+    // 연결 요청 대기
+    if (listen(server_fd, 3) < 0) {
+        error("listen failed");
+    }
+
+    printf("Waiting for a connection...\n");
+
+    // 연결 수락
+    if ((new_socket = accept(server_fd, (struct sockaddr *)&address, (socklen_t *)&addrlen)) < 0) {
+        error("accept failed");
+    }
+
+    printf("Connection established with client.\n");
+
+    while (1) {
+        memset(buffer, 0, BUFFER_SIZE);
+        int read_bytes = read(new_socket, buffer, BUFFER_SIZE);
+        if (read_bytes <= 0) {
+            break;
+        }
+        printf("Client: %s\n", buffer);
+
+        printf("Server: ");
+        if (fgets(buffer, BUFFER_SIZE, stdin) == NULL) { /* deviation: end of input ends the chat */
+            break;                                       /* (printed: a stale buffer is re-sent forever) */
+        }
+        send(new_socket, buffer, strlen(buffer), 0);
+    }
+
+    // 소켓 닫기
+    close(new_socket);
+    close(server_fd);
+
+    return 0;
+}
