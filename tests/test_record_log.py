@@ -93,7 +93,7 @@ def test_a_sender_killed_at_200_random_moments_loses_no_byte(tmp_path, signum):
     out = _run("kill_sender.py", "200", str(int(signum)), "1", logs=tmp_path / "logs")
     received = json.loads(out.stdout)
     records, problems = read_logs(tmp_path / "logs")
-    assert not problems.sentences()
+    assert not problems.sentences(), out.stderr.decode()[-2000:]
     writes: dict[int, list[dict]] = {}
     for r in records:
         if r["call"] == "write":
