@@ -251,3 +251,10 @@ def test_a_full_disk_stops_recording_with_one_sentence_and_the_program_runs_on(t
         assert records and records[0]["call"] == "start", "what fitted is kept"
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_the_call_site_reaches_the_trace_file(trace_program):
+    result = trace_program("all_calls.py", stdin=["a line\n"])
+    trace = read_trace(result.trace_path)
+    pipe = next(e for e in trace.events if e.call == "pipe")
+    assert pipe.site == (str(PROGRAMS / "all_calls.py"), 8, "<module>")  # r, w = os.pipe()

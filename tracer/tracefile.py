@@ -95,6 +95,13 @@ def _data(value: Any) -> bytes | None:
     return base64.b64decode(value)
 
 
+def _site(value: Any) -> tuple[str, int, str] | None:
+    """A call site [file, line, function] (the recorder's `site`); anything else is no site."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[1], int):
+        return (str(value[0]), value[1], str(value[2]))
+    return None
+
+
 def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
     """One event from a recorder or trace line (`seq` given when the line has none).
 
@@ -123,6 +130,7 @@ def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
         peer=addr_from_json(obj.get("peer")),
         peer_endpoint=endpoint_from_json(obj.get("ep2")),
         blocked=bool(obj.get("blocked", False)),
+        site=_site(obj.get("site")),
         address=_safe_addr(args.get("addr")) if isinstance(args, dict) else None,
         fds=_new_fds(call, result),
         reaped=_reaped(call, result),
@@ -288,6 +296,8 @@ def event_to_json(event: Event) -> dict[str, Any]:
         obj["ep2"] = [ep.dev, ep.ino, str(ep.kind)]
     if event.blocked:
         obj["blocked"] = True
+    if event.site is not None:
+        obj["site"] = list(event.site)
     return obj
 
 
