@@ -280,11 +280,11 @@ class Event:
     peer: SockAddr | None = None
     peer_endpoint: Endpoint | None = None  # the other end, for socketpair(); the new socket, for accept()
     blocked: bool = False
-    #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
-    site: tuple[str, int, str] | None = None
     address: SockAddr | None = None
     fds: tuple[Fd, ...] = ()
     reaped: Reaped | None = None
+    #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
+    site: tuple[str, int, str] | None = None
 
     @property
     def key(self) -> EventKey:
