@@ -201,7 +201,7 @@ def test_equivalence_ignores_which_process_ran_first(tmp_path):
 
 
 def _writers_in_time_order(trace: Trace) -> list[str]:
-    writes = sorted((e for e in trace.events if e.call == "write"), key=lambda e: e.t0)
+    writes = sorted((e for e in trace.events if e.call == "write" and trace.stream_of(e) is None), key=lambda e: e.t0)
     return [e.data.decode().split("from ")[1].strip() for e in writes if e.data]
 
 

@@ -179,6 +179,8 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
     out.write(f"duration    {duration:.3f} s\n")
     for note in result.notes:
         out.write(f"note        {note}\n")
+    for problem in result.recorder_problems:
+        out.write(f"recorder    {problem}\n")
     for b in result.blocked:
         out.write(f"blocked     {b.role} [{b.pid}] was still in {b.detail} when the run was stopped\n")
     out.write(f"ending      {ending_of(result, numbers)}" + (f": {result.message}" if result.message else "") + "\n")

@@ -186,7 +186,15 @@ class EventDecoder:
             _safe_addr(args.get("addr")) if isinstance(args, dict) and "addr" in args else None,
             _new_fds(call, result),
             _reaped(call, result),
+            _site(get("site")),
         )
+
+
+def _site(value: Any) -> tuple[str, int, str] | None:
+    """A call site [file, line, function] (the recorder's `site`); anything else is no site."""
+    if isinstance(value, list) and len(value) == 3 and isinstance(value[1], int):
+        return (str(value[0]), value[1], str(value[2]))
+    return None
 
 
 def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
@@ -422,6 +430,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
         ("peer", addr_to_json(event.peer)),
         ("ep2", None if event.peer_endpoint is None else _endpoint_to_json(event.peer_endpoint)),
         ("blocked", True if event.blocked else None),
+        ("site", None if event.site is None else list(event.site)),
     )
     obj.update((key, value) for key, value in optional if value is not None)
     return obj
@@ -504,7 +513,10 @@ def write_trace(trace: Trace, path: str | Path) -> None:
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", encoding="utf-8") as out:
         for line in trace_lines(trace):
-            out.write(line + "\n")
+            try:
+                out.write(line + "\n")
+            except UnicodeEncodeError:  # a string with undecodable bytes (surrogateescape): escaped as \udcXX
+                out.write(json.dumps(json.loads(line), ensure_ascii=True) + "\n")
     tmp.replace(path)
 
 

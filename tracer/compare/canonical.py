@@ -85,6 +85,7 @@ def _canonicalize(trace: Trace, linked: LinkedTrace, read_boundaries: bool) -> C
 def _process(proc: Process, names: Names, read_boundaries: bool) -> tuple[CanonicalProcess, list[Unit]]:
     trace = names.trace
     events, threads = _by_thread(list(trace.events_of(proc.pid)), proc.pid)
+    events = _output_lines(events, names)
     found = asynchronous(events, lambda e: names.stream(e) in _OUTPUT_STREAMS)
     started = "fork" if proc.forked else "exec" if names.roles.get(proc.ppid) is None else "unknown"
     argv = names.argv(proc.argv) if not events and not proc.forked else ()
@@ -117,6 +118,45 @@ def _process(proc: Process, names: Names, read_boundaries: bool) -> tuple[Canoni
 
 def _in_thread(c: CanonicalCall, thread: str | None) -> CanonicalCall:
     return c if thread is None else replace(c, args=(*c.args, ("thread", thread)))
+
+
+def _output_lines(evs: list[Event], names: Names) -> list[Event]:
+    """A process's output as lines, however its writes cut it (buffered, unbuffered, one byte at a time).
+
+    Consecutive writes to one output stream are joined and cut after each newline, each line the event
+    of the write that began it: the form must not depend on the program's buffering (PYTHONUNBUFFERED,
+    `-u`, a pipe or a terminal).
+    """
+    out: list[Event] = []
+    run: list[Event] = []
+
+    def flush() -> None:
+        line, first, emitted = b"", run[0], False
+        for e in run:
+            for piece in (e.data or b"").splitlines(keepends=True) or [b""]:
+                if not line:
+                    first = e
+                line += piece
+                if line.endswith(b"\n"):
+                    out.append(replace(first, data=line, size=len(line)))
+                    line, emitted = b"", True
+        if line or not emitted:
+            out.append(replace(first, data=line, size=len(line)))
+        run.clear()
+
+    for e in evs:
+        stream = names.stream(e) if e.data is not None and not e.blocked else None
+        if stream in _OUTPUT_STREAMS and e.call not in (Call.STDOUT, Call.STDERR):
+            if run and names.stream(run[0]) != stream:
+                flush()
+            run.append(e)
+            continue
+        if run:
+            flush()
+        out.append(e)
+    if run:
+        flush()
+    return out
 
 
 def _by_thread(events: list[Event], pid: Pid) -> tuple[list[Event], dict[int, str]]:

@@ -70,7 +70,7 @@ def _reaping_polls(events: Sequence[Event], is_output: Callable[[Event], bool]) 
     """WNOHANG waits (with whether they reaped nothing) and the lines printed right after them."""
     out: list[tuple[EventKey, bool]] = []
     after_wait = False
-    for e in events:
+    for e in sorted(events, key=lambda e: e.t0 if e.t1 is None else e.t1):  # in the order the calls returned
         if _is_nohang_wait(e):
             nothing = e.error == "ECHILD" or (e.reaped is not None and e.reaped.nothing)
             out.append((e.key, nothing))

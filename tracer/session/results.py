@@ -90,6 +90,7 @@ class RunResult:
     port: int | None = None
     stopped_by: signal.Signals | None = None  # the signal that stopped the run early (Ctrl-C, SIGTERM, SIGHUP)
     notes: list[str] = field(default_factory=list)  # what the user should know about the run (UDP drops, ...)
+    recorder_problems: list[str] = field(default_factory=list)  # what the recorder could not record, said once
 
     @property
     def recorded(self) -> bool:

@@ -237,6 +237,7 @@ class _Run:
             port=self.port,
             stopped_by=self.stop.caught if verdict.ending is Ending.INTERRUPTED else None,
             notes=run_notes(trace, supervisor),
+            recorder_problems=supervisor.recording.problems,
         )
 
 

@@ -76,8 +76,8 @@ class Supervisor:
     # -- the trace as it grows -------------------------------------------------------------------------
 
     def _read_new_events(self) -> list[dict[str, Any]]:
-        records = self.recording.poll()
-        if records:
+        records, moved = self.recording.poll()
+        if moved:
             self.last_activity = time.monotonic()
         return records
 
@@ -380,9 +380,15 @@ class Supervisor:
                 self._reaped(pid, status)
 
     def finish(self) -> list[dict[str, Any]]:
-        """Every recorded line plus the blocked-call records, after all processes are gone."""
+        """Every record plus the blocked-call records, after all processes are gone.
+
+        A process the recorder shows inside a call is blocked in that call; what /proc said is kept only
+        for processes the logs say nothing about.
+        """
         for run in self.runs:
             run.close_stdin()
             for thread in run.pumps:
                 thread.join(timeout=5)
-        return self.recording.everything() + self.blocked_records
+        raw = self.recording.everything()
+        in_call = {obj["pid"] for obj in raw if obj.get("state") == "in-progress"}
+        return raw + [b for b in self.blocked_records if b["pid"] not in in_call]
