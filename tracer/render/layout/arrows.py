@@ -346,6 +346,9 @@ def _merged(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+_TOGETHER_ROWS = 8
+
+
 def kept_together(ctx: Context) -> list[tuple[int, int]]:
     """Row spans a page break must not cut: each TCP handshake (SYN … the ACK, connect's return) and teardown."""
     if ctx.options.view is not View.PACKETS:
@@ -370,4 +373,5 @@ def kept_together(ctx: Context) -> list[tuple[int, int]]:
     for conn in ctx.linked.connections:
         if conn.connect is not None and ctx.shown(conn.connect) and (conn.group, "open") in rows_by:
             rows_by[(conn.group, "open")].append(ctx.numbered.row_of[conn.connect])
-    return [(min(rows), max(rows)) for rows in rows_by.values() if len(rows) > 1]
+    spans = [(min(rows), max(rows)) for rows in rows_by.values() if len(rows) > 1]
+    return [(lo, hi) for lo, hi in spans if hi - lo <= _TOGETHER_ROWS]  # an ACK long after its FIN is not one step

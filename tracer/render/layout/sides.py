@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ipctrace.render.layout.model import Arrow, CallLabel, LabelAt, LaneId, Note, Side
+from ipctrace.render.layout.model import Arrow, CallKind, CallLabel, LabelAt, LaneId, Note, Side
 
 _OTHER = {Side.LEFT: Side.RIGHT, Side.RIGHT: Side.LEFT}
 
@@ -89,6 +89,8 @@ def choose_sides(
             out_calls.append(replace(c, side=options[0]))
         elif (c.lane, c.row) in sends and not c.details:
             joined[(c.lane, c.row)] = c.text  # said with the message instead
+        elif c.kind is CallKind.ENTER and not c.details:
+            continue  # where arrows pass on both sides, the bar alone shows the call began
         else:
             own = blocked.get((c.lane, c.row), set())
             out_calls.append(replace(c, side=_OTHER[next(iter(own))] if len(own) == 1 else c.side))
