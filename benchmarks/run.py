@@ -44,6 +44,7 @@ SECTIONS = {
     "capture": "benchmarks.capture_rate",
     "rendering": "benchmarks.rendering",
     "scaling": "benchmarks.scaling",
+    "compare": "benchmarks.compare_scaling",
     "startup": "benchmarks.startup",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "RESULTS.md"
