@@ -70,18 +70,19 @@ def render_outputs(
     options: RenderOptions | None = None,
     formats: Sequence[str] = DEFAULT_FORMATS,
     stem: str = "sequence",
+    diagram: Diagram | None = None,
 ) -> dict[str, Path]:
     """Write the diagram files under `outdir` and return label → path.
 
     Labels are the format names (`svg`, `pdf`, `mermaid`, ...); a format of
     several files (PNG slides `sequence-01.png`, ...; a long diagram's Mermaid
     parts) adds `png-02`, `png-03`, ... for the others. Numbered files left by
-    an earlier, longer render are removed.
+    an earlier, longer render are removed. `diagram`: the layout of `ordered`, when the caller has it.
     """
     options = options or RenderOptions()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    diagram = build_diagram(ordered, options)
+    diagram = diagram if diagram is not None else build_diagram(ordered, options)
     written: dict[str, Path] = {}
     for name, parts in render_diagram(diagram, formats).items():
         renderer = get_renderer(name, options)

@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
+from ipctrace.perf import gc_paused
 from ipctrace.render.i18n import korean_font, require_korean_font, tr
 from ipctrace.render.layout.boxes import Box, Segment, crossings
 from ipctrace.render.layout.ends import expected_why
@@ -158,8 +159,15 @@ def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
 
 
 def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -> Diagram:
-    """The whole layout: lanes, rows, items, positions and pages for one view of one trace."""
-    options = options or RenderOptions()
+    """The whole layout: lanes, rows, items, positions and pages for one view of one trace.
+
+    The cyclic collector is paused meanwhile: the layout makes many small objects and no cycles.
+    """
+    with gc_paused():
+        return _build(ordered, options or RenderOptions())
+
+
+def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     font, mono = choose_fonts(options.lang)
     lanes = assign_lanes(ordered, options.view, options.lang, options.pids)
     steps = build_steps(ordered, lanes, options)
