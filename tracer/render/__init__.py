@@ -41,10 +41,10 @@ def get_renderer(name: str, options: RenderOptions | None = None) -> Renderer:
     return cls(options)
 
 
-def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> Parts:
-    """One format of one view: the content of each file it makes."""
+def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> str | bytes:
+    """One format of one view, as one file's content (a format of several files: the first)."""
     options = options or RenderOptions()
-    return get_renderer(name, options).render(build_diagram(ordered, options))
+    return get_renderer(name, options).render_one(build_diagram(ordered, options))
 
 
 def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
@@ -58,10 +58,11 @@ def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]
 
 
 def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:
+    """Pages are `stem-01.png`, ...; a format of one file is `stem.mmd`, its further parts `stem-02.mmd`, ..."""
     ext = renderer.output_file_extension
-    if len(parts) == 1 and not renderer.paged:
-        return [f"{stem}.{ext}"]
-    return [f"{stem}-{n:02d}.{ext}" for n in range(1, len(parts) + 1)]
+    if renderer.paged:
+        return [f"{stem}-{n:02d}.{ext}" for n in range(1, len(parts) + 1)]
+    return [f"{stem}.{ext}", *(f"{stem}-{n:02d}.{ext}" for n in range(2, len(parts) + 1))]
 
 
 def render_outputs(
