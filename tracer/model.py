@@ -366,6 +366,8 @@ class Header:
     clock: str
     started: Nanos
     scenario: str | None = None
+    title: str = ""  # the scenario's title and lesson, for the diagrams' title and caption
+    lesson: str = ""
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     capture: CaptureInfo = field(default_factory=lambda: CaptureInfo("none"))
     ending: str = ""  # "", "expected-blocked", "timeout", ...

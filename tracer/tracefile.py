@@ -217,6 +217,8 @@ def _header_from_json(obj: dict[str, Any]) -> Header:
         clock=str(obj.get("clock", "")),
         started=int(obj.get("started", 0)),
         scenario=obj.get("scenario"),
+        title=str(obj.get("title", "")),
+        lesson=str(obj.get("lesson", "")),
         roles={k: tuple(v) for k, v in (obj.get("roles") or {}).items()},
         capture=CaptureInfo(
             backend=cap.get("backend", "none"),
@@ -446,6 +448,8 @@ def _header_to_json(header: Header) -> dict[str, Any]:
         "clock": header.clock,
         "started": header.started,
         "scenario": header.scenario,
+        **({"title": header.title} if header.title else {}),
+        **({"lesson": header.lesson} if header.lesson else {}),
         "roles": {k: list(v) for k, v in header.roles.items()},
         "capture": {
             "backend": cap.backend,

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace, OrderError, analyse
-from ipctrace.render import RENDERERS, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
+from ipctrace.render import RENDERERS, Diagram, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
 from ipctrace.session.folder import DRAWING, disk_sentence
 
 #: Formats drawn by graphviz (and so needing it, and slow on huge diagrams).
@@ -70,11 +70,9 @@ def ordered_view(trace: Trace) -> OrderedTrace:
     return analyse(trace)
 
 
-def _page_problem(ordered: OrderedTrace, request: DiagramRequest) -> str:
+def _page_problem(diagram: Diagram, request: DiagramRequest) -> str:
     """Why the graphviz formats are not drawn: too many pages for `max_pages` ("" when they fit)."""
-    from ipctrace.render.graphviz_svg import page_windows
-
-    pages = len(page_windows(build_diagram(ordered, request.options)))
+    pages = len(diagram.pages)
     if pages <= request.max_pages:
         return ""
     how = (
@@ -104,13 +102,18 @@ def _place(written: dict[str, Path], staging: Path, outdir: Path, request: Diagr
 
 
 def _draw_some(
-    ordered: OrderedTrace, outdir: Path, request: DiagramRequest, formats: tuple[str, ...], drawing: Drawing
+    ordered: OrderedTrace,
+    diagram: Diagram,
+    outdir: Path,
+    request: DiagramRequest,
+    formats: tuple[str, ...],
+    drawing: Drawing,
 ) -> None:
     if not formats:
         return
     staging = Path(tempfile.mkdtemp(prefix=DRAWING + "-", dir=outdir))
     try:
-        written = render_outputs(ordered, staging, request.options, formats=formats, stem=request.stem)
+        written = render_outputs(ordered, staging, request.options, formats=formats, stem=request.stem, diagram=diagram)
         drawing.files.update(_place(written, staging, outdir, request))
     except RenderError as exc:
         drawing.problem = drawing.problem or str(exc)
@@ -132,15 +135,19 @@ def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         return Drawing(problem=f"cannot write the diagrams to {outdir} ({exc.strerror}): choose another folder.")
+    try:
+        diagram = build_diagram(ordered, request.options)  # one layout for every format
+    except RenderError as exc:
+        return Drawing(problem=str(exc))
     free = tuple(f for f in request.formats if f not in GRAPHVIZ_FORMATS)
     drawn_by_graphviz = tuple(f for f in request.formats if f in GRAPHVIZ_FORMATS)
-    _draw_some(ordered, outdir, request, free, drawing)
+    _draw_some(ordered, diagram, outdir, request, free, drawing)
     if drawn_by_graphviz:
-        problem = _page_problem(ordered, request)
+        problem = _page_problem(diagram, request)
         if problem:
             drawing.problem = drawing.problem or problem
         else:
-            _draw_some(ordered, outdir, request, drawn_by_graphviz, drawing)
+            _draw_some(ordered, diagram, outdir, request, drawn_by_graphviz, drawing)
     return drawing
 
 

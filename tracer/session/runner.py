@@ -81,6 +81,8 @@ def _header(scenario: Scenario, subst: dict[str, str], started: int, ended: int,
         started=started,
         ended=ended,
         scenario=scenario.name,
+        title=scenario.title,
+        lesson=scenario.lesson,
         **fields,
     )
 
