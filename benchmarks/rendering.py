@@ -252,7 +252,7 @@ def run(ctx: Context) -> Section:
             section.notes.append(f"{part.__name__.strip('_')} could not be measured: {type(exc).__name__}: {exc}")
     mine = [t for t in section.targets if t.met is not None]
     if mine:
-        section.intro += "\n\nTargets: " + "; ".join(f"{t.what}: {t.measured}, **{yes_no(t.met)}**" for t in mine) + "."
+        section.intro += "\n\nTargets: " + "; ".join(f"{t.what}: {t.measured}, {yes_no(t.met)}" for t in mine) + "."
     for target in section.targets:
         if target.met is False:
             section.closing.append(f"Rendering: {target.what} is {target.measured} (target {target.target}).")

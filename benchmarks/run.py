@@ -45,6 +45,7 @@ SECTIONS = {
     "rendering": "benchmarks.rendering",
     "html_page": "benchmarks.html_page",
     "scaling": "benchmarks.scaling",
+    "compare": "benchmarks.compare_scaling",
     "startup": "benchmarks.startup",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "RESULTS.md"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from collections import defaultdict
 from pathlib import Path
@@ -159,7 +160,7 @@ def run(ctx: Context) -> Section:
     cold = dict(os.environ)  # as this machine runs Python: PYTHONDONTWRITEBYTECODE set, ipctrace compiled each time
     cold.pop("PYTHONPYCACHEPREFIX", None)
     cold["PYTHONDONTWRITEBYTECODE"] = "1"
-    events = ctx.scratch("startup") / "events.jsonl"
+    events = ctx.scratch("startup") / "recording"
     cases = {
         "`python -c pass`": ([PYTHON, "-c", "pass"], warm),
         "`python -c pass`, traced": ([PYTHON, "-c", "pass"], tracing_environment(str(events), base=warm)),
@@ -206,8 +207,8 @@ def run(ctx: Context) -> Section:
     imp_rows = []
     detail = []
     for label, env in (("bytecode cached", warm), ("no bytecode cache", cold)):
-        samples = [import_times(env, "ipctrace.record.hooks") for _ in range(max(1, runs // 3))]
-        imp_rows.append([f"`import ipctrace.record.hooks` ({label})", Stat.of(s[0] for s in samples).cell(1)])
+        samples = [import_times(env, "ipctrace.record.patches") for _ in range(max(1, runs // 3))]
+        imp_rows.append([f"`import ipctrace.record.patches` ({label})", Stat.of(s[0] for s in samples).cell(1)])
         if label == "bytecode cached":
             detail = samples[len(samples) // 2][1]
     section.tables.append(
@@ -230,5 +231,5 @@ def run(ctx: Context) -> Section:
     table, target = pytest_startup(ctx, 3 * runs)  # a small difference in a noisy start-up: more runs
     section.tables.append(table)
     section.targets.append(target)
-    events.unlink(missing_ok=True)
+    shutil.rmtree(events, ignore_errors=True)
     return section

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import _posixsubprocess
 import builtins
+import io
 import os
+import select
 import socket
 import sys
 import time
@@ -20,17 +23,34 @@ _OWNERS = {
     id(time): "time",
     id(builtins): "builtins",
     id(sys): "sys",
+    id(io): "io",
+    id(select): "select",
+    id(_posixsubprocess): "_posixsubprocess",
 }
 
 
-def _patched_targets(tmp_path) -> set[str]:
-    from ipctrace.record import hooks, start_recording, stop_recording
+_LIST_PATCHES = """
+import json, sys, _posixsubprocess, builtins, io, os, select, socket, time
+owners = {id(os): "os", id(socket.socket): "socket.socket", id(socket): "socket", id(time): "time",
+          id(builtins): "builtins", id(sys): "sys", id(io): "io", id(select): "select",
+          id(_posixsubprocess): "_posixsubprocess"}
+from ipctrace.record import patches, start_recording, stop_recording
+start_recording(sys.argv[1])
+found = sorted(f"{owners[id(owner)]}.{name}" for owner, name, _ in patches.patched())
+stop_recording()
+print(json.dumps(found))
+"""
 
-    start_recording(str(tmp_path / "events"))
-    try:
-        return {f"{_OWNERS[id(owner)]}.{name}" for owner, name, *_ in hooks._patches}
-    finally:
-        stop_recording()
+
+def _patched_targets(tmp_path) -> set[str]:
+    """What the recorder patches in a fresh process whose standard streams are pipes (as under a run)."""
+    import json
+    import subprocess
+
+    out = subprocess.run(
+        [sys.executable, "-c", _LIST_PATCHES, str(tmp_path / "logs")], capture_output=True, input=b"", check=True
+    )
+    return set(json.loads(out.stdout))
 
 
 def test_the_recorder_wraps_exactly_what_the_table_says(tmp_path):

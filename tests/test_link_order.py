@@ -21,7 +21,7 @@ from ipctrace.link import Flow, LinkedTrace, link
 from ipctrace.model import Event, EventKey, Header, Packet, Trace
 from ipctrace.order import OrderedTrace, OrderError, PacketNode, order
 from ipctrace.record import tracing_environment
-from ipctrace.tracefile import read_raw_events
+from ipctrace.record.reader import read_logs
 
 PROGRAMS = Path(__file__).parent / "programs"
 ALL = (
@@ -43,7 +43,7 @@ ALL = (
 def run_traced(workdir: Path, name: str, *args: str, packets: Iterable[Packet] = (), payload_cap: int = 4096) -> Trace:
     """Run tests/programs/<name>.py traced; the program's own asserts must hold (exit 0)."""
     workdir.mkdir(parents=True, exist_ok=True)
-    events_path = workdir / "events.jsonl"
+    events_path = workdir / "recording"
     program = PROGRAMS / f"{name}.py"
     env = tracing_environment(str(events_path), payload_cap=payload_cap)
     proc = subprocess.Popen(
@@ -51,13 +51,14 @@ def run_traced(workdir: Path, name: str, *args: str, packets: Iterable[Packet] =
     )
     out, err = proc.communicate(timeout=30)
     assert proc.returncode == 0, err.decode()
-    with open(events_path) as f:
-        return build_trace(
-            Header(version=1, command=(str(program), *args), host="", clock="CLOCK_REALTIME", started=0),
-            read_raw_events(f),
-            roots={proc.pid: "main"},
-            packets=packets,
-        )
+    records, problems = read_logs(events_path)
+    assert not problems.sentences()
+    return build_trace(
+        Header(version=1, command=(str(program), *args), host="", clock="CLOCK_REALTIME", started=0),
+        records,
+        roots={proc.pid: "main"},
+        packets=packets,
+    )
 
 
 def _args(name: str, workdir: Path) -> tuple[str, ...]:

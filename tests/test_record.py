@@ -21,6 +21,8 @@ def test_every_wrapped_call_is_recorded_with_its_fields(trace_program):
     trace = read_trace(result.trace_path)  # what is on disk, not what is in memory
     main = next(p for p in trace.processes if p.role == "main")
     calls = _calls(list(trace.events), main.pid)
+    program_io = [e for e in trace.events if e.pid == main.pid and trace.stream_of(e) is not None]
+    calls_but_io = [e.call for e in trace.events if e.pid == main.pid and trace.stream_of(e) is None]
     expected = [
         "pipe",
         "pipe2",
@@ -67,11 +69,16 @@ def test_every_wrapped_call_is_recorded_with_its_fields(trace_program):
         "sendto",
         "recvfrom_into",
     ]
-    interesting = [c for c in calls if c not in ("start", "stdout", "stdin", "sleep", "exit")]
+    interesting = [c for c in calls_but_io if c not in ("start", "sleep", "exit")]
     assert interesting[: len(expected)] == expected
     assert interesting[len(expected) :] == ["close"] * 7
     assert calls[0] == "start" and calls[-1] == "exit"
-    assert "stdin" in calls and "sleep" in calls and "stdout" in calls
+    assert "sleep" in calls
+    stdin = [e for e in program_io if trace.stream_of(e) == "stdin"]
+    stdout = [e for e in program_io if trace.stream_of(e) == "stdout"]
+    assert [e.call for e in stdin] == ["read"] and stdin[0].fd == 0 and stdin[0].data == b"a line\n"
+    assert stdout and all(e.call == "write" and e.fd == 1 for e in stdout), "printed bytes are writes on fd 1"
+    assert b"".join(e.data or b"" for e in stdout).startswith(b"b'abc\\x00'\n")
     assert main.exit is not None and main.exit.code == 3
 
     ev = {c: next(e for e in trace.events if e.pid == main.pid and e.call == c) for c in set(calls)}
@@ -98,7 +105,6 @@ def test_every_wrapped_call_is_recorded_with_its_fields(trace_program):
     assert recvfrom.peer.port == sendto.local.port and recvfrom.data == b"dgram1"  # sender bound to 0.0.0.0
     assert ev["shutdown"].args["how"] == 1
     assert ev["sleep"].args["seconds"] == 0.001 and ev["sleep"].t1 - ev["sleep"].t0 >= 1_000_000
-    assert ev["stdin"].data == b"a line\n"
     assert ev["setsockopt"].args["value"] == 1
     killed = [p for p in trace.processes if p.exit is not None and p.exit.signal == 15]
     assert len(killed) == 1, "the child killed with SIGTERM is reported as such"
@@ -139,7 +145,9 @@ def test_sigkilled_child_keeps_its_events(trace_program):
     child = next(p for p in trace.processes if p.role == "main/child#1")
     assert child.exit is not None and child.exit.signal == 9
     calls = _calls(list(trace.events), child.pid)
-    assert calls == ["start", "write"], calls  # the read it was killed in never returned
+    assert calls == ["start", "write", "read"], calls
+    read = [e for e in trace.events if e.pid == child.pid][-1]
+    assert read.blocked and read.t1 is None, "the read it was killed in never returned: it stays in progress"
     assert "exit" not in calls
     assert result.ok
 
@@ -194,7 +202,7 @@ def test_traceback_of_a_crash_is_the_untraced_one(tmp_path, trace_program):
 
 def test_each_thread_is_recorded_with_its_own_thread_id(trace_program):
     trace = trace_program("threads.py").trace
-    writes = [e for e in trace.events if e.call == "write"]
+    writes = [e for e in trace.events if e.call == "write" and trace.stream_of(e) is None]
     assert [e.data for e in writes] == [b"0", b"1", b"2"]
     main = next(p for p in trace.processes if p.role == "main")
     assert len({e.tid for e in writes}) == 3 and main.pid not in {e.tid for e in writes}
@@ -206,11 +214,14 @@ def test_data_through_subprocess_pipes_is_recorded_but_not_its_exec_error_pipe(t
     trace = trace_program("subprocess_pipes.py").trace
     main = next(p for p in trace.processes if p.role == "main")
     child = next(p for p in trace.processes if p.role == "main/child#1")
-    writes = [e for e in trace.events_of(main.pid) if e.call == "write"]
+    writes = [e for e in trace.events_of(main.pid) if e.call == "write" and trace.stream_of(e) is None]
     assert [e.data for e in writes] == [b"hello child"]
-    reads = [e.data for e in trace.events_of(main.pid) if e.call == "read" and e.data]
+    reads = [e.data for e in trace.events_of(main.pid) if e.call == "read" and e.data and trace.stream_of(e) is None]
     assert b"".join(reads) == b"HELLO CHILD\n"
     assert len([e for e in trace.events_of(main.pid) if e.call == "pipe"]) == 2, "stdin and stdout, not the error pipe"
-    assert any(e.call == "stdin" and e.data == b"hello child" for e in trace.events_of(child.pid))
+    assert any(e.call == "read" and e.fd == 0 and e.data == b"hello child" for e in trace.events_of(child.pid))
+    child_out = [e for e in trace.events_of(child.pid) if e.call == "write" and e.fd == 1]
+    assert b"".join(e.data or b"" for e in child_out) == b"HELLO CHILD\n", "the child's print is a write on its pipe"
+    assert child_out[0].endpoint == next(e for e in trace.events_of(main.pid) if e.call == "read").endpoint
     sleep = next(e for e in trace.events_of(main.pid) if e.call == "sleep")
     assert sleep.error == "TypeError" and sleep.args["seconds"] is None

@@ -310,3 +310,44 @@ def test_render_is_linear_enough_for_a_long_unfolded_run(tmp_path):
     diagram = build_diagram(ordered, RenderOptions(fold=False))
     check_diagram(diagram, ordered)
     assert sum(1 for r in diagram.rows if r.kind is RowKind.CALL) > 200
+
+
+# -- the program's own words ------------------------------------------------------------------------
+
+
+def _line_of(path, text: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
+
+
+def test_call_sites_name_descriptors_as_the_program_does():
+    """The recorder's call site (file, line) of an event, read back from the program's source."""
+    from dataclasses import dataclass as record
+    from pathlib import Path
+
+    from ipctrace.calls import Call
+    from ipctrace.render.layout.sources import read_site
+
+    @record(frozen=True)
+    class Site:
+        file: str
+        line: int
+
+    programs = Path(__file__).resolve().parents[1] / "reference_programs"
+    cases = [
+        ("pipe3.py", "os.write(fds1[1]", Call.WRITE, "fds1[1]", ()),
+        ("pipe3.py", "fds1 = os.pipe()", Call.PIPE, None, ("fds1",)),
+        ("socketpair_fork.py", "os.read(sd[0].fileno()", Call.READ, "sd[0]", ()),
+        ("echo_storeserv.py", "serv_sock.accept()", Call.ACCEPT, "serv_sock", ("clnt_sock",)),
+        ("echo_storeserv.py", "os.read(clnt_sock.fileno()", Call.READ, "clnt_sock", ()),
+    ]
+    for name, text, call, fd, created in cases:
+        path = programs / name
+        words = read_site(Site(str(path), _line_of(path, text)), call)
+        assert (words.fd, words.created) == (fd, created), (name, text, words)
+    assert read_site(Site(str(programs / "pipe3.py"), 1), Call.WRITE).fd is None, (
+        "a line without the call names nothing"
+    )
+    assert read_site(None, Call.WRITE).fd is None

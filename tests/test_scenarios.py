@@ -206,7 +206,7 @@ def ipc_calls(trace: Trace, role: str) -> list[tuple]:
     (proc,) = [p for p in trace.processes if p.role == role]
     out = []
     for e in trace.events_of(proc.pid):
-        if e.call not in IPC_CALLS:
+        if e.call not in IPC_CALLS or trace.stream_of(e) is not None:  # program I/O is not IPC
             continue
         if e.blocked:
             out.append((e.call, "blocked"))

@@ -115,7 +115,7 @@ stdin = ["hello there\\n"]
     listen = next(e for e in events if e.call == "listen")
     client_start = next(e for e in events if e.call == "start" and e.pid != listen.pid)
     assert client_start.t0 > listen.t1, "the client starts only once the server's listen is recorded"
-    stdin = next(e for e in events if e.call == "stdin")
+    stdin = next(e for e in events if result.trace.stream_of(e) == "stdin")  # the bytes read from fd 0
     assert stdin.data == b"hello there\n"
 
 

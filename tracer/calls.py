@@ -31,6 +31,8 @@ class Call(StrEnum):
     CLOSE = "close"
     DUP = "dup"
     DUP2 = "dup2"
+    CLOSERANGE = "closerange"
+    OPEN = "open"  # an open that gives an IPC endpoint (a FIFO, a terminal); regular files are not recorded
     # processes
     START = "start"
     FORK = "fork"
@@ -45,6 +47,10 @@ class Call(StrEnum):
     # data through descriptors
     READ = "read"
     WRITE = "write"
+    READV = "readv"
+    WRITEV = "writev"
+    SENDFILE = "sendfile"
+    SPLICE = "splice"
     # sockets
     SOCKET = "socket"
     SOCKETPAIR = "socketpair"
@@ -65,7 +71,8 @@ class Call(StrEnum):
     RECVFROM = "recvfrom"
     RECVFROM_INTO = "recvfrom_into"
     RECVMSG = "recvmsg"
-    # the standard streams, as the program's lines
+    RECVMSG_INTO = "recvmsg_into"
+    # the standard streams as lines (traces written before the recorder saw bytes at fd 0, 1, 2: read and write)
     STDIN = "stdin"
     STDOUT = "stdout"
     STDERR = "stderr"
@@ -78,6 +85,7 @@ class Call(StrEnum):
     EPOLL_WAIT = "epoll_wait"
     EPOLL_PWAIT = "epoll_pwait"
     ACCEPT4 = "accept4"
+    OPENAT = "openat"
     WAIT4 = "wait4"
     WAITID = "waitid"
     NANOSLEEP = "nanosleep"
@@ -166,10 +174,23 @@ TABLE: tuple[CallSpec, ...] = (
     CallSpec(Call.CLOSE, _T.RELEASES_FD, Canon.ENDPOINT_ONLY, python=("os.close", _S + "close")),
     CallSpec(Call.DUP, _T.DUPLICATES_FD | _T.CREATES_FD, Canon.ENDPOINT_ONLY, python=("os.dup",)),
     CallSpec(Call.DUP2, _T.DUPLICATES_FD, Canon.ENDPOINT_ONLY, python=("os.dup2",), shown_args=("fd2",)),
+    CallSpec(Call.CLOSERANGE, _T.RELEASES_FD, Canon.ARGS, python=("os.closerange",), shown_args=("low", "high")),
+    CallSpec(
+        Call.OPEN,
+        _T.CREATES_FD | _T.BLOCKS | _T.WAITS_ON_OTHERS,
+        Canon.ENDPOINT_ONLY,
+        python=("os.open", "io.open", "builtins.open"),
+        syscalls=("openat", "open"),
+    ),
     CallSpec(Call.START, _T.LIFECYCLE, Canon.ARGS),
     CallSpec(Call.FORK, _T.LIFECYCLE, Canon.FORK, python=("os.fork",)),
-    CallSpec(Call.EXEC, _T.LIFECYCLE, Canon.ARGS),
-    CallSpec(Call.SPAWN, _T.LIFECYCLE, Canon.ARGS),
+    CallSpec(Call.EXEC, _T.LIFECYCLE, Canon.ARGS, python=("os.execv", "os.execve")),
+    CallSpec(
+        Call.SPAWN,
+        _T.LIFECYCLE,
+        Canon.ARGS,
+        python=("os.posix_spawn", "os.posix_spawnp", "os.system", "_posixsubprocess.fork_exec"),
+    ),
     CallSpec(Call.WAIT, _T.WAITS_FOR_CHILD | _T.BLOCKS, Canon.WAIT, python=("os.wait",), syscalls=("wait4", "waitid")),
     CallSpec(
         Call.WAITPID,
@@ -194,11 +215,28 @@ TABLE: tuple[CallSpec, ...] = (
         Call.READ,
         _T.RECEIVES | _T.BLOCKS | _ON_FD,
         Canon.RECEIVE,
-        python=("os.read",),
+        python=("os.read", "sys.stdin", "sys.__stdin__"),
         syscalls=("read",),
         shown_args=("n",),
     ),
-    CallSpec(Call.WRITE, _SENDS | _ON_FD, Canon.SEND, python=("os.write",), syscalls=("write",)),
+    CallSpec(
+        Call.WRITE,
+        _SENDS | _ON_FD,
+        Canon.SEND,
+        python=("os.write", "sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"),
+        syscalls=("write",),
+    ),
+    CallSpec(
+        Call.READV,
+        _T.RECEIVES | _T.BLOCKS | _ON_FD,
+        Canon.RECEIVE,
+        python=("os.readv",),
+        syscalls=("readv",),
+        shown_args=("n",),
+    ),
+    CallSpec(Call.WRITEV, _SENDS | _ON_FD, Canon.SEND, python=("os.writev",), syscalls=("writev",)),
+    CallSpec(Call.SENDFILE, _SENDS | _ON_FD, Canon.SEND, python=("os.sendfile",), syscalls=("sendfile",)),
+    CallSpec(Call.SPLICE, _SENDS | _ON_FD, Canon.SEND, python=("os.splice",), syscalls=("splice",)),
     CallSpec(Call.SOCKET, _T.CREATES_FD, Canon.SOCKET, python=(_S + "__init__",)),
     CallSpec(Call.SOCKETPAIR, _T.CREATES_FD, Canon.CREATES_PAIR, python=("socket.socketpair",)),
     CallSpec(Call.FROMFD, _T.CREATES_FD, Canon.ENDPOINT_ONLY, python=("socket.fromfd",)),
@@ -280,29 +318,39 @@ TABLE: tuple[CallSpec, ...] = (
         shown_args=("n",),
     ),
     CallSpec(
+        Call.RECVMSG_INTO,
+        _T.RECEIVES | _T.BLOCKS | _T.HAS_ADDRESS | _ON_FD,
+        Canon.RECEIVE,
+        python=(_S + "recvmsg_into",),
+        syscalls=("recvmsg",),
+        shown_args=("n",),
+    ),
+    CallSpec(
         Call.STDIN,
         _T.PROGRAM_INPUT,
         Canon.STREAM_LINE,
-        python=("builtins.input", "sys.stdin"),
         syscalls=("read",),
         aliases=("input",),
     ),
-    CallSpec(Call.STDOUT, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE, python=("sys.stdout",)),
-    CallSpec(Call.STDERR, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE, python=("sys.stderr",)),
+    CallSpec(Call.STDOUT, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE),
+    CallSpec(Call.STDERR, _T.PROGRAM_OUTPUT, Canon.STREAM_LINE),
     CallSpec(Call.STDIN_WAIT, _T.CONTROL, Canon.DROPPED),
-    # Found only in /proc when a run is stopped: what a process was waiting in.
+    # Readiness waits: recorded by the wrappers (select.select, poll and epoll objects), and found in /proc.
     CallSpec(
         Call.SELECT,
         _T.BLOCKS,
         Canon.ARGS,
+        python=("select.select",),
         syscalls=("select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait"),
     ),
-    CallSpec(Call.POLL, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("poll",)),
+    CallSpec(Call.POLL, _T.BLOCKS, Canon.ARGS, python=("select.poll",), syscalls=("poll",)),
+    # Found only in /proc when a run is stopped: what a process was waiting in.
     CallSpec(Call.PSELECT6, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("pselect6",)),
     CallSpec(Call.PPOLL, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("ppoll",)),
-    CallSpec(Call.EPOLL_WAIT, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("epoll_wait",)),
+    CallSpec(Call.EPOLL_WAIT, _T.BLOCKS, Canon.ARGS, python=("select.epoll",), syscalls=("epoll_wait",)),
     CallSpec(Call.EPOLL_PWAIT, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("epoll_pwait",)),
     CallSpec(Call.ACCEPT4, _T.KERNEL | _T.BLOCKS | _ON_FD, Canon.ARGS, syscalls=("accept4",)),
+    CallSpec(Call.OPENAT, _T.KERNEL | _T.BLOCKS | _T.WAITS_ON_OTHERS, Canon.ARGS, syscalls=("openat",)),
     CallSpec(Call.WAIT4, _T.KERNEL | _T.BLOCKS | _T.WAITS_ON_OTHERS, Canon.ARGS, syscalls=("wait4",)),
     CallSpec(Call.WAITID, _T.KERNEL | _T.BLOCKS | _T.WAITS_ON_OTHERS, Canon.ARGS, syscalls=("waitid",)),
     CallSpec(Call.NANOSLEEP, _T.KERNEL | _T.SLEEPS | _T.BLOCKS, Canon.ARGS, syscalls=("nanosleep",)),
@@ -317,10 +365,14 @@ SYSCALL_NUMBERS: Mapping[str, Mapping[int, str]] = {
     "x86_64": {
         0: "read",
         1: "write",
+        2: "open",
         7: "poll",
+        19: "readv",
+        20: "writev",
         23: "select",
         34: "pause",
         35: "nanosleep",
+        40: "sendfile",
         42: "connect",
         43: "accept",
         44: "sendto",
@@ -332,17 +384,24 @@ SYSCALL_NUMBERS: Mapping[str, Mapping[int, str]] = {
         230: "clock_nanosleep",
         232: "epoll_wait",
         247: "waitid",
+        257: "openat",
         270: "pselect6",
         271: "ppoll",
+        275: "splice",
         281: "epoll_pwait",
         288: "accept4",
     },
     "aarch64": {
         22: "epoll_pwait",
+        56: "openat",
         63: "read",
         64: "write",
+        65: "readv",
+        66: "writev",
+        71: "sendfile",
         72: "pselect6",
         73: "ppoll",
+        76: "splice",
         95: "waitid",
         98: "futex",
         101: "nanosleep",

@@ -1,58 +1,51 @@
 """Where the recorder's time goes for one recorded call, piece by piece (in-process micro-timings).
 
-    python recorder_breakdown.py EVENTS_PATH NUMBER
+    python recorder_breakdown.py LOG_FOLDER NUMBER
 
-Times each piece of what a wrapper does for a 1-byte `os.write`/`os.read` or
-`send`/`recv`, with the same primitives the recorder uses, best of 5 runs of
-NUMBER calls each, and the recorder's own methods where they exist (the
-recorder is being optimised; rows for methods it no longer has are left
-out). Prints one JSON line: a list of [group, piece, ns per call, what it is], group
-"piece" for primitives and "function" for the recorder's own functions.
+Times each piece of what a hot-path wrapper does for a 1-byte `os.write`/`os.read` or
+`send`/`recv` (record/hotpath.py), with the same primitives, best of 5 runs of NUMBER calls each,
+then the whole wrappers with the recorder installed in this process. Prints one JSON line: a list
+of [group, piece, ns per call, what it is], group "piece" for primitives and "function" for the
+recorder's own functions.
 """
 
-import binascii
 import json
 import os
 import socket
 import sys
-import threading
 import time
 import timeit
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-from ipctrace.record import hooks, writer  # noqa: E402 - after the path is set
+from ipctrace.record import layout, start_recording, stop_recording  # noqa: E402 - after the path is set
+from ipctrace.record.log import ThreadLog  # noqa: E402
 
 
 def main() -> None:
-    path, number = sys.argv[1], int(sys.argv[2])
-    w = writer.Writer(path)
+    folder, number = sys.argv[1], int(sys.argv[2])
     r, wfd = os.pipe()
     a, b = socket.socketpair()
-    st = os.fstat(wfd)
-    line = (
-        '{"pid":21202,"ppid":21201,"tid":21202,"t0":1795451545350737789,"t1":1795451545350741504,'
-        '"call":"write","fd":4,"ep":[15,35377,"pipe"],"args":{"n":1},"res":1,"size":1,"data":"eA=="}\n'
-    )
+    log = ThreadLog(folder, os.getpid(), os.getppid(), 1, 4096)
+    buf = log.buf
     env = dict(
         os=os,
         wfd=wfd,
         r=r,
         a=a,
         b=b,
-        st=st,
-        w=w,
-        hooks=hooks,
-        writer=writer,
-        line=line,
-        lineb=line.encode(),
-        b64=binascii.b2a_base64,
+        oswrite=os.write,
+        osread=os.read,
         tn=time.time_ns,
         gf=sys._getframe,
-        nid=threading.get_native_id,
         fstat=os.fstat,
-        oswrite=os.write,
+        table={wfd: (15, 123456, 1)},
+        sites={},
+        buf=buf,
+        hot=layout.HOT.pack_into,
+        sent=layout.SENT.pack_into,
+        log=log,
     )
     rows = []
     group = "piece"
@@ -61,63 +54,44 @@ def main() -> None:
         best = min(timeit.repeat(stmt, globals=env, number=number, repeat=5)) / number * 1e9
         rows.append([group, label, best, what])
 
-    t("untraced os.write + os.read (1 byte, pipe)", "oswrite(wfd, b'x'); os.read(r, 1)", "the work being traced")
+    t("untraced os.write + os.read (1 byte, pipe)", "oswrite(wfd, b'x'); osread(r, 1)", "the work being traced")
     t("untraced send + recv (1 byte, socketpair)", "a.send(b'x'); b.recv(1)", "the work being traced")
     t("time.time_ns() x2", "tn(); tn()", "t0 and t1 of the event")
+    t("os.fstat(fd)", "fstat(wfd)", "what one endpoint lookup cost per event before the fd table")
+    t("fd table lookup", "table.get(wfd)", "endpoint identity from the recorder's own table (no syscall)")
     t(
-        "sys._getframe(1) plumbing check",
-        "gf(0).f_code.co_filename in hooks._PLUMBING_FILES",
-        "skip subprocess's own pipes (os wrappers only)",
-    )
-    t("os.fstat(fd)", "fstat(wfd)", "endpoint identity (st_dev, st_ino): one syscall per event")
-    t(
-        "format the endpoint field",
-        "',\"ep\":[%d,%d,\"%s\"]' % (st.st_dev, st.st_ino, 'pipe')",
-        "three big ints into text",
-    )
-    t("threading.get_native_id()", "nid()", "the OS thread id (a gettid syscall)")
-    if hasattr(w, "tid"):
-        t("Writer.tid() (cached)", "w.tid()", "the recorder's cached thread id")
-    t(
-        "base64 of the 1-byte payload",
-        "b64(memoryview(b'x')[:1], newline=False).decode('ascii')",
-        "payload kept as base64",
+        "call site: sys._getframe(1) + key + dict",
+        "f = gf(0); sites.get(f.f_lasti << 48 | id(f.f_code))",
+        "file, line, function of the caller, numbered per log",
     )
     t(
-        "format the JSON line",
-        '\'%s%d,"t0":%d,"t1":%d,"call":"%s","fd":%d%s,"args":{"n":%d},'
-        '"res":%d,"size":%d,"data":"%s"}\\n\' % (\'{"pid":21202,"ppid":21201,"tid":\', 21202, '
-        "1795451545350737789, 1795451545350741504, 'write', 4, ',\"ep\":[15,35377,\"pipe\"]', 1, 1, 1, 'eA==')",
-        "one %-format of the whole event",
+        "head of the record (struct.pack_into, 13 fields)",
+        "hot(buf, 4096, 17, 1, 1, 104, 1795451545350737789, 4, 15, 1, 15, 123456, 1, 1)",
+        "written before the call, into the MAP_SHARED log",
     )
-    t("str.encode of the line", "line.encode()", "")
+    t("payload copy (slice assignment)", "buf[4192:4193] = b'x'", "the bytes of a send, before the call")
     t(
-        "os.write of the line to the O_APPEND trace file",
-        "oswrite(w.fd, lineb)",
-        "the crash-safe part: one write syscall per event",
+        "end of the record (t1, res, size + state byte)",
+        "sent(buf, 4160, 1795451545350741504, 1, 1); buf[4098] = 2",
+        "written after the call returns",
     )
-    t("sock.family + sock.type", "a.family; a.type", "enum conversions done by socket.socket's properties")
-    t("socket_kind(sock.family, sock.type)", "writer.socket_kind(a.family, a.type)", "socket events only")
+    import _thread
+
+    tls = _thread._local()
+    tls.log = log
+    env["tls"] = tls
+    t("this thread's log (thread-local)", "tls.log", "per-thread log files: no lock, no shared cursor")
+    sys.addaudithook(lambda event, args: None)
+    t(
+        "call site with any audit hook installed",
+        "f = gf(0); sites.get(f.f_lasti << 48 | id(f.f_code))",
+        "why the recorder has no audit hook: sys._getframe raises an audit event into every hook",
+    )
     group = "function"
-    if hasattr(w, "data_event"):
-        t(
-            "Writer.data_event() (os.read/os.write path)",
-            "w.data_event('write', wfd, 1, 2, 1, 1, b'x')",
-            "everything after the call returns, for os.read/os.write",
-        )
-    t("Writer.endpoint(fd)", "w.endpoint(wfd)", "fstat + cache + format")
-    t("Writer.payload(b'x', 1)", "w.payload(b'x', 1)", "")
-    t(
-        "Writer.emit(...)",
-        "w.emit('send', 1795451545350737789, 1795451545350741504, "
-        '\',"fd":4,"ep":[15,35377,"pipe"],"args":{"n":1},"res":1,"size":1,"data":"eA=="\')',
-        "thread id + format + encode + write",
-    )
-    if hasattr(hooks, "_sock_ep"):
-        hooks._writer = w
-        t("hooks._sock_ep(sock)", "hooks._sock_ep(a)", "fd + socket kind + endpoint (socket events)")
-        hooks._writer = writer.NULL_WRITER
-    os.close(w.fd)
+    start_recording(folder)
+    t("traced os.write + os.read (whole wrappers)", "os.write(wfd, b'x'); os.read(r, 1)", "two events")
+    t("traced send + recv (whole wrappers)", "a.send(b'x'); b.recv(1)", "two events")
+    stop_recording()
     print(json.dumps(rows))
 
 

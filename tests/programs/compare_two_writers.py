@@ -3,14 +3,14 @@
 Only the interleaving of the two children differs between a run with
 COMPARE_FIRST=1 and one with COMPARE_FIRST=2: every process makes the same
 calls in the same order, with the same command line, and the same bytes go
-the same way. The child that goes second waits with `select` (which the
-recorder does not trace), so the wait leaves no call in the trace.
+the same way. The child that goes second waits on a lock with a timeout
+(which the recorder does not trace), so the wait leaves no call in the trace.
 """
 
 from __future__ import annotations
 
 import os
-import select
+import threading
 
 DELAY = 0.3  # seconds the second writer waits: far longer than a fork and a write
 
@@ -24,7 +24,7 @@ def main() -> int:
         pid = os.fork()
         if pid == 0:
             if number != first:
-                select.select([], [], [], DELAY)
+                threading.Event().wait(DELAY)
             os.write(w, f"from child {number}\n".encode())
             os._exit(0)
         pids.append(pid)

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ipctrace.display import show_bytes
-from ipctrace.link.helpers import agree, done_at, is_wildcard, known, normalize, time_key
+from ipctrace.link.helpers import agree, done_at, is_wildcard, known, normalize, peeks, time_key
 from ipctrace.link.model import Channel, ChannelId, ChannelKind, EndpointInfo, Flow, Gap, GapKind, GroupId, Side
 from ipctrace.link.sockets import SocketFacts
 from ipctrace.model import Endpoint, EndpointKind, Event, EventKey, Inode, Nanos, SockAddr
@@ -188,7 +188,7 @@ def _datagram_channels(events: Iterable[Event], places: _Places) -> list[_DgramC
         if e.moves_data_out:
             src, dst, receiver = places.of_send(e)
             by_receiver[receiver].append(_Dgram(e, src, dst))
-        elif e.moves_data_in:
+        elif e.moves_data_in and not peeks(e):
             rsrc, rdst = places.of_recv(e)
             recvs[e.endpoint.inode].append((e, rsrc))
             ends_of_recv[e.key] = (rsrc, rdst)

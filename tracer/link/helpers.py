@@ -5,6 +5,7 @@ Kept apart so the stage modules can use them without importing each other.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import lru_cache
 
 from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
@@ -80,3 +81,12 @@ def agree(a: bytes, b: bytes) -> bool:
     if n == len(a) == len(b):
         return a == b
     return a[:n] == b[:n]
+
+
+MSG_PEEK = 2  # socket.MSG_PEEK on Linux
+
+
+def peeks(e: Event) -> bool:
+    """A receive with MSG_PEEK looked at bytes without consuming them: it takes nothing from the channel."""
+    flags = e.args.get("flags") if isinstance(e.args, Mapping) else None
+    return isinstance(flags, int) and bool(flags & MSG_PEEK)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipctrace.display import show_bytes
 from ipctrace.link.channels import Direction
 from ipctrace.link.eof import is_eof_read
-from ipctrace.link.helpers import Inodes, agree, done_at, known, time_key
+from ipctrace.link.helpers import Inodes, agree, done_at, known, peeks, time_key
 from ipctrace.link.model import Channel, ChannelId, EndpointInfo, Flow, Gap, GapKind
 from ipctrace.model import Event, EventKey, Inode, Pid
 
@@ -257,7 +257,7 @@ class StreamCalls:
                 continue
             if e.moves_data_out:
                 sends[inodes.of(e.endpoint)].append(e)
-            elif e.moves_data_in:
+            elif e.moves_data_in and not peeks(e):
                 recvs[inodes.of(e.endpoint)].append(e)
             elif is_eof_read(e):
                 eof_reads[inodes.of(e.endpoint)].append(e)

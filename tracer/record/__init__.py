@@ -1,60 +1,71 @@
-"""Recording inside the traced process: wrappers, the event writer, and how they get installed.
+"""Recording inside the traced process: wrappers, the log they write, and how they get installed.
 
-This side runs inside the program being traced, so it imports nothing heavy
-(no scapy, no networkx) and never raises into the program.
+This side runs inside the program being traced, so it imports nothing heavy (no scapy, no
+networkx) and never raises into the program. The log format is FORMAT.md beside this file;
+`ipctrace.record.reader` reads it.
+
+Modules: `layout` (the format's constants), `log` (per-thread memory-mapped logs), `endpoints`
+(the descriptor table), `core` (what every wrapper shares: the gate, never-raise helpers),
+`wrap_os`, `wrap_socket`, `wrap_io`, `wrap_process`, `wrap_select` (the wrappers), `patches`
+(install and uninstall), `reader`.
 """
 
 from __future__ import annotations
 
 import os
 
-from ipctrace.record.writer import DEFAULT_PAYLOAD_CAP, ENV_EVENTS, ENV_PAYLOAD_CAP, ENV_SCHEDULE, Writer
+ENV_LOGS = "IPCTRACE_LOGS"
+ENV_PAYLOAD_CAP = "IPCTRACE_PAYLOAD_CAP"
+ENV_SCHEDULE = "IPCTRACE_SCHEDULE"
+DEFAULT_PAYLOAD_CAP = 4096
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
 
-__all__ = ["BOOTSTRAP_DIR", "start_recording", "stop_recording", "tracing_environment"]
+__all__ = ["BOOTSTRAP_DIR", "ENV_LOGS", "start_recording", "stop_recording", "tracing_environment"]
 
 
-def start_recording(events_path: str, payload_cap: int = DEFAULT_PAYLOAD_CAP) -> None:
-    """Record this process (and every process it forks) into `events_path`."""
-    from ipctrace.record import hooks
+def start_recording(folder: str, payload_cap: int = DEFAULT_PAYLOAD_CAP) -> None:
+    """Record this process (and every process it forks) into log files in `folder`."""
+    from ipctrace.record import patches
+    from ipctrace.record.log import Recorder
 
-    hooks.install(Writer(events_path, payload_cap))
+    os.makedirs(folder, exist_ok=True)
+    patches.install(Recorder(os.path.abspath(folder), payload_cap))
 
 
 def stop_recording() -> None:
-    from ipctrace.record import hooks
+    from ipctrace.record import patches
 
-    hooks.uninstall()
+    patches.uninstall()
 
 
 def start_from_environment() -> bool:
     """Start recording if this process was started by ipctrace (the variables are set)."""
-    path = os.environ.get(ENV_EVENTS)
-    if not path:
+    folder = os.environ.get(ENV_LOGS)
+    if not folder:
         return False
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:
         cap = DEFAULT_PAYLOAD_CAP
-    start_recording(path, cap)
+    start_recording(folder, max(0, cap))
     return True
 
 
 def tracing_environment(
-    events_path: str,
+    logs: str,
     payload_cap: int = DEFAULT_PAYLOAD_CAP,
     schedule: str | None = None,
     base: dict[str, str] | None = None,
     extra_paths: tuple[str, ...] = (),
 ) -> dict[str, str]:
-    """The environment that makes any Python process, and the Python processes it starts, traced."""
+    """The environment that makes any Python process, and the Python processes it starts, traced into `logs`."""
     env = dict(os.environ if base is None else base)
     paths = [BOOTSTRAP_DIR, *extra_paths]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])
     env["PYTHONPATH"] = os.pathsep.join(paths)
-    env[ENV_EVENTS] = events_path
+    env[ENV_LOGS] = os.path.abspath(logs)
     env[ENV_PAYLOAD_CAP] = str(payload_cap)
     if schedule:
         env[ENV_SCHEDULE] = schedule

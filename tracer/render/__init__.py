@@ -56,10 +56,13 @@ def get_renderer(name: str, options: RenderOptions | None = None) -> Renderer:
     return cls(options)
 
 
-def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> Parts:
-    """One format of one view: the content of each file it makes."""
+def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> str | bytes:
+    """One format of one view, as one file's content (a format of several files: the first)."""
     options = options or RenderOptions()
-    return get_renderer(name, options).render_ordered(ordered)
+    renderer = get_renderer(name, options)
+    if renderer.whole_trace:
+        return renderer.render_ordered(ordered)[0]
+    return renderer.render_one(build_diagram(ordered, options))
 
 
 def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
@@ -73,10 +76,11 @@ def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]
 
 
 def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:
+    """Pages are `stem-01.png`, ...; a format of one file is `stem.mmd`, its further parts `stem-02.mmd`, ..."""
     ext = renderer.output_file_extension
-    if len(parts) == 1 and not renderer.paged:
-        return [f"{stem}.{ext}"]
-    return [f"{stem}-{n:02d}.{ext}" for n in range(1, len(parts) + 1)]
+    if renderer.paged:
+        return [f"{stem}-{n:02d}.{ext}" for n in range(1, len(parts) + 1)]
+    return [f"{stem}.{ext}", *(f"{stem}-{n:02d}.{ext}" for n in range(2, len(parts) + 1))]
 
 
 def render_outputs(
@@ -85,13 +89,14 @@ def render_outputs(
     options: RenderOptions | None = None,
     formats: Sequence[str] = DEFAULT_FORMATS,
     stem: str = "sequence",
+    diagram: Diagram | None = None,
 ) -> dict[str, Path]:
     """Write the diagram files under `outdir` and return label → path.
 
     Labels are the format names (`svg`, `pdf`, `mermaid`, ...); a format of
     several files (PNG slides `sequence-01.png`, ...; a long diagram's Mermaid
     parts) adds `png-02`, `png-03`, ... for the others. Numbered files left by
-    an earlier, longer render are removed.
+    an earlier, longer render are removed. `diagram`: the layout of `ordered`, when the caller has it.
     """
     options = options or RenderOptions()
     outdir = Path(outdir)
@@ -99,8 +104,9 @@ def render_outputs(
     renderers = {name: get_renderer(name, options) for name in formats}
     drawn = [name for name, r in renderers.items() if not r.whole_trace]
     # the layout of the options' view is built once, and only when a format needs it (not for Perfetto alone)
-    diagram = build_diagram(ordered, options) if drawn else None
-    outputs = render_diagram(diagram, drawn) if diagram is not None else {}
+    if diagram is None and drawn:
+        diagram = build_diagram(ordered, options)
+    outputs = render_diagram(diagram, drawn) if diagram is not None and drawn else {}
     for name, renderer in renderers.items():
         if renderer.whole_trace:
             outputs[name] = renderer.render_ordered(ordered, diagram)

@@ -63,6 +63,13 @@ def _part(diagram: Diagram, part: ScriptPart, number: int, count: int) -> str:
         if lane.id in shown and lane.id not in created:
             lines.append(f"    participant {ids[lane.id]} as {mermaid_text(lane.title)}")
     lines.extend(f"    activate {ids[lane_id]}" for lane_id in part.active if lane_id in ids)
+    lines.extend(_body(part, ids, titles))
+    return "\n".join(lines) + "\n"
+
+
+def _body(part: ScriptPart, ids: dict[LaneId, str], titles: dict[LaneId, str]) -> list[str]:
+    """The statements of one part, indented by loop depth; bars still open at its end are closed."""
+    lines: list[str] = []
     depth = 1
     active: dict[LaneId, int] = {lane_id: 1 for lane_id in part.active if lane_id in ids}
     for item in part.items:
@@ -71,19 +78,17 @@ def _part(diagram: Diagram, part: ScriptPart, number: int, count: int) -> str:
                 name = mermaid_text(titles[item.lane])
                 lines.append(f"{'    ' * depth}create participant {ids[item.lane]} as {name}")
             continue
-        if item.kind is Statement.END_LOOP:
-            depth -= 1
+        depth -= item.kind is Statement.END_LOOP
         text = _statement(item, ids)
         if text is None:
             continue
         if item.lane is not None and item.kind in (Statement.ACTIVATE, Statement.DEACTIVATE):
             active[item.lane] = active.get(item.lane, 0) + (1 if item.kind is Statement.ACTIVATE else -1)
         lines.append("    " * depth + text)
-        if item.kind is Statement.LOOP:
-            depth += 1
+        depth += item.kind is Statement.LOOP
     for lane_id, n in active.items():
         lines.extend(f"    deactivate {ids[lane_id]}" for _ in range(max(n, 0)))
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 class MermaidRenderer(Renderer):

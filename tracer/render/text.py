@@ -11,11 +11,13 @@ ended the way its scenario expects says so, with the scenario's explanation.
 
 from __future__ import annotations
 
+from collections import defaultdict
+
 from ipctrace.calls import Call, Trait, spec
 from ipctrace.model import Event, Packet, SockAddr, TcpFlags, Trace
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.labels import show_flags, show_payload, show_result
-from ipctrace.render.layout.model import BarKind, Diagram
+from ipctrace.render.layout.model import BarKind, Diagram, LaneId
 
 _ARGS_SHOWN = frozenset({Call.SLEEP, Call.BIND, Call.CONNECT, Call.LISTEN, Call.FORK, Call.KILL, Call.WAITPID})
 _ARGS_SHOWN |= {Call.EXIT, Call.SHUTDOWN, Call.EXCEPTION, Call.SPAWN, Call.EXEC}
@@ -128,44 +130,47 @@ def timeline(trace: Trace) -> str:
     return "\n".join([*lines, *ending_lines(trace)]) + "\n"
 
 
+def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]:
+    """What each row says: its calls, printed lines, the arrows leaving it, the bars starting there."""
+    per_row: dict[int, list[str]] = defaultdict(list)
+    for call in diagram.calls:
+        per_row[call.row].append(" · ".join((call.text, *call.details)))
+    for note in diagram.notes:
+        text = " ⏎ ".join(line.text + (f" ⌨ {line.typed}" if line.typed else "") for line in note.lines)
+        per_row[note.row].append(f"“{text}”")
+    for arrow in diagram.arrows:
+        what = f"{names.get(arrow.src, arrow.src)} ─▶ {names.get(arrow.dst, arrow.dst)}: {arrow.label}"
+        per_row[arrow.src_row].append(f"{what} ({arrow.detail})" if arrow.detail else what)
+    for bar in diagram.bars:
+        if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
+            per_row[bar.row0].append(f"┬ {bar.kind.value}s")
+    return per_row
+
+
 def render_rows(diagram: Diagram) -> str:
     """Each row: the lane's name, then what happens there; arrows as `─▶ lane`, loops indented."""
     names = {lane.id: lane.title for lane in diagram.lanes}
     width = max((len(n) for n in names.values()), default=8) + 2
-    per_row: dict[int, list[str]] = {}
-    for call in diagram.calls:
-        per_row.setdefault(call.row, []).append(" · ".join((call.text, *call.details)))
-    for note in diagram.notes:
-        text = " ⏎ ".join(line.text + (f" ⌨ {line.typed}" if line.typed else "") for line in note.lines)
-        per_row.setdefault(note.row, []).append(f"“{text}”")
-    for arrow in diagram.arrows:
-        what = f"{names.get(arrow.src, arrow.src)} ─▶ {names.get(arrow.dst, arrow.dst)}: {arrow.label}"
-        if arrow.detail:
-            what += f" ({arrow.detail})"
-        per_row.setdefault(arrow.src_row, []).append(what)
-    for bar in diagram.bars:
-        if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
-            per_row.setdefault(bar.row0, []).append(f"┬ {bar.kind.value}s")
+    per_row = _said_at(diagram, names)
     starts = {lane.first_row: lane for lane in diagram.lanes}
+    ends: dict[int, list[str]] = defaultdict(list)
+    for lane in diagram.lanes:
+        if lane.end is not None:
+            why = f" — {lane.end.note}" if lane.end.note else ""
+            ends[lane.last_row].append(f"{names[lane.id]:>{width}}  ■ {lane.end.text}{why}")
     fold_at = {f.row0: f for f in diagram.folds}
     fold_end = {f.row1 for f in diagram.folds}
     out = [diagram.title, *([diagram.caption] if diagram.caption else []), diagram.subtitle, ""]
     indent = ""
     for row in diagram.rows:
         if row.index in fold_at:
-            fold = fold_at[row.index]
-            out.append(f"┌ {fold.label}: {fold.detail}")
+            out.append(f"┌ {fold_at[row.index].label}: {fold_at[row.index].detail}")
             indent = "│ "
         if row.index in starts:
-            lane = starts[row.index]
-            out.append(f"{indent}{'':>{width}}  ▭ {lane.title} ({lane.subtitle})")
+            out.append(f"{indent}{'':>{width}}  ▭ {starts[row.index].title} ({starts[row.index].subtitle})")
         lane_name = names.get(row.lane, str(row.lane))
-        for item in per_row.get(row.index, []):
-            out.append(f"{indent}{lane_name:>{width}}  {item}")
-        for ended in diagram.lanes:
-            if ended.end is not None and ended.last_row == row.index:
-                why = f" — {ended.end.note}" if ended.end.note else ""
-                out.append(f"{indent}{names[ended.id]:>{width}}  ■ {ended.end.text}{why}")
+        out.extend(f"{indent}{lane_name:>{width}}  {item}" for item in per_row.get(row.index, []))
+        out.extend(f"{indent}{line}" for line in ends.get(row.index, []))
         if row.index in fold_end:
             out.append("└")
             indent = ""

@@ -59,6 +59,8 @@ class Canvas:
         return f'<FONT FACE="{face}" POINT-SIZE="{size:.2f}" COLOR="{color or self.theme.fg}">{inner}</FONT>'
 
     def lines_table(self, rows: Sequence[str], align: str = "LEFT") -> str:
+        if len(rows) == 1:
+            return rows[0]  # one line needs no table (and graphviz parses it faster)
         body = "".join(f'<TR><TD ALIGN="{align}">{row}</TD></TR>' for row in rows)
         return f'<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0">{body}</TABLE>'
 

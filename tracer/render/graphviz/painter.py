@@ -96,6 +96,7 @@ def page_source(diagram: Diagram, page: Page, items: Items | None = None) -> str
         rows = -(-len(diagram.legend) // columns)
         height = rows * m.line * 1.15 + m.pad
         paint_text.legend(sheet, MARGIN + width, footer_y - m.line / 2 - height - m.pad * 0.5, columns)
-    paint_text.footer(sheet, footer_y, PAGE_WIDTH_PT, MARGIN)
+    if page.footer:
+        paint_text.footer(sheet, footer_y, PAGE_WIDTH_PT, MARGIN)
     _paint(sheet)
     return canvas.source(f"page-{page.number}")

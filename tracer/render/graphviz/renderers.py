@@ -12,6 +12,7 @@ import html
 import re
 from collections.abc import Sequence
 
+from ipctrace.perf import gc_paused
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.graphviz.files import merge_pdfs, split_pdfs, split_pngs
 from ipctrace.render.graphviz.neato import Job, run_all
@@ -57,6 +58,11 @@ def _png_jobs(pages: Sequence[str]) -> list[Job]:
 
 def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
     """Every graphviz format asked for, from one set of DOT sources, the neato runs in parallel."""
+    with gc_paused():
+        return _draw(diagram, formats)
+
+
+def _draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
     wanted = [f for f in GRAPHVIZ_FORMATS if f in formats]
     pages = page_sources(diagram) if {"png", "pdf"} & set(wanted) else []
     jobs: list[Job] = []

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterator, Sequence
 
 from ipctrace.calls import RELEASES_FD, Call
-from ipctrace.link import ChannelId, Flow, GroupId
+from ipctrace.link import ChannelId, Flow, GroupId, PacketLink
 from ipctrace.model import Event, EventKey, Packet, SockAddr, TcpFlags
 from ipctrace.order import PacketNode
 from ipctrace.render.i18n import tr
@@ -346,28 +346,38 @@ def _merged(spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
     return merged
 
 
+_TOGETHER_ROWS = 8
+
+
+def _steps_of_packet(row_index: int, plink: PacketLink, ctx: Context) -> list[tuple[tuple[GroupId, str], int]]:
+    """Which handshake or FIN/ACK pair a packet row belongs to: (group, what) → its row."""
+    assert plink.channel is not None
+    group = ctx.linked.channel(plink.channel).group
+    answered = {p: link.role for p in plink.follows if (link := ctx.linked.packet_link(p)) is not None}
+    out = []
+    if plink.role in ("syn", "syn-ack") or (plink.role == "ack" and "syn-ack" in answered.values()):
+        out.append(((group, "open"), row_index))
+    elif plink.role in ("fin", "rst"):
+        out.append(((group, f"fin-{plink.packet}"), row_index))
+    for packet, role in answered.items():  # a FIN and the ACK of it stay together
+        if role == "fin" and plink.role != "syn-ack":
+            out.append(((group, f"fin-{packet}"), row_index))
+    return out
+
+
 def kept_together(ctx: Context) -> list[tuple[int, int]]:
     """Row spans a page break must not cut: each TCP handshake (SYN … the ACK, connect's return) and teardown."""
     if ctx.options.view is not View.PACKETS:
         return []
     rows_by: dict[tuple[GroupId, str], list[int]] = defaultdict(list)
     for row in ctx.rows:
-        if row.kind is not RowKind.PACKET:
-            continue
         node = row.keys[0]
         plink = ctx.linked.packet_link(node.index) if isinstance(node, PacketNode) else None
-        if plink is None or plink.channel is None:
-            continue
-        group = ctx.linked.channel(plink.channel).group
-        answered = {p: link.role for p in plink.follows if (link := ctx.linked.packet_link(p)) is not None}
-        if plink.role in ("syn", "syn-ack") or (plink.role == "ack" and "syn-ack" in answered.values()):
-            rows_by[(group, "open")].append(row.index)
-        elif plink.role in ("fin", "rst"):
-            rows_by[(group, f"fin-{plink.packet}")].append(row.index)
-        for packet, role in answered.items():  # a FIN and the ACK of it stay together
-            if role == "fin" and plink.role != "syn-ack":
-                rows_by[(group, f"fin-{packet}")].append(row.index)
+        if row.kind is RowKind.PACKET and plink is not None and plink.channel is not None:
+            for key, index in _steps_of_packet(row.index, plink, ctx):
+                rows_by[key].append(index)
     for conn in ctx.linked.connections:
         if conn.connect is not None and ctx.shown(conn.connect) and (conn.group, "open") in rows_by:
             rows_by[(conn.group, "open")].append(ctx.numbered.row_of[conn.connect])
-    return [(min(rows), max(rows)) for rows in rows_by.values() if len(rows) > 1]
+    spans = [(min(rows), max(rows)) for rows in rows_by.values() if len(rows) > 1]
+    return [(lo, hi) for lo, hi in spans if hi - lo <= _TOGETHER_ROWS]  # an ACK long after its FIN is not one step

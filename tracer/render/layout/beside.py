@@ -83,57 +83,66 @@ def _description(event: Event, ctx: Context, last: dict[tuple[LaneId, int], str]
     return f"fd {fd}: {meaning}" if event.key in d.expr else meaning
 
 
+def _enter_label(row: Row, event: Event, ctx: Context, last: dict[tuple[LaneId, int], str], sig: str) -> CallLabel:
+    expr = ctx.descriptors.expr.get(event.key)
+    text = str(event.call) if ctx.density.bare else show_call(event, expr).split(" → ")[0]
+    details = () if ctx.density.bare else _detail(event, ctx, last, row.lane)
+    return CallLabel(row.lane, row.index, ("↯ " if sig else "") + text, details, CallKind.ENTER, handler=sig)
+
+
+def _returned_text(event: Event, ctx: Context, waited: str) -> str:
+    """The row where a call that waited returns: `read → 13  (waited 1.1 ms)`."""
+    lang = ctx.options.lang
+    result = returned(event)
+    text = tr("returns", lang, call=event.call) if not result else f"{event.call} {result}"
+    if event.error is not None:
+        text = _failure(event, ctx)
+    if ctx.density.waits:
+        text += f"  ({tr('waited', lang, t=waited)})" if ctx.density.level == 0 else f"  ({waited})"
+    return text
+
+
+def _bare_text(event: Event, kind: CallKind, waited: bool, text: str) -> str:
+    """A call by its name and result only: `write → 100`, `waitpid → 4313`."""
+    if waited:
+        return text.split("  (")[0]
+    result = returned(event) if kind is CallKind.CALL else ""
+    if event.reaped is not None and not event.reaped.nothing:
+        result = f"→ {event.reaped.pid}"
+    return f"{event.call} {result}".strip()
+
+
 def _call_label(row: Row, ctx: Context, last: dict[tuple[LaneId, int], str]) -> tuple[CallLabel | None, Bar | None]:
     event = ctx.event(row)
     lang = ctx.options.lang
-    expr = ctx.descriptors.expr.get(event.key)
     handler = ctx.handlers.get(event.key)
     sig = (handler or tr("signal", lang)) if handler is not None else ""
     if row.kind is RowKind.ENTER:
-        text = str(event.call) if ctx.density.bare else show_call(event, expr).split(" → ")[0]
-        details = () if ctx.density.bare else _detail(event, ctx, last, row.lane)
-        return CallLabel(row.lane, row.index, ("↯ " if sig else "") + text, details, CallKind.ENTER, handler=sig), None
-    if event.call is Call.FORK and isinstance(event.result, int) and event.result > 0:
-        if event.result in ctx.lanes.of_pid:
-            return None, None  # the fork arrow says it
+        return _enter_label(row, event, ctx, last, sig), None
+    if event.call is Call.FORK and isinstance(event.result, int) and event.result in ctx.lanes.of_pid:
+        return None, None  # the fork arrow says it
     kind = _kind(event)
-    if ctx.density.bare:
-        expr = None
-    bar = None
+    expr = None if ctx.density.bare else ctx.descriptors.expr.get(event.key)
     enter = ctx.numbered.enter_row.get(event.key)
+    bar = None
+    details: tuple[str, ...] = ()
     if kind is CallKind.BLOCKED:
         text = show_call(event, expr)
-        bar = Bar(
-            row.lane,
-            enter if enter is not None else row.index,
-            -1,
-            BarKind.OPEN,
-            tr("still_blocked", lang, call=event.call),
-        )
-        detail = _detail(event, ctx, last, row.lane)
+        start = enter if enter is not None else row.index
+        bar = Bar(row.lane, start, -1, BarKind.OPEN, tr("still_blocked", lang, call=event.call))
+        details = _detail(event, ctx, last, row.lane)
     elif enter is not None:
         waited = duration((event.t1 or event.t0) - event.t0)
         bar = Bar(row.lane, enter, row.index, BarKind.SLEEP if event.call is Call.SLEEP else BarKind.WAIT, waited)
-        result = returned(event)
-        text = tr("returns", lang, call=event.call) if not result else f"{event.call} {result}"
-        if event.error is not None:
-            text = _failure(event, ctx)
-        if ctx.density.waits:
-            text += f"  ({tr('waited', lang, t=waited)})" if ctx.density.level == 0 else f"  ({waited})"
-        detail = ()
+        text = _returned_text(event, ctx, waited)
     else:
-        text = show_call(event, expr) if event.error is None else _failure(event, ctx)
-        if kind is CallKind.ERROR:
-            text = f"{show_call(event, expr)} ✗ {event.error}"
-        detail = _detail(event, ctx, last, row.lane)
+        text = f"{show_call(event, expr)} ✗ {event.error}" if kind is CallKind.ERROR else show_call(event, expr)
+        text = _failure(event, ctx) if kind is CallKind.INTERRUPTED else text
+        details = _detail(event, ctx, last, row.lane)
     if ctx.density.bare:
-        result = returned(event) if kind is CallKind.CALL else ""
-        if event.reaped is not None and not event.reaped.nothing:
-            result = f"→ {event.reaped.pid}"
-        text, detail = (f"{event.call} {result}".strip() if enter is None else text.split("  (")[0]), ()
-    if sig:
-        text = f"↯ {text}"  # made inside a signal handler
-    return CallLabel(row.lane, row.index, text, detail, kind, handler=sig), bar
+        text, details = _bare_text(event, kind, enter is not None, text), ()
+    text = f"↯ {text}" if sig else text  # made inside a signal handler
+    return CallLabel(row.lane, row.index, text, details, kind, handler=sig), bar
 
 
 def _note_lines(row: Row, ctx: Context) -> tuple[NoteLine, ...]:

@@ -12,8 +12,9 @@ from collections.abc import Mapping, Sequence
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
+from ipctrace.perf import gc_paused
 from ipctrace.render.i18n import korean_font, require_korean_font, tr
-from ipctrace.render.layout.boxes import crossings
+from ipctrace.render.layout.boxes import Box, Segment, crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
 from ipctrace.render.layout.geometry import Placed, place
@@ -125,17 +126,30 @@ def _clear_crossings(
     extra: dict[int, float] = {}
     hints: set[str] = set()
     dashed = {str(a.id) for a in placed.arrows if a.kind.dashed and a.kind is not ArrowKind.FORK}
-    for _ in range(6):
+    for _ in range(12):
         found = crossings(_probe(placed, [a for a in placed.arrows if str(a.id) not in hints], m), suspects_only=True)
         hints |= {seg.ref for seg, _box in found if seg.ref in dashed}
         pushed = [(seg, box) for seg, box in found if seg.ref not in dashed]
         if not pushed:
             break
-        for _seg, box in pushed:
+        for seg, box in pushed:
             band = placed.rows[box.row].band
-            extra[band] = extra.get(band, 0.0) + (box.y1 - box.y0) + m.line * 0.3
+            extra[band] = extra.get(band, 0.0) + _room_below(seg, box, m)
         placed = place(items, families, m, 0.0, extra)
     return placed, frozenset(hints)
+
+
+def _room_below(seg: Segment, box: Box, m: Metrics) -> float:
+    """How far down a label must go so that the arrow crossing it passes above it.
+
+    Moving the label's band down moves the arrow's lower end with it (it is later), so its line drops
+    by the fraction `f` of the way, at the label's edge nearer that end: the label gains (1 - f) of it.
+    """
+    (x0, y0), (x1, y1) = sorted(((seg.x0, seg.y0), (seg.x1, seg.y1)), key=lambda p: p[1])
+    edge = box.x1 if x1 > x0 else box.x0
+    f = min(max((edge - x0) / (x1 - x0), 0.0), 1.0) if x1 != x0 else 1.0
+    over = y0 + f * (y1 - y0) - box.y0 + m.line * 0.4
+    return max(over, m.line) / max(1.0 - f, 0.25)
 
 
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
@@ -145,8 +159,15 @@ def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
 
 
 def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -> Diagram:
-    """The whole layout: lanes, rows, items, positions and pages for one view of one trace."""
-    options = options or RenderOptions()
+    """The whole layout: lanes, rows, items, positions and pages for one view of one trace.
+
+    The cyclic collector is paused meanwhile: the layout makes many small objects and no cycles.
+    """
+    with gc_paused():
+        return _build(ordered, options or RenderOptions())
+
+
+def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     font, mono = choose_fonts(options.lang)
     lanes = assign_lanes(ordered, options.view, options.lang, options.pids)
     steps = build_steps(ordered, lanes, options)

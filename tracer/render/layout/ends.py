@@ -24,7 +24,6 @@ from ipctrace.render.layout.model import (
     Lane,
     LaneEnd,
     LaneId,
-    LaneKind,
     ProcessLane,
     RowKind,
 )
@@ -70,12 +69,10 @@ def lane_end(ctx: Context, proc: Process | None, open_end: bool, exited: bool) -
     return LaneEnd(EndKind.EXIT if code == 0 else EndKind.FAILED, tr("exit", lang, code=code))
 
 
-def finish_lanes(
-    ctx: Context, arrows: Sequence[Arrow], bars: Sequence[Bar], head_row: Mapping[LaneId, int]
-) -> list[Lane]:
-    """Each lane's first and last row (lanes nothing happens on are left out) and its ending."""
-    rows = ctx.rows
-    last = max(len(rows) - 1, 0)
+def _rows_used(
+    ctx: Context, arrows: Sequence[Arrow], bars: Sequence[Bar]
+) -> tuple[dict[LaneId, list[int]], dict[LaneId, int]]:
+    """Every row each lane has something at (a row, an arrow end, a bar, a call on its pipe), and exit rows."""
     used: dict[LaneId, list[int]] = defaultdict(list)
     for arrow in arrows:
         used[arrow.src].append(arrow.src_row)
@@ -83,20 +80,30 @@ def finish_lanes(
     for bar in bars:
         used[bar.lane].append(bar.row0)
     exit_row: dict[LaneId, int] = {}
-    for row in rows:
+    for row in ctx.rows:
         used[row.lane].append(row.index)
         if row.kind is RowKind.EXIT:
             exit_row[row.lane] = row.index
-        if row.kind in (RowKind.CALL, RowKind.ENTER) and isinstance(row.keys[0], EventKey):
-            ino = ctx.trace.event(row.keys[0]).inode
-            if ino is not None and ino in ctx.lanes.endpoint_lane:
-                used[ctx.lanes.endpoint_lane[ino]].append(row.index)
+        key = row.keys[0]
+        if row.kind in (RowKind.CALL, RowKind.ENTER) and isinstance(key, EventKey):
+            lane = ctx.lanes.endpoint_lane.get(ctx.trace.event(key).inode)  # type: ignore[arg-type]
+            if lane is not None:
+                used[lane].append(row.index)
+    return used, exit_row
+
+
+def finish_lanes(
+    ctx: Context, arrows: Sequence[Arrow], bars: Sequence[Bar], head_row: Mapping[LaneId, int]
+) -> list[Lane]:
+    """Each lane's first and last row (lanes nothing happens on are left out) and its ending."""
+    last = max(len(ctx.rows) - 1, 0)
+    used, exit_row = _rows_used(ctx, arrows, bars)
     open_lanes = {b.lane for b in bars if b.kind is BarKind.OPEN}
     out = []
     for lane_id in ctx.lanes.order:
         info = ctx.lanes.info[lane_id]
         where = used.get(lane_id, [])
-        if lane_id.kind is not LaneKind.PROCESS:
+        if not isinstance(lane_id, ProcessLane):
             if where:
                 out.append(Lane(lane_id, info.title, info.subtitle, None, min(where), max(where)))
             continue
@@ -105,8 +112,7 @@ def finish_lanes(
         first = min(head_row.get(lane_id, last), min(where, default=last))
         open_end = lane_id in open_lanes
         end_row = exit_row.get(lane_id, last if open_end else max(where, default=first))
-        proc = ctx.trace.process(lane_id.pid) if isinstance(lane_id, ProcessLane) else None
-        end = lane_end(ctx, proc, open_end, lane_id in exit_row)
+        end = lane_end(ctx, ctx.trace.process(lane_id.pid), open_end, lane_id in exit_row)
         out.append(Lane(lane_id, info.title, info.subtitle, info.pid, first, max(end_row, first), end))
     return out
 

@@ -195,12 +195,10 @@ def _socket_ends(
     return addr_of, peer, channel_of, tuples
 
 
-def _socket_lanes(
-    ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], lang: Lang
-) -> tuple[dict[Inode, SocketLane], dict[tuple[SockAddr, SockAddr], SocketLane]]:
-    """Packets view: a lane per TCP or UDP socket, beside the process that owns it, toward its peer."""
-    linked = ordered.linked
-    addr_of, peer, channel_of, tuples = _socket_ends(linked)
+def _socket_owners(
+    linked: LinkedTrace, of_pid: Mapping[Pid, ProcessLane]
+) -> tuple[dict[Inode, set[LaneId]], dict[Inode, str]]:
+    """Per IP socket: the process lanes that sent or received through it, and its side of the connection."""
     owners: dict[Inode, set[LaneId]] = defaultdict(set)
     for ch in linked.channels:
         if ch.kind in IP_KINDS:
@@ -212,6 +210,16 @@ def _socket_lanes(
         for ep, side in ((conn.client, "client"), (conn.server, "server")):
             if ep is not None and conn.kind in IP_KINDS:
                 side_of[ep.inode] = side
+    return owners, side_of
+
+
+def _socket_lanes(
+    ordered: OrderedTrace, keyed: _Keyed, of_pid: Mapping[Pid, ProcessLane], lang: Lang
+) -> tuple[dict[Inode, SocketLane], dict[tuple[SockAddr, SockAddr], SocketLane]]:
+    """Packets view: a lane per TCP or UDP socket, beside the process that owns it, toward its peer."""
+    linked = ordered.linked
+    addr_of, peer, channel_of, tuples = _socket_ends(linked)
+    owners, side_of = _socket_owners(linked, of_pid)
     socket_lane: dict[Inode, SocketLane] = {}
     addr_lane: dict[tuple[SockAddr, SockAddr], SocketLane] = {}
     default = float(len(of_pid))

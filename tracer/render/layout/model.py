@@ -376,6 +376,7 @@ class Page:
     continues: tuple[LaneId, ...] = ()
     legend: bool = False  # the legend fits below this page's last row
     caption: bool = False  # the lesson is written under the title (first page)
+    footer: bool = True  # False: the last page used its footer's room for the diagram
 
     def has_row(self, row: int) -> bool:
         return self.row0 <= row < self.row1

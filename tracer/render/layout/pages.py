@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import wrap
@@ -126,11 +126,13 @@ def choose_breaks(
         if cost[a] == inf:
             continue
         room = frame.rows_height(a == 0, scale, m)
+        slack = frame.footer_h / scale  # the last page may take its footer's room rather than leave endings alone
         ending_only = True
         for b in range(a + 1, n + 1):
             height = bands[b - 1].bottom - bands[a].top
             rows = bands[b - 1].last - bands[a].first + 1
-            if b > a + 1 and (height > room or (max_rows is not None and rows > max_rows)):
+            limit = room + slack if b == n else room
+            if b > a + 1 and (height > limit or (max_rows is not None and rows > max_rows)):
                 break
             ending_only = ending_only and bands[b - 1].ending_only
             fill = min(height / room, 1.0) if b < n else 1.0  # the last page may be short
@@ -139,6 +141,11 @@ def choose_breaks(
                 c += _ENDING_ONLY
             if c < cost[b]:
                 cost[b], back[b] = c, a
+        whole_rest = bands[n - 1].bottom - bands[a].top
+        if a > 0 and whole_rest <= room + slack and cost[a] + _PAGE < cost[n] and max_rows is None:
+            ending = all(bands[i].ending_only for i in range(a, n))
+            if not ending:
+                cost[n], back[n] = cost[a] + _PAGE, a
     starts = []
     b = n
     while b > 0:
@@ -193,14 +200,21 @@ def paginate(
         pointed = {
             end for x in by_src[bisect_left(src_rows, row0) : bisect_left(src_rows, row1)] for end in (x.src, x.dst)
         }
+        busy = {rows[i].lane for i in range(row0, row1)} | pointed
         for window in windows:
+            if len(windows) > 1 and not busy & window.lanes:
+                continue  # a half of a split slide where nothing happens is left out
             number = len(pages) + 1
             edge = (marks[0][k], marks[1][k])
             page = _page(number, count, bands[a], bands[b - 1], lanes, pointed, edge, frame, scale, window, m)
             pages.append(page)
+    if len(pages) != count:  # number the pages that are left
+        pages = [replace(p, number=i, count=len(pages)) for i, p in enumerate(pages, start=1)]
     last = pages[-1]
     room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
-    if room * scale > 3 * m.line:
+    if room < 0:  # the last page took its footer's room
+        pages = [replace(p, footer=False) if p.row1 == last.row1 else p for p in pages]
+    elif room * scale > 3 * m.line:
         pages[-1] = _with(last, legend=True)
     return tuple(pages)
 
@@ -218,8 +232,6 @@ def _bar_marks(bars: Sequence[Bar], edges: Sequence[int]) -> tuple[list[list[Lan
 
 
 def _with(page: Page, legend: bool) -> Page:
-    from dataclasses import replace
-
     return replace(page, legend=legend)
 
 

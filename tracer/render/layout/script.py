@@ -56,25 +56,19 @@ class ScriptPart:
     items: tuple[ScriptItem, ...]
 
 
-def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
-    at: dict[int, list[ScriptItem]] = defaultdict(list)
-    ends: dict[int, list[ScriptItem]] = defaultdict(list)
+def _calls_and_bars(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
     for call in diagram.calls:
-        at[call.row].append(
-            ScriptItem(
-                Statement.NOTE,
-                call.row,
-                call.lane,
-                lines=(call.text, *call.details),
-                side=call.side,
-                handler=bool(call.handler),
-            )
-        )
+        lines = (call.text, *call.details)
+        item = ScriptItem(Statement.NOTE, call.row, call.lane, lines=lines, side=call.side, handler=bool(call.handler))
+        at[call.row].append(item)
     for bar in diagram.bars:
         if bar.kind in (BarKind.WAIT, BarKind.SLEEP, BarKind.OPEN):
             at[bar.row0].append(ScriptItem(Statement.ACTIVATE, bar.row0, bar.lane))
         if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
             ends[bar.row1].append(ScriptItem(Statement.DEACTIVATE, bar.row1, bar.lane))
+
+
+def _messages(diagram: Diagram, at: dict[int, list[ScriptItem]]) -> None:
     for arrow in diagram.arrows:
         text = (
             f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label
@@ -83,6 +77,9 @@ def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
         if arrow.kind is ArrowKind.FORK:
             at[arrow.src_row].append(ScriptItem(Statement.CREATE, arrow.src_row, arrow.dst))
         at[arrow.src_row].append(ScriptItem(Statement.MESSAGE, arrow.src_row, arrow.src, arrow.dst, (text,), style))
+
+
+def _notes_and_ends(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
     for note in diagram.notes:
         lines = tuple(
             f"⌨ {line.text}" if line.kind is NoteKind.IN else line.text + (f" ⌨ {line.typed}" if line.typed else "")
@@ -94,47 +91,65 @@ def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
             row = len(diagram.rows) - 1 if lane.open_end else lane.last_row
             lines = (lane.end.text, *([lane.end.note] if lane.end.note else []))
             ends[row].append(ScriptItem(Statement.OVER, row, lane.id, lines=lines))
+
+
+def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
+    """What is stated at each row: calls, activations, messages (where sent), notes, then bar ends and endings."""
+    at: dict[int, list[ScriptItem]] = defaultdict(list)
+    ends: dict[int, list[ScriptItem]] = defaultdict(list)
+    _calls_and_bars(diagram, at, ends)
+    _messages(diagram, at)
+    _notes_and_ends(diagram, at, ends)
     for row, items in ends.items():
         at[row].extend(items)
     return at
 
 
-def script(diagram: Diagram) -> tuple[ScriptPart, ...]:
-    """Walk the rows top to bottom, page by page: what a text format states at each."""
-    at = _by_row(diagram)
+@dataclass
+class _Walk:
+    """The state of the walk down the rows: open bars per lane and loops left open by a page break."""
+
+    active: dict[LaneId, int]
+    open_loops: int = 0
+
+    def keep(self, item: ScriptItem) -> bool:
+        """Count bars; a deactivation of a lane that is not active is dropped."""
+        if item.lane is None or item.kind not in (Statement.ACTIVATE, Statement.DEACTIVATE):
+            return True
+        if item.kind is Statement.DEACTIVATE:
+            if self.active[item.lane] <= 0:
+                return False
+            self.active[item.lane] -= 1
+        else:
+            self.active[item.lane] += 1
+        return True
+
+
+def _part(diagram: Diagram, row0: int, row1: int, shown: set[LaneId], at, walk: _Walk) -> ScriptPart:
     folds_at = {f.row0: f for f in diagram.folds}
     fold_ends: dict[int, int] = defaultdict(int)
     for f in diagram.folds:
         fold_ends[f.row1] += 1
+    starting = tuple(lane for lane, n in walk.active.items() if n > 0)
+    items = [ScriptItem(Statement.LOOP, row0, lines=("…",)) for _ in range(walk.open_loops)]  # a loop cut by a break
+    for row in range(row0, row1):
+        if row in folds_at:
+            items.append(ScriptItem(Statement.LOOP, row, lines=(folds_at[row].detail,)))
+            walk.open_loops += 1
+        items.extend(item for item in at.get(row, ()) if walk.keep(item))
+        for _ in range(fold_ends.get(row, 0)):
+            items.append(ScriptItem(Statement.END_LOOP, row))
+            walk.open_loops -= 1
+    items.extend(ScriptItem(Statement.END_LOOP, row1 - 1) for _ in range(walk.open_loops))
+    lanes = tuple(lane.id for lane in diagram.lanes if lane.id in shown)
+    return ScriptPart(lanes, starting, tuple(items))
+
+
+def script(diagram: Diagram) -> tuple[ScriptPart, ...]:
+    """Walk the rows top to bottom, page by page: what a text format states at each."""
+    at = _by_row(diagram)
     ranges: dict[tuple[int, int], set[LaneId]] = {}  # a page split by lanes is one part: the tools place lanes
     for page in diagram.pages:
         ranges.setdefault((page.row0, page.row1), set()).update(p.lane for p in page.lanes)
-    parts: list[ScriptPart] = []
-    active: dict[LaneId, int] = defaultdict(int)
-    open_loops = 0
-    for (row0, row1), shown in ranges.items():
-        items: list[ScriptItem] = []
-        starting = tuple(lane for lane, n in active.items() if n > 0)
-        for _ in range(open_loops):  # a loop cut by a page break (only when a fold is taller than a page)
-            items.append(ScriptItem(Statement.LOOP, row0, lines=("…",)))
-        for row in range(row0, row1):
-            if row in folds_at:
-                fold = folds_at[row]
-                items.append(ScriptItem(Statement.LOOP, row, lines=(fold.detail,)))
-                open_loops += 1
-            for item in at.get(row, ()):
-                if item.kind is Statement.ACTIVATE:
-                    active[item.lane] += 1  # type: ignore[index]
-                elif item.kind is Statement.DEACTIVATE:
-                    if active[item.lane] <= 0:  # type: ignore[index]
-                        continue
-                    active[item.lane] -= 1  # type: ignore[index]
-                items.append(item)
-            for _ in range(fold_ends.get(row, 0)):
-                items.append(ScriptItem(Statement.END_LOOP, row))
-                open_loops -= 1
-        for _ in range(open_loops):
-            items.append(ScriptItem(Statement.END_LOOP, row1 - 1))
-        lanes = tuple(lane.id for lane in diagram.lanes if lane.id in shown)
-        parts.append(ScriptPart(lanes, starting, tuple(items)))
-    return tuple(parts)
+    walk = _Walk(defaultdict(int))
+    return tuple(_part(diagram, row0, row1, shown, at, walk) for (row0, row1), shown in ranges.items())

@@ -14,7 +14,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ipctrace.render.layout.model import Arrow, CallLabel, LabelAt, LaneId, Note, Side
+from ipctrace.render.layout.model import Arrow, CallKind, CallLabel, LabelAt, LaneId, Note, ProcessLane, Side
 
 _OTHER = {Side.LEFT: Side.RIGHT, Side.RIGHT: Side.LEFT}
 
@@ -60,6 +60,20 @@ def _in_flight(spans: Sequence[tuple[int, int, Side]], rows: Sequence[int]) -> d
     return out
 
 
+_DROPPED = CallLabel(ProcessLane(-1), -1, "")  # a call whose bar alone says it began
+
+
+def _place_call(c: CallLabel, options: list[Side], own: set[Side], sends: bool) -> CallLabel | None:
+    """The call on a free side; None: joined to its message's label; `_DROPPED`: left to its bar."""
+    if options:
+        return replace(c, side=options[0])
+    if sends and not c.details:
+        return None
+    if c.kind is CallKind.ENTER and not c.details:
+        return _DROPPED  # where arrows pass on both sides, the bar alone shows the call began
+    return replace(c, side=_OTHER[next(iter(own))] if len(own) == 1 else c.side)
+
+
 def choose_sides(
     calls: Sequence[CallLabel],
     notes: Sequence[Note],
@@ -84,14 +98,11 @@ def choose_sides(
     joined: dict[tuple[LaneId, int], str] = {}
     out_calls = []
     for c in calls:
-        options = free(c.lane, c.row)
-        if options:
-            out_calls.append(replace(c, side=options[0]))
-        elif (c.lane, c.row) in sends and not c.details:
+        placed = _place_call(c, free(c.lane, c.row), blocked.get((c.lane, c.row), set()), (c.lane, c.row) in sends)
+        if placed is None:
             joined[(c.lane, c.row)] = c.text  # said with the message instead
-        else:
-            own = blocked.get((c.lane, c.row), set())
-            out_calls.append(replace(c, side=_OTHER[next(iter(own))] if len(own) == 1 else c.side))
+        elif placed is not _DROPPED:
+            out_calls.append(placed)
     out_notes = tuple(replace(n, side=(free(n.lane, n.row) or [n.side])[0]) for n in notes)
     taken = {(c.lane, c.row): c.side for c in out_calls}
     out_arrows = []

@@ -16,7 +16,7 @@ import linecache
 from dataclasses import dataclass
 from typing import Protocol
 
-from ipctrace.calls import Call, spec
+from ipctrace.calls import Call, Trait, spec
 
 
 class Site(Protocol):
@@ -95,7 +95,7 @@ def read_site(site: Site | None, call: Call) -> SiteWords:
             fd = _plain(node.args[0]) if node.args else None
         elif isinstance(func, ast.Attribute):
             fd = _plain(func.value)
-        created = _targets(tree, node)
+        created = _targets(tree, node) if spec(call).has(Trait.CREATES_FD) else ()
         if call is Call.ACCEPT and created:
             created = created[:1]  # `conn, addr = s.accept()`: the descriptor is the first
         return SiteWords(fd, created)

@@ -157,8 +157,8 @@ def _packet_step_of(
     return Step(RowKind.PACKET, ends[0], (node,), sig, packet.ts)
 
 
-def _connects_answered(ordered: OrderedTrace, steps: Sequence[Step]) -> dict[EventKey, PacketNode]:
-    """Each connect whose SYN was captured → the SYN-ACK packet it waited for (drawn as a row)."""
+def _connects_answered(ordered: OrderedTrace, steps: Sequence[Step]) -> dict[EventKey, tuple[PacketNode, PacketNode]]:
+    """Each connect whose SYN was captured → (its SYN, the SYN-ACK it waited for), both drawn as rows."""
     linked = ordered.linked
     drawn = {s.keys[0] for s in steps if s.kind is RowKind.PACKET}
     syn_of: dict[int, EventKey] = {}
@@ -166,32 +166,43 @@ def _connects_answered(ordered: OrderedTrace, steps: Sequence[Step]) -> dict[Eve
         if plink.role == "syn":
             for cause in plink.causes:
                 syn_of[plink.packet] = cause
-    answered: dict[EventKey, PacketNode] = {}
+    answered: dict[EventKey, tuple[PacketNode, PacketNode]] = {}
     for plink in linked.packet_links:
         if plink.role != "syn-ack" or PacketNode(plink.packet) not in drawn:
             continue
         for syn in plink.follows:
-            if syn in syn_of:
-                answered[syn_of[syn]] = PacketNode(plink.packet)
+            if syn in syn_of and PacketNode(syn) in drawn:
+                answered[syn_of[syn]] = (PacketNode(syn), PacketNode(plink.packet))
     return answered
 
 
-def _move_connects(steps: list[Step], answered: Mapping[EventKey, PacketNode]) -> list[Step]:
-    """Packets view: a connect returns after the SYN-ACK it waited for; where it was called, it is entered."""
-    if not answered:
+def _move_connect(steps: list[Step], connect: EventKey, syn: PacketNode, syn_ack: PacketNode) -> list[Step]:
+    """A connect is entered where it was called and returns right after the SYN-ACK it waited for.
+
+    When the process did more before the SYN-ACK was captured (a fork right after connect returned),
+    the SYN-ACK moves up to just after its SYN instead, so the process's own calls keep their order.
+    """
+    where = {s.keys[0]: i for i, s in enumerate(steps) if s.kind in (RowKind.CALL, RowKind.PACKET)}
+    i_c, i_syn, i_sa = where.get(connect), where.get(syn), where.get(syn_ack)
+    if i_c is None or i_syn is None or i_sa is None or not i_c < i_syn < i_sa:
         return steps
-    after = {packet: key for key, packet in answered.items()}
-    moved = {s.keys[0]: s for s in steps if s.kind is RowKind.CALL and s.keys[0] in answered}
-    out: list[Step] = []
-    for step in steps:
-        key = step.keys[0]
-        if step.kind is RowKind.CALL and key in moved:
-            out.append(Step(RowKind.ENTER, step.lane, step.keys, ("enter", *step.sig[1:]), step.time))
-            continue
-        out.append(step)
-        if isinstance(key, PacketNode) and key in after and after[key] in moved:
-            out.append(moved[after[key]])
-    return out
+    call = steps[i_c]
+    enter = Step(RowKind.ENTER, call.lane, call.keys, ("enter", *call.sig[1:]), call.time)
+    busy = [j for j in range(i_c + 1, i_sa) if steps[j].lane == call.lane]
+    if not busy:
+        return [*steps[:i_c], enter, *steps[i_c + 1 : i_sa + 1], call, *steps[i_sa + 1 :]]
+    if busy[0] < i_syn:
+        return steps  # the process went on before its SYN was even seen: leave connect as one call
+    answer = steps[i_sa]
+    rest = [s for j, s in enumerate(steps[i_syn + 1 :], start=i_syn + 1) if j != i_sa]
+    return [*steps[:i_c], enter, *steps[i_c + 1 : i_syn + 1], answer, call, *rest]
+
+
+def _move_connects(steps: list[Step], answered: Mapping[EventKey, tuple[PacketNode, PacketNode]]) -> list[Step]:
+    """Packets view: every connect whose handshake is drawn waits, as a bar, for its SYN-ACK."""
+    for connect, (syn, syn_ack) in answered.items():
+        steps = _move_connect(steps, connect, syn, syn_ack)
+    return steps
 
 
 def _entry_position(steps: Sequence[Step], i: int, t0: int, floor: int) -> int:

@@ -1,0 +1,342 @@
+"""The hot path: wrappers of the calls that move bytes (os.read/write, send/recv, file objects' raw I/O).
+
+Each is one Python function with the log's reservation and stores written out inline: a Python
+function call costs about 60-100 ns here against a budget of about 1 µs per recorded call
+(benchmarks/RESULTS.md), so the wrappers are generated from two templates (a send, a receive)
+into hot_generated.py instead of calling helpers. What they store is FORMAT.md's record, as
+`ThreadLog.hot`, `sent`, `received` and `failed` store it.
+
+    python -m ipctrace.record.hotpath > tracer/record/hot_generated.py
+"""
+
+from __future__ import annotations
+
+import sys
+
+import ipctrace.record.layout as L
+
+_SEND = """
+def {name}({signature}):
+    {pre}
+    try:
+        lg = TLS.log
+    except AttributeError:
+        lg = _log()
+    if lg is None:
+        return {call}
+    try:
+        fd = {fd}
+        ep = TABLE.get(fd) or endpoint(fd)
+        view = {data} if type({data}) is bytes else _mv({data}).cast("B")
+        n = len(view)
+        flags = _FLAGS
+        if n > lg.cap:
+            view = view[: lg.cap]
+            flags |= _CAPPED
+        dlen = len(view)
+        if lg.GATE is not None:
+            lg.GATE({call_id}, fd)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
+        if site < 0:
+            pos = -1
+        else:
+            length = (_HEAD + dlen + 7) & ~7
+            pos = lg.pos
+            nxt = pos + length
+            if nxt <= lg.limit:
+                lg.pos = nxt  # no bytecode between reading and advancing the cursor can run a signal handler
+            else:
+                pos = lg._grow_reserve(length)
+            if pos >= 0:
+                if ep is None:
+                    ep = _NO_EP
+                buf = lg.buf
+                _hot_pack(buf, pos, {call_id}, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
+                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+    except Exception:
+        pos = _FAILED
+    try:
+        res = {call}
+    except BaseException as exc:
+        if pos >= 0:
+            _failed(lg, pos, exc)
+        raise
+    if pos >= 0:
+        t1 = _now()
+        try:
+            if lg.alive:
+                _sent_pack(buf, pos + 64, t1, {size}, {size})
+                buf[pos + 2] = 2
+        except Exception:
+            _problem(lg, "could not record {what}")
+    elif pos == _FAILED:
+        _problem(lg, "could not record {what}")
+    return res
+"""
+
+_RECEIVE = """
+def {name}({signature}):
+    {pre}
+    try:
+        lg = TLS.log
+    except AttributeError:
+        lg = _log()
+    if lg is None:
+        return {call}
+    try:
+        fd = {fd}
+        ep = TABLE.get(fd) or endpoint(fd)
+        {prepare}
+        room = n if n <= lg.cap else lg.cap
+        if room < 0:
+            room = 0
+        if lg.GATE is not None:
+            lg.GATE({call_id}, fd)
+        try:
+            f = _getframe(1)
+        except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
+            site = 0
+        else:
+            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
+            site = got[0] if got is not None else lg.new_site(f)
+        if site < 0:
+            pos = -1
+        else:
+            length = (_HEAD + room + 7) & ~7
+            pos = lg.pos
+            nxt = pos + length
+            if nxt <= lg.limit:
+                lg.pos = nxt  # no bytecode between reading and advancing the cursor can run a signal handler
+            else:
+                pos = lg._grow_reserve(length)
+            if pos >= 0:
+                if ep is None:
+                    ep = _NO_EP
+                buf = lg.buf
+                _hot_pack(buf, pos, {call_id}, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+    except Exception:
+        pos = _FAILED
+    try:
+        result = {call}
+    except BaseException as exc:
+        if pos >= 0:
+            _failed(lg, pos, exc)
+        raise
+    if pos >= 0:
+        t1 = _now()
+        try:
+            if lg.alive:
+                {got}
+                if size is None:  # a non-blocking file object with nothing to read
+                    _t1_pack(buf, pos + 64, t1)
+                    _err_pack(buf, pos + 88, 11)
+                else:
+                    kept = size if size <= room else room
+                    if kept:
+                        buf[pos + _HEAD : pos + _HEAD + kept] = {data}[:kept]
+                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                buf[pos + 2] = 2
+        except Exception:
+            _problem(lg, "could not record {what}")
+    elif pos == _FAILED:
+        _problem(lg, "could not record {what}")
+    return result
+"""
+
+
+#: Every hot-path wrapper: (generated name, template, the original it wraps, call name, what, parts).
+SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
+    (
+        "os_write",
+        "send",
+        "os.write",
+        "write",
+        "os.write",
+        dict(signature="fd, data, /", fd="fd", data="data", call="_orig(fd, data)", size="res"),
+    ),
+    (
+        "os_read",
+        "receive",
+        "os.read",
+        "read",
+        "os.read",
+        dict(signature="fd, n, /", fd="fd", call="_orig(fd, n)", got="size = len(result)", data="result"),
+    ),
+    (
+        "socket_send",
+        "send",
+        "socket.socket.send",
+        "send",
+        "socket.send",
+        dict(
+            signature="self, data, flags=0, /",
+            pre='if flags:\n        return FLAGGED["send"](self, data, flags)',
+            fd="self.fileno()",
+            data="data",
+            call="_orig(self, data)",
+            size="res",
+        ),
+    ),
+    (
+        "socket_sendall",
+        "send",
+        "socket.socket.sendall",
+        "sendall",
+        "socket.sendall",
+        dict(
+            signature="self, data, flags=0, /",
+            pre='if flags:\n        return FLAGGED["sendall"](self, data, flags)',
+            fd="self.fileno()",
+            data="data",
+            call="_orig(self, data)",
+            size="n",
+        ),
+    ),
+    (
+        "socket_recv",
+        "receive",
+        "socket.socket.recv",
+        "recv",
+        "socket.recv",
+        dict(
+            signature="self, n, flags=0, /",
+            pre='if flags:\n        return FLAGGED["recv"](self, n, flags)',
+            fd="self.fileno()",
+            call="_orig(self, n)",
+            got="size = len(result)",
+            data="result",
+        ),
+    ),
+    (
+        "socket_recv_into",
+        "receive",
+        "socket.socket.recv_into",
+        "recv_into",
+        "socket.recv_into",
+        dict(
+            signature="self, buffer, nbytes=0, flags=0, /",
+            pre='if flags:\n        return FLAGGED["recv_into"](self, buffer, nbytes, flags)',
+            fd="self.fileno()",
+            prepare='view = _mv(buffer).cast("B")\n        n = nbytes or len(view)',
+            call="_orig(self, buffer, nbytes)",
+            got="size = result",
+            data="view",
+        ),
+    ),
+    (
+        "file_write",
+        "send",
+        "io.FileIO.write",
+        "write",
+        "a file object's write",
+        dict(signature="self, b, /", fd="self.fileno()", data="b", call="_orig(self, b)", size="(res or 0)"),
+    ),
+    (
+        "file_readinto",
+        "receive",
+        "io.FileIO.readinto",
+        "read",
+        "a file object's read",
+        dict(
+            signature="self, b, /",
+            fd="self.fileno()",
+            prepare='view = _mv(b).cast("B")\n        n = len(view)',
+            call="_orig(self, b)",
+            got="size = result",
+            data="view",
+        ),
+    ),
+    (
+        "file_read",
+        "receive",
+        "io.FileIO.read",
+        "read",
+        "a file object's read",
+        dict(
+            signature="self, asked=-1, /",
+            pre="if asked is None or (type(asked) is int and asked < 0):\n        return self.readall()",
+            fd="self.fileno()",
+            prepare="n = asked",
+            call="_orig(self, asked)",
+            got="size = None if result is None else len(result)",
+            data="result",
+        ),
+    ),
+)
+
+_HEADER = '''"""The recorder's hot-path wrappers, generated by `python -m ipctrace.record.hotpath`: do not edit.
+
+Their templates and the table of what each wraps are in hotpath.py; tests/test_record_format.py
+checks that this file is what they generate. A module of its own (not code compiled at start-up)
+so that every traced process loads it from the bytecode cache.
+"""
+
+# ruff: noqa
+# mypy: ignore-errors
+import io
+import os
+import socket
+import sys
+import time
+
+import ipctrace.record.core as core
+import ipctrace.record.layout as L
+from ipctrace.record.endpoints import TABLE, endpoint
+from ipctrace.record.log import _NO_EP, TLS
+
+#: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
+FLAGGED = {}
+
+
+def _log():
+    rec = core.REC
+    return None if rec is None else rec.log()
+
+
+def _failed(lg, pos, exc):
+    try:
+        lg.failed(pos, L.exception_code(exc))
+    except Exception:
+        core.problem(lg, "could not record a failed call")
+
+
+_problem = core.problem
+_mv = memoryview
+_getframe = sys._getframe
+_now = time.time_ns
+_HEAD = L.HEAD
+_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
+_CAPPED = L.F_CAPPED
+_FAILED = core.FAILED
+_hot_pack = L.HOT.pack_into
+_sent_pack = L.SENT.pack_into
+_received_pack = L.RECEIVED.pack_into
+_t1_pack = L.T1.pack_into
+_err_pack = L.ERR.pack_into
+'''
+
+
+def generate() -> str:
+    """The source of hot_generated.py."""
+    out = [_HEADER]
+    for name, kind, orig, call, what, parts in SPECS:
+        template = _SEND if kind == "send" else _RECEIVE
+        parts = {"pre": "pass", "prepare": "pass", **parts}
+        code = template.format(name=name, call_id=f"{_call_id(call)}", what=what, **parts)
+        code = code.strip("\n").replace("_orig(", f"_orig_{name}(")
+        out.append(f"\n\n_orig_{name} = {orig}\n\n\n{code}\n")
+    return "".join(out)
+
+
+def _call_id(call: str) -> int:
+    return L.CALL_IDS[call]
+
+
+if __name__ == "__main__":
+    sys.stdout.write(generate())

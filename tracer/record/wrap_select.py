@@ -1,0 +1,151 @@
+"""Readiness waits as blocking intervals: `select.select`, `select.poll` objects, `select.epoll` objects.
+
+`selectors` and `asyncio` wait through these, so a hang report can say which descriptors a
+process was waiting on.
+"""
+
+from __future__ import annotations
+
+import select
+from collections.abc import Callable
+from typing import Any
+
+import ipctrace.record.core as core
+import ipctrace.record.layout as L
+
+_ID = L.CALL_IDS
+_orig_select = select.select
+_orig_poll = getattr(select, "poll", None)
+_orig_epoll = getattr(select, "epoll", None)
+_POST = 1024
+
+
+def _fds(objs: Any) -> list[int] | None:
+    try:
+        return [o if isinstance(o, int) else o.fileno() for o in objs]
+    except Exception:
+        return None
+
+
+def _timeout(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def select_(rlist, wlist, xlist, timeout=None, /):
+    lg = core.log()
+    blob = {"args": {"r": _fds(rlist), "w": _fds(wlist), "x": _fds(xlist), "timeout": _timeout(timeout)}}
+    pos, alen = core.begin(lg, _ID["select"], -1, blob, _POST)
+    try:
+        r, w, x = _orig_select(rlist, wlist, xlist, timeout)
+    except BaseException as exc:
+        core.end(lg, pos, alen, _POST, exc=exc, what="select.select")
+        raise
+    core.end(lg, pos, alen, _POST, post={"res": [_fds(r), _fds(w), _fds(x)]}, what="select.select")
+    return r, w, x
+
+
+class _TracedPoll:
+    """A `select.poll()` object whose `poll` is recorded (the object itself cannot be subclassed)."""
+
+    __slots__ = ("_poll", "_fds")
+
+    def __init__(self, inner: Any) -> None:
+        self._poll = inner
+        self._fds: dict[int, int] = {}
+
+    def register(self, fd, eventmask=None):
+        if eventmask is None:
+            self._poll.register(fd)
+            mask = select.POLLIN | select.POLLPRI | select.POLLOUT
+        else:
+            self._poll.register(fd, eventmask)
+            mask = eventmask
+        got = _fds([fd])
+        if got:
+            self._fds[got[0]] = mask
+
+    def modify(self, fd, eventmask):
+        self._poll.modify(fd, eventmask)
+        got = _fds([fd])
+        if got:
+            self._fds[got[0]] = eventmask
+
+    def unregister(self, fd):
+        self._poll.unregister(fd)
+        got = _fds([fd])
+        if got:
+            self._fds.pop(got[0], None)
+
+    def poll(self, timeout=None, /):
+        lg = core.log()
+        blob = {"args": {"fds": sorted(self._fds), "timeout": _timeout(timeout)}}
+        pos, alen = core.begin(lg, _ID["poll"], -1, blob, _POST)
+        try:
+            ready = self._poll.poll(timeout)
+        except BaseException as exc:
+            core.end(lg, pos, alen, _POST, exc=exc, what="poll")
+            raise
+        core.end(lg, pos, alen, _POST, post={"res": [list(p) for p in ready]}, what="poll")
+        return ready
+
+
+def poll():
+    assert _orig_poll is not None
+    return _TracedPoll(_orig_poll())
+
+
+def _traced_epoll_class() -> Any:
+    if _orig_epoll is None:
+        return None
+    orig = _orig_epoll
+
+    class epoll:
+        """`select.epoll` with its `poll` recorded; everything else is the real epoll object's."""
+
+        __slots__ = ("_ep",)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            self._ep = orig(*args, **kwargs)
+
+        @classmethod
+        def fromfd(cls, fd: int) -> Any:
+            made = cls.__new__(cls)
+            made._ep = orig.fromfd(fd)
+            return made
+
+        def __getattr__(self, name: str) -> Any:
+            return getattr(self._ep, name)
+
+        def __enter__(self) -> Any:
+            self._ep.__enter__()
+            return self
+
+        def __exit__(self, *exc: Any) -> Any:
+            return self._ep.__exit__(*exc)
+
+        def poll(self, timeout=None, maxevents=-1):
+            lg = core.log()
+            blob = {"args": {"epfd": self._ep.fileno(), "timeout": _timeout(timeout)}}
+            pos, alen = core.begin(lg, _ID["epoll_wait"], -1, blob, _POST)
+            try:
+                ready = self._ep.poll(timeout, maxevents)
+            except BaseException as exc:
+                core.end(lg, pos, alen, _POST, exc=exc, what="epoll.poll")
+                raise
+            core.end(lg, pos, alen, _POST, post={"res": [list(p) for p in ready]}, what="epoll.poll")
+            return ready
+
+    epoll.__module__ = "select"
+    return epoll
+
+
+_epoll = _traced_epoll_class()
+
+
+def wrappers() -> dict[str, Callable[..., Any]]:
+    made: dict[str, Any] = {"select": select_}
+    if _orig_poll is not None:
+        made["poll"] = poll
+    if _epoll is not None:
+        made["epoll"] = _epoll
+    return made
