@@ -195,6 +195,18 @@ class Endpoint:
         return Inode(self.dev, self.ino)
 
 
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """Where in the program a call was made: the source file, line and function of the calling frame."""
+
+    file: str
+    line: int
+    function: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class EventKey:
     """Names one event: the process and its position in that process's stream."""
@@ -284,7 +296,7 @@ class Event:
     fds: tuple[Fd, ...] = ()
     reaped: Reaped | None = None
     #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
-    site: tuple[str, int, str] | None = None
+    site: CallSite | None = None
 
     @property
     def key(self) -> EventKey:

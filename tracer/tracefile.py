@@ -20,6 +20,7 @@ from ipctrace.errors import IpctraceError
 from ipctrace.inputs import InputError, open_user_file
 from ipctrace.model import (
     FORMAT_VERSION,
+    CallSite,
     CaptureInfo,
     Endpoint,
     EndpointKind,
@@ -190,10 +191,10 @@ class EventDecoder:
         )
 
 
-def _site(value: Any) -> tuple[str, int, str] | None:
+def _site(value: Any) -> CallSite | None:
     """A call site [file, line, function] (the recorder's `site`); anything else is no site."""
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[1], int):
-        return (str(value[0]), value[1], str(value[2]))
+    if isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[1], int):
+        return CallSite(str(value[0]), value[1], str(value[2]))
     return None
 
 
@@ -432,7 +433,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
         ("peer", addr_to_json(event.peer)),
         ("ep2", None if event.peer_endpoint is None else _endpoint_to_json(event.peer_endpoint)),
         ("blocked", True if event.blocked else None),
-        ("site", None if event.site is None else list(event.site)),
+        ("site", None if event.site is None else [event.site.file, event.site.line, event.site.function]),
     )
     obj.update((key, value) for key, value in optional if value is not None)
     return obj
