@@ -140,7 +140,7 @@ def test_missing_graphviz_says_how_to_fix(traces, monkeypatch, tmp_path):
 
 
 def test_the_registry_names_every_format():
-    assert set(RENDERERS) == {"svg", "png", "pdf", "mermaid", "plantuml", "text"}
+    assert set(RENDERERS) == {"svg", "png", "pdf", "mermaid", "plantuml", "text", "html", "perfetto"}
     with pytest.raises(RenderError, match="unknown output format 'gif'"):
         get_renderer("gif")
 

@@ -50,26 +50,12 @@ def _ms(nanos: int, start: int) -> float:
     return round((nanos - start) / 1e6, 3)
 
 
-def site_of(event: Event) -> tuple[str, int, str] | None:
-    """The call site the recorder gave (file, line, function), whichever shape it has; None when unknown."""
-    site = getattr(event, "site", None)
-    if site is None:
-        return None
-    if isinstance(site, tuple | list):
-        parts = [*site, "", 0, ""][:3]
-        file, line, func = str(parts[0] or ""), parts[1], str(parts[2] or "")
-    else:
-        file, line, func = str(getattr(site, "file", "")), getattr(site, "line", 0), str(getattr(site, "function", ""))
-    if not file or not isinstance(line, int) or line <= 0:
-        return None
-    return file, line, func
-
-
 def _site(event: Event) -> dict[str, Any]:
-    site = site_of(event)
-    if site is None:
+    """The call's source file, line and function for the details panel; nothing when the recorder gave none."""
+    site = event.site
+    if site is None or not site.file or site.line <= 0:
         return {}
-    file, line, func = site
+    file, line, func = site.file, site.line, site.function
     where = f"{Path(file).name}:{line}" + (f" in {func}" if func and func != "<module>" else "")
     code = linecache.getline(file, line).strip()
     return {"site": where, "path": file, **({"code": code} if code else {})}

@@ -17,7 +17,7 @@ from ipctrace.calls import Call
 from ipctrace.link import ChannelKind, EndpointInfo, LinkedTrace
 from ipctrace.model import Endpoint, Event, EventKey, Fd, Inode, Pid, SockAddr, Trace
 from ipctrace.render.i18n import group_title, tr
-from ipctrace.render.layout.sources import Site, element, read_site
+from ipctrace.render.layout.sources import element, read_site
 from ipctrace.render.options import Lang
 
 
@@ -165,10 +165,6 @@ def _holds(table: Mapping[Fd, Held], linked: LinkedTrace, lang: Lang) -> tuple[s
     return tuple(lines)
 
 
-def _site(event: Event) -> Site | None:
-    return getattr(event, "site", None)
-
-
 def follow_descriptors(trace: Trace, linked: LinkedTrace, lang: Lang) -> Descriptors:
     """Walk every process's calls in order, keeping its descriptor table (see the module docstring)."""
     state = _Tables({}, {})
@@ -179,7 +175,7 @@ def follow_descriptors(trace: Trace, linked: LinkedTrace, lang: Lang) -> Descrip
     for proc in sorted(trace.processes, key=lambda p: p.start):
         for event in sorted(trace.events_of(proc.pid), key=lambda e: e.seq):
             table = state.of(event)
-            words = read_site(_site(event), event.call)
+            words = read_site(event.site, event.call)
             _name_use(event, table, words.fd, linked, lang, meaning, expr)
             if event.failed:
                 continue

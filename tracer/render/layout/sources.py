@@ -14,19 +14,9 @@ from __future__ import annotations
 import ast
 import linecache
 from dataclasses import dataclass
-from typing import Protocol
 
 from ipctrace.calls import Call, Trait, spec
-
-
-class Site(Protocol):
-    """Where in the program a call was made (the recorder's `site` of an event)."""
-
-    @property
-    def file(self) -> str: ...
-
-    @property
-    def line(self) -> int: ...
+from ipctrace.model import CallSite
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +63,7 @@ def _targets(tree: ast.Module, call: ast.Call) -> tuple[str, ...]:
     return ()
 
 
-def read_site(site: Site | None, call: Call) -> SiteWords:
+def read_site(site: CallSite | None, call: Call) -> SiteWords:
     """The expressions a call's source line uses for its descriptors (empty when unknown)."""
     if site is None or not site.file or site.line <= 0:
         return SiteWords()

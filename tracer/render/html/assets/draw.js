@@ -175,7 +175,7 @@ function linesInto(g, lines, box, side, m, cls) {
   lines.forEach(([segments, lineClass, key, typed], k) => {
     const t = el("text", { x, y: cy - (n * m.line) / 2 + m.line * (k + 0.5), "font-size": m.small, "text-anchor": right ? "start" : "end", class: lineClass || cls }, g);
     segmentsInto(t, segments, key, g.ctx);
-    if (typed) el("tspan", { class: "typed" }, t).textContent = " ⌨ " + typed; // what was typed is given, never hidden
+    if (typed) el("tspan", { class: "typed" }, t).textContent = typed; // what was typed is given, never hidden
   });
 }
 
@@ -296,8 +296,9 @@ function drawNote(ctx, layer, i) {
   el("rect", { class: "body", x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }, g);
   const inner = [b[0] + m.pad * 0.75, b[1], b[2] - m.pad * 0.75, b[3]];
   const lines = note.lines.map(([text, kind, typed]) => {
-    const segs = typeof text === "string" ? [kind === "in" ? "⌨ " + text : text] : [text];
-    return [segs, kind === "err" ? "err" : kind === "in" ? "typed" : kind === "fds" ? "muted" : "", key, typed];
+    if (kind === "in") return [[], "typed", key, "⌨ " + text]; // a typed line: given, never hidden
+    const segs = typeof text === "string" ? [text] : [text];
+    return [segs, kind === "err" ? "err" : kind === "fds" ? "muted" : "", key, typed ? " ⌨ " + typed : ""];
   });
   linesInto(g, lines, inner, "right", m, "");
 }
