@@ -32,6 +32,10 @@ def traces(tmp_path_factory):
     return out
 
 
+def _ns(micros: float) -> int:
+    return round(micros * 1000)
+
+
 def validate(doc: dict) -> None:
     """The checks of the module docstring; an AssertionError says which event broke which rule."""
     events = doc["traceEvents"]
@@ -58,12 +62,14 @@ def validate(doc: dict) -> None:
         assert (pid, tid) in threads, f"thread {pid}/{tid} has no name"
         stamps = [e["ts"] for e in items]
         assert stamps == sorted(stamps), f"timestamps out of order on track {pid}/{tid}"
-        open_ends: list[float] = []  # slices are nested: each starts after the enclosing one did and ends inside it
+        # slices are nested: each starts after the enclosing one did and ends inside it. Compared in whole
+        # nanoseconds, as the viewers read the microsecond floats (a call may start the nanosecond the last ended)
+        open_ends: list[int] = []
         for e in (x for x in items if x["ph"] == "X"):
-            while open_ends and e["ts"] >= open_ends[-1]:
+            begin, end = _ns(e["ts"]), _ns(e["ts"]) + _ns(e["dur"])
+            while open_ends and begin >= open_ends[-1]:
                 open_ends.pop()
-            end = e["ts"] + e["dur"]
-            assert not open_ends or end <= open_ends[-1] + 1e-6, f"slice {e['name']} at {e['ts']} overlaps its parent"
+            assert not open_ends or end <= open_ends[-1], f"slice {e['name']} at {e['ts']} overlaps its parent"
             open_ends.append(end)
     slices = {
         track: [(e["ts"], e["ts"] + e["dur"]) for e in items if e["ph"] == "X"] for track, items in tracks.items()
