@@ -216,6 +216,78 @@ def test_the_url_fragment_remembers_the_step(pages, open_page):
     assert page.step() == 7
 
 
+_DONE = """() => {
+  // the nodes the current step shows as done, the calls it shows only entered (still waiting), all the view draws
+  const arr = ipctrace.app.arr;
+  const cur = ipctrace.currentRow();
+  const done = [], entered = [], all = [];
+  arr.v.rows.forEach((row, i) => {
+    if (!arr.rowOn[i]) return;
+    for (const n of row[2]) {
+      all.push(n);
+      if (i <= cur) (row[0] === "enter" ? entered : done).push(n);
+    }
+  });
+  return [done, entered, all];
+}"""
+
+
+def _shown(page: Page) -> tuple[set[int], set[int], set[int]]:
+    done, entered, drawn = page.js(_DONE)
+    return set(done), set(entered), set(drawn)
+
+
+def _new_since(before: tuple[set[int], set[int], set[int]], now: tuple[set[int], set[int], set[int]]) -> set[int]:
+    """What `now` shows that `before` (another view) had not: a node done or a call entered there first, or a
+    packet only this view draws that came after the first event `before` had not shown yet."""
+    done, entered, drawn = before
+    now_done, now_entered, now_drawn = now
+    first = min(drawn - done, default=max(drawn, default=0) + 1)
+    own = {n for n in now_done & (now_drawn - drawn) if n > first}
+    return ((now_done - done) & drawn) | (now_entered - entered - done) | own
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_switching_views_keeps_the_step_and_gives_nothing_away(name, pages, open_page):
+    """At every step the other view opens at its latest step that shows nothing the first had not shown yet.
+
+    The views may order concurrent events differently, so the other view can open a little earlier; never later.
+    """
+    page = open_page(pages[name])
+    count = page.js("ipctrace.stepCount()")
+    for other in (View.PACKETS, View.KERNEL):
+        for k in range(count - 1):
+            page.js("([k]) => { ipctrace.setView('processes'); ipctrace.goTo(k, { noPredict: true }); }", [k])
+            shown = _shown(page)
+            page.key({View.PACKETS: "3", View.KERNEL: "2"}[other])
+            gave_away = _new_since(shown, _shown(page))
+            assert not gave_away, f"{name}: step {k + 1} in {other.value} shows {sorted(gave_away)} not yet shown"
+            page.key("ArrowRight")  # the step after would give something away: it opened at the latest step
+            assert _new_since(shown, _shown(page)), f"{name}: step {k + 1} opened {other.value} earlier than it had to"
+    page.key("End")
+    page.key("3")
+    assert page.step() == page.js("ipctrace.stepCount()") - 1, "the whole run stays the whole run"
+
+
+def test_end_shows_the_end_of_the_run(pages, open_page, shots):
+    """End (and ▶|) jump to the whole run scrolled to its end, where the last step's sentence is; Home to the top."""
+    page = open_page(pages["tcp_chat"], "#step=3")
+    scrolled = "(s => [s.scrollTop, s.clientHeight, s.scrollHeight])(document.getElementById('scroller'))"
+    top, view, total = page.js(scrolled)
+    assert total > view * 1.5, "tcp_chat is taller than the window"
+    page.key("End")
+    top, view, total = page.js(scrolled)
+    assert page.step() == page.js("ipctrace.stepCount()") - 1
+    assert top + view >= total - 2, (top, view, total)
+    texts = page.js("Array.from(document.querySelectorAll('#diagram text')).map(t => t.textContent)")
+    assert any("exit 0" in t for t in texts), "the processes' ends are drawn in the window"
+    page.shot(shots, "tcp_chat-end")
+    page.key("Home")
+    assert page.step() == 0 and page.js(scrolled)[0] == 0
+    page.page.locator("#last").click()
+    assert page.js(scrolled)[0] > 0
+
+
 # -- details and the causal highlight ----------------------------------------------------------------------
 
 

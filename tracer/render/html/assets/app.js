@@ -84,6 +84,13 @@ function next() {
   goTo(state.step + 1);
 }
 
+/** The whole run, scrolled to its end: where the last step (its sentence) is. */
+function toEnd() {
+  goTo(stepCount() - 1, { noPredict: true });
+  const scroller = $("scroller");
+  scroller.scrollTop = scroller.scrollHeight;
+}
+
 function prev() {
   state.predict = null;
   goTo(state.step - 1, { noPredict: true });
@@ -190,18 +197,12 @@ function ensureArranged() {
   if (arranged === key) return;
   const previous = app.arr;
   const v = view(state.view);
-  const node = previous && state.step >= 0 ? nodeAt(previous.v, currentRowOf(previous)) : -1;
+  const shown = previous && state.step >= 0 ? shownUpTo(previous, currentRowOf(previous)) : null;
   const wasLast = previous && state.step >= previous.steps.length - 1;
   app.arr = arrange(v, state.filters);
   app.index = indexItems(app.arr);
   arranged = key;
-  if (previous && state.step >= 0) {
-    if (wasLast) state.step = app.arr.steps.length - 1;
-    else {
-      const row = rowAtOrBefore(v, node, app.arr.rowOn);
-      state.step = Math.max(0, app.arr.steps.indexOf(row));
-    }
-  }
+  if (shown) state.step = wasLast ? app.arr.steps.length - 1 : stepShowing(app.arr, shown);
 }
 
 function currentRowOf(arr) {
@@ -380,7 +381,7 @@ function controls() {
   $("first").addEventListener("click", () => goTo(0, { noPredict: true }));
   $("prev").addEventListener("click", prev);
   $("next").addEventListener("click", next);
-  $("last").addEventListener("click", () => goTo(stepCount() - 1, { noPredict: true }));
+  $("last").addEventListener("click", toEnd);
   $("exercise").textContent = word("exercise");
   $("exercise").title = word("exercise_on");
   $("exercise").addEventListener("click", toggleExercise);
@@ -552,7 +553,7 @@ function onKey(e) {
   if (k === "ArrowRight" || k === "PageDown" || (k === " " && !e.shiftKey)) next();
   else if (k === "ArrowLeft" || k === "PageUp" || (k === " " && e.shiftKey)) prev();
   else if (k === "Home") goTo(0, { noPredict: true });
-  else if (k === "End") goTo(stepCount() - 1, { noPredict: true });
+  else if (k === "End") toEnd();
   else if (k === "1" || k === "2" || k === "3") setView(VIEWS[parseInt(k, 10) - 1]);
   else if (k === "x") toggleExercise();
   else if (k === "r") revealCurrent();

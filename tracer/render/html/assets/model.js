@@ -227,22 +227,43 @@ function rowOf(v, node) {
   return v.rowOfNode.has(node) ? v.rowOfNode.get(node) : -1;
 }
 
-/** The last row of `v` whose nodes all came no later than `node` in the causal order (for switching views). */
-function rowAtOrBefore(v, node, rowOn) {
-  let best = -1;
-  v.rows.forEach((row, i) => {
-    if (!rowOn[i]) return;
-    const nodes = row[ROW.nodes];
-    if (nodes.length && Math.max(...nodes) <= node) best = i;
+/**
+ * What an arrangement shows once `cur` is revealed (for switching views): the nodes drawn as done, the calls
+ * only entered (a read still waiting), every node the arrangement draws at all, and the first it has not shown.
+ */
+function shownUpTo(arr, cur) {
+  const done = new Set();
+  const entered = new Set();
+  const all = new Set();
+  arr.v.rows.forEach((row, i) => {
+    if (!arr.rowOn[i]) return;
+    const enter = row[ROW.kind] === "enter";
+    for (const n of row[ROW.nodes]) {
+      all.add(n);
+      if (i <= cur) (enter ? entered : done).add(n);
+    }
   });
-  return best;
+  let first = Infinity;
+  for (const n of all) if (!done.has(n) && n < first) first = n;
+  return { done, entered, all, first };
 }
 
-/** The latest node shown once `row` is revealed. */
-function nodeAt(v, row) {
-  let best = -1;
-  for (let i = 0; i <= row && i < v.rows.length; i++) {
-    for (const n of v.rows[i][ROW.nodes]) best = Math.max(best, n);
+/**
+ * The last step of `arr` that shows nothing `shown` had not: switching views never gives an answer away
+ * (a call one view draws where it began and the other where it returned, a packet only one view has).
+ */
+function stepShowing(arr, shown) {
+  let stop = arr.v.rows.length;
+  for (let i = 0; i < arr.v.rows.length && stop === arr.v.rows.length; i++) {
+    if (!arr.rowOn[i]) continue;
+    const row = arr.v.rows[i];
+    const enter = row[ROW.kind] === "enter";
+    const seen = (n) => shown.done.has(n) || (enter && shown.entered.has(n)) || (!shown.all.has(n) && n < shown.first);
+    if (!row[ROW.nodes].every(seen)) stop = i;
   }
-  return best;
+  let step = 0;
+  arr.steps.forEach((row, k) => {
+    if (row < stop) step = k;
+  });
+  return step;
 }
