@@ -304,8 +304,16 @@ def test_the_details_of_an_arrow_show_its_bytes(name, runs, pages, open_page, sh
         if arrow is None:
             continue  # pipe3 has no packets
         page = open_page(pages[name], f"#view={view.value}&step={max(arrow.src_row, arrow.dst_row) + 1}")
-        page.page.locator(f"#a-{arrow.id} path.hit").click(force=True)
+        hit = page.page.locator(f"#a-{arrow.id} path.hit")
+        hit.hover(force=True)  # hovering shows what it is; the causal past and future only come with a click
+        hovered = page.js("document.getElementById('details').innerText")
+        assert page.js("document.querySelector('#details .causal') === null"), hovered
+        hit.click(force=True)
         details = page.js("document.getElementById('details').innerText")
+        assert page.js("document.querySelector('#details .causal') !== null"), details
+        if arrow.flows:
+            hovered_flow = ordered.linked.flows[arrow.flows[0]]
+            assert show_text(hovered_flow.data, 400, complete=hovered_flow.complete) in hovered
         if arrow.flows:
             flow = ordered.linked.flows[arrow.flows[0]]
             assert show_text(flow.data, 400, complete=flow.complete) in details

@@ -535,7 +535,7 @@ function onHover(e) {
   const type = item.getAttribute("data-t");
   const i = parseInt(item.getAttribute("data-i"), 10);
   const nodes = nodesOf(type, i);
-  const preview = { type, i, nodes, sel: new Set(nodes), past: new Set(), future: new Set() };
+  const preview = { type, i, nodes, sel: new Set(nodes), past: new Set(), future: new Set(), preview: true };
   const panel = $("details");
   const saved = state.sel;
   state.sel = preview;

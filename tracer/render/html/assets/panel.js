@@ -194,6 +194,7 @@ function fillDetails(panel, app) {
   } else {
     sel.nodes.forEach((n) => panel.appendChild(nodeDetails(n, app)));
   }
+  if (sel.preview) return; // a hover shows what the item is; its causal past and future come with a click
   const causalLine = h(
     "p",
     { class: "hint causal" },
