@@ -197,6 +197,7 @@ def test_stepping_forward_and_back_reaches_every_message_in_causal_order(name, r
             earlier = _message_ends(ordered, diagram, a1)
             assert not any(nx.has_path(graph, b, a) for a in earlier for b in later if a != b), (a1, a2)
         assert len(sentences) > count // 3, "each step says what happened, in its own words"
+        assert not [s for s in sentences if "“·”" in s], "print()'s newline is not a line of its own"
         backward: list[list[str]] = []
         for k in range(count - 2, -1, -1):
             page.key("ArrowLeft" if k % 2 else "PageUp")

@@ -216,6 +216,8 @@ def _sentences(event: Event, node: dict[str, Any], sp: Speaker, trace_stream: ob
     elif trace_stream is not None:
         node["say"] = output_sentence([event], trace_stream, sp)  # type: ignore[arg-type]
         node["out"] = True
+        if not (event.data or b"").strip():
+            node["blank"] = True  # print()'s own newline, written apart: the step's sentence leaves it out
     else:
         node["say"] = call_sentence(event, sp, handler)
         if event.call in BLOCKING or event.blocked:

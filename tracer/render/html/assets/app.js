@@ -282,7 +282,8 @@ function sentenceOf(row) {
   const [kind, lane, nodes] = v.rows[row];
   const out = [];
   if (kind === "head" && !nodes.length) return [[`${v.lanes[lane].t}`], ""];
-  nodes.forEach((n, k) => {
+  const told = nodes.filter((n) => !NODES[n].blank);
+  (told.length ? told : nodes).forEach((n, k) => {
     const node = NODES[n];
     const said = kind === "enter" && node.enter ? node.enter : node.say;
     if (k) out.push("; ");
