@@ -111,8 +111,7 @@ class _Nodes:
 
     def node(self, i: int) -> Node:
         if i < len(self.events):
-            e = self.events[i]
-            return EventKey(e.pid, e.seq)
+            return self.events[i].key
         return PacketNode(self.packets[i - len(self.events)].index)
 
     def sort_keys(self) -> list[tuple[Nanos, int, int, int]]:

@@ -243,8 +243,10 @@ class LinkedTrace:
     _packets_by_event: dict[EventKey, tuple[PacketLink, ...]] = field(init=False, repr=False)
     _channels: dict[ChannelId | str, Channel] = field(init=False, repr=False)
     _packet_links: dict[int, PacketLink] = field(init=False, repr=False)
+    _names: dict[tuple[Endpoint, PipeEnd | None], str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", {})  # what `describe` said of each endpoint and end: said again
         channels: dict[ChannelId | str, Channel] = {ch.id: ch for ch in self.channels}
         channels.update({str(ch.id): ch for ch in self.channels})
         object.__setattr__(self, "_channels", channels)
@@ -319,7 +321,11 @@ class LinkedTrace:
             event = self.trace.event(event)
         if event.endpoint is None:
             return ""
-        return self.describe_endpoint(event.endpoint, self.pipe_ends.get(event.key))
+        name_key = (event.endpoint, self.pipe_ends.get(event.key))
+        name = self._names.get(name_key)
+        if name is None:
+            name = self._names[name_key] = self.describe_endpoint(*name_key)
+        return name
 
     def describe_endpoint(self, endpoint: Endpoint, end: PipeEnd | None = None) -> str:
         """A human name for a pipe or socket; `end` says which end of a pipe."""
