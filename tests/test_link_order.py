@@ -487,3 +487,23 @@ def test_the_event_decoder_reads_every_shape_of_a_field_as_before():
     assert bound.address == SockAddr("0.0.0.0", 80) and bound.site is None
     with pytest.raises(ValueError):
         decoder.event(dict(plain, data="not base64 ☃"))
+
+
+def test_node_numbers_by_seq_for_dense_and_scattered_streams():
+    """The order's index finds every event by (pid, seq): arrays for streams in seq order, a dict otherwise."""
+    from ipctrace.model import EventKey, Header, Trace
+    from ipctrace.order import PacketNode, _Nodes
+    from ipctrace.tracefile import EventDecoder
+
+    decoder = EventDecoder()
+    seqs = [(1, 0), (2, 5), (1, 1), (2, 6), (3, 4), (3, 2), (1, 2), (3, 3), (2, 7), (3, 9)]
+    events = tuple(
+        decoder.event({"pid": pid, "seq": seq, "t0": k, "call": "getpid"}) for k, (pid, seq) in enumerate(seqs)
+    )
+    nodes = _Nodes(Trace(Header(1, (), "", "", 0), (), events))
+    assert set(nodes.dense) == {1, 2} and set(nodes.sparse) == {3}
+    for i, (pid, seq) in enumerate(seqs):
+        assert nodes.of(EventKey(pid, seq)) == i and nodes.node(i) == EventKey(pid, seq)
+    for missing in (EventKey(1, 3), EventKey(1, -1), EventKey(2, 4), EventKey(3, 5), EventKey(4, 0)):
+        assert nodes.of(missing) is None
+    assert nodes.of(PacketNode(0)) is None

@@ -248,10 +248,15 @@ def test_the_timeline_in_chunks_is_the_timeline(traces):
     assert timeline(empty) == "".join(timeline_chunks(empty)) == "\n"
 
 
-def test_endpoint_names_said_once_are_what_describe_endpoint_says(traces):
-    """`describe` keeps each endpoint's name after the first event that asks: the same text every time."""
+def test_endpoint_names_said_once_and_flows_kept_alone_are_what_they_were(traces):
+    """`describe` keeps each endpoint's name after the first event that asks: the same text every time;
+    `flows_of` gives every flow an event sends or receives in, in order, though a lone one is kept bare."""
     for name, run in traces.items():
         linked = run.linked
+        expected_flows: dict = {}
+        for f in linked.flows:
+            for key in dict.fromkeys((f.send, f.recv)):
+                expected_flows.setdefault(key, []).append(f)
         for event in run.trace.events:
             expected = (
                 ""
@@ -259,6 +264,8 @@ def test_endpoint_names_said_once_are_what_describe_endpoint_says(traces):
                 else linked.describe_endpoint(event.endpoint, linked.pipe_ends.get(event.key))
             )
             assert linked.describe(event) == expected == linked.describe(event.key), (name, event.key)
+            flows = tuple(expected_flows.get(event.key, ()))
+            assert linked.flows_of(event.key) == flows and type(linked.flows_of(event.key)) is tuple, name
 
 
 def test_escaping_takes_the_short_way_only_when_nothing_changes():

@@ -150,7 +150,7 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
             if node.index in packets:
                 yield packet_line(packets[node.index], start, isn)
             continue
-        event = event_of(node)  # type: ignore[arg-type]
+        event = event_of(node)
         yield event_line(event, roles.get(event.pid, str(event.pid)), start, describe(event))
     yield from ending_lines(trace)
 
