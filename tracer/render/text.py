@@ -15,13 +15,14 @@ import itertools
 from collections import defaultdict
 from collections.abc import Iterator
 
-from ipctrace.calls import Call, Trait, spec
+from ipctrace.calls import RECEIVES, SENDS, Call, Trait, spec
 from ipctrace.model import Event, Packet, SockAddr, TcpFlags, Trace
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.labels import show_flags, show_payload, show_result
+from ipctrace.render.labels import msg_flags, show_flags, show_payload, show_result
 from ipctrace.render.layout.model import BarKind, Diagram, LaneId
 
 _ARGS_SHOWN = frozenset({Call.SLEEP, Call.BIND, Call.CONNECT, Call.LISTEN, Call.FORK, Call.KILL, Call.WAITPID})
+_DATA_CALLS = SENDS | RECEIVES  # calls whose `flags` argument is shown (MSG_PEEK, ...)
 _ARGS_SHOWN |= {Call.EXIT, Call.SHUTDOWN, Call.EXCEPTION, Call.SPAWN, Call.EXEC}
 
 
@@ -60,6 +61,9 @@ def event_line(event: Event, role: str, start: int, described: str = "") -> str:
     parts.append(_describe_fd(event, described))
     if event.args and event.call in _ARGS_SHOWN:
         parts.append(_show_args(event))
+    flags = event.args.get("flags") if event.call in _DATA_CALLS else None
+    if isinstance(flags, int) and flags:
+        parts.append(msg_flags(flags))
     if event.peer is not None and event.call is not Call.ACCEPT:
         row = spec(event.call)
         if row.has(Trait.HAS_ADDRESS) and (row.has(Trait.SENDS) or row.has(Trait.RECEIVES)):  # each datagram's address
