@@ -454,3 +454,56 @@ def test_analyse_links_and_orders_a_trace_once(traces: dict[str, Trace]) -> None
     first = analyse(trace)
     assert analyse(trace) is first and order(link(trace)) is first and link(trace) is first.linked
     assert analyse(dataclasses.replace(trace)) is not first  # another trace object: computed anew
+
+
+def test_the_event_decoder_reads_every_shape_of_a_field_as_before():
+    """The decoder's short paths (ints as they are) give what the general path gives for other shapes."""
+    import base64
+
+    from ipctrace.calls import Call
+    from ipctrace.model import EventKey, Reaped, SockAddr
+    from ipctrace.tracefile import EventDecoder, event_from_json
+
+    data = base64.b64encode(b"ping\0").decode()
+    plain = {"pid": 7, "seq": 3, "ppid": 1, "tid": 7, "t0": 10, "t1": 20, "call": "recvfrom", "fd": 4,
+             "ep": [1, 2, "udp"], "args": {"n": 5}, "res": 5, "size": 5, "data": data,
+             "local": ["127.0.0.1", 9], "peer": ["127.0.0.1", 40000]}  # fmt: skip
+    texts = dict(plain, pid="7", seq="3", ppid="1", tid="7", t0="10", t1="20")
+    floats = dict(plain, pid=7.0, ppid=1.0, tid=7.0, t0=10.0, t1=20.0)
+    decoder = EventDecoder()
+    events = [decoder.event(obj) for obj in (plain, texts, floats)] + [event_from_json(plain)]
+    for e in events:
+        assert (e.pid, e.seq, e.ppid, e.tid, e.t0, e.t1, e.call, e.fd) == (7, 3, 1, 7, 10, 20, Call.RECVFROM, 4)
+        assert type(e.pid) is int and type(e.t0) is int and type(e.t1) is int
+        assert e.data == b"ping\0" and e.size == 5 and e.result == 5 and dict(e.args) == {"n": 5}
+        assert e.local == SockAddr("127.0.0.1", 9) and e.peer == SockAddr("127.0.0.1", 40000)
+        assert e.key == EventKey(7, 3) and e.key is e.key and str(e.key) == "7#3"
+    pipe = decoder.event({"pid": 7, "seq": 4, "t0": 1, "call": "pipe", "res": [3, 4], "ep": [1, 5, "pipe"]})
+    assert pipe.fds == (3, 4) and pipe.tid == 7 and pipe.ppid == 0 and pipe.t1 is None and pipe.data is None
+    waited = decoder.event({"pid": 7, "seq": 5, "t0": 1, "call": "waitpid", "res": [8, 256]})
+    assert waited.reaped == Reaped(8, waited.reaped.status) and waited.reaped.status.code == 1 and waited.fds == ()
+    assert decoder.event({"pid": 7, "seq": 6, "t0": 1, "call": "write", "res": True}).fds == ()
+    bound = decoder.event({"pid": 7, "seq": 7, "t0": 1, "call": "bind", "args": {"addr": ["0.0.0.0", 80]}})
+    assert bound.address == SockAddr("0.0.0.0", 80) and bound.site is None
+    with pytest.raises(ValueError):
+        decoder.event(dict(plain, data="not base64 ☃"))
+
+
+def test_node_numbers_by_seq_for_dense_and_scattered_streams():
+    """The order's index finds every event by (pid, seq): arrays for streams in seq order, a dict otherwise."""
+    from ipctrace.model import EventKey, Header, Trace
+    from ipctrace.order import PacketNode, _Nodes
+    from ipctrace.tracefile import EventDecoder
+
+    decoder = EventDecoder()
+    seqs = [(1, 0), (2, 5), (1, 1), (2, 6), (3, 4), (3, 2), (1, 2), (3, 3), (2, 7), (3, 9)]
+    events = tuple(
+        decoder.event({"pid": pid, "seq": seq, "t0": k, "call": "getpid"}) for k, (pid, seq) in enumerate(seqs)
+    )
+    nodes = _Nodes(Trace(Header(1, (), "", "", 0), (), events))
+    assert set(nodes.dense) == {1, 2} and set(nodes.sparse) == {3}
+    for i, (pid, seq) in enumerate(seqs):
+        assert nodes.of(EventKey(pid, seq)) == i and nodes.node(i) == EventKey(pid, seq)
+    for missing in (EventKey(1, 3), EventKey(1, -1), EventKey(2, 4), EventKey(3, 5), EventKey(4, 0)):
+        assert nodes.of(missing) is None
+    assert nodes.of(PacketNode(0)) is None

@@ -228,6 +228,67 @@ def test_timeline_still_prints_when_linking_fails(traces, monkeypatch):
     assert "pipe3" not in timeline(traces["pipe3"].trace) and "write" in timeline(traces["pipe3"].trace)
 
 
+def test_the_timeline_in_chunks_is_the_timeline(traces):
+    """`ipctrace show` writes the timeline chunk by chunk: the chunks joined are the very same text."""
+    from ipctrace.model import Trace
+    from ipctrace.render.text import timeline_chunks
+
+    for name, run in traces.items():
+        trace = run.trace
+        whole = timeline(trace)
+        assert whole.endswith("\n") and whole.count("\n") == len(trace.events) + len(trace.packets) + (
+            2 if trace.header.ending == "expected-blocked" and trace.header.ending_note else 0
+        ), name
+        for size in (1, 7, 4096):
+            chunks = list(timeline_chunks(trace, size))
+            assert "".join(chunks) == whole, (name, size)
+            assert all(c.endswith("\n") for c in chunks)
+            assert len(chunks) == -(-whole.count("\n") // size), (name, size)
+    empty = Trace(traces["pipe3"].trace.header, (), ())
+    assert timeline(empty) == "".join(timeline_chunks(empty)) == "\n"
+
+
+def test_endpoint_names_said_once_and_flows_kept_alone_are_what_they_were(traces):
+    """`describe` keeps each endpoint's name after the first event that asks: the same text every time;
+    `flows_of` gives every flow an event sends or receives in, in order, though a lone one is kept bare."""
+    for name, run in traces.items():
+        linked = run.linked
+        expected_flows: dict = {}
+        for f in linked.flows:
+            for key in dict.fromkeys((f.send, f.recv)):
+                expected_flows.setdefault(key, []).append(f)
+        for event in run.trace.events:
+            expected = (
+                ""
+                if event.endpoint is None
+                else linked.describe_endpoint(event.endpoint, linked.pipe_ends.get(event.key))
+            )
+            assert linked.describe(event) == expected == linked.describe(event.key), (name, event.key)
+            flows = tuple(expected_flows.get(event.key, ()))
+            assert linked.flows_of(event.key) == flows and type(linked.flows_of(event.key)) is tuple, name
+
+
+def test_escaping_takes_the_short_way_only_when_nothing_changes():
+    """Text with nothing to escape is returned as it is; anything else character by character, as before."""
+    from ipctrace.render.labels import _ESCAPES, _escaped
+
+    def by_character(text: str) -> str:
+        out = []
+        for ch in text:
+            if ch in _ESCAPES:
+                out.append(_ESCAPES[ch])
+            elif ch.isprintable():
+                out.append(ch)
+            else:
+                out.append(f"\\x{ord(ch):02x}" if ord(ch) < 0x100 else f"\\u{ord(ch):04x}")
+        return "".join(out)
+
+    samples = ["Who are you?", "안녕하세요", "it's", "a\\b", "tab\there", "nul\0", "\x7f", "\u200b", "", "line\n"]
+    for text in samples:
+        assert _escaped(text) == by_character(text), text
+    assert _escaped("plain text") is not None and _escaped("it's") == "it\\'s"
+
+
 def test_a_peeking_receive_says_so_in_the_diagram_and_the_timeline(tmp_path):
     """recv(4, MSG_PEEK) leaves the bytes in the socket: without the flag the two receives read the same."""
     import sys

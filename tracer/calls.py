@@ -422,6 +422,9 @@ SPECS: Mapping[Call, CallSpec] = {spec.call: spec for spec in TABLE}
 
 def spec(call: Call | str) -> CallSpec:
     """The table's row for `call` (a Call or its name); UNKNOWN's row for a name the table does not have."""
+    found = SPECS.get(call)  # type: ignore[arg-type]  # a Call, or a name equal to one (StrEnum)
+    if found is not None:
+        return found
     try:
         return SPECS[Call(call)]
     except ValueError:

@@ -344,7 +344,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 def cmd_show(args: argparse.Namespace) -> int:
     from ipctrace.compare.golden import is_golden_file, load
     from ipctrace.compare.listing import listing
-    from ipctrace.render.text import timeline
+    from ipctrace.render.text import timeline_chunks
     from ipctrace.tracefile import read_trace
 
     path = _trace_path(args.trace)
@@ -352,7 +352,8 @@ def cmd_show(args: argparse.Namespace) -> int:
         sys.stdout.write(listing(load(path)))
         return EXIT_OK
     trace = read_trace(path)
-    sys.stdout.write(timeline(trace))
+    for chunk in timeline_chunks(trace):  # written as it comes: a long timeline is never one string
+        sys.stdout.write(chunk)
     return EXIT_OK
 
 

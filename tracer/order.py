@@ -98,21 +98,40 @@ class _Nodes:
         self.events = trace.events
         self.packets = tuple(sorted(trace.packets, key=lambda p: p.index))
         self.count = len(self.events) + len(self.packets)
-        self.by_seq: dict[Pid, dict[int, int]] = defaultdict(dict)
+        # Node numbers by (pid, seq): an array per process while its seqs come one after another in the
+        # trace (one machine word an event, the usual case), a dict for a process whose seqs do not.
+        self.dense: dict[Pid, tuple[int, array[int]]] = {}
+        self.sparse: dict[Pid, dict[int, int]] = {}
         for i, e in enumerate(self.events):
-            self.by_seq[e.pid][e.seq] = i
+            pid, seq = e.pid, e.seq
+            sparse = self.sparse.get(pid)
+            if sparse is not None:
+                sparse[seq] = i
+                continue
+            dense = self.dense.get(pid)
+            if dense is None:
+                self.dense[pid] = (seq, array("q", [i]))
+            elif seq == dense[0] + len(dense[1]):
+                dense[1].append(i)
+            else:
+                del self.dense[pid]
+                self.sparse[pid] = {dense[0] + k: j for k, j in enumerate(dense[1])}
+                self.sparse[pid][seq] = i
         base = len(self.events)
         self.by_packet = {p.index: base + i for i, p in enumerate(self.packets)}
 
     def of(self, node: Node) -> int | None:
         if isinstance(node, PacketNode):
             return self.by_packet.get(node.index)
-        return self.by_seq.get(node.pid, {}).get(node.seq)
+        dense = self.dense.get(node.pid)
+        if dense is not None:
+            k = node.seq - dense[0]
+            return dense[1][k] if 0 <= k < len(dense[1]) else None
+        return self.sparse.get(node.pid, {}).get(node.seq)
 
     def node(self, i: int) -> Node:
         if i < len(self.events):
-            e = self.events[i]
-            return EventKey(e.pid, e.seq)
+            return self.events[i].key
         return PacketNode(self.packets[i - len(self.events)].index)
 
     def sort_keys(self) -> list[tuple[Nanos, int, int, int]]:

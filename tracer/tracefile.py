@@ -8,6 +8,7 @@ a raw recorder line plus `type` and `seq` is a valid trace line.
 from __future__ import annotations
 
 import base64
+import binascii
 import io
 import itertools
 import json
@@ -97,6 +98,8 @@ def _reaped(call: Call, result: Any) -> Reaped | None:
 def _data(value: Any) -> bytes | None:
     if value is None:
         return None
+    if type(value) is str:
+        return binascii.a2b_base64(value)  # what base64.b64decode does, without its checks of the argument's type
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     return base64.b64decode(value)
@@ -105,6 +108,8 @@ def _data(value: Any) -> bytes | None:
 _CALLS = {c.value: c for c in Call}
 _KINDS = {k.value: k for k in EndpointKind}
 _NO_ARGS: dict[str, Any] = {}
+#: Calls whose result may name new descriptors (`_new_fds` says which).
+_MAY_CREATE_FDS = frozenset(CREATES_FD | {Call.DUP2})
 
 
 class EventDecoder:
@@ -138,7 +143,8 @@ class EventDecoder:
         addr = self._addrs.get(key)
         if addr is None:
             addr = addr_from_json(value)
-            assert addr is not None
+            if addr is None:  # a list that is no address (addr_from_json says so): no address
+                return None
             self._addrs[key] = addr
         return addr
 
@@ -159,37 +165,57 @@ class EventDecoder:
 
         The raw shapes are decoded here, once: the call name, endpoints, addresses, the descriptors a
         call created and what a wait reaped. `data` may be base64 text (trace files) or bytes (the
-        recorder's log).
+        recorder's log). This runs once per event of a trace, so the common shapes take the short
+        way (no method call for a field that is absent or already an int).
         """
         get = obj.get
-        call = _CALLS.get(obj["call"]) or parse_call(str(obj["call"]))
-        args = self.args(get("args"))
-        result = self.small(get("res"))
-        pid = self.small(int(obj["pid"]))
+        name = obj["call"]
+        call = _CALLS.get(name) or parse_call(str(name))
+        raw_args = get("args")
+        args = self.args(raw_args) if raw_args else _NO_ARGS
+        ints = self._ints
+        result = get("res")
+        if type(result) is int:
+            result = ints.setdefault(result, result)
+        pid = obj["pid"]
+        pid = ints.setdefault(pid, pid) if type(pid) is int else self.small(int(pid))
+        ppid = get("ppid", 0)
+        ppid = ints.setdefault(ppid, ppid) if type(ppid) is int else self.small(int(ppid))
+        tid = get("tid", pid)
+        tid = ints.setdefault(tid, tid) if type(tid) is int else self.small(int(tid))
+        t0 = obj["t0"]
         t1 = get("t1")
+        fd = get("fd")
+        size = get("size")
+        ep = get("ep")
+        local = get("local")
+        peer = get("peer")
+        ep2 = get("ep2")
+        data = get("data")
+        site = get("site")
         return Event(
             pid,
             int(obj["seq"]) if seq is None else seq,
-            self.small(int(get("ppid", 0))),
-            self.small(int(get("tid", pid))),
-            int(obj["t0"]),
-            None if t1 is None else int(t1),
+            ppid,
+            tid,
+            t0 if type(t0) is int else int(t0),
+            None if t1 is None else t1 if type(t1) is int else int(t1),
             call,
-            self.small(get("fd")),
-            self.endpoint(get("ep")),
+            None if fd is None else ints.setdefault(fd, fd) if type(fd) is int else fd,
+            None if not ep else self.endpoint(ep),
             args,
             result,
             get("err"),
-            _data(get("data")),
-            self.small(get("size")),
-            self.addr(get("local")),
-            self.addr(get("peer")),
-            self.endpoint(get("ep2")),
+            None if data is None else _data(data),
+            None if size is None else ints.setdefault(size, size) if type(size) is int else size,
+            None if local is None else self.addr(local),
+            None if peer is None else self.addr(peer),
+            None if not ep2 else self.endpoint(ep2),
             bool(get("blocked", False)),
-            _safe_addr(args.get("addr")) if isinstance(args, dict) and "addr" in args else None,
-            _new_fds(call, result),
-            _reaped(call, result),
-            _site(get("site")),
+            _safe_addr(args["addr"]) if isinstance(args, dict) and "addr" in args else None,
+            _new_fds(call, result) if call in _MAY_CREATE_FDS else (),
+            _reaped(call, result) if call in WAITS_FOR_CHILD else None,
+            None if site is None else _site(site),
         )
 
 

@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import Any
 
 from ipctrace.model import Endpoint, Event, EventKey, Inode, SockAddr, Trace
 
@@ -238,26 +239,39 @@ class LinkedTrace:
     endpoints: Mapping[Inode, EndpointInfo]
     pipe_ends: Mapping[EventKey, PipeEnd]  # the end of a pipe an event's fd was
     gaps: tuple[Gap, ...] = ()
-    _by_event: dict[EventKey, tuple[Flow, ...]] = field(init=False, repr=False)
+    _by_event: dict[EventKey, Flow | tuple[Flow, ...]] = field(init=False, repr=False)
     _by_channel: dict[ChannelId, tuple[Flow, ...]] = field(init=False, repr=False)
     _packets_by_event: dict[EventKey, tuple[PacketLink, ...]] = field(init=False, repr=False)
     _channels: dict[ChannelId | str, Channel] = field(init=False, repr=False)
     _packet_links: dict[int, PacketLink] = field(init=False, repr=False)
+    _names: dict[tuple[Endpoint, PipeEnd | None], str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "_names", {})  # what `describe` said of each endpoint and end: said again
         channels: dict[ChannelId | str, Channel] = {ch.id: ch for ch in self.channels}
         channels.update({str(ch.id): ch for ch in self.channels})
         object.__setattr__(self, "_channels", channels)
         object.__setattr__(self, "_packet_links", {pl.packet: pl for pl in self.packet_links})
-        by_event: dict[EventKey, list[Flow]] = defaultdict(list)
+        # An event's one flow (most events have one) is kept as itself, several as a tuple: a million
+        # 1-tuples would be 48 MB, and a list for each while building twice that.
+        by_event: dict[EventKey, Any] = {}
         by_channel: dict[ChannelId, list[Flow]] = defaultdict(list)
         for flow in self.flows:
             by_channel[flow.channel].append(flow)
-            if flow.send is not None:
-                by_event[flow.send].append(flow)
-            if flow.recv is not None and flow.recv != flow.send:
-                by_event[flow.recv].append(flow)
-        object.__setattr__(self, "_by_event", {k: tuple(v) for k, v in by_event.items()})
+            for key in (flow.send, flow.recv) if flow.recv != flow.send else (flow.send,):
+                if key is None:
+                    continue
+                got = by_event.get(key)
+                if got is None:
+                    by_event[key] = flow
+                elif type(got) is list:
+                    got.append(flow)
+                else:
+                    by_event[key] = [got, flow]
+        for key, got in by_event.items():
+            if type(got) is list:
+                by_event[key] = tuple(got)
+        object.__setattr__(self, "_by_event", by_event)
         object.__setattr__(self, "_by_channel", {k: tuple(v) for k, v in by_channel.items()})
         by_packet: dict[EventKey, list[PacketLink]] = defaultdict(list)
         for plink in self.packet_links:
@@ -274,7 +288,8 @@ class LinkedTrace:
 
     def flows_of(self, key: EventKey) -> tuple[Flow, ...]:
         """Flows in which this event is the send or the receive."""
-        return self._by_event.get(key, ())
+        flows = self._by_event.get(key, ())
+        return flows if type(flows) is tuple else (flows,)  # type: ignore[return-value]
 
     def flows_in(self, channel_id: ChannelId | str) -> tuple[Flow, ...]:
         channel = self._channels.get(channel_id)
@@ -319,7 +334,11 @@ class LinkedTrace:
             event = self.trace.event(event)
         if event.endpoint is None:
             return ""
-        return self.describe_endpoint(event.endpoint, self.pipe_ends.get(event.key))
+        name_key = (event.endpoint, self.pipe_ends.get(event.key))
+        name = self._names.get(name_key)
+        if name is None:
+            name = self._names[name_key] = self.describe_endpoint(*name_key)
+        return name
 
     def describe_endpoint(self, endpoint: Endpoint, end: PipeEnd | None = None) -> str:
         """A human name for a pipe or socket; `end` says which end of a pipe."""

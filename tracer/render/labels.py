@@ -17,6 +17,8 @@ _SHUT = {0: "SHUT_RD", 1: "SHUT_WR", 2: "SHUT_RDWR"}
 
 
 def _escaped(text: str) -> str:
+    if text.isprintable() and "\\" not in text and "'" not in text:
+        return text  # nothing to escape (the common case): every character would be kept as it is
     out = []
     for ch in text:
         if ch in _ESCAPES:

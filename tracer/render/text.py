@@ -11,7 +11,9 @@ ended the way its scenario expects says so, with the scenario's explanation.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
+from collections.abc import Iterator
 
 from ipctrace.calls import RECEIVES, SENDS, Call, Trait, spec
 from ipctrace.model import Event, Packet, SockAddr, TcpFlags, Trace
@@ -20,6 +22,7 @@ from ipctrace.render.labels import msg_flags, show_flags, show_payload, show_res
 from ipctrace.render.layout.model import BarKind, Diagram, LaneId
 
 _ARGS_SHOWN = frozenset({Call.SLEEP, Call.BIND, Call.CONNECT, Call.LISTEN, Call.FORK, Call.KILL, Call.WAITPID})
+_DATA_CALLS = SENDS | RECEIVES  # calls whose `flags` argument is shown (MSG_PEEK, ...)
 _ARGS_SHOWN |= {Call.EXIT, Call.SHUTDOWN, Call.EXCEPTION, Call.SPAWN, Call.EXEC}
 
 
@@ -58,17 +61,18 @@ def event_line(event: Event, role: str, start: int, described: str = "") -> str:
     parts.append(_describe_fd(event, described))
     if event.args and event.call in _ARGS_SHOWN:
         parts.append(_show_args(event))
-    flags = event.args.get("flags") if event.call in SENDS | RECEIVES else None
+    flags = event.args.get("flags") if event.call in _DATA_CALLS else None
     if isinstance(flags, int) and flags:
         parts.append(msg_flags(flags))
-    if spec(event.call).has(Trait.HAS_ADDRESS) and event.peer is not None and event.call is not Call.ACCEPT:
-        if spec(event.call).has(Trait.SENDS) or spec(event.call).has(Trait.RECEIVES):  # each datagram's address
-            parts.append(("to " if spec(event.call).has(Trait.SENDS) else "from ") + str(event.peer))
+    if event.peer is not None and event.call is not Call.ACCEPT:
+        row = spec(event.call)
+        if row.has(Trait.HAS_ADDRESS) and (row.has(Trait.SENDS) or row.has(Trait.RECEIVES)):  # each datagram's address
+            parts.append(("to " if row.has(Trait.SENDS) else "from ") + str(event.peer))
     parts.append(show_payload(event))
     parts.append(show_result(event))
     if described and event.endpoint is not None and event.endpoint.kind == "pipe":
         parts.append(f"[{described.split(' ')[0]}]")  # which pipe: pipe#1, pipe#2
-    return "  ".join(p for p in parts if p)
+    return "  ".join([p for p in parts if p])
 
 
 def packet_line(packet: Packet, start: int, isn: dict[SockAddr, int]) -> str:
@@ -110,6 +114,25 @@ def ending_lines(trace: Trace) -> list[str]:
 
 def timeline(trace: Trace) -> str:
     """Every call (and packet) of a trace, one a line, in happens-before order; time order if linking fails."""
+    return "".join(timeline_chunks(trace))
+
+
+def timeline_chunks(trace: Trace, lines_per_chunk: int = 4096) -> Iterator[str]:
+    """The text of `timeline`, a few thousand lines at a time (each chunk ends in a newline).
+
+    `ipctrace show` writes each chunk as it comes, so a million-event timeline never sits in memory
+    as one string besides its lines.
+    """
+    lines = _timeline_lines(trace)
+    chunk = list(itertools.islice(lines, lines_per_chunk))
+    if not chunk:
+        yield "\n"  # no line at all still prints one empty line, as it always did
+    while chunk:
+        yield "\n".join(chunk) + "\n"
+        chunk = list(itertools.islice(lines, lines_per_chunk))
+
+
+def _timeline_lines(trace: Trace) -> Iterator[str]:
     roles = {p.pid: p.role for p in trace.processes}
     start = trace.header.started or (trace.events[0].t0 if trace.events else 0)
     try:
@@ -118,19 +141,22 @@ def timeline(trace: Trace) -> str:
 
         ordered = order(link(trace))
     except Exception:  # noqa: BLE001 - the timeline must print even for a trace the linker rejects
-        lines = [event_line(e, roles.get(e.pid, str(e.pid)), start) for e in trace.events]
-        return "\n".join([*lines, *ending_lines(trace)]) + "\n"
+        for e in trace.events:
+            yield event_line(e, roles.get(e.pid, str(e.pid)), start)
+        yield from ending_lines(trace)
+        return
     packets = {p.index: p for p in trace.packets}
     isn = _isns(trace)
-    lines = []
+    describe = ordered.linked.describe
+    event_of = trace.event
     for node in ordered.order:
         if isinstance(node, PacketNode):
             if node.index in packets:
-                lines.append(packet_line(packets[node.index], start, isn))
+                yield packet_line(packets[node.index], start, isn)
             continue
-        event = trace.event(node)
-        lines.append(event_line(event, roles.get(event.pid, str(event.pid)), start, ordered.linked.describe(event)))
-    return "\n".join([*lines, *ending_lines(trace)]) + "\n"
+        event = event_of(node)
+        yield event_line(event, roles.get(event.pid, str(event.pid)), start, describe(event))
+    yield from ending_lines(trace)
 
 
 def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]:
