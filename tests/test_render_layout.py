@@ -369,3 +369,20 @@ def test_call_sites_name_descriptors_as_the_program_does():
         "a line without the call names nothing"
     )
     assert read_site(None, Call.WRITE).fd is None
+
+
+def test_a_reader_far_behind_its_writer_gives_whole_pages_of_sane_height():
+    """A recorded echo_storeserv run whose handler started reading after its client's writer had ended.
+
+    Its five messages were in flight over several slides: clearing their crossings used to push bands
+    down ×4 a round (a drawing millions of points tall, 26 pages, short arrows cut at page breaks).
+    """
+    from pathlib import Path
+
+    from ipctrace.order import analyse
+    from ipctrace.tracefile import read_trace
+
+    ordered = analyse(read_trace(Path(__file__).parent / "traces" / "echo_storeserv_late_reader.jsonl"))
+    for view in VIEWS:
+        for fold in (True, False):
+            check_diagram(build_diagram(ordered, RenderOptions(view=view, fold=fold)), ordered)

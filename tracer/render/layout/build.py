@@ -115,6 +115,9 @@ def _probe(placed: Placed, arrows: Sequence[Arrow], m: Metrics) -> Diagram:
     )
 
 
+_MOST_ROOM = 6.0  # lines of room a band may gain: a long arrow whose end moves with the band never clears it
+
+
 def _clear_crossings(
     items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, placed: Placed
 ) -> tuple[Placed, frozenset[str]]:
@@ -132,9 +135,14 @@ def _clear_crossings(
         pushed = [(seg, box) for seg, box in found if seg.ref not in dashed]
         if not pushed:
             break
+        grown = False
         for seg, box in pushed:
             band = placed.rows[box.row].band
-            extra[band] = extra.get(band, 0.0) + _room_below(seg, box, m)
+            room = min(extra.get(band, 0.0) + _room_below(seg, box, m), _MOST_ROOM * m.line)
+            grown |= room > extra.get(band, 0.0)
+            extra[band] = room
+        if not grown:  # every band it would move is at its limit: a crossing that moving cannot clear stays
+            break
         placed = place(items, families, m, 0.0, extra)
     return placed, frozenset(hints)
 

@@ -90,8 +90,14 @@ def _bands(
     return out
 
 
-def _cuts(bands: Sequence[_Band], arrows: Sequence[Arrow], together: Sequence[tuple[int, int]], folds) -> list[int]:
-    """Per band: how many things a break just before it would cut (0: a clean break)."""
+def _cuts(
+    bands: Sequence[_Band], arrows: Sequence[Arrow], together: Sequence[tuple[int, int]], folds, room: float
+) -> list[int]:
+    """Per band: how many things a break just before it would cut (0: a clean break).
+
+    A message longer than a page (`room`) is cut wherever the breaks fall: it does not count, so that
+    it does not hide the short messages around it that a break can still keep whole.
+    """
     cuts = [0] * (len(bands) + 1)
     spans = [(a.src_row, a.dst_row) for a in arrows if a.dst_row > a.src_row]
     spans += [(a, b) for a, b in together] + [(f.row0, f.row1) for f in folds]
@@ -102,7 +108,7 @@ def _cuts(bands: Sequence[_Band], arrows: Sequence[Arrow], together: Sequence[tu
             band_at[r] = i
     for lo, hi in spans:
         first, last = band_at.get(lo), band_at.get(hi)
-        if first is None or last is None or last <= first:
+        if first is None or last is None or last <= first or bands[last].bottom - bands[first].top > room:
             continue
         delta[first + 1] += 1  # breaks before bands first+1 .. last cut this span
         delta[last + 1] -= 1
@@ -186,7 +192,7 @@ def paginate(
     scale = _scale(max(w.width for w in windows), bands, frame, m)
     if not bands:
         return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),)
-    cuts = _cuts(bands, arrows, together, folds)
+    cuts = _cuts(bands, arrows, together, folds, frame.rows_height(False, scale, m))
     starts = choose_breaks(bands, cuts, frame, scale, m, max_rows)
     ends = [*starts[1:], len(bands)]
     pages: list[Page] = []
