@@ -34,7 +34,7 @@ from ipctrace.record import tracing_environment
 from ipctrace.record.reader import LogFollower, read_logs
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Role, Scenario
 from ipctrace.tracefile import write_trace
-from ipctrace.unrecorded import GroupWatch, reached, recorder_enters, waits_for_input
+from ipctrace.unrecorded import GroupWatch, entry_problem, reached, waits_for_input
 
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
@@ -268,6 +268,7 @@ class _RoleRun:
     streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
     watch: GroupWatch | None = None  # a program no recorder enters: followed through /proc (unrecorded.py)
     recorded: bool = False  # one of its processes has recorded an event
+    untraced: str | None = None  # why no recorder enters its program (unrecorded.entry_problem)
 
 
 def _stream_inodes(proc: subprocess.Popen) -> dict[Inode, Stream]:
@@ -295,6 +296,7 @@ class Supervisor:
         subst: dict[str, str],
         printer: OutputPrinter,
         timeout: float,
+        native_note: str | None = "",
     ) -> None:
         self.scenario = scenario
         self.env = env
@@ -302,6 +304,7 @@ class Supervisor:
         self.subst = subst
         self.printer = printer
         self.timeout = timeout
+        self.native_note = native_note  # "": the native recorder is in LD_PRELOAD; else why it is not
         self.runs: list[_RoleRun] = []
         self.role_of: dict[Pid, str] = {}
         self.ppid_of: dict[Pid, Pid] = {}
@@ -394,9 +397,12 @@ class Supervisor:
         self.role_of[proc.pid] = role.name
         assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
         threads = [self.printer.pump(role.name, proc.stdout), self.printer.pump(role.name, proc.stderr)]
-        watch = None if recorder_enters(tuple(command)) else GroupWatch(proc.pid)
+        untraced = entry_problem(tuple(command), not self.native_note, self.subst.get("cwd"), self.native_note or "")
+        watch = None if untraced is None else GroupWatch(proc.pid)
         self.runs.append(
-            _RoleRun(role, proc, deque(role.stdin or ()), threads, streams=_stream_inodes(proc), watch=watch)
+            _RoleRun(
+                role, proc, deque(role.stdin or ()), threads, streams=_stream_inodes(proc), watch=watch, untraced=untraced
+            )
         )
 
     def _follow_unrecorded(self, final: bool = False) -> bool:
@@ -511,6 +517,10 @@ class Supervisor:
                     self.start_role(roles[started])
                     continue
                 if previous.exit is not None:
+                    for obj in self._read_new_events():  # what it recorded just before it ended (seen after the reap)
+                        self._handle(obj)
+                    if previous.ready:
+                        continue
                     return "failed", (
                         f"{previous.role.name} ended ({previous.exit}) before it was ready "
                         f"(it never reached {' or '.join(previous.role.ready)}); see its output above."
@@ -617,7 +627,10 @@ class Supervisor:
             for thread in run.threads:
                 thread.join(timeout=5)
         raw, problems = read_logs(self.events_path)
-        self.log_problems = problems.sentences() + problems.messages
+        # A role no recorder entered, in a run that recorded others (a run that recorded nothing says so once).
+        others = any(r.recorded for r in self.runs)
+        untraced = [f"{r.role.name}: {r.untraced}" for r in self.runs if r.untraced and others]
+        self.log_problems = untraced + problems.sentences() + problems.messages
         in_call = {obj["pid"] for obj in raw if obj.get("state") == "in-progress"}
         return raw + [b for b in self.blocked_records if b["pid"] not in in_call]
 
@@ -814,20 +827,15 @@ def _nothing_recorded(scenario: Scenario, runs: list[_RoleRun]) -> str:
     outputs = " and ".join([", ".join(files[:-1]), files[-1]] if len(files) > 1 else files)
     they, their = ("they", "their") if len(files) > 1 else ("it", "its")
     kept = f"what {they} printed is in {outputs}, and {their} packets, if any, in capture.pcap"
+    reasons = "; ".join(dict.fromkeys(r.untraced for r in runs if r.untraced))
     if scenario.impl == Impl.C:
-        return (
-            "nothing was recorded: the C originals run untraced until ipctrace's native recorder is built "
-            f"(it is not yet); {kept}; `ipctrace run {scenario.name}` traces the Python port"
-        )
-    untraced = [Path(r.role.command[0]).name for r in runs if r.watch is not None]
-    if untraced:
-        return (
-            f"nothing was recorded: ipctrace records Python programs only so far (its native recorder for C and "
-            f"other programs is not built yet), so {', '.join(untraced)} ran untraced; {kept}"
-        )
+        why = reasons or "the C originals ran, but the native recorder wrote no log"
+        return f"nothing was recorded: {why}; {kept}; `ipctrace run {scenario.name}` traces the Python port"
+    if reasons:
+        return f"nothing was recorded: {reasons}; {kept}"
     return (
         "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
-        "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook)"
+        "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook) and other dynamically linked programs"
     )
 
 
@@ -843,13 +851,21 @@ def _built_c_programs(scenario: Scenario) -> str:
         raise RunError(str(exc)) from None
 
 
+def _native_library() -> tuple[Path | None, str]:
+    """The native recorder's library for LD_PRELOAD (built on first use), or None and why it cannot be had."""
+    from ipctrace.record.native import library_or_reason
+
+    return library_or_reason()
+
+
 def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
     """Run a scenario under the tracer and write its trace, capture and outputs."""
     outdir = Path(options.outdir or options.output_root / scenario.run_name).resolve()
     cbin = _built_c_programs(scenario)  # before anything is written: a missing compiler is one sentence
     events_path = _prepare_outdir(scenario, outdir)
     port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
-    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule)
+    native, native_note = _native_library()
+    env = tracing_environment(str(events_path), options.payload_cap, scenario.schedule, native=native)
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
     here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
     own_file = scenario.path is not None and here != BUILTIN_DIR.resolve()
@@ -867,7 +883,9 @@ def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunR
     _become_subreaper()
     printer = OutputPrinter(outdir, options.echo)
     started = time.time_ns()
-    supervisor = Supervisor(scenario, env, events_path, subst, printer, options.timeout or scenario.timeout)
+    supervisor = Supervisor(
+        scenario, env, events_path, subst, printer, options.timeout or scenario.timeout, native_note=native_note
+    )
     try:
         ending, message = supervisor.run()
     except BaseException:  # a role that cannot start: stop the others, then say why

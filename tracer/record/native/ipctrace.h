@@ -107,7 +107,27 @@ static inline char *rec_args(struct head *h) { return (char *)h + sizeof(struct 
 /* The hot path: data calls without blobs (read, write, send, recv). */
 HIDDEN struct head *hot_begin(uint16_t call, int fd, uint64_t site, const void *data, size_t n, int receive);
 
-static inline void store_done(struct head *h) { __atomic_store_n(&h->state, ST_DONE, __ATOMIC_RELEASE); }
+/* The calls this thread is inside (a signal handler's calls nest in the call it interrupted): when the process
+ * ends inside one (a handler that calls _exit), ending_inside() completes them, failed with EINTR. */
+struct inside {
+    struct head *h[8];
+    uint32_t depth;
+};
+extern HIDDEN __thread struct inside g_inside __attribute__((tls_model("initial-exec")));
+HIDDEN void ending_inside(void);
+
+static inline void entered(struct head *h)
+{
+    g_inside.h[g_inside.depth & 7] = h;
+    g_inside.depth++;
+}
+
+static inline void store_done(struct head *h)
+{
+    __atomic_store_n(&h->state, ST_DONE, __ATOMIC_RELEASE);
+    if (g_inside.depth)
+        g_inside.depth--;
+}
 
 static inline void hot_end(struct head *h, ssize_t res, int err, const void *data)
 {

@@ -41,6 +41,7 @@ struct tlog {
     uint8_t growing;
 };
 static __thread struct tlog tl __attribute__((tls_model("initial-exec")));
+__thread struct inside g_inside __attribute__((tls_model("initial-exec")));
 
 void *real(const char *name)
 {
@@ -217,6 +218,7 @@ void log_forget_inherited(void)
     if (t->base != NULL)
         syscall(SYS_munmap, t->base, FILE_SIZE); /* a forked child never writes into its parent's log */
     memset(t, 0, sizeof(*t));
+    memset(&g_inside, 0, sizeof(g_inside));
     g_pid = (int)syscall(SYS_getpid);
 }
 
@@ -271,6 +273,7 @@ struct head *hot_begin(uint16_t call, int fd, uint64_t site, const void *data, s
         h->data_len = keep;
     }
     __atomic_store_n(&h->t0, now_ns(), __ATOMIC_RELEASE); /* t0 set: the call has begun */
+    entered(h);
     return h;
 }
 
@@ -305,6 +308,7 @@ struct head *rec_begin(uint16_t call, int fd, uint32_t flags, uint64_t site, int
         h->data_len = data_len;
     }
     __atomic_store_n(&h->t0, now_ns(), __ATOMIC_RELEASE);
+    entered(h);
     return h;
 }
 
@@ -345,6 +349,21 @@ void rec_point(uint16_t call, int fd, uint64_t site, const char *args, uint32_t 
 {
     struct head *h = rec_begin(call, fd, F_POINT | (fd >= 0 ? F_FD : 0), site, 0, args, args_len, 0, NULL, 0, 0);
     rec_end(h, res, 0, 0, NULL, 0, NULL, 0);
+}
+
+void ending_inside(void)
+{
+    struct tlog *t = &tl;
+    uint32_t n = g_inside.depth < 8 ? g_inside.depth : 8;
+    for (uint32_t i = n; i-- > 0;) {
+        struct head *h = g_inside.h[i];
+        if (t->state != T_OK || (char *)h < t->base || (char *)h >= t->base + t->limit || h->state != ST_IN_PROGRESS)
+            continue;
+        h->t1 = now_ns();
+        h->err = EINTR; /* the process ended inside it: it never returned */
+        __atomic_store_n(&h->state, ST_DONE, __ATOMIC_RELEASE);
+    }
+    g_inside.depth = 0;
 }
 
 /* Said once on stderr and kept as a `problem` record, so the run's summary says it too. */

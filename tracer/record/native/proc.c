@@ -291,12 +291,14 @@ __attribute__((destructor)) static void fini(void)
     if (!g_on)
         return;
     stdio_flush(); /* what exit would write after this, written first, as the Python recorder does */
+    ending_inside();
     static const char blob[] = "{\"args\":{\"how\":\"return\"}}";
     rec_point(C_EXIT, -1, 0, blob, sizeof(blob) - 1, 0);
 }
 
 static void exit_record(int status, uint64_t site)
 {
+    ending_inside();
     JB(j, 96);
     jb_raw(&j, "{\"args\":{\"how\":\"_exit\"},\"res\":");
     jb_int(&j, status);

@@ -24,17 +24,21 @@ static int done(struct head *h, int r, int err, struct jb *post)
     return r;
 }
 
-static void pair_blob(struct jb *j, const int fds[2], const char *second)
+/* As the Python recorder has them: a pipe's {"res": [r, w], "ep"}, a socketpair's with "fd" and "ep2" too. */
+static void pair_blob(struct jb *j, const int fds[2], int socketpair)
 {
     jb_raw(j, "{\"res\":[");
     jb_int(j, fds[0]);
     jb_raw(j, ",");
     jb_int(j, fds[1]);
-    jb_raw(j, "],\"fd\":");
-    jb_int(j, fds[0]);
+    jb_raw(j, "]");
+    if (socketpair) {
+        jb_raw(j, ",\"fd\":");
+        jb_int(j, fds[0]);
+    }
     jb_raw(j, ",\"ep\":");
     jb_ep(j, fds[0]);
-    if (second != NULL) {
+    if (socketpair) {
         jb_raw(j, ",\"ep2\":");
         jb_ep(j, fds[1]);
     }
@@ -63,7 +67,7 @@ static int traced_pipe(int fds[2], int flags, int two, uint64_t site)
     ep_learn(fds[0], K_PIPE);
     ep_learn(fds[1], K_PIPE);
     JB(post, 160);
-    pair_blob(&post, fds, NULL);
+    pair_blob(&post, fds, 0);
     return done(h, 0, err, &post);
 }
 
@@ -122,7 +126,7 @@ int socketpair(int domain, int type, int proto, int fds[2])
         ep_learn(fds[i], socket_kind(domain, type));
     }
     JB(post, 256);
-    pair_blob(&post, fds, "ep2");
+    pair_blob(&post, fds, 1);
     return done(h, 0, err, &post);
 }
 
@@ -428,6 +432,8 @@ static int traced_open(int dirfd, const char *path, int flags, mode_t mode, cons
     const struct ep *e = ep_of(fd);
     if (h != NULL && (!e->valid || e->kind == K_FILE || e->kind == K_DIR)) {
         __atomic_store_n(&h->state, ST_PADDING, __ATOMIC_RELEASE); /* a regular file: not IPC, given up */
+        if (g_inside.depth)
+            g_inside.depth--;
         errno = err;
         return fd;
     }
