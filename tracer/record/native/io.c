@@ -48,7 +48,7 @@ ssize_t traced_read(int fd, void *buf, size_t n, uint64_t site)
     struct head *h = hot_begin(C_READ, fd, site, NULL, n, 1);
     ssize_t r = real_read(fd, buf, n);
     if (h != NULL)
-        hot_end(h, r, errno, buf);
+        hot_end(h, r, buf);
     return r;
 }
 
@@ -60,7 +60,7 @@ ssize_t traced_write(int fd, const void *buf, size_t n, uint64_t site)
     struct head *h = hot_begin(C_WRITE, fd, site, buf, n, 0);
     ssize_t r = real_write(fd, buf, n);
     if (h != NULL)
-        hot_end(h, r, errno, NULL);
+        hot_end(h, r, NULL);
     return r;
 }
 
@@ -151,7 +151,7 @@ ssize_t send(int fd, const void *buf, size_t n, int flags)
         struct head *h = hot_begin(C_SEND, fd, SITE, buf, n, 0);
         ssize_t r = real_send(fd, buf, n, 0);
         if (h != NULL)
-            hot_end(h, r, errno, NULL);
+            hot_end(h, r, NULL);
         return r;
     }
     JB(j, 64);
@@ -173,7 +173,7 @@ static ssize_t traced_recv(int fd, void *buf, size_t n, int flags, uint64_t site
         struct head *h = hot_begin(C_RECV, fd, site, NULL, n, 1);
         ssize_t r = real_recv(fd, buf, n, 0);
         if (h != NULL)
-            hot_end(h, r, errno, buf);
+            hot_end(h, r, buf);
         return r;
     }
     JB(j, 64);

@@ -129,11 +129,14 @@ static inline void store_done(struct head *h)
         g_inside.depth--;
 }
 
-static inline void hot_end(struct head *h, ssize_t res, int err, const void *data)
+/* Completes a hot record; errno is read only when the call failed (it is a function call away). */
+static inline void hot_end(struct head *h, ssize_t res, const void *data)
 {
     if (res < 0) {
+        int err = errno;
         h->t1 = now_ns();
         h->err = err;
+        errno = err;
     } else {
         if (data != NULL && res > 0) { /* a receive: the room reserved was min(asked, cap) */
             uint64_t kept = (uint64_t)res;
