@@ -16,7 +16,8 @@ int main(int argc, char *argv[])
         return 2;
     setvbuf(stdout, NULL, _IOLBF, 0);
     int fds[2];
-    pipe(fds);
+    if (pipe(fds) != 0)
+        return 1;
     pid_t pid = fork();
     if (pid == 0) {
         dup2(fds[1], 1);

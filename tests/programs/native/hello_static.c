@@ -5,6 +5,5 @@
 int main(void)
 {
     const char msg[] = "hello from a static binary\n";
-    write(1, msg, sizeof(msg) - 1);
-    return 0;
+    return write(1, msg, sizeof(msg) - 1) == sizeof(msg) - 1 ? 0 : 1;
 }

@@ -5,7 +5,6 @@
  * The C twin of ../record/kill_sender.py: the parent drains each child's pipe and prints one JSON line, for
  * each child its pid and the bytes that came out of its pipe; the test compares them with its recorded writes.
  */
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,19 +37,20 @@ int main(int argc, char *argv[])
             char msg[16];
             for (unsigned i = 0;; i++) {
                 snprintf(msg, sizeof(msg), "msg%08u;", i);
-                write(fds[1], msg, 12);
+                if (write(fds[1], msg, 12) != 12)
+                    _exit(1);
             }
         }
         close(fds[1]);
-        fcntl(fds[0], F_SETFL, O_NONBLOCK);
         size_t len = 0;
-        double started = now() + 10, deadline = started; /* the first bytes say it is sending; then a moment more */
-        while (now() < deadline) {
-            ssize_t r = read(fds[0], got + len, sizeof(got) - len);
-            if (r > 0)
-                len += (size_t)r;
-            if (len && deadline == started)
-                deadline = now() + (rand() % 3000) / 1e6;
+        double deadline = 0; /* the first bytes say it is sending; then a random moment more */
+        while (deadline == 0 || now() < deadline) { /* read while the child writes: it is killed writing */
+            ssize_t r = read(fds[0], got + len, 65536);
+            if (r <= 0)
+                break;
+            len += (size_t)r;
+            if (deadline == 0)
+                deadline = now() + (rand() % 1000) / 1e6;
         }
         kill(pid, sig);
         waitpid(pid, NULL, 0);
