@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, ratios, run_json
+from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, Target, ratios, run_json
+
+TARGET_SCENARIO, TARGET_SECONDS = "tcp_chat", 0.5
 
 SCENARIOS = ("pipe3", "tcp_chat", "udp_file_done")
 QUICK_SCENARIOS = ("tcp_chat",)
@@ -106,9 +108,48 @@ def run(ctx: Context) -> Section:
             f"median (min–max) over {ctx.repeats} run{'s' if ctx.repeats > 1 else ''}, after one warm-up run",
         )
     )
+    split = _split(ok, scenarios)
+    if split:
+        section.tables.append(
+            Table(
+                ["scenario", "recording (no capture, no render) s", "+ capture s", "+ diagrams s", "whole run s"],
+                split,
+                "medians; each part is the difference between two modes of the table above",
+            )
+        )
+    if TARGET_SCENARIO in scenarios and ok(TARGET_SCENARIO, "ipctrace run"):
+        whole = Stat.of(r["wall"] for r in ok(TARGET_SCENARIO, "ipctrace run")).median
+        section.targets.append(
+            Target(
+                f"`ipctrace run {TARGET_SCENARIO}` wall",
+                f"≤ {TARGET_SECONDS:g} s",
+                f"{whole:.2f} s",
+                whole <= TARGET_SECONDS,
+            )
+        )
     if failures:
         section.notes.append(
             "Runs that did not end well, left out of the figures: "
             + "; ".join(f"{what} ({n}x)" for what, n in failures.items())
         )
     return section
+
+
+def _split(ok, scenarios) -> list[list[str]]:
+    """Where an `ipctrace run` spends its time: recording, capture (start, drain, parse), diagrams."""
+    rows = []
+    for scenario in scenarios:
+        med = {}
+        for mode in MODES[1:]:
+            runs = ok(scenario, mode)
+            if not runs:
+                break
+            med[mode] = Stat.of(r["wall"] for r in runs).median
+        else:
+            record = med["ipctrace run --no-render --no-capture"]
+            capture = med["ipctrace run --no-render"] - record
+            render = med["ipctrace run"] - med["ipctrace run --no-render"]
+            rows.append(
+                [f"`{scenario}`", f"{record:.2f}", f"{capture:+.2f}", f"{render:+.2f}", f"{med['ipctrace run']:.2f}"]
+            )
+    return rows

@@ -43,6 +43,8 @@ SECTIONS = {
     "end_to_end": "benchmarks.end_to_end",
     "capture": "benchmarks.capture_rate",
     "rendering": "benchmarks.rendering",
+    "scaling": "benchmarks.scaling",
+    "compare": "benchmarks.compare_scaling",
     "startup": "benchmarks.startup",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "RESULTS.md"

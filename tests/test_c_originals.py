@@ -444,7 +444,10 @@ def python_calls(trace) -> dict[str, list[Entry]]:
         entries: list[Entry] = []
         for event in trace.events_of(proc.pid):
             call = Call(event.call) if event.call in {c.value for c in Call} else Call.UNKNOWN
-            if call in _STREAMS:
+            stream = trace.stream_of(event)
+            if stream is not None:  # the bytes the program read or wrote at fd 0, 1, 2
+                key = stream.value
+            elif call in _STREAMS:
                 key = _STREAMS[call]
             elif call in DATA_CALLS:
                 key = spec(call).syscalls[0]
@@ -459,9 +462,23 @@ def python_calls(trace) -> dict[str, list[Entry]]:
     return out
 
 
+def _joined_streams(entries: list[Entry]) -> list[Entry]:
+    """Consecutive writes to one standard stream as one: how output is cut depends on buffering, not the program."""
+    out: list[Entry] = []
+    for key, value in entries:
+        if out and key in ("stdout", "stderr") and out[-1][0] == key and isinstance(value, bytes):
+            previous = out[-1][1]
+            if isinstance(previous, bytes):
+                out[-1] = (key, previous + value)
+                continue
+        out.append((key, value))
+    return out
+
+
 def _fidelity_form(scenario: str, calls: dict[str, list[Entry]]) -> dict[str, list[Entry]]:
     out = {}
     for role, entries in calls.items():
+        entries = _joined_streams(entries)
         entries = [(k, _pidless(v) if isinstance(v, bytes) and k == "stdout" else v) for k, v in entries]
         out[role] = sorted(entries, key=repr) if (scenario, role) in UNORDERED else entries
     return out

@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -422,3 +423,107 @@ def test_frames_of_keeps_only_kept_frames() -> None:
     raw = RawCapture(frames=[(1, b"a"), (2, b"b"), (3, b"c")], kernel_drops=0, backend="scapy")
     sub = frames_of([_pkt(2, "udp", ("1.1.1.1", 1), ("1.1.1.1", 2))], raw)
     assert sub.frames == [(3, b"c")] and sub.backend == "scapy"
+
+
+# --------------------------------------------------------------------------- the struct parser and the filter
+
+
+def _scapy_frames() -> list[bytes]:
+    """Frames the struct parser reads itself, and unusual ones it must hand to scapy, built with scapy."""
+    from scapy.layers.inet import ICMP, IP, TCP, UDP
+    from scapy.layers.inet6 import IPv6, IPv6ExtHdrHopByHop
+    from scapy.layers.l2 import Dot1Q, Ether
+
+    return [
+        bytes(Ether() / IP(src="127.0.0.1", dst="127.0.0.2") / UDP(sport=1, dport=2) / b"plain"),
+        bytes(Ether() / IP(options=b"\x01\x01\x01\x00") / TCP(sport=3, dport=4, flags="PA", seq=9, ack=10) / b"opt"),
+        bytes(Ether() / IPv6(src="::1", dst="::1") / TCP(sport=5, dport=6, flags="S", options=[("MSS", 1460)])),
+        bytes(Ether() / IPv6() / IPv6ExtHdrHopByHop() / UDP(sport=7, dport=8) / b"ext header"),
+        bytes(Ether() / Dot1Q(vlan=5) / IP() / UDP(sport=9, dport=10) / b"vlan"),
+        bytes(Ether() / IP() / ICMP(type=3, code=3) / IP() / UDP(sport=11, dport=12) / b"quoted"),
+        bytes(Ether() / IP(flags="MF") / UDP(sport=13, dport=14) / b"fragment"),
+        bytes(Ether() / IP() / UDP(sport=15, dport=16, len=4) / b"bad length"),
+        b"\x00" * 10,  # shorter than an Ethernet header
+    ]
+
+
+def test_struct_parser_equals_scapy_on_built_frames() -> None:
+    from ipctrace.capture.parse import parse_with_scapy
+
+    raw = RawCapture(frames=[(1_700_000_000_000_000_000 + i, f) for i, f in enumerate(_scapy_frames())])
+    fast = parse_packets(raw)
+    assert fast == parse_with_scapy(raw)
+    assert [p.index for p in fast] == [0, 1, 2, 3, 4, 7]  # ICMP, the fragment and the stub are not TCP/UDP
+
+
+@needs_capture
+def test_struct_parser_equals_scapy_on_a_real_capture() -> None:
+    """TCP (handshake, data, 64 KiB GSO segments, FIN), UDP and IPv6 as the kernel delivered them."""
+    from ipctrace.capture.parse import parse_with_scapy
+
+    _require()
+    cap = start_capture("scapy")
+    listener, client, server = _tcp_pair()
+    big = bytes(range(256)) * 800
+    reader = threading.Thread(target=lambda: _recv_exact(server, len(big)))
+    reader.start()
+    client.sendall(big)
+    reader.join()
+    for s in (client, server, listener):
+        s.close()
+    for family, host in ((socket.AF_INET, LOCAL), (socket.AF_INET6, "::1")):
+        recv = socket.socket(family, socket.SOCK_DGRAM)
+        recv.bind((host, 0))
+        send = socket.socket(family, socket.SOCK_DGRAM)
+        for n in (0, 1, 1400, 60000):
+            send.sendto(b"u" * n, recv.getsockname())
+            assert len(recv.recv(65536)) == n
+        send.close()
+        recv.close()
+    raw = cap.stop()
+    fast = parse_packets(raw)
+    assert len(fast) >= 20 and any(len(p.payload) > 30000 for p in fast)
+    assert fast == parse_with_scapy(raw)
+
+
+def test_the_filter_compiles_to_the_program_scapy_compiles() -> None:
+    pytest.importorskip("scapy")
+    from scapy.arch.common import compile_filter as scapy_compile
+
+    from ipctrace.capture.bpf import compile_filter
+    from ipctrace.capture.scapy_socket import FILTER
+
+    for linktype in (DLT_EN10MB, 12):
+        prog = scapy_compile(FILTER, linktype=linktype)
+        theirs = [(i.code, i.jt, i.jf, i.k & 0xFFFFFFFF) for i in (prog.bf_insns[n] for n in range(prog.bf_len))]
+        assert compile_filter(FILTER, linktype, 65535) == theirs
+    assert compile_filter(FILTER, 101, 65535) == compile_filter(FILTER, 12, 65535)  # a pcap's raw IP
+
+
+def test_a_bad_filter_is_one_sentence() -> None:
+    from ipctrace.capture.bpf import BpfError, compile_filter
+
+    with pytest.raises(BpfError, match="rejects the filter 'tcp and and'"):
+        compile_filter("tcp and and", DLT_EN10MB)
+
+
+@needs_capture
+def test_capture_starts_and_stops_without_scapy_and_without_waiting() -> None:
+    """Opening, capturing and stopping import no scapy; stop() takes what is queued, not a fixed drain."""
+    _require()
+    code = (
+        "import sys, socket, time\n"
+        "from ipctrace.capture import start_capture, parse_packets\n"
+        "cap = start_capture('scapy')\n"
+        "r = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); r.bind(('127.0.0.1', 0))\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "for i in range(50): s.sendto(b'x%d' % i, r.getsockname())\n"
+        "t = time.monotonic(); raw = cap.stop(); took = time.monotonic() - t\n"
+        "got = [p for p in parse_packets(raw) if p.dst.port == r.getsockname()[1]]\n"
+        "print(len(got), round(took, 3), any(m.split('.')[0] == 'scapy' for m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    count, took, scapy_loaded = out.stdout.split()
+    assert int(count) == 50
+    assert float(took) < 0.15  # the old fixed drain was 0.2 s
+    assert scapy_loaded == "False"

@@ -23,10 +23,12 @@ from ipctrace.compare import (
     canonicalize,
     diff_canonical,
     diff_traces,
+    dumps,
     load,
-    run_canonical,
+    loads,
     without,
 )
+from ipctrace.compare.runner import run_canonical
 from ipctrace.model import Trace
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from tests.conftest import require_capture
@@ -69,7 +71,7 @@ def test_every_reference_scenario_has_a_golden_trace():
 def test_golden_trace_matches_consecutive_runs(ipctrace, name):
     runs = 1 if ipctrace.update else REPEAT.get(name, 1)
     for _ in range(runs):
-        ipctrace.assert_matches(name)
+        ipctrace.assert_matches(name, name=name)  # tests/golden/NAME.json: the golden of each course example
         assert ipctrace.last_run is not None and ipctrace.last_run.ok, ipctrace.last_run.message
 
 
@@ -82,7 +84,7 @@ def test_golden_files_are_readable_json_with_one_call_a_line():
 
 def test_canonical_form_has_no_pids_ports_or_inodes(tmp_path):
     result, canonical = run_canonical("tcp_hello", tmp_path / "tcp_hello")
-    text = canonical.dumps()
+    text = dumps(canonical)
     trace = result.trace
     numbers = {p.pid for p in trace.processes} | {result.port}
     numbers |= {e.endpoint.ino for e in trace.events if e.endpoint is not None}
@@ -96,9 +98,9 @@ def test_load_reads_traces_output_folders_and_golden_files_alike(tmp_path):
     result, canonical = run_canonical("socketpair_fork", tmp_path / "socketpair_fork")
     assert load(result.trace_path) == canonical
     assert load(result.outdir) == canonical
-    assert CanonicalTrace.loads(canonical.dumps()) == canonical
+    assert loads(dumps(canonical)) == canonical
     assert load(GOLDEN / "socketpair_fork.json") == canonical
-    assert "[parent:main] From Child" in canonical.dumps()  # the pid the program printed, as a role
+    assert "[parent:main] From Child" in dumps(canonical)  # the pid the program printed, as a role
 
 
 # -- what the diff says ------------------------------------------------------------------------------
@@ -303,7 +305,7 @@ def test_plugin_records_goldens_then_checks_them_then_explains_a_change(pytester
     result.assert_outcomes(passed=2)
     golden = pytester.path / "golden" / "family.json"
     assert json.loads(golden.read_text())["processes"]["main/child#2"]["parent"] == "main"
-    result.stdout.fnmatch_lines(["*golden trace written: *family.json"])
+    result.stdout.fnmatch_lines(["golden trace written (new): *family.json"])
 
     result = pytester.runpytest_subprocess()
     result.assert_outcomes(passed=2)
@@ -318,7 +320,7 @@ def test_plugin_records_goldens_then_checks_them_then_explains_a_change(pytester
     )
     result.stdout.fnmatch_lines(
         [
-            "*family: the traced run does not match its golden trace *family.json",
+            "the traced run does not match its golden trace *family.json",
             "not equivalent: 2 differences (expected: golden *family.json; got: this run)",
             swapped,
             "*pytest --ipctrace-update*",
@@ -350,3 +352,20 @@ def test_scenario_names_and_files_resolve_to_the_same_golden(ipctrace):
     run = ipctrace.run(path)
     assert run == ipctrace.golden("socketpair_single")
     assert canonicalize(ipctrace.last_run.trace) == run
+
+
+def test_show_reads_a_golden_file():
+    import subprocess
+
+    shown = subprocess.run(
+        [sys.executable, "-m", "ipctrace", "show", str(GOLDEN / "pipe3.json")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert lines[0] == "canonical trace of pipe3: the run ended with every process done"
+    assert "main (exec python pipe3.py; exit 0)" in lines
+    assert "  read 'Who are you?\\x00' (13 B) on pipe#1.r" in lines
+    assert "  'Who are you?\\x00' (13 B) main/child#1 (write#1) → main (read#1) on pipe#1" in lines

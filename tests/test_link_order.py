@@ -153,7 +153,7 @@ def test_one_read_returns_two_writes(linked: dict[str, LinkedTrace]) -> None:
     lt = linked["link_pipe_merge"]
     trace = lt.trace
     (w1, w2), (read, eof) = calls(trace, "write"), calls(trace, "read")
-    assert [ch.id for ch in lt.channels] == ["pipe#1"]
+    assert [str(ch.id) for ch in lt.channels] == ["pipe#1"]
     assert flow_view(lt.flows) == [(w1.key, read.key, b"hello "), (w2.key, read.key, b"world")]
     assert [(f.recv_offset, f.length) for f in lt.flows] == [(0, 6), (6, 5)]
     last_close = calls(trace, "close", root_pid(trace))[0]  # the parent's write end, after the child exited
@@ -215,13 +215,13 @@ def test_socketpair_both_ways_and_eof(linked: dict[str, LinkedTrace]) -> None:
     (ping,), (pong,) = calls(trace, "sendall", child), calls(trace, "send", parent)
     got_ping, eof = calls(trace, "recv", parent)
     (got_pong,) = calls(trace, "recv", child)
-    assert [ch.id for ch in lt.channels] == ["socketpair#1 a→b", "socketpair#1 b→a"]
+    assert [str(ch.id) for ch in lt.channels] == ["socketpair#1 a→b", "socketpair#1 b→a"]
     assert flow_view(lt.flows_in("socketpair#1 b→a")) == [(ping.key, got_ping.key, b"ping")]
     assert flow_view(lt.flows_in("socketpair#1 a→b")) == [(pong.key, got_pong.key, b"pong")]
     assert lt.describe(got_ping) == "socketpair#1 end A"
     assert lt.describe(ping) == "socketpair#1 end B"
     child_close = calls(trace, "close", child)[-1]
-    assert [(e.channel, e.release, e.read) for e in lt.eofs] == [("socketpair#1 b→a", child_close.key, eof.key)]
+    assert [(str(e.channel), e.release, e.read) for e in lt.eofs] == [("socketpair#1 b→a", child_close.key, eof.key)]
     (conn,) = lt.connections
     assert conn.kind == "socketpair" and conn.connect == calls(trace, "socketpair")[0].key
 
@@ -247,7 +247,7 @@ def test_tcp_echo_with_several_sends_and_a_partial_recv(linked: dict[str, Linked
     server, client = root_pid(trace), child_pid(trace)
     (connect,), (accept,) = calls(trace, "connect"), calls(trace, "accept")
     up_id, down_id = f"tcp#1 {connect.local}→{connect.peer}", f"tcp#1 {connect.peer}→{connect.local}"
-    assert [ch.id for ch in lt.channels] == [up_id, down_id]
+    assert [str(ch.id) for ch in lt.channels] == [up_id, down_id]
     assert channel_bytes(lt, up_id) == channel_bytes(lt, down_id) == b"one;two;three;"
     first_send = calls(trace, "sendall", client)[0]
     partial = calls(trace, "recv", server)[0]
@@ -260,7 +260,7 @@ def test_tcp_echo_with_several_sends_and_a_partial_recv(linked: dict[str, Linked
     assert lt.describe(accept) == f"TCP {connect.peer} (listening)"
     shutdown = calls(trace, "shutdown", client)[0]
     server_eof = calls(trace, "recv", server)[-1]
-    assert (up_id, shutdown.key, server_eof.key) in [(e.channel, e.release, e.read) for e in lt.eofs]
+    assert (up_id, shutdown.key, server_eof.key) in [(str(e.channel), e.release, e.read) for e in lt.eofs]
     ot = order(lt)
     assert (connect.key, accept.key) in ot.edges("connect")
     assert ot.rank(connect) < ot.rank(accept)
@@ -273,7 +273,7 @@ def test_udp_datagrams_read_answered_and_lost(linked: dict[str, LinkedTrace]) ->
     client_addr, server_addr = recvs[0].peer, sends[0].peer
     up_id = f"udp#1 {client_addr}→{server_addr}"
     down_id = f"udp#1 {server_addr}→{client_addr}"
-    assert [ch.id for ch in lt.channels] == [up_id, down_id]
+    assert [str(ch.id) for ch in lt.channels] == [up_id, down_id]
     assert all(not ch.stream for ch in lt.channels)
     assert flow_view(lt.flows_in(up_id)) == [
         (sends[0].key, recvs[0].key, b"first"),
@@ -290,7 +290,7 @@ def test_unix_stream_connect_paired_with_accept(linked: dict[str, LinkedTrace]) 
     lt = linked["link_unix_stream"]
     trace = lt.trace
     (connect,), (accept,) = calls(trace, "connect"), calls(trace, "accept")
-    assert [ch.id for ch in lt.channels] == ["unix#1 client→server", "unix#1 server→client"]
+    assert [str(ch.id) for ch in lt.channels] == ["unix#1 client→server", "unix#1 server→client"]
     (conn,) = lt.connections
     assert (conn.connect, conn.accept) == (connect.key, accept.key)
     assert channel_bytes(lt, "unix#1 client→server") == b"hi server"
@@ -336,7 +336,7 @@ def test_a_payload_disagreement_is_a_problem_not_a_link(traces: dict[str, Trace]
 def test_a_cycle_is_refused_and_named(linked: dict[str, LinkedTrace]) -> None:
     lt = linked["link_pipe_readback"]
     write, read = lt.flows[0].send, lt.flows[0].recv  # the child's write, then its own read
-    backwards = Flow("pipe#1", read, write, 1)
+    backwards = Flow(lt.flows[0].channel, read, write, 1)
     with pytest.raises(OrderError, match=rf"cycle.*{read}.*{write}|cycle.*{write}.*{read}"):
         order(dataclasses.replace(lt, flows=(*lt.flows, backwards)))
 
@@ -425,3 +425,32 @@ def test_udp_packets_tie_to_sendto_and_recvfrom(tmp_path: Path) -> None:
         ((sends[4].key,), ()),
     ]
     assert isinstance(order(lt), OrderedTrace)
+
+
+def test_linking_and_ordering_import_neither_networkx_nor_scapy(tmp_path: Path) -> None:
+    """`ipctrace show` needs no networkx: the order is computed over arrays; the graph is built only when asked."""
+    trace = tmp_path / "trace.jsonl"
+    from ipctrace.tracefile import write_trace
+
+    write_trace(run_traced(tmp_path, "link_tcp_echo"), trace)
+    code = (
+        "import sys\n"
+        "from ipctrace.tracefile import read_trace\n"
+        "from ipctrace.order import analyse\n"
+        f"ordered = analyse(read_trace({str(trace)!r}))\n"
+        "assert ordered.linked.flows and ordered.order\n"
+        "heavy = sorted({m.split('.')[0] for m in sys.modules} & {'networkx', 'scapy', 'graphviz'})\n"
+        "ordered.graph\n"
+        "print(heavy, 'networkx' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.split() == ["[]", "True"]
+
+
+def test_analyse_links_and_orders_a_trace_once(traces: dict[str, Trace]) -> None:
+    from ipctrace.order import analyse
+
+    trace = traces["link_pipe_merge"]
+    first = analyse(trace)
+    assert analyse(trace) is first and order(link(trace)) is first and link(trace) is first.linked
+    assert analyse(dataclasses.replace(trace)) is not first  # another trace object: computed anew

@@ -93,7 +93,7 @@ def test_a_sender_killed_at_200_random_moments_loses_no_byte(tmp_path, signum):
     out = _run("kill_sender.py", "200", str(int(signum)), "1", logs=tmp_path / "logs")
     received = json.loads(out.stdout)
     records, problems = read_logs(tmp_path / "logs")
-    assert not problems.sentences()
+    assert not problems.sentences(), out.stderr.decode()[-2000:]
     writes: dict[int, list[dict]] = {}
     for r in records:
         if r["call"] == "write":
@@ -251,3 +251,10 @@ def test_a_full_disk_stops_recording_with_one_sentence_and_the_program_runs_on(t
         assert records and records[0]["call"] == "start", "what fitted is kept"
     finally:
         subprocess.run(["umount", str(disk)], check=True)
+
+
+def test_the_call_site_reaches_the_trace_file(trace_program):
+    result = trace_program("all_calls.py", stdin=["a line\n"])
+    trace = read_trace(result.trace_path)
+    pipe = next(e for e in trace.events if e.call == "pipe")
+    assert pipe.site == (str(PROGRAMS / "all_calls.py"), 9, "<module>")  # r, w = os.pipe()

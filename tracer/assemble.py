@@ -15,7 +15,8 @@ from typing import Any
 
 from ipctrace.calls import CONTROL, Call
 from ipctrace.model import Event, ExitStatus, Header, Packet, Pid, Process, Trace
-from ipctrace.tracefile import event_from_json
+from ipctrace.perf import gc_paused
+from ipctrace.tracefile import EventDecoder
 
 #: Recorder lines that steer the run but are not part of the trace.
 CONTROL_CALLS = CONTROL
@@ -25,11 +26,12 @@ def build_events(raw: Iterable[Mapping[str, Any]]) -> list[Event]:
     """Events in recording order, numbered per process; control markers dropped."""
     next_seq: dict[Pid, int] = defaultdict(int)
     events = []
+    decoder = EventDecoder()
     for obj in raw:
         if obj.get("call") in CONTROL_CALLS:
             continue
         pid = int(obj["pid"])
-        events.append(event_from_json(obj, seq=next_seq[pid]))
+        events.append(decoder.event(dict(obj), seq=next_seq[pid]))
         next_seq[pid] += 1
     return events
 
@@ -126,6 +128,17 @@ def build_trace(
     roots: Mapping[Pid, str] | None = None,
     reaped: Mapping[Pid, ExitStatus] | None = None,
     packets: Iterable[Packet] = (),
+) -> Trace:
+    with gc_paused():
+        return _build_trace(header, raw_events, roots, reaped, packets)
+
+
+def _build_trace(
+    header: Header,
+    raw_events: Iterable[Mapping[str, Any]],
+    roots: Mapping[Pid, str] | None,
+    reaped: Mapping[Pid, ExitStatus] | None,
+    packets: Iterable[Packet],
 ) -> Trace:
     events = build_events(raw_events)
     events = _place_blocked(events)

@@ -131,9 +131,9 @@ def _parser() -> argparse.ArgumentParser:
     show = sub.add_parser(
         "show",
         help="print a trace as a text timeline",
-        description="Print a trace file (or an output folder) as a text timeline.",
+        description="Print a trace file (or an output folder) as a text timeline, or a golden file's calls.",
     )
-    show.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
+    show.add_argument("trace", type=Path, help="trace.jsonl, the output folder holding it, or a golden .json")
 
     render = sub.add_parser(
         "render",
@@ -165,7 +165,8 @@ def _parser() -> argparse.ArgumentParser:
         default="",
         metavar="LIST",
         help="leave out of the comparison: packets, acks (pure ACKs), sleeps, payloads, output, "
-        "handlers (calls made in signal handlers); comma-separated",
+        "handlers (calls made in signal handlers); or compare more: read-boundaries (where each read on "
+        "a byte stream ended); comma-separated",
     )
     diff.add_argument(
         "--output", type=Path, default=Path("output"), metavar="DIR", help="where scenario runs go (default: output/)"
@@ -325,10 +326,16 @@ def cmd_list(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
+    from ipctrace.compare.golden import is_golden_file, load
+    from ipctrace.compare.listing import listing
     from ipctrace.render.text import timeline
     from ipctrace.tracefile import read_trace
 
-    trace = read_trace(_trace_path(args.trace))
+    path = _trace_path(args.trace)
+    if path.is_file() and is_golden_file(path):
+        sys.stdout.write(listing(load(path)))
+        return EXIT_OK
+    trace = read_trace(path)
     sys.stdout.write(timeline(trace))
     return EXIT_OK
 
@@ -344,27 +351,29 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _canonical(spec: str, output: Path):
+def _canonical(spec: str, output: Path, read_boundaries: bool = False):
     """A trace file, an output folder or a golden file, or else a scenario name to run now."""
-    from ipctrace.compare import load, run_canonical
+    from ipctrace.compare import load
+    from ipctrace.compare.runner import run_canonical
 
     path = Path(spec)
     if path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec:
         if not path.exists():
             raise CliError(f"{spec}: no such trace, output folder or golden file.")
-        return load(path)
-    _result, canonical = run_canonical(spec, output / spec)
+        return load(path, read_boundaries=read_boundaries)
+    _result, canonical = run_canonical(spec, output / spec, read_boundaries=read_boundaries)
     return canonical
 
 
 def cmd_diff(args: argparse.Namespace) -> int:
-    from ipctrace.compare import check_ignore, diff_canonical
+    from ipctrace.compare import READ_BOUNDARIES, diff_canonical, parse_choices
 
     try:
-        ignore = check_ignore(i.strip() for i in args.ignore.split(",") if i.strip())
+        ignore = parse_choices(args.ignore)
     except ValueError as exc:
         raise CliError(str(exc)) from None
-    expected, actual = _canonical(args.a, args.output), _canonical(args.b, args.output)
+    boundaries = READ_BOUNDARIES in ignore
+    expected, actual = _canonical(args.a, args.output, boundaries), _canonical(args.b, args.output, boundaries)
     result = diff_canonical(expected, actual, ignore, expected_name=args.a, actual_name=args.b)
     print(result.explain())
     return EXIT_OK if result.equivalent else EXIT_DIFFERENT

@@ -283,6 +283,8 @@ class Event:
     address: SockAddr | None = None
     fds: tuple[Fd, ...] = ()
     reaped: Reaped | None = None
+    #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
+    site: tuple[str, int, str] | None = None
 
     @property
     def key(self) -> EventKey:

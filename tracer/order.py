@@ -1,31 +1,67 @@
 """The happens-before graph of a linked trace, and one order of all its events and packets.
 
-Timestamps from different processes can disagree with causality by a few
-microseconds, and a blocking call's entry says nothing about when its data
-arrived. So the order is a topological order of a DAG of causes (program
-order, fork, spawn, data, packets, wait, EOF), and timestamps only decide
-among nodes the graph leaves unordered: a receive is never placed before its
-send, whatever the clocks say.
+The order is a topological order of a DAG of causes (program order, fork,
+spawn, data, packets, connect, wait, EOF). Where the graph leaves two nodes
+unordered (a link is missing, or there is none), real time decides: events
+and packets share one clock, and each node is placed by the moment it can
+have taken effect — a send, connect or close by its entry (its bytes left
+then), a receive, accept, wait or sleep by its return (what it waited for
+happened before), a packet by its capture time. So whenever one call returned
+before another began, or a packet was seen before a call began (or after it
+returned), the order says so even without a link, and an unlinked receive
+never comes before the send it got its bytes from, nor a segment before the
+connect that opened its connection.
+
+Everything is kept as arrays of node numbers, so ordering a million events
+takes seconds and little memory; the networkx graph is built only when asked
+for (`OrderedTrace.graph`), and so networkx is imported only then.
+
+`analyse(trace)` is the one entry point for consumers: the linked and ordered
+trace, computed once per trace.
 """
 
 from __future__ import annotations
 
+import heapq
+from array import array
+from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
-import networkx as nx
-
-from ipctrace.calls import WAITS_FOR_CHILD
+from ipctrace.calls import BLOCKING, CONNECTS, PROGRAM_STREAMS, Call
 from ipctrace.errors import IpctraceError
-from ipctrace.link import LinkedTrace
+from ipctrace.link import LinkedTrace, link
+from ipctrace.link.memo import last_result
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
+from ipctrace.perf import gc_paused
 
-#: Edge kinds, most telling first. An edge stores all its kinds in `kinds` and the most telling in
+if TYPE_CHECKING:
+    import networkx as nx
+
+
+class EdgeKind(StrEnum):
+    """Why one node comes before another, most telling first."""
+
+    DATA = "data"
+    PACKET = "packet"
+    EOF = "eof"
+    CONNECT = "connect"  # connect → the accept that took it: orders a connection even without packets
+    FORK = "fork"
+    SPAWN = "spawn"
+    WAIT = "wait"
+    PROGRAM = "program"
+
+
+#: Edge kinds, most telling first. A graph edge stores all its kinds in `kinds` and the most telling in
 #: `kind` (a write read back by the next call of the same process is a `data` edge, not `program`).
-#: `connect` (connect → the accept that took it) orders a connection even without captured packets.
-EDGE_KINDS = ("data", "packet", "eof", "connect", "fork", "spawn", "wait", "program")
-WAIT_CALLS = WAITS_FOR_CHILD
+EDGE_KINDS = tuple(EdgeKind)
+_KIND_CODE = {kind: i for i, kind in enumerate(EDGE_KINDS)}
+
+#: Calls placed by their return: what they wait for happened before they returned.
+PLACED_AT_RETURN = (BLOCKING - CONNECTS) | (PROGRAM_STREAMS - {Call.STDOUT, Call.STDERR})
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -45,17 +81,188 @@ class OrderError(IpctraceError, ValueError):
     """The happens-before graph has a cycle: linking paired calls that cannot be causally related."""
 
 
+def effect_time(event: Event) -> Nanos:
+    """When a call can have taken effect, for placing it where no link decides (see the module's docstring)."""
+    if event.t1 is not None and event.call in PLACED_AT_RETURN:
+        return event.t1
+    return event.t0
+
+
+# -- the graph, as arrays of node numbers ---------------------------------------------------------
+
+
+class _Nodes:
+    """Node numbers: the trace's events in trace order, then its packets in capture order."""
+
+    def __init__(self, trace: Trace) -> None:
+        self.events = trace.events
+        self.packets = tuple(sorted(trace.packets, key=lambda p: p.index))
+        self.count = len(self.events) + len(self.packets)
+        self.by_seq: dict[Pid, dict[int, int]] = defaultdict(dict)
+        for i, e in enumerate(self.events):
+            self.by_seq[e.pid][e.seq] = i
+        base = len(self.events)
+        self.by_packet = {p.index: base + i for i, p in enumerate(self.packets)}
+
+    def of(self, node: Node) -> int | None:
+        if isinstance(node, PacketNode):
+            return self.by_packet.get(node.index)
+        return self.by_seq.get(node.pid, {}).get(node.seq)
+
+    def node(self, i: int) -> Node:
+        if i < len(self.events):
+            e = self.events[i]
+            return EventKey(e.pid, e.seq)
+        return PacketNode(self.packets[i - len(self.events)].index)
+
+    def sort_keys(self) -> list[tuple[Nanos, int, int, int]]:
+        keys = [(effect_time(e), 0, e.pid, e.seq) for e in self.events]
+        keys.extend((p.ts, 1, 0, p.index) for p in self.packets)
+        return keys
+
+
+class _Edges:
+    """Edges as three parallel arrays (from, to, kind code); duplicates allowed, self-loops dropped."""
+
+    def __init__(self) -> None:
+        self.src = array("q")
+        self.dst = array("q")
+        self.kind = array("B")
+
+    def add(self, u: int | None, v: int | None, kind: EdgeKind) -> None:
+        if u is None or v is None or u == v:
+            return
+        self.src.append(u)
+        self.dst.append(v)
+        self.kind.append(_KIND_CODE[kind])
+
+    def __len__(self) -> int:
+        return len(self.src)
+
+
+def _threads(events: Sequence[Event]) -> dict[tuple[Pid, int], list[int]]:
+    """Node numbers of each thread's events, in program order."""
+    threads: dict[tuple[Pid, int], list[int]] = defaultdict(list)
+    for i, e in enumerate(events):
+        threads[(e.pid, e.tid)].append(i)
+    for nums in threads.values():
+        if any(events[a].seq > events[b].seq for a, b in zip(nums, nums[1:], strict=False)):
+            nums.sort(key=lambda i: events[i].seq)
+    return threads
+
+
+def _program_edges(nodes: _Nodes, edges: _Edges) -> dict[Pid, list[int]]:
+    """Consecutive events of each thread; a thread's first event after its process's first."""
+    events = nodes.events
+    threads = _threads(events)
+    first: dict[Pid, int] = {}
+    for (pid, _tid), nums in threads.items():
+        if pid not in first or events[nums[0]].seq < events[first[pid]].seq:
+            first[pid] = nums[0]
+    by_pid: dict[Pid, list[int]] = defaultdict(list)
+    for (pid, _tid), nums in threads.items():
+        if nums[0] != first[pid]:
+            edges.add(first[pid], nums[0], EdgeKind.PROGRAM)
+        for a, b in zip(nums, nums[1:], strict=False):
+            edges.add(a, b, EdgeKind.PROGRAM)
+        by_pid[pid].extend(nums)
+    for nums in by_pid.values():
+        nums.sort(key=lambda i: events[i].seq)
+    return by_pid
+
+
+def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges) -> None:
+    """fork → child's start, parent → a Python child it started, child's end → the wait that reaped it."""
+    events = nodes.events
+    forks = {
+        e.result: i
+        for i, e in enumerate(events)
+        if e.call is Call.FORK and not e.failed and isinstance(e.result, int) and e.result > 0
+    }
+    returned: dict[Pid, tuple[list[Nanos], list[int]]] = {}
+    for pid, nums in by_pid.items():
+        start = events[nums[0]]
+        if pid in forks:
+            edges.add(forks[pid], nums[0], EdgeKind.FORK)
+        elif start.call is Call.START and start.ppid in by_pid:
+            if start.ppid not in returned:
+                done = [i for i in by_pid[start.ppid] if events[i].t1 is not None]
+                returned[start.ppid] = ([events[i].t1 or 0 for i in done], done)
+            times, nums_done = returned[start.ppid]
+            k = bisect_right(times, start.t0)  # the parent's last call that returned before the child began
+            if k:
+                edges.add(nums_done[k - 1], nums[0], EdgeKind.SPAWN)
+    for i, e in enumerate(events):
+        if e.reaped is not None and not e.failed and e.reaped.pid in by_pid:
+            edges.add(by_pid[e.reaped.pid][-1], i, EdgeKind.WAIT)
+
+
+def _link_edges(nodes: _Nodes, linked: LinkedTrace, edges: _Edges) -> None:
+    """Sends → receives, connect → accept, calls → packets → calls, releases → EOF reads."""
+    of = nodes.of
+    for conn in linked.connections:
+        if conn.connect is not None and conn.accept is not None:
+            edges.add(of(conn.connect), of(conn.accept), EdgeKind.CONNECT)
+    for flow in linked.flows:
+        if flow.send is not None and flow.recv is not None:
+            edges.add(of(flow.send), of(flow.recv), EdgeKind.DATA)
+    for plink in linked.packet_links:
+        node = nodes.by_packet.get(plink.packet)
+        for cause in plink.causes:
+            edges.add(of(cause), node, EdgeKind.PACKET)
+        for effect in plink.effects:
+            edges.add(node, of(effect), EdgeKind.PACKET)
+        for earlier in plink.follows:
+            edges.add(nodes.by_packet.get(earlier), node, EdgeKind.PACKET)
+    for eof in linked.eofs:
+        edges.add(of(eof.release), of(eof.read), EdgeKind.EOF)
+
+
+def _topological(count: int, edges: _Edges, keys: Sequence[Any]) -> list[int] | None:
+    """Kahn's algorithm, always taking the ready node with the smallest key; None when there is a cycle."""
+    rank = sorted(range(count), key=keys.__getitem__)
+    position = array("q", bytes(8 * count))
+    for pos, i in enumerate(rank):
+        position[i] = pos
+    indegree = array("q", bytes(8 * count))
+    starts = array("q", bytes(8 * (count + 1)))  # successors of i: targets[starts[i]:starts[i + 1]]
+    for u, v in zip(edges.src, edges.dst, strict=True):
+        indegree[v] += 1
+        starts[u + 1] += 1
+    for i in range(count):
+        starts[i + 1] += starts[i]
+    fill = array("q", starts)
+    targets = array("q", bytes(8 * len(edges)))
+    for u, v in zip(edges.src, edges.dst, strict=True):
+        targets[fill[u]] = v
+        fill[u] += 1
+    ready = [position[i] for i in range(count) if indegree[i] == 0]
+    heapq.heapify(ready)
+    out: list[int] = []
+    pop, push = heapq.heappop, heapq.heappush
+    while ready:
+        u = rank[pop(ready)]
+        out.append(u)
+        for j in range(starts[u], starts[u + 1]):
+            v = targets[j]
+            indegree[v] -= 1
+            if indegree[v] == 0:
+                push(ready, position[v])
+    return out if len(out) == count else None
+
+
+# -- the ordered trace ------------------------------------------------------------------------------
+
+
 @dataclass(frozen=True, eq=False)
 class OrderedTrace:
-    """A linked trace with its happens-before graph and a topological order of every node."""
+    """A linked trace with its happens-before edges and a topological order of every node."""
 
     linked: LinkedTrace
-    graph: nx.DiGraph
     order: tuple[Node, ...]
-    _rank: Mapping[Node, int] = field(init=False, repr=False)
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "_rank", {node: i for i, node in enumerate(self.order)})
+    _nodes: _Nodes = field(repr=False)
+    _edges: _Edges = field(repr=False)
+    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def trace(self) -> Trace:
@@ -63,21 +270,35 @@ class OrderedTrace:
 
     def rank(self, node: Node | Event | Packet) -> int:
         """Position of an event or packet in `order` (0 first)."""
-        return self._rank[as_node(node)]
+        ranks = self._cache.get("rank")
+        if ranks is None:
+            ranks = self._cache["rank"] = {n: i for i, n in enumerate(self.order)}
+        return int(ranks[as_node(node)])
 
     def events(self) -> tuple[Event, ...]:
         """The trace's events in order (packets left out)."""
-        by_key = {e.key: e for e in self.trace.events}
-        return tuple(by_key[n] for n in self.order if isinstance(n, EventKey))
+        return tuple(self.trace.event(n) for n in self.order if isinstance(n, EventKey))
 
     def edges(self, kind: str) -> list[tuple[Node, Node]]:
-        """Every edge that has `kind` among its kinds."""
-        return [(u, v) for u, v, kinds in self.graph.edges(data="kinds") if kind in kinds]
+        """Every edge that has `kind` among its kinds (each once, in the order they were found)."""
+        code = _KIND_CODE[EdgeKind(kind)]
+        found = dict.fromkeys(
+            (u, v) for u, v, k in zip(self._edges.src, self._edges.dst, self._edges.kind, strict=True) if k == code
+        )
+        return [(self._nodes.node(u), self._nodes.node(v)) for u, v in found]
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The happens-before graph as a networkx DiGraph (built on first use): `kind` and `kinds` on each edge."""
+        graph = self._cache.get("graph")
+        if graph is None:
+            graph = self._cache["graph"] = _as_networkx(self._nodes, self._edges)
+        return graph
 
     def happens_before(self, a: Node | Event | Packet, b: Node | Event | Packet) -> bool:
         """True when the graph says `a` must come before `b` (a path from a to b)."""
-        a, b = as_node(a), as_node(b)
-        return a != b and nx.has_path(self.graph, a, b)
+        u, v = self._nodes.of(as_node(a)), self._nodes.of(as_node(b))
+        return u is not None and v is not None and u != v and _reaches(self._edges, u, v, self._nodes.count)
 
 
 def as_node(item: Node | Event | Packet) -> Node:
@@ -88,143 +309,97 @@ def as_node(item: Node | Event | Packet) -> Node:
     return item
 
 
-# -- edges ----------------------------------------------------------------------------------------
+def _reaches(edges: _Edges, u: int, v: int, count: int) -> bool:
+    succ: dict[int, list[int]] = defaultdict(list)
+    for a, b in zip(edges.src, edges.dst, strict=True):
+        succ[a].append(b)
+    seen, stack = {u}, [u]
+    while stack:
+        for w in succ.get(stack.pop(), ()):
+            if w == v:
+                return True
+            if w not in seen:
+                seen.add(w)
+                stack.append(w)
+    return False
 
 
-def _add(graph: nx.DiGraph, u: Node, v: Node, kind: str) -> None:
-    if u == v:
-        return
-    if graph.has_edge(u, v):
-        data = graph.edges[u, v]
-        if kind not in data["kinds"]:
-            data["kinds"] = (*data["kinds"], kind)
-            data["kind"] = min(data["kinds"], key=EDGE_KINDS.index)
-        return
-    graph.add_edge(u, v, kind=kind, kinds=(kind,))
+def _as_networkx(nodes: _Nodes, edges: _Edges) -> nx.DiGraph:
+    import networkx as nx
 
-
-def _program_edges(events: Iterable[Event]) -> Iterable[tuple[Node, Node, str]]:
-    """Consecutive events of each thread; a thread's first event after its process's first."""
-    threads: dict[tuple[Pid, int], list[Event]] = defaultdict(list)
-    first: dict[Pid, Event] = {}
-    for e in sorted(events, key=lambda e: (e.pid, e.seq)):
-        threads[(e.pid, e.tid)].append(e)
-        first.setdefault(e.pid, e)
-    for (pid, _tid), evs in threads.items():
-        if evs[0] is not first[pid]:
-            yield first[pid].key, evs[0].key, "program"
-        for a, b in zip(evs, evs[1:], strict=False):
-            yield a.key, b.key, "program"
-
-
-def _process_edges(events: Iterable[Event]) -> Iterable[tuple[Node, Node, str]]:
-    """fork → child's start, parent → a Python child it started, child's end → the wait that reaped it."""
-    by_pid: dict[Pid, list[Event]] = defaultdict(list)
-    for e in sorted(events, key=lambda e: (e.pid, e.seq)):
-        by_pid[e.pid].append(e)
-    forks = {
-        e.result: e
-        for evs in by_pid.values()
-        for e in evs
-        if e.call == "fork" and not e.failed and isinstance(e.result, int) and e.result > 0
-    }
-    for pid, evs in by_pid.items():
-        start = evs[0]
-        if pid in forks:
-            yield forks[pid].key, start.key, "fork"
-        elif start.call == "start" and start.ppid in by_pid:
-            before = [e for e in by_pid[start.ppid] if e.t1 is not None and e.t1 <= start.t0]
-            if before:
-                yield before[-1].key, start.key, "spawn"
-    for evs in by_pid.values():
-        for e in evs:
-            if (
-                e.call in WAIT_CALLS
-                and not e.failed
-                and isinstance(e.result, list)
-                and e.result
-                and isinstance(e.result[0], int)
-                and e.result[0] in by_pid
-            ):
-                yield by_pid[e.result[0]][-1].key, e.key, "wait"
-
-
-def _link_edges(linked: LinkedTrace) -> Iterable[tuple[Node, Node, str]]:
-    """Sends → receives, connect → accept, calls → packets → calls, releases → EOF reads."""
-    for conn in linked.connections:
-        if conn.connect is not None and conn.accept is not None:
-            yield conn.connect, conn.accept, "connect"
-    for flow in linked.flows:
-        if flow.send is not None and flow.recv is not None:
-            yield flow.send, flow.recv, "data"
-    for plink in linked.packet_links:
-        node = PacketNode(plink.packet)
-        for cause in plink.causes:
-            yield cause, node, "packet"
-        for effect in plink.effects:
-            yield node, effect, "packet"
-        for earlier in plink.follows:
-            yield PacketNode(earlier), node, "packet"
-    for eof in linked.eofs:
-        yield eof.release, eof.read, "eof"
-
-
-def happens_before(linked: LinkedTrace) -> nx.DiGraph:
-    """The graph: every event and packet a node, every known cause an edge labelled with its kind."""
     graph = nx.DiGraph()
-    for e in linked.trace.events:
-        graph.add_node(e.key)
-    for p in linked.trace.packets:
-        graph.add_node(PacketNode(p.index))
-    for u, v, kind in (
-        *_program_edges(linked.trace.events),
-        *_process_edges(linked.trace.events),
-        *_link_edges(linked),
-    ):
-        _add(graph, u, v, kind)
+    graph.add_nodes_from(nodes.node(i) for i in range(nodes.count))
+    for u, v, code in zip(edges.src, edges.dst, edges.kind, strict=True):
+        a, b, kind = nodes.node(u), nodes.node(v), EDGE_KINDS[code]
+        if graph.has_edge(a, b):
+            data = graph.edges[a, b]
+            if kind not in data["kinds"]:
+                data["kinds"] = (*data["kinds"], kind)
+                data["kind"] = min(data["kinds"], key=EDGE_KINDS.index)
+        else:
+            graph.add_edge(a, b, kind=kind, kinds=(kind,))
     return graph
 
 
-# -- order ----------------------------------------------------------------------------------------
-
-
-def _times(trace: Trace) -> dict[Node, tuple[Nanos, int, int, int]]:
-    """Sort keys: when each call took effect (its return; its entry if it never returned), packets by capture time."""
-    keys: dict[Node, tuple[Nanos, int, int, int]] = {}
-    for e in trace.events:
-        keys[e.key] = (e.t1 if e.t1 is not None else e.t0, 0, e.pid, e.seq)
-    for p in trace.packets:
-        keys[PacketNode(p.index)] = (p.ts, 1, 0, p.index)
-    return keys
-
-
-def _describe_cycle(linked: LinkedTrace, graph: nx.DiGraph, cycle: list[tuple[Node, Node]]) -> str:
-    by_key = {e.key: e for e in linked.trace.events}
-    steps = []
-    for u, _v in cycle:
-        if isinstance(u, EventKey) and u in by_key:
-            e = by_key[u]
+def _describe_cycle(linked: LinkedTrace, graph: nx.DiGraph, cycle: Iterable[tuple[Node, Node]]) -> str:
+    steps, kinds = [], []
+    for u, v in cycle:
+        if isinstance(u, EventKey):
+            e = linked.trace.event(u)
             where = linked.describe(e)
             steps.append(f"{u} {e.call}" + (f" ({where})" if where else ""))
         else:
             steps.append(str(u))
-    kinds = [graph.edges[u, v]["kind"] for u, v in cycle]
+        kinds.append(graph.edges[u, v]["kind"])
     text = steps[0]
     for kind, step in zip(kinds, [*steps[1:], steps[0]], strict=True):
         text += f" -{kind}-> {step}"
     return text
 
 
+def _edges_of(nodes: _Nodes, linked: LinkedTrace) -> _Edges:
+    edges = _Edges()
+    by_pid = _program_edges(nodes, edges)
+    _process_edges(nodes, by_pid, edges)
+    _link_edges(nodes, linked, edges)
+    return edges
+
+
+@last_result
 def order(linked: LinkedTrace) -> OrderedTrace:
-    """Build the happens-before graph, check it is a DAG, and order every node by it and then by time."""
-    graph = happens_before(linked)
-    keys = _times(linked.trace)
-    try:
-        nodes = tuple(nx.lexicographical_topological_sort(graph, key=keys.__getitem__))
-    except nx.NetworkXUnfeasible:  # only now look for the cycle, to name it
+    """Order every event and packet by the happens-before graph, then by when each took effect.
+
+    Raises OrderError naming the cycle when the links contradict each other. Ordering the same
+    linked trace object again returns the same result.
+    """
+    with gc_paused():
+        nodes = _Nodes(linked.trace)
+        edges = _edges_of(nodes, linked)
+        sequence = _topological(nodes.count, edges, nodes.sort_keys())
+    if sequence is None:  # only now look for the cycle, to name it
+        import networkx as nx
+
+        graph = _as_networkx(nodes, edges)
         cycle = nx.find_cycle(graph)
         raise OrderError(
             "the happens-before graph has a cycle, so some link pairs calls that cannot be "
             f"causally related: {_describe_cycle(linked, graph, cycle)}"
-        ) from None
-    return OrderedTrace(linked, graph, nodes)
+        )
+    with gc_paused():
+        return OrderedTrace(linked, tuple(nodes.node(i) for i in sequence), nodes, edges)
+
+
+def analyse(trace: Trace) -> OrderedTrace:
+    """The trace linked and ordered: the derived view every consumer reads (render, summary, compare).
+
+    Computed once per trace object: `link` and `order` keep their last result, so the timeline, the
+    summary and the diagrams of one run share one linking and one ordering.
+    """
+    return order(link(trace))
+
+
+def nodes_in_order(ordered: OrderedTrace) -> Iterator[Event | Packet]:
+    """The events and packets of an ordered trace, in order."""
+    packets = {p.index: p for p in ordered.trace.packets}
+    for node in ordered.order:
+        yield packets[node.index] if isinstance(node, PacketNode) else ordered.trace.event(node)

@@ -10,14 +10,17 @@ blocked in), and writes everything under the output folder.
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import platform
 import shutil
 import signal
 import socket
 import stat
+import struct
 import subprocess
 import sys
+import termios
 import threading
 import time
 from collections import deque
@@ -357,6 +360,7 @@ class Supervisor:
         stdin = run.proc.stdin
         if stdin is None or stdin.closed:
             return
+        self._let_output_through(run)
         try:
             if not run.script:
                 stdin.close()
@@ -372,6 +376,21 @@ class Supervisor:
                 stdin.close()
         except (BrokenPipeError, ValueError):
             pass
+
+    @staticmethod
+    def _let_output_through(run: _RoleRun) -> None:
+        """What the program wrote before asking (its prompt) is shown before the typed line: wait (briefly)
+        until the output pump has taken every byte waiting in the role's output pipes."""
+        deadline = time.monotonic() + 0.2
+        for pipe in (run.proc.stdout, run.proc.stderr):
+            while pipe is not None and time.monotonic() < deadline:
+                try:
+                    waiting = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+                except (OSError, ValueError):
+                    break
+                if not waiting:
+                    break
+                time.sleep(0.001)
 
     # Processes.
     def start_role(self, role: Role) -> None:

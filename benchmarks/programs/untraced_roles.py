@@ -64,7 +64,14 @@ def main() -> int:
     for name, size in scenario.generate.items():
         generate(outdir / name, size)
     port = args.port or free_port()
-    subst = {"python": sys.executable, "port": str(port), "outdir": str(outdir), "cwd": str(REPO)}
+    programs = REPO / "reference_programs"
+    subst = {
+        "python": sys.executable,
+        "port": str(port),
+        "outdir": str(outdir),
+        "cwd": str(REPO),
+        "programs": str(programs),
+    }
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
     procs = []

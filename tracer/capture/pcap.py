@@ -1,4 +1,4 @@
-"""Raw captures on disk and in memory: pcap writing/reading, and parsing frames into `Packet`s.
+"""Raw captures on disk and in memory: pcap writing and reading (parsing frames is `capture.parse`).
 
 Capture stores only (kernel timestamp, raw frame bytes); everything here runs
 afterwards, so parsing cost never turns into kernel drops. The pcap format is
@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from ipctrace.model import Packet, Proto, SockAddr, TcpFlags
+from ipctrace.model import Packet, TcpFlags
 
 #: Link types (pcap LINKTYPE_* / DLT_*) this module knows by name.
 DLT_EN10MB = 1  # Ethernet; what Linux gives for `lo` (ARPHRD_LOOPBACK)
@@ -25,8 +25,6 @@ SNAPLEN = 262144
 
 _MAGIC_NS = 0xA1B23C4D
 _MAGIC_US = 0xA1B2C3D4
-
-#: TCP flag bits, in the letter order the model uses (S, F, R, P, A, U).
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,68 +79,6 @@ def read_pcap(path: Path) -> RawCapture:
 def tcp_flag_letters(bits: int) -> str:
     """TCP flags as letters in the model's order: SYN-ACK is "SA", FIN-ACK "FA", data "PA"."""
     return TcpFlags(bits & 0x3F).letters
-
-
-def parse_packets(raw: RawCapture) -> list[Packet]:
-    """Parse the TCP segments and UDP datagrams of a capture (IPv4 and IPv6) with scapy.
-
-    `Packet.index` is the frame's position in the capture, so frames that are
-    not TCP/UDP over IP (or IP fragments) leave gaps. Payloads are cut at the
-    IP total length, never including Ethernet padding.
-    """
-    from scapy.config import conf
-    from scapy.layers.inet import IP, TCP, UDP
-    from scapy.layers.inet6 import IPv6
-    from scapy.layers.l2 import Ether  # noqa: F401  (registers DLT_EN10MB)
-
-    link_cls = conf.l2types.num2layer.get(raw.linktype)
-    packets: list[Packet] = []
-    for index, (ts, frame) in enumerate(raw.frames):
-        if raw.linktype in (DLT_RAW, 12, 14):
-            link_cls = IPv6 if frame[:1] and frame[0] >> 4 == 6 else IP
-        if link_cls is None:
-            raise ValueError(f"cannot parse link type {raw.linktype}")
-        pkt = link_cls(frame)
-        net = pkt.getlayer(IP)
-        if net is not None:
-            if net.frag or net.flags.MF:  # a fragment: no whole transport header to read
-                continue
-        else:
-            net = pkt.getlayer(IPv6)
-            if net is None:
-                continue
-        tcp = net.getlayer(TCP)
-        if tcp is not None:
-            seg = tcp.original or b""
-            packets.append(
-                Packet(
-                    index=index,
-                    ts=ts,
-                    proto=Proto.TCP,
-                    src=SockAddr(net.src, tcp.sport),
-                    dst=SockAddr(net.dst, tcp.dport),
-                    payload=bytes(seg[tcp.dataofs * 4 :]),
-                    flags=TcpFlags(int(tcp.flags) & 0x3F),
-                    seq=tcp.seq,
-                    ack=tcp.ack,
-                )
-            )
-            continue
-        udp = net.getlayer(UDP)
-        if udp is not None:
-            dgram = udp.original or b""
-            size = udp.len - 8 if udp.len is not None and udp.len >= 8 else len(dgram) - 8
-            packets.append(
-                Packet(
-                    index=index,
-                    ts=ts,
-                    proto=Proto.UDP,
-                    src=SockAddr(net.src, udp.sport),
-                    dst=SockAddr(net.dst, udp.dport),
-                    payload=bytes(dgram[8 : 8 + size]),
-                )
-            )
-    return packets
 
 
 def frames_of(packets: Iterable[Packet], raw: RawCapture) -> RawCapture:

@@ -1,30 +1,31 @@
-"""The default capture backend: a raw AF_PACKET socket with the BPF program scapy compiles.
+"""The default capture backend: a raw AF_PACKET socket with the BPF filter libpcap compiles.
 
-Why not read through scapy's `L2ListenSocket` itself: its `recv_raw` turns the
-kernel's SO_TIMESTAMPNS timestamp into a float of seconds, which at today's
-epoch (~1.7e9 s) keeps only ~240 ns resolution, and it builds a scapy class
-per packet. ipctrace orders packets between the `time.time_ns()` stamps of
-syscalls, so it needs the exact integer nanoseconds. We therefore use scapy
-only where it is good and cheap: `scapy.arch.common.compile_filter` (libpcap
-through ctypes) turns `inbound and (tcp or udp)` into the classic BPF program
-(the `inbound` test reads the kernel's packet type, SKF_AD_PKTTYPE, so each
-loopback packet is kept once, not as an outgoing and an incoming copy), and
-the socket itself is a plain `socket.AF_PACKET` one that we read with
-`recvmsg_into`, storing only (timestamp ns, frame bytes).
-
-We call `compile_filter` rather than scapy's `attach_filter` because the
-latter resolves the interface through scapy's interface list and keeps
-scapy's snaplen of 65535 in the program, which cuts 14 bytes off the largest
-loopback GSO frames (65549 bytes, measured with a 2 MB `sendall`).
+(Named "scapy" for the backend that once read through scapy's listen socket;
+the name stays what users pass to `--capture`.) Why not read through scapy's
+`L2ListenSocket`: its `recv_raw` turns the kernel's SO_TIMESTAMPNS timestamp
+into a float of seconds, which at today's epoch (~1.7e9 s) keeps only ~240 ns
+resolution, and it builds a scapy class per packet. ipctrace orders packets
+between the `time.time_ns()` stamps of syscalls, so it needs the exact
+integer nanoseconds. libpcap (`capture.bpf`, through ctypes) turns
+`inbound and (tcp or udp)` into the classic BPF program (the `inbound` test
+reads the kernel's packet type, SKF_AD_PKTTYPE, so each loopback packet is
+kept once, not as an outgoing and an incoming copy), and the socket itself is
+a plain `socket.AF_PACKET` one read with `recvmsg_into`, storing only
+(timestamp ns, frame bytes). Nothing here imports scapy.
 
 The socket is created with protocol 0 (it receives nothing), gets the filter,
 then is bound to the interface with ETH_P_ALL: from that bind on, capture is
 live, and no unfiltered packet from any other interface was ever queued.
+
+Stopping drains what the kernel has queued: on `lo` a packet reaches the
+capture socket before the call that sent it returns, so once the traced
+programs have ended, what is queued is the whole run; the reader stops when
+the queue has stayed empty for a moment (DRAIN_QUIET), never later than
+MAX_DRAIN.
 """
 
 from __future__ import annotations
 
-import ctypes
 import os
 import select
 import signal
@@ -34,7 +35,8 @@ import threading
 import time
 from pathlib import Path
 
-from ipctrace.capture import NO_PRIVILEGE, Capture, CaptureUnavailable, scapy_too_old
+from ipctrace.capture.base import MAX_DRAIN, NO_PRIVILEGE, Capture, CaptureUnavailable
+from ipctrace.capture.bpf import BpfError, attach_filter, compile_filter
 from ipctrace.capture.pcap import DLT_EN10MB, DLT_RAW, SNAPLEN, RawCapture, write_pcap
 
 FILTER = "inbound and (tcp or udp)"
@@ -43,46 +45,13 @@ RCVBUF = 8 * 1024 * 1024  # asked for; the kernel doubles it for bookkeeping
 ETH_P_ALL = 0x0003
 SOL_PACKET = 263
 PACKET_STATISTICS = 6
-SO_ATTACH_FILTER = 26
 SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
 SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)  # == SCM_TIMESTAMPNS (64-bit timespec)
-BPF_RET_K = 0x06
+DRAIN_QUIET = 0.005  # seconds the queue must stay empty for the drain to end
 
 _ARPHRD_TO_DLT = {1: DLT_EN10MB, 772: DLT_EN10MB, 65534: DLT_RAW}  # ether, loopback, none (tun)
 _TIMESPEC = struct.Struct("@qq")
 _BATCH = 512  # packets read per wake-up before looking at the stop deadline again
-
-
-class _SockFprog(ctypes.Structure):
-    _fields_ = [("len", ctypes.c_ushort), ("filter", ctypes.c_void_p)]
-
-
-def _attach_filter(sock: socket.socket, expr: str, linktype: int) -> None:
-    """Compile `expr` with scapy (libpcap) and attach it, keeping whole packets.
-
-    scapy compiles with snaplen 65535, so the program's accepting `ret` would
-    cut a maximal loopback GSO frame (IP 65535 + 14 bytes Ethernet); we raise
-    those returns to "keep everything".
-    """
-    from scapy.arch.common import compile_filter, free_filter
-
-    prog = compile_filter(expr, linktype=linktype)
-    try:
-        for i in range(prog.bf_len):
-            insn = prog.bf_insns[i]
-            if insn.code == BPF_RET_K and insn.k != 0:
-                insn.k = 0xFFFFFFFF
-        fprog = _SockFprog(prog.bf_len, ctypes.cast(prog.bf_insns, ctypes.c_void_p))
-        sock.setsockopt(socket.SOL_SOCKET, SO_ATTACH_FILTER, bytes(fprog))
-    finally:
-        free_filter(prog)
-
-
-def _no_filter(exc: Exception) -> str:
-    return (
-        f"cannot compile the capture filter with scapy/libpcap ({exc}): "
-        "apt-get install libpcap0.8, or use --capture tcpdump."
-    )
 
 
 def _linktype(interface: str) -> int:
@@ -109,15 +78,12 @@ def open_socket(interface: str, expr: str = FILTER) -> tuple[socket.socket, int,
     try:
         linktype = _linktype(interface)
         try:
-            _attach_filter(sock, expr, linktype)
-        except ImportError as exc:
-            if exc.name == "scapy.arch.common":  # a scapy too old for its filter API, its metadata silent
-                import scapy
-
-                raise CaptureUnavailable(scapy_too_old(getattr(scapy, "VERSION", "?"))) from None
-            raise CaptureUnavailable(_no_filter(exc)) from None
-        except OSError as exc:
-            raise CaptureUnavailable(_no_filter(exc)) from None
+            attach_filter(sock, compile_filter(expr, linktype))
+        except (BpfError, OSError) as exc:
+            raise CaptureUnavailable(
+                f"cannot compile the capture filter with libpcap ({exc}): "
+                "apt-get install libpcap0.8, or use --capture tcpdump."
+            ) from None
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
         except PermissionError:
@@ -158,6 +124,7 @@ class ScapySocketCapture(Capture):
         self._cmsg_size = socket.CMSG_SPACE(_TIMESPEC.size)
         self._deadline: float | None = None  # time.monotonic() at which to stop reading
         self._deadline_ns: int | None = None  # the same moment on CLOCK_REALTIME
+        self._quiet = False  # stop as soon as the queue stays empty for DRAIN_QUIET
         self._error: BaseException | None = None
         self._result: RawCapture | None = None
         self._wake_r, self._wake_w = os.pipe()
@@ -174,12 +141,16 @@ class ScapySocketCapture(Capture):
             while True:
                 deadline = self._deadline
                 timeout = None if deadline is None else max(0.0, deadline - time.monotonic())
+                if deadline is not None and self._quiet:
+                    timeout = min(timeout or 0.0, DRAIN_QUIET)
                 ready, _, _ = select.select([fd, self._wake_r], [], [], timeout)
                 if self._wake_r in ready:
                     os.read(self._wake_r, 64)
                 if fd in ready:
                     self._read_queued(_BATCH)
-                if deadline is not None and time.monotonic() >= deadline:
+                if deadline is None:
+                    continue
+                if time.monotonic() >= deadline or (self._quiet and not ready):
                     # Take what is already queued, up to the first packet stamped after the deadline.
                     self._read_queued(None, stop_after_ns=self._deadline_ns)
                     break
@@ -211,11 +182,12 @@ class ScapySocketCapture(Capture):
             if stop_after_ns is not None and ts > stop_after_ns:
                 return
 
-    def stop(self, drain: float = 0.2) -> RawCapture:
-        """Keep reading for `drain` seconds (the run's tail: last ACKs, late FINs), then close."""
+    def stop(self, drain: float | None = None) -> RawCapture:
+        """Take what the kernel queued (default), or keep reading `drain` more seconds; then close."""
         if self._result is not None:
             return self._result
-        drain = max(0.0, drain)
+        self._quiet = drain is None
+        drain = MAX_DRAIN if drain is None else max(0.0, drain)
         self._deadline_ns = time.time_ns() + int(drain * 1e9)
         self._deadline = time.monotonic() + drain
         os.write(self._wake_w, b"x")

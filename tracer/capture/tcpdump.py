@@ -44,7 +44,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from ipctrace.capture import Capture, CaptureUnavailable
+from ipctrace.capture.base import MAX_DRAIN, Capture, CaptureUnavailable
 from ipctrace.capture.pcap import RawCapture, read_pcap
 
 FILTER = "tcp or udp"
@@ -52,6 +52,7 @@ SNAPLEN = 0  # whole packets
 BUFFER_KIB = 65536
 START_TIMEOUT = 10.0  # seconds to wait for "listening on"
 STOP_TIMEOUT = 10.0  # seconds to wait for tcpdump to exit after SIGINT
+WRITE_QUIET = 0.02  # seconds tcpdump's pcap must not grow for the tail to count as written
 
 _DROPS = re.compile(rb"(\d+) packets? dropped by kernel")
 
@@ -135,13 +136,14 @@ class TcpdumpCapture(Capture):
             seen += chunk
         return seen
 
-    def stop(self, drain: float = 0.2) -> RawCapture:
-        """Let tcpdump run `drain` more seconds (the tail), SIGINT it, read its drop count and pcap."""
+    def stop(self, drain: float | None = None) -> RawCapture:
+        """Let tcpdump write the tail (until its pcap stops growing, or `drain` seconds), SIGINT it, read it."""
         if self._result is not None:
             return self._result
-        if drain > 0:
-            # tcpdump reads its own ring; all we can do for the tail is give it the time.
-            time.sleep(drain)
+        if drain is None:
+            self._wait_written()
+        elif drain > 0:
+            time.sleep(drain)  # asked for: keep capturing that long
         self._proc.send_signal(signal.SIGINT)
         try:
             _out, err = self._proc.communicate(timeout=STOP_TIMEOUT)
@@ -159,6 +161,17 @@ class TcpdumpCapture(Capture):
             backend=self.backend,
         )
         return self._result
+
+    def _wait_written(self) -> None:
+        """Until tcpdump's pcap has not grown for a moment (it writes each packet as it reads it), at most MAX_DRAIN."""
+        deadline = time.monotonic() + MAX_DRAIN
+        size = -1
+        while time.monotonic() < deadline:
+            now = self._file.stat().st_size if self._file.exists() else 0
+            if now == size:
+                return
+            size = now
+            time.sleep(WRITE_QUIET)
 
     def _cleanup_temp(self) -> None:
         if self.pcap_path is None:

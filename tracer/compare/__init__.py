@@ -6,43 +6,51 @@
         print(result.explain())
 
 `load` reads a trace file, an output folder or a golden (canonical) file, so
-`ipctrace diff` accepts any of them; `run_canonical` runs a scenario under the
-tracer and returns its canonical form (what the pytest plugin checks against
-its goldens).
+`ipctrace diff` accepts any of them. This library runs nothing: running a
+scenario to compare it is `ipctrace.compare.runner` (glue over the session),
+used by the pytest plugin (`pytest_plugin.py`, `fixture.py`) and the CLI.
+
+The modules, each with one job:
+
+- `form`: the canonical form as frozen records and its JSON; `identity`: roles and call references
+- `canonical`: a trace → its form, with `naming` (symbols), `rules` (one rule per call kind of the table
+  of calls), `handlers` (signal handlers), `equivalence` (what the kernel decides), `text` and `constants`
+- `choices`: what a comparison may leave out; `diff` and `align`: the differences in words, in linear time;
+  `describe`: the parts of a form in words
+- `golden`: golden files (read, write, compare by `==`)
 """
 
 from __future__ import annotations
 
 import importlib
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from ipctrace.compare.canonical import (
+    from ipctrace.compare.canonical import canonicalize
+    from ipctrace.compare.choices import CHOICES, IGNORABLE, READ_BOUNDARIES, check_ignore, parse_choices, without
+    from ipctrace.compare.diff import Difference, DiffResult, diff_canonical, diff_traces
+    from ipctrace.compare.form import (
         FORMAT,
-        Call,
-        CanonicalError,
+        CanonicalCall,
+        CanonicalFlow,
         CanonicalPacket,
         CanonicalProcess,
         CanonicalTrace,
-        Flow,
-        canonicalize,
-        load,
-        save,
-        without,
     )
-    from ipctrace.compare.diff import IGNORABLE, Difference, DiffResult, check_ignore, diff_canonical, diff_traces
-    from ipctrace.scenarios import Scenario
-    from ipctrace.session import RunResult
+    from ipctrace.compare.golden import CanonicalError, Golden, dumps, load, loads, save
+    from ipctrace.compare.identity import CallRef, Role
 
-# The names above are imported when first used (PEP 562): pytest imports the plugin module
-# ipctrace.compare.pytest_plugin, and so this package, in every project of an environment with ipctrace.
-_CANONICAL = ("FORMAT", "Call", "CanonicalError", "CanonicalPacket", "CanonicalProcess", "CanonicalTrace", "Flow")
-_CANONICAL_FUNCTIONS = ("canonicalize", "load", "save", "without")
-_DIFF = ("IGNORABLE", "Difference", "DiffResult", "check_ignore", "diff_canonical", "diff_traces")
+# Imported when first used (PEP 562): pytest loads the plugin module ipctrace.compare.pytest_plugin, and so this
+# package, in every project of an environment where ipctrace is installed.
 _LAZY = {
-    **dict.fromkeys(_CANONICAL + _CANONICAL_FUNCTIONS, "ipctrace.compare.canonical"),
-    **dict.fromkeys(_DIFF, "ipctrace.compare.diff"),
+    **dict.fromkeys(("canonicalize",), "canonical"),
+    **dict.fromkeys(("CHOICES", "IGNORABLE", "READ_BOUNDARIES", "check_ignore", "parse_choices", "without"), "choices"),
+    **dict.fromkeys(("Difference", "DiffResult", "diff_canonical", "diff_traces"), "diff"),
+    **dict.fromkeys(
+        ("FORMAT", "CanonicalCall", "CanonicalFlow", "CanonicalPacket", "CanonicalProcess", "CanonicalTrace"), "form"
+    ),
+    **dict.fromkeys(("CanonicalError", "Golden", "dumps", "load", "loads", "save"), "golden"),
+    **dict.fromkeys(("CallRef", "Role"), "identity"),
 }
 
 
@@ -50,45 +58,35 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    value = getattr(importlib.import_module(f"{__name__}.{module}"), name)
     globals()[name] = value
     return value
 
 
-def run_canonical(
-    scenario: str | Path | Scenario, outdir: Path, capture: str = "none", port: int = 0
-) -> tuple[RunResult, CanonicalTrace]:
-    """Run a scenario (name, .toml path or Scenario) in `outdir` on a free port; its result and canonical form.
-
-    Packets need capture privileges, so capture is off unless asked for.
-    """
-    from ipctrace.compare.canonical import canonicalize
-    from ipctrace.scenarios import Scenario, find_scenario
-    from ipctrace.session import RunOptions, run_scenario
-
-    if not isinstance(scenario, Scenario):
-        scenario = find_scenario(str(scenario))
-    result = run_scenario(scenario, RunOptions(outdir=outdir, capture=capture, port=port))
-    return result, canonicalize(result.trace)
-
-
 __all__ = [
+    "CHOICES",
     "FORMAT",
     "IGNORABLE",
-    "Call",
+    "READ_BOUNDARIES",
+    "CallRef",
+    "CanonicalCall",
     "CanonicalError",
+    "CanonicalFlow",
     "CanonicalPacket",
     "CanonicalProcess",
     "CanonicalTrace",
     "DiffResult",
     "Difference",
-    "Flow",
+    "Golden",
+    "Role",
     "canonicalize",
     "check_ignore",
     "diff_canonical",
     "diff_traces",
+    "dumps",
     "load",
-    "run_canonical",
+    "loads",
+    "parse_choices",
     "save",
     "without",
 ]

@@ -7,74 +7,75 @@ TCP connection, and each UDP src→dst address pair. A *flow* is a run of bytes
 that left one send and arrived in one receive; a receive that got two writes,
 or half of one, yields several flows. Payloads are compared wherever both
 sides recorded them: a disagreement is reported in `LinkedTrace.problems` and
-never linked.
+never linked. Every byte the trace cannot account for is a `Gap`.
 
 `link()` below runs the stages in order; each lives in its own module:
 
-- `model`: the results (Channel, Flow, PacketLink, ..., LinkedTrace); imports no other module here
-- `helpers`: inode keys, call times, address normalisation, payload comparison
+- `model`: the results (Channel, Flow, PacketLink, Gap, ..., LinkedTrace); imports no other module here
+- `helpers`: call times, address normalisation, payload comparison
 - `sockets`: each socket inode's addresses, from bind/listen/connect/accept
 - `fds`: per-process fd tables: pipe ends, and when each end was released
 - `channels`: pipes, socketpairs and connections paired up and numbered into groups
 - `streams`: byte-stream flows per channel direction (`stream_flows`)
 - `eof`: EOF reads tied to the release that caused them
 - `datagrams`: UDP / unix-dgram / datagram socketpair channels and flows
-- `packets`: TCP segments and UDP datagrams tied to sends and receives
+- `tcp`, `packets`: TCP segments and UDP datagrams tied to sends and receives
+- `memo`: the last result kept, so one run links its trace once
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections.abc import Iterable, Sequence
 
 from ipctrace.display import show_bytes
-from ipctrace.link.channels import (
-    _connection_of,
-    _endpoint_infos,
-    _number,
-    _pipe_groups,
-    _socketpair_groups,
-    _tcp_groups,
-    _unix_groups,
-)
-from ipctrace.link.datagrams import _datagram_channels, _name_datagram_channels
-from ipctrace.link.eof import _eofs
-from ipctrace.link.fds import _fd_tables, _Release
+from ipctrace.link.channels import Group, connection_of, endpoint_infos, endpoints_of, find_groups
+from ipctrace.link.datagrams import datagram_links
+from ipctrace.link.eof import eofs_of
+from ipctrace.link.fds import FdFacts, follow_fds
 from ipctrace.link.helpers import normalize
+from ipctrace.link.memo import last_result
 from ipctrace.link.model import (
-    CONNECT_CALLS,
-    DGRAM_KINDS,
-    STREAM_KINDS,
-    TCP_KINDS,
-    UDP_KINDS,
     Channel,
+    ChannelId,
+    ChannelKind,
     Connection,
     EndpointInfo,
     EofLink,
     Flow,
-    Inode,
+    Gap,
+    GapKind,
+    GroupId,
     LinkedTrace,
     PacketLink,
+    PacketRole,
+    PipeEnd,
+    Side,
     describe_endpoint,
 )
-from ipctrace.link.packets import _tcp_packet_links, _udp_packet_links
-from ipctrace.link.sockets import _collect_sockets
-from ipctrace.link.streams import StreamResult, _stream_channel, _StreamCalls, _unplaced, stream_flows
-from ipctrace.model import Trace
+from ipctrace.link.packets import tcp_packet_links, udp_packet_links
+from ipctrace.link.sockets import collect_sockets
+from ipctrace.link.streams import StreamCalls, StreamResult, stream_channel, stream_flows, unplaced
+from ipctrace.link.tcp import TcpLinker
+from ipctrace.model import Event, Inode, Trace
+from ipctrace.perf import gc_paused
 
 __all__ = [
-    "CONNECT_CALLS",
-    "DGRAM_KINDS",
-    "STREAM_KINDS",
-    "TCP_KINDS",
-    "UDP_KINDS",
     "Channel",
+    "ChannelId",
+    "ChannelKind",
     "Connection",
     "EndpointInfo",
     "EofLink",
     "Flow",
+    "Gap",
+    "GapKind",
+    "GroupId",
     "Inode",
     "LinkedTrace",
     "PacketLink",
+    "PacketRole",
+    "PipeEnd",
+    "Side",
     "StreamResult",
     "describe_endpoint",
     "link",
@@ -83,56 +84,86 @@ __all__ = [
 ]
 
 
-def link(trace: Trace) -> LinkedTrace:
-    """Channels, flows, packet links and EOFs of a trace; problems as sentences, never exceptions."""
-    # What goes through the pipes the session gave each role as stdin/stdout/stderr is the program's own
-    # input and output, not IPC between traced processes: it has no channel.
-    events = sorted(
-        (e for e in trace.events if e.inode is None or e.inode not in trace.header.streams),
-        key=lambda e: (e.t0, e.pid, e.seq),
-    )
-    socks = _collect_sockets(events)
-    pipe_ends, release_list = _fd_tables(events)
-    releases: dict[Inode, list[_Release]] = defaultdict(list)
-    for rel in release_list:
-        releases[rel.inode].append(rel)
-    groups = _number([*_pipe_groups(events), *_socketpair_groups(events), *_tcp_groups(events), *_unix_groups(events)])
-    calls = _StreamCalls.collect(events)
-    infos = _endpoint_infos(groups, socks, events)
-    connections = {name: _connection_of(name, g, infos) for name, g in groups if g.kind != "pipe"}
-    pairs = {a: b for name, g in groups if g.kind == "socketpair" for (a, _), (b, _) in (g.sides, g.sides[::-1])}
+def _ipc_events(trace: Trace) -> list[Event]:
+    """The events that can be IPC, in time order.
 
+    What goes through the pipes the session gave each role as stdin/stdout/stderr is the program's own
+    input and output, not IPC between traced processes: it has no channel.
+    """
+    streams = trace.header.streams
+    if streams:
+        events = [e for e in trace.events if e.endpoint is None or e.endpoint.inode not in streams]
+    else:
+        events = list(trace.events)
+    if any(a.t0 > b.t0 for a, b in zip(events, events[1:], strict=False)):
+        events.sort(key=lambda e: (e.t0, e.pid, e.seq))
+    return events
+
+
+def _stream_links(
+    groups: Sequence[Group], calls: StreamCalls, infos: dict[Inode, EndpointInfo], fds: FdFacts
+) -> tuple[list[Channel], list[Flow], list[str], list[Gap], list[EofLink]]:
     channels: list[Channel] = []
     flows: list[Flow] = []
     problems: list[str] = []
+    gaps: list[Gap] = []
     eofs: list[EofLink] = []
-    for name, g in groups:
-        if g.kind == "socketpair" and infos[g.sides[0][0]].endpoint.kind in DGRAM_KINDS:
+    for g in groups:
+        if g.kind is ChannelKind.SOCKETPAIR and infos[g.sides[0][0]].endpoint.kind.is_datagram:
             continue  # datagram socketpairs are matched with the other datagram channels
         for d in g.directions:
-            channel, result = _stream_channel(name, g.kind, d, calls, infos)
+            cid = ChannelId(g.gid, d.label)
+            channel, result = stream_channel(cid, d, calls, infos)
             channels.append(channel)
             flows.extend(result.flows)
             problems.extend(result.problems)
-            eofs.extend(_eofs(channel.id, d, calls.eof_reads, releases, pipe=g.kind == "pipe"))
-    problems.extend(_unplaced(calls, {i for _, g in groups for d in g.directions for i in (d.src, d.dst)}))
+            gaps.extend(result.gaps)
+            eofs.extend(eofs_of(cid, d, calls.eof_reads, fds.releases, pipe=g.kind is ChannelKind.PIPE))
+    return channels, flows, problems, gaps, eofs
 
-    dchannels, dflows = _name_datagram_channels(_datagram_channels(events, socks, pairs), socks, dict(groups), infos)
-    channels.extend(dchannels)
-    flows.extend(dflows)
-    traced_src = {ch.id for ch in dchannels if ch.src is not None}
-    problems.extend(
-        f"{f.channel}: {f.recv} got a datagram {show_bytes(f.data)} that no traced send explains."
-        for f in dflows
-        if f.send is None and f.channel in traced_src
-    )
+
+@last_result
+def link(trace: Trace) -> LinkedTrace:
+    """Channels, flows, packet links, EOFs and gaps of a trace; problems as sentences, never exceptions.
+
+    Linking the same trace object again returns the same result (`memo`).
+    """
+    with gc_paused():
+        return _link(trace)
+
+
+def _link(trace: Trace) -> LinkedTrace:
+    events = _ipc_events(trace)
+    socks = collect_sockets(events)
+    fds = follow_fds(events)
+    groups = find_groups(events)
+    calls = StreamCalls.collect(events)
+    infos = endpoint_infos(groups, socks, endpoints_of(events))
+    connections = {g.gid: connection_of(g, infos) for g in groups if g.kind is not ChannelKind.PIPE}
+
+    channels, flows, problems, gaps, eofs = _stream_links(groups, calls, infos, fds)
+    placed = {i for g in groups for d in g.directions for i in (d.src, d.dst) if i is not None}
+    stray = unplaced(calls, placed)
+    problems.extend(dict.fromkeys(g.text for g in stray))
+    gaps.extend(stray)
+
+    pair_sides = {ino: (g.gid, side) for g in groups if g.kind is ChannelKind.SOCKETPAIR for ino, side in g.sides}
+    pairs = {a: b for g in groups if g.kind is ChannelKind.SOCKETPAIR for (a, _), (b, _) in (g.sides, g.sides[::-1])}
+    dgrams = datagram_links(events, socks, pair_sides, pairs, infos)
+    channels.extend(dgrams.channels)
+    flows.extend(dgrams.flows)
+    gaps.extend(dgrams.gaps)
+    problems.extend(_datagram_problems(dgrams.channels, dgrams.flows))
+    infos.update(dgrams.infos)
     for ino, sock in socks.items():
-        infos.setdefault(ino, EndpointInfo(sock.endpoint, None, "", sock.local, sock.peer, sock.listening))
+        infos.setdefault(ino, sock.info())
 
-    tcp_links, tcp_problems = _tcp_packet_links(trace.packets, channels, flows, connections, releases, calls.eof_reads)
-    udp_links = _udp_packet_links(trace.packets, channels, flows, {e.key: e for e in events})
-    problems.extend(tcp_problems)
-    packet_links = sorted([*tcp_links, *udp_links], key=lambda pl: pl.packet)
+    tcp = tcp_packet_links(trace.packets, channels, TcpLinker(flows, connections, fds.releases, calls.eof_reads))
+    dgram_events = {k: trace.event(k) for f in dgrams.flows for k in (f.send, f.recv) if k is not None}
+    udp = udp_packet_links(trace.packets, channels, dgrams.flows, dgram_events)
+    problems.extend(tcp.problems)
+    gaps.extend((*tcp.gaps, *udp.gaps))
+    packet_links = sorted([*tcp.links, *udp.links], key=lambda pl: pl.packet)
     return LinkedTrace(
         trace,
         tuple(channels),
@@ -142,5 +173,15 @@ def link(trace: Trace) -> LinkedTrace:
         tuple(eofs),
         tuple(problems),
         infos,
-        pipe_ends,
+        fds.pipe_ends,
+        tuple(gaps),
     )
+
+
+def _datagram_problems(channels: Iterable[Channel], flows: Iterable[Flow]) -> list[str]:
+    traced_src = {ch.id for ch in channels if ch.src is not None}
+    return [
+        f"{f.channel}: {f.recv} got a datagram {show_bytes(f.data)} that no traced send explains."
+        for f in flows
+        if f.send is None and f.channel in traced_src
+    ]

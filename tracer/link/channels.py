@@ -2,24 +2,28 @@
 
 A group is both directions of one pipe, socketpair or connection; a TCP
 connect is paired with its accept by address, a Unix one by the listener's
-accept queue. Each group's name ("tcp#1") prefixes the ids of its channels.
+accept queue. Each group's id (`tcp#1`) is the first part of its channels' ids.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
+from bisect import bisect_right
+from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ipctrace.link.helpers import _addr, _ino, _time_key, normalize
-from ipctrace.link.model import CONNECT_CALLS, TCP_KINDS, Connection, EndpointInfo, Inode
-from ipctrace.link.sockets import _Sock
-from ipctrace.model import Endpoint, Event, EventKey, Nanos, SockAddr
+from ipctrace.calls import CONNECTS, Call
+from ipctrace.link.helpers import normalize, time_key
+from ipctrace.link.model import ChannelKind, Connection, EndpointInfo, GroupId, Side
+from ipctrace.link.sockets import SocketFacts
+from ipctrace.model import Endpoint, EndpointKind, Event, EventKey, Inode, Nanos, SockAddr
 
 
 @dataclass(frozen=True, slots=True)
-class _Direction:
-    suffix: str  # "", "a→b", "127.0.0.1:54012→127.0.0.1:8080"
+class Direction:
+    """One direction of a group: from which inode to which, and the label of its channel id."""
+
+    label: str  # "", "a→b", "127.0.0.1:54012→127.0.0.1:8080"
     src: Inode | None
     dst: Inode | None
     src_addr: SockAddr | None = None
@@ -27,176 +31,206 @@ class _Direction:
 
 
 @dataclass(frozen=True, slots=True)
-class _Group:
-    kind: str  # pipe, socketpair, unix, tcp
+class Group:
+    """A pipe, socketpair or connection before numbering (`id` is None) or after."""
+
+    kind: ChannelKind
     first: Nanos
-    directions: tuple[_Direction, ...]
-    sides: tuple[tuple[Inode, str], ...] = ()  # (inode, "A"/"B"/"client"/"server")
+    directions: tuple[Direction, ...]
+    sides: tuple[tuple[Inode, Side], ...] = ()
     connect: EventKey | None = None
     accept: EventKey | None = None
+    id: GroupId | None = None
+
+    @property
+    def gid(self) -> GroupId:
+        assert self.id is not None, "groups are numbered before use"
+        return self.id
+
+    def ends(self) -> tuple[tuple[Inode, Side], ...]:
+        """Each inode of the group with its side (a pipe's one inode has none)."""
+        return self.sides or tuple((d.src, Side.NONE) for d in self.directions if d.src is not None)
 
 
-def _pipe_groups(events: Sequence[Event]) -> list[_Group]:
+def _pipe_groups(events: Iterable[Event]) -> list[Group]:
     first: dict[Inode, Nanos] = {}
+    seen: set[int] = set()
     for e in events:
-        ino = _ino(e.endpoint)
-        if ino is not None and e.endpoint and e.endpoint.kind == "pipe" and ino not in first:
-            first[ino] = e.t0
-    return [_Group("pipe", t, (_Direction("", ino, ino),)) for ino, t in first.items()]
+        ep = e.endpoint
+        if ep is not None and ep.kind.is_pipe and id(ep) not in seen:
+            seen.add(id(ep))  # endpoints are shared objects: each is looked at once
+            first.setdefault(ep.inode, e.t0)
+    return [Group(ChannelKind.PIPE, t, (Direction("", ino, ino),)) for ino, t in first.items()]
 
 
-def _socketpair_groups(events: Sequence[Event]) -> list[_Group]:
+def _socketpair_groups(events: Iterable[Event]) -> list[Group]:
     groups = []
     for e in events:
-        if e.call != "socketpair" or e.failed or e.endpoint is None or e.peer_endpoint is None:
+        if e.call is not Call.SOCKETPAIR or e.failed or e.endpoint is None or e.peer_endpoint is None:
             continue
-        a, b = _ino(e.endpoint), _ino(e.peer_endpoint)
-        groups.append(
-            _Group("socketpair", e.t0, (_Direction("a→b", a, b), _Direction("b→a", b, a)), ((a, "A"), (b, "B")), e.key)
-        )  # type: ignore[arg-type]
+        a, b = e.endpoint.inode, e.peer_endpoint.inode
+        directions = (Direction("a→b", a, b), Direction("b→a", b, a))
+        groups.append(Group(ChannelKind.SOCKETPAIR, e.t0, directions, ((a, Side.A), (b, Side.B)), e.key))
     return groups
 
 
 def _connection(
-    kind: str, connect: Event | None, accept: Event | None, caddr: SockAddr | None, saddr: SockAddr | None
-) -> _Group:
+    kind: ChannelKind, connect: Event | None, accept: Event | None, caddr: SockAddr | None, saddr: SockAddr | None
+) -> Group:
     first = min(e.t0 for e in (connect, accept) if e is not None)
-    client = _ino(connect.endpoint) if connect is not None else None
-    server = _ino(accept.peer_endpoint) if accept is not None else None
-    if kind == "tcp":
+    client = connect.inode if connect is not None else None
+    server = accept.peer_endpoint.inode if accept is not None and accept.peer_endpoint is not None else None
+    if kind is ChannelKind.TCP:
         up, down = f"{caddr}→{saddr}", f"{saddr}→{caddr}"
     else:
         up, down = "client→server", "server→client"
-    sides = tuple((ino, side) for ino, side in ((client, "client"), (server, "server")) if ino is not None)
-    return _Group(
+    sides = tuple((ino, side) for ino, side in ((client, Side.CLIENT), (server, Side.SERVER)) if ino is not None)
+    return Group(
         kind,
         first,
-        (_Direction(up, client, server, caddr, saddr), _Direction(down, server, client, saddr, caddr)),
+        (Direction(up, client, server, caddr, saddr), Direction(down, server, client, saddr, caddr)),
         sides,
         connect.key if connect else None,
         accept.key if accept else None,
     )
 
 
-def _tcp_groups(events: Sequence[Event]) -> list[_Group]:
-    """Pair each connect with the accept that saw the same 4-tuple the other way round."""
-    connects = [
-        e
-        for e in events
-        if e.call in CONNECT_CALLS
-        and e.endpoint
-        and e.endpoint.kind in TCP_KINDS
-        and (not e.failed or e.error == "EINPROGRESS")
-    ]
+def _connects(events: Iterable[Event], tcp: bool) -> list[Event]:
+    """Connects that started a connection (TCP: also a non-blocking one still in progress)."""
+    out = []
+    for e in events:
+        if e.call not in CONNECTS or e.endpoint is None:
+            continue
+        if tcp and e.endpoint.kind.is_tcp and (not e.failed or e.error == "EINPROGRESS"):
+            out.append(e)
+        elif not tcp and e.endpoint.kind is EndpointKind.UNIX_STREAM and not e.failed:
+            out.append(e)
+    return sorted(out, key=time_key)
+
+
+def _accepts(events: Iterable[Event], tcp: bool) -> list[Event]:
+    def fits(ep: Endpoint) -> bool:
+        return ep.kind.is_tcp if tcp else ep.kind is EndpointKind.UNIX_STREAM
+
     accepts = [
-        e
-        for e in events
-        if e.call == "accept" and not e.failed and e.peer_endpoint is not None and e.peer_endpoint.kind in TCP_KINDS
+        e for e in events if e.call is Call.ACCEPT and not e.failed and e.peer_endpoint and fits(e.peer_endpoint)
     ]
-    waiting: dict[tuple[SockAddr | None, SockAddr | None], list[Event]] = defaultdict(list)
-    for a in sorted(accepts, key=_time_key):
+    return sorted(accepts, key=time_key)
+
+
+def _tcp_groups(events: Sequence[Event]) -> list[Group]:
+    """Pair each connect with the accept that saw the same 4-tuple the other way round."""
+    waiting: dict[tuple[SockAddr | None, SockAddr | None], deque[Event]] = defaultdict(deque)
+    for a in _accepts(events, tcp=True):
         waiting[(normalize(a.peer), normalize(a.local))].append(a)
     groups = []
-    for c in sorted(connects, key=_time_key):
-        peer = c.peer or _addr(c.args.get("addr"))
-        queue = waiting.get((normalize(c.local), normalize(peer)), [])
-        a = queue.pop(0) if queue else None
-        groups.append(_connection("tcp", c, a, c.local, peer))
+    for c in _connects(events, tcp=True):
+        peer = c.peer or c.address
+        queue = waiting.get((normalize(c.local), normalize(peer)))
+        accept = queue.popleft() if queue else None
+        groups.append(_connection(ChannelKind.TCP, c, accept, c.local, peer))
     for queue in waiting.values():
         for a in queue:  # accepted from a client that ran untraced
-            groups.append(_connection("tcp", None, a, a.peer, a.local))
+            groups.append(_connection(ChannelKind.TCP, None, a, a.peer, a.local))
     return groups
 
 
-def _unix_groups(events: Sequence[Event]) -> list[_Group]:
+class _Listeners:
+    """Which Unix stream socket was bound to a path at a given time (the latest bind by then)."""
+
+    def __init__(self, events: Iterable[Event]) -> None:
+        self.by_path: dict[str, tuple[list[Nanos], list[Inode]]] = defaultdict(lambda: ([], []))
+        binds = (
+            e
+            for e in events
+            if e.call is Call.BIND and not e.failed and e.endpoint and e.endpoint.kind is EndpointKind.UNIX_STREAM
+        )
+        for b in sorted(binds, key=lambda e: e.t0):
+            addr = b.local or b.address
+            if addr is not None and b.endpoint is not None:
+                times, inodes = self.by_path[addr.host]
+                times.append(b.t0)
+                inodes.append(b.endpoint.inode)
+
+    def at(self, path: str, t: Nanos) -> Inode | None:
+        entry = self.by_path.get(path)
+        if entry is None:
+            return None
+        i = bisect_right(entry[0], t)
+        return entry[1][i - 1] if i else None
+
+
+def _unix_groups(events: Sequence[Event]) -> list[Group]:
     """Pair the k-th connect to a listener's path with the k-th accept on that listener.
 
     A Unix stream connection carries no address that names the client, so the
     kernel's FIFO accept queue is what pairs them.
     """
-    binds = sorted(
-        (e for e in events if e.call == "bind" and not e.failed and e.endpoint and e.endpoint.kind == "unix-stream"),
-        key=lambda e: e.t0,
-    )
-    connects = [
-        e
-        for e in events
-        if e.call in CONNECT_CALLS and not e.failed and e.endpoint and e.endpoint.kind == "unix-stream"
-    ]
-    accepts = [
-        e
-        for e in events
-        if e.call == "accept" and not e.failed and e.peer_endpoint is not None and e.peer_endpoint.kind == "unix-stream"
-    ]
-
-    def listener_for(path: str, t: Nanos) -> Inode | None:
-        found = None
-        for b in binds:
-            addr = b.local or _addr(b.args.get("addr"))
-            if b.t0 <= t and addr is not None and addr.host == path:
-                found = _ino(b.endpoint)
-        return found
-
+    listeners = _Listeners(events)
     by_listener: dict[Inode | None, list[Event]] = defaultdict(list)
-    for c in sorted(connects, key=_time_key):
-        path = (c.peer or _addr(c.args.get("addr")) or SockAddr("")).host
-        by_listener[listener_for(path, c.t0)].append(c)
+    for c in _connects(events, tcp=False):
+        path = (c.peer or c.address or SockAddr("")).host
+        by_listener[listeners.at(path, c.t0)].append(c)
     accepted: dict[Inode | None, list[Event]] = defaultdict(list)
-    for a in sorted(accepts, key=_time_key):
-        accepted[_ino(a.endpoint)].append(a)
+    for a in _accepts(events, tcp=False):
+        accepted[a.inode].append(a)
     groups = []
     for listener in dict.fromkeys([*by_listener, *accepted]):
         cs, accs = by_listener.get(listener, []), accepted.get(listener, []) if listener else []
         for k in range(max(len(cs), len(accs))):
-            c = cs[k] if k < len(cs) else None
-            a = accs[k] if k < len(accs) else None
-            path = c.peer if c is not None else a.local if a is not None else None
-            groups.append(_connection("unix", c, a, None, path))
+            connect = cs[k] if k < len(cs) else None
+            accept = accs[k] if k < len(accs) else None
+            where = connect.peer if connect is not None else accept.local if accept is not None else None
+            groups.append(_connection(ChannelKind.UNIX, connect, accept, None, where))
     return groups
 
 
-def _number(groups: Iterable[_Group]) -> list[tuple[str, _Group]]:
-    """`kind#k`, k counting per kind in order of first appearance."""
-    counts: dict[str, int] = defaultdict(int)
-    named = []
-    for g in sorted(groups, key=lambda g: g.first):
+def find_groups(events: Sequence[Event]) -> list[Group]:
+    """Every pipe, socketpair, TCP and Unix connection, numbered `kind#k` in order of first appearance."""
+    found = [*_pipe_groups(events), *_socketpair_groups(events), *_tcp_groups(events), *_unix_groups(events)]
+    counts: dict[ChannelKind, int] = defaultdict(int)
+    numbered = []
+    for g in sorted(found, key=lambda g: g.first):
         counts[g.kind] += 1
-        named.append((f"{g.kind}#{counts[g.kind]}", g))
-    return named
+        numbered.append(
+            Group(g.kind, g.first, g.directions, g.sides, g.connect, g.accept, GroupId(g.kind, counts[g.kind]))
+        )
+    return numbered
 
 
 # -- what each end of a group is --------------------------------------------------------------------
 
 
-def _endpoint_infos(
-    groups: Sequence[tuple[str, _Group]], socks: Mapping[Inode, _Sock], events: Sequence[Event]
+def endpoint_infos(
+    groups: Iterable[Group], socks: Mapping[Inode, SocketFacts], endpoints: Mapping[Inode, Endpoint]
 ) -> dict[Inode, EndpointInfo]:
+    """Each grouped inode's group, side and addresses (`endpoints`: every endpoint the trace names)."""
     infos: dict[Inode, EndpointInfo] = {}
-    for name, g in groups:
-        for ino, side in g.sides or tuple((d.src, "") for d in g.directions if d.src is not None):
-            s = socks.get(ino)  # type: ignore[arg-type]
-            ep = s.endpoint if s else _endpoint_of(events, ino)  # type: ignore[arg-type]
-            infos[ino] = EndpointInfo(
-                ep,
-                name,
-                side,
-                s.local if s else None,  # type: ignore[index]
-                s.peer if s else None,
-                s.listening if s else False,
-            )
+    for g in groups:
+        for ino, side in g.ends():
+            s = socks.get(ino)
+            if s is None:
+                ep = endpoints.get(ino) or Endpoint(ino.dev, ino.ino, EndpointKind.OTHER)
+                infos[ino] = EndpointInfo(ep, g.id, side)
+            else:
+                infos[ino] = EndpointInfo(s.endpoint, g.id, side, s.local, s.peer, s.listening)
     return infos
 
 
-def _connection_of(name: str, g: _Group, infos: Mapping[Inode, EndpointInfo]) -> Connection:
+def connection_of(g: Group, infos: Mapping[Inode, EndpointInfo]) -> Connection:
     up = g.directions[0]
-    client = infos[up.src].endpoint if up.src in infos else None  # type: ignore[index]
-    server = infos[up.dst].endpoint if up.dst in infos else None  # type: ignore[index]
-    return Connection(name, g.kind, client, server, g.connect, g.accept, up.src_addr, up.dst_addr)
+    client = infos[up.src].endpoint if up.src is not None and up.src in infos else None
+    server = infos[up.dst].endpoint if up.dst is not None and up.dst in infos else None
+    return Connection(g.gid, client, server, g.connect, g.accept, up.src_addr, up.dst_addr)
 
 
-def _endpoint_of(events: Sequence[Event], ino: Inode) -> Endpoint:
+def endpoints_of(events: Iterable[Event]) -> dict[Inode, Endpoint]:
+    """Every endpoint the trace names, by inode (the first event that named it)."""
+    out: dict[Inode, Endpoint] = {}
+    seen: set[int] = set()
     for e in events:
         for ep in (e.endpoint, e.peer_endpoint):
-            if ep is not None and (ep.dev, ep.ino) == ino:
-                return ep
-    return Endpoint(ino[0], ino[1], "other")
+            if ep is not None and id(ep) not in seen:
+                seen.add(id(ep))
+                out.setdefault(ep.inode, ep)
+    return out

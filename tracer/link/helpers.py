@@ -1,4 +1,4 @@
-"""Small helpers every stage shares: inode keys, when a call took effect, addresses, payload checks.
+"""Small helpers every linking stage shares: when a call took effect, address spellings, payload checks.
 
 Kept apart so the stage modules can use them without importing each other.
 """
@@ -6,37 +6,42 @@ Kept apart so the stage modules can use them without importing each other.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from functools import lru_cache
 
-from ipctrace.link.model import Inode
-from ipctrace.model import Endpoint, Event, Nanos, SockAddr
-from ipctrace.tracefile import addr_from_json
+from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
 
 
-def _ino(endpoint: Endpoint | None) -> Inode | None:
-    return None if endpoint is None else (endpoint.dev, endpoint.ino)
+class Inodes:
+    """Each endpoint's inode, made once per endpoint object (a trace shares one object per endpoint).
+
+    Keyed by object identity: the endpoints belong to the trace being linked, which outlives this.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[int, Inode] = {}
+
+    def of(self, endpoint: Endpoint) -> Inode:
+        inode = self._by_id.get(id(endpoint))
+        if inode is None:
+            inode = self._by_id[id(endpoint)] = endpoint.inode
+        return inode
 
 
-def _done(event: Event) -> Nanos:
+def done_at(event: Event) -> Nanos:
     """When a call took effect as far as anyone can tell: its return, or its entry if it never returned."""
     return event.t1 if event.t1 is not None else event.t0
 
 
-def _time_key(event: Event) -> tuple[int, int, int, int]:
-    return (_done(event), event.t0, event.pid, event.seq)
-
-
-def _addr(value: Any) -> SockAddr | None:
-    try:
-        return addr_from_json(value)
-    except (TypeError, ValueError, IndexError):
-        return None
+def time_key(event: Event) -> tuple[int, int, int, int]:
+    """Calls in the order they returned (ties: entry, pid, seq)."""
+    return (done_at(event), event.t0, event.pid, event.seq)
 
 
 _WILDCARD_V4 = frozenset({"", "0.0.0.0", "localhost"})
 _WILDCARD_V6 = frozenset({"::", "::0", "localhost6", "ip6-localhost"})
 
 
+@lru_cache(maxsize=4096)
 def normalize(addr: SockAddr | None) -> SockAddr | None:
     """An IP address as the loopback wire shows it: wildcards and `localhost` become loopback.
 
@@ -52,30 +57,36 @@ def normalize(addr: SockAddr | None) -> SockAddr | None:
         host = "127.0.0.1"
     elif host in _WILDCARD_V6:
         host = "::1"
+    if host == addr.host:
+        return addr
     return SockAddr(host, addr.port)
 
 
-def _is_wildcard(addr: SockAddr) -> bool:
+def is_wildcard(addr: SockAddr) -> bool:
     return addr.host in _WILDCARD_V4 or addr.host in _WILDCARD_V6
 
 
-def _known(data: bytes | None, start: int, length: int) -> bytes:
+def known(data: bytes | None, start: int, length: int) -> bytes:
     """The recorded part of `length` payload bytes from `start` (payloads may be capped)."""
     if data is None or start >= len(data):
         return b""
+    if start == 0 and length >= len(data):
+        return data
     return data[start : start + length]
 
 
-def _agree(a: bytes, b: bytes) -> bool:
+def agree(a: bytes, b: bytes) -> bool:
     """Two recordings of the same bytes agree where both were kept."""
     n = min(len(a), len(b))
+    if n == len(a) == len(b):
+        return a == b
     return a[:n] == b[:n]
 
 
-_MSG_PEEK = 2  # socket.MSG_PEEK on Linux
+MSG_PEEK = 2  # socket.MSG_PEEK on Linux
 
 
-def _peeks(e: Event) -> bool:
+def peeks(e: Event) -> bool:
     """A receive with MSG_PEEK looked at bytes without consuming them: it takes nothing from the channel."""
     flags = e.args.get("flags") if isinstance(e.args, Mapping) else None
-    return isinstance(flags, int) and bool(flags & _MSG_PEEK)
+    return isinstance(flags, int) and bool(flags & MSG_PEEK)

@@ -1,9 +1,9 @@
-"""What linking produces: channels, flows, packet links, connections, EOF links and endpoint facts.
+"""What linking produces: channels, flows, packet links, connections, EOF links, gaps and endpoint facts.
 
-The frozen dataclasses every other module of `ipctrace.link` builds, and the
-vocabulary they share (an inode key, the socket kinds). It imports nothing
-from the rest of the package, so a reader can start here and a consumer of
-`LinkedTrace` needs nothing else.
+The frozen records every other module of `ipctrace.link` builds, and the
+closed sets they share (channel kinds, sides, pipe ends, packet roles). It
+imports nothing from the rest of `ipctrace.link`, so a reader can start here
+and a consumer of `LinkedTrace` needs nothing else.
 """
 
 from __future__ import annotations
@@ -11,17 +11,83 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 
-from ipctrace.calls import CONNECTS
-from ipctrace.model import Endpoint, Event, EventKey, SockAddr, Trace
+from ipctrace.model import Endpoint, Event, EventKey, Inode, SockAddr, Trace
 
-Inode = tuple[int, int]  # (st_dev, st_ino): the identity of a pipe or socket in every process
 
-STREAM_KINDS = frozenset({"pipe", "unix-stream", "tcp", "tcp6"})
-DGRAM_KINDS = frozenset({"udp", "udp6", "unix-dgram", "unix-seqpacket"})
-TCP_KINDS = frozenset({"tcp", "tcp6"})
-UDP_KINDS = frozenset({"udp", "udp6"})
-CONNECT_CALLS = CONNECTS
+class ChannelKind(StrEnum):
+    """What a channel (and its group) is: a vocabulary of connections, not of descriptors (EndpointKind)."""
+
+    PIPE = "pipe"
+    SOCKETPAIR = "socketpair"
+    UNIX = "unix"  # a Unix stream connection (connect + accept)
+    TCP = "tcp"
+    UDP = "udp"
+    UNIX_DGRAM = "unix-dgram"
+    UNIX_SEQPACKET = "unix-seqpacket"
+
+    @property
+    def is_ip(self) -> bool:
+        return self in (ChannelKind.TCP, ChannelKind.UDP)
+
+
+class Side(StrEnum):
+    """Which end of a group an endpoint is: A/B of a socketpair, client/server of a connection."""
+
+    NONE = ""
+    A = "A"
+    B = "B"
+    CLIENT = "client"
+    SERVER = "server"
+
+
+class PipeEnd(StrEnum):
+    READ = "r"
+    WRITE = "w"
+
+
+class PacketRole(StrEnum):
+    """What a captured packet is in its connection's story."""
+
+    SYN = "syn"
+    SYN_ACK = "syn-ack"
+    ACK = "ack"
+    DATA = "data"
+    FIN = "fin"
+    RST = "rst"
+    DATAGRAM = "datagram"
+
+
+class GapKind(StrEnum):
+    """Bytes the trace cannot account for."""
+
+    UNEXPLAINED = "unexplained"  # received, but no recorded send explains them
+    UNREAD = "unread"  # sent, but no recorded receive took them (still in the channel, or lost)
+    SKIPPED = "skipped"  # sent, and taken by a read nobody recorded: a later recorded read skipped past them
+    UNSEEN = "unseen"  # seen on the wire, but no recorded send or receive explains them
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class GroupId:
+    """Both directions of one pipe, socketpair or connection: `tcp#2` is the second TCP connection."""
+
+    kind: ChannelKind
+    number: int
+
+    def __str__(self) -> str:
+        return f"{self.kind}#{self.number}"
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class ChannelId:
+    """One direction of a group: `pipe#1`, `socketpair#1 a→b`, `tcp#1 127.0.0.1:54012→127.0.0.1:8080`."""
+
+    group: GroupId
+    direction: str = ""  # a label for people; never read back
+
+    def __str__(self) -> str:
+        return f"{self.group} {self.direction}" if self.direction else str(self.group)
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,9 +99,7 @@ class Channel:
     process held (a peer that ran untraced).
     """
 
-    id: str  # "pipe#1", "socketpair#1 a→b", "tcp#1 127.0.0.1:54012→127.0.0.1:8080"
-    group: str  # "pipe#1", "socketpair#1", "tcp#1": both directions of one pair or connection
-    kind: str  # pipe, socketpair, unix, tcp, udp, unix-dgram
+    id: ChannelId
     stream: bool  # True: a byte stream; False: datagrams (message boundaries kept)
     src: Endpoint | None
     dst: Endpoint | None
@@ -44,18 +108,27 @@ class Channel:
     sends: tuple[EventKey, ...] = ()
     recvs: tuple[EventKey, ...] = ()
 
+    @property
+    def group(self) -> GroupId:
+        return self.id.group
+
+    @property
+    def kind(self) -> ChannelKind:
+        return self.id.group.kind
+
 
 @dataclass(frozen=True, slots=True)
 class Flow:
     """A run of bytes that left one send and arrived in one receive.
 
     `send` is None for bytes a receive got that no traced send explains;
-    `recv` is None for bytes never read (still in the channel at the end, or
-    a datagram lost). Offsets say where the run sits inside each call's
-    payload, and (streams only) inside the channel's byte stream.
+    `recv` is None for bytes never read (still in the channel at the end, a
+    datagram lost, or taken by a read nobody recorded). Offsets say where the
+    run sits inside each call's payload, and (streams only) inside the
+    channel's byte stream.
     """
 
-    channel: str
+    channel: ChannelId
     send: EventKey | None
     recv: EventKey | None
     length: int
@@ -80,8 +153,8 @@ class PacketLink:
     """
 
     packet: int  # Packet.index
-    channel: str | None
-    role: str  # syn, syn-ack, ack, data, fin, rst, datagram
+    channel: ChannelId | None
+    role: PacketRole
     causes: tuple[EventKey, ...] = ()
     effects: tuple[EventKey, ...] = ()
     follows: tuple[int, ...] = ()
@@ -95,14 +168,17 @@ class Connection:
     Either side is None when it ran untraced (a client or server outside the run).
     """
 
-    group: str  # "socketpair#1", "unix#1", "tcp#1"
-    kind: str  # socketpair, unix, tcp
+    group: GroupId
     client: Endpoint | None  # the connecting socket (end A of a socketpair)
     server: Endpoint | None  # the accepted socket (end B of a socketpair)
     connect: EventKey | None = None  # the connect (or the socketpair call)
     accept: EventKey | None = None
     client_addr: SockAddr | None = None
     server_addr: SockAddr | None = None
+
+    @property
+    def kind(self) -> ChannelKind:
+        return self.group.kind
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,18 +189,36 @@ class EofLink:
     was still open when that process ended (the kernel closed it).
     """
 
-    channel: str
+    channel: ChannelId
     release: EventKey
     read: EventKey
 
 
 @dataclass(frozen=True, slots=True)
+class Gap:
+    """Bytes the trace cannot account for, with the call (or packets) where they show and one sentence.
+
+    For UNEXPLAINED `event` is the receive that got them, for UNREAD the send
+    that sent them, for SKIPPED the read that skipped past them; UNSEEN bytes
+    have no recorded call at either end (`event` is None) and `packets` are
+    the segments or datagrams that carried them.
+    """
+
+    kind: GapKind
+    channel: ChannelId | None
+    length: int
+    event: EventKey | None
+    text: str
+    packets: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class EndpointInfo:
-    """What is known about one pipe or socket inode: its group, role, and addresses."""
+    """What is known about one pipe or socket inode: its group, side, and addresses."""
 
     endpoint: Endpoint
-    group: str | None = None  # "pipe#1", "socketpair#1", "tcp#2", ...
-    side: str = ""  # "A"/"B" for a socketpair, "client"/"server" for a connection
+    group: GroupId | None = None
+    side: Side = Side.NONE
     local: SockAddr | None = None
     peer: SockAddr | None = None
     listening: bool = False
@@ -132,7 +226,7 @@ class EndpointInfo:
 
 @dataclass(frozen=True, eq=False)
 class LinkedTrace:
-    """A trace with its channels, flows, packet links and the problems found on the way."""
+    """A trace with its channels, flows, packet links, gaps and the problems found on the way."""
 
     trace: Trace
     channels: tuple[Channel, ...]
@@ -142,23 +236,29 @@ class LinkedTrace:
     eofs: tuple[EofLink, ...]
     problems: tuple[str, ...]
     endpoints: Mapping[Inode, EndpointInfo]
-    pipe_ends: Mapping[EventKey, str]  # "r" or "w": the end of a pipe an event's fd was
+    pipe_ends: Mapping[EventKey, PipeEnd]  # the end of a pipe an event's fd was
+    gaps: tuple[Gap, ...] = ()
     _by_event: dict[EventKey, tuple[Flow, ...]] = field(init=False, repr=False)
+    _by_channel: dict[ChannelId, tuple[Flow, ...]] = field(init=False, repr=False)
     _packets_by_event: dict[EventKey, tuple[PacketLink, ...]] = field(init=False, repr=False)
-    _events: dict[EventKey, Event] = field(init=False, repr=False)
-    _channels: dict[str, Channel] = field(init=False, repr=False)
+    _channels: dict[ChannelId | str, Channel] = field(init=False, repr=False)
     _packet_links: dict[int, PacketLink] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "_events", {e.key: e for e in self.trace.events})
-        object.__setattr__(self, "_channels", {ch.id: ch for ch in self.channels})
+        channels: dict[ChannelId | str, Channel] = {ch.id: ch for ch in self.channels}
+        channels.update({str(ch.id): ch for ch in self.channels})
+        object.__setattr__(self, "_channels", channels)
         object.__setattr__(self, "_packet_links", {pl.packet: pl for pl in self.packet_links})
         by_event: dict[EventKey, list[Flow]] = defaultdict(list)
+        by_channel: dict[ChannelId, list[Flow]] = defaultdict(list)
         for flow in self.flows:
-            for key in (flow.send, flow.recv):
-                if key is not None:
-                    by_event[key].append(flow)
+            by_channel[flow.channel].append(flow)
+            if flow.send is not None:
+                by_event[flow.send].append(flow)
+            if flow.recv is not None and flow.recv != flow.send:
+                by_event[flow.recv].append(flow)
         object.__setattr__(self, "_by_event", {k: tuple(v) for k, v in by_event.items()})
+        object.__setattr__(self, "_by_channel", {k: tuple(v) for k, v in by_channel.items()})
         by_packet: dict[EventKey, list[PacketLink]] = defaultdict(list)
         for plink in self.packet_links:
             for key in dict.fromkeys((*plink.causes, *plink.effects)):
@@ -166,17 +266,19 @@ class LinkedTrace:
         object.__setattr__(self, "_packets_by_event", {k: tuple(v) for k, v in by_packet.items()})
 
     def event(self, key: EventKey) -> Event:
-        return self._events[key]
+        return self.trace.event(key)
 
-    def channel(self, channel_id: str) -> Channel:
+    def channel(self, channel_id: ChannelId | str) -> Channel:
+        """The channel with this id (or the text of one, `"pipe#1"`)."""
         return self._channels[channel_id]
 
     def flows_of(self, key: EventKey) -> tuple[Flow, ...]:
         """Flows in which this event is the send or the receive."""
         return self._by_event.get(key, ())
 
-    def flows_in(self, channel_id: str) -> tuple[Flow, ...]:
-        return tuple(f for f in self.flows if f.channel == channel_id)
+    def flows_in(self, channel_id: ChannelId | str) -> tuple[Flow, ...]:
+        channel = self._channels.get(channel_id)
+        return () if channel is None else self._by_channel.get(channel.id, ())
 
     def packets_of(self, key: EventKey) -> tuple[PacketLink, ...]:
         """Packets this event caused or that completed it."""
@@ -199,39 +301,56 @@ class LinkedTrace:
     def unexplained_bytes(self) -> int:
         return sum(f.length for f in self.unexplained)
 
+    @property
+    def unread_bytes(self) -> int:
+        return sum(f.length for f in self.unread)
+
+    @property
+    def unseen_bytes(self) -> int:
+        """Bytes that crossed a channel with neither end recorded (seen on the wire, or skipped by a reader)."""
+        return sum(g.length for g in self.gaps if g.kind is GapKind.UNSEEN)
+
+    def gaps_of(self, kind: GapKind) -> tuple[Gap, ...]:
+        return tuple(g for g in self.gaps if g.kind is kind)
+
     def describe(self, event: Event | EventKey) -> str:
         """A human name for what the event's fd refers to ("pipe#1 read end", "TCP a → b"), or ''."""
         if isinstance(event, EventKey):
-            event = self._events[event]
+            event = self.trace.event(event)
         if event.endpoint is None:
             return ""
-        return self.describe_endpoint(event.endpoint, self.pipe_ends.get(event.key, ""))
+        return self.describe_endpoint(event.endpoint, self.pipe_ends.get(event.key))
 
-    def describe_endpoint(self, endpoint: Endpoint, end: str = "") -> str:
-        """A human name for a pipe or socket; `end` is "r" or "w" for a pipe's read or write end."""
-        info = self.endpoints.get((endpoint.dev, endpoint.ino), EndpointInfo(endpoint))
+    def describe_endpoint(self, endpoint: Endpoint, end: PipeEnd | None = None) -> str:
+        """A human name for a pipe or socket; `end` says which end of a pipe."""
+        info = self.endpoints.get(endpoint.inode) or EndpointInfo(endpoint)
         return describe_endpoint(info, end)
 
 
-def describe_endpoint(info: EndpointInfo, end: str = "") -> str:
+def describe_endpoint(info: EndpointInfo, end: PipeEnd | None = None) -> str:
     """The text of `LinkedTrace.describe_endpoint`, from what is known about the inode."""
     kind = info.endpoint.kind
-    if kind == "pipe":
-        name = info.group or "pipe"
-        return {"r": f"{name} read end", "w": f"{name} write end"}.get(end, name)
-    if info.group and info.group.startswith("socketpair"):
-        return f"{info.group} end {info.side}" if info.side else info.group
-    if kind in TCP_KINDS or kind in UDP_KINDS:
-        proto = "TCP" if kind in TCP_KINDS else "UDP"
-        if info.listening and info.local is not None:
-            return f"{proto} {info.local} (listening)"
-        if info.local is not None and info.peer is not None:
-            return f"{proto} {info.local} → {info.peer}"
-        if info.local is not None:
-            return f"{proto} {info.local}"
-        return f"{proto} socket"
-    if kind.startswith("unix-"):
+    if kind.is_pipe:
+        name = str(info.group) if info.group else "pipe"
+        if end is None:
+            return name
+        return f"{name} {'read' if end is PipeEnd.READ else 'write'} end"
+    if info.group is not None and info.group.kind is ChannelKind.SOCKETPAIR:
+        return f"{info.group} end {info.side}" if info.side else str(info.group)
+    if kind.is_ip:
+        return _describe_ip(info, "TCP" if kind.is_tcp else "UDP")
+    if kind.is_unix:
         path = next((a.host for a in (info.local, info.peer) if a is not None and a.host), "")
         text = f"{kind} {path}" if path else f"{kind} (unnamed)"
         return text + " (listening)" if info.listening else text
-    return kind
+    return str(kind)
+
+
+def _describe_ip(info: EndpointInfo, proto: str) -> str:
+    if info.listening and info.local is not None:
+        return f"{proto} {info.local} (listening)"
+    if info.local is not None and info.peer is not None:
+        return f"{proto} {info.local} → {info.peer}"
+    if info.local is not None:
+        return f"{proto} {info.local}"
+    return f"{proto} socket"

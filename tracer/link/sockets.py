@@ -6,17 +6,18 @@ at a given time, and `EndpointInfo` reports each socket's addresses.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ipctrace.link.helpers import _addr, _is_wildcard
-from ipctrace.link.model import CONNECT_CALLS, Inode
-from ipctrace.model import Endpoint, Event, Nanos, SockAddr
+from ipctrace.calls import CONNECTS, Call
+from ipctrace.link.helpers import is_wildcard
+from ipctrace.link.model import EndpointInfo, GroupId
+from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
 
 
 @dataclass
-class _Sock:
-    """Mutable while the trace is read; becomes an EndpointInfo."""
+class SocketFacts:
+    """What the calls on one socket said about it; mutable while the trace is read."""
 
     endpoint: Endpoint
     first: Nanos
@@ -25,54 +26,76 @@ class _Sock:
     listening: bool = False
     bound_at: Nanos | None = None
 
+    @property
+    def since(self) -> Nanos:
+        """From when the socket held its local address."""
+        return self.bound_at if self.bound_at is not None else self.first
+
+    def set_local(self, addr: SockAddr | None) -> None:
+        """Keep the most telling local address: a real port, a specific host over a wildcard."""
+        if not _has_port(addr):
+            return
+        assert addr is not None
+        if self.local is None or not _has_port(self.local) or (is_wildcard(self.local) and not is_wildcard(addr)):
+            self.local = addr
+
+    def info(self, group: GroupId | None = None) -> EndpointInfo:
+        return EndpointInfo(self.endpoint, group, local=self.local, peer=self.peer, listening=self.listening)
+
 
 def _has_port(addr: SockAddr | None) -> bool:
     return addr is not None and (addr.port is None or addr.port != 0)
 
 
-def _collect_sockets(events: Sequence[Event]) -> dict[Inode, _Sock]:
-    """Addresses per socket inode, from bind, listen, connect, accept and the address-carrying calls."""
-    socks: dict[Inode, _Sock] = {}
+def _is_socket(endpoint: Endpoint | None) -> bool:
+    return endpoint is not None and endpoint.kind.is_ipc and not endpoint.kind.is_pipe
 
-    def sock(ep: Endpoint, t: Nanos) -> _Sock:
-        key = (ep.dev, ep.ino)
-        if key not in socks:
-            socks[key] = _Sock(ep, t)
-        return socks[key]
 
-    def set_local(s: _Sock, addr: SockAddr | None) -> None:
-        if _has_port(addr) and (
-            s.local is None
-            or not _has_port(s.local)
-            or (addr is not None and _is_wildcard(s.local) and not _is_wildcard(addr))
-        ):
-            s.local = addr
+class _Collector:
+    def __init__(self) -> None:
+        self.socks: dict[Inode, SocketFacts] = {}
 
-    for e in events:
-        if e.call == "socketpair" and not e.failed:
-            for ep in (e.endpoint, e.peer_endpoint):
-                if ep is not None:
-                    sock(ep, e.t0)
-            continue
-        if e.endpoint is None or e.endpoint.kind == "pipe" or e.endpoint.kind in ("file", "tty", "char", "other"):
-            continue
-        s = sock(e.endpoint, e.t0)
-        if e.failed and not (e.call in CONNECT_CALLS and e.error == "EINPROGRESS"):
-            continue
-        if e.call == "bind":
-            set_local(s, e.local or _addr(e.args.get("addr")))
+    def sock(self, ep: Endpoint, t: Nanos) -> SocketFacts:
+        facts = self.socks.get(ep.inode)
+        if facts is None:
+            facts = self.socks[ep.inode] = SocketFacts(ep, t)
+        return facts
+
+    def see(self, e: Event) -> None:
+        if e.call is Call.SOCKETPAIR:
+            if not e.failed:
+                for ep in (e.endpoint, e.peer_endpoint):
+                    if ep is not None:
+                        self.sock(ep, e.t0)
+            return
+        if e.endpoint is None or not _is_socket(e.endpoint):
+            return
+        s = self.sock(e.endpoint, e.t0)
+        if not e.failed or (e.call in CONNECTS and e.error == "EINPROGRESS"):
+            self._addresses(e, s)
+
+    def _addresses(self, e: Event, s: SocketFacts) -> None:
+        if e.call is Call.BIND:
+            s.set_local(e.local or e.address)
             s.bound_at = e.t0
-        elif e.call == "listen":
+        elif e.call is Call.LISTEN:
             s.listening = True
-            set_local(s, e.local)
-        elif e.call in CONNECT_CALLS:
-            set_local(s, e.local)
-            s.peer = e.peer or _addr(e.args.get("addr"))
-        elif e.call == "accept" and e.peer_endpoint is not None:
+            s.set_local(e.local)
+        elif e.call in CONNECTS:
+            s.set_local(e.local)
+            s.peer = e.peer or e.address
+        elif e.call is Call.ACCEPT and e.peer_endpoint is not None:
             s.listening = True
-            new = sock(e.peer_endpoint, e.t0)
-            set_local(new, e.local)
+            new = self.sock(e.peer_endpoint, e.t0)
+            new.set_local(e.local)
             new.peer = e.peer
         elif e.local is not None:
-            set_local(s, e.local)
-    return socks
+            s.set_local(e.local)
+
+
+def collect_sockets(events: Iterable[Event]) -> dict[Inode, SocketFacts]:
+    """Addresses per socket inode, from bind, listen, connect, accept and the address-carrying calls."""
+    collector = _Collector()
+    for e in events:
+        collector.see(e)
+    return collector.socks

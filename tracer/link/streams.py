@@ -2,7 +2,9 @@
 
 Pipes, socketpair stream directions and Unix/TCP connection directions all
 reduce to one ordered byte stream per channel; `stream_flows` cuts it into
-flows. Payloads are compared wherever both sides recorded them.
+flows. Payloads are compared wherever both sides recorded them; a read whose
+bytes agree with a later part of the stream than the next one skipped ahead:
+the bytes in between were taken by a read nobody recorded, and say so.
 """
 
 from __future__ import annotations
@@ -12,11 +14,16 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ipctrace.display import show_bytes
-from ipctrace.link.channels import _Direction
-from ipctrace.link.eof import _is_eof_read
-from ipctrace.link.helpers import _agree, _done, _ino, _known, _peeks, _time_key
-from ipctrace.link.model import STREAM_KINDS, Channel, EndpointInfo, Flow, Inode
-from ipctrace.model import Event, EventKey, Pid
+from ipctrace.link.channels import Direction
+from ipctrace.link.eof import is_eof_read
+from ipctrace.link.helpers import Inodes, agree, done_at, known, peeks, time_key
+from ipctrace.link.model import Channel, ChannelId, EndpointInfo, Flow, Gap, GapKind
+from ipctrace.model import Event, EventKey, Inode, Pid
+
+#: How many pending writes a read that disagrees with the next one is compared with, to find where it skipped to.
+SKIP_LOOKAHEAD = 8
+#: Fewest recorded bytes a read must have to be placed further on in the stream by content alone.
+SKIP_MIN_BYTES = 4
 
 
 @dataclass
@@ -38,6 +45,7 @@ class StreamResult:
     problems: tuple[str, ...]
     sends: tuple[EventKey, ...]
     recvs: tuple[EventKey, ...]
+    gaps: tuple[Gap, ...] = ()
 
 
 class _Writes:
@@ -50,7 +58,7 @@ class _Writes:
 
     def __init__(self, writes: Iterable[Event]) -> None:
         self.queues: dict[tuple[Pid, int], deque[_Piece]] = defaultdict(deque)
-        for w in sorted(writes, key=_time_key):
+        for w in sorted(writes, key=time_key):
             self.queues[(w.pid, w.tid)].append(_Piece(w))
 
     def next_for(self, read: Event, want: bytes) -> _Piece | None:
@@ -61,23 +69,158 @@ class _Writes:
         the one whose recorded bytes agree with what the read got wins. A
         write that began after the read returned cannot be in it.
         """
-        heads = sorted((q[0] for q in self.queues.values() if q), key=lambda p: _time_key(p.event))
+        if len(self.queues) == 1:
+            (queue,) = self.queues.values()
+            if not queue:
+                return None
+            if queue[0].event.t0 > done_at(read):
+                return None
+            return queue.popleft()
+        heads = [q[0] for q in self.queues.values() if q]
         if not heads:
             return None
-        limit = min(_done(heads[0].event), _done(read))
+        if len(heads) > 1:
+            heads.sort(key=lambda p: time_key(p.event))
+        limit = min(done_at(heads[0].event), done_at(read))
         candidates = [p for p in heads if p.event.t0 <= limit]
         if not candidates:
             return None
-        chosen = next((p for p in candidates if _agree(_known(p.event.data, 0, len(want)), want)), candidates[0])
+        chosen = candidates[0]
+        if len(candidates) > 1:
+            chosen = next((p for p in candidates if agree(known(p.event.data, 0, len(want)), want)), chosen)
         self.queues[(chosen.event.pid, chosen.event.tid)].popleft()
         return chosen
 
+    def skip_to(self, cur: _Piece, read: Event, want: bytes) -> int | None:
+        """How many bytes of the stream, from `cur`'s next one, a read that disagrees with them skipped.
+
+        None when the read's bytes are found nowhere close ahead (a real disagreement). Pending writes
+        of `cur`'s thread are looked at in order, up to SKIP_LOOKAHEAD of them.
+        """
+        if len(want) < SKIP_MIN_BYTES:
+            return None
+        data = cur.event.data or b""
+        found = data.find(want, cur.taken + 1)
+        if found >= 0 and found + len(want) <= len(data):
+            return found - cur.taken
+        skipped = cur.left
+        queue = self.queues.get((cur.event.pid, cur.event.tid), deque())
+        for i, piece in enumerate(queue):
+            if i >= SKIP_LOOKAHEAD or read.t1 is not None and piece.event.t0 > read.t1:
+                break
+            if agree(known(piece.event.data, 0, len(want)), want) and piece.event.data:
+                return skipped
+            skipped += piece.left
+        return None
+
     def rest(self) -> list[_Piece]:
-        return sorted((p for q in self.queues.values() for p in q), key=lambda p: _time_key(p.event))
+        return sorted((p for q in self.queues.values() for p in q), key=lambda p: time_key(p.event))
+
+
+class _Matcher:
+    """The state of one channel's match: the flows so far, the stream offset, the write being read."""
+
+    def __init__(self, channel_id: ChannelId, writes: Sequence[Event], sender_traced: bool) -> None:
+        self.cid = channel_id
+        self.pending = _Writes(writes)
+        self.sender_traced = sender_traced
+        self.flows: list[Flow] = []
+        self.problems: list[str] = []
+        self.gaps: list[Gap] = []
+        self.order: list[EventKey] = []
+        self.offset = 0
+        self.cur: _Piece | None = None
+
+    def read(self, r: Event) -> None:
+        size, roff = r.size or 0, 0
+        while roff < size:
+            if self.cur is None or self.cur.left == 0:
+                self.cur = self.pending.next_for(r, known(r.data, roff, size - roff))
+                if self.cur is None:
+                    self._unexplained(r, roff, size - roff)
+                    return
+                self.cur.start = self.offset
+                self.order.append(self.cur.event.key)
+            roff += self._take(r, roff, size - roff)
+
+    def _take(self, r: Event, roff: int, want: int) -> int:
+        cur = self.cur
+        assert cur is not None
+        n = min(want, cur.left)
+        got, sent = known(r.data, roff, n), known(cur.event.data, cur.taken, n)
+        if not agree(got, sent):
+            skip = self.pending.skip_to(cur, r, known(r.data, roff, want))
+            if skip is not None:
+                self._skipped(r, skip)
+                return 0
+            self.problems.append(
+                f"{self.cid}: {r.call} {r.key} got {show_bytes(got)} at stream offset {self.offset}, "
+                f"but {cur.event.call} {cur.event.key} wrote {show_bytes(sent)} there; not linked."
+            )
+            self.flows.append(Flow(self.cid, cur.event.key, None, n, cur.taken, 0, self.offset, sent))
+            self.flows.append(Flow(self.cid, None, r.key, n, 0, roff, self.offset, got))
+            self.gaps.append(Gap(GapKind.UNREAD, self.cid, n, cur.event.key, self.problems[-1]))
+            self.gaps.append(Gap(GapKind.UNEXPLAINED, self.cid, n, r.key, self.problems[-1]))
+        else:
+            data = got if len(got) > len(sent) else sent
+            self.flows.append(Flow(self.cid, cur.event.key, r.key, n, cur.taken, roff, self.offset, data))
+        cur.taken += n
+        self.offset += n
+        return n
+
+    def _skipped(self, r: Event, skip: int) -> None:
+        """The next `skip` bytes were taken by a read nobody recorded: unread by any traced call."""
+        first = self.offset
+        while skip > 0:
+            cur = self.cur
+            if cur is None or cur.left == 0:
+                cur = self.cur = self.pending.next_for(r, b"")
+                if cur is None:
+                    break
+                cur.start = self.offset
+                self.order.append(cur.event.key)
+            n = min(skip, cur.left)
+            self.flows.append(
+                Flow(self.cid, cur.event.key, None, n, cur.taken, 0, self.offset, known(cur.event.data, cur.taken, n))
+            )
+            cur.taken += n
+            self.offset += n
+            skip -= n
+        text = (
+            f"{self.cid}: {r.call} {r.key} skipped {self.offset - first} bytes at stream offset {first}: "
+            "a read nobody recorded took them."
+        )
+        self.gaps.append(Gap(GapKind.SKIPPED, self.cid, self.offset - first, r.key, text))
+
+    def _unexplained(self, r: Event, roff: int, n: int) -> None:
+        got = known(r.data, roff, n)
+        self.flows.append(Flow(self.cid, None, r.key, n, 0, roff, self.offset, got))
+        text = (
+            f"{self.cid}: {r.call} {r.key} got {n} bytes {show_bytes(got)} "
+            f"at stream offset {self.offset} that no traced send wrote."
+        )
+        if self.sender_traced:
+            self.problems.append(text)
+        self.gaps.append(Gap(GapKind.UNEXPLAINED, self.cid, n, r.key, text))
+        self.offset += n
+
+    def finish(self, reads: Sequence[Event]) -> StreamResult:
+        rest = ([self.cur] if self.cur is not None and self.cur.left > 0 else []) + self.pending.rest()
+        for p in rest:
+            if p.start is None:
+                self.order.append(p.event.key)
+            data = known(p.event.data, p.taken, p.left)
+            self.flows.append(Flow(self.cid, p.event.key, None, p.left, p.taken, 0, self.offset, data))
+            text = f"{self.cid}: {p.left} bytes {show_bytes(data)} of {p.event.call} {p.event.key} were never read."
+            self.gaps.append(Gap(GapKind.UNREAD, self.cid, p.left, p.event.key, text))
+            self.offset += p.left
+        return StreamResult(
+            tuple(self.flows), tuple(self.problems), tuple(self.order), tuple(r.key for r in reads), tuple(self.gaps)
+        )
 
 
 def stream_flows(
-    channel_id: str, writes: Sequence[Event], reads: Sequence[Event], sender_traced: bool = True
+    channel_id: ChannelId, writes: Sequence[Event], reads: Sequence[Event], sender_traced: bool = True
 ) -> StreamResult:
     """Match a channel's byte stream: all writes in the order they went in, all reads in the order they took.
 
@@ -85,70 +228,18 @@ def stream_flows(
     its own write back is a flow from itself to itself. Bytes read that no
     write explains are a problem when the sending side was traced.
     """
-    pending = _Writes(writes)
-    flows: list[Flow] = []
-    problems: list[str] = []
-    order: list[EventKey] = []
-    offset = 0
-    cur: _Piece | None = None
-    for r in sorted(reads, key=_time_key):
-        size, roff = r.size or 0, 0
-        while roff < size:
-            if cur is None or cur.left == 0:
-                cur = pending.next_for(r, _known(r.data, roff, size - roff))
-                if cur is None:
-                    got = _known(r.data, roff, size - roff)
-                    flows.append(Flow(channel_id, None, r.key, size - roff, 0, roff, offset, got))
-                    if sender_traced:
-                        problems.append(
-                            f"{channel_id}: {r.call} {r.key} got {size - roff} bytes {show_bytes(got)} "
-                            f"at stream offset {offset} that no traced send wrote."
-                        )
-                    offset += size - roff
-                    break
-                cur.start = offset
-                order.append(cur.event.key)
-            n = min(size - roff, cur.left)
-            got, sent = _known(r.data, roff, n), _known(cur.event.data, cur.taken, n)
-            if _agree(got, sent):
-                flows.append(
-                    Flow(
-                        channel_id,
-                        cur.event.key,
-                        r.key,
-                        n,
-                        cur.taken,
-                        roff,
-                        offset,
-                        got if len(got) > len(sent) else sent,
-                    )
-                )
-            else:
-                problems.append(
-                    f"{channel_id}: {r.call} {r.key} got {show_bytes(got)} at stream offset {offset}, "
-                    f"but {cur.event.call} {cur.event.key} wrote {show_bytes(sent)} there; not linked."
-                )
-                flows.append(Flow(channel_id, cur.event.key, None, n, cur.taken, 0, offset, sent))
-                flows.append(Flow(channel_id, None, r.key, n, 0, roff, offset, got))
-            cur.taken += n
-            roff += n
-            offset += n
-    rest = ([cur] if cur is not None and cur.left > 0 else []) + pending.rest()
-    for p in rest:
-        if p.start is None:
-            order.append(p.event.key)
-        flows.append(
-            Flow(channel_id, p.event.key, None, p.left, p.taken, 0, offset, _known(p.event.data, p.taken, p.left))
-        )
-        offset += p.left
-    return StreamResult(tuple(flows), tuple(problems), tuple(order), tuple(r.key for r in sorted(reads, key=_time_key)))
+    matcher = _Matcher(channel_id, writes, sender_traced)
+    reads = sorted(reads, key=time_key)
+    for r in reads:
+        matcher.read(r)
+    return matcher.finish(reads)
 
 
 # -- the stream calls of a trace, and one channel direction built from them -------------------------
 
 
 @dataclass(frozen=True, slots=True)
-class _StreamCalls:
+class StreamCalls:
     """The calls that move stream bytes, per inode: sends, receives, and reads that saw EOF."""
 
     sends: Mapping[Inode, list[Event]]
@@ -156,58 +247,58 @@ class _StreamCalls:
     eof_reads: Mapping[Inode, list[Event]]
 
     @staticmethod
-    def collect(events: Iterable[Event]) -> _StreamCalls:
+    def collect(events: Iterable[Event]) -> StreamCalls:
         sends: dict[Inode, list[Event]] = defaultdict(list)
         recvs: dict[Inode, list[Event]] = defaultdict(list)
         eof_reads: dict[Inode, list[Event]] = defaultdict(list)
+        inodes = Inodes()
         for e in events:
-            ino = _ino(e.endpoint)
-            if ino is None or e.endpoint is None or e.endpoint.kind not in STREAM_KINDS:
+            if e.endpoint is None or not e.endpoint.kind.is_stream:
                 continue
             if e.moves_data_out:
-                sends[ino].append(e)
-            elif e.moves_data_in and not _peeks(e):
-                recvs[ino].append(e)
-            elif _is_eof_read(e):
-                eof_reads[ino].append(e)
+                sends[inodes.of(e.endpoint)].append(e)
+            elif e.moves_data_in and not peeks(e):
+                recvs[inodes.of(e.endpoint)].append(e)
+            elif is_eof_read(e):
+                eof_reads[inodes.of(e.endpoint)].append(e)
         for reads in eof_reads.values():
-            reads.sort(key=_time_key)
-        return _StreamCalls(dict(sends), dict(recvs), dict(eof_reads))
+            reads.sort(key=time_key)
+        return StreamCalls(dict(sends), dict(recvs), dict(eof_reads))
 
 
-def _stream_channel(
-    name: str, kind: str, d: _Direction, calls: _StreamCalls, infos: Mapping[Inode, EndpointInfo]
+def stream_channel(
+    cid: ChannelId, d: Direction, calls: StreamCalls, infos: Mapping[Inode, EndpointInfo]
 ) -> tuple[Channel, StreamResult]:
-    cid = f"{name} {d.suffix}" if d.suffix else name
+    """One direction of a pipe, socketpair or connection, and its flows."""
     writes = calls.sends.get(d.src, []) if d.src else []
     reads = calls.recvs.get(d.dst, []) if d.dst else []
     result = stream_flows(cid, writes, reads, sender_traced=d.src is not None)
     if d.src is None and any(f.send is None for f in result.flows):
         untraced = sum(f.length for f in result.flows if f.send is None)
-        result = StreamResult(
-            result.flows,
-            (
-                *result.problems,
-                f"{cid}: the sending side ran untraced; {untraced} received bytes have no send to link to.",
-            ),
-            result.sends,
-            result.recvs,
+        problem = f"{cid}: the sending side ran untraced; {untraced} received bytes have no send to link to."
+        gaps = tuple(
+            Gap(g.kind, g.channel, g.length, g.event, f"{g.text[:-1]} (the sending side ran untraced).")
+            if g.kind is GapKind.UNEXPLAINED
+            else g
+            for g in result.gaps
         )
+        result = StreamResult(result.flows, (*result.problems, problem), result.sends, result.recvs, gaps)
     src = infos[d.src].endpoint if d.src else None
     dst = infos[d.dst].endpoint if d.dst else None
-    return Channel(cid, name, kind, True, src, dst, d.src_addr, d.dst_addr, result.sends, result.recvs), result
+    return Channel(cid, True, src, dst, d.src_addr, d.dst_addr, result.sends, result.recvs), result
 
 
-def _unplaced(calls: _StreamCalls, placed: set[Inode | None]) -> list[str]:
-    """Stream sockets that moved bytes on a connection nobody recorded opening (inherited from outside)."""
-    problems = []
+def unplaced(calls: StreamCalls, placed: set[Inode]) -> list[Gap]:
+    gaps: list[Gap] = []
     for ino in calls.sends.keys() | calls.recvs.keys():
         if ino in placed:
             continue
-        evs = [*calls.sends.get(ino, []), *calls.recvs.get(ino, [])]
-        problems.append(
-            f"a {evs[0].endpoint.kind} socket (inode {ino[1]}) moved "  # type: ignore[union-attr]
-            f"{sum(e.size or 0 for e in evs)} bytes but its connection was not recorded "
-            "(no connect, accept or socketpair); those bytes are not linked."
+        sent, got = calls.sends.get(ino, []), calls.recvs.get(ino, [])
+        kind = sent[0].endpoint.kind if sent and sent[0].endpoint else got[0].endpoint.kind if got[0].endpoint else ""
+        text = (
+            f"a {kind} socket (inode {ino.ino}) moved {sum(e.size or 0 for e in (*sent, *got))} bytes "
+            "but its connection was not recorded (no connect, accept or socketpair); those bytes are not linked."
         )
-    return sorted(problems)
+        gaps.extend(Gap(GapKind.UNREAD, None, e.size or 0, e.key, text) for e in sent)
+        gaps.extend(Gap(GapKind.UNEXPLAINED, None, e.size or 0, e.key, text) for e in got)
+    return sorted(gaps, key=lambda g: g.text)

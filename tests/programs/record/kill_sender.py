@@ -9,6 +9,7 @@ that came out of its pipe. The test compares them with the child's recorded writ
 import json
 import os
 import random
+import select
 import sys
 import time
 
@@ -30,6 +31,7 @@ for _ in range(n):
     started = time.monotonic() + 10  # the child's first bytes say it is sending; then a random moment more
     deadline = started
     while time.monotonic() < deadline:  # read while the child writes, so it is killed writing, not blocked
+        select.select([r], [], [], max(0.0, deadline - time.monotonic()))
         try:
             got += os.read(r, 65536)
         except BlockingIOError:

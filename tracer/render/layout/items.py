@@ -344,8 +344,8 @@ class _Builder:
         ch = self.linked.channel(flow.channel)
         if self.options.view == "packets" and ch.kind in IP_KINDS:
             ep = ch.src if side == "src" else ch.dst
-            if ep is not None and (ep.dev, ep.ino) in self.lanes.socket_lane:
-                return self.lanes.socket_lane[(ep.dev, ep.ino)]
+            if ep is not None and ep.inode in self.lanes.socket_lane:
+                return self.lanes.socket_lane[ep.inode]
         return self.lanes.group_lane.get(ch.group)
 
     def _kernel_arrows(self) -> None:
@@ -519,8 +519,8 @@ class _Builder:
             used[row.lane].append(row.index)
             if row.kind in ("call", "enter") and isinstance(row.keys[0], EventKey):
                 ep = self.events[row.keys[0]].endpoint
-                if ep is not None and (ep.dev, ep.ino) in self.lanes.endpoint_lane:
-                    used[self.lanes.endpoint_lane[(ep.dev, ep.ino)]].append(row.index)
+                if ep is not None and ep.inode in self.lanes.endpoint_lane:
+                    used[self.lanes.endpoint_lane[ep.inode]].append(row.index)
         procs = {p.pid: p for p in self.trace.processes}
         out = []
         for lane_id in self.lanes.order:

@@ -10,7 +10,8 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from ipctrace.model import Packet, Pid, Process, Trace
+from ipctrace.link import GroupId
+from ipctrace.model import Inode, Packet, Pid, Process, Trace
 from ipctrace.order import OrderedTrace
 from ipctrace.render.i18n import lane_names, tr
 from ipctrace.render.layout.model import Lane
@@ -25,10 +26,10 @@ class Lanes:
     order: tuple[str, ...]
     info: Mapping[str, Lane]
     of_pid: Mapping[Pid, str]
-    group_lane: Mapping[str, str]  # channel group → kernel lane (kernel view, and non-IP in packets view)
-    socket_lane: Mapping[tuple[int, int], str]  # socket inode → lane (packets view)
+    group_lane: Mapping[GroupId, str]  # channel group → kernel lane (kernel view, and non-IP in packets view)
+    socket_lane: Mapping[Inode, str]  # socket inode → lane (packets view)
     addr_lane: Mapping[tuple[str, int], str]  # normalized address → socket lane (packets view)
-    endpoint_lane: Mapping[tuple[int, int], str] = field(default_factory=dict)  # any inode → its kernel lane
+    endpoint_lane: Mapping[Inode, str] = field(default_factory=dict)  # any inode → its kernel lane
 
 
 def _process_order(trace: Trace) -> list[Process]:
@@ -80,14 +81,14 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
         keyed.append((float(i), 0, lane_id))
     index = {lane_id: float(i) for i, (_, _, lane_id) in enumerate(keyed)}
 
-    group_users: dict[str, set[str]] = defaultdict(set)
-    group_kind: dict[str, str] = {}
-    ep_group: dict[tuple[int, int], str] = {}
+    group_users: dict[GroupId, set[str]] = defaultdict(set)
+    group_kind: dict[GroupId, str] = {}
+    ep_group: dict[Inode, GroupId] = {}
     for ch in linked.channels:
         group_kind[ch.group] = ch.kind
         for ep in (ch.src, ch.dst):
             if ep is not None:
-                ep_group[(ep.dev, ep.ino)] = ch.group
+                ep_group[ep.inode] = ch.group
         for key in (*ch.sends, *ch.recvs):
             if key.pid in of_pid:
                 group_users[ch.group].add(of_pid[key.pid])
@@ -96,11 +97,11 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
             ep_group[ino] = ep_info.group
     for event in trace.events:  # whoever created, held or closed a pipe or socket uses it too
         ep = event.endpoint
-        if ep is not None and (ep.dev, ep.ino) in ep_group and event.pid in of_pid:
-            group_users[ep_group[(ep.dev, ep.ino)]].add(of_pid[event.pid])
+        if ep is not None and ep.inode in ep_group and event.pid in of_pid:
+            group_users[ep_group[ep.inode]].add(of_pid[event.pid])
 
-    group_lane: dict[str, str] = {}
-    socket_lane: dict[tuple[int, int], str] = {}
+    group_lane: dict[GroupId, str] = {}
+    socket_lane: dict[Inode, str] = {}
     addr_lane: dict[tuple[str, int], str] = {}
     first_use: dict[str, int] = {}
 
@@ -118,7 +119,7 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
             key = mean(users)
             if len(users) <= 1:
                 key += 0.4
-            number = group.split("#", 1)[1] if "#" in group else ""
+            number = str(group.number)
             word = kind if kind in ("pipe", "socketpair", "unix", "tcp", "udp", "unix-dgram") else "socket"
             title = tr(word, lang)
             title += f" #{number}" if number else ""
@@ -129,15 +130,15 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
                 default=0,
             )
     if view == "packets":
-        owners: dict[tuple[int, int], set[str]] = defaultdict(set)
-        peer: dict[tuple[int, int], tuple[int, int]] = {}
-        addr_of: dict[tuple[int, int], object] = {}
-        conn_side: dict[tuple[int, int], str] = {}
+        owners: dict[Inode, set[str]] = defaultdict(set)
+        peer: dict[Inode, Inode] = {}
+        addr_of: dict[Inode, object] = {}
+        conn_side: dict[Inode, str] = {}
         for conn in linked.connections:
             if conn.kind in IP_KINDS:
                 for ep, side in ((conn.client, "client"), (conn.server, "server")):
                     if ep is not None:
-                        conn_side[(ep.dev, ep.ino)] = side
+                        conn_side[ep.inode] = side
         for ch in linked.channels:
             if ch.kind not in IP_KINDS:
                 continue
@@ -145,16 +146,16 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
             for ep, addr, keys in ends:
                 if ep is None:
                     continue
-                ino = (ep.dev, ep.ino)
+                ino = ep.inode
                 addr_of.setdefault(ino, addr)
                 for key in keys:
                     if key.pid in of_pid:
                         owners[ino].add(of_pid[key.pid])
             if ch.src is not None and ch.dst is not None:
-                peer[(ch.src.dev, ch.src.ino)] = (ch.dst.dev, ch.dst.ino)
-                peer[(ch.dst.dev, ch.dst.ino)] = (ch.src.dev, ch.src.ino)
+                peer[ch.src.inode] = ch.dst.inode
+                peer[ch.dst.inode] = ch.src.inode
         for ino, addr in addr_of.items():
-            lane_id = f"s:{ino[0]}:{ino[1]}"
+            lane_id = f"s:{ino.dev}:{ino.ino}"
             socket_lane[ino] = lane_id
             akey = _addr_key(addr)
             if akey is not None:
@@ -167,10 +168,7 @@ def assign_lanes(ordered: OrderedTrace, view: str, lang: str) -> Lanes:
                 (
                     ch.kind
                     for ch in linked.channels
-                    if ch.src is not None
-                    and (ch.src.dev, ch.src.ino) == ino
-                    or ch.dst is not None
-                    and (ch.dst.dev, ch.dst.ino) == ino
+                    if ch.src is not None and ch.src.inode == ino or ch.dst is not None and ch.dst.inode == ino
                 ),
                 "tcp",
             )

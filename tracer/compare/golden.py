@@ -1,0 +1,212 @@
+"""Golden files: a canonical form on disk, read back, written atomically, and compared with a run by `==`.
+
+`load` reads a trace file, an output folder or a golden file alike, so every
+command and test that compares takes any of them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+from ipctrace.compare.book import GoldenBook
+from ipctrace.compare.canonical import canonicalize
+from ipctrace.compare.diff import Difference, DiffResult, diff_canonical, ending_text
+from ipctrace.compare.form import CanonicalTrace, Json
+from ipctrace.compare.identity import IdentityError
+from ipctrace.errors import IpctraceError
+from ipctrace.tracefile import TraceFileError, read_trace
+
+#: Endings a golden trace is never recorded from: the run did not do what its scenario says.
+BAD_ENDINGS = frozenset({"timeout", "failed", "interrupted", "deadlock"})
+
+
+class CanonicalError(IpctraceError, ValueError):
+    """A file that is neither a trace nor a canonical trace; the message says which file and why."""
+
+
+def dump_json(value: Json, indent: int = 0) -> str:
+    """JSON where a container holding only scalars stays on one line, and the others open up."""
+    pad, inner = "  " * indent, "  " * (indent + 1)
+    if isinstance(value, dict) and value and any(isinstance(v, dict | list) and v for v in value.values()):
+        items = [f"{inner}{json.dumps(k, ensure_ascii=False)}: {dump_json(v, indent + 1)}" for k, v in value.items()]
+        return "{\n" + ",\n".join(items) + "\n" + pad + "}"
+    if isinstance(value, list) and value and any(isinstance(v, dict | list) for v in value):
+        return "[\n" + ",\n".join(inner + dump_json(v, indent + 1) for v in value) + "\n" + pad + "]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def dumps(canonical: CanonicalTrace) -> str:
+    """The readable JSON document of a golden file: one call, flow or packet a line."""
+    return dump_json(canonical.to_json()) + "\n"
+
+
+def loads(text: str) -> CanonicalTrace:
+    return CanonicalTrace.from_json(json.loads(text))
+
+
+def is_trace_file(path: Path) -> bool:
+    """True for a trace (its first line is the header), False for anything else (a golden file)."""
+    with open(path, encoding="utf-8") as f:
+        try:
+            first = f.readline()
+        except UnicodeDecodeError:
+            return False
+    try:
+        head = json.loads(first)
+    except json.JSONDecodeError:
+        return False
+    return isinstance(head, dict) and head.get("type") == "header"
+
+
+def is_golden_file(path: Path) -> bool:
+    """True for a canonical trace (a golden file): one JSON document naming the canonical format."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            head = f.read(200)
+    except (OSError, UnicodeDecodeError):
+        return False
+    return head.lstrip().startswith("{") and '"ipctrace-canonical/' in head
+
+
+def load(path: str | Path, *, read_boundaries: bool = False) -> CanonicalTrace:
+    """A canonical trace from a trace file, an output folder holding one, or a golden (canonical) file."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "trace.jsonl"
+    try:
+        trace_file = is_trace_file(path)
+    except FileNotFoundError:
+        raise CanonicalError(f"{path}: no such file.") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CanonicalError(f"{path}: cannot be read ({exc}).") from None
+    if trace_file:
+        try:
+            return canonicalize(read_trace(path), read_boundaries=read_boundaries)
+        except TraceFileError as exc:
+            raise CanonicalError(str(exc)) from None
+    try:
+        return loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, IdentityError, KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise CanonicalError(f"{path}: neither a trace (trace.jsonl) nor a canonical trace ({exc}).") from None
+
+
+def save(canonical: CanonicalTrace, path: str | Path) -> None:
+    """Write a golden file atomically."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(dumps(canonical), encoding="utf-8")
+    tmp.replace(path)
+
+
+class Written(StrEnum):
+    """What updating a golden file did."""
+
+    NEW = "new"
+    CHANGED = "changed"
+    UNCHANGED = "unchanged"
+
+
+def record(canonical: CanonicalTrace, path: Path) -> Written:
+    """Write a golden file unless it already holds this form; say which."""
+    if not path.exists():
+        save(canonical, path)
+        return Written.NEW
+    try:
+        if loads(path.read_text(encoding="utf-8")) == canonical:
+            return Written.UNCHANGED
+    except (json.JSONDecodeError, IdentityError, KeyError, TypeError, ValueError, AttributeError, OSError):
+        pass  # a damaged golden is replaced
+    save(canonical, path)
+    return Written.CHANGED
+
+
+@dataclass(eq=False)
+class Golden:
+    """A golden canonical trace on disk, compared with a run by `==` (as syrupy's snapshot is).
+
+    Mutable on purpose: `==` keeps the comparison in `result`, so pytest's
+    assertion message can show it. With `update`, `==` records the run in the
+    file instead of comparing (unless the run failed, or another test of the
+    session already wrote that file from a run that differs), and `written`
+    says what that did.
+    """
+
+    path: Path
+    ignore: frozenset[str] = frozenset()
+    update: bool = False
+    book: GoldenBook | None = None  # the session's goldens (written twice, unused ones)
+    test: str = ""  # the test that uses it, for messages
+    #: Why a run failed, in words (exit status, last lines of output): the runner knows, the form does not.
+    failure_of: Callable[[CanonicalTrace], str | None] | None = None
+    result: DiffResult | None = None
+    written: Written | None = None
+    run_failed: bool = False
+
+    def __post_init__(self) -> None:
+        if self.book is not None:
+            self.book.use(self.path)
+
+    def check(self, actual: CanonicalTrace) -> DiffResult:
+        """Compare (or, updating, record) a run; the outcome is also kept in `result`."""
+        run_failure = self.failure_of(actual) if self.failure_of is not None else None
+        self.run_failed = actual.ending in BAD_ENDINGS or run_failure is not None
+        notes = (f"the run failed: {run_failure}",) if run_failure else ()
+        if self.update and self.run_failed:
+            text = (
+                f"the run ended {ending_text(actual.ending or 'failed')}; a golden trace is not recorded from it "
+                f"({self.path} left as it was)"
+            )
+            diff = DiffResult((Difference("ending", None, text),), notes)
+        elif self.update:
+            diff = self._record(actual)
+        elif not self.path.exists():
+            hint = "" if self.run_failed else "; run pytest with --ipctrace-update to record it from this run"
+            diff = DiffResult((Difference("golden", None, f"there is no golden trace {self.path} yet{hint}"),), notes)
+        else:
+            diff = diff_canonical(
+                load(self.path), actual, self.ignore, expected_name=f"golden {self.path}", actual_name="this run"
+            )
+            diff = DiffResult(diff.differences, (*notes, *diff.notes), diff.expected_name, diff.actual_name)
+        self.result = diff
+        return diff
+
+    def _record(self, actual: CanonicalTrace) -> DiffResult:
+        """Write the golden, unless this session already wrote it from a run that differs (then say so)."""
+        before = self.book.written_before(self.path) if self.book is not None else None
+        if before is not None:
+            form, test = before
+            diff = diff_canonical(
+                form, actual, self.ignore, expected_name=f"golden {self.path}", actual_name="this run"
+            )
+            if diff.equivalent:
+                return DiffResult((), (f"golden trace already written in this session: {self.path}",))
+            by = f" by {test}" if test and test != self.test else ""
+            text = (
+                f"{self.path} was already written in this session{by}, from a run that differs: a golden is written "
+                "once a session (give each test its own golden: leave out name=, or give another)"
+            )
+            return DiffResult((Difference("golden", None, text), *diff.differences), (), diff.expected_name, "this run")
+        self.written = record(actual, self.path)
+        if self.book is not None:
+            self.book.wrote(self.path, actual, self.test, self.written.value)
+        return DiffResult((), (f"golden trace {self.written.value}: {self.path}",))
+
+    @property
+    def suggest_update(self) -> bool:
+        """Whether recording the run would help: not when it failed, and not when updating already."""
+        return not self.update and not self.run_failed and self.path.exists()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CanonicalTrace):
+            return self.check(other).equivalent
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Golden({str(self.path)!r})"
