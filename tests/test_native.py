@@ -27,7 +27,7 @@ from ipctrace.model import Stream
 from ipctrace.record import layout, tracing_environment
 from ipctrace.record.native import NATIVE_SOURCES, NativeUnavailable, library
 from ipctrace.record.reader import read_logs
-from ipctrace.scenarios import adhoc_scenario
+from ipctrace.scenarios import Impl, adhoc_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
 from tests.conftest import IN_CI
 
@@ -415,6 +415,34 @@ def test_a_python_program_that_runs_sort_through_a_pipe_gets_a_sort_lane(native_
     assert took.data == fed.data and took.endpoint == fed.endpoint
     assert gave.data == back.data == b"apple\nfig\npear\n" and gave.endpoint == back.endpoint
     assert trace.stream_of(gave) is None, "sort's stdout is a pipe to its parent: IPC, not the run's output"
+
+
+def test_a_calls_site_is_its_line_in_the_c_source(native_lib, tmp_path: Path) -> None:
+    """The return address of each call, turned into file:line with addr2line (the C originals are built -g)."""
+    from ipctrace.cprograms import C_SOURCES, built_programs
+
+    _need("addr2line", "it turns addresses into source lines")
+    run_native([str(built_programs() / "pipe1")], tmp_path / "logs", native_lib)
+    source = (C_SOURCES / "pipe1.c").read_text().splitlines()
+    sites = {r["call"]: r.get("site") for r in records(tmp_path / "logs") if r["call"] in ("pipe", "fork", "read")}
+    child_write = _one(records(tmp_path / "logs"), "write", fd=4)
+    for call, site in [*sites.items(), ("write", child_write.get("site"))]:
+        assert site is not None and Path(site[0]) == C_SOURCES / "pipe1.c" and site[2] == "main", (call, site)
+        assert f"{call}(" in source[site[1] - 1], (call, source[site[1] - 1])
+    assert "fds[1]" in source[child_write["site"][1] - 1], "the slides can name the descriptor as the code does"
+
+
+def test_without_the_native_recorder_a_c_run_says_why_nothing_was_recorded(monkeypatch, tmp_path: Path) -> None:
+    import ipctrace.session as session
+    from ipctrace.scenarios import find_scenario
+
+    monkeypatch.setattr(session, "_native_library", lambda: (None, "the native recorder is built with gcc, not here."))
+    scenario = find_scenario("pipe1").for_impl(Impl.C)
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "run", capture="none"))
+    assert not result.ok and result.message.startswith("nothing was recorded: pipe1 ran untraced")
+    assert "(the native recorder is built with gcc, not here)" in result.message
+    assert result.message.endswith("`ipctrace run pipe1` traces the Python port")
+    assert (result.outdir / "main.out").read_bytes() == b"Who are you?\n"
 
 
 # -- what no recorder enters -------------------------------------------------------------------------------
