@@ -18,9 +18,8 @@
 #include <termios.h>
 #include <unistd.h>
 
-#define TABLE_SIZE 65536
-
-static struct ep table[TABLE_SIZE]; /* in .bss: only the pages of used numbers are ever touched */
+struct ep g_table[TABLE_SIZE]; /* in .bss: only the pages of used numbers are ever touched */
+#define table g_table
 static const struct ep none;
 static __thread struct ep beyond __attribute__((tls_model("initial-exec"))); /* a number past the table */
 
@@ -69,11 +68,11 @@ static void fill(struct ep *e, int fd, int kind)
     errno = saved;
 }
 
-const struct ep *ep_of(int fd)
+const struct ep *ep_lookup(int fd)
 {
     if (LIKELY(fd >= 0 && fd < TABLE_SIZE)) {
         struct ep *e = &table[fd];
-        if (LIKELY(__atomic_load_n(&e->valid, __ATOMIC_ACQUIRE)))
+        if (__atomic_load_n(&e->valid, __ATOMIC_ACQUIRE))
             return e;
         fill(e, fd, K_NONE);
         return e->valid ? e : &none;

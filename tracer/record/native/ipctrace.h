@@ -105,7 +105,6 @@ HIDDEN void rec_point(uint16_t call, int fd, uint64_t site, const char *args, ui
 static inline char *rec_args(struct head *h) { return (char *)h + sizeof(struct head); }
 
 /* The hot path: data calls without blobs (read, write, send, recv). */
-HIDDEN struct head *hot_begin(uint16_t call, int fd, uint64_t site, const void *data, size_t n, int receive);
 
 /* The calls this thread is inside (a signal handler's calls nest in the call it interrupted): when the process
  * ends inside one (a handler that calls _exit), ending_inside() completes them, failed with EINTR. */
@@ -178,7 +177,16 @@ struct ep {
     uint8_t kind;
     uint8_t valid;
 };
-HIDDEN const struct ep *ep_of(int fd);
+#define TABLE_SIZE 65536
+extern HIDDEN struct ep g_table[TABLE_SIZE];
+HIDDEN const struct ep *ep_lookup(int fd); /* a number not in the table yet: one fstat */
+
+static inline const struct ep *ep_of(int fd)
+{
+    if (LIKELY(fd >= 0 && fd < TABLE_SIZE) && LIKELY(__atomic_load_n(&g_table[fd].valid, __ATOMIC_ACQUIRE)))
+        return &g_table[fd];
+    return ep_lookup(fd);
+}
 HIDDEN void ep_forget(int fd);
 HIDDEN void ep_learn(int fd, int kind); /* kind K_NONE: found out with fstat (and a socket's options) */
 HIDDEN void ep_copy(int from, int to);
@@ -187,6 +195,97 @@ HIDDEN int socket_kind(int domain, int type);
 HIDDEN const char *kind_name(int kind);
 /* The socket's own address as JSON (cached per descriptor for UDP: a datagram's local end rarely changes). */
 HIDDEN void jb_local(struct jb *j, int fd, int refresh);
+
+/* -- the hot path, inlined into each wrapper --------------------------------------------------------------- */
+
+enum { T_NONE, T_OK, T_BUSY, T_FAILED };
+
+struct tlog {
+    char *base;
+    uint64_t pos, limit, chunk;
+    uint32_t n, skipped;
+    int tid;
+    uint8_t state;
+    uint8_t growing;
+};
+extern HIDDEN __thread struct tlog tl __attribute__((tls_model("initial-exec")));
+HIDDEN int tlog_open(struct tlog *t);
+HIDDEN int grow(struct tlog *t, uint64_t need);
+
+/* A compare-and-swap that a signal handler on this thread cannot split (one instruction; no other thread
+ * writes a thread's cursor, so no lock prefix is needed). */
+static inline int cas_cursor(uint64_t *p, uint64_t old, uint64_t new_value)
+{
+#if defined(__x86_64__)
+    uint64_t prev;
+    __asm__ volatile("cmpxchgq %2, %1" : "=a"(prev), "+m"(*p) : "r"(new_value), "0"(old) : "memory", "cc");
+    return prev == old;
+#else
+    return __atomic_compare_exchange_n(p, &old, new_value, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
+#endif
+}
+
+/* The next `len` bytes of this thread's log; -1 when they cannot be had. */
+static inline int64_t reserve(struct tlog *t, uint64_t len)
+{
+    for (;;) {
+        uint64_t pos = t->pos, next = pos + len;
+        if (UNLIKELY(next > t->limit)) {
+            if (!grow(t, next))
+                return -1;
+            continue;
+        }
+        if (LIKELY(cas_cursor(&t->pos, pos, next)))
+            return (int64_t)pos;
+    }
+}
+
+static inline struct tlog *tlog(void)
+{
+    struct tlog *t = &tl;
+    if (LIKELY(t->state == T_OK))
+        return t;
+    if (t->state == T_NONE && g_on && tlog_open(t))
+        return t;
+    return NULL;
+}
+
+static inline void first_word(struct head *h, uint16_t call, uint8_t kind, uint32_t length)
+{
+    uint64_t word = (uint64_t)call | (uint64_t)ST_IN_PROGRESS << 16 | (uint64_t)kind << 24 | (uint64_t)length << 32;
+    __atomic_store_n((uint64_t *)h, word, __ATOMIC_RELAXED); /* one store: a reserved head is never all zero */
+}
+
+/* Begins a data call without blobs (read, write, send, recv): one reservation, the head, a send's payload. */
+static inline struct head *hot_begin(uint16_t call, int fd, uint64_t site, const void *data, size_t n, int receive)
+{
+    if (UNLIKELY(!g_on))
+        return NULL;
+    struct tlog *t = tlog();
+    if (UNLIKELY(t == NULL))
+        return NULL;
+    uint32_t keep = n < g_cap ? (uint32_t)n : g_cap;
+    uint32_t length = (uint32_t)(sizeof(struct head) + keep + 7) & ~7u;
+    int64_t pos = reserve(t, length);
+    if (UNLIKELY(pos < 0))
+        return NULL;
+    struct head *h = (struct head *)(t->base + pos);
+    const struct ep *e = ep_of(fd);
+    first_word(h, call, e->kind, length);
+    h->fd = fd;
+    h->flags = F_DATA | (n > g_cap ? F_CAPPED : 0);
+    h->site = site;
+    h->dev = e->dev;
+    h->ino = e->ino;
+    h->asked = (int64_t)n;
+    if (!receive && keep) {
+        __builtin_memcpy(rec_args(h), data, keep);
+        h->data_len = keep;
+    }
+    __atomic_store_n(&h->t0, now_ns(), __ATOMIC_RELEASE); /* t0 set: the call has begun */
+    entered(h);
+    return h;
+}
 
 /* -- the real functions ------------------------------------------------------------------------------------- */
 

@@ -9,7 +9,6 @@
 
 #include <dlfcn.h>
 #include <fcntl.h>
-#include <linux/falloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -30,17 +29,7 @@ HIDDEN uint32_t g_cap = 4096;
 HIDDEN int g_pid;
 static char g_dir[3072];
 
-enum { T_NONE, T_OK, T_BUSY, T_FAILED };
-
-struct tlog {
-    char *base;
-    uint64_t pos, limit, chunk;
-    uint32_t n, skipped;
-    int tid;
-    uint8_t state;
-    uint8_t growing;
-};
-static __thread struct tlog tl __attribute__((tls_model("initial-exec")));
+__thread struct tlog tl __attribute__((tls_model("initial-exec")));
 __thread struct inside g_inside __attribute__((tls_model("initial-exec")));
 
 void *real(const char *name)
@@ -76,16 +65,19 @@ static void log_path(char *out, size_t size, int tid, uint32_t n)
     memcpy(p, ".ipclog", 8);
 }
 
+/* Reserves a chunk's blocks by writing its zeros: the file system takes the space now (a full disk fails
+ * here, never as a SIGBUS in the program), and the pages are in the page cache before records land there,
+ * which costs less per record than fallocate's unwritten extents (benchmarks/RESULTS.md). */
 static int reserve_blocks(int fd, uint64_t offset, uint64_t length)
 {
-    if (syscall(SYS_fallocate, fd, 0, (off_t)offset, (off_t)length) == 0)
-        return 0;
-    if (errno != EOPNOTSUPP && errno != EINVAL)
-        return -1;
-    static const char zeros[4096];
-    for (uint64_t done = 0; done < length; done += sizeof(zeros)) /* a file system without fallocate */
-        if (syscall(SYS_pwrite64, fd, zeros, sizeof(zeros), (off_t)(offset + done)) != (long)sizeof(zeros))
+    static const char zeros[64 << 10];
+    for (uint64_t done = 0; done < length;) {
+        size_t step = length - done < sizeof(zeros) ? (size_t)(length - done) : sizeof(zeros);
+        long wrote = syscall(SYS_pwrite64, fd, zeros, step, (off_t)(offset + done));
+        if (wrote <= 0)
             return -1;
+        done += (uint64_t)wrote;
+    }
     return 0;
 }
 
@@ -98,7 +90,7 @@ static void count_skipped(struct tlog *t)
 
 static void maps_record(void);
 
-static int tlog_open(struct tlog *t)
+int tlog_open(struct tlog *t)
 {
     int saved = errno;
     t->state = T_BUSY;
@@ -154,7 +146,7 @@ static int tlog_open(struct tlog *t)
     return 1;
 }
 
-static int grow(struct tlog *t, uint64_t need)
+int grow(struct tlog *t, uint64_t need)
 {
     if (t->growing)
         return 0; /* a signal handler while this thread grows its log: that one record is skipped */
@@ -187,31 +179,6 @@ static int grow(struct tlog *t, uint64_t need)
     return ok;
 }
 
-/* The next `len` bytes of this thread's log; -1 when they cannot be had. */
-static inline int64_t reserve(struct tlog *t, uint64_t len)
-{
-    for (;;) {
-        uint64_t pos = t->pos, next = pos + len;
-        if (UNLIKELY(next > t->limit)) {
-            if (!grow(t, next))
-                return -1;
-            continue;
-        }
-        if (LIKELY(__atomic_compare_exchange_n(&t->pos, &pos, next, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)))
-            return (int64_t)pos;
-    }
-}
-
-static inline struct tlog *tlog(void)
-{
-    struct tlog *t = &tl;
-    if (LIKELY(t->state == T_OK))
-        return t;
-    if (t->state == T_NONE && g_on && tlog_open(t))
-        return t;
-    return NULL;
-}
-
 void log_forget_inherited(void)
 {
     struct tlog *t = &tl;
@@ -240,42 +207,6 @@ void log_setup(void)
 }
 
 /* -- records -------------------------------------------------------------------------------------------------- */
-
-static inline void first_word(struct head *h, uint16_t call, uint8_t kind, uint32_t length)
-{
-    uint64_t word = (uint64_t)call | (uint64_t)ST_IN_PROGRESS << 16 | (uint64_t)kind << 24 | (uint64_t)length << 32;
-    __atomic_store_n((uint64_t *)h, word, __ATOMIC_RELAXED); /* one store: a reserved head is never all zero */
-}
-
-struct head *hot_begin(uint16_t call, int fd, uint64_t site, const void *data, size_t n, int receive)
-{
-    if (UNLIKELY(!g_on))
-        return NULL;
-    struct tlog *t = tlog();
-    if (UNLIKELY(t == NULL))
-        return NULL;
-    uint32_t keep = n < g_cap ? (uint32_t)n : g_cap;
-    uint32_t length = (uint32_t)(sizeof(struct head) + keep + 7) & ~7u;
-    int64_t pos = reserve(t, length);
-    if (UNLIKELY(pos < 0))
-        return NULL;
-    struct head *h = (struct head *)(t->base + pos);
-    const struct ep *e = ep_of(fd);
-    first_word(h, call, e->kind, length);
-    h->fd = fd;
-    h->flags = F_DATA | (n > g_cap ? F_CAPPED : 0);
-    h->site = site;
-    h->dev = e->dev;
-    h->ino = e->ino;
-    h->asked = (int64_t)n;
-    if (!receive && keep) {
-        memcpy(rec_args(h), data, keep);
-        h->data_len = keep;
-    }
-    __atomic_store_n(&h->t0, now_ns(), __ATOMIC_RELEASE); /* t0 set: the call has begun */
-    entered(h);
-    return h;
-}
 
 struct head *rec_begin(uint16_t call, int fd, uint32_t flags, uint64_t site, int64_t asked, const char *args,
                        uint32_t args_len, uint32_t post_cap, const void *data, uint32_t data_len, uint32_t room)
