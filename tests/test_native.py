@@ -74,12 +74,13 @@ def cprog(tmp_path_factory) -> Callable[..., Path]:
     out = tmp_path_factory.mktemp("native-programs")
     built: dict[tuple[str, bool], Path] = {}
 
-    def build(name: str, static: bool = False) -> Path:
+    def build(name: str, static: bool = False, source: Path | None = None) -> Path:
         key = (name, static)
         if key not in built:
             target = out / (name + ("-static" if static else ""))
             flags = ["-static"] if static else ["-D_FORTIFY_SOURCE=2"]
-            cmd = [gcc, "-Wall", "-Wextra", "-O2", "-g", *flags, "-o", str(target), str(PROGRAMS / f"{name}.c")]
+            source = source or PROGRAMS / f"{name}.c"
+            cmd = [gcc, "-Wall", "-Wextra", "-O2", "-g", *flags, "-o", str(target), str(source)]
             done = subprocess.run([*cmd, "-lpthread"], capture_output=True, text=True, check=False)
             assert done.returncode == 0 and done.stderr == "", done.stderr
             built[key] = target
@@ -360,6 +361,25 @@ def test_the_payload_cap_keeps_the_true_size(cprog, native_lib, tmp_path: Path) 
     ping = _one(recs, "write", fd=4)
     assert ping["data"] == b"pin" and ping["size"] == 4 and ping["flags"] == ["capped"]
     assert _one(recs, "read", fd=3)["data"] == b"pin"
+
+
+def test_a_full_disk_stops_recording_with_one_sentence_and_the_program_runs_on(cprog, native_lib, tmp_path) -> None:
+    if os.geteuid() != 0:
+        pytest.skip("mounting a small tmpfs needs root")
+    loop = cprog("native_loop", source=Path(__file__).parents[1] / "benchmarks" / "programs" / "native_loop.c")
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=192k", "tmpfs", str(disk)], check=True)
+    try:
+        traced = run_native([str(loop), "pipe", "20000"], disk / "logs", native_lib)
+        assert traced.returncode == 0 and json.loads(traced.stdout)["n"] == 20000, "no SIGBUS, the program ran on"
+        said = traced.stderr.decode()
+        assert said.count("ipctrace: a log cannot grow (disk full") == 1, said
+        recs, problems = read_logs(disk / "logs")
+        assert problems.skipped > 0 and any("could not record" in s for s in problems.sentences())
+        assert recs and recs[0]["call"] == "start" and not problems.damaged, "what fitted is kept"
+    finally:
+        subprocess.run(["umount", str(disk)], check=True)
 
 
 def test_a_c_program_that_execs_a_python_child_gets_one_lane_per_process_and_no_doubled_event(

@@ -30,8 +30,9 @@ from ipctrace.compare.diff import diff_canonical
 from ipctrace.record.reader import read_logs
 from ipctrace.scenarios import Impl, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
+from tests import test_c_originals, test_native
 from tests.conftest import can_capture
-from tests.test_c_originals import (  # noqa: F401 (cbin and strace are fixtures)
+from tests.test_c_originals import (
     _CALL,
     _FD,
     _STREAM_OF_FD,
@@ -41,12 +42,14 @@ from tests.test_c_originals import (  # noqa: F401 (cbin and strace are fixtures
     Entry,
     _unescape,
     _unhex,
-    cbin,
     run_roles,
-    strace,
 )
-from tests.test_native import native_lib  # noqa: F401 (a fixture)
 from tests.test_scenarios import EXPECTED, ipc_calls
+
+# The fixtures these tests share with the C originals' and the native recorder's own.
+cbin = test_c_originals.cbin
+strace = test_c_originals.strace
+native_lib = test_native.native_lib
 
 SCENARIOS = sorted(builtin_scenarios())
 CATALOGUE = Path(__file__).resolve().parents[1] / "reference_programs" / "c" / "README.md"
@@ -172,10 +175,8 @@ def test_ipctrace_diff_of_a_port_and_its_c_original_says_only_the_listed_differe
         check=False,
     )
     assert done.returncode == 1, done.stderr
-    assert done.stdout.splitlines()[1:] == [
-        "- server: expected to start by exec python tcp_chat_server.py --port PORT; got exec tcp_chat_server --port PORT",
-        "- client: expected to start by exec python tcp_chat_client.py --port PORT; got exec tcp_chat_client --port PORT",
-    ]
+    started = "- {0}: expected to start by exec python tcp_chat_{0}.py --port PORT; got exec tcp_chat_{0} --port PORT"
+    assert done.stdout.splitlines()[1:] == [started.format("server"), started.format("client")]
 
 
 # -- against strace, on the same run -------------------------------------------------------------------------

@@ -420,7 +420,13 @@ class Supervisor:
         watch = None if untraced is None else GroupWatch(proc.pid)
         self.runs.append(
             _RoleRun(
-                role, proc, deque(role.stdin or ()), threads, streams=_stream_inodes(proc), watch=watch, untraced=untraced
+                role,
+                proc,
+                deque(role.stdin or ()),
+                threads,
+                streams=_stream_inodes(proc),
+                watch=watch,
+                untraced=untraced,
             )
         )
 

@@ -94,7 +94,7 @@ def _native_problem(path: Path, depth: int = 0) -> str | None:
         return None if interpreter.name.startswith("python") else _native_problem(interpreter, 1)
     if not head.startswith(b"\x7fELF") or len(head) < 64 or head[4] != 2:  # ELFCLASS64
         return None
-    phoff, = struct.unpack_from("<Q", head, 32)
+    (phoff,) = struct.unpack_from("<Q", head, 32)
     phentsize, phnum = struct.unpack_from("<HH", head, 54)
     for i in range(phnum):
         at = phoff + i * phentsize

@@ -23,7 +23,9 @@ def library(src: Path = NATIVE_SOURCES) -> Path:
     """The built library (what LD_PRELOAD names), building it first if needed."""
     from ipctrace import cbuild
 
-    folder = cbuild.built(src, [LIBRARY], subject="the native recorder is", cache_name="native", error=NativeUnavailable)
+    folder = cbuild.built(
+        src, [LIBRARY], subject="the native recorder is", cache_name="native", error=NativeUnavailable
+    )
     return folder / LIBRARY
 
 
