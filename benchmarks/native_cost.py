@@ -59,10 +59,10 @@ def _build(ctx: Context) -> Path:
 
 
 def run(ctx: Context) -> Section:
+    from ipctrace.cprograms import native_library
     from ipctrace.record import tracing_environment
-    from ipctrace.record.native import library
 
-    lib = library()
+    lib = native_library()
     loop = _build(ctx)
     n = QUICK_ITERATIONS if ctx.quick else ITERATIONS
     strace = shutil.which("strace")

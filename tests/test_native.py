@@ -23,9 +23,10 @@ from pathlib import Path
 import pytest
 
 from ipctrace.calls import Call, native_wrapped
+from ipctrace.cprograms import NativeUnavailable, native_library
 from ipctrace.model import Stream
 from ipctrace.record import layout, tracing_environment
-from ipctrace.record.native import NATIVE_SOURCES, NativeUnavailable, library
+from ipctrace.record.native import NATIVE_SOURCES
 from ipctrace.record.reader import read_logs
 from ipctrace.scenarios import Impl, adhoc_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
@@ -60,7 +61,7 @@ def _need(tool: str, why: str) -> str:
 def native_lib() -> Path:
     """The built library (set-up builds it; this builds it when missing or stale)."""
     try:
-        return library()
+        return native_library()
     except NativeUnavailable as exc:
         if IN_CI:
             pytest.fail(f"CI must build the native recorder, but: {exc}")
@@ -148,10 +149,10 @@ def test_an_installed_copy_is_built_into_the_cache(native_lib: Path, tmp_path: P
         if path.is_file():
             shutil.copy2(path, src / path.name)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    built = library(src)
+    built = native_library(src)
     assert built.parent.parent == tmp_path / "cache" / "ipctrace" / "native"
     assert not (src / "build").exists()
-    assert library(src) == built
+    assert native_library(src) == built
 
 
 # -- every call, with its fields -----------------------------------------------------------------------------

@@ -878,9 +878,9 @@ def _built_c_programs(scenario: Scenario) -> str:
 
 def _native_library() -> tuple[Path | None, str]:
     """The native recorder's library for LD_PRELOAD (built on first use), or None and why it cannot be had."""
-    from ipctrace.record.native import library_or_reason
+    from ipctrace.cprograms import native_library_or_reason
 
-    return library_or_reason()
+    return native_library_or_reason()
 
 
 def run_scenario(scenario: Scenario, options: RunOptions = RunOptions()) -> RunResult:
