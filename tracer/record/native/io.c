@@ -102,6 +102,7 @@ static inline uint32_t capped(size_t n) { return n < g_cap ? (uint32_t)n : g_cap
 ssize_t writev(int fd, const struct iovec *iov, int cnt)
 {
     REAL(ssize_t (*)(int, const struct iovec *, int), writev);
+    UNRECORDED(real_writev(fd, iov, cnt));
     size_t n = iov_total(iov, cnt);
     struct head *h = rec_begin(C_WRITEV, fd, F_DATA | (n > g_cap ? F_CAPPED : 0), SITE, (int64_t)n, NULL, 0, 0,
                                NULL, 0, capped(n));
@@ -117,6 +118,7 @@ ssize_t writev(int fd, const struct iovec *iov, int cnt)
 ssize_t readv(int fd, const struct iovec *iov, int cnt)
 {
     REAL(ssize_t (*)(int, const struct iovec *, int), readv);
+    UNRECORDED(real_readv(fd, iov, cnt));
     size_t n = iov_total(iov, cnt);
     struct head *h = rec_begin(C_READV, fd, F_DATA | (n > g_cap ? F_CAPPED : 0), SITE, (int64_t)n, NULL, 0, 0,
                                NULL, 0, capped(n));
@@ -169,6 +171,7 @@ ssize_t send(int fd, const void *buf, size_t n, int flags)
 static ssize_t traced_recv(int fd, void *buf, size_t n, int flags, uint64_t site)
 {
     REAL(ssize_t (*)(int, void *, size_t, int), recv);
+    UNRECORDED(real_recv(fd, buf, n, flags));
     if (LIKELY(flags == 0)) {
         struct head *h = hot_begin(C_RECV, fd, site, NULL, n, 1);
         ssize_t r = real_recv(fd, buf, n, 0);
@@ -201,6 +204,7 @@ ssize_t __recv_chk(int fd, void *buf, size_t n, size_t buflen, int flags)
 ssize_t sendto(int fd, const void *buf, size_t n, int flags, const struct sockaddr *to, socklen_t tolen)
 {
     REAL(ssize_t (*)(int, const void *, size_t, int, const struct sockaddr *, socklen_t), sendto);
+    UNRECORDED(real_sendto(fd, buf, n, flags, to, tolen));
     JB(j, 256);
     jb_raw(&j, "{");
     if (to != NULL) {
@@ -250,6 +254,7 @@ static ssize_t traced_recvfrom(int fd, void *buf, size_t n, int flags, struct so
                                uint64_t site)
 {
     REAL(ssize_t (*)(int, void *, size_t, int, struct sockaddr *, socklen_t *), recvfrom);
+    UNRECORDED(real_recvfrom(fd, buf, n, flags, from, fromlen));
     JB(j, 64);
     flags_blob(&j, flags);
     jb_raw(&j, j.n ? "}" : "");
@@ -325,6 +330,7 @@ static void passed_fds(struct jb *j, const struct msghdr *msg, int received)
 ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 {
     REAL(ssize_t (*)(int, const struct msghdr *, int), sendmsg);
+    UNRECORDED(real_sendmsg(fd, msg, flags));
     size_t n = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
     char *args = NULL;
     JB(j, 1024);
@@ -367,6 +373,7 @@ ssize_t sendmsg(int fd, const struct msghdr *msg, int flags)
 ssize_t recvmsg(int fd, struct msghdr *msg, int flags)
 {
     REAL(ssize_t (*)(int, struct msghdr *, int), recvmsg);
+    UNRECORDED(real_recvmsg(fd, msg, flags));
     size_t n = iov_total(msg->msg_iov, (int)msg->msg_iovlen);
     JB(j, 64);
     flags_blob(&j, flags);

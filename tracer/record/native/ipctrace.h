@@ -290,6 +290,11 @@ static inline struct head *hot_begin(uint16_t call, int fd, uint64_t site, const
 /* -- the real functions ------------------------------------------------------------------------------------- */
 
 HIDDEN void *real(const char *name);
+/* Where this process is not recorded (a Python interpreter, no log folder, stood down): only the call. */
+#define UNRECORDED(call) \
+    if (UNLIKELY(!g_on)) \
+    return call
+
 #define REAL(type, name) \
     static __typeof__(type) real_##name; \
     if (UNLIKELY(real_##name == NULL)) real_##name = (type)real(#name)

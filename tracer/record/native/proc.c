@@ -507,6 +507,7 @@ static void command_started(const char *how, const char *command, uint64_t site)
 int system(const char *command)
 {
     REAL(int (*)(const char *), system);
+    UNRECORDED(real_system(command));
     if (command != NULL)
         command_started("system", command, SITE);
     return real_system(command);
@@ -515,6 +516,7 @@ int system(const char *command)
 FILE *popen(const char *command, const char *mode)
 {
     REAL(FILE * (*)(const char *, const char *), popen);
+    UNRECORDED(real_popen(command, mode));
     command_started("popen", command, SITE);
     return real_popen(command, mode);
 }
@@ -524,6 +526,7 @@ FILE *popen(const char *command, const char *mode)
 static pid_t traced_wait(uint16_t call, pid_t pid, int *status, int options, void *usage, uint64_t site)
 {
     REAL(pid_t (*)(pid_t, int *, int, void *), wait4);
+    UNRECORDED(real_wait4(pid, status, options, usage));
     JB(a, 96);
     if (call == C_WAITPID) {
         jb_raw(&a, "{\"args\":{\"pid\":");
@@ -563,6 +566,7 @@ pid_t wait4(pid_t pid, int *status, int options, struct rusage *usage)
 int kill(pid_t pid, int sig)
 {
     REAL(int (*)(pid_t, int), kill);
+    UNRECORDED(real_kill(pid, sig));
     JB(a, 96);
     jb_raw(&a, "{\"args\":{\"pid\":");
     jb_int(&a, pid);

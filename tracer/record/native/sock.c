@@ -51,6 +51,7 @@ static int traced_pipe(int fds[2], int flags, int two, uint64_t site)
 {
     REAL(int (*)(int *), pipe);
     REAL(int (*)(int *, int), pipe2);
+    UNRECORDED(two ? real_pipe2(fds, flags) : real_pipe(fds));
     JB(a, 64);
     if (two) {
         jb_raw(&a, "{\"args\":{\"flags\":");
@@ -79,6 +80,7 @@ int pipe2(int fds[2], int flags) { return traced_pipe(fds, flags, 1, SITE); }
 int socket(int domain, int type, int proto)
 {
     REAL(int (*)(int, int, int), socket);
+    UNRECORDED(real_socket(domain, type, proto));
     JB(a, 96);
     jb_raw(&a, "{\"args\":{\"family\":");
     jb_int(&a, domain);
@@ -110,6 +112,7 @@ int socket(int domain, int type, int proto)
 int socketpair(int domain, int type, int proto, int fds[2])
 {
     REAL(int (*)(int, int, int, int *), socketpair);
+    UNRECORDED(real_socketpair(domain, type, proto, fds));
     JB(a, 96);
     jb_raw(&a, "{\"args\":{\"family\":");
     jb_int(&a, domain);
@@ -166,6 +169,7 @@ static void names_blob(struct jb *j, int fd, int peer)
 int bind(int fd, const struct sockaddr *sa, socklen_t len)
 {
     REAL(int (*)(int, const struct sockaddr *, socklen_t), bind);
+    UNRECORDED(real_bind(fd, sa, len));
     JB(a, POST);
     addr_args(&a, "addr", sa, len);
     struct head *h = rec_begin(C_BIND, fd, F_FD, SITE, 0, a.p, jb_ok(&a) ? a.n : 0, POST, NULL, 0, 0);
@@ -180,6 +184,7 @@ int bind(int fd, const struct sockaddr *sa, socklen_t len)
 int listen(int fd, int backlog)
 {
     REAL(int (*)(int, int), listen);
+    UNRECORDED(real_listen(fd, backlog));
     JB(a, 64);
     jb_raw(&a, "{\"args\":{\"backlog\":");
     jb_int(&a, backlog);
@@ -197,6 +202,7 @@ static int traced_accept(int fd, struct sockaddr *sa, socklen_t *len, int flags,
 {
     REAL(int (*)(int, struct sockaddr *, socklen_t *), accept);
     REAL(int (*)(int, struct sockaddr *, socklen_t *, int), accept4);
+    UNRECORDED(four ? real_accept4(fd, sa, len, flags) : real_accept(fd, sa, len));
     JB(a, 64);
     if (four) {
         jb_raw(&a, "{\"args\":{\"flags\":");
@@ -230,6 +236,7 @@ int accept4(int fd, struct sockaddr *sa, socklen_t *len, int flags)
 int connect(int fd, const struct sockaddr *sa, socklen_t len)
 {
     REAL(int (*)(int, const struct sockaddr *, socklen_t), connect);
+    UNRECORDED(real_connect(fd, sa, len));
     JB(a, POST);
     addr_args(&a, "addr", sa, len);
     struct head *h = rec_begin(C_CONNECT, fd, F_FD, SITE, 0, a.p, jb_ok(&a) ? a.n : 0, 2 * POST, NULL, 0, 0);
@@ -253,6 +260,7 @@ int connect(int fd, const struct sockaddr *sa, socklen_t len)
 int shutdown(int fd, int how)
 {
     REAL(int (*)(int, int), shutdown);
+    UNRECORDED(real_shutdown(fd, how));
     JB(a, 64);
     jb_raw(&a, "{\"args\":{\"how\":");
     jb_int(&a, how);
@@ -265,6 +273,7 @@ int shutdown(int fd, int how)
 int setsockopt(int fd, int level, int opt, const void *value, socklen_t len)
 {
     REAL(int (*)(int, int, int, const void *, socklen_t), setsockopt);
+    UNRECORDED(real_setsockopt(fd, level, opt, value, len));
     JB(a, 128);
     jb_raw(&a, "{\"args\":{\"level\":");
     jb_int(&a, level);
@@ -289,6 +298,7 @@ int setsockopt(int fd, int level, int opt, const void *value, socklen_t len)
 int traced_close(int fd, uint64_t site)
 {
     REAL(int (*)(int), close);
+    UNRECORDED(real_close(fd));
     struct head *h = rec_begin(C_CLOSE, fd, F_FD, site, 0, NULL, 0, 0, NULL, 0, 0);
     int r = real_close(fd);
     int err = errno;
@@ -301,6 +311,7 @@ int close(int fd) { return traced_close(fd, SITE); }
 int dup(int fd)
 {
     REAL(int (*)(int), dup);
+    UNRECORDED(real_dup(fd));
     struct head *h = rec_begin(C_DUP, fd, F_FD | F_RES, SITE, 0, NULL, 0, 0, NULL, 0, 0);
     int r = real_dup(fd);
     int err = errno;
@@ -313,6 +324,7 @@ static int traced_dup2(int fd, int fd2, int flags, int three, uint64_t site)
 {
     REAL(int (*)(int, int), dup2);
     REAL(int (*)(int, int, int), dup3);
+    UNRECORDED(three ? real_dup3(fd, fd2, flags) : real_dup2(fd, fd2));
     JB(a, 96);
     jb_raw(&a, "{\"args\":{\"fd2\":");
     jb_int(&a, fd2);

@@ -34,6 +34,7 @@ static int sleep_end(struct head *h, int r, int err)
 unsigned sleep(unsigned seconds)
 {
     REAL(unsigned (*)(unsigned), sleep);
+    UNRECORDED(real_sleep(seconds));
     struct head *h = sleep_begin((int64_t)seconds * 1000000000, SITE);
     unsigned left = real_sleep(seconds);
     int err = errno;
@@ -45,6 +46,7 @@ unsigned sleep(unsigned seconds)
 int usleep(useconds_t us)
 {
     REAL(int (*)(useconds_t), usleep);
+    UNRECORDED(real_usleep(us));
     struct head *h = sleep_begin((int64_t)us * 1000, SITE);
     int r = real_usleep(us);
     return sleep_end(h, r, errno);
@@ -53,6 +55,7 @@ int usleep(useconds_t us)
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
     REAL(int (*)(const struct timespec *, struct timespec *), nanosleep);
+    UNRECORDED(real_nanosleep(req, rem));
     struct head *h = sleep_begin(req ? (int64_t)req->tv_sec * 1000000000 + req->tv_nsec : 0, SITE);
     int r = real_nanosleep(req, rem);
     return sleep_end(h, r, errno);
@@ -61,6 +64,7 @@ int nanosleep(const struct timespec *req, struct timespec *rem)
 int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
 {
     REAL(int (*)(clockid_t, int, const struct timespec *, struct timespec *), clock_nanosleep);
+    UNRECORDED(real_clock_nanosleep(clock, flags, req, rem));
     int64_t ns = req ? (int64_t)req->tv_sec * 1000000000 + req->tv_nsec : 0;
     if (flags & TIMER_ABSTIME) { /* until a moment: recorded as the time left to it */
         struct timespec now;
@@ -99,6 +103,7 @@ static int traced_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval 
 {
     REAL(int (*)(int, fd_set *, fd_set *, fd_set *, struct timeval *), select);
     REAL(int (*)(int, fd_set *, fd_set *, fd_set *, const struct timespec *, const sigset_t *), pselect);
+    UNRECORDED(mask != NULL || ts != NULL ? real_pselect(n, r, w, x, ts, mask) : real_select(n, r, w, x, tv));
     if (g_on && r != NULL && n > 0 && FD_ISSET(0, r))
         stdin_wait(site);
     JB(a, POST);
@@ -157,6 +162,7 @@ static int traced_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const struc
 {
     REAL(int (*)(struct pollfd *, nfds_t, int), poll);
     REAL(int (*)(struct pollfd *, nfds_t, const struct timespec *, const sigset_t *), ppoll);
+    UNRECORDED(p ? real_ppoll(fds, n, ts, mask) : real_poll(fds, n, timeout_ms));
     JB(a, POST);
     jb_raw(&a, "{\"args\":{\"fds\":[");
     int stdin_read = 0;
@@ -217,6 +223,7 @@ static int traced_epoll(int epfd, struct epoll_event *events, int max, int timeo
 {
     REAL(int (*)(int, struct epoll_event *, int, int), epoll_wait);
     REAL(int (*)(int, struct epoll_event *, int, int, const sigset_t *), epoll_pwait);
+    UNRECORDED(p ? real_epoll_pwait(epfd, events, max, timeout, mask) : real_epoll_wait(epfd, events, max, timeout));
     JB(a, 96);
     jb_raw(&a, "{\"args\":{\"epfd\":");
     jb_int(&a, epfd);
