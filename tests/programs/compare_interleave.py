@@ -2,7 +2,7 @@
 
 COMPARE_DELAYS="a,b,c" (seconds, default none) makes child k wait its delay
 before it says it is ready, and twice the reverse order's delay after the
-parent answered it, before it exits. The waits use `select`, which the recorder does
+parent answered it, before it exits. The waits use an Event with a timeout, which the recorder does
 not trace, so every process makes the same calls in the same order whatever
 the delays: only which child speaks first, and which ends first (so which
 child each `os.wait()` returns), differ between runs.
@@ -11,13 +11,13 @@ child each `os.wait()` returns), differ between runs.
 from __future__ import annotations
 
 import os
-import select
 import socket
+import threading
 
 
 def pause(seconds: float) -> None:
     if seconds:
-        select.select([], [], [], seconds)
+        threading.Event().wait(seconds)
 
 
 def main() -> int:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import stat
 
-from ipctrace.record.layout import KIND_ID
+from ipctrace.record.layout import KIND_ID, KINDS
 
 _fstat = os.fstat
 _isatty = os.isatty
@@ -113,6 +113,4 @@ def socket_kind(family: int, type_: int) -> str:
 
 
 def as_json(ep: tuple[int, int, int] | None) -> list[object] | None:
-    from ipctrace.record.layout import KINDS
-
     return None if ep is None else [ep[0], ep[1], KINDS[ep[2]]]

@@ -18,7 +18,7 @@ from typing import Any
 import ipctrace.record.core as core
 import ipctrace.record.hot_generated as hot
 import ipctrace.record.layout as L
-from ipctrace.record.endpoints import endpoint, forget, is_pipe_like
+from ipctrace.record.endpoints import as_json, endpoint, forget, is_pipe_like
 
 _ID = L.CALL_IDS
 _WRITE, _READ = _ID["write"], _ID["read"]
@@ -131,8 +131,6 @@ def build(file, mode, buffering, encoding, errors, newline, closefd, opener):
     if fifo_open:
         fd = raw.fileno()
         forget(fd)
-        from ipctrace.record.endpoints import as_json
-
         core.end(lg, pos, alen, 160, res=fd, post={"fd": fd, "ep": as_json(endpoint(fd))}, what="open")
     result: Any = raw
     try:
