@@ -83,7 +83,7 @@ def _without_interrupted_accepts(canonical: CanonicalTrace) -> CanonicalTrace:
     assert server is not None
     calls = tuple(c for c in server.calls if not (c.call == "accept" and c.error in ("EINTR", "SystemExit")))
     calls = tuple(replace(c, args=(("how", "return"),), result=None) if c.call == "exit" else c for c in calls)
-    processes = tuple(replace(p, calls=calls) if p.role == "server" else p for p in canonical.processes)
+    processes = tuple(replace(p, calls=calls) if str(p.role) == "server" else p for p in canonical.processes)
     return replace(canonical, processes=processes)
 
 

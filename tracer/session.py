@@ -415,6 +415,7 @@ class Supervisor:
             signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
         self.role_of[proc.pid] = role.name
         assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
+        streams = _stream_inodes(proc)  # before the pumps: a program that ends at once has them closed soon after
         threads = [self.printer.pump(role.name, proc.stdout), self.printer.pump(role.name, proc.stderr)]
         untraced = entry_problem(tuple(command), not self.native_note, self.subst.get("cwd"), self.native_note or "")
         watch = None if untraced is None else GroupWatch(proc.pid)
@@ -424,7 +425,7 @@ class Supervisor:
                 proc,
                 deque(role.stdin or ()),
                 threads,
-                streams=_stream_inodes(proc),
+                streams=streams,
                 watch=watch,
                 untraced=untraced,
             )
