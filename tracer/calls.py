@@ -139,6 +139,7 @@ class Canon(Enum):
     EXIT = auto()
     EXCEPTION = auto()
     ENDPOINT_ONLY = auto()  # close, dup: the endpoint says it all; fd numbers are not part of the form
+    STARTS_PROGRAM = auto()  # exec, spawn: how, and the program and its command line without the machine's folders
     ARGS = auto()  # every argument, as recorded
     DROPPED = auto()  # never part of the form (control markers)
 
@@ -212,14 +213,14 @@ TABLE: tuple[CallSpec, ...] = (
     CallSpec(
         Call.EXEC,
         _T.LIFECYCLE,
-        Canon.ARGS,
+        Canon.STARTS_PROGRAM,
         python=("os.execv", "os.execve"),
         native=("execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve"),
     ),
     CallSpec(
         Call.SPAWN,
         _T.LIFECYCLE,
-        Canon.ARGS,
+        Canon.STARTS_PROGRAM,
         python=("os.posix_spawn", "os.posix_spawnp", "os.system", "_posixsubprocess.fork_exec"),
         native=("posix_spawn", "posix_spawnp", "system", "popen"),
     ),

@@ -33,11 +33,11 @@ from ipctrace.assemble import build_trace, exit_status_of
 from ipctrace.calls import FD_SYSCALLS, WAITING_ON_OTHERS_SYSCALLS, syscall_name, syscalls_for
 from ipctrace.errors import IpctraceError
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, ExitStatus, Header, Inode, Packet, Pid, SockAddr, Stream, Trace
-from ipctrace.record import tracing_environment
+from ipctrace.record import ENV_NATIVE_OFF, tracing_environment
 from ipctrace.record.reader import LogFollower, read_logs
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Role, Scenario
 from ipctrace.tracefile import write_trace
-from ipctrace.unrecorded import GroupWatch, entry_problem, reached, waits_for_input
+from ipctrace.unrecorded import GroupWatch, entry_problem, is_python, reached, waits_for_input
 
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 DEFAULT_PORT = 8080
@@ -397,10 +397,13 @@ class Supervisor:
         command = [arg.format(**self.subst) for arg in role.command]
         scripted = role.stdin is not None and not role.interactive
         blocked = signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})  # a program starts unmasked
+        env = self.env
+        if is_python(tuple(command)) and not self.native_note:  # what runs before the interpreter is how it is found
+            env = {**env, ENV_NATIVE_OFF: "1"}
         try:
             proc = subprocess.Popen(
                 command,
-                env=self.env,
+                env=env,
                 cwd=self.subst.get("cwd"),
                 stdin=None if role.interactive else (subprocess.PIPE if scripted else subprocess.DEVNULL),
                 stdout=subprocess.PIPE,

@@ -43,6 +43,11 @@ def recorder_enters(command: tuple[str, ...], native: bool = False, cwd: str | N
     return bool(command) and entry_problem(command, native, cwd) is None
 
 
+def is_python(command: tuple[str, ...]) -> bool:
+    """Whether a command starts a Python interpreter (by its name, however PATH finds it)."""
+    return bool(command) and Path(command[0]).name.startswith("python")
+
+
 def entry_problem(command: tuple[str, ...], native: bool, cwd: str | None = None, unavailable: str = "") -> str | None:
     """None when a recorder will record `command`; else one sentence saying why it runs untraced.
 
@@ -50,7 +55,7 @@ def entry_problem(command: tuple[str, ...], native: bool, cwd: str | None = None
     """
     if not command:
         return "there is no program to run"
-    if Path(command[0]).name.startswith("python"):
+    if is_python(command):
         return None  # the Python recorder's start-up hook
     name = Path(command[0]).name
     if not native:

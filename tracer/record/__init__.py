@@ -18,6 +18,10 @@ ENV_LOGS = "IPCTRACE_LOGS"
 ENV_PAYLOAD_CAP = "IPCTRACE_PAYLOAD_CAP"
 ENV_SCHEDULE = "IPCTRACE_SCHEDULE"
 NATIVE_LIBRARY = "libipctrace.so"  # the native recorder (record/native/), found in LD_PRELOAD by name
+#: Set for a program ipctrace starts as Python (`python3 x.py`): the native recorder stays out of what runs before
+#: the interpreter (a wrapper script on PATH, pyenv's shims: how Python was found); the Python recorder clears it,
+#: so the programs a traced Python process starts are recorded.
+ENV_NATIVE_OFF = "IPCTRACE_NATIVE_OFF"
 DEFAULT_PAYLOAD_CAP = 4096
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
@@ -46,6 +50,7 @@ def start_from_environment() -> bool:
     if not folder:
         return False
     _native_stands_down()
+    os.environ.pop(ENV_NATIVE_OFF, None)
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:

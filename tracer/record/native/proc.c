@@ -1,9 +1,9 @@
 /* Process life: start and exit, fork (and vfork, recorded as the fork it becomes), exec and spawn, wait, kill,
  * _exit, dlopen; and who owns a process.
  *
- * One owner per process: a Python interpreter that will install the Python recorder (its start-up hook is on
- * PYTHONPATH and no -I, -E or -S turns it off) is left to it: this library stays loaded but records nothing
- * there, and the Python recorder's start-up calls ipctrace_native_stand_down() too (an embedded interpreter).
+ * One owner per process: a Python interpreter is left to the Python recorder: this library stays loaded but
+ * records nothing there, and the Python recorder's start-up calls ipctrace_native_stand_down() too (an
+ * embedded interpreter). IPCTRACE_NATIVE_OFF in the environment keeps it out of a process altogether.
  * Everything else is recorded here, and so is everything it starts: exec and posix_spawn keep LD_PRELOAD and
  * the log folder in the new program's environment even when the caller passes one without them.
  */
@@ -36,26 +36,12 @@ __attribute__((visibility("default"))) int ipctrace_native_active(void) { return
 
 /* -- who owns this process ---------------------------------------------------------------------------------- */
 
-static int python_will_record(int argc, char **argv)
+/* A Python interpreter is the Python recorder's to record, when its start-up hook runs (`python -I`, `-E` or
+ * `-S` skip it, and then nothing records that process: its own libc calls, module files read and all, would
+ * not be the program's story). */
+static int is_python(void)
 {
-    if (dlsym(RTLD_DEFAULT, "Py_BytesMain") == NULL && dlsym(RTLD_DEFAULT, "Py_Main") == NULL)
-        return 0; /* not a Python interpreter */
-    if (!g_bootstrap[0])
-        return 0; /* its start-up hook is not on PYTHONPATH: nothing else will record it */
-    for (int i = 1; i < argc && argv[i][0] == '-' && argv[i][1] && strcmp(argv[i], "--") != 0; i++) {
-        for (const char *c = argv[i] + 1; *c; c++) {
-            if (*c == 'I' || *c == 'E' || *c == 'S')
-                return 0; /* isolated, no environment, no site: the hook does not run */
-            if (*c == 'c' || *c == 'm')
-                return 1; /* the rest is the program */
-            if (*c == 'W' || *c == 'X') {
-                if (!c[1])
-                    i++; /* the option's value is the next argument */
-                break;
-            }
-        }
-    }
-    return 1;
+    return dlsym(RTLD_DEFAULT, "Py_BytesMain") != NULL || dlsym(RTLD_DEFAULT, "Py_Main") != NULL;
 }
 
 static void env_setup(void)
@@ -272,12 +258,12 @@ static void in_child(void)
 
 __attribute__((constructor)) static void init(int argc, char **argv, char **envp)
 {
-    (void)envp;
+    (void)argc, (void)envp;
     log_setup();
     if (!g_on)
         return;
     env_setup();
-    if (python_will_record(argc, argv) || getenv("IPCTRACE_NATIVE_OFF") != NULL) {
+    if (is_python() || getenv("IPCTRACE_NATIVE_OFF") != NULL) {
         g_on = 0;
         return;
     }
