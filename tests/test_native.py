@@ -466,6 +466,22 @@ def test_without_the_native_recorder_a_c_run_says_why_nothing_was_recorded(monke
     assert (result.outdir / "main.out").read_bytes() == b"Who are you?\n"
 
 
+def test_a_program_found_through_env_has_the_canonical_form_of_the_program(native_lib, tmp_path: Path) -> None:
+    """`env` is recorded (start, exec), and is how the program was found: the canonical form leaves it out."""
+    from ipctrace.compare import canonicalize
+    from ipctrace.compare.diff import diff_canonical
+    from ipctrace.cprograms import built_programs
+
+    pipe1 = str(built_programs() / "pipe1")
+    plain = run_session([pipe1], tmp_path / "plain")
+    wrapped = run_session(["env", "COURSE=ipc", pipe1], tmp_path / "wrapped")
+    assert plain.ok and wrapped.ok, (plain.message, wrapped.message)
+    main = wrapped.trace.processes[0]
+    assert [e.call for e in wrapped.trace.events_of(main.pid)][:3] == ["start", "exec", "start"]
+    result = diff_canonical(canonicalize(plain.trace), canonicalize(wrapped.trace))
+    assert result.equivalent, result.explain()
+
+
 # -- what no recorder enters -------------------------------------------------------------------------------
 
 
