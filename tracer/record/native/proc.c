@@ -95,9 +95,11 @@ static size_t env_count(char *const *envp)
     return n;
 }
 
+#define ENV_MAX 4096 /* an environment larger than this is passed as it is (the vector lives on the stack) */
+
 static char *const *env_fixed(char *const *envp, char **out, struct env_fix *fix)
 {
-    if (!g_on || !g_self[0])
+    if (!g_on || !g_self[0] || env_count(envp) > ENV_MAX)
         return envp;
     size_t k = 0;
     int preload = 0, pythonpath = 0;
@@ -137,7 +139,7 @@ static char *const *env_fixed(char *const *envp, char **out, struct env_fix *fix
 }
 
 #define FIXED_ENV(name, envp)                                                                                    \
-    char *name##_vec[env_count(envp) + 8];                                                                      \
+    char *name##_vec[(env_count(envp) > ENV_MAX ? 0 : env_count(envp)) + 8];                                     \
     struct env_fix name##_fix;                                                                                   \
     char *const *name = env_fixed(envp, name##_vec, &name##_fix)
 
