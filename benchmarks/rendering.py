@@ -1,10 +1,21 @@
-"""Rendering: SVG and PNG of real recorded traces of 200, 2,000 and 10,000 events, folded and not."""
+"""Rendering: large real traces to SVG and PNG, the slide pages of every scenario, and how each stage scales.
+
+Three tables, all measured side by side in one run:
+
+- traces of 200, 2,000 and 10,000 events, folded and not: load, link + order, layout, SVG, PNG pages;
+- every built-in scenario drawn as `ipctrace run` draws it: the layout, then SVG, PNG slides and PDF in one
+  pass (neato runs side by side) against the three drawn one after the other, with the pages' smallest text;
+- 1,000 to 100,000 events: the time of each stage and the layout's peak memory per event, with the fitted
+  exponent of time against size (1 is linear).
+"""
 
 from __future__ import annotations
 
+import math
 import time
+import tracemalloc
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +23,11 @@ from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, T
 
 SIZES = (200, 2_000, 10_000)
 QUICK_SIZES = (200,)
+SCALING = (1_000, 10_000, 100_000)
+QUICK_SCALING = (200, 800)
+QUICK_SCENARIOS = ("pipe3", "tcp_hello")
 TARGET_EVENTS, TARGET_SECONDS = 10_000, 5.0
+MAX_EXPONENT = 1.15  # "linear": time grows at most like n^1.15 over two decades
 MAX_REPEATS = 3
 PNG_ONCE_FROM = 10_000  # PNG of the largest trace (hundreds of pages) is timed once
 
@@ -33,162 +48,212 @@ def record_trace(ctx: Context, events: int) -> Path:
     return run(max(1, (events - base) // 4)).trace_path
 
 
-def _api() -> tuple[Callable[..., Any], Callable[..., Any], Callable[..., Any]] | str:
-    """(RenderOptions, layout, render(diagram, format, options)) from ipctrace.render, or why not."""
-    try:
-        import ipctrace.render as r
-    except ImportError as exc:
-        return f"ipctrace.render cannot be imported ({exc})"
-    if hasattr(r, "build_diagram") and hasattr(r, "get_renderer") and hasattr(r, "RenderOptions"):
-
-        def draw(diagram: Any, fmt: str, options: Any) -> list[bytes | str]:
-            renderer = r.get_renderer(fmt, options)
-            return list(renderer.render_pages(diagram)) if renderer.paged else [renderer.render(diagram)]
-
-        return r.RenderOptions, r.build_diagram, draw
-    return "ipctrace.render has no build_diagram / get_renderer / RenderOptions yet"
+def _timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
 
 
-def run(ctx: Context) -> Section:
+# -- large traces -----------------------------------------------------------------------------------
+
+
+def _large(ctx: Context, section: Section) -> None:
     from ipctrace.link import link
     from ipctrace.order import order
+    from ipctrace.render import RenderOptions, build_diagram, render_diagram
     from ipctrace.tracefile import read_trace
 
-    section = Section(
-        "rendering",
-        "Rendering: sequence diagrams of large traces",
-        "Traces of real recorded runs (`benchmarks/programs/exchange.py pipe N`: a parent and its forked child "
-        "trading `ping`/`pong` over two pipes, four events per exchange) are drawn the way `ipctrace run` does: "
-        "load the trace file, link, order, lay out the diagram, then render SVG (one file) and PNG (paged). "
-        "*trace → SVG* is the whole path from the trace file to the SVG text (load + link + order + layout + "
-        "SVG); *PNG* is the renderer alone on the same layout, all pages. *fold* is `RenderOptions(fold=...)` "
-        "(repeated exchanges drawn once with a count: here the whole ping/pong loop folds into one row). "
-        f"Target: {TARGET_EVENTS:,} events to SVG in under {TARGET_SECONDS:g} s.",
-    )
-    api = _api()
     sizes = QUICK_SIZES if ctx.quick else SIZES
     repeats = min(ctx.repeats, MAX_REPEATS)
-    traces = {}
-    for size in sizes:
-        ctx.log(f"  recording a trace of about {size:,} events")
-        traces[size] = record_trace(ctx, size)
-    failures: dict[str, tuple[int, bool]] = {}
+    traces = {size: record_trace(ctx, size) for size in sizes}
     times: dict[tuple[int, bool], dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     facts: dict[tuple[int, bool], dict[str, float]] = defaultdict(dict)
     for rep in range(repeats):
         for size in sizes:
             for fold in (False, True):
                 ctx.log(f"  render {size:,} events, fold={fold}, repeat {rep + 1}/{repeats}")
-                rec = times[size, fold]
-                t0 = time.perf_counter()
-                trace = read_trace(traces[size])
-                t1 = time.perf_counter()
-                ordered = order(link(trace))
-                t2 = time.perf_counter()
-                rec["load"].append(t1 - t0)
-                rec["link+order"].append(t2 - t1)
-                facts[size, fold]["events"] = len(trace.events)
-                if isinstance(api, str):
-                    continue
-                options_cls, layout, draw = api
-                stage = "layout"
-                try:  # a renderer that cannot draw here (graphviz missing) must not lose the other numbers
-                    options = options_cls(fold=fold)
-                    t3 = time.perf_counter()
-                    diagram = layout(ordered, options)
-                    t4 = time.perf_counter()
-                    stage = "SVG"
-                    svg = draw(diagram, "svg", options)
-                    t5 = time.perf_counter()
-                    rec["layout"].append(t4 - t3)
-                    rec["svg"].append(t5 - t4)
-                    rec["to_svg"].append(t5 - t0)
-                    facts[size, fold]["rows"] = len(getattr(diagram, "rows", ()))
-                    facts[size, fold]["svg_mb"] = sum(len(p) for p in svg) / 1e6
-                    if rep == 0 or size < PNG_ONCE_FROM:
-                        stage = "PNG"
-                        t6 = time.perf_counter()
-                        pages = draw(diagram, "png", options)
-                        rec["png"].append(time.perf_counter() - t6)
-                        facts[size, fold]["png_pages"] = len(pages)
-                except Exception as exc:
-                    failures.setdefault(f"{stage}: {type(exc).__name__}: {exc}", (size, fold))
+                rec, fact = times[size, fold], facts[size, fold]
+                t_load, trace = _timed(lambda size=size: read_trace(traces[size]))
+                t_order, ordered = _timed(lambda trace=trace: order(link(trace)))
+                options = RenderOptions(fold=fold)
+                t_layout, diagram = _timed(lambda o=ordered, opt=options: build_diagram(o, opt))
+                t_svg, svg = _timed(lambda d=diagram: render_diagram(d, ("svg",)))
+                for key, value in (("load", t_load), ("order", t_order), ("layout", t_layout), ("svg", t_svg)):
+                    rec[key].append(value)
+                rec["to_svg"].append(t_load + t_order + t_layout + t_svg)
+                fact.update(events=len(trace.events), rows=len(diagram.rows), svg_mb=len(svg["svg"][0]) / 1e6)
+                if rep == 0 or size < PNG_ONCE_FROM:
+                    t_png, png = _timed(lambda d=diagram: render_diagram(d, ("png",)))
+                    rec["png"].append(t_png)
+                    fact["pages"] = len(png["png"])
     rows = []
     for size in sizes:
         for fold in (False, True):
             rec, fact = times[size, fold], facts[size, fold]
-
-            def cell(key: str, rec: dict[str, list[float]] = rec) -> str:
-                if rec.get(key):
-                    return Stat.of(rec[key]).cell(2)
-                return "not available yet" if isinstance(api, str) else "failed (see below)"
-
-            png = cell("png")
-            if rec.get("png") and len(rec["png"]) == 1 and repeats > 1:
-                png += " (1 run)"
+            png = Stat.of(rec["png"]).cell(2) + (" (1 run)" if len(rec["png"]) == 1 and repeats > 1 else "")
             rows.append(
                 [
                     f"{int(fact['events']):,}",
                     "yes" if fold else "no",
-                    num(fact["rows"], 0) if "rows" in fact else "n/a",
-                    cell("load"),
-                    cell("link+order"),
-                    cell("layout"),
-                    cell("svg"),
-                    cell("to_svg"),
-                    num(fact["svg_mb"]) if "svg_mb" in fact else "n/a",
+                    num(fact["rows"], 0),
+                    *(Stat.of(rec[k]).cell(2) for k in ("load", "order", "layout", "svg", "to_svg")),
+                    num(fact["svg_mb"]),
                     png,
-                    num(fact["png_pages"], 0) if "png_pages" in fact else "n/a",
+                    num(fact["pages"], 0),
                 ]
             )
-    section.tables.append(
-        Table(
-            [
-                "events",
-                "fold",
-                "diagram rows",
-                "load s",
-                "link + order s",
-                "layout s",
-                "SVG render s",
-                "trace → SVG s",
-                "SVG MB",
-                "PNG s (all pages)",
-                "PNG pages",
-            ],
-            rows,
-            f"median (min–max) over {repeats} run{'s' if repeats > 1 else ''}",
-        )
-    )
-    for message, (size, fold) in failures.items():
-        section.notes.append(f"Rendering failed ({size:,} events, fold={fold}): {message}")
-    if isinstance(api, str):
-        section.intro += f"\n\n**Rendering not available yet**: {api}. Load, link and order are timed alone."
-        section.targets.append(
-            Target(f"{TARGET_EVENTS:,} events to SVG", f"< {TARGET_SECONDS:g} s", "renderer not available yet", None)
-        )
-    elif TARGET_EVENTS in sizes:
+    headers = ["events", "fold", "diagram rows", "load s", "link + order s", "layout s", "SVG render s"]
+    headers += ["trace → SVG s", "SVG MB", "PNG s (all slides)", "slides"]
+    section.tables.append(Table(headers, rows, f"median (min–max) over {repeats} run{'s' if repeats > 1 else ''}"))
+    if TARGET_EVENTS in sizes:
         for fold in (False, True):
-            what = f"{TARGET_EVENTS:,} events to SVG ({'folded' if fold else 'not folded'})"
-            if not times[TARGET_EVENTS, fold].get("to_svg"):
-                section.targets.append(Target(what, f"< {TARGET_SECONDS:g} s", "rendering failed", None))
-                continue
             total = Stat.of(times[TARGET_EVENTS, fold]["to_svg"])
+            what = f"{TARGET_EVENTS:,} events to SVG ({'folded' if fold else 'not folded'})"
             section.targets.append(
                 Target(what, f"< {TARGET_SECONDS:g} s", f"{num(total.median, 2)} s", total.median < TARGET_SECONDS)
             )
-        mine = list(section.targets)
-        section.intro += "\n\nTarget: " + "; ".join(f"{t.what}: {t.measured}, **{yes_no(t.met)}**" for t in mine) + "."
-        slow = [t for t in mine if t.met is False]
-        if slow:
-            stages = {k: Stat.of(v).median for k, v in times[TARGET_EVENTS, True].items() if k != "to_svg"}
-            worst = max(("load", "link+order", "layout", "svg"), key=lambda k: stages.get(k, 0.0))
-            section.closing.append(
-                f"Rendering {TARGET_EVENTS:,} events to SVG takes longer than {TARGET_SECONDS:g} s here; the "
-                f"slowest stage (folded) is {worst} at {num(stages.get(worst, 0.0), 2)} s."
-            )
-    else:
-        section.targets.append(
-            Target(f"{TARGET_EVENTS:,} events to SVG", f"< {TARGET_SECONDS:g} s", "not measured in --quick mode", None)
+
+
+# -- every scenario's slides -------------------------------------------------------------------------
+
+
+def _scenario_rows(ctx: Context, section: Section) -> None:
+    from ipctrace.link import link
+    from ipctrace.order import order
+    from ipctrace.render import RenderOptions, build_diagram, render_diagram
+    from ipctrace.render.options import PAGE_WIDTH_PT, PNG_WIDTH_PX
+    from ipctrace.scenarios import builtin_scenarios, find_scenario
+    from ipctrace.session import RunOptions, run_scenario
+
+    names = QUICK_SCENARIOS if ctx.quick else tuple(sorted(builtin_scenarios()))
+    repeats = min(ctx.repeats, MAX_REPEATS)
+    rows = []
+    smallest_of_all = math.inf
+    totals = {"one": 0.0, "three": 0.0}
+    for name in names:
+        ctx.log(f"  slides of {name}")
+        result = run_scenario(
+            find_scenario(name), RunOptions(outdir=ctx.scratch(f"slides-{name}"), capture="none", port=0)
         )
+        ordered = order(link(result.trace))
+        rec: dict[str, list[float]] = defaultdict(list)
+        diagram = build_diagram(ordered, RenderOptions())
+        for _ in range(repeats):  # interleaved: one pass, then the three formats one after the other
+            rec["layout"].append(_timed(lambda o=ordered: build_diagram(o, RenderOptions()))[0])
+            rec["one"].append(_timed(lambda d=diagram: render_diagram(d, ("svg", "png", "pdf")))[0])
+            rec["three"].append(
+                sum(_timed(lambda d=diagram, f=f: render_diagram(d, (f,)))[0] for f in ("svg", "png", "pdf"))
+            )
+        px = PNG_WIDTH_PX / PAGE_WIDTH_PT
+        smallest = min(min(p.scale, 1.0) * diagram.metrics.small * px for p in diagram.pages)
+        smallest_of_all = min(smallest_of_all, smallest)
+        totals["one"] += Stat.of(rec["one"]).median
+        totals["three"] += Stat.of(rec["three"]).median
+        rows.append(
+            [
+                name,
+                f"{len(result.trace.events):,}",
+                num(len(diagram.pages), 0),
+                num(smallest, 1),
+                Stat.of(rec["layout"]).cell(2),
+                Stat.of(rec["one"]).cell(2),
+                Stat.of(rec["three"]).cell(2),
+            ]
+        )
+    rows.append(["all", "", "", num(smallest_of_all, 1), "", num(totals["one"], 2), num(totals["three"], 2)])
+    headers = ["scenario", "events", "slides", "smallest text px", "layout s", "SVG + PNG + PDF, one pass s"]
+    headers.append("SVG, PNG, PDF one after another s")
+    section.tables.append(Table(headers, rows, f"processes view; median (min–max) over {repeats} runs"))
+    section.targets.append(
+        Target(
+            "smallest text on any slide of any scenario",
+            "≥ 28 px",
+            f"{num(smallest_of_all, 1)} px",
+            smallest_of_all >= 28,
+        )
+    )
+
+
+# -- scaling ---------------------------------------------------------------------------------------
+
+
+def _exponent(sizes: Sequence[float], times: Sequence[float]) -> float:
+    """Least-squares slope of log(time) against log(size)."""
+    xs, ys = [math.log(s) for s in sizes], [math.log(max(t, 1e-6)) for t in times]
+    mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum((x - mx) ** 2 for x in xs)
+
+
+def _scaling(ctx: Context, section: Section) -> None:
+    from ipctrace.link import link
+    from ipctrace.order import order
+    from ipctrace.render import RenderOptions, build_diagram
+    from ipctrace.render.graphviz.painter import master_source, page_sources
+    from ipctrace.tracefile import read_trace
+
+    sizes = QUICK_SCALING if ctx.quick else SCALING
+    stages: dict[str, list[float]] = defaultdict(list)
+    events: list[int] = []
+    memory: list[float] = []
+    for size in sizes:
+        ctx.log(f"  scaling: {size:,} events")
+        ordered = order(link(read_trace(record_trace(ctx, size))))
+        events.append(len(ordered.trace.events))
+        for fold in (True, False):
+            t, diagram = _timed(lambda f=fold, o=ordered: build_diagram(o, RenderOptions(fold=f)))
+            stages["layout (folded)" if fold else "layout (not folded)"].append(t)
+        stages["SVG source (not folded)"].append(_timed(lambda d=diagram: master_source(d))[0])
+        stages["slide sources (not folded)"].append(_timed(lambda d=diagram: page_sources(d))[0])
+        tracemalloc.start()
+        build_diagram(ordered, RenderOptions(fold=False))
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        memory.append(peak / len(ordered.trace.events))
+    rows = []
+    for stage, values in stages.items():
+        exponent = _exponent(events, values)
+        rows.append([stage, *(num(v, 2) for v in values), num(exponent, 2), yes_no(exponent <= MAX_EXPONENT)])
+    rows.append(
+        [
+            "layout peak memory per event, KB",
+            *(num(b / 1024, 1) for b in memory),
+            num(_exponent(events, memory) + 1, 2),
+            "",
+        ]
+    )
+    headers = ["stage", *(f"{n:,} events s" for n in events), "fitted exponent", f"linear (≤ {MAX_EXPONENT})"]
+    section.tables.append(Table(headers, rows, "one run each; memory: tracemalloc peak during the unfolded layout"))
+    worst = max(_exponent(events, v) for v in stages.values())
+    section.targets.append(
+        Target(
+            "every rendering stage linear in the trace",
+            f"exponent ≤ {MAX_EXPONENT}",
+            num(worst, 2),
+            worst <= MAX_EXPONENT,
+        )
+    )
+
+
+def run(ctx: Context) -> Section:
+    section = Section(
+        "rendering",
+        "Rendering: sequence diagrams of large traces and slides of every scenario",
+        "Traces of real recorded runs (`benchmarks/programs/exchange.py pipe N`: a parent and its forked child "
+        "trading `ping`/`pong` over two pipes, four events per exchange) are drawn the way `ipctrace run` does: "
+        "load the trace file, link, order, lay out the diagram (16:9 slides included), then render the SVG (one "
+        "file) and the PNG slides. *trace → SVG* is the whole path from the trace file to the SVG text. *fold* is "
+        "`RenderOptions(fold=...)`. The scenario table draws each course example as `ipctrace run` does; the "
+        "scaling table fits how each stage grows from 1,000 to 100,000 events.",
+    )
+    for part in (_large, _scenario_rows, _scaling):
+        try:
+            part(ctx, section)
+        except Exception as exc:  # noqa: BLE001 - a part that cannot run here must not lose the others' numbers
+            section.notes.append(f"{part.__name__.strip('_')} could not be measured: {type(exc).__name__}: {exc}")
+    mine = [t for t in section.targets if t.met is not None]
+    if mine:
+        section.intro += "\n\nTargets: " + "; ".join(f"{t.what}: {t.measured}, {yes_no(t.met)}" for t in mine) + "."
+    for target in section.targets:
+        if target.met is False:
+            section.closing.append(f"Rendering: {target.what} is {target.measured} (target {target.target}).")
     return section

@@ -45,7 +45,7 @@ from ipctrace.scenarios import (
     find_scenario,
     load_scenario,
 )
-from ipctrace.session import RunOptions, _generate_file, choose_port, run_scenario
+from ipctrace.session import RunOptions, choose_port, generate_file, run_scenario
 from ipctrace.unrecorded import GroupWatch, reached, waits_for_input
 from tests.conftest import IN_CI, can_capture
 
@@ -143,7 +143,7 @@ def run_roles(
     """Run the scenario's roles as `ipctrace run` would, without any recorder."""
     workdir.mkdir(parents=True, exist_ok=True)
     for name, size in scenario.generate.items():
-        _generate_file(workdir / name, size)
+        generate_file(workdir / name, size)
     port = choose_port(0, scenario.protocols) if scenario.uses_port else 0
     subst = {
         "python": sys.executable,

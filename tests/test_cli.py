@@ -152,7 +152,35 @@ def test_missing_graphviz_is_one_sentence_and_keeps_the_trace(tmp_path):
         timeout=60,
     )
     assert run.returncode == 2 and "no diagram:" in run.stderr
-    assert (tmp_path / "r" / "timeouts" / "trace.jsonl").exists(), "the trace is kept when drawing fails"
+    folder = tmp_path / "r" / "timeouts"
+    assert (folder / "trace.jsonl").exists(), "the trace is kept when drawing fails"
+    for name in ("sequence.mmd", "sequence.puml"):  # they need no graphviz
+        assert (folder / name).stat().st_size > 0 and str(folder / name) in run.stdout, name
+    assert not list(folder.glob("sequence*.svg")) and not list(folder.glob(".drawing*"))
+
+
+def test_a_diagram_of_too_many_pages_is_refused_with_a_way_to_get_it(tmp_path):
+    run = ipctrace(
+        "run", "--output", str(tmp_path), "--no-capture", "--quiet", "--no-render", "--",
+        sys.executable, str(PROGRAMS / "render_loop.py"), "10",
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    folder = tmp_path / "render_loop"
+    unfolded = ipctrace("render", str(folder), "--no-fold", "--max-pages", "2", "--format", "svg,png,mermaid")
+    assert unfolded.returncode == 2 and unfolded.stderr.count("\n") == 1, unfolded.stderr
+    pages = int(unfolded.stderr.split("would have ")[1].split()[0])
+    assert pages > 2
+    assert unfolded.stderr == (
+        f"ipctrace: no diagram: the diagram would have {pages} pages, more than --max-pages 2, so no SVG, PNG or "
+        "PDF was drawn: drop --no-fold so that repeated exchanges fold into one row, or pass --max-pages "
+        f"{pages} to draw all of it; the text timeline has every call.\n"
+    )
+    assert (folder / "sequence.mmd").exists() and not list(folder.glob("sequence*.png"))
+    folded = ipctrace("render", str(folder), "--max-pages", "2", "--format", "svg")
+    assert folded.returncode == 0 and (folder / "sequence.svg").exists(), folded.stderr
+    everything = ipctrace("render", str(folder), "--no-fold", "--max-pages", str(pages), "--format", "png")
+    assert everything.returncode == 0, everything.stderr
+    assert len(list(folder.glob("sequence-*.png"))) == pages
 
 
 def test_diff_command_exit_status_and_explanation(tmp_path):

@@ -454,10 +454,10 @@ def test_a_calls_site_is_its_line_in_the_c_source(native_lib, tmp_path: Path) ->
 
 
 def test_without_the_native_recorder_a_c_run_says_why_nothing_was_recorded(monkeypatch, tmp_path: Path) -> None:
-    import ipctrace.session as session
+    import ipctrace.session.runner as runner
     from ipctrace.scenarios import find_scenario
 
-    monkeypatch.setattr(session, "_native_library", lambda: (None, "the native recorder is built with gcc, not here."))
+    monkeypatch.setattr(runner, "_native_library", lambda: (None, "the native recorder is built with gcc, not here."))
     scenario = find_scenario("pipe1").for_impl(Impl.C)
     result = run_scenario(scenario, RunOptions(outdir=tmp_path / "run", capture="none"))
     assert not result.ok and result.message.startswith("nothing was recorded: pipe1 ran untraced")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from ipctrace.calls import Call
+from ipctrace.model import CallSite
 from ipctrace.record import layout, tracing_environment
 from ipctrace.record.log import ThreadLog
 from ipctrace.record.reader import read_logs
@@ -257,4 +258,4 @@ def test_the_call_site_reaches_the_trace_file(trace_program):
     result = trace_program("all_calls.py", stdin=["a line\n"])
     trace = read_trace(result.trace_path)
     pipe = next(e for e in trace.events if e.call == "pipe")
-    assert pipe.site == (str(PROGRAMS / "all_calls.py"), 9, "<module>")  # r, w = os.pipe()
+    assert pipe.site == CallSite(str(PROGRAMS / "all_calls.py"), 9, "<module>")  # r, w = os.pipe()

@@ -65,6 +65,7 @@ def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mappi
     starts.update({pid: f.t1 or f.t0 for pid, f in forked_by.items() if pid not in by_pid})
     parent_of = {pid: evs[0].ppid for pid, evs in by_pid.items()}
     parent_of.update({pid: f.pid for pid, f in forked_by.items() if pid not in by_pid})
+    parent_of.update(_spawners(events, by_pid, parent_of, roots))
     statuses = _exit_statuses(events, reaped)
 
     roles: dict[Pid, str] = dict(roots)
@@ -110,7 +111,7 @@ def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mappi
         processes.append(
             Process(
                 pid=pid,
-                ppid=first.ppid,
+                ppid=parent_of[pid],
                 role=role_of(pid),
                 argv=argv,
                 start=first.t0,
@@ -120,6 +121,27 @@ def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mappi
             )
         )
     return processes
+
+
+def _spawners(
+    events: list[Event], by_pid: Mapping[Pid, list[Event]], parent_of: Mapping[Pid, Pid], roots: Mapping[Pid, str]
+) -> dict[Pid, Pid]:
+    """Parents of processes whose recorded parent is not in the trace: a daemon whose parent ended before it
+    started recording (its parent is then ipctrace, its subreaper). The process that spawned the same argv
+    just before it started is its parent."""
+    spawns = [e for e in events if e.call is Call.SPAWN and e.args.get("argv")]
+    found: dict[Pid, Pid] = {}
+    for pid, evs in by_pid.items():
+        first = evs[0]
+        if pid in roots or parent_of[pid] in by_pid or first.call is not Call.START or "argv" not in first.args:
+            continue
+        argv = list(first.args["argv"])
+        candidates = [s for s in spawns if list(s.args["argv"]) == argv and s.t0 <= first.t0 and s.pid != pid]
+        if candidates:
+            spawn = max(candidates, key=lambda s: s.t0)
+            spawns.remove(spawn)
+            found[pid] = spawn.pid
+    return found
 
 
 def build_trace(

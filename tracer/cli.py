@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipctrace import __version__
 from ipctrace.errors import IpctraceError
 
-EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
+if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace --help` stays fast
+    from ipctrace.scenarios import Scenario
+    from ipctrace.session import RunResult
+    from ipctrace.session.diagrams import DiagramRequest
+
+EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT
 
 
 class CliError(IpctraceError):
@@ -36,7 +43,14 @@ def _diagram_options() -> argparse.ArgumentParser:
     )
     group.add_argument("--no-fold", action="store_true", help="draw repeated exchanges one by one")
     group.add_argument("--theme", choices=["light", "dark", "print"], default="light")
-    group.add_argument("--font-size", type=float, default=14.0, metavar="PT")
+    group.add_argument(
+        "--font-size",
+        type=float,
+        default=14.0,
+        metavar="PT",
+        help="smallest text on a slide (14 pt = 28 px at 1920×1080)",
+    )
+    group.add_argument("--pids", action="store_true", help="show each process's pid under its name")
     group.add_argument("--title", help="diagram title (default: the scenario's)")
     group.add_argument("--lang", choices=["en", "ko"], default="en", help="label language (ko: Korean)")
     group.add_argument(
@@ -44,6 +58,13 @@ def _diagram_options() -> argparse.ArgumentParser:
         default="svg,png,pdf,mermaid,plantuml",
         metavar="LIST",
         help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, text",
+    )
+    group.add_argument(
+        "--max-pages",
+        type=int,
+        default=300,
+        metavar="N",
+        help="draw no SVG/PNG/PDF of more than N slide pages (default 300); the text formats are always written",
     )
     return parent
 
@@ -69,7 +90,10 @@ def _parser() -> argparse.ArgumentParser:
         "program's output under output/NAME/ and prints where they are.",
         epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
         "  ipctrace run udp_file_done --port 0\n  ipctrace run tcp_chat --impl c\n  ipctrace run my_scenario.toml\n"
-        "  ipctrace run -- python3 my_program.py arg1\n  ipctrace run -- ./my_server 8080",
+        "  ipctrace run -- python3 my_program.py arg1\n  ipctrace run -- ./my_server 8080\n"
+        "  ipctrace run --name try2 -- python3 my_program.py\n\n"
+        "Exit status: 0 the run ended as expected, 1 it did not, 2 bad input or a full disk, "
+        "128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
         parents=[diagram],
     )
@@ -80,6 +104,10 @@ def _parser() -> argparse.ArgumentParser:
         default="python",
         help="run the scenario's Python port (default) or its C original, built on first use "
         "(written to output/NAME-c/)",
+    )
+    run.add_argument(
+        "--name",
+        help="the run's folder under the output folder (default: the scenario's name, or the program's for a command)",
     )
     run.add_argument(
         "--port", type=int, default=8080, help="port for the network examples (default 8080; 0 picks a free port)"
@@ -178,26 +206,9 @@ def _trace_path(path: Path) -> Path:
     return path / "trace.jsonl" if path.is_dir() else path
 
 
-def _scripts(args: argparse.Namespace) -> dict[str, list[str]]:
-    lines: list[str] = list(args.say)
-    if args.script is not None:
-        try:
-            lines += [ln for ln in args.script.read_text(encoding="utf-8").splitlines() if ln.strip()]
-        except OSError as exc:
-            raise CliError(f"cannot read the script file {args.script}: {exc.strerror}.") from None
-    scripts: dict[str, list[str]] = {}
-    for item in lines:
-        role, sep, text = item.partition(":")
-        if not sep or not role.strip():
-            raise CliError(f"scripted input {item!r} must look like ROLE:TEXT, for example client:hello.")
-        scripts.setdefault(role.strip(), []).append(text.lstrip(" ") + "\n")
-    return scripts
-
-
-def cmd_run(args: argparse.Namespace) -> int:
-    from ipctrace.scenarios import Impl, adhoc_scenario, find_scenario
-    from ipctrace.session import RunOptions, run_scenario
-    from ipctrace.summary import print_summary
+def _scenario(args: argparse.Namespace) -> Scenario:
+    """The scenario `ipctrace run` was asked for, with its scripted input replaced as --say/--script say."""
+    from ipctrace.scenarios import Impl, adhoc_scenario, find_scenario, scripted_input
 
     command = list(args.command_line)
     if args.scenario and command:
@@ -208,56 +219,64 @@ def cmd_run(args: argparse.Namespace) -> int:
             "runs as it is (ipctrace run -- ./my_server 8080)."
         )
     if command:
-        scenario = adhoc_scenario(command)
+        scenario = adhoc_scenario(command, name=args.name)
     elif args.scenario:
         scenario = find_scenario(args.scenario).for_impl(Impl(args.impl))
     else:
         raise CliError("say what to run: a scenario name (`ipctrace list`) or a command after `--`.")
-    for role, lines in _scripts(args).items():
+    for role, lines in scripted_input(args.say, args.script).items():
         scenario = scenario.with_stdin(role, tuple(lines))
-    if args.timeout is not None and args.timeout <= 0:
-        raise CliError(f"--timeout {args.timeout:g} is not a duration: give a number of seconds above 0.")
-    if args.payload_cap < 0:
-        raise CliError(f"--payload-cap {args.payload_cap} is negative: give 0 or more bytes.")
-    if not args.no_render:
-        _diagram_request(args)  # a bad drawing option is reported before the run, not after it
+    return scenario
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from ipctrace.session import RunOptions, StopSignals, run_scenario
+    from ipctrace.session.diagrams import Drawing, draw
+    from ipctrace.summary import print_summary
+
+    scenario = _scenario(args)
+    request = None if args.no_render else _diagram_request(args)  # a bad drawing option: before the run
     options = RunOptions(
         output_root=args.output,
+        name=args.name,
         port=args.port,
         capture="none" if args.no_capture else args.capture,
         payload_cap=args.payload_cap,
         timeout=args.timeout,
         echo=None if args.quiet else sys.stdout,
     )
-    result = run_scenario(scenario, options)
-    render_error = None
-    recorded = any(not e.blocked for e in result.trace.events)  # blocked calls alone come from /proc
-    if not args.no_render and recorded:  # nothing recorded: nothing to draw, and the summary says why
-        from ipctrace.render import RenderError
+    with StopSignals() as stop:
+        result = run_scenario(scenario, options, stop)
+        drawing = Drawing()
+        if request is not None and stop.caught is None and result.recorded:  # nothing recorded: nothing to draw
+            drawing = draw(result.trace, result.outdir, request)
+            result.files.update(drawing.files)
+        elif request is not None:
+            result.notes.append(f"no diagram was drawn ({stop.why()}); `ipctrace render {result.outdir}` draws it")
+        print_summary(result, sys.stdout, timeline=not args.quiet)
+    return _run_status(result, drawing.problem, stop.caught)
 
-        try:
-            result.files.update(_draw(result.trace, result.outdir, args))
-        except (RenderError, CliError) as exc:
-            render_error = exc  # the trace is written already: report it, then the problem
-    print_summary(result, sys.stdout, timeline=not args.quiet)
-    if render_error is not None:
-        print(f"ipctrace: no diagram: {render_error}", file=sys.stderr)
+
+def _run_status(result: RunResult, problem: str, caught: signal.Signals | None) -> int:
+    """The exit status of `ipctrace run`, after the sentence about what went wrong, if anything did."""
+    from ipctrace.session import Ending
+
+    if result.ending == Ending.DISK_FULL:
+        print(f"ipctrace: {result.message}.", file=sys.stderr)
         return EXIT_ERROR
-    if result.ending == "interrupted":
-        return EXIT_INTERRUPTED
-    return EXIT_OK if result.ok else EXIT_DIFFERENT
+    if problem:
+        print(f"ipctrace: no diagram: {problem}", file=sys.stderr)
+        return EXIT_ERROR
+    if caught is not None:
+        return 128 + int(caught)
+    return int(result.exit_status)
 
 
-def _diagram_request(args: argparse.Namespace):
+def _diagram_request(args: argparse.Namespace) -> DiagramRequest:
     """The drawing options and formats asked for, checked before anything runs (bad ones raise RenderError)."""
-    from ipctrace.render import RENDERERS, RenderError, RenderOptions
+    from ipctrace.render import RenderOptions
+    from ipctrace.session.diagrams import DiagramRequest
 
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
-    unknown = [f for f in formats if f not in RENDERERS]
-    if unknown or not formats:
-        raise RenderError(
-            f"unknown output format {', '.join(unknown) or repr(args.format)}: choose among {', '.join(RENDERERS)}."
-        )
     options = RenderOptions(
         view=args.view,
         packets=args.packets,
@@ -266,23 +285,9 @@ def _diagram_request(args: argparse.Namespace):
         font_size=args.font_size,
         title=args.title,
         lang=args.lang,
+        pids=args.pids,
     )
-    return options, formats
-
-
-def _draw(trace, outdir: Path, args: argparse.Namespace) -> dict[str, Path]:
-    from ipctrace.link import link
-    from ipctrace.order import order
-    from ipctrace.render import render_outputs
-
-    options, formats = _diagram_request(args)
-    stem = "sequence" if args.view == "processes" else f"sequence-{args.view}"
-    try:
-        return render_outputs(order(link(trace)), outdir, options, formats=formats, stem=stem)
-    except OSError as exc:
-        raise CliError(
-            f"cannot write the diagrams to {outdir} ({exc.strerror}): choose another folder with --output DIR."
-        ) from None
+    return DiagramRequest(options, DiagramRequest.parse_formats(args.format), args.max_pages)
 
 
 def cmd_list(args: argparse.Namespace) -> int:
@@ -341,13 +346,17 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_render(args: argparse.Namespace) -> int:
+    from ipctrace.session.diagrams import draw
     from ipctrace.tracefile import read_trace
 
+    request = _diagram_request(args)
     path = _trace_path(args.trace)
-    trace = read_trace(path)
-    files = _draw(trace, args.output or path.parent, args)
-    for label, file in files.items():
+    drawing = draw(read_trace(path), args.output or path.parent, request)
+    for label, file in drawing.files.items():
         print(f"{label:<9} {file}")
+    if drawing.problem:
+        print(f"ipctrace: no diagram: {drawing.problem}", file=sys.stderr)
+        return EXIT_ERROR
     return EXIT_OK
 
 

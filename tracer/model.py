@@ -195,6 +195,18 @@ class Endpoint:
         return Inode(self.dev, self.ino)
 
 
+@dataclass(frozen=True, slots=True)
+class CallSite:
+    """Where in the program a call was made: the source file, line and function of the calling frame."""
+
+    file: str
+    line: int
+    function: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}"
+
+
 @dataclass(frozen=True, slots=True, order=True)
 class EventKey:
     """Names one event: the process and its position in that process's stream."""
@@ -284,7 +296,7 @@ class Event:
     fds: tuple[Fd, ...] = ()
     reaped: Reaped | None = None
     #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
-    site: tuple[str, int, str] | None = None
+    site: CallSite | None = None
 
     @property
     def key(self) -> EventKey:
@@ -366,6 +378,8 @@ class Header:
     clock: str
     started: Nanos
     scenario: str | None = None
+    title: str = ""  # the scenario's title and lesson, for the diagrams' title and caption
+    lesson: str = ""
     roles: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     capture: CaptureInfo = field(default_factory=lambda: CaptureInfo("none"))
     ending: str = ""  # "", "expected-blocked", "timeout", ...

@@ -287,6 +287,19 @@ class OrderedTrace:
         )
         return [(self._nodes.node(u), self._nodes.node(v)) for u, v in found]
 
+    def causes(self) -> Mapping[Node, tuple[Node, ...]]:
+        """Every node's direct causes (the sources of the edges into it), built once from the edge arrays."""
+        found = self._cache.get("causes")
+        if found is None:
+            numbered: dict[int, list[int]] = defaultdict(list)
+            for u, v in zip(self._edges.src, self._edges.dst, strict=True):
+                numbered[v].append(u)
+            node = self._nodes.node
+            found = self._cache["causes"] = {
+                node(v): tuple(node(u) for u in dict.fromkeys(us)) for v, us in numbered.items()
+            }
+        return found
+
     @property
     def graph(self) -> nx.DiGraph:
         """The happens-before graph as a networkx DiGraph (built on first use): `kind` and `kinds` on each edge."""

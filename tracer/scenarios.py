@@ -17,8 +17,14 @@ import tomllib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
+from typing import Any
 
 from ipctrace.errors import IpctraceError
+from ipctrace.inputs import InputError, adhoc_name, check_count, check_name, check_number, read_user_text, safe_name
+
+MAX_TIMEOUT = 24 * 3600.0  # seconds: a run that long is a mistake in the number
+MAX_GENERATED = 100_000_000  # bytes of one generated file: course examples send kilobytes
+MAX_SCENARIO_FILE = 1_000_000  # bytes of a scenario file (or a --script file)
 
 
 def _programs_dir() -> Path:
@@ -161,6 +167,28 @@ class _Checker:
             if not isinstance(value, kind) or (kind == (int, float) and isinstance(value, bool)):
                 raise self.fail(f"{key!r}{where} must be {_TYPE_NAMES[kind]}, not {value!r}")
 
+    def number(self, value: object, what: str, low: float, high: float, unit: str) -> float:
+        try:
+            return check_number(value, what, low, high, unit=unit)
+        except InputError as exc:
+            raise self.fail(str(exc).rstrip(".")) from None
+
+    def count(self, value: object, what: str, low: int, high: int, unit: str) -> int:
+        try:
+            return check_count(value, what, low, high, unit=unit)
+        except InputError as exc:
+            raise self.fail(str(exc).rstrip(".")) from None
+
+    def name(self, value: object, what: str) -> str:
+        try:
+            return check_name(value, what)
+        except InputError as exc:
+            raise self.fail(str(exc).rstrip(".")) from None
+
+    def file_name(self, value: str, key: str) -> str:
+        """A file in the run's folder: a plain name, so that a scenario never reaches outside that folder."""
+        return self.name(value, f"the file {value!r} in {key}")
+
     def strings(self, values: list, key: str, where: str) -> tuple[str, ...]:
         if not all(isinstance(v, str) for v in values):
             raise self.fail(f"{key!r}{where} must be a list of strings")
@@ -195,7 +223,7 @@ def _role(obj: object, check: _Checker, n: int) -> Role:
     stdin = obj.get("stdin")
     c_command = obj.get("c_command")
     return Role(
-        name=obj["name"],
+        name=check.name(obj["name"], f"the name of role #{n}"),
         command=check.command(obj["command"], where),
         ready=check.strings(obj.get("ready", []), "ready", where),
         stdin=None if stdin is None else check.strings(stdin, "stdin", where),
@@ -204,18 +232,16 @@ def _role(obj: object, check: _Checker, n: int) -> Role:
     )
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    path = Path(path)
+def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ScenarioError(f"{path}: no such scenario file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"{path}: cannot be read ({exc}).") from None
+        return tomllib.loads(read_user_text(path, "scenario file", MAX_SCENARIO_FILE))
+    except InputError as exc:
+        raise ScenarioError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"{path}: not valid TOML ({exc}).") from None
-    check = _Checker(path)
-    check.keys(data, _TOP_KEYS, "")
+
+
+def _roles(data: dict[str, Any], check: _Checker) -> tuple[Role, ...]:
     roles = tuple(_role(r, check, n) for n, r in enumerate(data.get("roles", ()), 1))
     if not roles:
         raise check.fail("a scenario needs at least one [[roles]] entry")
@@ -227,46 +253,76 @@ def load_scenario(path: str | Path) -> Scenario:
         raise check.fail(
             f"role {without_c[0]!r} has no 'c_command' while others have one: a C original needs one for every role"
         )
-    timeout = data.get("timeout", 30.0)
-    if timeout <= 0:
-        raise check.fail(f"'timeout' must be above 0 seconds, not {timeout}")
-    if data.get("schedule") not in (None, "child-first"):
-        raise check.fail(f"'schedule' can only be \"child-first\", not {data['schedule']!r}")
+    return roles
+
+
+def _generated(data: dict[str, Any], check: _Checker) -> dict[str, int]:
+    """`generate`: files written into the run's folder before it starts, by name (never a path)."""
     generate = data.get("generate", {})
-    if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in generate.values()):
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in generate.values()):
         raise check.fail("'generate' maps file names to sizes in bytes (whole numbers), e.g. { \"f.txt\" = 5000 }")
+    for name, size in generate.items():
+        check.file_name(name, "'generate'")
+        check.count(size, f"the size of {name!r} in 'generate'", 0, MAX_GENERATED, "bytes")
+    return dict(generate)
+
+
+def _same_files(data: dict[str, Any], check: _Checker) -> tuple[tuple[str, str], ...]:
+    """`same_files`: pairs of files in the run's folder that must be identical after the run."""
     same_files = data.get("same_files", [])
     if not all(isinstance(p, list) and len(p) == 2 and all(isinstance(f, str) for f in p) for p in same_files):
         raise check.fail('\'same_files\' is a list of pairs of file names, e.g. [["a.txt", "b.txt"]]')
-    ending = None
-    if "ending" in data:
-        e = data["ending"]
-        check.keys(e, _ENDING_KEYS, " in [ending]")
-        blocked = []
-        for item in check.strings(e.get("blocked", []), "blocked", " in [ending]"):
-            role, sep, call = item.partition(":")
-            if not sep or role not in names:
-                raise check.fail(
-                    f"[ending] blocked {item!r} must be ROLE:CALL with one of the roles {', '.join(names)}"
-                )
-            blocked.append((role, call))
-        ending = ExpectedEnding(
-            idle=float(e.get("idle", 1.0)), blocked=tuple(blocked), explanation=e.get("explanation", "")
-        )
+    for pair in same_files:
+        for name in pair:
+            check.file_name(name, "'same_files'")
+    return tuple((a, b) for a, b in same_files)
+
+
+def _ending(data: dict[str, Any], check: _Checker, names: list[str], timeout: float) -> ExpectedEnding | None:
+    if "ending" not in data:
+        return None
+    e = data["ending"]
+    check.keys(e, _ENDING_KEYS, " in [ending]")
+    blocked = []
+    for item in check.strings(e.get("blocked", []), "blocked", " in [ending]"):
+        role, sep, call = item.partition(":")
+        if not sep or role not in names:
+            raise check.fail(f"[ending] blocked {item!r} must be ROLE:CALL with one of the roles {', '.join(names)}")
+        blocked.append((role, call))
+    idle = check.number(e.get("idle", 1.0), "'idle' in [ending]", 0, timeout, "seconds (the scenario's timeout)")
+    return ExpectedEnding(idle=idle, blocked=tuple(blocked), explanation=e.get("explanation", ""))
+
+
+def _scenario_name(data: dict[str, Any], path: Path, check: _Checker) -> str:
+    """The scenario's name, which names its output folder: one folder name, never a path."""
+    if "name" not in data:
+        return safe_name(path.stem, "scenario")
+    return check.name(data["name"], "'name'")
+
+
+def load_scenario(path: str | Path) -> Scenario:
+    path = Path(path)
+    data = _read_toml(path)
+    check = _Checker(path)
+    check.keys(data, _TOP_KEYS, "")
+    roles = _roles(data, check)
+    timeout = check.number(data.get("timeout", 30.0), "'timeout'", 0, MAX_TIMEOUT, "seconds")
+    if data.get("schedule") not in (None, "child-first"):
+        raise check.fail(f"'schedule' can only be \"child-first\", not {data['schedule']!r}")
     protocols = check.strings(data.get("protocols", ["tcp", "udp"]), "protocols", "")
     if not set(protocols) <= {"tcp", "udp"}:
         raise check.fail('\'protocols\' lists the port\'s protocols: "tcp", "udp" or both')
     return Scenario(
-        name=data.get("name", path.stem),
+        name=_scenario_name(data, path, check),
         roles=roles,
         title=data.get("title", ""),
         source=data.get("source", ""),
         lesson=data.get("lesson", ""),
-        timeout=float(timeout),
+        timeout=timeout,
         schedule=data.get("schedule"),
-        generate=dict(generate),
-        same_files=tuple((a, b) for a, b in same_files),
-        ending=ending,
+        generate=_generated(data, check),
+        same_files=_same_files(data, check),
+        ending=_ending(data, check, [r.name for r in roles], timeout),
         protocols=protocols,
         path=path,
     )
@@ -303,16 +359,32 @@ def adhoc_scenario(command: list[str], name: str | None = None, timeout: float =
     """Any command as a one-role scenario (`ipctrace run -- python prog.py`)."""
     if not command:
         raise ScenarioError("no command given after `--`; for example: ipctrace run -- python3 my_program.py")
-    if name is None:
-        # python3 prog.py → prog; python3 -m pkg.mod → pkg_mod; ./my_server 8080 → my_server
-        fallback = command[-1] if Path(command[0]).name.startswith("python") else command[0]
-        program = next((a for a in command[1:] if a.endswith(".py")), fallback)
-        if "-m" in command[:-1]:
-            program = command[command.index("-m") + 1]
-        name = Path(program).stem.replace(".", "_") or "program"
+    if name is not None:
+        try:
+            check_name(name, f"--name {name!r}")
+        except InputError as exc:
+            raise ScenarioError(str(exc)) from None
     return Scenario(
-        name=name,
+        name=name or adhoc_name(command),
         roles=(Role(name="main", command=tuple(command), interactive=True),),
         timeout=timeout,
         title=" ".join(command),
     )
+
+
+def scripted_input(say: list[str], script: Path | None = None) -> dict[str, list[str]]:
+    """Scripted input lines per role, from `ROLE:TEXT` items (`--say`) and a file of such lines (`--script`)."""
+    lines: list[str] = list(say)
+    if script is not None:
+        try:
+            text = read_user_text(script, "script file", MAX_SCENARIO_FILE)
+        except InputError as exc:
+            raise ScenarioError(str(exc)) from None
+        lines += [ln for ln in text.splitlines() if ln.strip()]
+    scripts: dict[str, list[str]] = {}
+    for item in lines:
+        role, sep, text = item.partition(":")
+        if not sep or not role.strip():
+            raise ScenarioError(f"scripted input {item!r} must look like ROLE:TEXT, for example client:hello.")
+        scripts.setdefault(role.strip(), []).append(text.lstrip(" ") + "\n")
+    return scripts

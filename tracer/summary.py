@@ -16,6 +16,7 @@ from ipctrace.link import GapKind, LinkedTrace
 from ipctrace.model import Event, Trace
 from ipctrace.order import OrderError, analyse
 from ipctrace.session import RunResult
+from ipctrace.session.folder import DiskFull, write_whole
 
 #: How many gaps of each kind the printed summary names (summary.json lists them all).
 SHOWN_GAPS = 3
@@ -141,8 +142,11 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
 
     trace = result.trace
     text = text_timeline(trace)
-    (result.outdir / "timeline.txt").write_text(text, encoding="utf-8")
-    result.files["timeline"] = result.outdir / "timeline.txt"
+    try:
+        write_whole(result.outdir / "timeline.txt", text)
+        result.files["timeline"] = result.outdir / "timeline.txt"
+    except DiskFull as exc:
+        result.notes.append(str(exc).rstrip("."))
     if timeline:
         out.write("\n── timeline " + "─" * 60 + "\n" + text)
     try:
@@ -151,8 +155,11 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
     except OrderError as exc:  # the timeline fell back to time order; the figures cannot be trusted
         numbers, link_error = None, str(exc)
     summary_path = result.outdir / "summary.json"
-    summary_path.write_text(json.dumps(summary_json(result, numbers, link_error), indent=2) + "\n", encoding="utf-8")
-    result.files["summary"] = summary_path
+    try:
+        write_whole(summary_path, json.dumps(summary_json(result, numbers, link_error), indent=2) + "\n")
+        result.files["summary"] = summary_path
+    except DiskFull as exc:
+        result.notes.append(str(exc).rstrip("."))
     last = trace.header.ended or max(((e.t1 or e.t0) for e in trace.events), default=trace.header.started)
     duration = (last - trace.header.started) / 1e9
     out.write("\n── summary " + "─" * 61 + "\n")
@@ -170,6 +177,8 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
         out.write(f"calls       {len(trace.events)}\nlinking     failed: {link_error}\n")
     out.write(_capture_line(trace))
     out.write(f"duration    {duration:.3f} s\n")
+    for note in result.notes:
+        out.write(f"note        {note}\n")
     for problem in result.recorder_problems:
         out.write(f"recorder    {problem}\n")
     for b in result.blocked:

@@ -8,6 +8,7 @@ a raw recorder line plus `type` and `seq` is a valid trace line.
 from __future__ import annotations
 
 import base64
+import io
 import itertools
 import json
 from collections.abc import Iterable, Iterator
@@ -16,8 +17,10 @@ from typing import Any
 
 from ipctrace.calls import CREATES_FD, WAITS_FOR_CHILD, Call, parse_call
 from ipctrace.errors import IpctraceError
+from ipctrace.inputs import InputError, open_user_file
 from ipctrace.model import (
     FORMAT_VERSION,
+    CallSite,
     CaptureInfo,
     Endpoint,
     EndpointKind,
@@ -188,10 +191,10 @@ class EventDecoder:
         )
 
 
-def _site(value: Any) -> tuple[str, int, str] | None:
+def _site(value: Any) -> CallSite | None:
     """A call site [file, line, function] (the recorder's `site`); anything else is no site."""
-    if isinstance(value, list) and len(value) == 3 and isinstance(value[1], int):
-        return (str(value[0]), value[1], str(value[2]))
+    if isinstance(value, (list, tuple)) and len(value) == 3 and isinstance(value[1], int):
+        return CallSite(str(value[0]), value[1], str(value[2]))
     return None
 
 
@@ -215,6 +218,8 @@ def _header_from_json(obj: dict[str, Any]) -> Header:
         clock=str(obj.get("clock", "")),
         started=int(obj.get("started", 0)),
         scenario=obj.get("scenario"),
+        title=str(obj.get("title", "")),
+        lesson=str(obj.get("lesson", "")),
         roles={k: tuple(v) for k, v in (obj.get("roles") or {}).items()},
         capture=CaptureInfo(
             backend=cap.get("backend", "none"),
@@ -293,7 +298,8 @@ class _Reader:
     def take(self, number: int, obj: Any) -> None:
         where = f"{self.path}:{number}"
         if not isinstance(obj, dict):
-            raise TraceFileError(f"{where}: expected a JSON object, found {type(obj).__name__}.")
+            found = _json_kind(obj)
+            raise TraceFileError(f"{where}: expected a JSON object, found a JSON {found}; the trace is damaged.")
         kind = obj.get("type")
         try:
             if kind == "event" and number > 1:
@@ -309,7 +315,9 @@ class _Reader:
         except TraceFileError:
             raise
         except (KeyError, TypeError, ValueError) as exc:
-            raise TraceFileError(f"{where}: a {kind or 'line'} with a missing or bad field ({exc}).") from None
+            what = str(kind or "line")
+            article = "an" if what[:1] in "aeiou" else "a"
+            raise TraceFileError(f"{where}: {article} {what} with a missing or bad field ({exc}).") from None
 
     def take_header(self, where: str, kind: Any, obj: dict[str, Any]) -> None:
         if kind != "header":
@@ -338,20 +346,51 @@ class _Reader:
         return Trace(self.header, tuple(self.processes), tuple(self.events), tuple(self.packets))
 
 
+def _json_kind(value: Any) -> str:
+    kinds = {list: "list", str: "string", bool: "boolean", int: "number", float: "number", type(None): "null"}
+    return kinds.get(type(value), type(value).__name__)
+
+
+def _not_a_trace(path: Path, first: str) -> None:
+    """Refuse, from its first line alone, a file that is not a trace (a JSON list, a text, a golden file)."""
+    where = f"{path}:1"
+    if len(first) >= _MAX_HEADER and not first.endswith("\n"):
+        raise TraceFileError(f"{path}: its first line is not a trace header; this is not a trace file.")
+    try:
+        obj = json.loads(first)
+    except json.JSONDecodeError:
+        if first.startswith('{"type": "header"'):
+            return  # a header cut short: the reader says where the file is truncated
+        raise TraceFileError(f"{where}: not valid JSON, so this is not a trace file (trace.jsonl).") from None
+    if not isinstance(obj, dict) or obj.get("type") != "header":
+        found = "a JSON object" if isinstance(obj, dict) else f"a JSON {_json_kind(obj)}"
+        raise TraceFileError(
+            f"{where}: a trace starts with a header line, and this file starts with {found}; it is not a trace file."
+        )
+
+
 def read_trace(path: str | Path) -> Trace:
-    """Load a trace file; any malformed or truncated line raises TraceFileError naming file and line."""
+    """Load a trace file; any malformed or truncated line raises TraceFileError naming file and line.
+
+    Only a regular file is read (a device, a FIFO or a folder is named as such), and a file whose first
+    line is not a trace header is refused after that line.
+    """
     path = Path(path)
     try:
-        with open(path, encoding="utf-8") as f:
+        raw = open_user_file(path, "trace file")
+    except InputError as exc:
+        raise TraceFileError(str(exc)) from None
+    try:
+        with io.TextIOWrapper(raw, encoding="utf-8") as f:
             first = f.readline(_MAX_HEADER)
-            if len(first) >= _MAX_HEADER and not first.endswith("\n"):
-                raise TraceFileError(f"{path}: its first line is not a trace header; this is not a trace file.")
+            if first:
+                _not_a_trace(path, first)
             with gc_paused():
                 return _Reader(path).read(itertools.chain((first,) if first else (), f))
-    except FileNotFoundError:
-        raise TraceFileError(f"{path}: no such trace file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise TraceFileError(f"{path}: cannot be read as a trace ({exc}).") from None
+    except UnicodeDecodeError:
+        raise TraceFileError(f"{path}: not a trace file (it is not UTF-8 text).") from None
+    except OSError as exc:
+        raise TraceFileError(f"{path}: cannot be read as a trace ({exc.strerror or exc}).") from None
 
 
 # -- writing ----------------------------------------------------------------------------------------
@@ -394,7 +433,7 @@ def event_to_json(event: Event) -> dict[str, Any]:
         ("peer", addr_to_json(event.peer)),
         ("ep2", None if event.peer_endpoint is None else _endpoint_to_json(event.peer_endpoint)),
         ("blocked", True if event.blocked else None),
-        ("site", None if event.site is None else list(event.site)),
+        ("site", None if event.site is None else [event.site.file, event.site.line, event.site.function]),
     )
     obj.update((key, value) for key, value in optional if value is not None)
     return obj
@@ -410,6 +449,8 @@ def _header_to_json(header: Header) -> dict[str, Any]:
         "clock": header.clock,
         "started": header.started,
         "scenario": header.scenario,
+        **({"title": header.title} if header.title else {}),
+        **({"lesson": header.lesson} if header.lesson else {}),
         "roles": {k: list(v) for k, v in header.roles.items()},
         "capture": {
             "backend": cap.backend,

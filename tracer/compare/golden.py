@@ -15,9 +15,10 @@ from pathlib import Path
 from ipctrace.compare.book import GoldenBook
 from ipctrace.compare.canonical import canonicalize
 from ipctrace.compare.diff import Difference, DiffResult, diff_canonical, ending_text
-from ipctrace.compare.form import CanonicalTrace, Json
+from ipctrace.compare.form import FORMAT, CanonicalTrace, Json
 from ipctrace.compare.identity import IdentityError
 from ipctrace.errors import IpctraceError
+from ipctrace.inputs import InputError, open_user_file, read_user_text
 from ipctrace.tracefile import TraceFileError, read_trace
 
 #: Endings a golden trace is never recorded from: the run did not do what its scenario says.
@@ -48,20 +49,6 @@ def loads(text: str) -> CanonicalTrace:
     return CanonicalTrace.from_json(json.loads(text))
 
 
-def is_trace_file(path: Path) -> bool:
-    """True for a trace (its first line is the header), False for anything else (a golden file)."""
-    with open(path, encoding="utf-8") as f:
-        try:
-            first = f.readline()
-        except UnicodeDecodeError:
-            return False
-    try:
-        head = json.loads(first)
-    except json.JSONDecodeError:
-        return False
-    return isinstance(head, dict) and head.get("type") == "header"
-
-
 def is_golden_file(path: Path) -> bool:
     """True for a canonical trace (a golden file): one JSON document naming the canonical format."""
     try:
@@ -72,26 +59,58 @@ def is_golden_file(path: Path) -> bool:
     return head.lstrip().startswith("{") and '"ipctrace-canonical/' in head
 
 
+#: The largest golden (canonical) file read: a golden holds calls and flows, not payloads of megabytes.
+MAX_GOLDEN_FILE = 64_000_000
+MAX_GOLDEN_HEAD = 1 << 20  # bytes of a file's first line read to tell a trace from a golden file
+
+
 def load(path: str | Path, *, read_boundaries: bool = False) -> CanonicalTrace:
-    """A canonical trace from a trace file, an output folder holding one, or a golden (canonical) file."""
+    """A canonical trace from a trace file, an output folder holding one, or a golden (canonical) file.
+
+    Anything else is one sentence saying what the file is instead; only regular files are read.
+    """
     path = Path(path)
     if path.is_dir():
         path = path / "trace.jsonl"
     try:
-        trace_file = is_trace_file(path)
-    except FileNotFoundError:
-        raise CanonicalError(f"{path}: no such file.") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CanonicalError(f"{path}: cannot be read ({exc}).") from None
-    if trace_file:
+        with open_user_file(path, "trace or golden file") as f:
+            first = f.readline(MAX_GOLDEN_HEAD)
+    except InputError as exc:
+        raise CanonicalError(str(exc)) from None
+    try:
+        head = json.loads(first)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        head = None
+    if isinstance(head, dict) and head.get("type") == "header":
         try:
             return canonicalize(read_trace(path), read_boundaries=read_boundaries)
         except TraceFileError as exc:
             raise CanonicalError(str(exc)) from None
+    return _load_golden(path)
+
+
+def _load_golden(path: Path) -> CanonicalTrace:
+    neither = f"{path}: neither a trace (trace.jsonl) nor a golden file"
     try:
-        return loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, IdentityError, KeyError, TypeError, ValueError, AttributeError) as exc:
-        raise CanonicalError(f"{path}: neither a trace (trace.jsonl) nor a canonical trace ({exc}).") from None
+        obj = json.loads(read_user_text(path, "golden file", MAX_GOLDEN_FILE))
+    except InputError as exc:
+        raise CanonicalError(f"{neither}: {str(exc).removeprefix(str(path) + ' ')}") from None
+    except json.JSONDecodeError as exc:
+        if exc.pos == 0 and not exc.doc.strip():
+            raise CanonicalError(f"{neither}: it is empty.") from None
+        raise CanonicalError(f"{neither}: it is not JSON (from line {exc.lineno}, column {exc.colno}).") from None
+    if not isinstance(obj, dict) or "format" not in obj:
+        what = 'a JSON object without a "format"' if isinstance(obj, dict) else f"JSON, but a {type(obj).__name__}"
+        raise CanonicalError(f"{neither}: it is {what}, and a golden file is an object of format {FORMAT}.")
+    if obj["format"] != FORMAT:
+        raise CanonicalError(f"{neither}: its format is {obj['format']!r}, and this ipctrace reads {FORMAT}.")
+    try:
+        return CanonicalTrace.from_json(obj)
+    except (IdentityError, KeyError, TypeError, ValueError, AttributeError):
+        raise CanonicalError(
+            f"{neither}: it says format {FORMAT} but its processes, flows or packets are not shaped as a golden "
+            "file's are; write it again with `pytest --ipctrace-update`."
+        ) from None
 
 
 def save(canonical: CanonicalTrace, path: str | Path) -> None:

@@ -1,20 +1,27 @@
-"""Sequence diagrams of a linked, ordered trace: SVG (master), PNG pages, PDF, Mermaid, PlantUML, text.
+"""Sequence diagrams of a linked, ordered trace: SVG (master), PNG slides, PDF, Mermaid, PlantUML, text.
 
 The layout is computed once (`ipctrace.render.layout.build_diagram`) and every
-renderer, one per module, draws the same model. `render_outputs` writes the
-files a run leaves behind; a `RenderError` carries the one sentence to show
-when something needed is missing (graphviz, a Korean font).
+renderer, one per module behind `Renderer` (`base`), draws the same frozen
+model; they are found by name in `RENDERERS`. `render_outputs` writes the
+files a run leaves behind, drawing the graphviz formats in one pass. A
+`RenderError` carries the one sentence to show when something needed is
+missing (graphviz, a Korean font).
+
+To add an output format: a module with a `Renderer` subclass (its `name`,
+`output_file_extension`, `render(diagram)`), one entry in `RENDERERS`, a test.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from ipctrace.order import OrderedTrace
-from ipctrace.render.base import Renderer, RenderError, RenderOptions
-from ipctrace.render.graphviz_svg import PdfRenderer, PngRenderer, SvgRenderer
+from ipctrace.render.base import Parts, Renderer
+from ipctrace.render.graphviz.renderers import GRAPHVIZ_FORMATS, PdfRenderer, PngRenderer, SvgRenderer, draw
 from ipctrace.render.layout import Diagram, build_diagram
 from ipctrace.render.mermaid import MermaidRenderer
+from ipctrace.render.options import RenderError, RenderOptions
 from ipctrace.render.plantuml import PlantUmlRenderer
 from ipctrace.render.text import TextRenderer
 
@@ -35,55 +42,67 @@ def get_renderer(name: str, options: RenderOptions | None = None) -> Renderer:
 
 
 def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> str | bytes:
-    """One format of one view, as a string or bytes (PNG: the first page)."""
+    """One format of one view, as one file's content (a format of several files: the first)."""
     options = options or RenderOptions()
-    return get_renderer(name, options).render(build_diagram(ordered, options))
+    return get_renderer(name, options).render_one(build_diagram(ordered, options))
+
+
+def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
+    """Several formats of one layout; the graphviz ones in one pass (their neato runs side by side)."""
+    renderers = {name: get_renderer(name, diagram.options) for name in formats}
+    out = draw(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS])
+    for name, renderer in renderers.items():
+        if name not in out:
+            out[name] = renderer.render(diagram)
+    return {name: out[name] for name in formats}
+
+
+def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:
+    """Pages are `stem-01.png`, ...; a format of one file is `stem.mmd`, its further parts `stem-02.mmd`, ..."""
+    ext = renderer.output_file_extension
+    if renderer.paged:
+        return [f"{stem}-{n:02d}.{ext}" for n in range(1, len(parts) + 1)]
+    return [f"{stem}.{ext}", *(f"{stem}-{n:02d}.{ext}" for n in range(2, len(parts) + 1))]
 
 
 def render_outputs(
     ordered: OrderedTrace,
     outdir: str | Path,
     options: RenderOptions | None = None,
-    formats: tuple[str, ...] = DEFAULT_FORMATS,
+    formats: Sequence[str] = DEFAULT_FORMATS,
     stem: str = "sequence",
+    diagram: Diagram | None = None,
 ) -> dict[str, Path]:
     """Write the diagram files under `outdir` and return label → path.
 
-    Labels: `svg`, `pdf`, `mermaid`, `plantuml`, `text`, and `png` for the
-    first PNG page plus `png-02`, `png-03`, ... for the others. PNG pages are
-    `sequence-01.png`, `sequence-02.png`, ...; stale pages from an earlier,
-    longer render are removed.
+    Labels are the format names (`svg`, `pdf`, `mermaid`, ...); a format of
+    several files (PNG slides `sequence-01.png`, ...; a long diagram's Mermaid
+    parts) adds `png-02`, `png-03`, ... for the others. Numbered files left by
+    an earlier, longer render are removed. `diagram`: the layout of `ordered`, when the caller has it.
     """
     options = options or RenderOptions()
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
-    diagram = build_diagram(ordered, options)
+    diagram = diagram if diagram is not None else build_diagram(ordered, options)
     written: dict[str, Path] = {}
-    for name in formats:
+    for name, parts in render_diagram(diagram, formats).items():
         renderer = get_renderer(name, options)
-        if renderer.paged:
-            pages = renderer.render_pages(diagram)
-            for old in outdir.glob(f"{stem}-[0-9][0-9].{renderer.output_file_extension}"):
+        ext = renderer.output_file_extension
+        for old in [*outdir.glob(f"{stem}-[0-9][0-9].{ext}"), outdir / f"{stem}.{ext}"]:
+            if old.exists() and old.is_file():
                 old.unlink()
-            for n, page in enumerate(pages, start=1):
-                path = outdir / f"{stem}-{n:02d}.{renderer.output_file_extension}"
-                _write(path, page)
-                written[name if n == 1 else f"{name}-{n:02d}"] = path
-        else:
-            path = outdir / f"{stem}.{renderer.output_file_extension}"
-            _write(path, renderer.render(diagram))
-            written[name] = path
+        for n, (file_name, content) in enumerate(zip(_file_names(renderer, parts, stem), parts, strict=True)):
+            path = outdir / file_name
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(str(content), encoding="utf-8")
+            written[name if n == 0 else f"{name}-{n + 1:02d}"] = path
     return written
 
 
-def _write(path: Path, content: str | bytes) -> None:
-    if isinstance(content, bytes):
-        path.write_bytes(content)
-    else:
-        path.write_text(content, encoding="utf-8")
-
-
 __all__ = [
+    "DEFAULT_FORMATS",
     "RENDERERS",
     "Diagram",
     "RenderError",
@@ -92,5 +111,6 @@ __all__ = [
     "build_diagram",
     "get_renderer",
     "render",
+    "render_diagram",
     "render_outputs",
 ]

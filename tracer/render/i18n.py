@@ -1,9 +1,9 @@
 """The words on a diagram, in English and Korean (`lang="ko"`), and the font check Korean needs.
 
 The course notes are Korean, so a lecturer can label a diagram in the words
-of the notes (부모 프로세스, 자식 프로세스, 파이프, ...). Only the diagram's
-own words are translated; payloads, call names and errno names stay as the
-program and the kernel wrote them.
+of the notes (부모 프로세스, 자식 프로세스, 파이프, ...). Every word the
+diagram itself writes is here, so `--lang ko` is complete; payloads, call
+names and errno names stay as the program and the kernel wrote them.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import shutil
 import subprocess
 from functools import lru_cache
 
-from ipctrace.render.base import RenderError
+from ipctrace.link import GroupId
+from ipctrace.render.options import Lang, RenderError
 
 _WORDS: dict[str, tuple[str, str]] = {
     # lanes
@@ -21,43 +22,76 @@ _WORDS: dict[str, tuple[str, str]] = {
     "child": ("child process", "자식 프로세스"),
     "child_of": ("child of {parent}", "{parent}의 자식"),
     "child_n_of": ("child #{n} of {parent}", "{parent}의 자식 #{n}"),
+    "handler_for": ("handler for {peer}", "{peer} 담당 자식"),
+    "handler": ("client handler", "클라이언트 담당 자식"),
+    "writer_of": ("{parent}'s writer", "{parent}의 송신 담당"),
+    "reader_of": ("{what} reader", "{what} 읽기 담당"),
     "server": ("server", "서버"),
     "client": ("client", "클라이언트"),
-    "main": ("main", "main"),
     "pipe": ("pipe", "파이프"),
     "socketpair": ("socketpair", "소켓 쌍"),
     "unix": ("Unix socket", "유닉스 소켓"),
     "tcp": ("TCP connection", "TCP 연결"),
     "udp": ("UDP", "UDP"),
     "unix-dgram": ("Unix datagrams", "유닉스 데이터그램"),
-    "kernel": ("kernel", "커널"),
-    "in_kernel": ("in the kernel", "커널 안"),
     "socket": ("socket", "소켓"),
+    "in_kernel": ("in the kernel", "커널 안"),
     "server_socket": ("server socket", "서버 소켓"),
     "client_socket": ("client socket", "클라이언트 소켓"),
-    "listening": ("listening", "연결 대기"),
-    # ends and waits
+    # what a descriptor refers to
+    "pipe_read_end": ("{pipe} read end", "{pipe} 읽기 끝"),
+    "pipe_write_end": ("{pipe} write end", "{pipe} 쓰기 끝"),
+    "pipe_ends": ("{pipe}: {r} read, {w} write", "{pipe}: {r} 읽기, {w} 쓰기"),
+    "listening_socket": ("listening socket {addr}", "연결 대기 소켓 {addr}"),
+    "conn_to_client": ("connection to client {addr}", "클라이언트 {addr}와의 연결"),
+    "conn_to_server": ("connection to server {addr}", "서버 {addr}와의 연결"),
+    "udp_socket": ("UDP socket {addr}", "UDP 소켓 {addr}"),
+    "socket_plain": ("socket", "소켓"),
+    "pair_end": ("{pair} end {n}", "{pair} 끝 {n}"),
+    "pair_ends_fds": ("{pair}: end 0 = {a}, end 1 = {b}", "{pair}: 끝 0 = {a}, 끝 1 = {b}"),
+    "unix_socket": ("Unix socket {path}", "유닉스 소켓 {path}"),
+    "unix_listening": ("listening Unix socket {path}", "연결 대기 유닉스 소켓 {path}"),
+    "both_hold": ("after fork both hold:", "fork 후 둘 다 보유:"),
+    "holds_nothing": ("holds no pipe or socket", "파이프·소켓 없음"),
+    # calls and waits
+    "returns": ("{call} returns", "{call} 반환"),
+    "waited": ("waited {t}", "{t} 대기"),
+    "interrupted": ("{call} interrupted: {what}", "{call} 중단: {what}"),
+    "in_handler": ("in the {sig} handler", "{sig} 핸들러 안"),
+    "signal": ("signal", "시그널"),
+    "to": ("to {addr}", "→ {addr}"),
+    "from": ("from {addr}", "← {addr}"),
+    # ends
     "exit": ("exit {code}", "종료 {code}"),
     "killed": ("killed by {sig}", "{sig}로 종료됨"),
-    "ended": ("ended", "종료"),
+    "stopped_by": ("stopped by {sig}, as expected", "예상대로 {sig}로 중지"),
+    "exception": ("ended by {what}", "{what}로 종료"),
+    "blocked_forever": ("blocked forever in {call}", "{call}에서 영원히 대기"),
+    "expected": ("expected: {why}", "예상된 결과: {why}"),
+    "still_blocked": ("still blocked in {call} when the run ended", "실행이 끝날 때 {call}에서 대기 중"),
     "still_running": ("still running at the end", "끝까지 실행 중"),
-    "still_blocked": ("still blocked when the run ended", "실행이 끝날 때까지 대기"),
-    "waited": ("waited {t}", "{t} 대기"),
+    "ended": ("ended", "종료"),
     "never_read": ("never read", "읽히지 않음"),
     "unknown_sender": ("from an untraced sender", "추적되지 않은 송신자"),
     "eof": ("EOF", "EOF (파일 끝)"),
     "connect": ("connect → accept", "connect → accept (연결)"),
-    "fork": ("fork()", "fork()"),
-    "spawn": ("starts", "실행"),
+    # folds
     "loop": ("loop × {n}", "반복 × {n}"),
-    "loop_detail": ("{n} times: {what}", "{n}번: {what}"),
+    "loop_words": ("{n} times: {what}", "{n}번: {what}"),
+    "sends_to": ("{a} sends {size} to {b}", "{a} → {b} {size}"),
+    "then": (", then ", ", 이어서 "),
+    "each": ("{b} each", "각 {b}"),
     "bytes_total": ("{b} in all", "모두 {b}"),
     "held": ("{b} waiting in the {what}", "{what}에 {b} 대기"),
+    # pages
     "page": ("page {i} of {n}", "{n}쪽 중 {i}쪽"),
-    "continued": ("continued", "계속"),
+    "continued": ("continued from the previous page", "앞 쪽에서 계속"),
+    "continues": ("continues on the next page", "다음 쪽에 계속"),
+    "continued_mark": ("⋮ continued", "⋮ 계속"),
+    "continues_mark": ("continues ⋮", "계속 ⋮"),
     "typed": ("typed", "입력"),
+    "end_of_input": ("(end of input)", "(입력 끝)"),
     # legend
-    "legend": ("Legend", "범례"),
     "legend_msg": ("message: payload (bytes)", "메시지: 내용 (바이트)"),
     "legend_kernel": ("into / out of the kernel", "커널로 / 커널에서"),
     "legend_packet": ("packet on the wire", "전송된 패킷"),
@@ -68,51 +102,45 @@ _WORDS: dict[str, tuple[str, str]] = {
     "legend_error": ("failed call (errno)", "실패한 호출 (errno)"),
     "legend_fork": ("fork, connect, EOF", "fork, 연결, EOF"),
     "legend_loop": ("repeated exchange, folded", "반복된 교환 (접힘)"),
+    "legend_handler": ("call in a signal handler", "시그널 핸들러 안의 호출"),
     "time_flows_down": ("time flows down", "시간은 위에서 아래로"),
     "view_processes": ("processes view", "프로세스 보기"),
     "view_kernel": ("kernel view", "커널 보기"),
     "view_packets": ("packets view", "패킷 보기"),
+    "no_packets": ("no packets were captured", "캡처된 패킷 없음"),
+    "ending_complete": ("every process ended", "모든 프로세스 종료"),
+    "ending_expected": ("ended as expected: {why}", "예상된 종료: {why}"),
+    "ending_timeout": ("stopped at the timeout", "시간 초과로 중지"),
+    "ending_deadlock": ("stopped: deadlock", "교착 상태로 중지"),
+    "ending_interrupted": ("stopped by Ctrl-C", "Ctrl-C로 중지"),
+    "ending_failed": ("did not end as expected", "예상과 다르게 종료"),
 }
 
 
-def tr(key: str, lang: str = "en", **values: object) -> str:
+def tr(key: str, lang: Lang | str = Lang.EN, **values: object) -> str:
     """The word or phrase `key` in `lang`, with `{name}` fields filled in."""
     en, ko = _WORDS[key]
-    text = ko if lang == "ko" else en
+    text = ko if lang == Lang.KO else en
     return text.format(**values) if values else text
 
 
-def role_word(role: str, lang: str) -> str:
-    """A role as the notes call it: `server` → 서버 in Korean; other names unchanged."""
-    if role in ("server", "client"):
-        return tr(role, lang)
-    return role
+def group_title(group: GroupId, lang: Lang | str = Lang.EN) -> str:
+    """A channel group as people say it: `pipe#1` → `pipe #1` (파이프 #1), `tcp#2` → `TCP connection #2`."""
+    kind = str(group.kind)
+    word = tr(kind, lang) if kind in _WORDS else kind
+    return f"{word} #{group.number}"
 
 
-def lane_names(role: str, pid: int, has_children: bool, lang: str = "en") -> tuple[str, str]:
-    """A process lane's title and subtitle: (`child of main`, `child process · pid 4313`)."""
-    parts = role.split("/")
-    if len(parts) > 1 and parts[-1].startswith("child#"):
-        n = parts[-1].removeprefix("child#")
-        parent = role_word("/".join(parts[:-1]).replace("/child#", " child#"), lang)
-        title = tr("child_of", lang, parent=parent) if n == "1" else tr("child_n_of", lang, n=n, parent=parent)
-        kind = tr("child", lang)
-    else:
-        title = role_word(role, lang)
-        kind = tr("parent", lang) if has_children else tr("process", lang)
-    return title, f"{kind} · pid {pid}"
-
-
-def duration(nanos: int, lang: str = "en") -> str:
+def duration(nanos: int) -> str:
     """A wait as people say it: 3.0 s, 12 ms, 85 µs."""
     seconds = nanos / 1e9
     if seconds >= 1:
-        text = f"{seconds:.1f} s"
-    elif seconds >= 1e-3:
-        text = f"{seconds * 1e3:.0f} ms" if seconds >= 0.01 else f"{seconds * 1e3:.1f} ms"
-    else:
-        text = f"{seconds * 1e6:.0f} µs"
-    return text
+        return f"{seconds:.1f} s"
+    if seconds >= 0.01:
+        return f"{seconds * 1e3:.0f} ms"
+    if seconds >= 1e-3:
+        return f"{seconds * 1e3:.1f} ms"
+    return f"{seconds * 1e6:.0f} µs"
 
 
 @lru_cache(maxsize=1)
@@ -136,7 +164,7 @@ def require_korean_font() -> str:
     font = korean_font()
     if font is None:
         raise RenderError(
-            "no font with Korean (Hangul) glyphs is installed, so --lang ko would draw empty boxes: "
+            "no font with Korean (Hangul) glyphs is installed, so Korean text would be drawn as empty boxes: "
             "install one with `apt-get install fonts-nanum` (check with `fc-list :lang=ko`)."
         )
     return font

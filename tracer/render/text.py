@@ -4,32 +4,23 @@
 order when linking fails, so `ipctrace run` / `show` always print something.
 Packets appear between the call that sent them and the call they completed,
 with TCP flags, relative seq/ack and length; fds are named by what they are
-(`pipe#1 write end`, `TCP 127.0.0.1:54012 → 127.0.0.1:8080`).
-`TextRenderer` draws the same layout model as the diagrams (lanes, rows,
-folds), one row a line, for `--format text`.
+(`pipe#1 write end`, `TCP 127.0.0.1:54012 → 127.0.0.1:8080`); a run that
+ended the way its scenario expects says so, with the scenario's explanation.
+`TextRenderer` draws the same layout model as the diagrams, one row a line.
 """
 
 from __future__ import annotations
 
-from ipctrace.model import Event, Packet, TcpFlags, Trace
-from ipctrace.render.base import Renderer
-from ipctrace.render.labels import show_flags, show_payload, show_result
+from collections import defaultdict
 
-_ARGS_SHOWN = (
-    "sleep",
-    "bind",
-    "connect",
-    "listen",
-    "fork",
-    "kill",
-    "waitpid",
-    "exit",
-    "shutdown",
-    "exception",
-    "spawn",
-    "exec",
-)
-_DATAGRAM_CALLS = ("sendto", "recvfrom", "recvfrom_into", "recvmsg")
+from ipctrace.calls import Call, Trait, spec
+from ipctrace.model import Event, Packet, SockAddr, TcpFlags, Trace
+from ipctrace.render.base import Parts, Renderer
+from ipctrace.render.labels import show_flags, show_payload, show_result
+from ipctrace.render.layout.model import BarKind, Diagram, LaneId
+
+_ARGS_SHOWN = frozenset({Call.SLEEP, Call.BIND, Call.CONNECT, Call.LISTEN, Call.FORK, Call.KILL, Call.WAITPID})
+_ARGS_SHOWN |= {Call.EXIT, Call.SHUTDOWN, Call.EXCEPTION, Call.SPAWN, Call.EXEC}
 
 
 def _describe_fd(event: Event, described: str = "") -> str:
@@ -42,7 +33,7 @@ def _describe_fd(event: Event, described: str = "") -> str:
     if ep is None:
         return where
     if ep.kind == "pipe":
-        end = "read end" if event.call == "read" else "write end" if event.call == "write" else "end"
+        end = "read end" if event.call is Call.READ else "write end" if event.call is Call.WRITE else "end"
         return f"{where} (pipe {end})"
     addr = ""
     if event.local is not None:
@@ -52,47 +43,41 @@ def _describe_fd(event: Event, described: str = "") -> str:
     return f"{where} ({ep.kind}{addr})"
 
 
+def _show_args(event: Event) -> str:
+    if event.call in (Call.SPAWN, Call.EXEC) and "argv" in event.args:
+        argv = event.args["argv"]
+        return " ".join(argv) if isinstance(argv, list) else str(argv)
+    if event.call is Call.EXCEPTION:
+        return f"{event.args.get('type', '')}: {event.args.get('message', '')}"
+    return ", ".join(f"{k}={v}" for k, v in event.args.items() if k not in ("argv", "cwd"))
+
+
 def event_line(event: Event, role: str, start: int, described: str = "") -> str:
     t = (event.t0 - start) / 1e6
-    parts = [f"{t:10.3f} ms", f"{role} [{event.pid}]".ljust(28), event.call]
-    detail = _describe_fd(event, described)
-    if detail:
-        parts.append(detail)
+    parts = [f"{t:10.3f} ms", f"{role} [{event.pid}]".ljust(28), str(event.call)]
+    parts.append(_describe_fd(event, described))
     if event.args and event.call in _ARGS_SHOWN:
         parts.append(_show_args(event))
-    if event.call in _DATAGRAM_CALLS and event.peer is not None:  # each datagram carries its address
-        parts.append(("to " if event.call == "sendto" else "from ") + str(event.peer))
-    payload = show_payload(event)
-    if payload:
-        parts.append(payload)
-    result = show_result(event)
-    if result:
-        parts.append(result)
+    if spec(event.call).has(Trait.HAS_ADDRESS) and event.peer is not None and event.call is not Call.ACCEPT:
+        if spec(event.call).has(Trait.SENDS) or spec(event.call).has(Trait.RECEIVES):  # each datagram's address
+            parts.append(("to " if spec(event.call).has(Trait.SENDS) else "from ") + str(event.peer))
+    parts.append(show_payload(event))
+    parts.append(show_result(event))
     if described and event.endpoint is not None and event.endpoint.kind == "pipe":
         parts.append(f"[{described.split(' ')[0]}]")  # which pipe: pipe#1, pipe#2
     return "  ".join(p for p in parts if p)
 
 
-def _show_args(event: Event) -> str:
-    if event.call in ("spawn", "exec") and "argv" in event.args:
-        argv = event.args["argv"]
-        return " ".join(argv) if isinstance(argv, list) else str(argv)
-    if event.call == "exception":
-        return f"{event.args.get('type', '')}: {event.args.get('message', '')}"
-    return ", ".join(f"{k}={v}" for k, v in event.args.items() if k not in ("argv", "cwd"))
-
-
-def packet_line(packet: Packet, start: int, isn: dict[tuple[str, int | None], int]) -> str:
+def packet_line(packet: Packet, start: int, isn: dict[SockAddr, int]) -> str:
     """A packet as Wireshark's flow graph would name it: `TCP 127.0.0.1:54012 → :8080 [PSH, ACK] seq=1 ack=1 len=15`."""
     t = (packet.ts - start) / 1e6
     what = f"{packet.proto.upper()} {packet.src} → {packet.dst}"
     if packet.proto == "tcp":
-        src, dst = (packet.src.host, packet.src.port), (packet.dst.host, packet.dst.port)
         fields = [f"[{show_flags(packet.flags)}]"]
-        if packet.seq is not None and src in isn:
-            fields.append(f"seq={(packet.seq - isn[src]) % (1 << 32)}")
-        if TcpFlags.ACK in packet.flags and packet.ack is not None and dst in isn:
-            fields.append(f"ack={(packet.ack - isn[dst]) % (1 << 32)}")
+        if packet.seq is not None and packet.src in isn:
+            fields.append(f"seq={(packet.seq - isn[packet.src]) % (1 << 32)}")
+        if TcpFlags.ACK in packet.flags and packet.ack is not None and packet.dst in isn:
+            fields.append(f"ack={(packet.ack - isn[packet.dst]) % (1 << 32)}")
         fields.append(f"len={packet.length}")
         what += " " + " ".join(fields)
     else:
@@ -100,17 +85,24 @@ def packet_line(packet: Packet, start: int, isn: dict[tuple[str, int | None], in
     return f"{t:10.3f} ms  {'~~ wire ~~'.ljust(28)}  {what}"
 
 
-def _isns(trace: Trace) -> dict[tuple[str, int | None], int]:
-    isn: dict[tuple[str, int | None], int] = {}
+def _isns(trace: Trace) -> dict[SockAddr, int]:
+    isn: dict[SockAddr, int] = {}
     for p in sorted(trace.packets, key=lambda p: p.index):
         if p.proto != "tcp" or p.seq is None:
             continue
-        key = (p.src.host, p.src.port)
         if TcpFlags.SYN in p.flags:
-            isn[key] = p.seq
+            isn[p.src] = p.seq
         else:
-            isn.setdefault(key, p.seq - 1)
+            isn.setdefault(p.src, p.seq - 1)
     return isn
+
+
+def ending_lines(trace: Trace) -> list[str]:
+    """How the run ended, when its scenario expected it to end that way (`udp_file`: blocked forever)."""
+    header = trace.header
+    if header.ending == "expected-blocked" and header.ending_note:
+        return ["", f"ended as the scenario expects: {header.ending_note}"]
+    return []
 
 
 def timeline(trace: Trace) -> str:
@@ -124,8 +116,7 @@ def timeline(trace: Trace) -> str:
         ordered = order(link(trace))
     except Exception:  # noqa: BLE001 - the timeline must print even for a trace the linker rejects
         lines = [event_line(e, roles.get(e.pid, str(e.pid)), start) for e in trace.events]
-        return "\n".join(lines) + "\n"
-    events = {e.key: e for e in trace.events}
+        return "\n".join([*lines, *ending_lines(trace)]) + "\n"
     packets = {p.index: p for p in trace.packets}
     isn = _isns(trace)
     lines = []
@@ -134,9 +125,56 @@ def timeline(trace: Trace) -> str:
             if node.index in packets:
                 lines.append(packet_line(packets[node.index], start, isn))
             continue
-        event = events[node]
+        event = trace.event(node)
         lines.append(event_line(event, roles.get(event.pid, str(event.pid)), start, ordered.linked.describe(event)))
-    return "\n".join(lines) + "\n"
+    return "\n".join([*lines, *ending_lines(trace)]) + "\n"
+
+
+def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]:
+    """What each row says: its calls, printed lines, the arrows leaving it, the bars starting there."""
+    per_row: dict[int, list[str]] = defaultdict(list)
+    for call in diagram.calls:
+        per_row[call.row].append(" · ".join((call.text, *call.details)))
+    for note in diagram.notes:
+        text = " ⏎ ".join(line.text + (f" ⌨ {line.typed}" if line.typed else "") for line in note.lines)
+        per_row[note.row].append(f"“{text}”")
+    for arrow in diagram.arrows:
+        what = f"{names.get(arrow.src, arrow.src)} ─▶ {names.get(arrow.dst, arrow.dst)}: {arrow.label}"
+        per_row[arrow.src_row].append(f"{what} ({arrow.detail})" if arrow.detail else what)
+    for bar in diagram.bars:
+        if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
+            per_row[bar.row0].append(f"┬ {bar.kind.value}s")
+    return per_row
+
+
+def render_rows(diagram: Diagram) -> str:
+    """Each row: the lane's name, then what happens there; arrows as `─▶ lane`, loops indented."""
+    names = {lane.id: lane.title for lane in diagram.lanes}
+    width = max((len(n) for n in names.values()), default=8) + 2
+    per_row = _said_at(diagram, names)
+    starts = {lane.first_row: lane for lane in diagram.lanes}
+    ends: dict[int, list[str]] = defaultdict(list)
+    for lane in diagram.lanes:
+        if lane.end is not None:
+            why = f" — {lane.end.note}" if lane.end.note else ""
+            ends[lane.last_row].append(f"{names[lane.id]:>{width}}  ■ {lane.end.text}{why}")
+    fold_at = {f.row0: f for f in diagram.folds}
+    fold_end = {f.row1 for f in diagram.folds}
+    out = [diagram.title, *([diagram.caption] if diagram.caption else []), diagram.subtitle, ""]
+    indent = ""
+    for row in diagram.rows:
+        if row.index in fold_at:
+            out.append(f"┌ {fold_at[row.index].label}: {fold_at[row.index].detail}")
+            indent = "│ "
+        if row.index in starts:
+            out.append(f"{indent}{'':>{width}}  ▭ {starts[row.index].title} ({starts[row.index].subtitle})")
+        lane_name = names.get(row.lane, str(row.lane))
+        out.extend(f"{indent}{lane_name:>{width}}  {item}" for item in per_row.get(row.index, []))
+        out.extend(f"{indent}{line}" for line in ends.get(row.index, []))
+        if row.index in fold_end:
+            out.append("└")
+            indent = ""
+    return "\n".join(out) + "\n"
 
 
 class TextRenderer(Renderer):
@@ -145,52 +183,5 @@ class TextRenderer(Renderer):
     name = "text"
     output_file_extension = "txt"
 
-    def render(self, diagram) -> str:  # type: ignore[no-untyped-def]
-        from ipctrace.render.layout import Diagram
-
-        assert isinstance(diagram, Diagram)
-        return render_rows(diagram)
-
-
-def render_rows(diagram) -> str:  # type: ignore[no-untyped-def]
-    """Each row: the lane's name, then what happens there; arrows as `→ lane`, loops indented."""
-    names = {lane.id: lane.title for lane in diagram.lanes}
-    width = max((len(n) for n in names.values()), default=8) + 2
-    per_row: dict[int, list[str]] = {}
-    for call in diagram.calls:
-        per_row.setdefault(call.row, []).append(call.text)
-    for note in diagram.notes:
-        text = " ⏎ ".join(line.text + (f" ⌨ {line.typed}" if line.typed else "") for line in note.lines)
-        per_row.setdefault(note.row, []).append(f"“{text}”")
-    for arrow in diagram.arrows:
-        row = arrow.dst_row if arrow.kind == "msg" else arrow.src_row
-        what = f"{names.get(arrow.src, arrow.src)} ─▶ {names.get(arrow.dst, arrow.dst)}: {arrow.label}"
-        if arrow.detail:
-            what += f" ({arrow.detail})"
-        per_row.setdefault(row, []).append(what)
-    for bar in diagram.bars:
-        if bar.kind in ("wait", "sleep"):
-            per_row.setdefault(bar.row0, []).append(f"┬ {bar.kind}s")
-    starts = {lane.first_row: lane for lane in diagram.lanes}
-    fold_at = {f.row0: f for f in diagram.folds}
-    fold_end = {f.row1 for f in diagram.folds}
-    out = [diagram.title, diagram.subtitle, ""]
-    indent = ""
-    for row in diagram.rows:
-        if row.index in fold_at:
-            fold = fold_at[row.index]
-            out.append(f"┌ {fold.label}  {fold.detail}".rstrip())
-            indent = "│ "
-        if row.index in starts:
-            lane = starts[row.index]
-            out.append(f"{indent}{'':>{width}}  ▭ {lane.title} ({lane.subtitle})")
-        lane_name = names.get(row.lane, row.lane)
-        for item in per_row.get(row.index, []):
-            out.append(f"{indent}{lane_name:>{width}}  {item}")
-        for lane in diagram.lanes:
-            if lane.kind == "process" and lane.last_row == row.index and lane.end:
-                out.append(f"{indent}{names[lane.id]:>{width}}  ■ {lane.end}")
-        if row.index in fold_end:
-            out.append("└")
-            indent = ""
-    return "\n".join(out) + "\n"
+    def render(self, diagram: Diagram) -> Parts:
+        return (render_rows(diagram),)

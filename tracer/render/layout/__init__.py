@@ -4,87 +4,88 @@ From a linked, ordered trace to lanes (one per process, plus one per pipe /
 socket buffer in the kernel view, one per socket in the packets view), rows
 (one per step of `ipctrace.order`'s topological order, so a receive is never
 drawn before its send), arrows, activation bars, notes and folded loops —
-with positions in points, y growing downwards, so that graphviz only draws.
+with positions in points, y growing downwards, and 16:9 pages, so that
+graphviz (and any other renderer) only draws.
 
-The stages are pure functions applied in order (STYLE.md, processors), one
-module each; read them in this order:
+The stages are pure functions from frozen input to frozen output (STYLE.md,
+processors), one module each; read them in this order:
 
-- `model`: the records renderers read (`Diagram`, `Lane`, `Row`, `Arrow`, ...).
-- `lanes`: `assign_lanes`, which lifelines a view has, left to right.
+- `model`: the records renderers read (`Diagram`, `Lane`, `Row`, `Arrow`, `Page`, ...).
+- `lanes` (and `roles`): `assign_lanes`, which lifelines a view has, left to right, and their names.
 - `steps`: `build_steps`, what gets a row, in topological order.
 - `folding`: `fold_steps`, repeated exchanges become one iteration with a count.
-- `items`: rows and what is drawn at them (calls, notes, arrows, bars, folds).
-- `geometry`: text sizes, row heights and lane gaps, in points.
-- `build`: `build_diagram`, the stages in order and the final placement.
+- `items` (with `rows`, `descriptors`, `sources`, `handlers`, `beside`, `arrows`, `ends`): rows and
+  what is drawn at them.
+- `measure` and `geometry`: label sizes; sides, columns, bands and positions, in points.
+- `pages`: the 16:9 slides, broken only between exchanges.
+- `build`: `build_diagram`, the stages in order.
 - `script`: the diagram as statements, for Mermaid and PlantUML.
-
-Everything public is re-exported here: import from `ipctrace.render.layout`.
 """
 
 from __future__ import annotations
 
-from ipctrace.render.layout.build import build_diagram, choose_fonts, default_title, legend_entries
-from ipctrace.render.layout.folding import MAX_PERIOD, FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import (
-    HEAD_HEIGHT_LINES,
-    Metrics,
-    arrow_label_width,
-    call_width,
-    head_width,
-    note_width,
-    text_width,
-)
-from ipctrace.render.layout.items import NOTE_LINES
-from ipctrace.render.layout.lanes import IP_KINDS, Lanes, assign_lanes
+from ipctrace.render.layout.build import build_diagram, choose_fonts, default_title
+from ipctrace.render.layout.measure import text_width
 from ipctrace.render.layout.model import (
     Arrow,
+    ArrowId,
+    ArrowKind,
     Bar,
+    BarKind,
+    CallKind,
     CallLabel,
+    ChannelLane,
     Diagram,
+    EndKind,
     Fold,
     Lane,
+    LaneEnd,
+    LaneId,
+    LaneKind,
     LegendEntry,
+    Metrics,
     Note,
+    NoteKind,
     NoteLine,
+    Page,
+    PageLane,
+    ProcessLane,
     Row,
+    RowKind,
+    Side,
+    SocketLane,
 )
-from ipctrace.render.layout.script import ScriptItem, script
-from ipctrace.render.layout.steps import BLOCKING_CALLS, OUTPUT_CALLS, SLOW_NANOS, Step, build_steps
 
 __all__ = [
-    "BLOCKING_CALLS",
-    "HEAD_HEIGHT_LINES",
-    "IP_KINDS",
-    "MAX_PERIOD",
-    "NOTE_LINES",
-    "OUTPUT_CALLS",
-    "SLOW_NANOS",
     "Arrow",
+    "ArrowId",
+    "ArrowKind",
     "Bar",
+    "BarKind",
+    "CallKind",
     "CallLabel",
+    "ChannelLane",
     "Diagram",
+    "EndKind",
     "Fold",
-    "FoldedSteps",
     "Lane",
-    "Lanes",
+    "LaneEnd",
+    "LaneId",
+    "LaneKind",
     "LegendEntry",
     "Metrics",
     "Note",
+    "NoteKind",
     "NoteLine",
+    "Page",
+    "PageLane",
+    "ProcessLane",
     "Row",
-    "ScriptItem",
-    "Step",
-    "arrow_label_width",
-    "assign_lanes",
+    "RowKind",
+    "Side",
+    "SocketLane",
     "build_diagram",
-    "build_steps",
-    "call_width",
     "choose_fonts",
     "default_title",
-    "fold_steps",
-    "head_width",
-    "legend_entries",
-    "note_width",
-    "script",
     "text_width",
 ]

@@ -1,148 +1,233 @@
-"""`build_diagram`: the stages in order, then rows and lanes placed, title and legend added.
+"""`build_diagram`: the stages in order, then the pages, the title block and the legend.
 
 lanes (`lanes`) → steps (`steps`) → folds (`folding`) → rows and items
-(`items`) → label sides, heights and gaps (`geometry`) → a `Diagram`.
+(`items`) → sides, columns, bands and positions (`geometry`) → pages
+(`pages`) → one frozen `Diagram`. Each stage is a function of the previous
+stages' frozen output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
-from ipctrace.render.base import RenderOptions
-from ipctrace.render.i18n import tr
+from ipctrace.perf import gc_paused
+from ipctrace.render.i18n import korean_font, require_korean_font, tr
+from ipctrace.render.layout.boxes import Box, Segment, crossings
+from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import HEAD_HEIGHT_LINES, Metrics, _lane_gaps, _row_heights, _sides
-from ipctrace.render.layout.items import _Builder
+from ipctrace.render.layout.geometry import Placed, place
+from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
-from ipctrace.render.layout.model import Arrow, Bar, CallLabel, Diagram, Fold, LegendEntry, Note, _replace
+from ipctrace.render.layout.measure import wrap
+from ipctrace.render.layout.model import (
+    Arrow,
+    ArrowKind,
+    BarKind,
+    CallKind,
+    Diagram,
+    LaneId,
+    LegendEntry,
+    LegendSymbol,
+    Metrics,
+)
+from ipctrace.render.layout.pages import MARGIN, frame_of, paginate
+from ipctrace.render.layout.rows import densities
+from ipctrace.render.layout.split import split_windows
 from ipctrace.render.layout.steps import Step, build_steps
+from ipctrace.render.options import PAGE_WIDTH_PT, Lang, RenderOptions, View
 
 
-def choose_fonts(lang: str) -> tuple[str, str]:
-    if lang == "ko":
-        from ipctrace.render.i18n import require_korean_font
+def choose_fonts(lang: Lang) -> tuple[str, str]:
+    """Font lists for graphviz: DejaVu for Latin, digits and arrows, then a Korean font for Hangul.
 
-        korean = require_korean_font()
-        # Latin, digits and arrows from DejaVu (Nanum's → is a dot); Hangul from the Korean font
+    The Korean font is required for `--lang ko`, and used whenever it is installed, so a program's Korean
+    message is drawn as Hangul in any language.
+    """
+    korean = require_korean_font() if lang is Lang.KO else korean_font()
+    if korean:
         return f"DejaVu Sans,{korean}", f"DejaVu Sans Mono,{korean}"
     return "DejaVu Sans", "DejaVu Sans Mono"
 
 
-def legend_entries(
-    diagram_arrows: Sequence[Arrow],
-    bars: Sequence[Bar],
-    calls: Sequence[CallLabel],
-    notes: Sequence[Note],
-    folds: Sequence[Fold],
-    lang: str,
-) -> tuple[LegendEntry, ...]:
+def legend_entries(items: Items, lang: Lang) -> tuple[LegendEntry, ...]:
     """Only what this diagram uses, in a fixed order."""
-    kinds = {a.kind for a in diagram_arrows}
-    entries = []
-    if kinds & {"msg", "lost", "found"}:
-        entries.append(LegendEntry("msg", tr("legend_msg", lang)))
-    if kinds & {"in", "out"}:
-        entries.append(LegendEntry("kernel", tr("legend_kernel", lang)))
-    if "packet" in kinds:
-        entries.append(LegendEntry("packet", tr("legend_packet", lang)))
-    if kinds & {"fork", "connect", "eof"}:
-        entries.append(LegendEntry("dashed", tr("legend_fork", lang)))
-    bar_kinds = {b.kind for b in bars}
-    if "wait" in bar_kinds:
-        entries.append(LegendEntry("wait", tr("legend_wait", lang)))
-    if "sleep" in bar_kinds:
-        entries.append(LegendEntry("sleep", tr("legend_sleep", lang)))
-    if "open" in bar_kinds:
-        entries.append(LegendEntry("open", tr("legend_open", lang)))
-    if notes:
-        entries.append(LegendEntry("note", tr("legend_note", lang)))
-    if any(c.kind == "error" for c in calls):
-        entries.append(LegendEntry("error", tr("legend_error", lang)))
-    if folds:
-        entries.append(LegendEntry("loop", tr("legend_loop", lang)))
-    return tuple(entries)
+    kinds = {a.kind for a in items.arrows}
+    bars = {b.kind for b in items.bars}
+    wanted = [
+        (bool(kinds & {ArrowKind.MSG, ArrowKind.LOST, ArrowKind.FOUND}), LegendSymbol.MSG, "legend_msg"),
+        (bool(kinds & {ArrowKind.IN, ArrowKind.OUT}), LegendSymbol.KERNEL, "legend_kernel"),
+        (ArrowKind.PACKET in kinds, LegendSymbol.PACKET, "legend_packet"),
+        (bool(kinds & {ArrowKind.FORK, ArrowKind.CONNECT, ArrowKind.EOF}), LegendSymbol.DASHED, "legend_fork"),
+        (BarKind.WAIT in bars, LegendSymbol.WAIT, "legend_wait"),
+        (BarKind.SLEEP in bars, LegendSymbol.SLEEP, "legend_sleep"),
+        (BarKind.OPEN in bars, LegendSymbol.OPEN, "legend_open"),
+        (bool(items.notes), LegendSymbol.NOTE, "legend_note"),
+        (any(c.kind is CallKind.ERROR for c in items.calls), LegendSymbol.ERROR, "legend_error"),
+        (any(c.handler for c in items.calls), LegendSymbol.HANDLER, "legend_handler"),
+        (bool(items.folds), LegendSymbol.LOOP, "legend_loop"),
+    ]
+    return tuple(LegendEntry(symbol, tr(key, lang)) for used, symbol, key in wanted if used)
 
 
 def default_title(trace: Trace) -> str:
-    if trace.header.scenario:
-        return trace.header.scenario
-    return " ".join(trace.header.command) or "ipctrace"
+    header = trace.header
+    return header.title or header.scenario or " ".join(header.command) or "ipctrace"
+
+
+def _subtitle(trace: Trace, options: RenderOptions) -> str:
+    lang = options.lang
+    parts = [tr(f"view_{options.view.value}", lang), f"{tr('time_flows_down', lang)} ↓"]
+    if options.view is View.PACKETS and not trace.packets:
+        parts.append(tr("no_packets", lang))
+    return " · ".join(parts)
+
+
+def _ending(trace: Trace, lang: Lang) -> str:
+    ending = trace.header.ending
+    if ending == "expected-blocked" and trace.header.ending_note:
+        return tr("ending_expected", lang, why=expected_why(trace.header.ending_note))
+    if ending in ("timeout", "deadlock", "interrupted", "failed"):
+        return tr(f"ending_{ending}", lang)
+    return ""
+
+
+def _probe(placed: Placed, arrows: Sequence[Arrow], m: Metrics) -> Diagram:
+    """A diagram of what is placed so far, to ask where its boxes are."""
+    index = {lane.id: i for i, lane in enumerate(placed.lanes)}
+    return Diagram(
+        "",
+        "",
+        "",
+        "",
+        RenderOptions(),
+        m,
+        placed.lanes,
+        placed.rows,
+        tuple(arrows),
+        (),
+        placed.calls,
+        placed.notes,
+        (),
+        (),
+        lane_index=index,
+    )
+
+
+def _clear_crossings(
+    items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, placed: Placed
+) -> tuple[Placed, frozenset[str]]:
+    """Where an arrow passing over a lane runs through a label, give that label's band room above it, and again.
+
+    Dashed hints (connect → accept, EOF) that would run through a label are left out instead (their ids are
+    returned): the calls at both ends say it.
+    """
+    extra: dict[int, float] = {}
+    hints: set[str] = set()
+    dashed = {str(a.id) for a in placed.arrows if a.kind.dashed and a.kind is not ArrowKind.FORK}
+    for _ in range(12):
+        found = crossings(_probe(placed, [a for a in placed.arrows if str(a.id) not in hints], m), suspects_only=True)
+        hints |= {seg.ref for seg, _box in found if seg.ref in dashed}
+        pushed = [(seg, box) for seg, box in found if seg.ref not in dashed]
+        if not pushed:
+            break
+        for seg, box in pushed:
+            band = placed.rows[box.row].band
+            extra[band] = extra.get(band, 0.0) + _room_below(seg, box, m)
+        placed = place(items, families, m, 0.0, extra)
+    return placed, frozenset(hints)
+
+
+def _room_below(seg: Segment, box: Box, m: Metrics) -> float:
+    """How far down a label must go so that the arrow crossing it passes above it.
+
+    Moving the label's band down moves the arrow's lower end with it (it is later), so its line drops
+    by the fraction `f` of the way, at the label's edge nearer that end: the label gains (1 - f) of it.
+    """
+    (x0, y0), (x1, y1) = sorted(((seg.x0, seg.y0), (seg.x1, seg.y1)), key=lambda p: p[1])
+    edge = box.x1 if x1 > x0 else box.x0
+    f = min(max((edge - x0) / (x1 - x0), 0.0), 1.0) if x1 != x0 else 1.0
+    over = y0 + f * (y1 - y0) - box.y0 + m.line * 0.4
+    return max(over, m.line) / max(1.0 - f, 0.25)
+
+
+def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
+    """Height of the SVG's title block: title, caption lines, subtitle, legend."""
+    lines = len(wrap(caption, max(width - 4 * m.pad, 300.0), m.small)) if caption else 0
+    return m.pad + m.title * 1.35 + lines * m.line + m.line * 1.2 + m.line * 2.6
 
 
 def build_diagram(ordered: OrderedTrace, options: RenderOptions | None = None) -> Diagram:
-    """The whole layout: lanes, rows, items and positions for one view of one trace."""
-    options = options or RenderOptions()
+    """The whole layout: lanes, rows, items, positions and pages for one view of one trace.
+
+    The cyclic collector is paused meanwhile: the layout makes many small objects and no cycles.
+    """
+    with gc_paused():
+        return _build(ordered, options or RenderOptions())
+
+
+def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     font, mono = choose_fonts(options.lang)
-    lanes = assign_lanes(ordered, options.view, options.lang)
+    lanes = assign_lanes(ordered, options.view, options.lang, options.pids)
     steps = build_steps(ordered, lanes, options)
-    items: list[Step | FoldedSteps] = fold_steps(steps, ordered, options.fold_min) if options.fold else list(steps)
-    builder = _Builder(ordered, options, lanes, font, mono)
-    builder.add_rows(items)
-    builder.build_items()
-    lane_list = builder.finish_lanes()
-    order = [lane.id for lane in lane_list]
-    keep = set(order)
-    builder.arrows = [a for a in builder.arrows if a.src in keep and a.dst in keep]
-    _sides(builder, order)
-
+    folded: Sequence[Step | FoldedSteps] = fold_steps(steps, ordered, options.fold_min) if options.fold else steps
     m = Metrics.of(options.font_size)
-    heights = _row_heights(builder, m, lane_list)
-    fold_top = {f.row0 for f in builder.folds}
-    fold_bottom = {f.row1 for f in builder.folds}
-    top = m.font * 2.2 + m.line * 1.5 + m.pad * 2  # title, subtitle
-    touched = {(a.src, a.src_row) for a in builder.arrows} | {(a.dst, a.dst_row) for a in builder.arrows}
-    pre_rows = {lane.first_row for lane in lane_list if lane.kind != "process" and (lane.id, lane.first_row) in touched}
-    y = top
-    rows = []
-    for row, h in zip(builder.rows, heights, strict=True):
-        if row.index in fold_top:
-            y += m.line * 1.8
-        pre = HEAD_HEIGHT_LINES * m.line + m.pad * 2 if row.index in pre_rows else 0.0
-        center = y + pre + h / 2
-        rows.append(_replace(row, y=center, height=h, pre=pre))
-        y += h + pre
-        if row.index in fold_bottom:
-            y += m.pad * 1.5
-    bottom = y + m.line * 1.5 + m.pad
-
-    gaps, left, right = _lane_gaps(builder, lane_list, m)
-    x = left
-    placed = []
-    for i, lane in enumerate(lane_list):
-        placed.append(_replace(lane, x=x))
-        if i < len(gaps):
-            x += gaps[i]
-    width = x + right
-    title = options.title or default_title(ordered.trace)
-    subtitle = f"{tr('view_' + options.view, options.lang)} · {tr('time_flows_down', options.lang)} ↓"
-    if options.view == "packets" and not ordered.trace.packets:
-        subtitle += " · no packets were captured"
-    shown = sorted({i for a in builder.arrows for i in a.flows if a.kind in ("msg", "lost", "found", "in", "out")})
-    legend = (
-        legend_entries(builder.arrows, builder.bars, builder.calls, builder.notes, builder.folds, options.lang)
-        if options.legend
-        else ()
+    facts = trace_facts(ordered, options)
+    families = {lane: info.family for lane, info in lanes.info.items()}
+    for density in densities(options):  # as much text as fits across a slide at the smallest size
+        items = build_items(ordered, options, lanes, folded, facts, density)
+        placed = place(items, families, m, 0.0)
+        if placed.width <= PAGE_WIDTH_PT - 2 * MARGIN:
+            break
+    placed, hints = _clear_crossings(items, families, m, placed)
+    room = PAGE_WIDTH_PT - 2 * MARGIN
+    windows, dropped = (
+        split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())
     )
+    arrows = tuple(a for a in placed.arrows if str(a.id) not in dropped | hints)
+    trace = ordered.trace
+    title = options.title or default_title(trace)
+    caption = options.caption if options.caption is not None else trace.header.lesson
+    frame = frame_of(caption, placed.lanes, m)
+    pages = paginate(
+        placed.rows,
+        placed.lanes,
+        arrows,
+        items.bars,
+        items.folds,
+        items.together,
+        placed.width,
+        placed.height,
+        frame,
+        m,
+        options.page_rows,
+        windows,
+    )
+    shown = sorted({i for a in arrows if a.kind.carries_data for i in a.flows})
     return Diagram(
         title=title,
-        subtitle=subtitle,
+        caption=caption,
+        subtitle=_subtitle(trace, options),
+        ending=_ending(trace, options.lang),
         options=options,
-        lanes=tuple(placed),
-        rows=tuple(rows),
-        arrows=tuple(builder.arrows),
-        bars=tuple(b if b.row1 >= 0 else _replace(b, row1=len(rows) - 1) for b in builder.bars),
-        calls=tuple(builder.calls),
-        notes=tuple(builder.notes),
-        folds=tuple(builder.folds),
-        legend=legend,
-        width=width,
-        height=bottom,
-        top=top,
+        metrics=m,
+        lanes=placed.lanes,
+        rows=placed.rows,
+        arrows=arrows,
+        bars=items.bars,
+        calls=placed.calls,
+        notes=placed.notes,
+        folds=items.folds,
+        legend=legend_entries(items, options.lang) if options.legend else (),
+        pages=pages,
+        width=placed.width,
+        height=placed.height,
+        top=master_top(title, caption, placed.width, m),
         font=font,
         mono=mono,
         shown_flows=tuple(shown),
-        folded_flows=tuple(sorted(builder.folded_flows)),
-        lane_index={lane.id: i for i, lane in enumerate(placed)},
+        folded_flows=tuple(sorted(items.folded_flows)),
+        lane_index={lane.id: i for i, lane in enumerate(placed.lanes)},
+        together=items.together,
     )

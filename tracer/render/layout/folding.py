@@ -12,6 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from ipctrace.order import Node, OrderedTrace, PacketNode
+from ipctrace.render.layout.model import LaneId, RowKind
 from ipctrace.render.layout.steps import Step
 
 MAX_PERIOD = 24  # longest repeated block (in rows) folding looks for
@@ -117,12 +118,12 @@ def fold_steps(steps: Sequence[Step], ordered: OrderedTrace, min_repeat: int) ->
     outside. Entry rows of blocking calls are left out of the comparison (a
     receive waits in some iterations and not in others) and follow their calls.
     """
-    core_pos = [i for i, s in enumerate(steps) if s.kind != "enter"]
+    core_pos = [i for i, s in enumerate(steps) if s.kind is not RowKind.ENTER]
     core = [steps[i] for i in core_pos]
     partners = _partners(core, ordered)
     folds = _find_folds(core, partners, min_repeat)
-    enters = [(i, s) for i, s in enumerate(steps) if s.kind == "enter"]
-    call_pos = {s.keys[0]: core_pos[j] for j, s in enumerate(core) if s.kind == "call"}
+    enters = [(i, s) for i, s in enumerate(steps) if s.kind is RowKind.ENTER]
+    call_pos = {s.keys[0]: core_pos[j] for j, s in enumerate(core) if s.kind is RowKind.CALL}
 
     out: list[Step | FoldedSteps] = []
     cursor = 0  # next core index
@@ -149,8 +150,8 @@ def fold_steps(steps: Sequence[Step], ordered: OrderedTrace, min_repeat: int) ->
         if p == 0:
             break
         run = list(range(start, start + p * k))
-        per_lane: Counter[str] = Counter(core[j].lane for j in run)
-        taken: Counter[str] = Counter()
+        per_lane: Counter[LaneId] = Counter(core[j].lane for j in run)
+        taken: Counter[LaneId] = Counter()
         rep = []
         for j in run:
             lane = core[j].lane

@@ -1,198 +1,342 @@
-"""Geometry: text sizes, row heights and lane gaps, in points, so that no two labels overlap.
+"""Geometry: label sides, columns, bands and positions, in points, so that no two things overlap.
 
-The same measures (`text_width`, `Metrics`, the `*_width` functions) are used
-by `graphviz_svg` when it draws, so what layout reserves is what gets drawn.
+A pure function from `Items` to `Placed`, in four steps:
+
+- sides: each call label and note goes to the side of its lane away from that
+  row's arrows (outside at the edges);
+- columns: lanes of one family whose lives do not overlap share a column (a
+  server's second client handler is drawn below its first);
+- bands: consecutive rows that do not depend on each other and do not touch
+  each other's columns share one y (the child writes while the parent waits),
+  which keeps the causal order from top to bottom and saves a slide's height;
+- positions: each band's height from what is drawn in it, and each gap
+  between columns from the widest things facing each other in any band.
 """
 
 from __future__ import annotations
 
-import unicodedata
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
 
-from ipctrace.render.layout.model import Arrow, CallLabel, Lane, Note, _replace
+from ipctrace.render.layout.items import Items
+from ipctrace.render.layout.measure import arrow_label, call_size, end_size, head_size, note_size, text_width
+from ipctrace.render.layout.model import (
+    Arrow,
+    ArrowKind,
+    CallLabel,
+    Fold,
+    LabelAt,
+    Lane,
+    LaneId,
+    LaneKind,
+    Metrics,
+    Note,
+    Row,
+    RowKind,
+    Side,
+)
+from ipctrace.render.layout.sides import choose_sides
 
-if TYPE_CHECKING:
-    from ipctrace.render.layout.items import _Builder
-
-HEAD_HEIGHT_LINES = 2.0  # a lane's head box: title and subtitle
-
-
-def text_width(text: str, size: float, mono: bool = False) -> float:
-    """Estimated width in points: generous, so labels never overflow what was reserved for them."""
-    width = 0.0
-    for ch in text:
-        if unicodedata.east_asian_width(ch) in ("W", "F"):
-            width += 1.0
-        elif mono:
-            width += 0.61
-        elif ch in "il.,:;'|!()[] ":
-            width += 0.36
-        elif ch in "mwMW@%":
-            width += 0.9
-        elif ch.isupper():
-            width += 0.7
-        else:
-            width += 0.6
-    return width * size
+#: Kinds of rows that may share a band with rows of other lanes.
+_SHAREABLE = frozenset({RowKind.CALL, RowKind.ENTER, RowKind.OUTPUT, RowKind.EXIT})
 
 
 @dataclass(frozen=True)
-class Metrics:
-    """Sizes derived from the font size, in points."""
-
-    font: float
-    line: float
-    pad: float
-    bar: float
-    min_gap: float
-    small: float
-
-    @classmethod
-    def of(cls, font_size: float) -> Metrics:
-        return cls(
-            font=font_size,
-            line=font_size * 1.3,
-            pad=font_size * 0.6,
-            bar=font_size * 0.8,
-            min_gap=font_size * 9,
-            small=font_size * 0.85,
-        )
+class Placed:
+    rows: tuple[Row, ...]
+    lanes: tuple[Lane, ...]
+    arrows: tuple[Arrow, ...]
+    calls: tuple[CallLabel, ...]
+    notes: tuple[Note, ...]
+    width: float
+    height: float  # the bottom of the last band, plus room for endings drawn below it
+    columns: int
 
 
-def arrow_label_width(arrow: Arrow, m: Metrics) -> float:
-    mono = arrow.kind in ("msg", "in", "out", "lost", "found")
-    width = text_width(arrow.label, m.font, mono=mono)
-    if arrow.detail:
-        width += text_width("  " + arrow.detail, m.small)
-    return width
+# -- sides ------------------------------------------------------------------------------------------
 
 
-def call_width(call: CallLabel, m: Metrics) -> float:
-    return text_width(call.text, m.small)
+# -- columns ----------------------------------------------------------------------------------------
 
 
-def note_width(note: Note, m: Metrics) -> float:
-    return (
-        max(
-            text_width(line.text + line.typed + ("⌨ " if line.kind == "in" or line.typed else ""), m.small)
-            for line in note.lines
-        )
-        + 2 * m.pad
-    )
-
-
-def head_width(lane: Lane, m: Metrics) -> float:
-    return max(text_width(lane.title, m.font) * 1.1, text_width(lane.subtitle, m.small)) + 3 * m.pad
-
-
-def _sides(builder: _Builder, order: Sequence[str]) -> None:
-    """Put each call label and note on the side of its lane away from that row's arrows (outside at the edges)."""
-    pos = {lane: i for i, lane in enumerate(order)}
-    last = len(order) - 1
-    arrow_dir: dict[tuple[str, int], set[str]] = defaultdict(set)
-    for a in builder.arrows:
-        if a.src == a.dst or a.src not in pos or a.dst not in pos:
-            continue
-        right = pos[a.dst] > pos[a.src]
-        arrow_dir[(a.src, a.src_row)].add("right" if right else "left")
-        arrow_dir[(a.dst, a.dst_row)].add("left" if right else "right")
-
-    def side(lane: str, row: int) -> str:
-        dirs = arrow_dir.get((lane, row), set())
-        i = pos.get(lane, 0)
-        if dirs == {"right"}:
-            return "left"
-        if dirs == {"left"}:
-            return "right"
-        if i == 0 and last > 0:
-            return "left"
-        return "right"
-
-    builder.calls = [_replace(c, side=side(c.lane, c.row)) for c in builder.calls]
-    builder.notes = [
-        _replace(n, side="left" if pos.get(n.lane, 0) == 0 and last > 0 else "right") for n in builder.notes
-    ]
-
-
-def _row_heights(builder: _Builder, m: Metrics, lanes: Sequence[Lane]) -> list[float]:
-    heights = [m.line * 2.0 for _ in builder.rows]
-    for note in builder.notes:
-        heights[note.row] = max(heights[note.row], len(note.lines) * m.line + 1.4 * m.pad)
+def assign_columns(lanes: Sequence[Lane], families: Mapping[LaneId, tuple[object, ...]]) -> dict[LaneId, int]:
+    """A column per lane; a lane reuses the column of an earlier lane of its family that ended before it began."""
+    column: dict[LaneId, int] = {}
+    last_row: list[int] = []  # per column: the last row of its latest lane
+    family_of: list[tuple[object, ...]] = []
     for lane in lanes:
-        if lane.first_row < len(heights):
-            heights[lane.first_row] = max(heights[lane.first_row], HEAD_HEIGHT_LINES * m.line + 2.2 * m.pad)
-        if lane.kind == "process" and lane.last_row < len(heights):
-            heights[lane.last_row] = max(heights[lane.last_row], 2.3 * m.line)
-    for arrow in builder.arrows:
-        if arrow.label_at == "dst":
-            heights[arrow.dst_row] = max(heights[arrow.dst_row], 2.8 * m.line)
-        if arrow.kind == "fork":
-            heights[arrow.src_row] = max(heights[arrow.src_row], 2 * m.line + 2.4 * m.pad)
-    return heights
-
-
-def _lane_gaps(builder: _Builder, lanes: Sequence[Lane], m: Metrics) -> tuple[list[float], float, float]:
-    """Distances between neighbouring lanes (and the outer margins) so that no two labels overlap."""
-    n = len(lanes)
-    pos = {lane.id: i for i, lane in enumerate(lanes)}
-    gaps = [m.min_gap] * max(n - 1, 0)
-    left_margin = right_margin = m.pad * 2
-    right_at: dict[tuple[int, int], float] = defaultdict(float)
-    left_at: dict[tuple[int, int], float] = defaultdict(float)
-    half_bar = m.bar / 2 + m.pad
-    beside = [(c.lane, c.row, c.side, call_width(c, m)) for c in builder.calls]
-    beside += [(note.lane, note.row, note.side, note_width(note, m)) for note in builder.notes]
-    for lane, row, side, width in beside:  # what stands beside each lifeline, row by row, on each side
-        if lane not in pos:
-            continue
-        key = (pos[lane], row)
-        widest = right_at if side == "right" else left_at
-        widest[key] = max(widest[key], width + half_bar)
-    for (i, row), w in right_at.items():
-        if i < n - 1:
-            gaps[i] = max(gaps[i], w + left_at.get((i + 1, row), 0.0) + m.pad)
+        family = families.get(lane.id, ())
+        free = [
+            c
+            for c in range(len(last_row))
+            if family and family_of[c] == family and last_row[c] < lane.first_row and not _open(lanes, column, c)
+        ]
+        if free:
+            c = free[-1]
+            last_row[c] = lane.last_row
         else:
-            right_margin = max(right_margin, w + m.pad)
-    for (i, _row), w in left_at.items():
-        if i == 0:
-            left_margin = max(left_margin, w + m.pad)
-    for i in range(n - 1):
-        gaps[i] = max(gaps[i], head_width(lanes[i], m) / 2 + head_width(lanes[i + 1], m) / 2 + m.pad)
-    left_margin = max(left_margin, head_width(lanes[0], m) / 2 + m.pad) if lanes else left_margin
-    right_margin = max(right_margin, head_width(lanes[-1], m) / 2 + m.pad) if lanes else right_margin
-    spans = []
-    for a in builder.arrows:
-        if a.src not in pos or a.dst not in pos:
+            c = len(last_row)
+            last_row.append(lane.last_row)
+            family_of.append(family)
+        column[lane.id] = c
+    return column
+
+
+def _open(lanes: Sequence[Lane], column: Mapping[LaneId, int], c: int) -> bool:
+    """A column whose lane stays blocked to the end is never reused."""
+    return any(lane.open_end for lane in lanes if column.get(lane.id) == c)
+
+
+# -- bands ------------------------------------------------------------------------------------------
+
+
+def _footprints(items: Items, calls, notes, arrows, column: Mapping[LaneId, int]) -> list[set[int]]:
+    """Per row, what it occupies at its own y, in half columns: 2c is lane c's lifeline, 2c ± 1 the gaps beside it.
+
+    A call label or note takes the gap on its side; an arrow that leaves (or arrives) slanted takes the
+    gap next to that end, where its label and the steep start of its line are; a level arrow takes
+    everything between its ends; an ending's box takes both gaps.
+    """
+    feet = [{2 * column[r.lane]} if r.lane in column else set() for r in items.rows]
+    for c in (*calls, *notes):
+        feet[c.row].add(2 * column[c.lane] + (1 if c.side is Side.RIGHT else -1))
+    for a in arrows:
+        if a.src not in column or a.dst not in column:
             continue
-        i, j = sorted((pos[a.src], pos[a.dst]))
-        need = arrow_label_width(a, m) + 2 * m.pad + m.bar
-        if i == j:
+        src, dst = 2 * column[a.src], 2 * column[a.dst]
+        if a.src == a.dst:
+            for row in (a.src_row, a.dst_row):
+                feet[row].add(src + (1 if a.side is Side.RIGHT else -1))
+        elif a.src_row == a.dst_row:
+            feet[a.src_row].update(range(min(src, dst), max(src, dst) + 1))
+        else:
+            step = 1 if dst > src else -1
+            feet[a.src_row].update((src, src + step))
+            feet[a.dst_row].update((dst, dst - step))
+    for lane in items.lanes:
+        if lane.end is not None and lane.last_row < len(feet):
+            c = 2 * column[lane.id]
+            feet[lane.last_row].update((c - 1, c, c + 1))
+    return feet
+
+
+def make_bands(items: Items, calls, notes, arrows, column: Mapping[LaneId, int]) -> list[int]:
+    """The band of every row: a row joins the band above when nothing ties it to that band."""
+    feet = _footprints(items, calls, notes, arrows, column)
+    heads = {lane.first_row for lane in items.lanes}
+    fold_edges = {f.row0 for f in items.folds} | {f.row1 + 1 for f in items.folds}
+    tied: set[int] = set()
+    for a in items.arrows:
+        if a.kind is ArrowKind.FORK:
+            tied.add(a.src_row)
+    band_of: list[int] = []
+    start = 0
+    taken: set[int] = set()
+    for i, row in enumerate(items.rows):
+        joins = (
+            i > 0
+            and row.kind in _SHAREABLE
+            and items.rows[start].kind in _SHAREABLE
+            and i not in heads
+            and i not in fold_edges
+            and i not in tied
+            and items.depends[i] < start
+            and not feet[i] & taken
+        )
+        if joins:
+            taken |= feet[i]
+            band_of.append(band_of[-1])
+        else:
+            start, taken = i, set(feet[i])
+            band_of.append(band_of[-1] + 1 if band_of else 0)
+    return band_of
+
+
+def fold_room(fold: Fold, m: Metrics) -> float:
+    """Room above a fold's first row for its tab and words."""
+    return max(1, len(fold.lines)) * m.line + 0.9 * m.pad
+
+
+# -- heights ----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Extent:
+    above: float
+    below: float
+
+    def at_least(self, above: float = 0.0, below: float = 0.0) -> None:
+        self.above = max(self.above, above)
+        self.below = max(self.below, below)
+
+
+def _extents(
+    items: Items, calls: Sequence[CallLabel], notes: Sequence[Note], arrows: Sequence[Arrow], m: Metrics
+) -> list[_Extent]:
+    ext = [_Extent(0.6 * m.line, 0.6 * m.line) for _ in items.rows]
+    for c in calls:
+        h = call_size(c, m).h
+        ext[c.row].at_least(h / 2 + 0.1 * m.line, h / 2 + 0.1 * m.line)
+    for n in notes:
+        h = note_size(n, m).h
+        ext[n.row].at_least(h / 2 + 0.1 * m.line, h / 2 + 0.1 * m.line)
+    for a in arrows:
+        label = arrow_label(a, m)
+        if a.src == a.dst and a.src_row != a.dst_row:
             continue
-        spans.append((j - i, i, j, need))
-    for _, i, j, need in sorted(spans):
-        have = sum(gaps[i:j])
-        if have < need:
-            extra = (need - have) / (j - i)
-            for g in range(i, j):
-                gaps[g] += extra
-    for lane in lanes:
-        if lane.kind == "process" and lane.end:
-            w = text_width(lane.end, m.small) / 2 + m.pad * 2
-            i = pos[lane.id]
-            if i == 0:
-                left_margin = max(left_margin, w)
-            if i == n - 1:
-                right_margin = max(right_margin, w)
-    for fold in builder.folds:
-        w = text_width(fold.label, m.font) + text_width(fold.detail, m.small) + 4 * m.pad
-        idx = sorted(pos[x] for x in fold.lanes if x in pos)
-        if idx:
-            span = sum(gaps[idx[0] : idx[-1]])
-            if span + 2 * m.min_gap / 3 < w and idx[-1] > idx[0]:
-                extra = (w - span) / (idx[-1] - idx[0])
-                for g in range(idx[0], idx[-1]):
-                    gaps[g] += extra
-    return gaps, left_margin, right_margin
+        if a.label_at is LabelAt.SRC:
+            ext[a.src_row].at_least(above=label.h + 0.3 * m.line)
+        else:
+            ext[a.dst_row].at_least(below=label.h + 0.35 * m.line)
+    for lane in items.lanes:
+        head = head_size(lane, m).h
+        ext[lane.first_row].at_least(head / 2 + 0.2 * m.line, head / 2 + 0.2 * m.line)
+        if lane.end is not None and not lane.open_end:
+            end = end_size(lane.end, m).h
+            exit_row = items.rows[lane.last_row].kind is RowKind.EXIT and items.rows[lane.last_row].lane == lane.id
+            if exit_row:
+                ext[lane.last_row].at_least(end / 2 + 0.15 * m.line, end / 2 + 0.15 * m.line)
+            else:
+                ext[lane.last_row].at_least(below=ext[lane.last_row].below + end + 0.3 * m.line)
+    return ext
+
+
+def _head_room(items: Items, m: Metrics) -> dict[int, float]:
+    """Kernel and socket lanes whose first row already has an arrow at them: their head goes above that row."""
+    touched = {(a.src, a.src_row) for a in items.arrows} | {(a.dst, a.dst_row) for a in items.arrows}
+    room: dict[int, float] = {}
+    for lane in items.lanes:
+        if lane.kind is not LaneKind.PROCESS and (lane.id, lane.first_row) in touched:
+            room[lane.first_row] = max(room.get(lane.first_row, 0.0), head_size(lane, m).h + m.pad)
+    return room
+
+
+def place_rows(
+    items: Items,
+    bands: Sequence[int],
+    calls,
+    notes,
+    arrows,
+    m: Metrics,
+    top: float,
+    extra: Mapping[int, float] | None = None,
+) -> tuple[list[Row], float]:
+    """Each band's y, top and bottom, stacked from `top` down."""
+    ext = _extents(items, calls, notes, arrows, m)
+    room = _head_room(items, m)
+    fold_top = {f.row0: fold_room(f, m) for f in items.folds}
+    fold_end = {f.row1 for f in items.folds}
+    members: dict[int, list[int]] = defaultdict(list)
+    for i, b in enumerate(bands):
+        members[b].append(i)
+    rows = list(items.rows)
+    y = top
+    for band in sorted(members):
+        idx = members[band]
+        above = max(ext[i].above for i in idx)
+        below = max(ext[i].below for i in idx)
+        pre = max((room.get(i, 0.0) for i in idx), default=0.0)
+        y += (extra or {}).get(band, 0.0)
+        y += max((fold_top.get(i, 0.0) for i in idx), default=0.0)
+        center = y + pre + above
+        for i in idx:
+            head_y = center - above - pre / 2 if i in room else None
+            rows[i] = replace(rows[i], band=band, y=center, top=y, bottom=center + below, head_y=head_y)
+        y = center + below + 0.12 * m.line
+        if any(i in fold_end for i in idx):
+            y += m.line * 0.6
+    return rows, y
+
+
+# -- widths -----------------------------------------------------------------------------------------
+
+
+@dataclass
+class _Reach:
+    """Per band and column: how far things stand out to the left and to the right of the lifeline."""
+
+    left: dict[tuple[int, int], float]
+    right: dict[tuple[int, int], float]
+
+    def add(self, band: int, col: int, side: Side, width: float) -> None:
+        target = self.right if side is Side.RIGHT else self.left
+        target[(band, col)] = max(target.get((band, col), 0.0), width)
+
+    def centred(self, band: int, col: int, width: float) -> None:
+        self.add(band, col, Side.LEFT, width / 2)
+        self.add(band, col, Side.RIGHT, width / 2)
+
+
+def _reach(items: Items, rows: Sequence[Row], calls, notes, arrows, column, m: Metrics) -> _Reach:
+    reach = _Reach({}, {})
+    beside = m.bar / 2 + m.pad * 0.6
+    for c in calls:
+        reach.add(rows[c.row].band, column[c.lane], c.side, beside + call_size(c, m).w)
+    for n in notes:
+        reach.add(rows[n.row].band, column[n.lane], n.side, beside + note_size(n, m).w)
+    for lane in items.lanes:
+        reach.centred(rows[lane.first_row].band, column[lane.id], head_size(lane, m).w)
+        if lane.end is not None:
+            reach.centred(rows[lane.last_row].band, column[lane.id], end_size(lane.end, m).w)
+    for a in arrows:
+        label = arrow_label(a, m)
+        if a.src == a.dst:  # a loop beside the lifeline, its label beside the loop
+            reach.add(rows[a.src_row].band, column[a.src], a.side, beside + m.line * 1.8 + m.pad + label.w)
+            continue
+        src, dst = column[a.src], column[a.dst]
+        toward = Side.RIGHT if dst > src else Side.LEFT
+        if a.label_at is LabelAt.SRC:
+            reach.add(rows[a.src_row].band, src, toward, beside + label.w + m.pad)
+        else:
+            away = Side.LEFT if toward is Side.RIGHT else Side.RIGHT
+            reach.add(rows[a.dst_row].band, dst, away, beside + label.w + m.pad)
+    return reach
+
+
+def _gaps(reach: _Reach, columns: int, items: Items, column, m: Metrics) -> tuple[list[float], float, float]:
+    gaps = [m.min_gap] * max(columns - 1, 0)
+    left = right = m.pad * 2
+    for (band, col), w in reach.right.items():
+        if col < columns - 1:
+            gaps[col] = max(gaps[col], w + reach.left.get((band, col + 1), 0.0) + m.pad)
+        else:
+            right = max(right, w + m.pad)
+    for (band, col), w in reach.left.items():
+        if col == 0:
+            left = max(left, w + m.pad)
+        else:
+            gaps[col - 1] = max(gaps[col - 1], w + reach.right.get((band, col - 1), 0.0) + m.pad)
+    widest: dict[int, float] = defaultdict(float)  # heads repeated at the top of a page stand side by side
+    for lane in items.lanes:
+        widest[column[lane.id]] = max(widest[column[lane.id]], head_size(lane, m).w)
+    for col in range(columns - 1):
+        gaps[col] = max(gaps[col], widest[col] / 2 + widest[col + 1] / 2 + m.pad)
+    return gaps, left, right
+
+
+def place(
+    items: Items,
+    families: Mapping[LaneId, tuple[object, ...]],
+    m: Metrics,
+    top: float,
+    extra: Mapping[int, float] | None = None,
+) -> Placed:
+    """Sides, columns, bands and positions (see the module docstring); `extra` room above some bands."""
+    column = assign_columns(items.lanes, families)
+    columns = max(column.values(), default=-1) + 1
+    calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
+    bands = make_bands(items, calls, notes, arrows, column)
+    rows, bottom = place_rows(items, bands, calls, notes, arrows, m, top, extra)
+    gaps, left, right = _gaps(_reach(items, rows, calls, notes, arrows, column, m), columns, items, column, m)
+    xs = [left]
+    for gap in gaps:
+        xs.append(xs[-1] + gap)
+    width = xs[-1] + right if xs else left + right
+    for fold in items.folds:  # the fold's words run along its top edge
+        widest = max((text_width(line, m.small) for line in fold.lines), default=0.0)
+        width = max(width, text_width(fold.label, m.font, bold=True) + widest + 5 * m.pad)
+    lanes = tuple(replace(lane, column=column[lane.id], x=xs[column[lane.id]]) for lane in items.lanes)
+    open_ends = [end_size(lane.end, m).h for lane in lanes if lane.open_end and lane.end is not None]
+    height = bottom + (max(open_ends) + m.line if open_ends else 0.0)
+    return Placed(tuple(rows), lanes, arrows, calls, notes, width, height, columns)

@@ -1,70 +1,155 @@
-"""The diagram as a script of statements, in drawing order, for the text formats (Mermaid, PlantUML).
+"""The diagram as a script of statements, for the text formats (Mermaid, PlantUML).
 
-Those formats place things themselves: they need what happens at each row
-(loops, messages, activations, notes), not coordinates.
+Those formats place things themselves: they need what happens at each row,
+in the rows' (causal) order, not coordinates. A message is stated at the row
+that sent it, so nothing is shown received before it was sent and no process
+sends after its end. The script is cut into parts at the slide pages, so a
+long diagram becomes several diagrams instead of one that a tool cuts off.
 """
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from dataclasses import dataclass
+from enum import StrEnum
 
-from ipctrace.render.layout.model import Diagram
+from ipctrace.render.layout.model import ArrowKind, BarKind, Diagram, LaneId, NoteKind, Side
 
 
-@dataclass(frozen=True)
+class Statement(StrEnum):
+    LOOP = "loop"
+    END_LOOP = "end-loop"
+    MESSAGE = "message"
+    ACTIVATE = "activate"
+    DEACTIVATE = "deactivate"
+    NOTE = "note"  # beside a lane: a call label or printed lines
+    OVER = "over"  # on a lane: how it ended
+    CREATE = "create"  # a lane that begins here (a forked child)
+
+
+class Style(StrEnum):
+    SOLID = "solid"
+    DASHED = "dashed"
+    LOST = "lost"
+
+
+@dataclass(frozen=True, slots=True)
 class ScriptItem:
-    """One statement of a text sequence diagram, in drawing order."""
+    """One statement of a text sequence diagram, in drawing order; `row` is the layout row it stands for."""
 
-    kind: str  # loop, end-loop, message, activate, deactivate, note, over
-    lane: str = ""
-    other: str = ""
-    text: str = ""
+    kind: Statement
+    row: int
+    lane: LaneId | None = None
+    other: LaneId | None = None
     lines: tuple[str, ...] = ()
-    style: str = "solid"  # solid, dashed, lost
-    side: str = "right"
+    style: Style = Style.SOLID
+    side: Side = Side.RIGHT
+    handler: bool = False
 
 
-def script(diagram: Diagram) -> list[ScriptItem]:
-    """Walk the rows top to bottom: what a text format states at each, messages at their arrival."""
-    folds_at = {f.row0: f for f in diagram.folds}
-    fold_ends: Counter[int] = Counter(f.row1 for f in diagram.folds)
-    data_rows = {(a.src, a.src_row) for a in diagram.arrows if a.kind in ("msg", "in", "lost")} | {
-        (a.dst, a.dst_row) for a in diagram.arrows if a.kind in ("msg", "out", "found")
-    }
-    by_row: dict[int, list[ScriptItem]] = defaultdict(list)
-    for bar in diagram.bars:
-        if bar.kind in ("wait", "sleep", "open"):
-            by_row[bar.row0].append(ScriptItem("activate", bar.lane))
+@dataclass(frozen=True, slots=True)
+class ScriptPart:
+    """The statements of one page, with the lanes it shows and those active when it begins."""
+
+    lanes: tuple[LaneId, ...]
+    active: tuple[LaneId, ...]
+    items: tuple[ScriptItem, ...]
+
+
+def _calls_and_bars(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
     for call in diagram.calls:
-        if call.kind == "enter" or (call.lane, call.row) not in data_rows:
-            by_row[call.row].append(ScriptItem("note", call.lane, text=call.text, side=call.side))
+        lines = (call.text, *call.details)
+        item = ScriptItem(Statement.NOTE, call.row, call.lane, lines=lines, side=call.side, handler=bool(call.handler))
+        at[call.row].append(item)
+    for bar in diagram.bars:
+        if bar.kind in (BarKind.WAIT, BarKind.SLEEP, BarKind.OPEN):
+            at[bar.row0].append(ScriptItem(Statement.ACTIVATE, bar.row0, bar.lane))
+        if bar.kind in (BarKind.WAIT, BarKind.SLEEP):
+            ends[bar.row1].append(ScriptItem(Statement.DEACTIVATE, bar.row1, bar.lane))
+
+
+def _messages(diagram: Diagram, at: dict[int, list[ScriptItem]]) -> None:
     for arrow in diagram.arrows:
-        row = arrow.dst_row
-        text = f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label
-        style = "dashed" if arrow.dashed else "lost" if arrow.kind == "lost" else "solid"
-        by_row[row].append(ScriptItem("message", arrow.src, arrow.dst, text=text, style=style))
+        text = (
+            f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label
+        ) or "…"  # a bare leg out of the kernel
+        style = Style.DASHED if arrow.kind.dashed else Style.LOST if arrow.kind is ArrowKind.LOST else Style.SOLID
+        if arrow.kind is ArrowKind.FORK:
+            at[arrow.src_row].append(ScriptItem(Statement.CREATE, arrow.src_row, arrow.dst))
+        at[arrow.src_row].append(ScriptItem(Statement.MESSAGE, arrow.src_row, arrow.src, arrow.dst, (text,), style))
+
+
+def _notes_and_ends(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
     for note in diagram.notes:
         lines = tuple(
-            line.text + (f" ⌨ {line.typed}" if line.typed else "") if line.kind != "in" else f"⌨ {line.text}"
+            f"⌨ {line.text}" if line.kind is NoteKind.IN else line.text + (f" ⌨ {line.typed}" if line.typed else "")
             for line in note.lines
         )
-        by_row[note.row].append(ScriptItem("note", note.lane, lines=lines, side=note.side))
-    for bar in diagram.bars:
-        if bar.kind in ("wait", "sleep"):
-            by_row[bar.row1].append(ScriptItem("deactivate", bar.lane))
+        at[note.row].append(ScriptItem(Statement.NOTE, note.row, note.lane, lines=lines, side=note.side))
     for lane in diagram.lanes:
-        if lane.kind == "process" and lane.end and not lane.open_end:
-            by_row[lane.last_row].append(ScriptItem("over", lane.id, text=lane.end))
-    out: list[ScriptItem] = []
-    for row in diagram.rows:
-        if row.index in folds_at:
-            fold = folds_at[row.index]
-            out.append(ScriptItem("loop", text=f"{fold.label} {fold.detail}".strip()))
-        out.extend(by_row.get(row.index, ()))
-        for _ in range(fold_ends.get(row.index, 0)):
-            out.append(ScriptItem("end-loop"))
-    for lane in diagram.lanes:
-        if lane.open_end:
-            out.append(ScriptItem("over", lane.id, text=lane.end))
-    return out
+        if lane.end is not None:
+            row = len(diagram.rows) - 1 if lane.open_end else lane.last_row
+            lines = (lane.end.text, *([lane.end.note] if lane.end.note else []))
+            ends[row].append(ScriptItem(Statement.OVER, row, lane.id, lines=lines))
+
+
+def _by_row(diagram: Diagram) -> dict[int, list[ScriptItem]]:
+    """What is stated at each row: calls, activations, messages (where sent), notes, then bar ends and endings."""
+    at: dict[int, list[ScriptItem]] = defaultdict(list)
+    ends: dict[int, list[ScriptItem]] = defaultdict(list)
+    _calls_and_bars(diagram, at, ends)
+    _messages(diagram, at)
+    _notes_and_ends(diagram, at, ends)
+    for row, items in ends.items():
+        at[row].extend(items)
+    return at
+
+
+@dataclass
+class _Walk:
+    """The state of the walk down the rows: open bars per lane and loops left open by a page break."""
+
+    active: dict[LaneId, int]
+    open_loops: int = 0
+
+    def keep(self, item: ScriptItem) -> bool:
+        """Count bars; a deactivation of a lane that is not active is dropped."""
+        if item.lane is None or item.kind not in (Statement.ACTIVATE, Statement.DEACTIVATE):
+            return True
+        if item.kind is Statement.DEACTIVATE:
+            if self.active[item.lane] <= 0:
+                return False
+            self.active[item.lane] -= 1
+        else:
+            self.active[item.lane] += 1
+        return True
+
+
+def _part(diagram: Diagram, row0: int, row1: int, shown: set[LaneId], at, walk: _Walk) -> ScriptPart:
+    folds_at = {f.row0: f for f in diagram.folds}
+    fold_ends: dict[int, int] = defaultdict(int)
+    for f in diagram.folds:
+        fold_ends[f.row1] += 1
+    starting = tuple(lane for lane, n in walk.active.items() if n > 0)
+    items = [ScriptItem(Statement.LOOP, row0, lines=("…",)) for _ in range(walk.open_loops)]  # a loop cut by a break
+    for row in range(row0, row1):
+        if row in folds_at:
+            items.append(ScriptItem(Statement.LOOP, row, lines=(folds_at[row].detail,)))
+            walk.open_loops += 1
+        items.extend(item for item in at.get(row, ()) if walk.keep(item))
+        for _ in range(fold_ends.get(row, 0)):
+            items.append(ScriptItem(Statement.END_LOOP, row))
+            walk.open_loops -= 1
+    items.extend(ScriptItem(Statement.END_LOOP, row1 - 1) for _ in range(walk.open_loops))
+    lanes = tuple(lane.id for lane in diagram.lanes if lane.id in shown)
+    return ScriptPart(lanes, starting, tuple(items))
+
+
+def script(diagram: Diagram) -> tuple[ScriptPart, ...]:
+    """Walk the rows top to bottom, page by page: what a text format states at each."""
+    at = _by_row(diagram)
+    ranges: dict[tuple[int, int], set[LaneId]] = {}  # a page split by lanes is one part: the tools place lanes
+    for page in diagram.pages:
+        ranges.setdefault((page.row0, page.row1), set()).update(p.lane for p in page.lanes)
+    walk = _Walk(defaultdict(int))
+    return tuple(_part(diagram, row0, row1, shown, at, walk) for (row0, row1), shown in ranges.items())

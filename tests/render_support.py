@@ -1,0 +1,168 @@
+"""What the rendering tests share: every scenario run once per session, and the checks on the layout model.
+
+The runs are cached in this module (the test files each ask for them through
+their own fixtures), so the scenarios run once however many files use them.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from ipctrace.link import link
+from ipctrace.order import OrderedTrace, order
+from ipctrace.render.layout import Diagram, RowKind
+from ipctrace.render.layout.boxes import BoxKind, boxes, segments
+from ipctrace.render.layout.model import ArrowKind
+from ipctrace.render.options import MIN_TEXT_PX, PAGE_WIDTH_PT, PNG_WIDTH_PX, View
+from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
+from ipctrace.session import RunOptions, run_scenario
+from tests.conftest import IN_CI, PROGRAMS, can_capture
+
+VIEWS = tuple(View)
+_RUNS: dict[str, OrderedTrace] = {}
+
+
+def need(condition: bool, what: str) -> None:
+    """Skip (fail in CI) when a tool the test needs is missing; `what` names it and how to install it."""
+    if not condition:
+        if IN_CI:
+            pytest.fail(f"CI must have {what}")
+        pytest.skip(f"{what} is not installed")
+
+
+def need_graphviz() -> None:
+    need(shutil.which("neato") is not None, "graphviz (apt-get install graphviz)")
+
+
+def _run(root: Path, name: str, capture: str, **changes: object) -> OrderedTrace:
+    scenario = find_scenario(name)
+    for role, lines in changes.pop("say", {}).items():  # type: ignore[attr-defined]
+        scenario = scenario.with_stdin(role, tuple(lines))
+    result = run_scenario(scenario, RunOptions(outdir=root / name, capture=capture, port=0))
+    return order(link(result.trace))
+
+
+def scenario_runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, OrderedTrace]:
+    """Every built-in scenario, run once per session (packets captured when this machine can)."""
+    if not _RUNS:
+        root = tmp_path_factory.mktemp("render-runs")
+        capture = "scapy" if can_capture() is None else "none"
+        names = sorted(builtin_scenarios())
+        with ThreadPoolExecutor(4) as pool:
+            _RUNS.update(zip(names, pool.map(lambda n: _run(root, n, capture), names), strict=True))
+    return _RUNS
+
+
+def loop_run(tmp_path_factory: pytest.TempPathFactory) -> OrderedTrace:
+    if "render_loop" not in _RUNS:
+        root = tmp_path_factory.mktemp("render-loop")
+        scenario = adhoc_scenario([sys.executable, str(PROGRAMS / "render_loop.py"), "1000"])
+        result = run_scenario(scenario, RunOptions(outdir=root, capture="none", port=0))
+        _RUNS["render_loop"] = order(link(result.trace))
+    return _RUNS["render_loop"]
+
+
+def korean_chat_run(tmp_path_factory: pytest.TempPathFactory) -> OrderedTrace:
+    if "korean_chat" not in _RUNS:
+        root = tmp_path_factory.mktemp("render-korean")
+        capture = "scapy" if can_capture() is None else "none"
+        _RUNS["korean_chat"] = _run(
+            root, "tcp_chat", capture, say={"client": ["안녕하세요\n"], "server": ["반가워요\n"]}
+        )
+    return _RUNS["korean_chat"]
+
+
+# -- checks on the layout model -------------------------------------------------------------------
+
+
+def smallest_text_px(diagram: Diagram) -> float:
+    """The smallest text of any page, in pixels of a 1920 × 1080 slide."""
+    px_per_pt = PNG_WIDTH_PX / PAGE_WIDTH_PT
+    return min(min(page.scale, 1.0) * diagram.metrics.small * px_per_pt for page in diagram.pages)
+
+
+def check_pages(diagram: Diagram) -> None:
+    """No arrow split across pages, no page of endings only, the smallest text readable from the back row."""
+    pages = diagram.pages
+    ranges = list(dict.fromkeys((p.row0, p.row1) for p in pages))  # a diagram split by lanes repeats each range
+    assert ranges[0][0] == 0 and ranges[-1][1] == len(diagram.rows)
+    for a, b in zip(ranges, ranges[1:], strict=False):
+        assert a[1] == b[0], "pages cover every row once, in order"
+    for arrow in diagram.arrows:
+        assert any(
+            p.has_row(arrow.src_row)
+            and p.has_row(arrow.dst_row)
+            and {arrow.src, arrow.dst} <= {x.lane for x in p.lanes}
+            for p in pages
+        ), f"{arrow.id} split"
+    for lo, hi in diagram.together:
+        assert any(p.has_row(lo) and p.has_row(hi) for p in pages), f"rows {lo}-{hi} (a handshake or teardown) split"
+    for page in pages:
+        kinds = {diagram.rows[i].kind for i in range(page.row0, page.row1)}
+        assert page.number == 1 or kinds != {RowKind.EXIT}, f"page {page.number} holds only endings"
+    assert smallest_text_px(diagram) >= MIN_TEXT_PX - 0.01, f"text {smallest_text_px(diagram):.1f} px"
+
+
+def check_no_overlaps(diagram: Diagram) -> None:
+    """No two labels overlap, and no arrow runs through a label that is not its own."""
+    drawn = sorted(boxes(diagram), key=lambda b: b.y0)
+    labels = [b for b in drawn if b.kind is not BoxKind.BAR]
+    for i, a in enumerate(drawn):
+        for b in drawn[i + 1 :]:
+            if b.y0 >= a.y1:
+                break
+            if a.kind is BoxKind.BAR and b.kind is BoxKind.BAR:
+                continue
+            if BoxKind.BAR in (a.kind, b.kind) and BoxKind.HEAD in (a.kind, b.kind):
+                continue
+            assert not a.overlaps(b), f"{a.kind} {a.ref} (row {a.row}) overlaps {b.kind} {b.ref} (row {b.row})"
+    for seg in segments(diagram):
+        lo, hi = min(seg.y0, seg.y1), max(seg.y0, seg.y1)
+        for box in labels:
+            if box.ref == seg.ref or box.y1 < lo or box.y0 > hi:
+                continue
+            if box.kind in (BoxKind.HEAD, BoxKind.END) and _touches_lane(diagram, seg.ref, box.ref):
+                continue
+            assert not seg.crosses(box), f"arrow {seg.ref} crosses {box.kind} {box.ref} (row {box.row})"
+
+
+def _touches_lane(diagram: Diagram, arrow_id: str, lane_id: str) -> bool:
+    arrow = next(a for a in diagram.arrows if str(a.id) == arrow_id)
+    return lane_id in (str(arrow.src), str(arrow.dst))
+
+
+def check_messages(diagram: Diagram, ordered: OrderedTrace) -> None:
+    """Every flow with both ends drawn is one arrow (processes) or one leg in and one out (other views)."""
+    linked = ordered.linked
+    hidden = set(diagram.folded_flows)
+    row_of: dict[object, int] = {}
+    for row in diagram.rows:
+        if row.kind is not RowKind.ENTER:
+            for key in row.keys:
+                row_of[key] = row.index
+    counts: Counter[tuple[ArrowKind, int]] = Counter()
+    for arrow in diagram.arrows:
+        for i in arrow.flows:
+            counts[(arrow.kind, i)] += 1
+        assert arrow.dst_row >= arrow.src_row, f"{arrow.id} points up"
+    for i, flow in enumerate(linked.flows):
+        if i in hidden or flow.send not in row_of or flow.recv not in row_of:
+            continue
+        if diagram.options.view is View.PROCESSES:
+            assert counts[(ArrowKind.MSG, i)] == 1, f"flow {i} has {counts[(ArrowKind.MSG, i)]} arrows"
+            arrow = next(a for a in diagram.arrows if a.kind is ArrowKind.MSG and a.flows == (i,))
+            assert (arrow.src_row, arrow.dst_row) == (row_of[flow.send], row_of[flow.recv])
+        else:
+            assert counts[(ArrowKind.IN, i)] == 1 and counts[(ArrowKind.OUT, i)] == 1, f"flow {i}"
+
+
+def check_diagram(diagram: Diagram, ordered: OrderedTrace) -> None:
+    check_pages(diagram)
+    check_no_overlaps(diagram)
+    check_messages(diagram, ordered)

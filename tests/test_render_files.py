@@ -1,0 +1,160 @@
+"""The files a run writes: the SVG master (checked by structure), PNG slides and one PDF, themes, errors.
+
+Graphviz is needed: without it these tests skip and say so, except in CI, where they fail.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from ipctrace.render import (
+    DEFAULT_FORMATS,
+    RENDERERS,
+    RenderError,
+    RenderOptions,
+    build_diagram,
+    get_renderer,
+    render_outputs,
+)
+from ipctrace.render.graphviz.files import pdf_page_count, pdf_page_sizes, png_size
+from ipctrace.render.i18n import korean_font
+from ipctrace.render.layout import ArrowKind
+from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
+from tests.render_support import VIEWS, korean_chat_run, need, need_graphviz, scenario_runs
+
+SVG = "{http://www.w3.org/2000/svg}"
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory):
+    return scenario_runs(tmp_path_factory)
+
+
+NO_GRAPHVIZ_NEEDED = {"test_the_registry_names_every_format", "test_missing_graphviz_says_how_to_fix"}
+
+
+@pytest.fixture(autouse=True)
+def graphviz(request):
+    if request.node.originalname not in NO_GRAPHVIZ_NEEDED:
+        need_graphviz()
+
+
+def _groups(svg: str) -> list[ET.Element]:
+    return [g for g in ET.fromstring(svg).iter(f"{SVG}g") if g.get("id")]
+
+
+def _classes(g: ET.Element) -> set[str]:
+    return set((g.get("class") or "").split())
+
+
+def _path_ends(g: ET.Element) -> tuple[tuple[float, float], tuple[float, float]]:
+    path = next(g.iter(f"{SVG}path"), None)
+    assert path is not None, g.get("id")
+    numbers = [float(x) for x in re.findall(r"-?\d+(?:\.\d+)?", path.get("d", ""))]
+    points = list(zip(numbers[::2], numbers[1::2], strict=False))
+    return points[0], points[-1]
+
+
+def check_svg(svg: str, diagram) -> None:
+    groups = _groups(svg)
+    lanes = {g.get("id") for g in groups if "lane" in _classes(g)}
+    assert lanes == {f"lane-{lane.id}" for lane in diagram.lanes}, "one head per lane"
+    arrows = [g for g in groups if "arrow" in _classes(g)]
+    assert {g.get("id") for g in arrows} == {str(a.id) for a in diagram.arrows}, "every arrow drawn once, by its id"
+    for g in arrows:  # time flows down: no arrow ends above where it starts
+        (_, y0), (_, y1) = _path_ends(g)
+        assert y1 >= y0 - 0.5, f"{g.get('id')} points up"
+        title = g.find(f"{SVG}title")
+        assert title is not None and title.text and "->" not in title.text
+    for arrow in diagram.arrows:
+        if arrow.kind.carries_data:
+            g = next(g for g in arrows if g.get("id") == str(arrow.id))
+            assert {f"flow-{i}" for i in arrow.flows} <= _classes(g)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_scenario_every_view_svg(traces, view):
+    renderer = get_renderer("svg", RenderOptions(view=view))
+    for name, ordered in traces.items():
+        diagram = build_diagram(ordered, RenderOptions(view=view))
+        try:
+            check_svg(renderer.render_one(diagram), diagram)  # type: ignore[arg-type]
+        except AssertionError as exc:
+            raise AssertionError(f"{name}, {view} view: {exc}") from None
+
+
+def test_render_outputs_writes_slides_and_one_pdf(traces, tmp_path):
+    written = render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(view="packets"))
+    for label in DEFAULT_FORMATS:
+        assert written[label].is_file(), label
+    pngs = sorted(tmp_path.glob("sequence-*.png"))
+    assert [p.name for p in pngs][:1] == ["sequence-01.png"]
+    assert len(pngs) == len([k for k in written if k.startswith("png")])
+    for png in pngs:
+        assert png_size(png.read_bytes()) == (1920, 1080), "a 16:9 slide"
+    pdf = written["pdf"].read_bytes()
+    assert pdf.startswith(b"%PDF") and pdf_page_count(pdf) == len(pngs)
+    assert set(pdf_page_sizes(pdf)) == {(PAGE_WIDTH_PT, PAGE_HEIGHT_PT)}, "every PDF page has the same size"
+    ET.fromstring(written["svg"].read_text(encoding="utf-8"))
+    diagram = build_diagram(traces["tcp_chat"], RenderOptions(view="packets"))
+    assert len(pngs) == len(diagram.pages)
+
+
+def test_stale_pages_are_removed(traces, tmp_path):
+    render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(page_rows=4), formats=("png",))
+    many = len(list(tmp_path.glob("sequence-*.png")))
+    render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(), formats=("png",))
+    assert len(list(tmp_path.glob("sequence-*.png"))) < many
+
+
+@pytest.mark.parametrize("theme", ["dark", "print"])
+def test_themes_and_slide_options(traces, theme):
+    options = RenderOptions(theme=theme, font_size=18, title="Pipes, both ways", legend=True)
+    svg = get_renderer("svg", options).render_one(build_diagram(traces["pipe3"], options))
+    assert isinstance(svg, str) and "Pipes, both ways" in svg
+    assert any(g.get("id") == "legend" for g in _groups(svg))
+    background = {"dark": "#0d1117", "print": "#ffffff"}[theme]
+    assert f'fill="{background}"' in svg
+
+
+def test_korean_text_in_the_svg(traces, tmp_path_factory):
+    need(korean_font() is not None, "a Korean font (apt-get install fonts-nanum)")
+    options = RenderOptions(lang="ko")
+    svg = get_renderer("svg", options).render_one(build_diagram(traces["pipe3"], options))
+    for word in ("부모 프로세스", "자식 프로세스", "main의 자식"):
+        assert word in svg  # type: ignore[operator]
+    chat = korean_chat_run(tmp_path_factory)
+    svg = get_renderer("svg").render_one(build_diagram(chat, RenderOptions()))
+    assert "&#39;안녕하세요\\n&#39;" in svg or "'안녕하세요\\n'" in svg  # type: ignore[operator]
+
+
+def test_missing_graphviz_says_how_to_fix(traces, monkeypatch, tmp_path):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(RenderError, match="apt-get install graphviz"):
+        render_outputs(traces["pipe1"], tmp_path / "out", formats=("svg",))
+
+
+def test_the_registry_names_every_format():
+    assert set(RENDERERS) == {"svg", "png", "pdf", "mermaid", "plantuml", "text"}
+    with pytest.raises(RenderError, match="unknown output format 'gif'"):
+        get_renderer("gif")
+
+
+def test_paths_written_are_reported(traces, tmp_path):
+    written = render_outputs(traces["pipe1"], tmp_path, formats=("svg", "text"))
+    assert set(written) == {"svg", "text"}
+    assert all(isinstance(p, Path) and p.parent == tmp_path for p in written.values())
+
+
+def test_svg_and_slides_agree(traces, tmp_path):
+    """One layout, several formats: the slides show the same arrows as the SVG master."""
+    diagram = build_diagram(traces["pipe3"], RenderOptions())
+    written = render_outputs(traces["pipe3"], tmp_path, formats=("svg", "png", "pdf"))
+    svg = written["svg"].read_text(encoding="utf-8")
+    assert {g.get("id") for g in _groups(svg) if "arrow" in _classes(g)} == {str(a.id) for a in diagram.arrows}
+    assert sum(1 for a in diagram.arrows if a.kind is ArrowKind.MSG) == 2

@@ -1,0 +1,353 @@
+"""The layout model of real runs: slide pages, no overlaps, every message once, names, endings, folds.
+
+Every built-in scenario runs once per session (tests/render_support.py); the
+checks read the frozen layout model (`Diagram`), no pixels.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+
+from ipctrace.link import link
+from ipctrace.order import order
+from ipctrace.render import RenderError, RenderOptions, build_diagram
+from ipctrace.render.i18n import korean_font
+from ipctrace.render.labels import show_text
+from ipctrace.render.layout import ArrowKind, BarKind, CallKind, EndKind, LaneKind, NoteKind, RowKind
+from ipctrace.render.options import MIN_TEXT_PX, View
+from ipctrace.scenarios import adhoc_scenario, builtin_scenarios
+from ipctrace.session import RunOptions, run_scenario
+from tests.conftest import PROGRAMS, can_capture
+from tests.render_support import (
+    VIEWS,
+    check_diagram,
+    korean_chat_run,
+    loop_run,
+    need,
+    scenario_runs,
+    smallest_text_px,
+)
+
+
+@pytest.fixture(scope="module")
+def traces(tmp_path_factory):
+    return scenario_runs(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def loop_trace(tmp_path_factory):
+    return loop_run(tmp_path_factory)
+
+
+def _calls(diagram, lane_title: str) -> list[str]:
+    lane = next(lane for lane in diagram.lanes if lane.title == lane_title)
+    return [" ".join((c.text, *c.details)) for c in diagram.calls if c.lane == lane.id]
+
+
+# -- the invariants, for every scenario and view ----------------------------------------------------------
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_every_scenario_makes_readable_whole_slides(traces, view):
+    """No arrow split across pages, no page of endings only, text ≥ 28 px, no overlaps, every message once."""
+    assert set(traces) >= set(builtin_scenarios())
+    for name, ordered in sorted(traces.items()):
+        for fold in (True, False):
+            diagram = build_diagram(ordered, RenderOptions(view=view, fold=fold))
+            try:
+                check_diagram(diagram, ordered)
+            except AssertionError as exc:
+                raise AssertionError(f"{name}, {view} view, fold={fold}: {exc}") from None
+
+
+def test_messages_are_never_received_before_sent(traces):
+    for name, ordered in traces.items():
+        diagram = build_diagram(ordered, RenderOptions(fold=False))
+        for arrow in diagram.arrows:
+            assert arrow.dst_row >= arrow.src_row, f"{name}: {arrow.id}"
+            assert diagram.rows[arrow.dst_row].y >= diagram.rows[arrow.src_row].y
+
+
+def test_font_size_scales_the_slides(traces):
+    small = build_diagram(traces["pipe3"], RenderOptions())
+    large = build_diagram(traces["pipe3"], RenderOptions(font_size=18))
+    assert smallest_text_px(small) >= MIN_TEXT_PX
+    assert smallest_text_px(large) >= 36 - 0.01, "18 pt on a 960-point slide is 36 px at 1920 × 1080"
+    assert len(large.pages) >= len(small.pages)
+
+
+def test_a_small_diagram_fills_its_slide(traces):
+    diagram = build_diagram(traces["pipe1"], RenderOptions())
+    assert len(diagram.pages) == 1 and diagram.pages[0].scale > 1.2, "pipe1 is enlarged, not left in a corner"
+
+
+def test_page_rows_limits_each_page(traces):
+    diagram = build_diagram(traces["tcp_chat"], RenderOptions(page_rows=6))
+    assert all(p.row1 - p.row0 <= 6 for p in diagram.pages)
+    check_diagram(diagram, traces["tcp_chat"])
+
+
+# -- what the textbook figures show -----------------------------------------------------------------------
+
+
+def test_pipe3_reads_like_the_textbook(traces):
+    diagram = build_diagram(traces["pipe3"], RenderOptions())
+    titles = [lane.title for lane in diagram.lanes]
+    assert titles == ["main", "child of main"]
+    child = diagram.lanes[1]
+    fork = next(a for a in diagram.arrows if a.kind is ArrowKind.FORK)
+    assert child.first_row == fork.src_row, "the child's lifeline begins at the parent's fork()"
+    labels = [a.label for a in diagram.arrows if a.kind is ArrowKind.MSG]
+    assert labels == ["'Who are you?\\0'", "'Thank you for your message\\0'"]
+    assert {b.kind for b in diagram.bars} >= {BarKind.WAIT, BarKind.SLEEP}
+    assert all(lane.end is not None and lane.end.text == "exit 0" for lane in diagram.lanes)
+    assert any("Parent proc output" in line.text for note in diagram.notes for line in note.lines)
+
+
+def test_title_caption_and_no_pids(traces):
+    diagram = build_diagram(traces["pipe3"], RenderOptions())
+    trace = traces["pipe3"].trace
+    assert diagram.title == trace.header.title and "pipe" in diagram.title.lower() and diagram.title != "pipe3"
+    assert diagram.caption == trace.header.lesson and diagram.caption
+    assert all("pid" not in lane.subtitle for lane in diagram.lanes), "pids change every run: off by default"
+    with_pids = build_diagram(traces["pipe3"], RenderOptions(pids=True, title="Two pipes", caption=""))
+    assert all(f"pid {lane.pid}" in lane.subtitle for lane in with_pids.lanes)
+    assert with_pids.title == "Two pipes" and with_pids.caption == ""
+
+
+def test_descriptors_are_named_by_what_they_refer_to(traces):
+    pipe3 = build_diagram(traces["pipe3"], RenderOptions())
+    main = _calls(pipe3, "main")
+    assert any("pipe #1: 3 read, 4 write" in c for c in main), main
+    assert any("pipe #2 write end" in c for c in main), main
+    child = _calls(pipe3, "child of main")
+    assert any(c.startswith("write(fd 4)") and "pipe #1 write end" in c for c in child), child
+    server = _calls(build_diagram(traces["tcp_hello"], RenderOptions()), "server")
+    assert any("listening socket :" in c for c in server), server
+    assert any("connection to client 127.0.0.1:" in c for c in server), server
+    pair = _calls(build_diagram(traces["socketpair_single"], RenderOptions()), "main")
+    assert any("socketpair #1: end 0 = 3, end 1 = 4" in c for c in pair), pair
+
+
+def test_after_fork_the_kernel_view_shows_who_holds_what(traces):
+    diagram = build_diagram(traces["pipe1"], RenderOptions(view=View.KERNEL))
+    holds = [n for n in diagram.notes if n.lines[0].kind is NoteKind.FDS]
+    assert len(holds) == 1
+    text = [line.text for line in holds[0].lines]
+    assert "after fork both hold:" in text[0]
+    assert any("pipe #1 read end" in t for t in text) and any("pipe #1 write end" in t for t in text)
+
+
+def test_datagrams_carry_their_addresses(traces):
+    for name in ("udp_hello", "unix_dgram"):
+        diagram = build_diagram(traces[name], RenderOptions())
+        messages = [a for a in diagram.arrows if a.kind is ArrowKind.MSG]
+        assert messages and all(" → " in a.detail for a in messages), [a.detail for a in messages]
+        kernel = build_diagram(traces[name], RenderOptions(view=View.KERNEL))
+        legs = [a for a in kernel.arrows if a.kind in (ArrowKind.IN, ArrowKind.OUT)]
+        assert legs and all(("to " if a.kind is ArrowKind.IN else "from ") in a.detail for a in legs), [
+            a.detail for a in legs
+        ]
+    udp = traces["udp_hello"]
+    if udp.trace.packets:
+        packets = build_diagram(udp, RenderOptions(view=View.PACKETS))
+        datagrams = [a for a in packets.arrows if a.kind is ArrowKind.PACKET]
+        assert datagrams and all(":" in a.detail and "→" in a.detail for a in datagrams)
+
+
+def test_expected_endings_are_drawn_as_expected(traces):
+    diagram = build_diagram(traces["udp_file"], RenderOptions())
+    server = next(lane for lane in diagram.lanes if lane.title == "server")
+    assert server.end is not None and server.end.kind is EndKind.EXPECTED
+    assert server.end.text == "blocked forever in recvfrom"
+    assert "UDP has no end of file" in server.end.note and not server.end.crashed
+    assert "expected" in diagram.ending
+    nosleep = build_diagram(traces["pipe2_nosleep"], RenderOptions())
+    assert any(lane.end is not None and lane.end.kind is EndKind.EXPECTED for lane in nosleep.lanes)
+
+
+def test_blocked_at_the_end_is_open(traces):
+    diagram = build_diagram(traces["pipe2_nosleep"], RenderOptions())
+    assert any(b.kind is BarKind.OPEN for b in diagram.bars)
+    assert any(lane.open_end for lane in diagram.lanes)
+
+
+def test_kernel_view_has_a_lane_per_pipe(traces):
+    diagram = build_diagram(traces["pipe3"], RenderOptions(view="kernel"))
+    assert [lane.title for lane in diagram.lanes if lane.kind is LaneKind.CHANNEL] == ["pipe #1", "pipe #2"]
+    assert any(b.kind is BarKind.HELD for b in diagram.bars), "bytes waiting in the pipe are visible"
+
+
+def test_echo_storeserv_names_roles_by_what_they_do(traces):
+    diagram = build_diagram(traces["echo_storeserv"], RenderOptions())
+    titles = {lane.title for lane in diagram.lanes}
+    assert {"server", "pipe #1 reader", "handler for client1", "handler for client2"} <= titles, titles
+    assert {"client1's writer", "client2's writer"} <= titles, titles
+    handler = [c for c in diagram.calls if c.handler]
+    assert handler and any("waitpid" in c.text and c.handler == "SIGCHLD" for c in handler)
+    assert diagram.folds and all(" → " in f.detail and "times:" in f.detail for f in diagram.folds)
+    columns = {lane.column for lane in diagram.lanes}
+    assert len(columns) < len(diagram.lanes), "a server's successive handlers share one column"
+    assert any(c.kind is CallKind.INTERRUPTED for c in diagram.calls), "the SystemExit of the stopped server"
+
+
+# -- packets ------------------------------------------------------------------------------------------
+
+
+def _needs_packets(ordered):
+    if not ordered.trace.packets:
+        need(False, f"packet capture ({can_capture()})")
+
+
+def test_packets_view_ties_the_wire_to_the_calls(traces):
+    ordered = traces["tcp_hello"]
+    _needs_packets(ordered)
+    diagram = build_diagram(ordered, RenderOptions(view="packets"))
+    packets = [a for a in diagram.arrows if a.kind is ArrowKind.PACKET]
+    labels = [a.label for a in packets]
+    assert labels[:3] == ["SYN", "SYN, ACK", "ACK"]
+    assert any("FIN" in label for label in labels)
+    client = next(lane for lane in diagram.lanes if lane.title == "client")
+    connect_enter = next(
+        c.row
+        for c in diagram.calls
+        if c.lane == client.id and c.kind is CallKind.ENTER and c.text.startswith("connect")
+    )
+    connect_return = next(c.row for c in diagram.calls if c.lane == client.id and c.text.startswith("connect returns"))
+    assert connect_enter < packets[0].src_row, "connect is called before its SYN"
+    assert packets[1].src_row < connect_return, "connect returns after the SYN-ACK"
+    server = next(lane for lane in diagram.lanes if lane.title == "server")
+    accept = next(c.row for c in diagram.calls if c.lane == server.id and c.text.startswith("accept →"))
+    assert packets[2].src_row < accept, "accept returns after the handshake's ACK"
+    assert diagram.together, "the handshake and the teardown are kept on one page"
+
+
+def test_packets_data_keeps_handshake_and_teardown_whole(traces):
+    ordered = traces["tcp_hello"]
+    _needs_packets(ordered)
+    every = build_diagram(ordered, RenderOptions(view="packets"))
+    thin = build_diagram(ordered, RenderOptions(view="packets", packets="data"))
+    labels = [a.label for a in thin.arrows if a.kind is ArrowKind.PACKET]
+    assert labels[:3] == ["SYN", "SYN, ACK", "ACK"], "the handshake's last ACK stays"
+    assert labels[-1] == "ACK" and "FIN" in labels[-2], "the ACK of the last FIN stays"
+    assert labels.count("ACK") < [a.label for a in every.arrows if a.kind is ArrowKind.PACKET].count("ACK")
+    none = build_diagram(ordered, RenderOptions(view="packets", packets="none"))
+    assert not [a for a in none.arrows if a.kind is ArrowKind.PACKET]
+
+
+# -- folding ------------------------------------------------------------------------------------------
+
+
+def test_thousand_exchanges_fold_into_one_loop(loop_trace):
+    diagram = build_diagram(loop_trace, RenderOptions())
+    assert [f.count for f in diagram.folds] == [1000]
+    fold = diagram.folds[0]
+    assert fold.row1 - fold.row0 < 8, "one iteration is drawn, not a thousand"
+    assert len(diagram.rows) < 40
+    assert len(fold.flows) == 2000 and len(diagram.folded_flows) == 1998
+    assert fold.label == "loop × 1,000" and fold.detail.startswith("1,000 times: ")
+    check_diagram(diagram, loop_trace)
+    unfolded = build_diagram(loop_trace, RenderOptions(fold=False))
+    assert not unfolded.folds and len(unfolded.rows) > 4000
+
+
+# -- text ---------------------------------------------------------------------------------------------
+
+
+def test_payloads_are_text_where_they_are_text():
+    assert show_text("안녕하세요\n".encode()) == "'안녕하세요\\n'"
+    assert show_text(b"Who are you?\0") == "'Who are you?\\0'"
+    assert show_text(b"\xff\xfeok") == "'\\xff\\xfeok'", "invalid UTF-8 is escaped byte by byte"
+    assert show_text("가".encode()[:2]) == "'\\xea\\xb0'", "a character cut off by a cap stays visible"
+    assert show_text(b"\x07bell\ttab") == "'\\x07bell\\ttab'"
+    assert show_text(b"a" * 50, 10) == "'aaaaaaaaaa…'"
+    assert show_text(b"abc", 10, complete=False) == "'abc…'"
+
+
+def test_a_korean_chat_shows_hangul_on_the_arrow(tmp_path_factory):
+    ordered = korean_chat_run(tmp_path_factory)
+    diagram = build_diagram(ordered, RenderOptions())
+    labels = [a.label for a in diagram.arrows if a.kind is ArrowKind.MSG]
+    assert "'안녕하세요\\n'" in labels and "'반가워요\\n'" in labels, labels
+    check_diagram(diagram, ordered)
+
+
+def test_korean_labels(traces):
+    need(korean_font() is not None, "a Korean font (apt-get install fonts-nanum)")
+    diagram = build_diagram(traces["pipe3"], RenderOptions(lang="ko"))
+    subtitles = {lane.subtitle for lane in diagram.lanes}
+    assert {"부모 프로세스", "자식 프로세스"} <= subtitles and "main의 자식" in {lane.title for lane in diagram.lanes}
+    assert all(lane.end is not None and lane.end.text == "종료 0" for lane in diagram.lanes)
+    assert any("sleep 반환" in c.text for c in diagram.calls), "a call that waited returns in Korean too"
+    kernel = build_diagram(traces["pipe3"], RenderOptions(lang="ko", view="kernel"))
+    assert "파이프 #1" in {lane.title for lane in kernel.lanes}
+    udp = build_diagram(traces["udp_file"], RenderOptions(lang="ko"))
+    assert any(lane.end is not None and "영원히 대기" in lane.end.text for lane in udp.lanes)
+
+
+def test_missing_korean_font_says_how_to_fix(traces, monkeypatch):
+    import ipctrace.render.i18n as i18n
+
+    monkeypatch.setattr(i18n, "korean_font", lambda: None)
+    with pytest.raises(RenderError, match="apt-get install fonts-nanum"):
+        build_diagram(traces["pipe3"], RenderOptions(lang="ko"))
+
+
+def test_bad_options_are_one_sentence():
+    with pytest.raises(RenderError, match="choose one of processes, kernel, packets"):
+        RenderOptions(view="wire")
+    with pytest.raises(RenderError, match="font size 99 is out of range"):
+        RenderOptions(font_size=99)
+
+
+def test_render_is_linear_enough_for_a_long_unfolded_run(tmp_path):
+    """Smoke check on a real run with pipes both ways (benchmarks/rendering.py measures the scaling)."""
+    scenario = adhoc_scenario([sys.executable, str(PROGRAMS / "render_loop.py"), "50"])
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path, capture="none", port=0))
+    ordered = order(link(result.trace))
+    diagram = build_diagram(ordered, RenderOptions(fold=False))
+    check_diagram(diagram, ordered)
+    assert sum(1 for r in diagram.rows if r.kind is RowKind.CALL) > 200
+
+
+# -- the program's own words ------------------------------------------------------------------------
+
+
+def _line_of(path, text: str) -> int:
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        if text in line:
+            return number
+    raise AssertionError(f"{text!r} not in {path}")
+
+
+def test_call_sites_name_descriptors_as_the_program_does():
+    """The recorder's call site (file, line) of an event, read back from the program's source."""
+    from dataclasses import dataclass as record
+    from pathlib import Path
+
+    from ipctrace.calls import Call
+    from ipctrace.render.layout.sources import read_site
+
+    @record(frozen=True)
+    class Site:
+        file: str
+        line: int
+
+    programs = Path(__file__).resolve().parents[1] / "reference_programs"
+    cases = [
+        ("pipe3.py", "os.write(fds1[1]", Call.WRITE, "fds1[1]", ()),
+        ("pipe3.py", "fds1 = os.pipe()", Call.PIPE, None, ("fds1",)),
+        ("socketpair_fork.py", "os.read(sd[0].fileno()", Call.READ, "sd[0]", ()),
+        ("echo_storeserv.py", "serv_sock.accept()", Call.ACCEPT, "serv_sock", ("clnt_sock",)),
+        ("echo_storeserv.py", "os.read(clnt_sock.fileno()", Call.READ, "clnt_sock", ()),
+    ]
+    for name, text, call, fd, created in cases:
+        path = programs / name
+        words = read_site(Site(str(path), _line_of(path, text)), call)
+        assert (words.fd, words.created) == (fd, created), (name, text, words)
+    assert read_site(Site(str(programs / "pipe3.py"), 1), Call.WRITE).fd is None, (
+        "a line without the call names nothing"
+    )
+    assert read_site(None, Call.WRITE).fd is None

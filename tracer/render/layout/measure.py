@@ -1,0 +1,146 @@
+"""How big each label is, in points: one set of measures for the layout that reserves room and the painter.
+
+Widths are estimated from the characters (generous, so text never overflows
+what was reserved for it); heights are whole lines of `Metrics.line`.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from functools import lru_cache
+
+from ipctrace.render.layout.model import Arrow, ArrowKind, CallLabel, Lane, LaneEnd, LaneKind, Metrics, Note, NoteKind
+
+_NARROW = frozenset("il.,:;'|!()[] ")
+_WIDE = frozenset("mwMW@%")
+
+
+@lru_cache(maxsize=4096)
+def _em(ch: str) -> float:
+    if unicodedata.east_asian_width(ch) in ("W", "F"):
+        return 1.0
+    if ch in _NARROW:
+        return 0.36
+    if ch in _WIDE:
+        return 0.9
+    if ch.isupper():
+        return 0.7
+    return 0.6
+
+
+@lru_cache(maxsize=1 << 16)
+def text_width(text: str, size: float, mono: bool = False, bold: bool = False) -> float:
+    """Estimated width in points of `text` at `size` points."""
+    if mono:
+        width = sum(1.0 if unicodedata.east_asian_width(ch) in ("W", "F") else 0.61 for ch in text)
+    else:
+        width = sum(_em(ch) for ch in text)
+    return width * size * (1.08 if bold else 1.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Size:
+    w: float
+    h: float
+
+
+def call_size(call: CallLabel, m: Metrics) -> Size:
+    lines = [call.text, *call.details]
+    return Size(max(text_width(t, m.small) for t in lines) + m.pad * 0.5, len(lines) * m.line)
+
+
+def note_size(note: Note, m: Metrics) -> Size:
+    widths = [
+        text_width(
+            line.text + ("⌨ " + line.typed if line.typed else "") + ("⌨ " if line.kind is NoteKind.IN else ""), m.small
+        )
+        for line in note.lines
+    ]
+    return Size(max(widths) + 2 * m.pad, len(note.lines) * m.line + m.pad)
+
+
+CONTINUED_MARK = "⋮ continued"  # the widest subtitle a head repeated on a later page may get
+
+
+def head_size(lane: Lane, m: Metrics) -> Size:
+    subtitle = max(text_width(lane.subtitle, m.small), text_width(CONTINUED_MARK, m.small))
+    w = max(text_width(lane.title, m.font, bold=True), subtitle) + 2.5 * m.pad
+    return Size(w, 2 * m.line + m.pad)
+
+
+END_CHARS = 30  # an ending's explanation wraps at this many characters
+
+
+def end_lines(end: LaneEnd) -> tuple[str, ...]:
+    return (end.text, *wrap_chars(end.note, END_CHARS))
+
+
+def end_size(end: LaneEnd, m: Metrics) -> Size:
+    lines = end_lines(end)
+    return Size(max(text_width(t, m.small, bold=True) for t in lines) + 2 * m.pad, len(lines) * m.line + m.pad * 0.6)
+
+
+def label_size(text: str, m: Metrics) -> Size:
+    return Size(text_width(text, m.small) + m.pad, m.line)
+
+
+def label_font(arrow: Arrow, m: Metrics) -> float:
+    """Payloads are larger than other text, except on the short legs to a socket in the packets view."""
+    if arrow.kind in (ArrowKind.IN, ArrowKind.OUT) and LaneKind.SOCKET in (arrow.src.kind, arrow.dst.kind):
+        return m.small
+    return m.font
+
+
+@dataclass(frozen=True, slots=True)
+class ArrowLabel:
+    """An arrow's label: the payload (or packet flags) and its detail, side by side or the detail below."""
+
+    w: float
+    h: float
+    stacked: bool
+
+
+def arrow_label(arrow: Arrow, m: Metrics) -> ArrowLabel:
+    if not arrow.label and not arrow.detail:
+        return ArrowLabel(0.0, 0.0, False)
+    if arrow.kind in (ArrowKind.FORK, ArrowKind.CONNECT, ArrowKind.EOF):
+        size = label_size(arrow.label, m)
+        return ArrowLabel(size.w, size.h, False)
+    mono = arrow.kind.carries_data
+    main = text_width(arrow.label, label_font(arrow, m), mono=mono, bold=mono)
+    detail = text_width(arrow.detail, m.small) if arrow.detail else 0.0
+    if detail and main + detail + m.pad > m.small * 12:
+        return ArrowLabel(max(main, detail) + m.pad, 2 * m.line, True)
+    return ArrowLabel(main + (detail + m.pad if detail else 0.0) + m.pad, m.line * 1.1, False)
+
+
+def wrap(text: str, width: float, size: float) -> list[str]:
+    """`text` broken into lines no wider than `width` points at `size` (words kept whole)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        candidate = f"{current} {word}".strip()
+        if current and text_width(candidate, size) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = candidate
+    if current:
+        lines.append(current)
+    return lines
+
+
+def wrap_chars(text: str, chars: int) -> tuple[str, ...]:
+    """`text` broken at spaces into lines of at most `chars` characters (a longer word stays whole)."""
+    lines: list[str] = []
+    current = ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > chars:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    if current:
+        lines.append(current)
+    return tuple(lines)

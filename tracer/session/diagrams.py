@@ -1,0 +1,154 @@
+"""The diagram files of a run (or of a trace drawn again): what `ipctrace run` and `ipctrace render` write.
+
+Three promises on top of `ipctrace.render.render_outputs`:
+
+- the formats that need no outside program (Mermaid, PlantUML, text) are written first, so a machine
+  without graphviz still gets them, and the sentence about graphviz comes after;
+- a diagram of more than `max_pages` slide pages is not drawn (graphviz would take minutes for a
+  picture nobody can show); the sentence says how to get it anyway (`--max-pages`) or smaller;
+- each file is drawn into a hidden folder beside its place and renamed into it, so a full disk or a
+  kill half-way never leaves a cut file under a real name.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipctrace.model import Trace
+from ipctrace.order import OrderedTrace, OrderError, analyse
+from ipctrace.render import RENDERERS, Diagram, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
+from ipctrace.session.folder import DRAWING, disk_sentence
+
+#: Formats drawn by graphviz (and so needing it, and slow on huge diagrams).
+GRAPHVIZ_FORMATS = frozenset({"svg", "png", "pdf"})
+DEFAULT_FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml")
+MAX_PAGES = 300  # slide pages; above this a diagram is refused unless --max-pages says otherwise
+
+
+@dataclass(frozen=True)
+class DiagramRequest:
+    """What to draw: the drawing options, the formats, the file stem, and the page limit."""
+
+    options: RenderOptions = field(default_factory=RenderOptions)
+    formats: tuple[str, ...] = DEFAULT_FORMATS
+    max_pages: int = MAX_PAGES
+
+    def __post_init__(self) -> None:
+        unknown = [f for f in self.formats if f not in RENDERERS]
+        if unknown or not self.formats:
+            shown = ", ".join(unknown) or "none"
+            raise RenderError(f"unknown output format {shown}: choose among {', '.join(RENDERERS)}.")
+        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 1:
+            raise RenderError(f"--max-pages {self.max_pages!r} is not a number of pages: give 1 or more.")
+
+    @property
+    def stem(self) -> str:
+        view = self.options.view
+        return "sequence" if view == "processes" else f"sequence-{view}"
+
+    @classmethod
+    def parse_formats(cls, text: str) -> tuple[str, ...]:
+        """`svg,png` as a tuple; an empty list is an error when the request is made."""
+        return tuple(f.strip() for f in text.split(",") if f.strip())
+
+
+@dataclass
+class Drawing:
+    """The files written, and the sentence saying what could not be drawn ("" when everything was)."""
+
+    files: dict[str, Path] = field(default_factory=dict)
+    problem: str = ""
+
+
+def ordered_view(trace: Trace) -> OrderedTrace:
+    """The linked, ordered trace the diagrams are drawn from: `analyse`'s, computed once per trace for the
+    diagrams, the timeline and the summary of a run alike."""
+    return analyse(trace)
+
+
+def _page_problem(diagram: Diagram, request: DiagramRequest) -> str:
+    """Why the graphviz formats are not drawn: too many pages for `max_pages` ("" when they fit)."""
+    pages = len(diagram.pages)
+    if pages <= request.max_pages:
+        return ""
+    how = (
+        "drop --no-fold so that repeated exchanges fold into one row, "
+        if not request.options.fold
+        else "draw a part of it (--view processes, --packets data), "
+    )
+    return (
+        f"the diagram would have {pages} pages, more than --max-pages {request.max_pages}, so no SVG, PNG or PDF "
+        f"was drawn: {how}or pass --max-pages {pages} to draw all of it; the text timeline has every call."
+    )
+
+
+def _place(written: dict[str, Path], staging: Path, outdir: Path, request: DiagramRequest) -> dict[str, Path]:
+    """Move whole files from the staging folder into `outdir`; stale pages of a longer drawing go first."""
+    for name in request.formats:
+        renderer = get_renderer(name, request.options)
+        if renderer.paged and name in written:
+            for old in outdir.glob(f"{request.stem}-[0-9][0-9].{renderer.output_file_extension}"):
+                old.unlink()
+    placed = {}
+    for label, path in written.items():
+        target = outdir / path.relative_to(staging)
+        os.replace(path, target)
+        placed[label] = target
+    return placed
+
+
+def _draw_some(
+    ordered: OrderedTrace,
+    diagram: Diagram,
+    outdir: Path,
+    request: DiagramRequest,
+    formats: tuple[str, ...],
+    drawing: Drawing,
+) -> None:
+    if not formats:
+        return
+    staging = Path(tempfile.mkdtemp(prefix=DRAWING + "-", dir=outdir))
+    try:
+        written = render_outputs(ordered, staging, request.options, formats=formats, stem=request.stem, diagram=diagram)
+        drawing.files.update(_place(written, staging, outdir, request))
+    except RenderError as exc:
+        drawing.problem = drawing.problem or str(exc)
+    except OSError as exc:
+        not_written = f"{disk_sentence(outdir / request.stem, exc)}: the diagrams were not written."
+        drawing.problem = drawing.problem or not_written
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
+    """Write the requested diagram files of `trace` into `outdir`: the tool-free formats first, then graphviz's."""
+    try:
+        ordered = ordered_view(trace)
+    except OrderError as exc:
+        return Drawing(problem=str(exc))
+    drawing = Drawing()
+    try:
+        outdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        return Drawing(problem=f"cannot write the diagrams to {outdir} ({exc.strerror}): choose another folder.")
+    try:
+        diagram = build_diagram(ordered, request.options)  # one layout for every format
+    except RenderError as exc:
+        return Drawing(problem=str(exc))
+    free = tuple(f for f in request.formats if f not in GRAPHVIZ_FORMATS)
+    drawn_by_graphviz = tuple(f for f in request.formats if f in GRAPHVIZ_FORMATS)
+    _draw_some(ordered, diagram, outdir, request, free, drawing)
+    if drawn_by_graphviz:
+        problem = _page_problem(diagram, request)
+        if problem:
+            drawing.problem = drawing.problem or problem
+        else:
+            _draw_some(ordered, diagram, outdir, request, drawn_by_graphviz, drawing)
+    return drawing
+
+
+__all__ = ["DEFAULT_FORMATS", "MAX_PAGES", "DiagramRequest", "Drawing", "draw", "ordered_view"]

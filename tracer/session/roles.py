@@ -1,0 +1,155 @@
+"""One role of a run: its program started with the tracing environment, its output pumped, its script fed.
+
+Each role but an interactive one starts in a session of its own, so ipctrace can stop it and all its
+children with one signal to its process group, and a Ctrl-C typed at ipctrace does not reach it
+directly: ipctrace decides what happens to it (see `stopping`).
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import shutil
+import struct
+import subprocess
+import termios
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ipctrace.model import ExitStatus, Inode, Stream
+from ipctrace.record import ENV_NATIVE_OFF
+from ipctrace.scenarios import Role
+from ipctrace.session.output import OutputPrinter
+from ipctrace.session.results import RunError
+from ipctrace.unrecorded import GroupWatch, entry_problem, is_python
+
+
+@dataclass
+class RoleRun:
+    """A started role: its process, what is left of its script, and what ipctrace knows of it."""
+
+    role: Role
+    proc: subprocess.Popen[bytes]
+    script: deque[str]
+    pumps: list = field(default_factory=list)  # the threads copying its stdout and stderr
+    ready: bool = False
+    exit: ExitStatus | None = None
+    terminated: bool = False  # ipctrace sent it SIGTERM (service roles)
+    recorded: bool = False  # one of its processes has recorded an event
+    watch: GroupWatch | None = None  # a program no recorder enters: followed through /proc (unrecorded.py)
+    streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
+    untraced: str | None = None  # why no recorder enters its program (unrecorded.entry_problem)
+
+    def deliver_input(self, printer: OutputPrinter, all_of_it: bool) -> None:
+        """The program asks for input: give it the next scripted line, or end of input after the last."""
+        stdin = self.proc.stdin
+        if stdin is None or stdin.closed:
+            return
+        self._let_output_through()
+        try:
+            if not self.script:
+                stdin.close()
+                return
+            while self.script:
+                line = self.script.popleft()
+                stdin.write(line.encode())
+                printer.feed(self.role.name, line.encode(), typed=True)
+                if not all_of_it:
+                    break
+            stdin.flush()
+            if all_of_it:
+                stdin.close()
+        except (BrokenPipeError, ValueError):
+            pass
+
+    def _let_output_through(self, wait: float = 0.2) -> None:
+        """What the program wrote before asking (its prompt) is shown before the typed line: wait (at most
+        `wait` seconds) until the output pumps have taken every byte waiting in the role's output pipes."""
+        deadline = time.monotonic() + wait
+        for pipe in (self.proc.stdout, self.proc.stderr):
+            while pipe is not None and time.monotonic() < deadline:
+                try:
+                    waiting = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
+                except (OSError, ValueError):
+                    break
+                if not waiting:
+                    break
+                time.sleep(0.001)
+
+    def close_stdin(self) -> None:
+        stdin = self.proc.stdin
+        if stdin is not None and not stdin.closed:
+            try:
+                stdin.close()
+            except OSError:
+                pass
+
+
+def missing_program(command: tuple[str, ...] | list[str], cwd: str | None) -> str | None:
+    """Why `command` cannot be started (its program is not found or not executable), or None."""
+    program = command[0]
+    if "/" in program:
+        path = Path(cwd or ".", program)
+        if not path.exists():
+            return f"program {program!r} not found; check the command"
+        if path.is_dir() or not os.access(path, os.X_OK):
+            return f"{program!r} is not executable"
+        return None
+    if shutil.which(program) is None:
+        return f"program {program!r} not found; check the command"
+    return None
+
+
+def launch(
+    role: Role,
+    command: list[str],
+    env: dict[str, str],
+    cwd: str | None,
+    printer: OutputPrinter,
+    native_note: str | None = "",
+) -> RoleRun:
+    """Start one role; a program that cannot be started is a RunError naming the role.
+
+    `native_note`: "" when the native recorder is in `env`'s LD_PRELOAD, else why it is not. A role started
+    as `python3 ...` gets the library stood down until its Python recorder starts: what finds the interpreter
+    (a wrapper script, a shim) is not the program.
+    """
+    scripted = role.stdin is not None and not role.interactive
+    if is_python(tuple(command)) and not native_note:
+        env = {**env, ENV_NATIVE_OFF: "1"}
+    try:
+        proc = subprocess.Popen(
+            command,
+            env=env,
+            cwd=cwd,
+            stdin=None if role.interactive else (subprocess.PIPE if scripted else subprocess.DEVNULL),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=not role.interactive,
+        )
+    except FileNotFoundError:
+        raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None
+    except PermissionError:
+        raise RunError(f"cannot start {role.name}: {command[0]!r} is not executable.") from None
+    assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
+    streams = _stream_inodes(proc)  # before the pumps: a program that ends at once has them closed soon after
+    pumps = [printer.pump(role.name, proc.stdout), printer.pump(role.name, proc.stderr)]
+    untraced = entry_problem(tuple(command), not native_note, cwd, native_note or "")
+    watch = None if untraced is None else GroupWatch(proc.pid)
+    return RoleRun(role, proc, deque(role.stdin or ()), pumps, streams=streams, watch=watch, untraced=untraced)
+
+
+def _stream_inodes(proc: subprocess.Popen[bytes]) -> dict[Inode, Stream]:
+    """The inodes of the pipes connected to a role's standard streams: what goes through them is its own I/O."""
+    out: dict[Inode, Stream] = {}
+    for pipe, stream in ((proc.stdin, Stream.STDIN), (proc.stdout, Stream.STDOUT), (proc.stderr, Stream.STDERR)):
+        if pipe is None:
+            continue
+        try:
+            st = os.fstat(pipe.fileno())
+        except (OSError, ValueError):
+            continue
+        out[Inode(st.st_dev, st.st_ino)] = stream
+    return out
