@@ -120,15 +120,16 @@ def test_title_caption_and_no_pids(traces):
 def test_descriptors_are_named_by_what_they_refer_to(traces):
     pipe3 = build_diagram(traces["pipe3"], RenderOptions())
     main = _calls(pipe3, "main")
-    assert any("pipe #1: 3 read, 4 write" in c for c in main), main
+    # the recorder gives each call's site, so descriptors also read as the program wrote them (fds1[1])
+    assert any("pipe #1: fds1[0] = 3 read, fds1[1] = 4 write" in c for c in main), main
     assert any("pipe #2 write end" in c for c in main), main
     child = _calls(pipe3, "child of main")
-    assert any(c.startswith("write(fd 4)") and "pipe #1 write end" in c for c in child), child
+    assert any(c.startswith("write(fds1[1])") and "pipe #1 write end" in c for c in child), child
     server = _calls(build_diagram(traces["tcp_hello"], RenderOptions()), "server")
     assert any("listening socket :" in c for c in server), server
     assert any("connection to client 127.0.0.1:" in c for c in server), server
     pair = _calls(build_diagram(traces["socketpair_single"], RenderOptions()), "main")
-    assert any("socketpair #1: end 0 = 3, end 1 = 4" in c for c in pair), pair
+    assert any("socketpair #1: end 0 = sd[0] = 3, end 1 = sd[1] = 4" in c for c in pair), pair
 
 
 def test_after_fork_the_kernel_view_shows_who_holds_what(traces):
@@ -324,16 +325,11 @@ def _line_of(path, text: str) -> int:
 
 def test_call_sites_name_descriptors_as_the_program_does():
     """The recorder's call site (file, line) of an event, read back from the program's source."""
-    from dataclasses import dataclass as record
     from pathlib import Path
 
     from ipctrace.calls import Call
+    from ipctrace.model import CallSite as Site
     from ipctrace.render.layout.sources import read_site
-
-    @record(frozen=True)
-    class Site:
-        file: str
-        line: int
 
     programs = Path(__file__).resolve().parents[1] / "reference_programs"
     cases = [
