@@ -176,7 +176,17 @@ def test_ipctrace_diff_of_a_port_and_its_c_original_says_only_the_listed_differe
     )
     assert done.returncode == 1, done.stderr
     started = "- {0}: expected to start by exec python tcp_chat_{0}.py --port PORT; got exec tcp_chat_{0} --port PORT"
-    assert done.stdout.splitlines()[1:] == [started.format("server"), started.format("client")]
+    hint = "note: `python x.py` and a built `x` are the same program with --ignore programs (a port and its C original)"
+    assert done.stdout.splitlines()[1:] == [started.format("server"), started.format("client"), hint]
+    same = subprocess.run(
+        [sys.executable, "-m", "ipctrace", "diff", str(tmp_path / "tcp_chat"), str(tmp_path / "tcp_chat-c")]
+        + ["--ignore", "programs"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert (same.returncode, same.stdout.splitlines()[0]) == (0, "equivalent"), same.stdout + same.stderr
 
 
 # -- against strace, on the same run -------------------------------------------------------------------------
