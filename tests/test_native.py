@@ -466,6 +466,34 @@ def test_without_the_native_recorder_a_c_run_says_why_nothing_was_recorded(monke
     assert (result.outdir / "main.out").read_bytes() == b"Who are you?\n"
 
 
+def test_a_users_scenario_file_names_a_students_c_program(cprog, native_lib, tmp_path: Path) -> None:
+    """A C server built in the scenario's folder and a Python client: both recorded, readiness from the C listen."""
+    from ipctrace.scenarios import load_scenario
+
+    shutil.copy(cprog("homework_echo"), tmp_path / "homework_echo")
+    shutil.copy(Path(__file__).parent / "programs" / "echo_client.py", tmp_path / "echo_client.py")
+    toml = tmp_path / "homework.toml"
+    toml.write_text(
+        'name = "homework"\nlesson = "echo"\ntimeout = 20.0\n'
+        '[[roles]]\nname = "server"\ncommand = ["./homework_echo", "{port}"]\nready = ["listen"]\n'
+        '[[roles]]\nname = "client"\ncommand = ["{python}", "echo_client.py", "{port}"]\nstdin = ["hello there\\n"]\n'
+    )
+    result = run_scenario(load_scenario(toml), RunOptions(outdir=tmp_path / "out", capture="none", port=0))
+    assert result.ok, result.message
+    assert not result.recorder_problems, result.recorder_problems
+    assert (tmp_path / "out" / "client.out").read_text() == "say: echo: HELLO THERE\n"
+    trace = result.trace
+    server = next(p for p in trace.processes if p.role == "server")
+    calls = [(e.call, e.data) for e in trace.events_of(server.pid) if e.call in ("listen", "accept", "recv", "send")]
+    assert calls == [("listen", None), ("accept", None), ("recv", b"hello there"), ("send", b"HELLO THERE")]
+    listen = next(e for e in trace.events_of(server.pid) if e.call == "listen")
+    client = next(p for p in trace.processes if p.role == "client")
+    started = next(e for e in trace.events_of(client.pid) if e.call == "start")
+    assert started.t0 > listen.t1, "the client starts only once the C server's listen is recorded"
+    site = next(e.site for e in trace.events_of(server.pid) if e.call == "send")
+    assert site is not None and Path(site.file).name == "homework_echo.c" and site.function == "main"
+
+
 def test_a_program_found_through_env_has_the_canonical_form_of_the_program(native_lib, tmp_path: Path) -> None:
     """`env` is recorded (start, exec), and is how the program was found: the canonical form leaves it out."""
     from ipctrace.compare import canonicalize
