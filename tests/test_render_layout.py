@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
+from ipctrace.calls import Call
 from ipctrace.link import link
+from ipctrace.model import EventKey
 from ipctrace.order import order
 from ipctrace.render import RenderError, RenderOptions, build_diagram
 from ipctrace.render.i18n import korean_font
@@ -115,6 +117,26 @@ def test_title_caption_and_no_pids(traces):
     with_pids = build_diagram(traces["pipe3"], RenderOptions(pids=True, title="Two pipes", caption=""))
     assert all(f"pid {lane.pid}" in lane.subtitle for lane in with_pids.lanes)
     assert with_pids.title == "Two pipes" and with_pids.caption == ""
+
+
+def test_pipe3s_parent_is_drawn_ending_after_the_child_read_and_printed(traces):
+    """The parent sleeps 3 s and exits: its sleep's end and its exit are drawn below the child's read and output."""
+    ordered = traces["pipe3"]
+    trace = ordered.trace
+    for view in VIEWS:
+        diagram = build_diagram(ordered, RenderOptions(view=view))
+        child = next(lane.id for lane in diagram.lanes if lane.title == "child of main")
+        parent = next(lane.id for lane in diagram.lanes if lane.title == "main")
+        rows = [r for r in diagram.rows if isinstance(r.keys[0], EventKey)]
+        child_read = max(r.index for r in rows if r.lane == child and trace.event(r.keys[0]).call is Call.READ)
+        child_output = max(r.index for r in rows if r.lane == child and r.kind is RowKind.OUTPUT)
+        parent_exit = next(r.index for r in rows if r.lane == parent and r.kind is RowKind.EXIT)
+        sleep_end = next(
+            r.index
+            for r in rows
+            if r.lane == parent and r.kind is RowKind.CALL and trace.event(r.keys[0]).call is Call.SLEEP
+        )
+        assert child_read < sleep_end < parent_exit and child_output < parent_exit, view
 
 
 def test_descriptors_are_named_by_what_they_refer_to(traces):
