@@ -346,7 +346,7 @@ TABLE: tuple[CallSpec, ...] = (
         python=(_S + "recv",),
         native=("recv", "__recv_chk"),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECV_INTO,
@@ -354,7 +354,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recv_into",),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVFROM,
@@ -363,7 +363,7 @@ TABLE: tuple[CallSpec, ...] = (
         python=(_S + "recvfrom",),
         native=("recvfrom", "__recvfrom_chk"),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVFROM_INTO,
@@ -371,7 +371,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recvfrom_into",),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVMSG,
@@ -380,7 +380,7 @@ TABLE: tuple[CallSpec, ...] = (
         python=(_S + "recvmsg",),
         native=("recvmsg",),
         syscalls=("recvmsg",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVMSG_INTO,
@@ -388,7 +388,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recvmsg_into",),
         syscalls=("recvmsg",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.STDIN,
