@@ -40,6 +40,7 @@ from benchmarks.common import (  # noqa: E402
 
 SECTIONS = {
     "recorder": "benchmarks.recorder_cost",
+    "native": "benchmarks.native_cost",
     "end_to_end": "benchmarks.end_to_end",
     "capture": "benchmarks.capture_rate",
     "rendering": "benchmarks.rendering",

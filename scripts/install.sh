@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything ipctrace needs on Debian, idempotently: system packages (graphviz, Korean fonts,
 # tcpdump, libpcap, strace, tshark, and gcc/libc6-dev/make for the C originals), a virtual environment in
-# .venv with ipctrace and its Python dependencies, and the C originals built into reference_programs/c/build/.
+# .venv with ipctrace and its Python dependencies, the C originals built into reference_programs/c/build/
+# and the native recorder into tracer/record/native/build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +34,5 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 make -s -C reference_programs/c  # the C originals (ipctrace run NAME --impl c); warnings would show here
+make -s -C tracer/record/native  # the native recorder (LD_PRELOAD) that records them and other programs
 echo "ipctrace setup: ready ($(.venv/bin/ipctrace --version))"

@@ -386,3 +386,43 @@ def test_a_reader_far_behind_its_writer_gives_whole_pages_of_sane_height():
     for view in VIEWS:
         for fold in (True, False):
             check_diagram(build_diagram(ordered, RenderOptions(view=view, fold=fold)), ordered)
+
+
+def test_c_call_sites_name_descriptors_as_the_c_source_does():
+    """The native recorder's sites are lines of the C originals: read the same way, without a C parser."""
+    from dataclasses import dataclass as record
+    from pathlib import Path
+
+    from ipctrace.calls import Call
+    from ipctrace.render.layout.sources import read_site
+
+    @record(frozen=True)
+    class Site:
+        file: str
+        line: int
+
+    programs = Path(__file__).resolve().parents[1] / "reference_programs" / "c"
+    cases = [
+        ("pipe3.c", "write(fds1[1]", Call.WRITE, "fds1[1]", ()),
+        ("pipe3.c", "read(fds2[0]", Call.READ, "fds2[0]", ()),
+        ("socketpair_fork.c", "result = socketpair(", Call.SOCKETPAIR, None, ("sd",)),
+        ("echo_storeserv.c", "pipe(fds);", Call.PIPE, None, ("fds",)),
+        ("echo_storeserv.c", "serv_sock=socket(", Call.SOCKET, None, ("serv_sock",)),
+        ("echo_storeserv.c", "clnt_sock=accept(", Call.ACCEPT, "serv_sock", ("clnt_sock",)),
+        ("echo_storeserv.c", "while((str_len=read(clnt_sock", Call.READ, "clnt_sock", ()),
+        ("tcp_chat_client.c", "if ((sock = socket(", Call.SOCKET, None, ("sock",)),
+        ("tcp_chat_server.c", "(new_socket = accept(server_fd,", Call.ACCEPT, "server_fd", ("new_socket",)),
+        ("tcp_chat_server.c", "send(new_socket, buffer", Call.SEND, "new_socket", ()),
+    ]
+    for name, text, call, fd, created in cases:
+        path = programs / name
+        words = read_site(Site(str(path), _line_of(path, text)), call)
+        assert (words.fd, words.created) == (fd, created), (name, text, words)
+    both = programs / "pipe3.c"
+    assert read_site(Site(str(both), _line_of(both, "pipe(fds1), pipe(fds2);")), Call.PIPE).created == (), (
+        "two pipes on one line: which one an event is cannot be told from a line"
+    )
+    server = programs / "tcp_chat_server.c"
+    assert read_site(Site(str(server), _line_of(server, "int read_bytes = read(")), Call.WRITE).fd is None, (
+        "a line without the call names nothing"
+    )

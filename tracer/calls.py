@@ -139,6 +139,7 @@ class Canon(Enum):
     EXIT = auto()
     EXCEPTION = auto()
     ENDPOINT_ONLY = auto()  # close, dup: the endpoint says it all; fd numbers are not part of the form
+    STARTS_PROGRAM = auto()  # exec, spawn: how, and the program and its command line without the machine's folders
     ARGS = auto()  # every argument, as recorded
     DROPPED = auto()  # never part of the form (control markers)
 
@@ -152,6 +153,8 @@ class CallSpec:
     canon: Canon
     #: Where the Python recorder wraps it (`module.attribute` or `module.Class.method`); empty: not wrapped.
     python: tuple[str, ...] = ()
+    #: The libc functions the native recorder (record/native/) interposes and records as this call.
+    native: tuple[str, ...] = ()
     #: The system calls a process blocked in this call waits in, as /proc/PID/syscall names them.
     syscalls: tuple[str, ...] = ()
     #: The arguments a diagram label shows, in order.
@@ -169,45 +172,84 @@ _ON_FD = _T.WAITS_ON_OTHERS | _T.WAITS_ON_FD  # a read, write, send, receive, ac
 _SENDS = _T.SENDS  # a send can wait (a full pipe), but is drawn as a point: its bytes are taken at once
 
 TABLE: tuple[CallSpec, ...] = (
-    CallSpec(Call.PIPE, _T.CREATES_FD, Canon.CREATES_PAIR, python=("os.pipe",)),
-    CallSpec(Call.PIPE2, _T.CREATES_FD, Canon.CREATES_PAIR, python=("os.pipe2",), shown_args=("flags",)),
-    CallSpec(Call.CLOSE, _T.RELEASES_FD, Canon.ENDPOINT_ONLY, python=("os.close", _S + "close")),
-    CallSpec(Call.DUP, _T.DUPLICATES_FD | _T.CREATES_FD, Canon.ENDPOINT_ONLY, python=("os.dup",)),
-    CallSpec(Call.DUP2, _T.DUPLICATES_FD, Canon.ENDPOINT_ONLY, python=("os.dup2",), shown_args=("fd2",)),
-    CallSpec(Call.CLOSERANGE, _T.RELEASES_FD, Canon.ARGS, python=("os.closerange",), shown_args=("low", "high")),
+    CallSpec(Call.PIPE, _T.CREATES_FD, Canon.CREATES_PAIR, python=("os.pipe",), native=("pipe",)),
+    CallSpec(
+        Call.PIPE2, _T.CREATES_FD, Canon.CREATES_PAIR, python=("os.pipe2",), shown_args=("flags",), native=("pipe2",)
+    ),
+    CallSpec(Call.CLOSE, _T.RELEASES_FD, Canon.ENDPOINT_ONLY, python=("os.close", _S + "close"), native=("close",)),
+    CallSpec(
+        Call.DUP,
+        _T.DUPLICATES_FD | _T.CREATES_FD,
+        Canon.ENDPOINT_ONLY,
+        python=("os.dup",),
+        native=("dup", "fcntl", "fcntl64"),
+    ),
+    CallSpec(
+        Call.DUP2,
+        _T.DUPLICATES_FD,
+        Canon.ENDPOINT_ONLY,
+        python=("os.dup2",),
+        shown_args=("fd2",),
+        native=("dup2", "dup3"),
+    ),
+    CallSpec(
+        Call.CLOSERANGE,
+        _T.RELEASES_FD,
+        Canon.ARGS,
+        python=("os.closerange",),
+        shown_args=("low", "high"),
+        native=("close_range", "closefrom"),
+    ),
     CallSpec(
         Call.OPEN,
         _T.CREATES_FD | _T.BLOCKS | _T.WAITS_ON_OTHERS,
         Canon.ENDPOINT_ONLY,
         python=("os.open", "io.open", "builtins.open"),
+        native=("open", "open64", "openat", "openat64", "__open_2", "__open64_2", "__openat_2"),
         syscalls=("openat", "open"),
     ),
     CallSpec(Call.START, _T.LIFECYCLE, Canon.ARGS),
-    CallSpec(Call.FORK, _T.LIFECYCLE, Canon.FORK, python=("os.fork",)),
-    CallSpec(Call.EXEC, _T.LIFECYCLE, Canon.ARGS, python=("os.execv", "os.execve")),
+    CallSpec(Call.FORK, _T.LIFECYCLE, Canon.FORK, python=("os.fork",), native=("fork", "vfork", "_Fork")),
+    CallSpec(
+        Call.EXEC,
+        _T.LIFECYCLE,
+        Canon.STARTS_PROGRAM,
+        python=("os.execv", "os.execve"),
+        native=("execve", "execv", "execvp", "execvpe", "execl", "execlp", "execle", "fexecve"),
+    ),
     CallSpec(
         Call.SPAWN,
         _T.LIFECYCLE,
-        Canon.ARGS,
+        Canon.STARTS_PROGRAM,
         python=("os.posix_spawn", "os.posix_spawnp", "os.system", "_posixsubprocess.fork_exec"),
+        native=("posix_spawn", "posix_spawnp", "system", "popen"),
     ),
-    CallSpec(Call.WAIT, _T.WAITS_FOR_CHILD | _T.BLOCKS, Canon.WAIT, python=("os.wait",), syscalls=("wait4", "waitid")),
+    CallSpec(
+        Call.WAIT,
+        _T.WAITS_FOR_CHILD | _T.BLOCKS,
+        Canon.WAIT,
+        python=("os.wait",),
+        syscalls=("wait4", "waitid"),
+        native=("wait",),
+    ),
     CallSpec(
         Call.WAITPID,
         _T.WAITS_FOR_CHILD | _T.BLOCKS,
         Canon.WAIT,
         python=("os.waitpid",),
+        native=("waitpid", "wait3", "wait4"),
         syscalls=("wait4", "waitid"),
         shown_args=("pid",),
     ),
-    CallSpec(Call.KILL, _T.NONE, Canon.KILL, python=("os.kill",), shown_args=("pid",)),
-    CallSpec(Call.EXIT, _T.LIFECYCLE, Canon.EXIT, python=("os._exit",)),
+    CallSpec(Call.KILL, _T.NONE, Canon.KILL, python=("os.kill",), shown_args=("pid",), native=("kill",)),
+    CallSpec(Call.EXIT, _T.LIFECYCLE, Canon.EXIT, python=("os._exit",), native=("_exit", "_Exit")),
     CallSpec(Call.EXCEPTION, _T.LIFECYCLE, Canon.EXCEPTION, python=("sys.excepthook",)),
     CallSpec(
         Call.SLEEP,
         _T.SLEEPS | _T.BLOCKS,
         Canon.SLEEP,
         python=("time.sleep",),
+        native=("sleep", "usleep", "nanosleep", "clock_nanosleep"),
         syscalls=("clock_nanosleep", "nanosleep"),
         shown_args=("seconds",),
     ),
@@ -216,6 +258,7 @@ TABLE: tuple[CallSpec, ...] = (
         _T.RECEIVES | _T.BLOCKS | _ON_FD,
         Canon.RECEIVE,
         python=("os.read", "sys.stdin", "sys.__stdin__"),
+        native=("read", "__read_chk"),
         syscalls=("read",),
         shown_args=("n",),
     ),
@@ -224,6 +267,7 @@ TABLE: tuple[CallSpec, ...] = (
         _SENDS | _ON_FD,
         Canon.SEND,
         python=("os.write", "sys.stdout", "sys.stderr", "sys.__stdout__", "sys.__stderr__"),
+        native=("write",),
         syscalls=("write",),
     ),
     CallSpec(
@@ -231,22 +275,24 @@ TABLE: tuple[CallSpec, ...] = (
         _T.RECEIVES | _T.BLOCKS | _ON_FD,
         Canon.RECEIVE,
         python=("os.readv",),
+        native=("readv",),
         syscalls=("readv",),
         shown_args=("n",),
     ),
-    CallSpec(Call.WRITEV, _SENDS | _ON_FD, Canon.SEND, python=("os.writev",), syscalls=("writev",)),
+    CallSpec(Call.WRITEV, _SENDS | _ON_FD, Canon.SEND, python=("os.writev",), syscalls=("writev",), native=("writev",)),
     CallSpec(Call.SENDFILE, _SENDS | _ON_FD, Canon.SEND, python=("os.sendfile",), syscalls=("sendfile",)),
     CallSpec(Call.SPLICE, _SENDS | _ON_FD, Canon.SEND, python=("os.splice",), syscalls=("splice",)),
-    CallSpec(Call.SOCKET, _T.CREATES_FD, Canon.SOCKET, python=(_S + "__init__",)),
-    CallSpec(Call.SOCKETPAIR, _T.CREATES_FD, Canon.CREATES_PAIR, python=("socket.socketpair",)),
+    CallSpec(Call.SOCKET, _T.CREATES_FD, Canon.SOCKET, python=(_S + "__init__",), native=("socket",)),
+    CallSpec(Call.SOCKETPAIR, _T.CREATES_FD, Canon.CREATES_PAIR, python=("socket.socketpair",), native=("socketpair",)),
     CallSpec(Call.FROMFD, _T.CREATES_FD, Canon.ENDPOINT_ONLY, python=("socket.fromfd",)),
-    CallSpec(Call.BIND, _T.HAS_ADDRESS, Canon.ADDRESS, python=(_S + "bind",), shown_args=("addr",)),
-    CallSpec(Call.LISTEN, _T.NONE, Canon.LISTEN, python=(_S + "listen",), shown_args=("backlog",)),
+    CallSpec(Call.BIND, _T.HAS_ADDRESS, Canon.ADDRESS, python=(_S + "bind",), shown_args=("addr",), native=("bind",)),
+    CallSpec(Call.LISTEN, _T.NONE, Canon.LISTEN, python=(_S + "listen",), shown_args=("backlog",), native=("listen",)),
     CallSpec(
         Call.ACCEPT,
         _T.CREATES_FD | _T.BLOCKS | _T.HAS_ADDRESS | _ON_FD,
         Canon.ACCEPT,
         python=(_S + "accept",),
+        native=("accept", "accept4"),
         syscalls=("accept", "accept4"),
     ),
     CallSpec(
@@ -254,6 +300,7 @@ TABLE: tuple[CallSpec, ...] = (
         _T.CONNECTS | _T.BLOCKS | _T.HAS_ADDRESS | _ON_FD,
         Canon.ADDRESS,
         python=(_S + "connect",),
+        native=("connect",),
         syscalls=("connect",),
         shown_args=("addr",),
     ),
@@ -265,16 +312,31 @@ TABLE: tuple[CallSpec, ...] = (
         syscalls=("connect",),
         shown_args=("addr",),
     ),
-    CallSpec(Call.SHUTDOWN, _T.RELEASES_FD, Canon.SHUTDOWN, python=(_S + "shutdown",), shown_args=("how",)),
-    CallSpec(Call.SETSOCKOPT, _T.NONE, Canon.SETSOCKOPT, python=(_S + "setsockopt",)),
-    CallSpec(Call.SEND, _SENDS, Canon.SEND, python=(_S + "send",), syscalls=("sendto",)),
+    CallSpec(
+        Call.SHUTDOWN,
+        _T.RELEASES_FD,
+        Canon.SHUTDOWN,
+        python=(_S + "shutdown",),
+        shown_args=("how",),
+        native=("shutdown",),
+    ),
+    CallSpec(Call.SETSOCKOPT, _T.NONE, Canon.SETSOCKOPT, python=(_S + "setsockopt",), native=("setsockopt",)),
+    CallSpec(Call.SEND, _SENDS, Canon.SEND, python=(_S + "send",), syscalls=("sendto",), native=("send",)),
     CallSpec(Call.SENDALL, _SENDS, Canon.SEND, python=(_S + "sendall",), syscalls=("sendto",)),
-    CallSpec(Call.SENDTO, _SENDS | _T.HAS_ADDRESS | _ON_FD, Canon.SEND, python=(_S + "sendto",), syscalls=("sendto",)),
+    CallSpec(
+        Call.SENDTO,
+        _SENDS | _T.HAS_ADDRESS | _ON_FD,
+        Canon.SEND,
+        python=(_S + "sendto",),
+        syscalls=("sendto",),
+        native=("sendto",),
+    ),
     CallSpec(
         Call.SENDMSG,
         _SENDS | _T.HAS_ADDRESS | _ON_FD,
         Canon.SEND,
         python=(_S + "sendmsg",),
+        native=("sendmsg",),
         syscalls=("sendmsg",),
     ),
     CallSpec(
@@ -282,6 +344,7 @@ TABLE: tuple[CallSpec, ...] = (
         _T.RECEIVES | _T.BLOCKS,
         Canon.RECEIVE,
         python=(_S + "recv",),
+        native=("recv", "__recv_chk"),
         syscalls=("recvfrom",),
         shown_args=("n", "flags"),
     ),
@@ -298,6 +361,7 @@ TABLE: tuple[CallSpec, ...] = (
         _T.RECEIVES | _T.BLOCKS | _T.HAS_ADDRESS | _ON_FD,
         Canon.RECEIVE,
         python=(_S + "recvfrom",),
+        native=("recvfrom", "__recvfrom_chk"),
         syscalls=("recvfrom",),
         shown_args=("n", "flags"),
     ),
@@ -314,6 +378,7 @@ TABLE: tuple[CallSpec, ...] = (
         _T.RECEIVES | _T.BLOCKS | _T.HAS_ADDRESS | _ON_FD,
         Canon.RECEIVE,
         python=(_S + "recvmsg",),
+        native=("recvmsg",),
         syscalls=("recvmsg",),
         shown_args=("n", "flags"),
     ),
@@ -341,13 +406,28 @@ TABLE: tuple[CallSpec, ...] = (
         _T.BLOCKS,
         Canon.ARGS,
         python=("select.select",),
+        native=("select", "pselect"),
         syscalls=("select", "pselect6", "poll", "ppoll", "epoll_wait", "epoll_pwait"),
     ),
-    CallSpec(Call.POLL, _T.BLOCKS, Canon.ARGS, python=("select.poll",), syscalls=("poll",)),
+    CallSpec(
+        Call.POLL,
+        _T.BLOCKS,
+        Canon.ARGS,
+        python=("select.poll",),
+        syscalls=("poll",),
+        native=("poll", "ppoll", "__poll_chk"),
+    ),
     # Found only in /proc when a run is stopped: what a process was waiting in.
     CallSpec(Call.PSELECT6, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("pselect6",)),
     CallSpec(Call.PPOLL, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("ppoll",)),
-    CallSpec(Call.EPOLL_WAIT, _T.BLOCKS, Canon.ARGS, python=("select.epoll",), syscalls=("epoll_wait",)),
+    CallSpec(
+        Call.EPOLL_WAIT,
+        _T.BLOCKS,
+        Canon.ARGS,
+        python=("select.epoll",),
+        syscalls=("epoll_wait",),
+        native=("epoll_wait", "epoll_pwait"),
+    ),
     CallSpec(Call.EPOLL_PWAIT, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("epoll_pwait",)),
     CallSpec(Call.ACCEPT4, _T.KERNEL | _T.BLOCKS | _ON_FD, Canon.ARGS, syscalls=("accept4",)),
     CallSpec(Call.OPENAT, _T.KERNEL | _T.BLOCKS | _T.WAITS_ON_OTHERS, Canon.ARGS, syscalls=("openat",)),
@@ -474,6 +554,11 @@ def syscalls_for(names: Iterable[str]) -> frozenset[str]:
 def python_wrapped() -> Mapping[str, Call]:
     """Every attribute the Python recorder wraps, and the call it records as."""
     return {target: s.call for s in TABLE for target in s.python}
+
+
+def native_wrapped() -> Mapping[str, Call]:
+    """Every libc function the native recorder interposes and records, and the call it records as."""
+    return {function: s.call for s in TABLE for function in s.native}
 
 
 def known_names() -> frozenset[str]:

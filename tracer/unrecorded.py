@@ -1,9 +1,10 @@
-"""What the processes of a role no recorder enters are doing, read from /proc.
+"""Which programs a recorder enters, and what the processes of a role no recorder enters are doing.
 
 The session learns from the trace when a role is ready (its `listen` was recorded), when it asks for
-input (its stdin-wait marker) and which children it has. A program no recorder enters — today any
-program that is not Python, until the native recorder exists; a static binary, always — records
-nothing, so for its role the session asks the kernel instead: the role's sockets in /proc/net
+input (its stdin-wait marker) and which children it has. The Python recorder enters Python interpreters,
+the native recorder (an LD_PRELOAD library) every other dynamically linked program. A program neither
+enters — a static binary, a set-user-ID one, anything when the native recorder could not be built —
+records nothing, so for its role the session asks the kernel instead: the role's sockets in /proc/net
 (listening, bound, connected), whether one of its processes waits in read() on the pipe that is its
 standard input, and which processes are in its process group (each role runs in a session of its own,
 so its process group id is its first process's pid and every child it forks stays in it).
@@ -13,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import shutil
 import struct
 import termios
 import time
@@ -33,12 +35,82 @@ _UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in the Flags column of /proc/net/uni
 _UNIX_CONNECTED = "03"  # SS_CONNECTED in its St column
 
 
-def recorder_enters(command: tuple[str, ...]) -> bool:
-    """Whether a recorder will record this program: the Python recorder enters Python interpreters only.
+def recorder_enters(command: tuple[str, ...], native: bool = False, cwd: str | None = None) -> bool:
+    """Whether a recorder will record this program: the one place that knows which programs are recorded.
 
-    The one place that knows which programs are recorded; the native recorder will widen it.
+    `native`: the native recorder's library is there (the session puts it in LD_PRELOAD).
     """
+    return bool(command) and entry_problem(command, native, cwd) is None
+
+
+def is_python(command: tuple[str, ...]) -> bool:
+    """Whether a command starts a Python interpreter (by its name, however PATH finds it)."""
     return bool(command) and Path(command[0]).name.startswith("python")
+
+
+def entry_problem(command: tuple[str, ...], native: bool, cwd: str | None = None, unavailable: str = "") -> str | None:
+    """None when a recorder will record `command`; else one sentence saying why it runs untraced.
+
+    `unavailable`: why the native recorder is not there, when it is not.
+    """
+    if not command:
+        return "there is no program to run"
+    if is_python(command):
+        return None  # the Python recorder's start-up hook
+    name = Path(command[0]).name
+    if not native:
+        why = f" ({unavailable.rstrip('.')})" if unavailable else ""
+        return f"{name} ran untraced: it is not a Python program, and the native recorder is not available{why}"
+    path = _resolve(command[0], cwd)
+    return None if path is None else _native_problem(path)
+
+
+def _resolve(program: str, cwd: str | None) -> Path | None:
+    if "/" in program:
+        return Path(cwd or ".", program)
+    found = shutil.which(program)
+    return Path(found) if found else None  # not found: starting it fails with its own sentence
+
+
+_PT_INTERP, _PT_DYNAMIC = 3, 2
+
+
+def _native_problem(path: Path, depth: int = 0) -> str | None:
+    """Why LD_PRELOAD cannot enter the program at `path` (set-user-ID, statically linked), or None."""
+    try:
+        st = path.stat()
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return None  # starting it will say what is wrong
+    if (st.st_mode & 0o4000 and st.st_uid != os.geteuid()) or (st.st_mode & 0o2000 and st.st_gid != os.getegid()):
+        return (
+            f"{path} is set-user-ID or set-group-ID: the system starts it without LD_PRELOAD, so no recorder "
+            "enters it and it ran untraced"
+        )
+    if head.startswith(b"#!") and depth == 0:  # a script: what starts is its interpreter
+        words = head[2:].split(b"\n", 1)[0].split()
+        if not words:
+            return None
+        interpreter = Path(os.fsdecode(words[0]))
+        if interpreter.name == "env" and len(words) > 1:
+            found = shutil.which(os.fsdecode(words[1]))
+            interpreter = Path(found) if found else interpreter
+        return None if interpreter.name.startswith("python") else _native_problem(interpreter, 1)
+    if not head.startswith(b"\x7fELF") or len(head) < 64 or head[4] != 2:  # ELFCLASS64
+        return None
+    (phoff,) = struct.unpack_from("<Q", head, 32)
+    phentsize, phnum = struct.unpack_from("<HH", head, 54)
+    for i in range(phnum):
+        at = phoff + i * phentsize
+        if at + 4 > len(head):
+            return None  # headers past what was read: say nothing rather than guess
+        if struct.unpack_from("<I", head, at)[0] in (_PT_INTERP, _PT_DYNAMIC):
+            return None
+    return (
+        f"{path} is statically linked: LD_PRELOAD cannot enter it, so it ran untraced (its packets, its output "
+        "and its parent's calls are still seen)"
+    )
 
 
 class GroupWatch:

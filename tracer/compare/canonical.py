@@ -6,7 +6,10 @@ processes, and how the kernel split byte streams into reads. The canonical
 form keeps only what the program decides:
 
 - each process under its role (`server`, `server/child#1`: children numbered
-  in the order their parent forked them), how it started and ended;
+  in the order their parent forked them), how it started and ended; a program
+  that only started another one (`env`, a wrapper script ending in `exec`,
+  seen by the native recorder) is how the program was found, not what it
+  does, and is left out (`_without_launchers`);
 - per process, its calls in program order (thread by thread), each with a
   symbolic endpoint (`pipe#1.r`, `socketpair#1.a`, `tcp#1.client`,
   `tcp-listener#1`, `udp#2`), its key arguments, the shape of its result, its
@@ -46,10 +49,14 @@ from ipctrace.compare.naming import Names
 from ipctrace.compare.rules import canonical_call
 from ipctrace.compare.text import short
 from ipctrace.link import Channel, LinkedTrace, link
-from ipctrace.model import Event, EventKey, Pid, Process, Stream, TcpFlags, Trace
+from ipctrace.model import EndpointKind, Event, EventKey, Pid, Process, Stream, TcpFlags, Trace
 from ipctrace.perf import gc_paused
 
 _OUTPUT_STREAMS = frozenset({Stream.STDOUT, Stream.STDERR})
+#: What a launcher does before its exec: reads its own script, shuffles descriptors of files. Nothing IPC.
+_LAUNCHER_CALLS = frozenset({Call.READ, Call.READV, Call.WRITE, Call.CLOSE, Call.DUP, Call.DUP2, Call.CLOSERANGE,
+                             Call.OPEN, Call.EXEC})  # fmt: skip
+_NOT_IPC = frozenset({EndpointKind.FILE, EndpointKind.DIR, EndpointKind.CHAR, EndpointKind.OTHER})
 
 
 def canonicalize(trace: Trace, linked: LinkedTrace | None = None, *, read_boundaries: bool = False) -> CanonicalTrace:
@@ -82,9 +89,35 @@ def _canonicalize(trace: Trace, linked: LinkedTrace, read_boundaries: bool) -> C
     )
 
 
+def _without_launchers(events: list[Event]) -> list[Event]:
+    """A process's events without the program images that only started the next one.
+
+    An image runs from a `start` to the `exec` that replaces it; one that did nothing but read files and
+    move descriptors of files before that `exec` (`env FOO=1 python x.py`, `#!/bin/sh` + `exec python`)
+    is dropped, its `start` with it, so a program is the same whichever way it was found.
+    """
+    images: list[list[Event]] = [[]]
+    for e in events:
+        if e.call is Call.START and e.args.get("how") == "exec" and images[-1]:
+            images.append([])
+        images[-1].append(e)
+    kept = [
+        image
+        for k, image in enumerate(images)
+        if k == len(images) - 1
+        or not any(e.call is Call.EXEC for e in image)
+        or not all(_launcher_call(e) for e in image if e.call is not Call.START)
+    ]
+    return [e for image in kept for e in image]
+
+
+def _launcher_call(e: Event) -> bool:
+    return e.call in _LAUNCHER_CALLS and (e.endpoint is None or e.endpoint.kind in _NOT_IPC)
+
+
 def _process(proc: Process, names: Names, read_boundaries: bool) -> tuple[CanonicalProcess, list[Unit]]:
     trace = names.trace
-    events, threads = _by_thread(list(trace.events_of(proc.pid)), proc.pid)
+    events, threads = _by_thread(_without_launchers(list(trace.events_of(proc.pid))), proc.pid)
     events = _output_lines(events, names)
     found = asynchronous(events, lambda e: names.stream(e) in _OUTPUT_STREAMS)
     started = "fork" if proc.forked else "exec" if names.roles.get(proc.ppid) is None else "unknown"

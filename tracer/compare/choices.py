@@ -24,6 +24,7 @@ IGNORABLE = {
     "payloads": "payload text and input lines (sizes still count)",
     "output": "printed lines (stdout and stderr)",
     "handlers": "calls made in signal handlers (their presence can depend on when a signal came)",
+    "programs": "how a program is named on its command line (`python x.py ARGS` is `x ARGS`, as for a C original)",
 }
 #: Choices that compare more than the default, given the same way.
 STRICTER = {
@@ -70,7 +71,15 @@ def _process_without(p: CanonicalProcess, ignore: frozenset[str]) -> CanonicalPr
         return c
 
     handlers = () if "handlers" in ignore else tuple(strip(c) for c in p.asynchronous if keep(c))
-    return replace(p, calls=tuple(strip(c) for c in p.calls if keep(c)), asynchronous=handlers)
+    argv = program_argv(p.argv) if "programs" in ignore else p.argv
+    return replace(p, calls=tuple(strip(c) for c in p.calls if keep(c)), asynchronous=handlers, argv=argv)
+
+
+def program_argv(argv: tuple[str, ...]) -> tuple[str, ...]:
+    """A command line naming its program as a built one would be: `python x.py ARGS` → `x ARGS`."""
+    if len(argv) > 1 and argv[0] == "python" and argv[1].endswith(".py"):
+        return (argv[1].removesuffix(".py"), *argv[2:])
+    return argv
 
 
 def _packets_without(packets: Packets | None, ignore: frozenset[str]) -> Packets | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from ipctrace.compare.canonical import canonicalize
-from ipctrace.compare.choices import CHOICES, READ_BOUNDARIES, check_ignore, without
+from ipctrace.compare.choices import CHOICES, READ_BOUNDARIES, check_ignore, program_argv, without
 from ipctrace.compare.describe import describe, describe_packet, summary
 from ipctrace.compare.flows import flow_differences
 from ipctrace.compare.form import CanonicalCall, CanonicalTrace
@@ -118,6 +118,10 @@ def _diff(
             Difference("ending", None, f"the run ended {ending_text(exp.ending)}; got {ending_text(act.ending)}")
         )
     diffs += _process_differences(exp, act)
+    if "programs" not in ignored and _only_named_differently(exp, act):
+        notes.append(
+            "`python x.py` and a built `x` are the same program with --ignore programs (a port and its C original)"
+        )
     diffs += [Difference("flow", None, text) for text in flow_differences(exp.flows, act.flows)]
     for proc in exp.processes:
         other = act.process(proc.role)
@@ -191,6 +195,12 @@ def _process_differences(exp: CanonicalTrace, act: CanonicalTrace) -> list[Diffe
                 Difference("process", p.role, f"expected {p.exit or 'no known end'}; got {q.exit or 'no known end'}")
             )
     return out
+
+
+def _only_named_differently(exp: CanonicalTrace, act: CanonicalTrace) -> bool:
+    """Some process starts differ only in how their program is named (`python x.py` against `x`)."""
+    pairs = [(p, act.process(p.role)) for p in exp.processes]
+    return any(q is not None and p.argv != q.argv and program_argv(p.argv) == program_argv(q.argv) for p, q in pairs)
 
 
 def _slot(c: CanonicalCall) -> str:

@@ -31,7 +31,7 @@ if TYPE_CHECKING:
 #: Spelled out so that pytest's start-up imports nothing of ipctrace; tests check that they are
 #: `("none", *ipctrace.capture.BACKENDS)`, the keys of `ipctrace.compare.IGNORABLE` and of `STRICTER`.
 CAPTURE_CHOICES = ("none", "scapy", "tcpdump")
-IGNORABLE_NAMES = ("packets", "acks", "sleeps", "payloads", "output", "handlers")
+IGNORABLE_NAMES = ("packets", "acks", "sleeps", "payloads", "output", "handlers", "programs")
 STRICTER_NAMES = ("read-boundaries",)
 
 

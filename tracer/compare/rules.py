@@ -170,6 +170,19 @@ def _endpoint_only(e: Event, names: Names) -> CanonicalCall:
     return _plain(e, names)
 
 
+def _starts_program(e: Event, names: Names) -> CanonicalCall:
+    """exec, spawn: how, and the program as `start` names it (`python`, a program's file name, no folders)."""
+    args: list[tuple[str, Json]] = [("how", e.args.get("how"))]
+    executable, argv, command = e.args.get("executable"), e.args.get("argv"), e.args.get("command")
+    if isinstance(executable, str):
+        args.append(("executable", names.argv([executable])[0]))
+    if isinstance(argv, list):
+        args.append(("argv", names.argv([str(a) for a in argv])))
+    if isinstance(command, str):
+        args.append(("command", names.text.text(command)))
+    return _plain(e, names, *args)
+
+
 def _args(e: Event, names: Names) -> CanonicalCall:
     return _plain(e, names, *((k, freeze(v)) for k, v in e.args.items() if k not in VOLATILE_ARGS))
 
@@ -196,6 +209,7 @@ RULES: Mapping[Canon, Rule] = {
     Canon.SLEEP: _sleep,
     Canon.EXIT: _exit,
     Canon.EXCEPTION: _exception,
+    Canon.STARTS_PROGRAM: _starts_program,
     Canon.ENDPOINT_ONLY: _endpoint_only,
     Canon.ARGS: _args,
     Canon.DROPPED: _args,  # control markers never reach a finished trace; kept whole if one ever does

@@ -17,6 +17,11 @@ import os
 ENV_LOGS = "IPCTRACE_LOGS"
 ENV_PAYLOAD_CAP = "IPCTRACE_PAYLOAD_CAP"
 ENV_SCHEDULE = "IPCTRACE_SCHEDULE"
+NATIVE_LIBRARY = "libipctrace.so"  # the native recorder (record/native/), found in LD_PRELOAD by name
+#: Set for a program ipctrace starts as Python (`python3 x.py`): the native recorder stays out of what runs before
+#: the interpreter (a wrapper script on PATH, pyenv's shims: how Python was found); the Python recorder clears it,
+#: so the programs a traced Python process starts are recorded.
+ENV_NATIVE_OFF = "IPCTRACE_NATIVE_OFF"
 DEFAULT_PAYLOAD_CAP = 4096
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
@@ -44,6 +49,8 @@ def start_from_environment() -> bool:
     folder = os.environ.get(ENV_LOGS)
     if not folder:
         return False
+    _native_stands_down()
+    os.environ.pop(ENV_NATIVE_OFF, None)
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:
@@ -52,15 +59,39 @@ def start_from_environment() -> bool:
     return True
 
 
+def _native_stands_down() -> None:
+    """One owner per process: where the native recorder is loaded too (an embedded interpreter), it stops now.
+
+    In a plain interpreter it has already kept out (it sees the Python recorder's start-up hook on
+    PYTHONPATH); this covers a program it took for something else.
+    """
+    if NATIVE_LIBRARY not in os.environ.get("LD_PRELOAD", ""):
+        return
+    import ctypes
+
+    try:
+        ctypes.CDLL(None).ipctrace_native_stand_down()
+    except (OSError, AttributeError):
+        pass
+
+
 def tracing_environment(
     logs: str,
     payload_cap: int = DEFAULT_PAYLOAD_CAP,
     schedule: str | None = None,
     base: dict[str, str] | None = None,
     extra_paths: tuple[str, ...] = (),
+    native: str | os.PathLike[str] | None = None,
 ) -> dict[str, str]:
-    """The environment that makes any Python process, and the Python processes it starts, traced into `logs`."""
+    """The environment that makes any Python process, and the Python processes it starts, traced into `logs`.
+
+    With `native` (the native recorder's library, `ipctrace.record.native.library()`), every other dynamically
+    linked program started in it is traced too, through LD_PRELOAD.
+    """
     env = dict(os.environ if base is None else base)
+    if native is not None:
+        preload = [os.fspath(native), *(p for p in env.get("LD_PRELOAD", "").split(":") if p)]
+        env["LD_PRELOAD"] = ":".join(dict.fromkeys(preload))
     paths = [BOOTSTRAP_DIR, *extra_paths]
     if env.get("PYTHONPATH"):
         paths.append(env["PYTHONPATH"])

@@ -64,6 +64,8 @@ class LogFile:
         self.pending: list[int] = []
         self.header: dict[str, int] | None = None
         self.sites: dict[int, list[Any]] = {}
+        self.maps: list[tuple[int, int, int, str]] = []  # a native log's executable mappings (its maps record)
+        self.starts: list[int] = []
         self.stopped = False  # a damaged record: nothing after it is read
         self.skipped = 0
 
@@ -188,6 +190,11 @@ class LogFile:
         pre = _blob(mm, at, args_len)
         if call == L.SITE:
             self.sites[res] = pre.get("site") or pre.get("maps") or []
+            if isinstance(pre.get("maps"), str):
+                from ipctrace.record.native.sites import parse_maps
+
+                self.maps = parse_maps(pre["maps"])
+                self.starts = [m[0] for m in self.maps]
             return {"site_record": res, "state": "done"}
         if call == L.PROBLEM:
             return (
@@ -236,7 +243,14 @@ class LogFile:
         names = [n for bit, n in ((L.F_CAPPED, "capped"), (L.F_PEEK, "peek")) if flags & bit]
         if names:
             obj["flags"] = names
-        if site and site in self.sites:
+        if site and hdr.get("flags", 0) & L.HEADER_SITE_IS_ADDRESS:
+            if self.maps:  # a return address: read_logs names its source line (record/native/sites.py)
+                from ipctrace.record.native.sites import locate
+
+                where = locate(self.maps, self.starts, site)
+                if where is not None:
+                    obj["native_site"] = list(where)
+        elif site and site in self.sites:
             obj["site"] = self.sites[site]
         return obj
 
@@ -291,6 +305,10 @@ def read_logs(folder: str | Path) -> tuple[list[dict[str, Any]], LogProblems]:
     follower = LogFollower(folder)
     done, busy = follower.poll()
     records = sorted(done + busy, key=lambda r: r["t0"])
+    if any("native_site" in r for r in records):
+        from ipctrace.record.native.sites import resolve
+
+        resolve(records)
     return records, follower.problems
 
 

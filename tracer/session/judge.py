@@ -94,20 +94,15 @@ def nothing_recorded(scenario: Scenario, runs: list[RoleRun]) -> str:
     outputs = " and ".join([", ".join(files[:-1]), files[-1]] if len(files) > 1 else files)
     they, their = ("they", "their") if len(files) > 1 else ("it", "its")
     kept = f"what {they} printed is in {outputs}, and {their} packets, if any, in capture.pcap"
+    reasons = "; ".join(dict.fromkeys(r.untraced for r in runs if r.untraced))
     if scenario.impl == Impl.C:
-        return (
-            "nothing was recorded: the C originals run untraced until ipctrace's native recorder is built "
-            f"(it is not yet); {kept}; `ipctrace run {scenario.name}` traces the Python port"
-        )
-    untraced = [Path(r.role.command[0]).name for r in runs if r.watch is not None]
-    if untraced:
-        return (
-            f"nothing was recorded: ipctrace records Python programs only so far (its native recorder for C and "
-            f"other programs is not built yet), so {', '.join(untraced)} ran untraced; {kept}"
-        )
+        why = reasons or "the C originals ran, but the native recorder wrote no log"
+        return f"nothing was recorded: {why}; {kept}; `ipctrace run {scenario.name}` traces the Python port"
+    if reasons:
+        return f"nothing was recorded: {reasons}; {kept}"
     return (
         "nothing was recorded: ipctrace traces Python programs started with a normal `python3` "
-        "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook)"
+        "(not `python3 -I`, `-E` or `-S`, which skip the start-up hook) and other dynamically linked programs"
     )
 
 

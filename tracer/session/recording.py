@@ -28,9 +28,12 @@ class Recording:
         self._busy = 0
         self.problems: list[str] = []  # what the recorder could not record or read back, one sentence each
 
-    def environment(self, payload_cap: int, schedule: str | None) -> dict[str, str]:
-        """The environment that makes the run's processes record into this recording."""
-        return tracing_environment(str(self.path), payload_cap, schedule)
+    def environment(self, payload_cap: int, schedule: str | None, native: Path | None = None) -> dict[str, str]:
+        """The environment that makes the run's processes record into this recording.
+
+        `native`: the native recorder's library, put in LD_PRELOAD for the programs that are not Python.
+        """
+        return tracing_environment(str(self.path), payload_cap, schedule, native=native)
 
     def poll(self) -> tuple[list[dict[str, Any]], bool]:
         """The records completed since the last poll, and whether anything moved (a call began or ended)."""

@@ -19,10 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipctrace.model import ExitStatus, Inode, Stream
+from ipctrace.record import ENV_NATIVE_OFF
 from ipctrace.scenarios import Role
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.results import RunError
-from ipctrace.unrecorded import GroupWatch, recorder_enters
+from ipctrace.unrecorded import GroupWatch, entry_problem, is_python
 
 
 @dataclass
@@ -39,6 +40,7 @@ class RoleRun:
     recorded: bool = False  # one of its processes has recorded an event
     watch: GroupWatch | None = None  # a program no recorder enters: followed through /proc (unrecorded.py)
     streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
+    untraced: str | None = None  # why no recorder enters its program (unrecorded.entry_problem)
 
     def deliver_input(self, printer: OutputPrinter, all_of_it: bool) -> None:
         """The program asks for input: give it the next scripted line, or end of input after the last."""
@@ -100,9 +102,23 @@ def missing_program(command: tuple[str, ...] | list[str], cwd: str | None) -> st
     return None
 
 
-def launch(role: Role, command: list[str], env: dict[str, str], cwd: str | None, printer: OutputPrinter) -> RoleRun:
-    """Start one role; a program that cannot be started is a RunError naming the role."""
+def launch(
+    role: Role,
+    command: list[str],
+    env: dict[str, str],
+    cwd: str | None,
+    printer: OutputPrinter,
+    native_note: str | None = "",
+) -> RoleRun:
+    """Start one role; a program that cannot be started is a RunError naming the role.
+
+    `native_note`: "" when the native recorder is in `env`'s LD_PRELOAD, else why it is not. A role started
+    as `python3 ...` gets the library stood down until its Python recorder starts: what finds the interpreter
+    (a wrapper script, a shim) is not the program.
+    """
     scripted = role.stdin is not None and not role.interactive
+    if is_python(tuple(command)) and not native_note:
+        env = {**env, ENV_NATIVE_OFF: "1"}
     try:
         proc = subprocess.Popen(
             command,
@@ -118,9 +134,11 @@ def launch(role: Role, command: list[str], env: dict[str, str], cwd: str | None,
     except PermissionError:
         raise RunError(f"cannot start {role.name}: {command[0]!r} is not executable.") from None
     assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
+    streams = _stream_inodes(proc)  # before the pumps: a program that ends at once has them closed soon after
     pumps = [printer.pump(role.name, proc.stdout), printer.pump(role.name, proc.stderr)]
-    watch = None if recorder_enters(tuple(command)) else GroupWatch(proc.pid)
-    return RoleRun(role, proc, deque(role.stdin or ()), pumps, streams=_stream_inodes(proc), watch=watch)
+    untraced = entry_problem(tuple(command), not native_note, cwd, native_note or "")
+    watch = None if untraced is None else GroupWatch(proc.pid)
+    return RoleRun(role, proc, deque(role.stdin or ()), pumps, streams=streams, watch=watch, untraced=untraced)
 
 
 def _stream_inodes(proc: subprocess.Popen[bytes]) -> dict[Inode, Stream]:

@@ -49,6 +49,13 @@ def _built_c_programs(scenario: Scenario) -> str:
         raise RunError(str(exc)) from None
 
 
+def _native_library() -> tuple[Path | None, str]:
+    """The native recorder's library for LD_PRELOAD (built on first use), or None and why it cannot be had."""
+    from ipctrace.cprograms import native_library_or_reason
+
+    return native_library_or_reason()
+
+
 def _substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str) -> dict[str, str]:
     """The placeholders of the scenario's commands, and the folder its roles run in (`cwd`)."""
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
@@ -118,12 +125,15 @@ class _Run:
 
     def _execute(self) -> RunResult:
         recording = Recording(self.outdir)
-        env = recording.environment(self.options.payload_cap, self.scenario.schedule)
+        native, native_note = _native_library()
+        env = recording.environment(self.options.payload_cap, self.scenario.schedule, native)
         self.capture, self.capture_note = open_capture(self.options.capture)
         procfs.become_subreaper()
         printer = OutputPrinter(self.outdir, self.options.echo)
         timeout = self.options.timeout or self.scenario.timeout
-        supervisor = Supervisor(self.scenario, env, recording, self.subst, printer, timeout, self.stop)
+        supervisor = Supervisor(
+            self.scenario, env, recording, self.subst, printer, timeout, self.stop, native_note=native_note
+        )
         self.started = time.time_ns()
         try:
             ending, message = supervisor.run()
@@ -248,7 +258,7 @@ class _Run:
             port=self.port,
             stopped_by=self.stop.caught if verdict.ending is Ending.INTERRUPTED else None,
             notes=run_notes(trace, supervisor),
-            recorder_problems=supervisor.recording.problems,
+            recorder_problems=supervisor.untraced_notes() + supervisor.recording.problems,
         )
 
 

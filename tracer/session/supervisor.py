@@ -48,6 +48,7 @@ class Supervisor:
         printer: OutputPrinter,
         timeout: float,
         stop: StopSignals,
+        native_note: str | None = "",
     ) -> None:
         self.scenario = scenario
         self.env = env
@@ -56,6 +57,7 @@ class Supervisor:
         self.printer = printer
         self.timeout = timeout
         self.stop_signals = stop
+        self.native_note = native_note  # "": the native recorder is in LD_PRELOAD; else why it is not
         self.runs: list[RoleRun] = []
         self.role_of: dict[Pid, str] = {}
         self.ppid_of: dict[Pid, Pid] = {}
@@ -128,7 +130,7 @@ class Supervisor:
 
     def start_role(self, role: Role) -> None:
         command = [arg.format(**self.subst) for arg in role.command]
-        run = launch(role, command, self.env, self.subst.get("cwd"), self.printer)
+        run = launch(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
         self.role_of[run.proc.pid] = role.name
         self.runs.append(run)
 
@@ -236,6 +238,9 @@ class Supervisor:
     def _start_next(self, role: Role) -> tuple[Ending, str] | None:
         """Start `role` if the one before it is ready; a predecessor that ended unready fails the run."""
         previous = self.runs[-1]
+        if previous.exit is not None and not previous.ready:
+            for obj in self._read_new_events():  # what it recorded just before it ended (seen after the reap)
+                self._handle(obj)
         if previous.ready or not previous.role.ready:
             self.start_role(role)
         elif previous.exit is not None:
@@ -378,6 +383,12 @@ class Supervisor:
                 continue
             if got:
                 self._reaped(pid, status)
+
+    def untraced_notes(self) -> list[str]:
+        """A role no recorder entered, in a run that recorded others (a run that recorded nothing says so once)."""
+        if not any(r.recorded for r in self.runs):
+            return []
+        return [f"{r.role.name}: {r.untraced}" for r in self.runs if r.untraced]
 
     def finish(self) -> list[dict[str, Any]]:
         """Every record plus the blocked-call records, after all processes are gone.

@@ -7,12 +7,18 @@ knows one. The line is read from the program's source and parsed: for
 `fds = os.pipe()` or `clnt_sock, addr = serv_sock.accept()` the names the
 new descriptors get. `X.fileno()` reads as `X`. A line that cannot be read or
 parsed names nothing; the diagram then shows the descriptor number.
+
+A C source line (the native recorder's sites, `.c`/`.h`) is read the same way without a C parser:
+the call is found by its libc name (the table's `native` column), its arguments split at the commas
+outside brackets and strings; `write(fds[1], ...)` names `fds[1]`, `pipe(fds)` and
+`socketpair(..., sd)` name the pair's array, `clnt_sock = accept(serv_sock, ...)` the new descriptor.
 """
 
 from __future__ import annotations
 
 import ast
 import linecache
+import re
 from dataclasses import dataclass
 
 from ipctrace.calls import Call, Trait, spec
@@ -68,6 +74,8 @@ def read_site(site: CallSite | None, call: Call) -> SiteWords:
     if site is None or not site.file or site.line <= 0:
         return SiteWords()
     line = linecache.getline(site.file, site.line)
+    if site.file.endswith(_C_SUFFIXES):
+        return _read_c(line, call) if line else SiteWords()
     tree = _parse(line) if line else None
     if tree is None:
         return SiteWords()
@@ -90,6 +98,70 @@ def read_site(site: CallSite | None, call: Call) -> SiteWords:
             created = created[:1]  # `conn, addr = s.accept()`: the descriptor is the first
         return SiteWords(fd, created)
     return SiteWords()
+
+
+_C_SUFFIXES = (".c", ".h")
+_C_NAME = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
+_C_TARGET = re.compile(r"(?<![\w.\]>])([A-Za-z_]\w*(?:(?:\.|->)\w+|\[[^\]]*\])*)\s*=$")  # `x =`, `a[i] =`, `p->fd =`
+_C_FILENO = re.compile(r"^fileno\s*\(\s*(\w+)\s*\)$")
+_PAIR_ARRAY = {Call.PIPE: 0, Call.PIPE2: 0, Call.SOCKETPAIR: 3}  # which argument is the int[2] filled in
+
+
+def _c_args(text: str, start: int) -> list[str]:
+    """The top-level arguments of a call whose `(` ends at `start` (those complete on this line)."""
+    args: list[str] = []
+    depth, begin, i = 0, start, start
+    while i < len(text):
+        ch = text[i]
+        if ch in "\"'":  # a string or character literal: skip to its end
+            i += 1
+            while i < len(text) and text[i] != ch:
+                i += 2 if text[i] == "\\" else 1
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            if depth == 0:
+                args.append(text[begin:i].strip())
+                return args
+            depth -= 1
+        elif ch == "," and depth == 0:
+            args.append(text[begin:i].strip())
+            begin = i + 1
+        i += 1
+    return args
+
+
+def _c_expr(arg: str) -> str | None:
+    """An argument as the diagram names it: `fileno(stdin)` → `stdin`; a literal number names nothing."""
+    found = _C_FILENO.match(arg)
+    arg = found.group(1) if found else arg
+    return arg if arg and not arg.isdigit() else None
+
+
+def _c_target(before: str) -> str | None:
+    """The variable a call's result is assigned to: `if ((sock = socket(` → `sock` (never `==`, `<=`, ...)."""
+    found = _C_TARGET.search(before.rstrip(" \t("))
+    return found.group(1) if found else None
+
+
+def _read_c(line: str, call: Call) -> SiteWords:
+    """A C line's words for `call`; a line calling it twice (`pipe(fds1), pipe(fds2);`) names nothing, since
+    a site is a line, not a column, and which of the two an event is cannot be told."""
+    names = frozenset(spec(call).native)
+    calls = [found for found in _C_NAME.finditer(line) if found.group(1) in names]
+    if len(calls) != 1:
+        return SiteWords()
+    found = calls[0]
+    args = _c_args(line, found.end())
+    if call in _PAIR_ARRAY:
+        at = _PAIR_ARRAY[call]
+        return SiteWords(None, (args[at],) if len(args) > at and args[at] else ())
+    traits = spec(call).traits
+    # A call that creates a descriptor from nothing (socket, open) has none as its first argument.
+    on_fd = not traits & Trait.CREATES_FD or bool(traits & (Trait.WAITS_ON_FD | Trait.DUPLICATES_FD))
+    fd = _c_expr(args[0]) if args and on_fd else None  # used only for a call on a descriptor (descriptors.py)
+    target = _c_target(line[: found.start()]) if spec(call).has(Trait.CREATES_FD) else None
+    return SiteWords(fd, (target,) if target else ())
 
 
 def element(name: str, index: int) -> str:
