@@ -44,11 +44,13 @@ def start_from_environment() -> bool:
     folder = os.environ.get(ENV_LOGS)
     if not folder:
         return False
+    from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:
         cap = DEFAULT_PAYLOAD_CAP
     start_recording(folder, max(0, cap))
+    gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
     return True
 
 

@@ -48,7 +48,7 @@ def _built_c_programs(scenario: Scenario) -> str:
         raise RunError(str(exc)) from None
 
 
-def _substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str) -> dict[str, str]:
+def substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str) -> dict[str, str]:
     """The placeholders of the scenario's commands, and the folder its roles run in (`cwd`)."""
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
     here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
@@ -64,7 +64,7 @@ def _substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str
     }
 
 
-def _check_programs(scenario: Scenario, subst: dict[str, str]) -> None:
+def check_programs(scenario: Scenario, subst: dict[str, str]) -> None:
     """Every role's program exists and can be started (checked before anything is written)."""
     for role in scenario.roles:
         problem = missing_program([arg.format(**subst) for arg in role.command], subst.get("cwd"))
@@ -97,8 +97,8 @@ class _Run:
         self.outdir = options.folder(scenario).resolve()
         self.port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
         cbin = _built_c_programs(scenario)  # a missing compiler is one sentence, before anything is written
-        self.subst = _substitutions(scenario, self.outdir, self.port, cbin)
-        _check_programs(scenario, self.subst)
+        self.subst = substitutions(scenario, self.outdir, self.port, cbin)
+        check_programs(scenario, self.subst)
         self.folder = RunFolder(self.outdir, scenario)
         self.capture: Any = None
         self.capture_note = ""
