@@ -1,7 +1,7 @@
-"""Two writers and two readers on one pipe: a race with a known number of outcomes (tests, benchmark).
+"""Writers and readers on one pipe: a race with a known number of outcomes (tests, benchmark).
 
-Writer 1 writes b"a1" then b"a2", writer 2 writes b"b1" then b"b2"; each reader reads 2 bytes twice
-and prints what it got. Every read takes one whole message (writes and reads are 2 bytes), so an
+`pipe_race.py W N R M`: W writers each write N messages (writer 1 b"a1", b"a2", ..., writer 2
+b"b1", ...), R readers each read 2 bytes M times and print what they got (default 2 2 2 2). Every read takes one whole message (writes and reads are 2 bytes), so an
 outcome is which reader got which messages, in which order. The parent closes its ends and leaves.
 """
 
@@ -9,23 +9,24 @@ from __future__ import annotations
 
 import os
 
-WRITERS = ((b"a1", b"a2"), (b"b1", b"b2"))
-READERS = ("r1", "r2")
-READS = 2
+import sys
 
 
 def main() -> int:
+    w_count, n, r_count, reads = (int(x) for x in (sys.argv[1:] or ["2", "2", "2", "2"]))
+    writers = [[f"{chr(97 + i)}{k + 1}".encode() for k in range(n)] for i in range(w_count)]
+    readers = [f"r{i + 1}" for i in range(r_count)]
     r, w = os.pipe()
-    for messages in WRITERS:
+    for messages in writers:
         if os.fork() == 0:
             os.close(r)
             for m in messages:
                 os.write(w, m)
             os._exit(0)
-    for name in READERS:
+    for name in readers:
         if os.fork() == 0:
             os.close(w)
-            got = [os.read(r, 2) for _ in range(READS)]
+            got = [os.read(r, 2) for _ in range(reads)]
             os.write(1, f"{name}: {b' '.join(got).decode()}\n".encode())
             os._exit(0)
     os.close(r)

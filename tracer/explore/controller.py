@@ -21,9 +21,17 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from ipctrace.explore.steps import VISIBLE_IDS, Check, Step, step_of
+from ipctrace.explore.steps import VISIBLE_IDS, Channel, Check, Step, held_ends, step_of
+import ipctrace.record.layout as L
+from ipctrace.errors import IpctraceError
+from ipctrace import calls
+from ipctrace.calls import Call
 from ipctrace.record import tracing_environment
 from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH, ENV_ZYGOTE
+
+RELEASES = calls.RELEASES_FD
+EXITS = frozenset({Call.EXIT})
+WHOLE_REPORTS = frozenset(L.CALL_IDS[c] for c in (Call.FORK, Call.EXIT))
 
 #: How long one process may run between two of its calls before the run is called stuck.
 STEP_TIMEOUT = 10.0
@@ -73,6 +81,7 @@ class _Proc:
     closed: bool = False  # its connection reached end of file
     ended: bool = False  # and the process has ended (its pidfd is readable)
     forks_due: int = 0  # children it forked that have not connected yet
+    ends: frozenset[Channel] | None = None  # the pipe ends it holds, once a fork or exit report said
 
 
 @dataclass
@@ -151,8 +160,8 @@ class Controller:
         return execution
 
 
-class ExploreError(Exception):
-    """The program cannot be explored: one sentence."""
+class ExploreError(IpctraceError):
+    """The program cannot be explored, or a schedule replayed: one sentence."""
 
 
 def explore_environment(address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -165,16 +174,26 @@ def explore_environment(address: str, logs: Path, payload_cap: int, base: Mappin
 
 
 class _OneRun:
-    def __init__(self, listener: socket.socket, out_fd: int, quiet: frozenset[int], root: int):
+    def __init__(
+        self,
+        listener: socket.socket,
+        out_fd: int,
+        quiet: frozenset[int],
+        root: int,
+        release: bool = False,
+        roots: int = 1,
+    ) -> None:
+        self.release = release  # replaying in a traced run: blocked processes are let go to block for real
         self.listener = listener
         self.out_fd = out_fd
         self.quiet = quiet
         self.root = root
         self.procs: dict[int, _Proc] = {}  # by pid
-        self.roots_due = 1
+        self.roots_due = roots
         self.sel = selectors.DefaultSelector()
         self.sel.register(listener, selectors.EVENT_READ, "listen")
-        self.sel.register(out_fd, selectors.EVENT_READ, "out")
+        if out_fd >= 0:
+            self.sel.register(out_fd, selectors.EVENT_READ, "out")
         self.execution = Execution()
 
     # -- the decisions ----------------------------------------------------------------------------
@@ -189,10 +208,13 @@ class _OneRun:
             if not held:
                 break
             enabled = tuple(p.path for p in held if self.enabled(p))
-            steps = {p.path: p.held for p in held if p.held is not None}
+            shared = self.shared_ends()
+            steps = {p.path: p.held.relaxed(shared) for p in held if p.held is not None}
             if not enabled:
                 for p in held:
                     ex.ends[p.path] = End(EndKind.BLOCKED, p.held.call.value if p.held else "")
+                    if self.release:
+                        self.send(p, b"F\n")
                 break
             try:
                 chosen = chooser.choose(len(ex.decisions), enabled, steps, last)
@@ -201,6 +223,7 @@ class _OneRun:
                 break
             ex.decisions.append(Decision(enabled, steps, chosen))
             proc = next(p for p in held if p.path == chosen)
+            self.went(proc)
             proc.held = proc.gated = None
             proc.running = True
             self.send(proc, b"G\n")
@@ -226,6 +249,27 @@ class _OneRun:
             else:
                 ex.ends[p.path] = End(EndKind.STUCK)
         return ex
+
+    def shared_ends(self) -> frozenset[Channel]:
+        """Pipe ends that two or more live processes are known to hold (a process not yet known counts for none)."""
+        seen: set[Channel] = set()
+        shared: set[Channel] = set()
+        for p in self.procs.values():
+            if p.ends is None or p.ended or p.closed:
+                continue
+            shared |= seen & p.ends
+            seen |= p.ends
+        return frozenset(shared)
+
+    def went(self, proc: _Proc) -> None:
+        """Keep the ends each process holds up to date with the step it is let go to make."""
+        step = proc.gated
+        if step is None or proc.ends is None:
+            return
+        if step.call in RELEASES:
+            proc.ends = proc.ends - step.updates  # the closed end (a second descriptor of it is not seen: fewer holders, safer)
+        elif step.call in EXITS:
+            proc.ends = frozenset()
 
     def enabled(self, proc: _Proc) -> bool:
         step = proc.held
@@ -291,6 +335,7 @@ class _OneRun:
         parent = self.procs.get(ppid)
         if parent is not None:
             parent.forks_due -= 1
+            proc.ends = parent.ends  # a fork copies the descriptors the parent reported just before
         else:
             self.roots_due -= 1
         self.sel.register(conn, selectors.EVENT_READ, proc)
@@ -320,6 +365,8 @@ class _OneRun:
             call, fd, mode, ino, writing, forks = (int(x) for x in parts[1:7])
             proc.forks_due += forks
             proc.held = proc.gated = step_of(call, fd, mode, ino, bool(writing), parts[7], proc.pid, proc.ppid, self.quiet)
+            if parts[7] != "-" or call in WHOLE_REPORTS:
+                proc.ends = held_ends(parts[7])
             proc.running = False
 
     def send(self, proc: _Proc, data: bytes) -> None:
@@ -346,6 +393,12 @@ class _OneRun:
     # -- the end ----------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        if self.release:
+            for proc in self.procs.values():
+                self.send(proc, b"F\n")
+                proc.conn.close()
+            self.sel.close()
+            return
         for proc in self.procs.values():
             if not proc.ended:
                 try:

@@ -34,6 +34,7 @@ class _Node:
     preemptions: int  # before this point's choice
     last: str | None
     done: set[str] = field(default_factory=set)
+    backtrack: set[str] = field(default_factory=set)  # processes to try here (dynamic partial-order reduction)
 
 
 @dataclass
@@ -82,17 +83,40 @@ class DepthFirst:
                 )
         for candidate in enabled:
             if candidate not in sleep and self._allowed(pre, last, enabled, candidate):
-                self.stack.append(_Node(enabled, steps, sleep, candidate, pre, last))
+                every = set() if self.reduce else set(enabled)
+                self.stack.append(_Node(enabled, steps, sleep, candidate, pre, last, backtrack=every | {candidate}))
                 return candidate
         raise Pruned
 
+    def races(self) -> None:
+        """After a run: where a step depends on an earlier step of another process, try that process first there.
+
+        Flanagan and Godefroid's dynamic partial-order reduction, adding a backtracking point at every
+        earlier dependent step (a superset of what the happens-before check would keep: safe, a little more work).
+        """
+        if not self.reduce:
+            return
+        nodes = self.stack[: self.depth]
+        for j in range(1, len(nodes)):
+            pj = nodes[j].chosen
+            step_j = nodes[j].steps[pj]
+            for i in range(j - 1, -1, -1):
+                node = nodes[i]
+                if node.chosen == pj or not node.steps[node.chosen].depends_on(step_j):
+                    continue
+                if pj in node.enabled:
+                    node.backtrack.add(pj)
+                else:
+                    node.backtrack.update(node.enabled)
+
     def backtrack(self) -> bool:
         """Set up the next schedule; False when the search is over."""
+        self.races()
         while self.stack:
             node = self.stack[-1]
             node.done.add(node.chosen)
             for candidate in node.enabled:
-                if candidate in node.sleep or candidate in node.done:
+                if candidate not in node.backtrack or candidate in node.sleep or candidate in node.done:
                     continue
                 if self._allowed(node.preemptions, node.last, node.enabled, candidate):
                     node.chosen = candidate

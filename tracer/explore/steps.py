@@ -84,12 +84,21 @@ class Step:
             or self.observes & other.updates
         )
 
+    def relaxed(self, shared: frozenset[Channel]) -> Step:
+        """This step where the ends in `shared` are held by two processes or more: one closing changes nothing it sees."""
+        return replace(self, observes=self.observes - shared) if self.observes & shared else self
+
     def seeing_data(self) -> Step:
         """This read when the pipe holds data: whether writers are left does not matter to it."""
         return replace(self, observes=frozenset())
 
 
 _EMPTY: frozenset[Channel] = frozenset()
+
+
+def held_ends(text: str) -> frozenset[Channel]:
+    """The pipe ends in a gate's `open` list (for counting how many processes hold each)."""
+    return frozenset(c for c in _ends(text, frozenset()) if c.kind != "socket")
 
 
 def _ends(text: str, quiet: frozenset[int]) -> frozenset[Channel]:

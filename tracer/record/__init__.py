@@ -16,7 +16,6 @@ import os
 
 ENV_LOGS = "IPCTRACE_LOGS"
 ENV_PAYLOAD_CAP = "IPCTRACE_PAYLOAD_CAP"
-ENV_SCHEDULE = "IPCTRACE_SCHEDULE"
 DEFAULT_PAYLOAD_CAP = 4096
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
@@ -57,7 +56,6 @@ def start_from_environment() -> bool:
 def tracing_environment(
     logs: str,
     payload_cap: int = DEFAULT_PAYLOAD_CAP,
-    schedule: str | None = None,
     base: dict[str, str] | None = None,
     extra_paths: tuple[str, ...] = (),
 ) -> dict[str, str]:
@@ -69,8 +67,4 @@ def tracing_environment(
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env[ENV_LOGS] = os.path.abspath(logs)
     env[ENV_PAYLOAD_CAP] = str(payload_cap)
-    if schedule:
-        env[ENV_SCHEDULE] = schedule
-    else:
-        env.pop(ENV_SCHEDULE, None)
     return env

@@ -28,9 +28,9 @@ class Recording:
         self._busy = 0
         self.problems: list[str] = []  # what the recorder could not record or read back, one sentence each
 
-    def environment(self, payload_cap: int, schedule: str | None) -> dict[str, str]:
+    def environment(self, payload_cap: int) -> dict[str, str]:
         """The environment that makes the run's processes record into this recording."""
-        return tracing_environment(str(self.path), payload_cap, schedule)
+        return tracing_environment(str(self.path), payload_cap)
 
     def poll(self) -> tuple[list[dict[str, Any]], bool]:
         """The records completed since the last poll, and whether anything moved (a call began or ended)."""

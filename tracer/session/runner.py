@@ -21,8 +21,9 @@ from typing import Any
 
 import ipctrace.session.procfs as procfs
 from ipctrace.assemble import build_trace
+from ipctrace.explore.replay import ScheduleGate, chooser_for
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, Header, Inode, Packet, Stream, Trace
-from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Scenario
+from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Scenario
 from ipctrace.session.capturing import keep_packets, open_capture
 from ipctrace.session.folder import TRACE, DiskFull, RunFolder, disk_sentence
 from ipctrace.session.judge import Verdict, blocked_processes, judge
@@ -114,7 +115,8 @@ class _Run:
 
     def _execute(self) -> RunResult:
         recording = Recording(self.outdir)
-        env = recording.environment(self.options.payload_cap, self.scenario.schedule)
+        env = recording.environment(self.options.payload_cap)
+        gate = self._schedule_gate(env, recording)
         self.capture, self.capture_note = open_capture(self.options.capture)
         procfs.become_subreaper()
         printer = OutputPrinter(self.outdir, self.options.echo)
@@ -122,10 +124,15 @@ class _Run:
         supervisor = Supervisor(self.scenario, env, recording, self.subst, printer, timeout, self.stop)
         self.started = time.time_ns()
         try:
+            if gate is not None:
+                gate.start()
             ending, message = supervisor.run()
         except BaseException:  # a role that cannot start: stop the others, then say why
             self._abort(supervisor, printer)
             raise
+        finally:
+            if gate is not None:
+                gate.stop()
         if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
             ending, message = Ending.DISK_FULL, f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
         supervisor.stop()
@@ -144,6 +151,15 @@ class _Run:
         self._save(trace, recording, printer)
         self.folder.keep()
         return self._result(trace, verdict, supervisor, printer, blocked)
+
+    def _schedule_gate(self, env: dict[str, str], recording: Recording) -> ScheduleGate | None:
+        """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's `schedule`): Python programs only."""
+        schedule = self.options.schedule or self.scenario.schedule
+        if schedule is None or self.scenario.impl != Impl.PYTHON:
+            return None
+        gate = ScheduleGate(chooser_for(schedule), roots=len(self.scenario.roles))
+        env.update(gate.variables())
+        return gate
 
     def _abort(self, supervisor: Supervisor, printer: OutputPrinter) -> None:
         supervisor.stop()
