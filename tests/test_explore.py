@@ -38,7 +38,12 @@ def model_outcomes(writers: int, writes: int, readers: int, reads: int) -> tuple
         for k in range(readers):
             if read[k] < reads and pipe:
                 moved = True
-                walk(wrote, read[:k] + (read[k] + 1,) + read[k + 1 :], pipe[1:], got[:k] + ((*got[k], pipe[0]),) + got[k + 1 :])
+                walk(
+                    wrote,
+                    read[:k] + (read[k] + 1,) + read[k + 1 :],
+                    pipe[1:],
+                    got[:k] + ((*got[k], pipe[0]),) + got[k + 1 :],
+                )
         if not moved:
             found.add(got)
             orders += 1

@@ -320,7 +320,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
     how = result.method + ("" if result.reduce else ", no reduction")
     print(f"({how}; {result.pruned} runs cut short by the reduction; {result.seconds:.1f} s)")
     for group in result.outcomes:
-        print(f"\noutcome {group.number}: {group.schedules} schedule(s)   replay: ipctrace run {scenario.name} --schedule {group.number}")
+        print(
+            f"\noutcome {group.number}: {group.schedules} schedule(s)   "
+            f"replay: ipctrace run {scenario.name} --schedule {group.number}"
+        )
         for line in group.outcome.summary():
             print(f"  {line}")
     if not args.no_render:
@@ -463,7 +466,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if result.equivalent else EXIT_DIFFERENT
 
 
-COMMANDS = {"run": cmd_run, "explore": cmd_explore, "list": cmd_list, "show": cmd_show, "render": cmd_render, "diff": cmd_diff}
+COMMANDS = {
+    "run": cmd_run,
+    "explore": cmd_explore,
+    "list": cmd_list,
+    "show": cmd_show,
+    "render": cmd_render,
+    "diff": cmd_diff,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

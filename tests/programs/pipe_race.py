@@ -1,14 +1,14 @@
 """Writers and readers on one pipe: a race with a known number of outcomes (tests, benchmark).
 
 `pipe_race.py W N R M`: W writers each write N messages (writer 1 b"a1", b"a2", ..., writer 2
-b"b1", ...), R readers each read 2 bytes M times and print what they got (default 2 2 2 2). Every read takes one whole message (writes and reads are 2 bytes), so an
+b"b1", ...), R readers each read 2 bytes M times and print what they got (default 2 2 2 2).
+Every read takes one whole message (writes and reads are 2 bytes), so an
 outcome is which reader got which messages, in which order. The parent closes its ends and leaves.
 """
 
 from __future__ import annotations
 
 import os
-
 import sys
 
 

@@ -21,11 +21,11 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
-from ipctrace.explore.steps import VISIBLE_IDS, Channel, Check, Step, held_ends, step_of
 import ipctrace.record.layout as L
-from ipctrace.errors import IpctraceError
 from ipctrace import calls
 from ipctrace.calls import Call
+from ipctrace.errors import IpctraceError
+from ipctrace.explore.steps import VISIBLE_IDS, Channel, Check, Step, held_ends, step_of
 from ipctrace.record import tracing_environment
 from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH, ENV_ZYGOTE
 
@@ -164,7 +164,9 @@ class ExploreError(IpctraceError):
     """The program cannot be explored, or a schedule replayed: one sentence."""
 
 
-def explore_environment(address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None) -> dict[str, str]:
+def explore_environment(
+    address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """The environment of a program run under the explorer (its processes connect to `address`)."""
     env = tracing_environment(str(logs), payload_cap, base=dict(base) if base is not None else None)
     env[ENV_EXPLORE] = address
@@ -267,7 +269,9 @@ class _OneRun:
         if step is None or proc.ends is None:
             return
         if step.call in RELEASES:
-            proc.ends = proc.ends - step.updates  # the closed end (a second descriptor of it is not seen: fewer holders, safer)
+            proc.ends = (
+                proc.ends - step.updates
+            )  # the closed end (a second descriptor of it is not seen: fewer holders, safer)
         elif step.call in EXITS:
             proc.ends = frozenset()
 
@@ -364,7 +368,9 @@ class _OneRun:
                 continue
             call, fd, mode, ino, writing, forks = (int(x) for x in parts[1:7])
             proc.forks_due += forks
-            proc.held = proc.gated = step_of(call, fd, mode, ino, bool(writing), parts[7], proc.pid, proc.ppid, self.quiet)
+            proc.held = proc.gated = step_of(
+                call, fd, mode, ino, bool(writing), parts[7], proc.pid, proc.ppid, self.quiet
+            )
             if parts[7] != "-" or call in WHOLE_REPORTS:
                 proc.ends = held_ends(parts[7])
             proc.running = False

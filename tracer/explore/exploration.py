@@ -1,8 +1,8 @@
 """Explore one program: schedules tried within a budget, runs grouped into outcomes.
 
-    from ipctrace.explore.exploration import Budget, explore
-    result = explore([sys.executable, "pipe2.py"], Budget(max_runs=2000))
-    result.headline()   # "14 schedules, 3 outcomes, exhaustive: yes"
+from ipctrace.explore.exploration import Budget, explore
+result = explore([sys.executable, "pipe2.py"], Budget(max_runs=2000))
+result.headline()   # "14 schedules, 3 outcomes, exhaustive: yes"
 """
 
 from __future__ import annotations
@@ -61,9 +61,8 @@ class Exploration:
     random_runs: int = 0
 
     def headline(self) -> str:
-        return (
-            f"{self.schedules} schedules, {len(self.outcomes)} outcomes, exhaustive: {'yes' if self.exhaustive else 'no'}"
-        )
+        done = "yes" if self.exhaustive else "no"
+        return f"{self.schedules} schedules, {len(self.outcomes)} outcomes, exhaustive: {done}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -110,7 +109,7 @@ def explore(
     cwd: str | None = None,
     payload_cap: int = 4096,
 ) -> Exploration:
-    """Run `command` under every schedule the budget allows; Python programs only (the gate is the Python recorder's)."""
+    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's)."""
     budget = budget or Budget()
     workdir = Path(tempfile.mkdtemp(prefix="ipctrace-explore-"))
     controller = Controller(workdir, command, cwd, payload_cap)
@@ -143,7 +142,8 @@ def explore(
         controller.close()
         shutil.rmtree(workdir, ignore_errors=True)
     groups = tuple(
-        OutcomeGroup(i + 1, outcome, count, schedule) for i, (outcome, (count, schedule)) in enumerate(tally.found.items())
+        OutcomeGroup(i + 1, outcome, count, schedule)
+        for i, (outcome, (count, schedule)) in enumerate(tally.found.items())
     )
     return Exploration(
         command=tuple(command),

@@ -14,9 +14,9 @@ import threading
 from pathlib import Path
 
 from ipctrace.explore.controller import Chooser, Execution, ExploreError, _OneRun
+from ipctrace.explore.search import NAMED, Replay
 from ipctrace.explore.steps import VISIBLE_IDS
 from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH
-from ipctrace.explore.search import NAMED, Replay
 
 __all__ = ["NAMED", "ScheduleGate", "chooser_for"]
 

@@ -85,7 +85,7 @@ class Step:
         )
 
     def relaxed(self, shared: frozenset[Channel]) -> Step:
-        """This step where the ends in `shared` are held by two processes or more: one closing changes nothing it sees."""
+        """This step where the ends in `shared` are held by two processes or more: one closing changes nothing."""
         return replace(self, observes=self.observes - shared) if self.observes & shared else self
 
     def seeing_data(self) -> Step:
@@ -141,11 +141,17 @@ def step_of(
         if ino in quiet:
             return Step(call, fd, _EMPTY, Check.NONE)  # the program's own output: private to each process
         if call in calls.SENDS:
-            return Step(call, fd, frozenset({Channel("data", ino)}), Check.OUT, observes=frozenset({Channel("readers", ino)}))
+            return Step(
+                call, fd, frozenset({Channel("data", ino)}), Check.OUT, observes=frozenset({Channel("readers", ino)})
+            )
         if call in calls.RECEIVES:
-            return Step(call, fd, frozenset({Channel("data", ino)}), Check.IN, observes=frozenset({Channel("writers", ino)}))
+            return Step(
+                call, fd, frozenset({Channel("data", ino)}), Check.IN, observes=frozenset({Channel("writers", ino)})
+            )
         if call in calls.RELEASES_FD:
-            return Step(call, fd, _EMPTY, Check.NONE, updates=frozenset({Channel("writers" if writing else "readers", ino)}))
+            return Step(
+                call, fd, _EMPTY, Check.NONE, updates=frozenset({Channel("writers" if writing else "readers", ino)})
+            )
         return Step(call, fd, frozenset({Channel("data", ino)}), Check.NONE)
     if stat.S_ISSOCK(mode):
         # the two ends of a pair have two inodes: all sockets are one channel

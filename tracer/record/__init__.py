@@ -44,6 +44,7 @@ def start_from_environment() -> bool:
     if not folder:
         return False
     from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
+
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:

@@ -20,14 +20,13 @@ a point where others may run, then returns at once.
 
 from __future__ import annotations
 
+import _socket
 import fcntl
 import os
 import select
 import stat
 from collections.abc import Callable
 from typing import Any
-
-import _socket
 
 ENV_EXPLORE = "IPCTRACE_EXPLORE"
 ENV_CALLS = "IPCTRACE_EXPLORE_CALLS"

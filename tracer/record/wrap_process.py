@@ -114,7 +114,7 @@ def virtual_time() -> None:
     _sleep = _no_sleep
 
 
-def _no_sleep(seconds: float) -> None:
+def _no_sleep(seconds: Any) -> None:
     if seconds < 0:
         raise ValueError("sleep length must be non-negative")
 

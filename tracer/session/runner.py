@@ -153,7 +153,7 @@ class _Run:
         return self._result(trace, verdict, supervisor, printer, blocked)
 
     def _schedule_gate(self, env: dict[str, str], recording: Recording) -> ScheduleGate | None:
-        """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's `schedule`): Python programs only."""
+        """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's): Python programs only."""
         schedule = self.options.schedule or self.scenario.schedule
         if schedule is None or self.scenario.impl != Impl.PYTHON:
             return None
