@@ -154,4 +154,6 @@ def test_crash(ipctrace):
         result.stdout.fnmatch_lines(["*main ended with exit 3*", "*boom: the config is missing*"])
         assert "record it: pytest --ipctrace-update" not in result.stdout.str()
         assert "run pytest with --ipctrace-update" not in result.stdout.str()
+        result.stdout.fnmatch_lines(["*the traced run failed, so it was not compared with its golden trace *"])
+        assert "does not match" not in result.stdout.str()
     assert not (pytester.path / "golden").exists(), "no golden is recorded from a failed run"

@@ -39,7 +39,7 @@ def test_an_untraced_sender_is_a_gap_in_the_summary_and_in_summary_json(trace_pr
     assert "ending      complete, with gaps" in text
     assert "unexplained 14 bytes received that no recorded send explains" in text
     (read,) = [e for e in result.trace.events if e.call == "read" and e.size]
-    assert f"read {read.key}" in text and f"main [{read.pid}]" in text  # the call and the process
+    assert f"read at {read.site.file.rsplit('/', 1)[-1]} line {read.site.line}" in text and f"main [{read.pid}]" in text
     summary = json.loads((result.outdir / "summary.json").read_text())
     assert summary["ending"] == "complete, with gaps"
     assert (summary["bytes_received"], summary["unexplained_bytes"], summary["unread_bytes"]) == (14, 14, 0)

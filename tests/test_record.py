@@ -225,3 +225,27 @@ def test_data_through_subprocess_pipes_is_recorded_but_not_its_exec_error_pipe(t
     assert child_out[0].endpoint == next(e for e in trace.events_of(main.pid) if e.call == "read").endpoint
     sleep = next(e for e in trace.events_of(main.pid) if e.call == "sleep")
     assert sleep.error == "TypeError" and sleep.args["seconds"] is None
+
+
+def test_an_address_the_socket_refuses_is_recorded_as_the_failed_call_it_is(tmp_path):
+    """`sendto(b'x', ('1.2.3.4', 'p'))` raises TypeError untraced and traced; the run still gives its trace."""
+    program = tmp_path / "bad_address.py"
+    program.write_text(
+        "import socket\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "try:\n"
+        "    s.sendto(b'x', ('1.2.3.4', 'p'))\n"
+        "except TypeError as exc:\n"
+        "    print('refused:', exc)\n"
+    )
+    plain = subprocess.run([sys.executable, str(program)], capture_output=True, timeout=30)
+    from ipctrace.scenarios import adhoc_scenario
+    from ipctrace.session import RunOptions, run_scenario
+
+    result = run_scenario(
+        adhoc_scenario([sys.executable, str(program)]), RunOptions(outdir=tmp_path / "o", capture="none")
+    )
+    assert result.ok, result.message
+    assert (result.outdir / "main.out").read_bytes() == plain.stdout and b"refused:" in plain.stdout
+    sendto = next(e for e in read_trace(result.outdir / "trace.jsonl").events if e.call == "sendto")
+    assert sendto.failed and sendto.address is None

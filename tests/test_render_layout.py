@@ -10,7 +10,9 @@ import sys
 
 import pytest
 
+from ipctrace.calls import Call
 from ipctrace.link import link
+from ipctrace.model import EventKey
 from ipctrace.order import order
 from ipctrace.render import RenderError, RenderOptions, build_diagram
 from ipctrace.render.i18n import korean_font
@@ -117,18 +119,39 @@ def test_title_caption_and_no_pids(traces):
     assert with_pids.title == "Two pipes" and with_pids.caption == ""
 
 
+def test_pipe3s_parent_is_drawn_ending_after_the_child_read_and_printed(traces):
+    """The parent sleeps 3 s and exits: its sleep's end and its exit are drawn below the child's read and output."""
+    ordered = traces["pipe3"]
+    trace = ordered.trace
+    for view in VIEWS:
+        diagram = build_diagram(ordered, RenderOptions(view=view))
+        child = next(lane.id for lane in diagram.lanes if lane.title == "child of main")
+        parent = next(lane.id for lane in diagram.lanes if lane.title == "main")
+        rows = [r for r in diagram.rows if isinstance(r.keys[0], EventKey)]
+        child_read = max(r.index for r in rows if r.lane == child and trace.event(r.keys[0]).call is Call.READ)
+        child_output = max(r.index for r in rows if r.lane == child and r.kind is RowKind.OUTPUT)
+        parent_exit = next(r.index for r in rows if r.lane == parent and r.kind is RowKind.EXIT)
+        sleep_end = next(
+            r.index
+            for r in rows
+            if r.lane == parent and r.kind is RowKind.CALL and trace.event(r.keys[0]).call is Call.SLEEP
+        )
+        assert child_read < sleep_end < parent_exit and child_output < parent_exit, view
+
+
 def test_descriptors_are_named_by_what_they_refer_to(traces):
     pipe3 = build_diagram(traces["pipe3"], RenderOptions())
     main = _calls(pipe3, "main")
-    assert any("pipe #1: 3 read, 4 write" in c for c in main), main
+    # the recorder gives each call's site, so descriptors also read as the program wrote them (fds1[1])
+    assert any("pipe #1: fds1[0] = 3 read, fds1[1] = 4 write" in c for c in main), main
     assert any("pipe #2 write end" in c for c in main), main
     child = _calls(pipe3, "child of main")
-    assert any(c.startswith("write(fd 4)") and "pipe #1 write end" in c for c in child), child
+    assert any(c.startswith("write(fds1[1])") and "pipe #1 write end" in c for c in child), child
     server = _calls(build_diagram(traces["tcp_hello"], RenderOptions()), "server")
     assert any("listening socket :" in c for c in server), server
     assert any("connection to client 127.0.0.1:" in c for c in server), server
     pair = _calls(build_diagram(traces["socketpair_single"], RenderOptions()), "main")
-    assert any("socketpair #1: end 0 = 3, end 1 = 4" in c for c in pair), pair
+    assert any("socketpair #1: end 0 = sd[0] = 3, end 1 = sd[1] = 4" in c for c in pair), pair
 
 
 def test_after_fork_the_kernel_view_shows_who_holds_what(traces):
@@ -324,16 +347,11 @@ def _line_of(path, text: str) -> int:
 
 def test_call_sites_name_descriptors_as_the_program_does():
     """The recorder's call site (file, line) of an event, read back from the program's source."""
-    from dataclasses import dataclass as record
     from pathlib import Path
 
     from ipctrace.calls import Call
+    from ipctrace.model import CallSite as Site
     from ipctrace.render.layout.sources import read_site
-
-    @record(frozen=True)
-    class Site:
-        file: str
-        line: int
 
     programs = Path(__file__).resolve().parents[1] / "reference_programs"
     cases = [

@@ -226,3 +226,26 @@ def test_timeline_still_prints_when_linking_fails(traces, monkeypatch):
 
     monkeypatch.setattr(ipctrace.link, "link", broken)
     assert "pipe3" not in timeline(traces["pipe3"].trace) and "write" in timeline(traces["pipe3"].trace)
+
+
+def test_a_peeking_receive_says_so_in_the_diagram_and_the_timeline(tmp_path):
+    """recv(4, MSG_PEEK) leaves the bytes in the socket: without the flag the two receives read the same."""
+    import sys
+
+    from ipctrace.order import analyse
+    from ipctrace.scenarios import adhoc_scenario
+    from ipctrace.session import RunOptions, run_scenario
+
+    program = tmp_path / "peek.py"
+    program.write_text(
+        "import socket\na, b = socket.socketpair()\na.send(b'ping')\n"
+        "print(b.recv(4, socket.MSG_PEEK))\nprint(b.recv(4))\n"
+    )
+    result = run_scenario(
+        adhoc_scenario([sys.executable, str(program)]), RunOptions(outdir=tmp_path / "o", capture="none")
+    )
+    assert result.ok, result.message
+    labels = [c.text for c in build_diagram(analyse(result.trace), RenderOptions()).calls if c.text.startswith("recv")]
+    assert labels == ["recv(4, MSG_PEEK) → 4", "recv(4) → 4"]
+    lines = [line for line in timeline(result.trace).splitlines() if " recv " in line]
+    assert len(lines) == 2 and "MSG_PEEK" in lines[0] and "MSG_PEEK" not in lines[1]

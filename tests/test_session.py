@@ -234,3 +234,24 @@ def test_ctrl_c_keeps_the_partial_trace(tmp_path):
     assert "interrupted: stopped with Ctrl-C" in out and "Traceback" not in err
     trace = read_trace(tmp_path / "hangs" / "trace.jsonl")
     assert sorted(e.call for e in trace.events if e.blocked) == ["read", "read"]
+
+
+@pytest.mark.parametrize(
+    ("wait", "said"),
+    [
+        ("select.select([r, r2], [], [])", "select(fds {r}, {r2})"),
+        ("p = select.poll(); p.register(r); p.poll()", "poll(fd {r})"),
+        ("e = select.epoll(); e.register(r); print(e.fileno(), flush=True); e.poll()", "epoll_wait(epoll fd {e})"),
+    ],
+)
+def test_a_process_stopped_in_a_readiness_wait_is_said_to_wait_on_its_descriptors(tmp_path, wait, said):
+    program = tmp_path / "waits.py"
+    program.write_text(f"import os, select\nr, w = os.pipe()\nr2, w2 = os.pipe()\nprint(r, r2, flush=True)\n{wait}\n")
+    from dataclasses import replace
+
+    scenario = adhoc_scenario([sys.executable, str(program)], timeout=2)
+    scenario = replace(scenario, roles=(replace(scenario.roles[0], interactive=False),))
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none"))
+    assert not result.ok and len(result.blocked) == 1, result.message
+    printed = [*map(int, (tmp_path / "out" / "main.out").read_text().split()), None]
+    assert result.blocked[0].detail == said.format(r=printed[0], r2=printed[1], e=printed[2])

@@ -92,6 +92,28 @@ def test_a_second_run_into_a_folder_in_use_is_refused(tmp_path):
     assert running_with(str(tmp_path)) == []
 
 
+def test_the_folder_stays_held_while_the_diagrams_are_drawn(tmp_path):
+    """What is written from the trace after the run (the diagrams) is written before another run can start there."""
+    from ipctrace.scenarios import load_scenario
+    from ipctrace.session import RunError, RunOptions, run_scenario
+
+    toml = tmp_path / "quick.toml"
+    toml.write_text(QUICK_ROLE)
+    scenario = load_scenario(toml)
+    options = RunOptions(outdir=tmp_path / "out", capture="none")
+    refusals = []
+
+    def second_run_meanwhile(result):
+        assert (result.outdir / "trace.jsonl").exists()
+        with pytest.raises(RunError, match="is in use by another ipctrace run") as refused:
+            run_scenario(scenario, options)
+        refusals.append(str(refused.value))
+
+    first = run_scenario(scenario, options, then=second_run_meanwhile)
+    assert first.ok and len(refusals) == 1
+    assert run_scenario(scenario, options).ok, "once the first run is done, the folder is free again"
+
+
 def test_a_refused_run_leaves_the_previous_results_as_they_were(tmp_path):
     out = tmp_path / "out"
     with socket.socket() as probe:

@@ -283,7 +283,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recv",),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECV_INTO,
@@ -291,7 +291,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recv_into",),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVFROM,
@@ -299,7 +299,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recvfrom",),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVFROM_INTO,
@@ -307,7 +307,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recvfrom_into",),
         syscalls=("recvfrom",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVMSG,
@@ -315,7 +315,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recvmsg",),
         syscalls=("recvmsg",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.RECVMSG_INTO,
@@ -323,7 +323,7 @@ TABLE: tuple[CallSpec, ...] = (
         Canon.RECEIVE,
         python=(_S + "recvmsg_into",),
         syscalls=("recvmsg",),
-        shown_args=("n",),
+        shown_args=("n", "flags"),
     ),
     CallSpec(
         Call.STDIN,

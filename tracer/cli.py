@@ -275,14 +275,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         echo=None if args.quiet else sys.stdout,
         schedule=_schedule(args, scenario),
     )
+    drawing = Drawing()
     with StopSignals() as stop:
-        result = run_scenario(scenario, options, stop)
-        drawing = Drawing()
-        if request is not None and stop.caught is None and result.recorded:  # nothing recorded: nothing to draw
-            drawing = draw(result.trace, result.outdir, request)
-            result.files.update(drawing.files)
-        elif request is not None:
-            result.notes.append(f"no diagram was drawn ({stop.why()}); `ipctrace render {result.outdir}` draws it")
+
+        def draw_diagrams(result: RunResult) -> None:  # while the run still holds its folder
+            nonlocal drawing
+            if request is not None and stop.caught is None and result.recorded:  # nothing recorded: nothing to draw
+                drawing = draw(result.trace, result.outdir, request)
+                result.files.update(drawing.files)
+            elif request is not None:
+                result.notes.append(f"no diagram was drawn ({stop.why()}); `ipctrace render {result.outdir}` draws it")
+
+        result = run_scenario(scenario, options, stop, then=draw_diagrams)
         print_summary(result, sys.stdout, timeline=not args.quiet)
     return _run_status(result, drawing.problem, stop.caught)
 

@@ -51,8 +51,10 @@ class TraceFileError(IpctraceError):
 def addr_from_json(value: Any) -> SockAddr | None:
     if value is None:
         return None
-    if isinstance(value, list):
-        return SockAddr(str(value[0]), int(value[1]))
+    if isinstance(value, list):  # [host, port]; anything else is no address a socket could have
+        if len(value) >= 2 and type(value[1]) is int:
+            return SockAddr(str(value[0]), value[1])
+        return None
     return SockAddr(str(value), None)
 
 

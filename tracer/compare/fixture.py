@@ -44,10 +44,19 @@ def golden_mismatch(op: str, left: Any, right: Any) -> list[str] | None:
         return None
     hint = [UPDATE_HINT] if golden.suggest_update else []
     return [
-        f"the traced run does not match its golden trace {golden.path}",
+        headline(golden),
         *golden.result.explain().splitlines(),
         *hint,
     ]
+
+
+def headline(golden: Golden) -> str:
+    """The first line of a failed comparison: a failed run or a missing golden is not 'does not match'."""
+    if golden.run_failed:
+        return f"the traced run failed, so it was not compared with its golden trace {golden.path}"
+    if not golden.path.exists():
+        return f"this test has no golden trace {golden.path} yet"
+    return f"the traced run does not match its golden trace {golden.path}"
 
 
 class Ipctrace:
@@ -177,7 +186,7 @@ class Ipctrace:
         if not result.equivalent:
             hint = f"\n{UPDATE_HINT}" if expectation.suggest_update else ""
             pytest.fail(
-                f"the traced run does not match its golden trace {expectation.path}\n{result.explain()}{hint}",
+                f"{headline(expectation)}\n{result.explain()}{hint}",
                 pytrace=False,
             )
         return actual

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from ipctrace.display import show_bytes
-from ipctrace.link.helpers import agree, done_at, is_wildcard, known, normalize, peeks, time_key
+from ipctrace.link.helpers import agree, call_named, done_at, is_wildcard, known, normalize, peeks, time_key
 from ipctrace.link.model import Channel, ChannelId, ChannelKind, EndpointInfo, Flow, Gap, GapKind, GroupId, Side
 from ipctrace.link.sockets import SocketFacts
 from ipctrace.model import Endpoint, EndpointKind, Event, EventKey, Inode, Nanos, SockAddr
@@ -290,10 +290,10 @@ def _gap_of(flow: Flow, send: Event | None, recv: Event | None, traced_src: bool
     if send is None and recv is not None:
         why = "" if traced_src else " (the sender ran untraced)"
         got = show_bytes(flow.data)
-        text = f"{flow.channel}: {recv.call} {recv.key} got a datagram {got} that no traced send explains{why}."
+        text = f"{flow.channel}: {call_named(recv)} got a datagram {got} that no traced send explains{why}."
         return Gap(GapKind.UNEXPLAINED, flow.channel, flow.length, recv.key, text)
     if recv is None and send is not None:
-        text = f"{flow.channel}: the datagram {show_bytes(flow.data)} of {send.call} {send.key} was never received."
+        text = f"{flow.channel}: the datagram {show_bytes(flow.data)} of {call_named(send)} was never received."
         return Gap(GapKind.UNREAD, flow.channel, flow.length, send.key, text)
     return None
 

@@ -90,3 +90,10 @@ def peeks(e: Event) -> bool:
     """A receive with MSG_PEEK looked at bytes without consuming them: it takes nothing from the channel."""
     flags = e.args.get("flags") if isinstance(e.args, Mapping) else None
     return isinstance(flags, int) and bool(flags & MSG_PEEK)
+
+
+def call_named(event: Event) -> str:
+    """A call as a sentence names it: `sendto at prog.py line 7`, or by its place in its process (no site known)."""
+    if event.site is not None and event.site.file and event.site.line > 0:
+        return f"{event.call} at {event.site.file.rsplit('/', 1)[-1]} line {event.site.line}"
+    return f"{event.call} #{event.seq} of pid {event.pid}"

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from ipctrace.display import show_bytes
 from ipctrace.link.channels import Direction
 from ipctrace.link.eof import is_eof_read
-from ipctrace.link.helpers import Inodes, agree, done_at, known, peeks, time_key
+from ipctrace.link.helpers import Inodes, agree, call_named, done_at, known, peeks, time_key
 from ipctrace.link.model import Channel, ChannelId, EndpointInfo, Flow, Gap, GapKind
 from ipctrace.model import Event, EventKey, Inode, Pid
 
@@ -154,8 +154,8 @@ class _Matcher:
                 self._skipped(r, skip)
                 return 0
             self.problems.append(
-                f"{self.cid}: {r.call} {r.key} got {show_bytes(got)} at stream offset {self.offset}, "
-                f"but {cur.event.call} {cur.event.key} wrote {show_bytes(sent)} there; not linked."
+                f"{self.cid}: {call_named(r)} got {show_bytes(got)} at stream offset {self.offset}, "
+                f"but {call_named(cur.event)} wrote {show_bytes(sent)} there; not linked."
             )
             self.flows.append(Flow(self.cid, cur.event.key, None, n, cur.taken, 0, self.offset, sent))
             self.flows.append(Flow(self.cid, None, r.key, n, 0, roff, self.offset, got))
@@ -187,7 +187,7 @@ class _Matcher:
             self.offset += n
             skip -= n
         text = (
-            f"{self.cid}: {r.call} {r.key} skipped {self.offset - first} bytes at stream offset {first}: "
+            f"{self.cid}: {call_named(r)} skipped {self.offset - first} bytes at stream offset {first}: "
             "a read nobody recorded took them."
         )
         self.gaps.append(Gap(GapKind.SKIPPED, self.cid, self.offset - first, r.key, text))
@@ -196,7 +196,7 @@ class _Matcher:
         got = known(r.data, roff, n)
         self.flows.append(Flow(self.cid, None, r.key, n, 0, roff, self.offset, got))
         text = (
-            f"{self.cid}: {r.call} {r.key} got {n} bytes {show_bytes(got)} "
+            f"{self.cid}: {call_named(r)} got {n} bytes {show_bytes(got)} "
             f"at stream offset {self.offset} that no traced send wrote."
         )
         if self.sender_traced:
@@ -211,7 +211,7 @@ class _Matcher:
                 self.order.append(p.event.key)
             data = known(p.event.data, p.taken, p.left)
             self.flows.append(Flow(self.cid, p.event.key, None, p.left, p.taken, 0, self.offset, data))
-            text = f"{self.cid}: {p.left} bytes {show_bytes(data)} of {p.event.call} {p.event.key} were never read."
+            text = f"{self.cid}: {p.left} bytes {show_bytes(data)} of {call_named(p.event)} were never read."
             self.gaps.append(Gap(GapKind.UNREAD, self.cid, p.left, p.event.key, text))
             self.offset += p.left
         return StreamResult(

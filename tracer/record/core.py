@@ -114,8 +114,8 @@ def point(call: int, blob: dict[str, Any] | None = None, res: int = 0, depth: in
 
 def addr(address: Any) -> Any:
     """A socket address as JSON: [host, port] for IP, a path for Unix (an abstract name starts with @)."""
-    if isinstance(address, tuple) and len(address) >= 2:
-        return [address[0], address[1]] if isinstance(address[1], int) else [str(a) for a in address]
+    if isinstance(address, tuple) and len(address) >= 2:  # a port that is not a number: the call refuses it
+        return [str(address[0]), address[1]] if type(address[1]) is int else None
     if isinstance(address, (bytes, bytearray)):
         address = bytes(address).decode("utf-8", "surrogateescape")
     if isinstance(address, str):

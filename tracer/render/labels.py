@@ -122,6 +122,14 @@ def show_addr(addr: SockAddr | None) -> str:
     return str(addr)
 
 
+_MSG_FLAGS = ((0x2, "MSG_PEEK"), (0x40, "MSG_DONTWAIT"), (0x100, "MSG_WAITALL"), (0x1, "MSG_OOB"), (0x20, "MSG_TRUNC"))
+
+
+def msg_flags(value: int) -> str:
+    """A send's or receive's flags by name (`MSG_PEEK`: the bytes stay in the socket for the next receive)."""
+    return "|".join(flag for bit, flag in _MSG_FLAGS if value & bit)
+
+
 def _arg(event: Event, name: str) -> str:
     if name == "addr":
         return show_addr(event.address)
@@ -130,6 +138,8 @@ def _arg(event: Event, name: str) -> str:
         return ""
     if name == "how":
         return _SHUT.get(value, str(value)) if isinstance(value, int) else str(value)
+    if name == "flags" and isinstance(value, int):
+        return msg_flags(value)
     if name == "seconds" and isinstance(value, int | float):
         return f"{value:g}"
     return str(value)

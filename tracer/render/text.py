@@ -13,10 +13,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from ipctrace.calls import Call, Trait, spec
+from ipctrace.calls import RECEIVES, SENDS, Call, Trait, spec
 from ipctrace.model import Event, Packet, SockAddr, TcpFlags, Trace
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.labels import show_flags, show_payload, show_result
+from ipctrace.render.labels import msg_flags, show_flags, show_payload, show_result
 from ipctrace.render.layout.model import BarKind, Diagram, LaneId
 
 _ARGS_SHOWN = frozenset({Call.SLEEP, Call.BIND, Call.CONNECT, Call.LISTEN, Call.FORK, Call.KILL, Call.WAITPID})
@@ -58,6 +58,9 @@ def event_line(event: Event, role: str, start: int, described: str = "") -> str:
     parts.append(_describe_fd(event, described))
     if event.args and event.call in _ARGS_SHOWN:
         parts.append(_show_args(event))
+    flags = event.args.get("flags") if event.call in SENDS | RECEIVES else None
+    if isinstance(flags, int) and flags:
+        parts.append(msg_flags(flags))
     if spec(event.call).has(Trait.HAS_ADDRESS) and event.peer is not None and event.call is not Call.ACCEPT:
         if spec(event.call).has(Trait.SENDS) or spec(event.call).has(Trait.RECEIVES):  # each datagram's address
             parts.append(("to " if spec(event.call).has(Trait.SENDS) else "from ") + str(event.peer))

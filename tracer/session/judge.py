@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ipctrace.calls import syscalls_for
-from ipctrace.model import ExitStatus, Trace
+from ipctrace.model import Event, ExitStatus, Trace
 from ipctrace.scenarios import Impl, Scenario
 from ipctrace.session.output import output_name
 from ipctrace.session.results import Blocked, Ending
@@ -32,11 +32,24 @@ def blocked_processes(trace: Trace) -> list[Blocked]:
             roles.get(e.pid, f"pid {e.pid}"),
             e.call,
             e.fd,
-            f"{e.call}(fd {e.fd})" if e.fd is not None else e.call,
+            _blocked_in(e),
         )
         for e in trace.events
         if e.blocked
     ]
+
+
+def _blocked_in(event: Event) -> str:
+    """`read(fd 3)`; a readiness wait says what it waits on: `select(fds 3, 5)`, `epoll_wait(epoll fd 7)`."""
+    if event.fd is not None:
+        return f"{event.call}(fd {event.fd})"
+    args = event.args
+    if isinstance(args.get("epfd"), int):
+        return f"{event.call}(epoll fd {args['epfd']})"
+    waited = sorted({fd for key in ("r", "w", "x", "fds") for fd in (args.get(key) or ()) if isinstance(fd, int)})
+    if waited:
+        return f"{event.call}(fd{'s' if len(waited) > 1 else ''} {', '.join(map(str, waited))})"
+    return str(event.call)
 
 
 def matches_expected(scenario: Scenario, blocked: list[Blocked]) -> bool:

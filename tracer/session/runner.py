@@ -15,6 +15,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -91,7 +92,10 @@ def _header(scenario: Scenario, subst: dict[str, str], started: int, ended: int,
 class _Run:
     """The state of one run between its steps."""
 
-    def __init__(self, scenario: Scenario, options: RunOptions, stop: StopSignals) -> None:
+    def __init__(
+        self, scenario: Scenario, options: RunOptions, stop: StopSignals, then: Callable[[RunResult], None] | None
+    ) -> None:
+        self.then = then
         self.scenario = scenario
         self.options = options
         self.stop = stop
@@ -149,8 +153,13 @@ class _Run:
         trace = replace(trace, header=replace(trace.header, ending=str(verdict.ending), ending_note=verdict.message))
         self.folder.give_back_reserve()
         self._save(trace, recording, printer)
-        self.folder.keep()
-        return self._result(trace, verdict, supervisor, printer, blocked)
+        result = self._result(trace, verdict, supervisor, printer, blocked)
+        try:
+            if self.then is not None:  # e.g. the diagrams: written while no other run can take the folder
+                self.then(result)
+        finally:
+            self.folder.keep()
+        return result
 
     def _schedule_gate(self, env: dict[str, str], recording: Recording) -> ScheduleGate | None:
         """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's): Python programs only."""
@@ -275,14 +284,21 @@ def run_notes(trace: Trace, supervisor: Supervisor) -> list[str]:
     return notes
 
 
-def run_scenario(scenario: Scenario, options: RunOptions | None = None, stop: StopSignals | None = None) -> RunResult:
+def run_scenario(
+    scenario: Scenario,
+    options: RunOptions | None = None,
+    stop: StopSignals | None = None,
+    then: Callable[[RunResult], None] | None = None,
+) -> RunResult:
     """Run a scenario under the tracer and write its trace, capture and outputs.
 
     Ctrl-C, SIGTERM and SIGHUP stop it early and keep the partial trace (`stop`: the caller's holder,
     when the caller wants to know about a signal that comes after the run, as the command line does).
+    `then` is called with the result while the run still holds its folder, so that what is written
+    from the trace (the diagrams) cannot be taken apart by another run starting into the same folder.
     """
     options = options or RunOptions()
     if stop is not None:  # entered by the caller
-        return _Run(scenario, options, stop).execute()
+        return _Run(scenario, options, stop, then).execute()
     with StopSignals() as signals:
-        return _Run(scenario, options, signals).execute()
+        return _Run(scenario, options, signals, then).execute()

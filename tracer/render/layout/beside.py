@@ -103,7 +103,9 @@ def _returned_text(event: Event, ctx: Context, waited: str) -> str:
 
 
 def _bare_text(event: Event, kind: CallKind, waited: bool, text: str) -> str:
-    """A call by its name and result only: `write → 100`, `waitpid → 4313`."""
+    """A call by its name and result only: `write → 100`, `waitpid → 4313`, `accept ✗` (the why is in fuller views)."""
+    if kind is CallKind.INTERRUPTED:
+        return f"{event.call} ✗"
     if waited:
         return text.split("  (")[0]
     result = returned(event) if kind is CallKind.CALL else ""

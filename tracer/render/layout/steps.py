@@ -112,8 +112,12 @@ def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
     are short and never cross the labels of later sends (five datagrams sent before the first is read).
     Steps are walked in the graph's order; a call's new place is just after the latest place of
     anything it happens after (its own lane's previous step included). A lane's head and the packets
-    keep their places: nothing records why a program started when it did.
+    keep their places: nothing records why a program started when it did. Only receives move above
+    what another lane did earlier in real time (that is what keeps a message short); any other call,
+    output or exit stays below it, so a parent's `exit` after `sleep(3)` is never drawn before the
+    child's read of 8 µs.
     """
+    earlier = _previous_earlier(steps)
     step_of: dict[Node, int] = {}
     for i, step in enumerate(steps):
         for key in step.keys:
@@ -137,12 +141,30 @@ def _pull_receives(steps: list[Step], ordered: OrderedTrace) -> list[Step]:
         place[own] = float(own)
         if step.kind in _PULLED and not (step.kind is RowKind.CALL and step.sig[4] == "out"):  # sends wait their turn
             base = max(best, lane_last.get(step.lane, -1.0))
+            if not (step.kind is RowKind.CALL and step.sig[4] == "in") and (j := earlier[own]) >= 0:
+                at_j = place[j]
+                base = max(base, float(j) if at_j is None else at_j)
             if base < own - 1:  # among steps pulled to the same place, receives first: messages stay short
                 tier = 0.0 if step.kind is RowKind.CALL and step.sig[4] == "in" else 0.5
                 place[own] = base + (tier + (own + 1) / (2 * (n + 1))) * 1e-4
         lane_last[step.lane] = place[own] or 0.0
     keys = [p if p is not None else float(i) for i, p in enumerate(place)]
     return [steps[i] for i in sorted(range(n), key=keys.__getitem__)]
+
+
+def _previous_earlier(steps: Sequence[Step]) -> list[int]:
+    """For each step, the last step before it in the list that ended earlier in real time (-1: none).
+
+    The previous-smaller-element scan with a stack: linear in the number of steps.
+    """
+    found = [-1] * len(steps)
+    stack: list[int] = []
+    for i, step in enumerate(steps):
+        while stack and steps[stack[-1]].time >= step.time:
+            stack.pop()
+        found[i] = stack[-1] if stack else -1
+        stack.append(i)
+    return found
 
 
 def _packet_step_of(
