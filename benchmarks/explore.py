@@ -26,9 +26,11 @@ def run(ctx: Context) -> Section:
     from ipctrace.explore.exploration import Budget, explore
 
     budget = Budget(max_runs=100_000, max_seconds=900, random_runs=0)
-    programs: dict[str, list[str]] = {name: _command(name) for name in EXAMPLES}
-    programs["pipe_race 2x1 2x1"] = [sys.executable, RACE, "2", "1", "2", "1"]
-    full_too = set(EXAMPLES)
+    examples = ("pipe2_nosleep", "pipe3") if ctx.quick else EXAMPLES  # --quick: the smallest, in seconds
+    programs: dict[str, list[str]] = {name: _command(name) for name in examples}
+    if not ctx.quick:
+        programs["pipe_race 2x1 2x1"] = [sys.executable, RACE, "2", "1", "2", "1"]
+    full_too = {"pipe3"} if ctx.quick else set(EXAMPLES)
     measured: dict[tuple[str, bool], list] = {}
     for rep in range(ctx.repeats):
         for name, command in programs.items():
