@@ -13,7 +13,15 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
-SECTIONS = ("Recorder cost per call", "End to end", "Capture", "Rendering", "Start-up", "Comparing traces", "Race explorer")
+SECTIONS = (
+    "Recorder cost per call",
+    "End to end",
+    "Capture",
+    "Rendering",
+    "Start-up",
+    "Comparing traces",
+    "Race explorer",
+)
 NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?\b")
 
 
