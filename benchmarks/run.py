@@ -48,6 +48,7 @@ SECTIONS = {
     "scaling": "benchmarks.scaling",
     "compare": "benchmarks.compare_scaling",
     "startup": "benchmarks.startup",
+    "explore": "benchmarks.explore",
 }
 DEFAULT_OUTPUT = REPO / "benchmarks" / "RESULTS.md"
 

@@ -30,6 +30,8 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("ipctrace.compare.runner", 9),  # glue: a scenario run and its canonical form, for the CLI and the fixture
     ("ipctrace.compare", 6),
     ("ipctrace.scenarios", 7),
+    ("ipctrace.explore.scenario", 9),  # glue: explores a scenario, replays its outcomes through the session
+    ("ipctrace.explore", 7),  # the race explorer: a session replays its schedules
     ("ipctrace.session", 8),
     ("ipctrace.cprograms", 8),  # builds the C originals a session runs
     ("ipctrace.summary", 9),

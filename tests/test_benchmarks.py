@@ -21,6 +21,7 @@ SECTIONS = (
     "The classroom page (HTML)",
     "Start-up",
     "Comparing traces",
+    "Race explorer",
 )
 NUMBER = re.compile(r"^-?\d[\d,]*(\.\d+)?\b")
 

@@ -582,7 +582,14 @@ def test_echo_storeserv(start: Callable[..., Program], tmp_path: Path) -> None:
 # -- the scenario files --------------------------------------------------------------------------------
 
 TOP_KEYS = {"name": str, "title": str, "source": str, "lesson": str, "timeout": (int, float), "roles": list}
-OPTIONAL_TOP_KEYS = {"schedule": str, "generate": dict, "same_files": list, "ending": dict, "protocols": list}
+OPTIONAL_TOP_KEYS = {
+    "schedule": str,
+    "outcomes": int,
+    "generate": dict,
+    "same_files": list,
+    "ending": dict,
+    "protocols": list,
+}
 ROLE_KEYS = {"name": str, "command": list}
 OPTIONAL_ROLE_KEYS = {
     "ready": list,

@@ -154,6 +154,35 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--quiet", action="store_true", help="do not show the programs' output and the timeline")
     run.add_argument("--no-render", action="store_true", help="skip drawing the diagrams")
 
+    run.add_argument(
+        "--schedule",
+        metavar="ID",
+        help="replay outcome ID of the last `ipctrace explore NAME` (or a named schedule: child-first)",
+    )
+
+    explore = sub.add_parser(
+        "explore",
+        help="run a racy example under every schedule and show each outcome it can have",
+        description="Run a one-role course example (or a Python command after `--`) many times under a "
+        "controlling scheduler, one process at a time at each pipe or socket call, and group the runs "
+        "into outcomes: which read got which bytes, what each process printed, how it ended. "
+        "Writes output/NAME/explore/summary.json and one diagram folder per outcome.",
+        epilog="Examples:\n  ipctrace explore pipe2_nosleep\n  ipctrace run pipe2_nosleep --schedule 2\n"
+        "  ipctrace explore -- python3 my_fork_program.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explore.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`)")
+    explore.add_argument("--max-runs", type=int, default=5000, help="systematic schedules to try at most")
+    explore.add_argument("--max-seconds", type=float, default=120.0, help="seconds of systematic search at most")
+    explore.add_argument("--preemptions", type=int, help="at most this many preemptions a schedule")
+    explore.add_argument("--random-runs", type=int, default=100, help="seeded random (PCT) schedules when not done")
+    explore.add_argument("--seed", type=int, default=1, help="seed of the random schedules")
+    explore.add_argument("--no-reduction", action="store_true", help="try every order, even of independent steps")
+    explore.add_argument("--no-render", action="store_true", help="do not replay and draw each outcome")
+    explore.add_argument(
+        "--output", type=Path, default=Path("output"), metavar="DIR", help="where to write results (default output/)"
+    )
+
     listing = sub.add_parser(
         "list",
         help="list the scenarios (course examples), or show one in full",
@@ -250,6 +279,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         payload_cap=args.payload_cap,
         timeout=args.timeout,
         echo=None if args.quiet else sys.stdout,
+        schedule=_schedule(args, scenario),
     )
     drawing = Drawing()
     with StopSignals() as stop:
@@ -265,6 +295,52 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = run_scenario(scenario, options, stop, then=draw_diagrams)
         print_summary(result, sys.stdout, timeline=not args.quiet)
     return _run_status(result, drawing.problem, stop.caught)
+
+
+def _schedule(args: argparse.Namespace, scenario: Scenario) -> str | tuple[str, ...] | None:
+    if args.schedule is None:
+        return None
+    if not args.schedule.isdigit():
+        return args.schedule  # a named one; an unknown name is one sentence when the run starts
+    from ipctrace.explore.scenario import representative
+
+    return representative(scenario, int(args.schedule), args.output)
+
+
+def cmd_explore(args: argparse.Namespace) -> int:
+    from ipctrace.explore.exploration import Budget
+    from ipctrace.explore.scenario import draw_outcomes, explore_scenario
+    from ipctrace.inputs import InputError
+    from ipctrace.scenarios import adhoc_scenario, find_scenario
+
+    if args.scenario and args.command_line:
+        raise CliError("give either a scenario name or a command after `--`, not both.")
+    if args.command_line:
+        scenario = adhoc_scenario(list(args.command_line))
+    elif args.scenario:
+        scenario = find_scenario(args.scenario)
+    else:
+        raise CliError("say what to explore: a scenario name (`ipctrace list`) or a command after `--`.")
+    try:
+        budget = Budget(args.max_runs, args.max_seconds, args.preemptions, args.random_runs, args.seed)
+    except InputError as exc:
+        raise CliError(str(exc)) from None
+    result, path = explore_scenario(scenario, budget, reduce=not args.no_reduction, output_root=args.output)
+    print(result.headline())
+    how = result.method + ("" if result.reduce else ", no reduction")
+    print(f"({how}; {result.pruned} runs cut short by the reduction; {result.seconds:.1f} s)")
+    for group in result.outcomes:
+        print(
+            f"\noutcome {group.number}: {group.schedules} schedule(s)   "
+            f"replay: ipctrace run {scenario.name} --schedule {group.number}"
+        )
+        for line in group.outcome.summary():
+            print(f"  {line}")
+    if not args.no_render:
+        for number, folder in draw_outcomes(scenario, result, args.output).items():
+            print(f"\ndiagrams of outcome {number}: {folder}")
+    print(f"\nsummary     {path}")
+    return EXIT_OK
 
 
 def _run_status(result: RunResult, problem: str, caught: signal.Signals | None) -> int:
@@ -326,17 +402,19 @@ def cmd_list(args: argparse.Namespace) -> int:
     scenarios = builtin_scenarios()
     width = max(map(len, scenarios), default=4)
     room = max(shutil.get_terminal_size((120, 24)).columns - width - 10, 30)
-    room -= 3
-    print(f"{'NAME':<{width}}  DOC  C  LESSON")
+    room -= 6
+    print(f"{'NAME':<{width}}  DOC  C  R  LESSON")
     for name, sc in scenarios.items():
         doc = sc.source.split()[0] if sc.source else ""
         lesson = sc.lesson.split(". ")[0].rstrip(".") + "."
         if len(lesson) > room:
             lesson = lesson[: room - 1] + "…"
-        print(f"{name:<{width}}  {doc:<3}  {'C' if sc.has_c_original else ' '}  {lesson}")
+        racy = "R" if (sc.outcomes or 1) > 1 else " "
+        print(f"{name:<{width}}  {doc:<3}  {'C' if sc.has_c_original else ' '}  {racy}  {lesson}")
     print(
         "\nDOC numbers the course document the example comes from; C marks those with a C original "
-        "(ipctrace run NAME --impl c). Run one with: ipctrace run NAME"
+        "(ipctrace run NAME --impl c); R marks a race: more than one outcome (ipctrace explore NAME). "
+        "Run one with: ipctrace run NAME"
     )
     return EXIT_OK
 
@@ -400,7 +478,14 @@ def cmd_diff(args: argparse.Namespace) -> int:
     return EXIT_OK if result.equivalent else EXIT_DIFFERENT
 
 
-COMMANDS = {"run": cmd_run, "list": cmd_list, "show": cmd_show, "render": cmd_render, "diff": cmd_diff}
+COMMANDS = {
+    "run": cmd_run,
+    "explore": cmd_explore,
+    "list": cmd_list,
+    "show": cmd_show,
+    "render": cmd_render,
+    "diff": cmd_diff,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

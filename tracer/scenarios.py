@@ -85,6 +85,7 @@ class Scenario:
     lesson: str = ""
     timeout: float = 30.0
     schedule: str | None = None
+    outcomes: int | None = None  # how many outcomes `ipctrace explore` finds (tests check it); >1: a race
     generate: dict[str, int] = field(default_factory=dict)
     same_files: tuple[tuple[str, str], ...] = ()
     ending: ExpectedEnding | None = None
@@ -137,6 +138,7 @@ _TOP_KEYS = {
     "lesson": str,
     "timeout": (int, float),
     "schedule": str,
+    "outcomes": int,
     "generate": dict,
     "same_files": list,
     "ending": dict,
@@ -320,6 +322,7 @@ def load_scenario(path: str | Path) -> Scenario:
         lesson=data.get("lesson", ""),
         timeout=timeout,
         schedule=data.get("schedule"),
+        outcomes=check.count(data["outcomes"], "'outcomes'", 1, 10_000, "outcomes") if "outcomes" in data else None,
         generate=_generated(data, check),
         same_files=_same_files(data, check),
         ending=_ending(data, check, [r.name for r in roles], timeout),

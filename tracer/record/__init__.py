@@ -51,11 +51,14 @@ def start_from_environment() -> bool:
         return False
     _native_stands_down()
     os.environ.pop(ENV_NATIVE_OFF, None)
+    from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
+
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:
         cap = DEFAULT_PAYLOAD_CAP
     start_recording(folder, max(0, cap))
+    gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
     return True
 
 
@@ -78,7 +81,6 @@ def _native_stands_down() -> None:
 def tracing_environment(
     logs: str,
     payload_cap: int = DEFAULT_PAYLOAD_CAP,
-    schedule: str | None = None,
     base: dict[str, str] | None = None,
     extra_paths: tuple[str, ...] = (),
     native: str | os.PathLike[str] | None = None,
@@ -98,8 +100,4 @@ def tracing_environment(
     env["PYTHONPATH"] = os.pathsep.join(paths)
     env[ENV_LOGS] = os.path.abspath(logs)
     env[ENV_PAYLOAD_CAP] = str(payload_cap)
-    if schedule:
-        env[ENV_SCHEDULE] = schedule
-    else:
-        env.pop(ENV_SCHEDULE, None)
     return env

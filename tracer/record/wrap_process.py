@@ -24,7 +24,6 @@ except ImportError:  # not on this platform
     _posixsubprocess = None  # type: ignore[assignment]
 
 _ID = L.CALL_IDS
-ENV_SCHEDULE = "IPCTRACE_SCHEDULE"
 _RECORDER_DIR = os.path.dirname(os.path.abspath(__file__))
 
 ORIGINALS: dict[str, Callable[..., Any]] = {
@@ -50,13 +49,6 @@ def fork():
     if pid == 0:
         return 0  # the child recorded its own start in after_fork_in_child; the parent's record is not its own
     post: dict[str, Any] = {"res": pid}
-    if os.environ.get(ENV_SCHEDULE) == "child-first":
-        # A scenario asked to force one interleaving: the parent resumes once the child has ended.
-        try:
-            os.waitid(os.P_PID, pid, os.WEXITED | os.WNOWAIT)
-        except OSError:
-            pass
-        post["args"] = {"schedule": "child-first"}
     core.end(lg, pos, alen, _POST, res=pid, post=post, what="os.fork")
     return pid
 
@@ -114,6 +106,17 @@ def _exit(status, /):
 def _number(value: object) -> float | None:
     """A number as JSON; anything else (a program's mistake, raised by the call itself) as null."""
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+
+def virtual_time() -> None:
+    """Under the explorer (gate.py) a sleep is only a point where other processes may run: it returns at once."""
+    global _sleep
+    _sleep = _no_sleep
+
+
+def _no_sleep(seconds: Any) -> None:
+    if seconds < 0:
+        raise ValueError("sleep length must be non-negative")
 
 
 def sleep(seconds, /):

@@ -28,12 +28,12 @@ class Recording:
         self._busy = 0
         self.problems: list[str] = []  # what the recorder could not record or read back, one sentence each
 
-    def environment(self, payload_cap: int, schedule: str | None, native: Path | None = None) -> dict[str, str]:
+    def environment(self, payload_cap: int, native: Path | None = None) -> dict[str, str]:
         """The environment that makes the run's processes record into this recording.
 
         `native`: the native recorder's library, put in LD_PRELOAD for the programs that are not Python.
         """
-        return tracing_environment(str(self.path), payload_cap, schedule, native=native)
+        return tracing_environment(str(self.path), payload_cap, native=native)
 
     def poll(self) -> tuple[list[dict[str, Any]], bool]:
         """The records completed since the last poll, and whether anything moved (a call began or ended)."""

@@ -46,6 +46,8 @@ class RunOptions:
     payload_cap: int = 4096
     timeout: float | None = None  # overrides the scenario's
     echo: IO[str] | None = None  # where roles' output is shown as it happens (None: not shown)
+    #: a named schedule ("child-first") or an explored one (process paths); None: the scenario's, if any
+    schedule: str | tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         try:

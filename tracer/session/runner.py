@@ -22,8 +22,10 @@ from typing import Any
 
 import ipctrace.session.procfs as procfs
 from ipctrace.assemble import build_trace
+from ipctrace.explore.replay import ScheduleGate, chooser_for
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, Header, Inode, Packet, Stream, Trace
-from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Scenario
+from ipctrace.record import ENV_SCHEDULE
+from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Scenario
 from ipctrace.session.capturing import keep_packets, open_capture
 from ipctrace.session.folder import TRACE, DiskFull, RunFolder, disk_sentence
 from ipctrace.session.judge import Verdict, blocked_processes, judge
@@ -56,7 +58,7 @@ def _native_library() -> tuple[Path | None, str]:
     return native_library_or_reason()
 
 
-def _substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str) -> dict[str, str]:
+def substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str) -> dict[str, str]:
     """The placeholders of the scenario's commands, and the folder its roles run in (`cwd`)."""
     # A user's scenario file names its programs relative to itself: its roles run in the file's folder.
     here = scenario.path.parent.resolve() if scenario.path is not None else Path.cwd()
@@ -72,7 +74,7 @@ def _substitutions(scenario: Scenario, outdir: Path, port: int | None, cbin: str
     }
 
 
-def _check_programs(scenario: Scenario, subst: dict[str, str]) -> None:
+def check_programs(scenario: Scenario, subst: dict[str, str]) -> None:
     """Every role's program exists and can be started (checked before anything is written)."""
     for role in scenario.roles:
         problem = missing_program([arg.format(**subst) for arg in role.command], subst.get("cwd"))
@@ -108,8 +110,8 @@ class _Run:
         self.outdir = options.folder(scenario).resolve()
         self.port = choose_port(options.port, scenario.protocols) if scenario.uses_port else None
         cbin = _built_c_programs(scenario)  # a missing compiler is one sentence, before anything is written
-        self.subst = _substitutions(scenario, self.outdir, self.port, cbin)
-        _check_programs(scenario, self.subst)
+        self.subst = substitutions(scenario, self.outdir, self.port, cbin)
+        check_programs(scenario, self.subst)
         self.folder = RunFolder(self.outdir, scenario)
         self.capture: Any = None
         self.capture_note = ""
@@ -126,7 +128,10 @@ class _Run:
     def _execute(self) -> RunResult:
         recording = Recording(self.outdir)
         native, native_note = _native_library()
-        env = recording.environment(self.options.payload_cap, self.scenario.schedule, native)
+        env = recording.environment(self.options.payload_cap, native)
+        if self.scenario.schedule is not None and self.scenario.impl != Impl.PYTHON:
+            env[ENV_SCHEDULE] = self.scenario.schedule  # the native recorder forces it in fork itself
+        gate = self._schedule_gate(env, recording)
         self.capture, self.capture_note = open_capture(self.options.capture)
         procfs.become_subreaper()
         printer = OutputPrinter(self.outdir, self.options.echo)
@@ -136,10 +141,15 @@ class _Run:
         )
         self.started = time.time_ns()
         try:
+            if gate is not None:
+                gate.start()
             ending, message = supervisor.run()
         except BaseException:  # a role that cannot start: stop the others, then say why
             self._abort(supervisor, printer)
             raise
+        finally:
+            if gate is not None:
+                gate.stop()
         if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
             ending, message = Ending.DISK_FULL, f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
         supervisor.stop()
@@ -163,6 +173,15 @@ class _Run:
         finally:
             self.folder.keep()
         return result
+
+    def _schedule_gate(self, env: dict[str, str], recording: Recording) -> ScheduleGate | None:
+        """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's): Python programs only."""
+        schedule = self.options.schedule or self.scenario.schedule
+        if schedule is None or self.scenario.impl != Impl.PYTHON:
+            return None
+        gate = ScheduleGate(chooser_for(schedule), roots=len(self.scenario.roles))
+        env.update(gate.variables())
+        return gate
 
     def _abort(self, supervisor: Supervisor, printer: OutputPrinter) -> None:
         supervisor.stop()

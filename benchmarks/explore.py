@@ -1,0 +1,100 @@
+"""The race explorer: schedules a second, time to explore each example exhaustively, the reduction's factor.
+
+Each program is explored with partial-order reduction and, where the full interleaving space is small
+enough to run, without it, side by side in the same run (interleaved repeats).
+"""
+
+from __future__ import annotations
+
+import sys
+
+from benchmarks.common import REPO, Context, Section, Table, Target
+
+EXAMPLES = ("pipe2", "pipe2_nosleep", "pipe3", "socketpair_fork")
+TARGET_SECONDS = 10.0  # issue 18: each course example explored exhaustively in under 10 s on this machine
+RACE = str(REPO / "tests" / "programs" / "pipe_race.py")
+
+
+def _command(name: str) -> list[str]:
+    from ipctrace.explore.scenario import scenario_command
+    from ipctrace.scenarios import find_scenario
+
+    return scenario_command(find_scenario(name))[0]
+
+
+def run(ctx: Context) -> Section:
+    from ipctrace.explore.exploration import Budget, explore
+
+    budget = Budget(max_runs=100_000, max_seconds=900, random_runs=0)
+    examples = ("pipe3",) if ctx.quick else EXAMPLES  # --quick: the smallest, in a few seconds
+    programs: dict[str, list[str]] = {name: _command(name) for name in examples}
+    if not ctx.quick:
+        programs["pipe_race 2x1 2x1"] = [sys.executable, RACE, "2", "1", "2", "1"]
+    full_too = {"pipe3"} if ctx.quick else set(EXAMPLES)
+    measured: dict[tuple[str, bool], list] = {}
+    for rep in range(ctx.repeats):
+        for name, command in programs.items():
+            for reduce in (True, False):
+                if not reduce and name not in full_too:
+                    continue
+                ctx.log(f"explore {name} reduce={reduce} ({rep + 1}/{ctx.repeats})")
+                measured.setdefault((name, reduce), []).append(explore(command, budget, reduce=reduce))
+    if not ctx.quick:
+        name = "pipe_race 2x2 2x2"
+        ctx.log(f"explore {name} (once)")
+        measured[(name, True)] = [explore([sys.executable, RACE], budget)]
+        programs[name] = []
+    rows = []
+    targets = []
+    for name in programs:
+        runs = measured[(name, True)]
+        secs = sorted(r.seconds for r in runs)
+        last = runs[-1]
+        full = measured.get((name, False))
+        factor = (
+            f"{full[-1].schedules / last.schedules:.1f}x ({full[-1].schedules} → {last.schedules})" if full else "—"
+        )
+        rate = sorted(r.schedules / r.seconds for r in runs)
+        rows.append(
+            [
+                name,
+                f"{last.schedules} ({last.pruned} cut short)",
+                str(len(last.outcomes)),
+                "yes" if all(r.exhaustive for r in runs) else "no",
+                f"{secs[len(secs) // 2]:.2f} ({secs[0]:.2f}–{secs[-1]:.2f})",
+                f"{rate[len(rate) // 2]:.1f}",
+                factor,
+            ]
+        )
+        if name in EXAMPLES:
+            median = secs[len(secs) // 2]
+            targets.append(
+                Target(
+                    f"explore {name} exhaustively",
+                    f"< {TARGET_SECONDS:g} s",
+                    f"{median:.2f} s",
+                    median < TARGET_SECONDS,
+                )
+            )
+    table = Table(
+        [
+            "program",
+            "schedules (with reduction)",
+            "outcomes",
+            "exhaustive",
+            "seconds to exhaust",
+            "schedules/s",
+            "reduction factor (schedules without → with)",
+        ],
+        rows,
+    )
+    return Section(
+        "explore",
+        "Race explorer",
+        "`ipctrace explore`: every schedule the reduction keeps, one traced run each (a fork of a fork server "
+        "started once). The reduction factor is the number of schedules without reduction over the number with "
+        "it, both exhaustive, same run; pipe_race 2x2 2x2 (two writers × two writes, two readers × two reads) "
+        "runs once, with reduction only: without it there are tens of thousands of interleavings.",
+        tables=[table],
+        targets=targets,
+    )

@@ -1,0 +1,135 @@
+"""The race explorer: real programs run under the gate, every schedule the reduction keeps, outcomes counted.
+
+The synthetic program's outcome count comes from a model of a pipe written here (an oracle that
+knows nothing of the explorer); the course examples' counts are the ones their scenarios declare.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+from ipctrace.cli import main
+from ipctrace.compare import canonicalize
+from ipctrace.explore.exploration import Budget, explore
+from ipctrace.explore.scenario import explore_scenario, representative
+from ipctrace.scenarios import PROGRAMS_DIR, builtin_scenarios, find_scenario
+from ipctrace.session import RunOptions, run_scenario
+
+RACE = str(Path(__file__).parent / "programs" / "pipe_race.py")
+
+
+def model_outcomes(writers: int, writes: int, readers: int, reads: int) -> tuple[int, int]:
+    """(outcomes, orders of the pipe's reads and writes) of pipe_race.py, by walking a model of the pipe."""
+    messages = [[f"{chr(97 + i)}{k + 1}" for k in range(writes)] for i in range(writers)]
+    found: set[tuple[tuple[str, ...], ...]] = set()
+    orders = 0
+
+    def walk(wrote: tuple[int, ...], read: tuple[int, ...], pipe: tuple[str, ...], got: tuple[tuple[str, ...], ...]):
+        nonlocal orders
+        moved = False
+        for i in range(writers):
+            if wrote[i] < writes:
+                moved = True
+                walk(wrote[:i] + (wrote[i] + 1,) + wrote[i + 1 :], read, (*pipe, messages[i][wrote[i]]), got)
+        for k in range(readers):
+            if read[k] < reads and pipe:
+                moved = True
+                walk(
+                    wrote,
+                    read[:k] + (read[k] + 1,) + read[k + 1 :],
+                    pipe[1:],
+                    got[:k] + ((*got[k], pipe[0]),) + got[k + 1 :],
+                )
+        if not moved:
+            found.add(got)
+            orders += 1
+
+    walk((0,) * writers, (0,) * readers, (), ((),) * readers)
+    return len(found), orders
+
+
+def printed(exploration) -> set[tuple[str, ...]]:
+    return {tuple(p.printed for p in g.outcome.processes) for g in exploration.outcomes}
+
+
+def test_two_writers_two_readers_give_the_outcomes_of_the_model():
+    outcomes, orders = model_outcomes(2, 1, 2, 1)
+    got = explore([sys.executable, RACE, "2", "1", "2", "1"], Budget(max_runs=2000, random_runs=0))
+    assert got.exhaustive
+    assert len(got.outcomes) == outcomes == 2
+    # one schedule per order of the dependent pipe calls: the reduction tries no order twice
+    assert got.schedules == orders
+    readers = {tuple(sorted(p.printed for p in g.outcome.processes if p.printed)) for g in got.outcomes}
+    assert readers == {("r1: a1\n", "r2: b1\n"), ("r1: b1\n", "r2: a1\n")}
+
+
+@pytest.mark.parametrize("name", ["pipe2_nosleep", "pipe3"])
+def test_the_reduction_keeps_every_outcome_and_tries_fewer_schedules(name):
+    """Without reduction every interleaving of the gated calls is run (the synthetic program has tens of thousands)."""
+    scenario = find_scenario(name)
+    command = [sys.executable, str(Path(scenario.roles[0].command[1].replace("{programs}", str(PROGRAMS_DIR))))]
+    reduced = explore(command, Budget(max_runs=5000, random_runs=0))
+    full = explore(command, Budget(max_runs=5000, max_seconds=600, random_runs=0), reduce=False)
+    assert reduced.exhaustive and full.exhaustive
+    assert len(reduced.outcomes) == len(full.outcomes) == scenario.outcomes
+    assert [g.outcome for g in reduced.outcomes] == [g.outcome for g in full.outcomes]
+    assert reduced.schedules < full.schedules
+
+
+@pytest.mark.parametrize("name", ["pipe2", "pipe2_nosleep", "pipe3", "socketpair_fork"])
+def test_course_examples_have_the_outcomes_their_scenarios_say(name, tmp_path):
+    scenario = find_scenario(name)
+    result, summary_path = explore_scenario(scenario, output_root=tmp_path)
+    assert result.exhaustive
+    assert len(result.outcomes) == scenario.outcomes
+    summary = json.loads(summary_path.read_text())
+    assert summary["outcomes_count"] == scenario.outcomes and summary["exhaustive"] is True
+    assert sum(o["schedules"] for o in summary["outcomes"]) == summary["schedules"] == result.schedules
+
+
+def test_pipe2_nosleep_shows_the_parent_blocked_forever_every_time(tmp_path):
+    scenario = find_scenario("pipe2_nosleep")
+    first, _ = explore_scenario(scenario, output_root=tmp_path)
+    again, _ = explore_scenario(scenario, output_root=tmp_path)
+    endings = {tuple(p.ending() for p in g.outcome.processes) for g in first.outcomes}
+    assert ("blocked forever in read", "exited") in endings  # main waits forever, its child took the message
+    assert ("exited", "exited") in endings
+    assert [g.outcome for g in first.outcomes] == [g.outcome for g in again.outcomes]
+    assert [g.representative for g in first.outcomes] == [g.representative for g in again.outcomes]
+
+
+def test_every_racy_example_is_marked_in_the_list(capsys):
+    declared = {name for name, sc in builtin_scenarios().items() if (sc.outcomes or 1) > 1}
+    assert declared == {"pipe2", "pipe2_nosleep"}
+    assert main(["list"]) == 0
+    rows = {line.split()[0]: line for line in capsys.readouterr().out.splitlines()[1:] if line.strip()}
+    for name in builtin_scenarios():
+        marked = "  R  " in rows[name]
+        assert marked == (name in declared), rows[name]
+
+
+def test_a_replayed_outcome_gives_the_same_trace_twenty_times(tmp_path):
+    scenario = find_scenario("pipe2_nosleep")
+    explore_scenario(scenario, output_root=tmp_path)
+    forms = {}
+    for number in (1, 2):
+        schedule = representative(scenario, number, tmp_path)
+        seen = []
+        for n in range(20 if number == 2 else 3):
+            options = RunOptions(outdir=tmp_path / f"replay-{number}-{n}", port=0, capture="none", schedule=schedule)
+            seen.append(canonicalize(run_scenario(scenario, options).trace))
+        assert all(form == seen[0] for form in seen)
+        forms[number] = seen[0]
+    assert forms[1] != forms[2]  # two outcomes, two traces
+
+
+def test_replay_of_an_unknown_outcome_is_one_sentence(tmp_path, capsys):
+    assert main(["run", "pipe3", "--schedule", "1", "--output", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "run `ipctrace explore pipe3` first" in err and "Traceback" not in err
+    assert main(["explore", "tcp_chat", "--output", str(tmp_path)]) == 2
+    assert "one-role scenarios" in capsys.readouterr().err

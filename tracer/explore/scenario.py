@@ -1,0 +1,92 @@
+"""`ipctrace explore NAME`: a course example explored, its outcomes written to output/NAME/explore/summary.json.
+
+Only scenarios of one role running a Python program can be explored for now: the gate lives in the
+Python recorder (a native recorder can speak the same protocol, record/gate.py), and scenarios of
+several roles (a server and its clients, on a port) are not driven yet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from ipctrace.explore.controller import ExploreError
+from ipctrace.explore.exploration import Budget, Exploration, explore
+from ipctrace.scenarios import Scenario
+from ipctrace.session.folder import write_whole
+from ipctrace.session.runner import substitutions
+
+SUMMARY = "summary.json"
+
+
+def explore_folder(scenario: Scenario, output_root: Path) -> Path:
+    return output_root / scenario.run_name / "explore"
+
+
+def scenario_command(scenario: Scenario) -> tuple[list[str], str]:
+    """The command of a one-role scenario and the folder it runs in; one sentence when it cannot be explored."""
+    if len(scenario.roles) != 1:
+        raise ExploreError(
+            f"scenario {scenario.name} has {len(scenario.roles)} roles; the explorer drives one-role scenarios "
+            "(one program and the processes it forks) for now: try pipe2, pipe2_nosleep, pipe3 or socketpair_fork."
+        )
+    if scenario.uses_port:
+        raise ExploreError(f"scenario {scenario.name} uses a port; the explorer does not drive network scenarios yet.")
+    subst = substitutions(scenario, Path("."), None, "")
+    command = [arg.format(**subst) for arg in scenario.roles[0].command]
+    if "{cbin}" in " ".join(scenario.roles[0].command):
+        raise ExploreError("the explorer gates Python programs only (the native recorder has no gate yet).")
+    return command, subst["cwd"]
+
+
+def explore_scenario(
+    scenario: Scenario, budget: Budget | None = None, reduce: bool = True, output_root: Path = Path("output")
+) -> tuple[Exploration, Path]:
+    """Explore `scenario` and write its summary; returns the exploration and the summary's path."""
+    command, cwd = scenario_command(scenario)
+    result = explore(command, budget, reduce=reduce, cwd=cwd)
+    folder = explore_folder(scenario, output_root)
+    folder.mkdir(parents=True, exist_ok=True)
+    summary = {"scenario": scenario.name, **result.as_json()}
+    path = folder / SUMMARY
+    write_whole(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    return result, path
+
+
+def representative(scenario: Scenario, outcome: int, output_root: Path = Path("output")) -> tuple[str, ...]:
+    """The schedule of outcome `outcome` from the scenario's last exploration; one sentence when there is none."""
+    path = explore_folder(scenario, output_root) / SUMMARY
+    try:
+        summary = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ExploreError(
+            f"{path} does not exist: run `ipctrace explore {scenario.name}` first, then replay an outcome by its id."
+        ) from None
+    except (OSError, ValueError) as exc:
+        raise ExploreError(f"{path} cannot be read ({exc}); run `ipctrace explore {scenario.name}` again.") from None
+    ids = [o["id"] for o in summary.get("outcomes", [])]
+    for o in summary.get("outcomes", []):
+        if o["id"] == outcome:
+            return tuple(o["schedule"])
+    raise ExploreError(
+        f"the exploration of {scenario.name} has no outcome {outcome}; its outcomes are {', '.join(map(str, ids))}."
+    )
+
+
+#: Outcomes drawn at most (each is one traced replay of its representative schedule).
+MAX_DRAWN = 10
+
+
+def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = Path("output")) -> dict[int, Path]:
+    """Replay each outcome's representative schedule as a traced run and draw it: explore/outcome-N/."""
+    from ipctrace.session import RunOptions, run_scenario
+    from ipctrace.session.diagrams import DiagramRequest, draw
+
+    folders: dict[int, Path] = {}
+    for group in result.outcomes[:MAX_DRAWN]:
+        outdir = explore_folder(scenario, output_root) / f"outcome-{group.number}"
+        options = RunOptions(outdir=outdir, port=0, capture="none", schedule=group.representative)
+        run = run_scenario(scenario, options)
+        draw(run.trace, run.outdir, DiagramRequest())
+        folders[group.number] = run.outdir
+    return folders

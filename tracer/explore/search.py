@@ -1,0 +1,175 @@
+"""Which schedules to try: depth-first over every choice (with sleep sets), or seeded random (PCT).
+
+Depth-first search re-runs the program once per schedule, replaying a prefix of choices and trying
+the next untried process at the deepest point that has one. With reduction, a sleep set keeps the
+steps already explored at a point, and passes on those independent of the step taken: a schedule
+that only reorders independent steps is never run twice (Godefroid's sleep sets). A run that
+reaches a point where every enabled step is asleep stops there (pruned, not counted as a schedule).
+
+When the budget ends first, seeded random schedules in the manner of PCT (random priorities, a few
+random points where the running process loses its priority) sample the rest; the exploration is
+then not exhaustive, and says so.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+from ipctrace.explore.controller import Decision, Pruned
+from ipctrace.explore.steps import Step
+
+
+class Nondeterministic(Exception):  # noqa: N818
+    """A replayed prefix offered other choices than when it was first run: the program is not driven by us alone."""
+
+
+@dataclass
+class _Node:
+    enabled: tuple[str, ...]
+    steps: Mapping[str, Step]
+    sleep: frozenset[str]
+    chosen: str
+    preemptions: int  # before this point's choice
+    last: str | None
+    done: set[str] = field(default_factory=set)
+    backtrack: set[str] = field(default_factory=set)  # processes to try here (dynamic partial-order reduction)
+
+
+@dataclass
+class DepthFirst:
+    """Chooser and search state of the systematic exploration (one instance for the whole search)."""
+
+    reduce: bool = True
+    preemption_bound: int | None = None
+    stack: list[_Node] = field(default_factory=list)
+    bound_hit: bool = False
+    depth: int = 0
+
+    def start(self) -> None:
+        self.depth = 0
+
+    def _preempts(self, last: str | None, candidate: str, enabled: tuple[str, ...]) -> bool:
+        return last is not None and candidate != last and last in enabled
+
+    def _allowed(self, node_pre: int, last: str | None, enabled: tuple[str, ...], candidate: str) -> bool:
+        if self.preemption_bound is None:
+            return True
+        if node_pre + self._preempts(last, candidate, enabled) > self.preemption_bound:
+            self.bound_hit = True
+            return False
+        return True
+
+    def choose(self, index: int, enabled: tuple[str, ...], steps: Mapping[str, Step], last: str | None) -> str:
+        d = self.depth
+        self.depth += 1
+        if d < len(self.stack):
+            node = self.stack[d]
+            if node.enabled != enabled:
+                raise Nondeterministic(f"at step {d} the enabled processes were {node.enabled}, now {enabled}")
+            return node.chosen
+        sleep: frozenset[str] = frozenset()
+        pre = 0
+        if self.stack:
+            parent = self.stack[-1]
+            pre = parent.preemptions + self._preempts(parent.last, parent.chosen, parent.enabled)
+            if self.reduce:
+                went = parent.steps[parent.chosen]
+                sleep = frozenset(
+                    q
+                    for q in parent.sleep | parent.done
+                    if q != parent.chosen and q in steps and not parent.steps[q].depends_on(went)
+                )
+        for candidate in enabled:
+            if candidate not in sleep and self._allowed(pre, last, enabled, candidate):
+                every = set() if self.reduce else set(enabled)
+                self.stack.append(_Node(enabled, steps, sleep, candidate, pre, last, backtrack=every | {candidate}))
+                return candidate
+        raise Pruned
+
+    def races(self) -> None:
+        """After a run: where a step depends on an earlier step of another process, try that process first there.
+
+        Flanagan and Godefroid's dynamic partial-order reduction, adding a backtracking point at every
+        earlier dependent step (a superset of what the happens-before check would keep: safe, a little more work).
+        """
+        if not self.reduce:
+            return
+        nodes = self.stack[: self.depth]
+        for j in range(1, len(nodes)):
+            pj = nodes[j].chosen
+            step_j = nodes[j].steps[pj]
+            for i in range(j - 1, -1, -1):
+                node = nodes[i]
+                if node.chosen == pj or not node.steps[node.chosen].depends_on(step_j):
+                    continue
+                if pj in node.enabled:
+                    node.backtrack.add(pj)
+                else:
+                    node.backtrack.update(node.enabled)
+
+    def backtrack(self) -> bool:
+        """Set up the next schedule; False when the search is over."""
+        self.races()
+        while self.stack:
+            node = self.stack[-1]
+            node.done.add(node.chosen)
+            for candidate in node.enabled:
+                if candidate not in node.backtrack or candidate in node.sleep or candidate in node.done:
+                    continue
+                if self._allowed(node.preemptions, node.last, node.enabled, candidate):
+                    node.chosen = candidate
+                    return True
+            self.stack.pop()
+        return False
+
+
+@dataclass
+class Random:
+    """PCT-style: each process a random priority; at `changes` random points the running one drops to the lowest."""
+
+    seed: int
+    changes: int = 2
+    length: int = 40  # the expected number of decisions, where change points are drawn
+    rng: random.Random = field(init=False)
+    priority: dict[str, float] = field(default_factory=dict)
+    points: set[int] = field(default_factory=set)
+
+    def __post_init__(self) -> None:
+        self.rng = random.Random(self.seed)
+        self.points = {self.rng.randrange(self.length) for _ in range(self.changes)}
+
+    def choose(self, index: int, enabled: tuple[str, ...], steps: Mapping[str, Step], last: str | None) -> str:
+        for path in enabled:
+            self.priority.setdefault(path, self.rng.random() + 1.0)
+        if index in self.points and last in self.priority:
+            self.priority[last] = -float(index)
+        return max(enabled, key=lambda p: self.priority[p])
+
+
+@dataclass(frozen=True)
+class Replay:
+    """Follow a recorded schedule; past its end (or where its process cannot go), the first enabled."""
+
+    choices: tuple[str, ...]
+
+    def choose(self, index: int, enabled: tuple[str, ...], steps: Mapping[str, Step], last: str | None) -> str:
+        if index < len(self.choices) and self.choices[index] in enabled:
+            return self.choices[index]
+        return enabled[0]
+
+
+@dataclass(frozen=True)
+class ChildFirst:
+    """The named schedule "child-first": the most recently forked process that can go, goes."""
+
+    def choose(self, index: int, enabled: tuple[str, ...], steps: Mapping[str, Step], last: str | None) -> str:
+        return max(enabled, key=lambda p: (p.count("."), p))
+
+
+NAMED = {"child-first": ChildFirst()}
+
+
+def schedule_of(decisions: list[Decision]) -> tuple[str, ...]:
+    return tuple(d.chosen for d in decisions)
