@@ -105,6 +105,16 @@ def test_render_outputs_writes_slides_and_one_pdf(traces, tmp_path):
     assert len(pngs) == len(diagram.pages)
 
 
+def test_a_title_wider_than_the_slide_is_fitted_and_every_page_stays_1920_by_1080(traces, tmp_path):
+    """pipe2_nosleep's title, 2014 px at its size, made its slides wider than 16:9."""
+    long = "One pipe in both directions without the sleep: the child reads its own message " * 2
+    written = render_outputs(traces["pipe3"], tmp_path, RenderOptions(title=long.strip()), formats=("png", "svg"))
+    pngs = sorted(tmp_path.glob("sequence-*.png"))
+    assert pngs and all(png_size(png.read_bytes()) == (1920, 1080) for png in pngs)
+    svg = written["svg"].read_text(encoding="utf-8")
+    assert "One pipe in both directions" in svg and "…" in svg
+
+
 def test_stale_pages_are_removed(traces, tmp_path):
     render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(page_rows=4), formats=("png",))
     many = len(list(tmp_path.glob("sequence-*.png")))

@@ -6,7 +6,7 @@ from ipctrace.render.graphviz.sheet import Sheet
 from ipctrace.render.i18n import tr
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import call_size, note_size, text_width, wrap
-from ipctrace.render.layout.model import CallKind, Fold, LegendSymbol, NoteKind, Side
+from ipctrace.render.layout.model import CallKind, Fold, LegendSymbol, Metrics, NoteKind, Side
 
 
 def calls(sheet: Sheet) -> None:
@@ -164,14 +164,13 @@ def title(sheet: Sheet, x: float, y: float, width: float, caption: bool) -> floa
     c, m, d = sheet.canvas, sheet.m, sheet.diagram
     t = c.theme
     page = sheet.page
-    text = d.title
-    if page is not None and page.count > 1:
-        text += f"   ({page.number}/{page.count})"
-    w = text_width(text, m.title, bold=True) + m.pad
+    suffix = f"   ({page.number}/{page.count})" if page is not None and page.count > 1 else ""
+    text, size = _fitted_title(d.title, suffix, width, m)
+    w = text_width(text, size, bold=True) + m.pad
     c.text(
         x + w / 2,
         y + m.title * 0.67,
-        c.font(text, m.title, t.fg, bold=True),
+        c.font(text, size, t.fg, bold=True),
         w,
         m.title * 1.3,
         name="title",
@@ -186,6 +185,22 @@ def title(sheet: Sheet, x: float, y: float, width: float, caption: bool) -> floa
         c.text(x + w / 2, y + h / 2, c.lines_table(rows), w, h, name="caption", id="caption")
         y += h
     return y
+
+
+def _fitted_title(title: str, suffix: str, width: float, m: Metrics) -> tuple[str, float]:
+    """A title that fits the page's width: smaller (down to the lane titles' size), then cut at a word with `…`."""
+    size = m.title
+    full = text_width(title + suffix, size, bold=True) + m.pad
+    if full <= width:
+        return title + suffix, size
+    size = max(m.font, size * width / full)
+    if text_width(title + suffix, size, bold=True) + m.pad <= width:
+        return title + suffix, size
+    words = title.split(" ")
+    while len(words) > 1 and text_width(" ".join(words) + "…" + suffix, size, bold=True) + m.pad > width:
+        words.pop()
+    kept = " ".join(words)
+    return (kept if kept == title else kept.rstrip(",:;") + "…") + suffix, size
 
 
 _SYMBOLS = {
