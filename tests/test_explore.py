@@ -15,7 +15,7 @@ import pytest
 from ipctrace.cli import main
 from ipctrace.compare import canonicalize
 from ipctrace.explore.exploration import Budget, explore
-from ipctrace.explore.scenario import explore_scenario, representative
+from ipctrace.explore.scenario import draw_outcomes, explore_scenario, representative
 from ipctrace.scenarios import PROGRAMS_DIR, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
 
@@ -100,6 +100,20 @@ def test_pipe2_nosleep_shows_the_parent_blocked_forever_every_time(tmp_path):
     assert ("exited", "exited") in endings
     assert [g.outcome for g in first.outcomes] == [g.outcome for g in again.outcomes]
     assert [g.representative for g in first.outcomes] == [g.representative for g in again.outcomes]
+
+
+def test_each_outcome_is_drawn_with_a_caption_saying_which_outcome_it_is(tmp_path):
+    """The scenario's lesson tells one outcome: each outcome's slides say their own instead."""
+    scenario = find_scenario("pipe2_nosleep")
+    result, _ = explore_scenario(scenario, output_root=tmp_path)
+    folders = draw_outcomes(scenario, result, output_root=tmp_path)
+    assert sorted(folders) == [1, 2]
+    for number, folder in folders.items():
+        svg = (folder / "sequence.svg").read_text(encoding="utf-8")
+        assert f"Outcome {number} of 2" in svg
+        assert ("blocked forever in read" in svg) == any(
+            p.ending() == "blocked forever in read" for p in result.outcomes[number - 1].outcome.processes
+        )
 
 
 def test_every_racy_example_is_marked_in_the_list(capsys):

@@ -8,13 +8,19 @@ several roles (a server and its clients, on a port) are not driven yet.
 from __future__ import annotations
 
 import json
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipctrace.explore.controller import ExploreError
 from ipctrace.explore.exploration import Budget, Exploration, explore
 from ipctrace.scenarios import Scenario
 from ipctrace.session.folder import write_whole
 from ipctrace.session.runner import substitutions
+
+if TYPE_CHECKING:
+    from ipctrace.session import RunResult
+    from ipctrace.session.diagrams import DiagramRequest
 
 SUMMARY = "summary.json"
 
@@ -73,20 +79,31 @@ def representative(scenario: Scenario, outcome: int, output_root: Path = Path("o
     )
 
 
+def _draw(request: DiagramRequest, run: RunResult) -> None:
+    from ipctrace.session.diagrams import draw
+
+    draw(run.trace, run.outdir, request)
+
+
 #: Outcomes drawn at most (each is one traced replay of its representative schedule).
 MAX_DRAWN = 10
 
 
 def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = Path("output")) -> dict[int, Path]:
     """Replay each outcome's representative schedule as a traced run and draw it: explore/outcome-N/."""
+    from ipctrace.render import RenderOptions
     from ipctrace.session import RunOptions, run_scenario
-    from ipctrace.session.diagrams import DiagramRequest, draw
+    from ipctrace.session.diagrams import DiagramRequest
 
     folders: dict[int, Path] = {}
     for group in result.outcomes[:MAX_DRAWN]:
         outdir = explore_folder(scenario, output_root) / f"outcome-{group.number}"
         options = RunOptions(outdir=outdir, port=0, capture="none", schedule=group.representative)
-        run = run_scenario(scenario, options)
-        draw(run.trace, run.outdir, DiagramRequest())
+        # the scenario's lesson tells one outcome; each outcome's slides say which one they show
+        caption = (
+            f"Outcome {group.number} of {len(result.outcomes)} ({group.schedules} of {result.schedules} schedules): "
+            + "; ".join(group.outcome.summary())
+        )
+        run = run_scenario(scenario, options, then=partial(_draw, DiagramRequest(RenderOptions(caption=caption))))
         folders[group.number] = run.outdir
     return folders
