@@ -108,6 +108,12 @@ def _diff(
     notes = []
     if ignored:
         notes.append("ignored: " + ", ".join(CHOICES[k] for k in sorted(ignored)))
+    if _two_implementations(expected, actual, ignored):
+        ignored = ignored | {"programs"}
+        notes.append(
+            f"both are runs of {expected.scenario}, one as the Python port and one as the C original: "
+            "`python x.py ARGS` and a built `x ARGS` are taken as the same program"
+        )
     mismatch = _boundaries_mismatch(expected, actual, READ_BOUNDARIES in ignored, expected_name, actual_name)
     if mismatch is not None:
         return DiffResult((mismatch,), tuple(notes), expected_name, actual_name)
@@ -195,6 +201,13 @@ def _process_differences(exp: CanonicalTrace, act: CanonicalTrace) -> list[Diffe
                 Difference("process", p.role, f"expected {p.exit or 'no known end'}; got {q.exit or 'no known end'}")
             )
     return out
+
+
+def _two_implementations(exp: CanonicalTrace, act: CanonicalTrace, ignored: frozenset[str]) -> bool:
+    """The same scenario run as its Python port and as its C original: their programs are named differently."""
+    if "programs" in ignored or exp.scenario is None or exp.scenario != act.scenario:
+        return False
+    return _only_named_differently(without(exp, ignored), without(act, ignored))
 
 
 def _only_named_differently(exp: CanonicalTrace, act: CanonicalTrace) -> bool:
