@@ -106,11 +106,11 @@ def _bare_text(event: Event, kind: CallKind, waited: bool, text: str) -> str:
     """A call by its name and result only: `write → 100`, `waitpid → 4313`, `accept ✗` (the why is in fuller views)."""
     if kind is CallKind.INTERRUPTED:
         return f"{event.call} ✗"
+    if event.reaped is not None and not event.reaped.nothing:  # the child's exit status is on its own lane
+        return f"{event.call} → {event.reaped.pid}"
     if waited:
         return text.split("  (")[0]
     result = returned(event) if kind is CallKind.CALL else ""
-    if event.reaped is not None and not event.reaped.nothing:
-        result = f"→ {event.reaped.pid}"
     return f"{event.call} {result}".strip()
 
 
