@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import ipctrace.session.procfs as procfs
-from ipctrace.calls import WAITING_ON_OTHERS_SYSCALLS
+from ipctrace.calls import SENDS, WAITING_ON_OTHERS_SYSCALLS, syscalls_for
 from ipctrace.model import ExitStatus, Pid
 from ipctrace.scenarios import Role, Scenario
 from ipctrace.session.output import OutputPrinter
@@ -34,6 +34,15 @@ SERVICE_GRACE = 2.0  # seconds a service's children get to end before the servic
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
 UDP_POLL_SECONDS = 0.2  # how often the UDP sockets' drop counters are read
 ORPHAN = ""  # the role of a process re-parented to ipctrace that no recorded spawn explains
+
+
+def _idle(pid: Pid) -> bool:
+    """The process waits in a call that is not writing (a server back in its accept), so a signal cuts nothing."""
+    blocked = procfs.blocked_call(pid)
+    return blocked is not None and blocked[0] not in _WRITING
+
+
+_WRITING = syscalls_for(SENDS)  # a write into a full pipe blocks too, and is no place to stop a process
 
 
 class Supervisor:
@@ -194,7 +203,10 @@ class Supervisor:
             self._others_done_at = now
         for r in services:
             children = [pid for pid, role in self.role_of.items() if role == r.role.name and pid != r.proc.pid]
-            if any(Path(f"/proc/{pid}").exists() for pid in children) and now - self._others_done_at < SERVICE_GRACE:
+            waiting = now - self._others_done_at < SERVICE_GRACE
+            if waiting and any(Path(f"/proc/{pid}").exists() for pid in children):
+                continue
+            if waiting and not _idle(r.proc.pid):  # e.g. its SIGCHLD handler still printing what it reaped
                 continue
             r.terminated = True
             os.kill(r.proc.pid, signal.SIGTERM)
