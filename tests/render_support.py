@@ -98,6 +98,12 @@ def smallest_text_px(diagram: Diagram) -> float:
     return min(min(page.scale, 1.0) * diagram.metrics.small * px_per_pt for page in diagram.pages)
 
 
+def longer_than_a_slide(diagram: Diagram, arrow) -> bool:
+    """A message whose two ends are further apart than a page is tall, at the diagram's scale."""
+    scale = diagram.pages[0].scale if diagram.pages else 1.0
+    return (diagram.rows[arrow.dst_row].bottom - diagram.rows[arrow.src_row].top) * scale > PAGE_HEIGHT_PT
+
+
 def check_pages(diagram: Diagram) -> None:
     """No arrow split across pages, no page of endings only, the smallest text readable from the back row."""
     pages = diagram.pages
@@ -108,8 +114,7 @@ def check_pages(diagram: Diagram) -> None:
     for a, b in zip(ranges, ranges[1:], strict=False):
         assert a[1] == b[0], "pages cover every row once, in order"
     for arrow in diagram.arrows:
-        span = diagram.rows[arrow.dst_row].bottom - diagram.rows[arrow.src_row].top
-        if span * pages[0].scale > PAGE_HEIGHT_PT:  # a message in flight longer than a slide: it continues over
+        if longer_than_a_slide(diagram, arrow):  # a message in flight that long continues over the break
             continue
         assert any(
             p.has_row(arrow.src_row)
@@ -138,12 +143,8 @@ def check_no_overlaps(diagram: Diagram) -> None:
             if BoxKind.BAR in (a.kind, b.kind) and BoxKind.HEAD in (a.kind, b.kind):
                 continue
             assert not a.overlaps(b), f"{a.kind} {a.ref} (row {a.row}) overlaps {b.kind} {b.ref} (row {b.row})"
-    scale = diagram.pages[0].scale if diagram.pages else 1.0
-    in_flight = {  # messages longer than a slide (a reader far behind): moving labels cannot clear them
-        str(a.id)
-        for a in diagram.arrows
-        if (diagram.rows[a.dst_row].bottom - diagram.rows[a.src_row].top) * scale > PAGE_HEIGHT_PT
-    }
+    # messages longer than a slide (a reader far behind): moving labels cannot clear them
+    in_flight = {str(a.id) for a in diagram.arrows if longer_than_a_slide(diagram, a)}
     for seg in segments(diagram):
         if seg.ref in in_flight:
             continue

@@ -108,16 +108,17 @@ def _diff(
     notes = []
     if ignored:
         notes.append("ignored: " + ", ".join(CHOICES[k] for k in sorted(ignored)))
-    if _two_implementations(expected, actual, ignored):
-        ignored = ignored | {"programs"}
-        notes.append(
-            f"both are runs of {expected.scenario}, one as the Python port and one as the C original: "
-            "`python x.py ARGS` and a built `x ARGS` are taken as the same program"
-        )
     mismatch = _boundaries_mismatch(expected, actual, READ_BOUNDARIES in ignored, expected_name, actual_name)
     if mismatch is not None:
         return DiffResult((mismatch,), tuple(notes), expected_name, actual_name)
     exp, act = without(expected, ignored), without(actual, ignored)
+    if _two_implementations(exp, act, ignored):
+        ignored = ignored | {"programs"}
+        exp, act = without(exp, ("programs",)), without(act, ("programs",))
+        notes.append(
+            f"both are runs of {expected.scenario}, one as the Python port and one as the C original: "
+            "`python x.py ARGS` and a built `x ARGS` are taken as the same program"
+        )
     diffs: list[Difference] = []
     if exp.ending != act.ending:
         diffs.append(
@@ -207,7 +208,7 @@ def _two_implementations(exp: CanonicalTrace, act: CanonicalTrace, ignored: froz
     """The same scenario run as its Python port and as its C original: their programs are named differently."""
     if "programs" in ignored or exp.scenario is None or exp.scenario != act.scenario:
         return False
-    return _only_named_differently(without(exp, ignored), without(act, ignored))
+    return _only_named_differently(exp, act)
 
 
 def _only_named_differently(exp: CanonicalTrace, act: CanonicalTrace) -> bool:
