@@ -36,12 +36,14 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("ipctrace.cprograms", 8),  # builds the C originals a session runs
     ("ipctrace.summary", 9),
     ("ipctrace.cli", 10),
+    ("ipctrace.arguments", 10),  # the command line the cli reads
     ("ipctrace.__main__", 11),
 )
 STAGE_NAMES = {  # one stage, two modules
     "ipctrace.tracefile": "ipctrace.assemble",
     "ipctrace.compare.fixture": "ipctrace.compare.pytest_plugin",
     "ipctrace.cprograms": "ipctrace.session",
+    "ipctrace.arguments": "ipctrace.cli",
 }
 
 #: Violations being removed by work in progress; this set only ever shrinks (empty when done).

@@ -1,0 +1,223 @@
+"""The `ipctrace` command line: its commands and options, nothing imported that a command needs only when it runs.
+
+Kept apart from cli.py (which runs the commands) so that what a user can type is read in one place.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ipctrace import __version__
+
+
+def diagram_options() -> argparse.ArgumentParser:
+    """Options shared by `run` and `render`: how the sequence diagram is drawn."""
+    parent = argparse.ArgumentParser(add_help=False)
+    group = parent.add_argument_group("diagram")
+    group.add_argument(
+        "--view",
+        choices=["processes", "kernel", "packets"],
+        default="processes",
+        help="processes only; add a lane per pipe/socket buffer (kernel); add the wire (packets)",
+    )
+    group.add_argument(
+        "--packets",
+        choices=["all", "data", "none"],
+        default="all",
+        help="in the packets view: every packet, all but pure ACKs (data), or none",
+    )
+    group.add_argument("--no-fold", action="store_true", help="draw repeated exchanges one by one")
+    group.add_argument("--theme", choices=["light", "dark", "print"], default="light")
+    group.add_argument(
+        "--font-size",
+        type=float,
+        default=14.0,
+        metavar="PT",
+        help="smallest text on a slide (14 pt = 28 px at 1920×1080)",
+    )
+    group.add_argument("--pids", action="store_true", help="show each process's pid under its name")
+    group.add_argument("--title", help="diagram title (default: the scenario's)")
+    group.add_argument("--lang", choices=["en", "ko"], default="en", help="label language (ko: Korean)")
+    group.add_argument(
+        "--format",
+        default="svg,png,pdf,mermaid,plantuml,html",
+        metavar="LIST",
+        help="comma-separated outputs among svg, png, pdf, mermaid, plantuml, html (the classroom page), "
+        "text, perfetto (a trace for Perfetto UI and chrome://tracing)",
+    )
+    group.add_argument(
+        "--builds",
+        action="store_true",
+        help="write the PNG and PDF pages as builds: one more message per page, the classroom page's steps",
+    )
+    group.add_argument(
+        "--max-pages",
+        type=int,
+        default=300,
+        metavar="N",
+        help="draw no SVG/PNG/PDF of more than N slide pages (default 300); the text formats are always written",
+    )
+    return parent
+
+
+def command_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="ipctrace",
+        description="Trace Unix IPC and socket programs: every process's calls and the loopback packets, "
+        "merged into one causally ordered timeline and drawn as a sequence diagram.",
+        epilog="Examples:\n  ipctrace list\n  ipctrace run tcp_chat\n  ipctrace run -- python3 my_program.py\n"
+        "  ipctrace show output/tcp_chat/trace.jsonl\n  ipctrace diff output/pipe3 tests/golden/pipe3.json",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"ipctrace {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    diagram = diagram_options()
+
+    run = sub.add_parser(
+        "run",
+        help="run a scenario (or any Python command after --) under the tracer",
+        description="Run a course example by name, a scenario file (.toml), or any command after `--`, "
+        "under the tracer. Writes the trace, the packet capture, the diagrams and each "
+        "program's output under output/NAME/ and prints where they are.",
+        epilog="Examples:\n  ipctrace run pipe3\n  ipctrace run tcp_chat --say client:'hello' --say server:'hi'\n"
+        "  ipctrace run udp_file_done --port 0\n  ipctrace run tcp_chat --impl c\n  ipctrace run my_scenario.toml\n"
+        "  ipctrace run -- python3 my_program.py arg1\n  ipctrace run -- ./my_server 8080\n"
+        "  ipctrace run --name try2 -- python3 my_program.py\n\n"
+        "Exit status: 0 the run ended as expected, 1 it did not, 2 bad input or a full disk, "
+        "128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[diagram],
+    )
+    run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
+    run.add_argument(
+        "--impl",
+        choices=["python", "c"],
+        default="python",
+        help="run the scenario's Python port (default) or its C original, built on first use "
+        "(written to output/NAME-c/)",
+    )
+    run.add_argument(
+        "--name",
+        help="the run's folder under the output folder (default: the scenario's name, or the program's for a command)",
+    )
+    run.add_argument(
+        "--port", type=int, default=8080, help="port for the network examples (default 8080; 0 picks a free port)"
+    )
+    run.add_argument(
+        "--output",
+        type=Path,
+        default=Path("output"),
+        metavar="DIR",
+        help="where to write results (default: output/, one folder per scenario)",
+    )
+    cap = run.add_mutually_exclusive_group()
+    cap.add_argument(
+        "--capture", choices=["scapy", "tcpdump"], default="scapy", help="packet capture backend (default scapy)"
+    )
+    cap.add_argument("--no-capture", action="store_true", help="record system calls only, no packets")
+    run.add_argument("--timeout", type=float, help="seconds before a hung run is stopped (default: the scenario's)")
+    run.add_argument(
+        "--say",
+        action="append",
+        default=[],
+        metavar="ROLE:TEXT",
+        help="scripted input line for a role, in order (replaces that role's default script)",
+    )
+    run.add_argument(
+        "--script",
+        type=Path,
+        metavar="FILE",
+        help="a file of `role: text` lines, the scripted input for interactive roles",
+    )
+    run.add_argument(
+        "--payload-cap",
+        type=int,
+        default=4096,
+        metavar="BYTES",
+        help="keep at most this many payload bytes per call (the true length is always kept)",
+    )
+    run.add_argument("--quiet", action="store_true", help="do not show the programs' output and the timeline")
+    run.add_argument("--no-render", action="store_true", help="skip drawing the diagrams")
+
+    run.add_argument(
+        "--schedule",
+        metavar="ID",
+        help="replay outcome ID of the last `ipctrace explore NAME` (or a named schedule: child-first)",
+    )
+
+    explore = sub.add_parser(
+        "explore",
+        help="run a racy example under every schedule and show each outcome it can have",
+        description="Run a one-role course example (or a Python command after `--`) many times under a "
+        "controlling scheduler, one process at a time at each pipe or socket call, and group the runs "
+        "into outcomes: which read got which bytes, what each process printed, how it ended. "
+        "Writes output/NAME/explore/summary.json and one diagram folder per outcome.",
+        epilog="Examples:\n  ipctrace explore pipe2_nosleep\n  ipctrace run pipe2_nosleep --schedule 2\n"
+        "  ipctrace explore -- python3 my_fork_program.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    explore.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`)")
+    explore.add_argument("--max-runs", type=int, default=5000, help="systematic schedules to try at most")
+    explore.add_argument("--max-seconds", type=float, default=120.0, help="seconds of systematic search at most")
+    explore.add_argument("--preemptions", type=int, help="at most this many preemptions a schedule")
+    explore.add_argument("--random-runs", type=int, default=100, help="seeded random (PCT) schedules when not done")
+    explore.add_argument("--seed", type=int, default=1, help="seed of the random schedules")
+    explore.add_argument("--no-reduction", action="store_true", help="try every order, even of independent steps")
+    explore.add_argument("--no-render", action="store_true", help="do not replay and draw each outcome")
+    explore.add_argument(
+        "--output", type=Path, default=Path("output"), metavar="DIR", help="where to write results (default output/)"
+    )
+
+    listing = sub.add_parser(
+        "list",
+        help="list the scenarios (course examples), or show one in full",
+        description="List the course examples that `ipctrace run NAME` knows; with a "
+        "NAME, show that one: its lesson, roles, commands and script.",
+    )
+    listing.add_argument("name", nargs="?", help="a scenario to show in full")
+
+    show = sub.add_parser(
+        "show",
+        help="print a trace as a text timeline",
+        description="Print a trace file (or an output folder) as a text timeline, or a golden file's calls.",
+    )
+    show.add_argument("trace", type=Path, help="trace.jsonl, the output folder holding it, or a golden .json")
+
+    render = sub.add_parser(
+        "render",
+        help="draw a trace as a sequence diagram (SVG, PNG pages, PDF, Mermaid, PlantUML)",
+        description="Draw a trace as a sequence diagram. Files go next to the trace unless --output says.",
+        epilog="Examples:\n  ipctrace render output/tcp_chat --view packets\n"
+        "  ipctrace render output/pipe3/trace.jsonl --lang ko --theme print --format svg,pdf",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        parents=[diagram],
+    )
+    render.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
+    render.add_argument("--output", type=Path, metavar="DIR", help="where to write the diagrams")
+
+    diff = sub.add_parser(
+        "diff",
+        help="compare two traces: same IPC or not, and how they differ",
+        description="Compare two runs by what matters for IPC: each process's calls in program order and "
+        "which message went from whom to whom; not pids, fds, ports or timing. A and B are "
+        "trace files, output folders, golden files (.json) or scenario names (run now). "
+        "Exit status 0: equivalent, 1: different, 2: bad input.",
+        epilog="Examples:\n  ipctrace diff output/pipe2 output/pipe2_nosleep\n"
+        "  ipctrace diff tests/golden/pipe3.json pipe3\n  ipctrace diff A B --ignore sleeps,output",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    diff.add_argument("a", help="the expected run")
+    diff.add_argument("b", help="the run to compare with it")
+    diff.add_argument(
+        "--ignore",
+        default="",
+        metavar="LIST",
+        help="leave out of the comparison: packets, acks (pure ACKs), sleeps, payloads, output, "
+        "handlers (calls made in signal handlers); or compare more: read-boundaries (where each read on "
+        "a byte stream ended); comma-separated",
+    )
+    diff.add_argument(
+        "--output", type=Path, default=Path("output"), metavar="DIR", help="where scenario runs go (default: output/)"
+    )
+    return parser
