@@ -149,15 +149,23 @@ def command_parser() -> argparse.ArgumentParser:
     explore = sub.add_parser(
         "explore",
         help="run a racy example under every schedule and show each outcome it can have",
-        description="Run a one-role course example (or a Python command after `--`) many times under a "
+        description="Run a one-role course example (its Python port or its C original, or a command after `--`) "
+        "many times under a "
         "controlling scheduler, one process at a time at each pipe or socket call, and group the runs "
         "into outcomes: which read got which bytes, what each process printed, how it ended. "
         "Writes output/NAME/explore/summary.json and one diagram folder per outcome.",
         epilog="Examples:\n  ipctrace explore pipe2_nosleep\n  ipctrace run pipe2_nosleep --schedule 2\n"
+        "  ipctrace explore pipe2 --impl c\n  ipctrace run pipe2 --impl c --schedule 2\n"
         "  ipctrace explore -- python3 my_fork_program.py",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     explore.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`)")
+    explore.add_argument(
+        "--impl",
+        choices=["python", "c"],
+        default="python",
+        help="explore the scenario's Python port (default) or its C original (written to output/NAME-c/explore/)",
+    )
     explore.add_argument("--max-runs", type=int, default=5000, help="systematic schedules to try at most")
     explore.add_argument("--max-seconds", type=float, default=120.0, help="seconds of systematic search at most")
     explore.add_argument("--preemptions", type=int, help="at most this many preemptions a schedule")

@@ -99,14 +99,19 @@ def cmd_explore(args: argparse.Namespace) -> int:
     from ipctrace.explore.exploration import Budget
     from ipctrace.explore.scenario import draw_outcomes, explore_scenario
     from ipctrace.inputs import InputError
-    from ipctrace.scenarios import adhoc_scenario, find_scenario
+    from ipctrace.scenarios import Impl, adhoc_scenario, find_scenario
 
     if args.scenario and args.command_line:
         raise CliError("give either a scenario name or a command after `--`, not both.")
+    if args.command_line and args.impl != "python":
+        raise CliError(
+            "--impl chooses between a scenario's Python port and its C original; a program given after `--` "
+            "is explored as it is (ipctrace explore -- ./my_fork_program)."
+        )
     if args.command_line:
         scenario = adhoc_scenario(list(args.command_line))
     elif args.scenario:
-        scenario = find_scenario(args.scenario)
+        scenario = find_scenario(args.scenario).for_impl(Impl(args.impl))
     else:
         raise CliError("say what to explore: a scenario name (`ipctrace list`) or a command after `--`.")
     try:
@@ -120,7 +125,8 @@ def cmd_explore(args: argparse.Namespace) -> int:
     for group in result.outcomes:
         print(
             f"\noutcome {group.number}: {group.schedules} schedule(s)   "
-            f"replay: ipctrace run {scenario.name} --schedule {group.number}"
+            f"replay: ipctrace run {scenario.name}{' --impl c' if scenario.impl == Impl.C else ''} "
+            f"--schedule {group.number}"
         )
         for line in group.outcome.summary():
             print(f"  {line}")

@@ -102,7 +102,14 @@ class Controller:
     before the program's first line, so a run costs no interpreter start.
     """
 
-    def __init__(self, workdir: Path, command: Sequence[str], cwd: str | None = None, payload_cap: int = 4096) -> None:
+    def __init__(
+        self,
+        workdir: Path,
+        command: Sequence[str],
+        cwd: str | None = None,
+        payload_cap: int = 4096,
+        native: Path | None = None,
+    ) -> None:
         self.workdir = workdir
         self.address = str(workdir / "explore.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -112,7 +119,7 @@ class Controller:
         self.out_fd, write_out = os.pipe()
         os.set_blocking(self.out_fd, False)
         self.quiet = frozenset({os.fstat(write_out).st_ino})
-        env = explore_environment(self.address, workdir / "server", payload_cap)
+        env = explore_environment(self.address, workdir / "server", payload_cap, native=native)
         env[ENV_ZYGOTE] = "1"
         self.server = subprocess.Popen(
             list(command), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=write_out, stderr=write_out
@@ -123,7 +130,10 @@ class Controller:
             self.conn, _ = self.listener.accept()
         except OSError:
             self.close()
-            raise ExploreError(f"{command[0]} did not start under the explorer (is it a Python program?)") from None
+            raise ExploreError(
+                f"{command[0]} did not start under the explorer: it must be a Python program, or a dynamically "
+                "linked one with the native recorder built (scripts/install.sh)."
+            ) from None
         self.conn.settimeout(STEP_TIMEOUT)
         self.buf = self._line()  # "Z <pid>"
         self.listener.settimeout(None)
@@ -165,10 +175,13 @@ class ExploreError(IpctraceError):
 
 
 def explore_environment(
-    address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None
+    address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None, native: Path | None = None
 ) -> dict[str, str]:
-    """The environment of a program run under the explorer (its processes connect to `address`)."""
-    env = tracing_environment(str(logs), payload_cap, base=dict(base) if base is not None else None)
+    """The environment of a program run under the explorer (its processes connect to `address`).
+
+    `native`: the native recorder's library, which gates a C program as the Python recorder gates Python.
+    """
+    env = tracing_environment(str(logs), payload_cap, base=dict(base) if base is not None else None, native=native)
     env[ENV_EXPLORE] = address
     env[ENV_CALLS] = ",".join(str(i) for i in sorted(VISIBLE_IDS))
     env[ENV_PATH] = "main"

@@ -108,11 +108,15 @@ def explore(
     reduce: bool = True,
     cwd: str | None = None,
     payload_cap: int = 4096,
+    native: Path | None = None,
 ) -> Exploration:
-    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's)."""
+    """Run `command` under every schedule the budget allows.
+
+    A Python program is gated by the Python recorder; any other by the native recorder, `native` (its library).
+    """
     budget = budget or Budget()
     workdir = Path(tempfile.mkdtemp(prefix="ipctrace-explore-"))
-    controller = Controller(workdir, command, cwd, payload_cap)
+    controller = Controller(workdir, command, cwd, payload_cap, native)
     tally = _Tally()
     started = time.monotonic()
     deadline = started + budget.max_seconds

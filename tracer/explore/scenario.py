@@ -1,8 +1,8 @@
 """`ipctrace explore NAME`: a course example explored, its outcomes written to output/NAME/explore/summary.json.
 
-Only scenarios of one role running a Python program can be explored for now: the gate lives in the
-Python recorder (a native recorder can speak the same protocol, record/gate.py), and scenarios of
-several roles (a server and its clients, on a port) are not driven yet.
+Only scenarios of one role can be explored for now (a server and its clients, on a port, are not
+driven yet). The gate lives in both recorders: the Python one (record/gate.py) and the native one
+(record/native/gate.c, the same line protocol), so a scenario's C original (`--impl c`) is explored too.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ipctrace.explore.controller import ExploreError
 from ipctrace.explore.exploration import Budget, Exploration, explore
-from ipctrace.scenarios import Scenario
+from ipctrace.scenarios import Impl, Scenario
 from ipctrace.session.folder import write_whole
 from ipctrace.session.runner import substitutions
 
@@ -38,11 +38,31 @@ def scenario_command(scenario: Scenario) -> tuple[list[str], str]:
         )
     if scenario.uses_port:
         raise ExploreError(f"scenario {scenario.name} uses a port; the explorer does not drive network scenarios yet.")
-    subst = substitutions(scenario, Path("."), None, "")
+    subst = substitutions(scenario, Path("."), None, _built_c_programs(scenario))
     command = [arg.format(**subst) for arg in scenario.roles[0].command]
-    if "{cbin}" in " ".join(scenario.roles[0].command):
-        raise ExploreError("the explorer gates Python programs only (the native recorder has no gate yet).")
     return command, subst["cwd"]
+
+
+def _built_c_programs(scenario: Scenario) -> str:
+    """The folder of the built C originals when the scenario's command names it ({cbin}), built if needed."""
+    if not any("{cbin}" in arg for role in scenario.roles for arg in role.command):
+        return ""
+    from ipctrace.cprograms import CProgramsUnavailable, built_programs
+
+    try:
+        return str(built_programs())
+    except CProgramsUnavailable as exc:
+        raise ExploreError(str(exc)) from None
+
+
+def _native(scenario: Scenario) -> Path | None:
+    """The native recorder's library, which gates what is not Python (as `run` puts it in every run)."""
+    from ipctrace.cprograms import native_library_or_reason
+
+    library, why = native_library_or_reason()
+    if library is None and scenario.impl == Impl.C:
+        raise ExploreError(f"{why.rstrip('.')}: the C original cannot be explored without the native recorder.")
+    return library
 
 
 def explore_scenario(
@@ -50,7 +70,7 @@ def explore_scenario(
 ) -> tuple[Exploration, Path]:
     """Explore `scenario` and write its summary; returns the exploration and the summary's path."""
     command, cwd = scenario_command(scenario)
-    result = explore(command, budget, reduce=reduce, cwd=cwd)
+    result = explore(command, budget, reduce=reduce, cwd=cwd, native=_native(scenario))
     folder = explore_folder(scenario, output_root)
     folder.mkdir(parents=True, exist_ok=True)
     summary = {"scenario": scenario.name, **result.as_json()}

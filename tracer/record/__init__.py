@@ -16,7 +16,6 @@ import os
 
 ENV_LOGS = "IPCTRACE_LOGS"
 ENV_PAYLOAD_CAP = "IPCTRACE_PAYLOAD_CAP"
-ENV_SCHEDULE = "IPCTRACE_SCHEDULE"
 NATIVE_LIBRARY = "libipctrace.so"  # the native recorder (record/native/), found in LD_PRELOAD by name
 #: Set for a program ipctrace starts as Python (`python3 x.py`): the native recorder stays out of what runs before
 #: the interpreter (a wrapper script on PATH, pyenv's shims: how Python was found); the Python recorder clears it,

@@ -24,8 +24,7 @@ import ipctrace.session.procfs as procfs
 from ipctrace.assemble import build_trace
 from ipctrace.explore.replay import ScheduleGate, chooser_for
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, Header, Inode, Packet, Stream, Trace
-from ipctrace.record import ENV_SCHEDULE
-from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Scenario
+from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Scenario
 from ipctrace.session.capturing import keep_packets, open_capture
 from ipctrace.session.folder import TRACE, DiskFull, RunFolder, disk_sentence
 from ipctrace.session.judge import Verdict, blocked_processes, judge
@@ -129,9 +128,7 @@ class _Run:
         recording = Recording(self.outdir)
         native, native_note = _native_library()
         env = recording.environment(self.options.payload_cap, native)
-        if self.scenario.schedule is not None and self.scenario.impl != Impl.PYTHON:
-            env[ENV_SCHEDULE] = self.scenario.schedule  # the native recorder forces it in fork itself
-        gate = self._schedule_gate(env, recording)
+        gate = self._schedule_gate(env)
         self.capture, self.capture_note = open_capture(self.options.capture)
         procfs.become_subreaper()
         printer = OutputPrinter(self.outdir, self.options.echo)
@@ -174,10 +171,10 @@ class _Run:
             self.folder.keep()
         return result
 
-    def _schedule_gate(self, env: dict[str, str], recording: Recording) -> ScheduleGate | None:
-        """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's): Python programs only."""
+    def _schedule_gate(self, env: dict[str, str]) -> ScheduleGate | None:
+        """The explorer's gate when a schedule is asked (`--schedule`, or the scenario's); both recorders gate."""
         schedule = self.options.schedule or self.scenario.schedule
-        if schedule is None or self.scenario.impl != Impl.PYTHON:
+        if schedule is None:
             return None
         gate = ScheduleGate(chooser_for(schedule), roots=len(self.scenario.roles))
         env.update(gate.variables())

@@ -76,8 +76,10 @@ _Static_assert(sizeof(struct head) == 96, "a record's head is 96 bytes (FORMAT.m
 
 /* -- process state (log.c) --------------------------------------------------------------------------------- */
 
-/* 1 while this process records; 0 in a Python interpreter (the Python recorder owns it), without
- * IPCTRACE_LOGS, or after ipctrace_native_stand_down(). */
+/* ON_RECORD while this process records; 0 in a Python interpreter (the Python recorder owns it), without
+ * IPCTRACE_LOGS, or after ipctrace_native_stand_down(); ON_GATED while the explorer holds it at each visible
+ * call (gate.c), so the hot path's one test of g_on also finds the gate. */
+enum { ON_RECORD = 1, ON_GATED = 2 };
 extern HIDDEN int g_on;
 extern HIDDEN uint32_t g_cap;
 extern HIDDEN int g_pid;
@@ -93,6 +95,12 @@ HIDDEN void log_forget_inherited(void);
 HIDDEN void problem(const char *sentence); /* a recording failure: said once on stderr and in the log */
 HIDDEN void notice(const char *sentence);  /* for the run's summary only (a `problem` record) */
 HIDDEN void maps_again(void);
+
+/* The explorer's gate (gate.c): held before a visible call until the controller lets this process go. */
+HIDDEN void gate(uint16_t call, int fd);
+HIDDEN void gate_forked(pid_t pid); /* in the parent, after a fork under the gate */
+HIDDEN int gate_setup(void);        /* at start-up: 1 when the explorer runs this program (maybe a fork server) */
+extern HIDDEN int g_virtual_time;   /* under the explorer a sleep only lets others run */
 
 /* A record begun: its head, where its blobs and payload go. NULL: not recorded. */
 HIDDEN struct head *rec_begin(uint16_t call, int fd, uint32_t flags, uint64_t site, int64_t asked,
@@ -259,8 +267,11 @@ static inline void first_word(struct head *h, uint16_t call, uint8_t kind, uint3
 /* Begins a data call without blobs (read, write, send, recv): one reservation, the head, a send's payload. */
 static inline struct head *hot_begin(uint16_t call, int fd, uint64_t site, const void *data, size_t n, int receive)
 {
-    if (UNLIKELY(!g_on))
-        return NULL;
+    if (UNLIKELY(g_on != ON_RECORD)) {
+        if (!g_on)
+            return NULL;
+        gate(call, fd);
+    }
     struct tlog *t = tlog();
     if (UNLIKELY(t == NULL))
         return NULL;

@@ -203,7 +203,7 @@ void log_setup(void)
         if (*end == '\0' && v >= 0 && v < (1L << 30))
             g_cap = (uint32_t)v;
     }
-    g_on = 1;
+    g_on = ON_RECORD;
 }
 
 /* -- records -------------------------------------------------------------------------------------------------- */
@@ -211,8 +211,11 @@ void log_setup(void)
 struct head *rec_begin(uint16_t call, int fd, uint32_t flags, uint64_t site, int64_t asked, const char *args,
                        uint32_t args_len, uint32_t post_cap, const void *data, uint32_t data_len, uint32_t room)
 {
-    if (!g_on)
-        return NULL;
+    if (UNLIKELY(g_on != ON_RECORD)) {
+        if (!g_on)
+            return NULL;
+        gate(call, fd);
+    }
     struct tlog *t = tlog();
     if (t == NULL)
         return NULL;

@@ -26,8 +26,7 @@
 
 extern char **environ;
 
-static int g_child_first;
-static char *g_env[3]; /* NAME=value of IPCTRACE_LOGS, IPCTRACE_PAYLOAD_CAP, IPCTRACE_SCHEDULE */
+static char *g_env[2]; /* NAME=value of IPCTRACE_LOGS, IPCTRACE_PAYLOAD_CAP */
 static char g_self[1024]; /* this library's path, for LD_PRELOAD */
 static char g_bootstrap[1024]; /* the Python recorder's start-up folder, for PYTHONPATH */
 
@@ -46,14 +45,12 @@ static int is_python(void)
 
 static void env_setup(void)
 {
-    static const char *const names[] = {"IPCTRACE_LOGS", "IPCTRACE_PAYLOAD_CAP", "IPCTRACE_SCHEDULE"};
-    for (int i = 0; i < 3; i++) {
+    static const char *const names[] = {"IPCTRACE_LOGS", "IPCTRACE_PAYLOAD_CAP"};
+    for (int i = 0; i < 2; i++) {
         const char *v = getenv(names[i]);
         if (v != NULL && (g_env[i] = malloc(strlen(names[i]) + strlen(v) + 2)) != NULL)
             sprintf(g_env[i], "%s=%s", names[i], v);
     }
-    const char *schedule = getenv("IPCTRACE_SCHEDULE");
-    g_child_first = schedule != NULL && strcmp(schedule, "child-first") == 0;
     Dl_info info;
     if (dladdr((void *)ipctrace_native_stand_down, &info) && info.dli_fname && strlen(info.dli_fname) < sizeof(g_self))
         strcpy(g_self, info.dli_fname);
@@ -105,8 +102,7 @@ static char *const *env_fixed(char *const *envp, char **out, struct env_fix *fix
     int preload = 0, pythonpath = 0;
     for (size_t i = 0; envp != NULL && envp[i] != NULL; i++) {
         const char *e = envp[i];
-        if (strncmp(e, "IPCTRACE_LOGS=", 14) == 0 || strncmp(e, "IPCTRACE_PAYLOAD_CAP=", 21) == 0 ||
-            strncmp(e, "IPCTRACE_SCHEDULE=", 18) == 0)
+        if (strncmp(e, "IPCTRACE_LOGS=", 14) == 0 || strncmp(e, "IPCTRACE_PAYLOAD_CAP=", 21) == 0)
             continue; /* ours, given again below */
         if (strncmp(e, "LD_PRELOAD=", 11) == 0) {
             preload = 1;
@@ -131,7 +127,7 @@ static char *const *env_fixed(char *const *envp, char **out, struct env_fix *fix
         snprintf(fix->pythonpath, sizeof(fix->pythonpath), "PYTHONPATH=%s", g_bootstrap);
         out[k++] = fix->pythonpath;
     }
-    for (int i = 0; i < 3; i++)
+    for (int i = 0; i < 2; i++)
         if (g_env[i] != NULL)
             out[k++] = g_env[i];
     out[k] = NULL;
@@ -264,11 +260,12 @@ __attribute__((constructor)) static void init(int argc, char **argv, char **envp
     log_setup();
     if (!g_on)
         return;
-    env_setup();
     if (is_python() || getenv("IPCTRACE_NATIVE_OFF") != NULL) {
         g_on = 0;
         return;
     }
+    gate_setup(); /* under the explorer; as its fork server, this returns in each run's process */
+    env_setup();
     pthread_atfork(NULL, NULL, in_child);
     record_start(argv);
     stdio_setup();
@@ -334,12 +331,8 @@ static pid_t traced_fork(const char *how, uint64_t site)
     if (pid > 0) {
         jb_raw(&post, "{\"res\":");
         jb_int(&post, pid);
-        if (g_child_first && g_on) { /* the scenario forces one interleaving: the parent resumes once the child ended */
-            siginfo_t info;
-            while (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOWAIT) != 0 && errno == EINTR)
-                ;
-            jb_raw(&post, ",\"args\":{\"schedule\":\"child-first\"}");
-        }
+        if (g_on == ON_GATED)
+            gate_forked(pid);
         jb_raw(&post, "}");
     }
     rec_end(h, pid < 0 ? 0 : pid, 0, pid < 0 ? err : 0, pid > 0 ? post.p : NULL, pid > 0 ? post.n : 0, NULL, 0);
