@@ -26,8 +26,9 @@ from ipctrace import calls
 from ipctrace.calls import Call
 from ipctrace.errors import IpctraceError
 from ipctrace.explore.steps import VISIBLE_IDS, Channel, Check, Step, held_ends, step_of
-from ipctrace.record import tracing_environment
+from ipctrace.record import ENV_NATIVE_OFF, tracing_environment
 from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH, ENV_ZYGOTE
+from ipctrace.unrecorded import is_python
 
 RELEASES = calls.RELEASES_FD
 EXITS = frozenset({Call.EXIT})
@@ -120,6 +121,8 @@ class Controller:
         os.set_blocking(self.out_fd, False)
         self.quiet = frozenset({os.fstat(write_out).st_ino})
         env = explore_environment(self.address, workdir / "server", payload_cap, native=native)
+        if native is not None and is_python(tuple(command)):
+            env[ENV_NATIVE_OFF] = "1"  # as a session does: what finds the interpreter (a shim) is not gated
         env[ENV_ZYGOTE] = "1"
         self.server = subprocess.Popen(
             list(command), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=write_out, stderr=write_out
