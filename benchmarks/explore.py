@@ -1,7 +1,8 @@
 """The race explorer: schedules a second, time to explore each example exhaustively, the reduction's factor.
 
 Each program is explored with partial-order reduction and, where the full interleaving space is small
-enough to run, without it, side by side in the same run (interleaved repeats).
+enough to run, without it, side by side in the same run (interleaved repeats). The C originals (`--impl c`,
+gated by the native recorder) run beside their Python ports.
 """
 
 from __future__ import annotations
@@ -13,24 +14,39 @@ from benchmarks.common import REPO, Context, Section, Table, Target
 EXAMPLES = ("pipe2", "pipe2_nosleep", "pipe3", "socketpair_fork")
 TARGET_SECONDS = 10.0  # issue 18: each course example explored exhaustively in under 10 s on this machine
 RACE = str(REPO / "tests" / "programs" / "pipe_race.py")
+C_RACE = REPO / "tests" / "programs" / "native" / "pipe_race.c"
+C = " (C)"  # a row of a C original: the scenario's `--impl c`
 
 
 def _command(name: str) -> list[str]:
     from ipctrace.explore.scenario import scenario_command
-    from ipctrace.scenarios import find_scenario
+    from ipctrace.scenarios import Impl, find_scenario
 
-    return scenario_command(find_scenario(name))[0]
+    scenario = find_scenario(name.removesuffix(C))
+    return scenario_command(scenario.for_impl(Impl.C) if name.endswith(C) else scenario)[0]
+
+
+def _c_race(ctx: Context) -> list[str]:
+    import subprocess
+
+    out = ctx.scratch("explore-race") / "pipe_race"
+    subprocess.run(["gcc", "-O2", "-o", str(out), str(C_RACE)], check=True)
+    return [str(out), "2", "1", "2", "1"]
 
 
 def run(ctx: Context) -> Section:
+    from ipctrace.cprograms import native_library
     from ipctrace.explore.exploration import Budget, explore
 
     budget = Budget(max_runs=100_000, max_seconds=900, random_runs=0)
+    native = native_library()
     examples = ("pipe3",) if ctx.quick else EXAMPLES  # --quick: the smallest, in a few seconds
+    examples += tuple(name + C for name in examples)
     programs: dict[str, list[str]] = {name: _command(name) for name in examples}
     if not ctx.quick:
         programs["pipe_race 2x1 2x1"] = [sys.executable, RACE, "2", "1", "2", "1"]
-    full_too = {"pipe3"} if ctx.quick else set(EXAMPLES)
+        programs["pipe_race 2x1 2x1" + C] = _c_race(ctx)
+    full_too = set(examples)
     measured: dict[tuple[str, bool], list] = {}
     for rep in range(ctx.repeats):
         for name, command in programs.items():
@@ -38,7 +54,8 @@ def run(ctx: Context) -> Section:
                 if not reduce and name not in full_too:
                     continue
                 ctx.log(f"explore {name} reduce={reduce} ({rep + 1}/{ctx.repeats})")
-                measured.setdefault((name, reduce), []).append(explore(command, budget, reduce=reduce))
+                got = explore(command, budget, reduce=reduce, native=native if name.endswith(C) else None)
+                measured.setdefault((name, reduce), []).append(got)
     if not ctx.quick:
         name = "pipe_race 2x2 2x2"
         ctx.log(f"explore {name} (once)")
@@ -66,7 +83,7 @@ def run(ctx: Context) -> Section:
                 factor,
             ]
         )
-        if name in EXAMPLES:
+        if name.removesuffix(C) in EXAMPLES:
             median = secs[len(secs) // 2]
             targets.append(
                 Target(
@@ -94,7 +111,9 @@ def run(ctx: Context) -> Section:
         "`ipctrace explore`: every schedule the reduction keeps, one traced run each (a fork of a fork server "
         "started once). The reduction factor is the number of schedules without reduction over the number with "
         "it, both exhaustive, same run; pipe_race 2x2 2x2 (two writers × two writes, two readers × two reads) "
-        "runs once, with reduction only: without it there are tens of thousands of interleavings.",
+        "runs once, with reduction only: without it there are tens of thousands of interleavings. Rows marked "
+        "(C) explore the C original (`ipctrace explore NAME --impl c`; pipe_race: tests/programs/native/"
+        "pipe_race.c), gated by the native recorder: the same schedules and outcomes as the Python port.",
         tables=[table],
         targets=targets,
     )

@@ -3,7 +3,8 @@
  *
  * Files: log.c (per-thread memory-mapped logs, records, JSON blobs), fds.c (the descriptor table), io.c (data
  * calls), sock.c (descriptors and sockets), proc.c (processes, start and exit, hand-over to Python), wait.c
- * (readiness waits, sleeps), stdio.c (the standard streams, where printf's bytes reach fd 1).
+ * (readiness waits, sleeps), stdio.c (the standard streams, where printf's bytes reach fd 1), gate.c (the race
+ * explorer's gate: record/gate.py's line protocol, spoken before each visible call).
  *
  * Rules every wrapper follows: the program sees what it would untraced (same result, errno, blocking, fd
  * numbers); the recorder holds no descriptor between events and makes no system call per event on the hot
