@@ -390,6 +390,8 @@ int gate_setup(void)
         syscall(SYS_mkdirat, AT_FDCWD, folder, 0755);
         setenv("IPCTRACE_LOGS", folder, 1); /* this run's recording, and what it starts */
         log_setup();
+        if (!g_on)
+            return 0; /* a folder the recorder cannot use: the run goes unrecorded and ungated */
     }
     g_virtual_time = 1;
     g_on = ON_GATED;
