@@ -15,8 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipctrace.explore.controller import Controller, EndKind
+from ipctrace.explore.controller import EndKind
+from ipctrace.explore.forkserver import Controller
 from ipctrace.explore.outcomes import Outcome, outcome_of
+from ipctrace.explore.roles import RolePlan
 from ipctrace.explore.search import DepthFirst, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
 
@@ -108,11 +110,19 @@ def explore(
     reduce: bool = True,
     cwd: str | None = None,
     payload_cap: int = 4096,
+    roles: Sequence[RolePlan] = (),
 ) -> Exploration:
-    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's)."""
+    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's).
+
+    `roles`: a scenario's roles instead (a server and its clients), started in order as a session does.
+    """
     budget = budget or Budget()
     workdir = Path(tempfile.mkdtemp(prefix="ipctrace-explore-"))
-    controller = Controller(workdir, command, cwd, payload_cap)
+    try:
+        controller = Controller(workdir, tuple(roles) or command, cwd, payload_cap)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     tally = _Tally()
     started = time.monotonic()
     deadline = started + budget.max_seconds

@@ -25,6 +25,7 @@ import fcntl
 import os
 import select
 import stat
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -43,6 +44,9 @@ _getpid = os.getpid
 _getppid = os.getppid
 _waitpid = os.waitpid
 _exit = os._exit
+_dup2 = os.dup2
+_close = os.close
+_LITTLE = sys.byteorder == "little"
 
 
 def _describe(fd: int) -> tuple[int, int]:
@@ -224,16 +228,24 @@ def _count_forks(gate: Gate) -> None:
 
 
 def _serve_forks(address: str, fork: Callable[[], int]) -> str:
-    """The fork server's loop: `N <folder>` makes one run's process, answered `P <pid>`; returns in that process."""
+    """The fork server's loop: `N <folder>` makes one run's process, answered `P <pid>`; returns in that process.
+
+    A descriptor passed with the `N` line (SCM_RIGHTS) becomes that process's standard input: the
+    read end of the pipe through which the explorer types a role's scripted lines.
+    """
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.connect(address)
     sock.sendall(f"Z {_getpid()}\n".encode())
     buf = b""
+    stdin = -1
     while True:
         while b"\n" not in buf:
-            got = sock.recv(4096)
+            got, ancillary, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(4))
             if not got:
                 _exit(0)
+            for level, kind, data in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(data) >= 4:
+                    stdin = int.from_bytes(data[:4], "little" if _LITTLE else "big")
             buf += got
         line, _, buf = buf.partition(b"\n")
         _reap()
@@ -241,7 +253,13 @@ def _serve_forks(address: str, fork: Callable[[], int]) -> str:
         if pid == 0:
             sock.close()
             os.setpgid(0, 0)  # the run is its own process group: stopping it leaves the server
+            if stdin >= 0:
+                _dup2(stdin, 0)
+                _close(stdin)
             return line[2:].decode()
+        if stdin >= 0:
+            _close(stdin)
+            stdin = -1
         sock.sendall(f"P {pid}\n".encode())
 
 
