@@ -404,7 +404,7 @@ class _OneRun:
             proc.forks_due += forks
             proc.call_id, proc.ino = call, ino
             proc.held = proc.gated = step_of(
-                call, fd, mode, ino, bool(writing), parts[7], proc.pid, proc.ppid, frozenset(self.quiet)
+                call, fd, mode, ino, writing, parts[7], proc.pid, proc.ppid, frozenset(self.quiet)
             )
             if parts[7] != "-" or call in WHOLE_REPORTS:
                 proc.ends = held_ends(parts[7])

@@ -5,7 +5,8 @@ socket. Every process connects there (a forked child on its first gate, with its
 and at each recorded call whose id is in `IPCTRACE_EXPLORE_CALLS` it sends one line and waits:
 
     H <pid> <ppid> <path>                          once, when the process first connects
-    G <call> <fd> <mode> <ino> <w> <forks> <open>  at a gate; `w`: a write end; `open`: its pipe ends (fork, exit)
+    G <call> <fd> <mode> <ino> <w> <forks> <open>  at a gate; `w`: 1 a pipe's write end, 2 a datagram socket;
+                                                   `open`: its pipe ends (fork, exit)
 
 and answers the controller's lines: `R <in|out|child>` (would the held call run
 without waiting: `0`, `1`, or `d` for data waiting), `G`
@@ -65,6 +66,18 @@ def _writing(fd: int) -> bool:
         return _fcntl(fd, _F_GETFL) & os.O_ACCMODE != os.O_RDONLY
     except OSError:
         return False
+
+
+def _datagram(fd: int) -> bool:
+    """The socket keeps message boundaries (UDP, a Unix datagram socket): a read takes one whole datagram."""
+    try:
+        sock = _socket.socket(fileno=fd)
+    except OSError:
+        return False
+    try:
+        return sock.type & 0xF == _socket.SOCK_DGRAM
+    finally:
+        sock.detach()
 
 
 def _open_channels(skip: int) -> str:
@@ -143,7 +156,7 @@ class Gate:
         mode, ino = _describe(fd)
         channels = _open_channels(self.sock.fileno()) if call in self.whole_process else "-"
         self.pending = (call, fd, mode)
-        writing = int(stat.S_ISFIFO(mode) and _writing(fd))
+        writing = int(stat.S_ISFIFO(mode) and _writing(fd)) or (2 if stat.S_ISSOCK(mode) and _datagram(fd) else 0)
         self.sock.sendall(f"G {call} {fd} {mode} {ino} {writing} {self.forks} {channels}\n".encode())
         self.forks = 0
         while True:
