@@ -7,15 +7,18 @@ ones the scenarios declare (`outcomes = N`), found by exhaustive exploration.
 from __future__ import annotations
 
 import json
+import shlex
 import socket
+import sys
 
 import pytest
 
 from ipctrace.calls import Call
+from ipctrace.cli import main
 from ipctrace.compare import canonicalize
 from ipctrace.explore.scenario import draw_outcomes, explore_scenario, representative
 from ipctrace.explore.steps import Channel, Check, Step
-from ipctrace.scenarios import builtin_scenarios, find_scenario
+from ipctrace.scenarios import PROGRAMS_DIR, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
 
 NETWORK = sorted(
@@ -115,3 +118,22 @@ def test_a_waiting_datagram_is_taken_whole_whatever_is_sent_after_it():
     assert not dgram.seeing_data().depends_on(send)
     assert dgram.seeing_data().depends_on(dgram.seeing_data())  # two readers of one socket still race
     assert stream.seeing_data().depends_on(send)  # a stream read takes whatever is there: more, after a send
+
+
+def test_the_replay_hint_of_a_command_can_be_typed_as_it_is_printed(tmp_path, capsys, monkeypatch):
+    """`explore -- CMD` says how to replay each outcome; the line printed, run as it stands, replays it."""
+    monkeypatch.chdir(tmp_path)
+    program = str(PROGRAMS_DIR / "pipe2_nosleep.py")
+    assert main(["explore", "--no-render", "--output", str(tmp_path / "out"), "--", sys.executable, program]) == 0
+    hints = {}
+    for line in capsys.readouterr().out.splitlines():
+        if line.startswith("outcome ") and "replay: " in line:
+            hints[int(line.split()[1].rstrip(":"))] = shlex.split(line.split("replay: ", 1)[1])
+    assert sorted(hints) == [1, 2]
+    assert "--timeout" in hints[2] and "--timeout" not in hints[1]  # outcome 2 blocks forever: no minute's wait
+    words = hints[1]
+    assert words[:2] == ["ipctrace", "run"] and words[-2:] == [sys.executable, program]
+    cut = words.index("--")
+    assert main([*words[1:cut], "--no-render", "--quiet", *words[cut:]]) == 0
+    printed = (tmp_path / "out" / "pipe2_nosleep" / "main.out").read_text()
+    assert "Parent proc output: Who are you?" in printed  # outcome 1: the parent read the child's message
