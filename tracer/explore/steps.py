@@ -40,6 +40,7 @@ class Check(StrEnum):
     IN = "in"  # its descriptor is readable (data, end of file, a connection to accept)
     OUT = "out"  # its descriptor is writable (room in the pipe)
     CHILD = "child"  # a child has ended (or there is none)
+    WAIT = "wait"  # a select/poll: one of its descriptors is ready, or it has a timeout (virtual: it may time out)
 
 
 @dataclass(frozen=True)
@@ -138,6 +139,8 @@ def step_of(
         writes, updates = _split(_ends(held, quiet))
         family = Channel("children", pid if call is Call.FORK else ppid)
         return Step(call, fd, writes, Check.NONE, updates=updates | {family})
+    if call in calls.WAITS_FOR_READY:
+        return Step(call, fd, frozenset({EVERYTHING}), Check.WAIT)
     if call in calls.WAITS_FOR_CHILD:
         return Step(call, fd, frozenset({Channel("children", pid)}), Check.CHILD)
     if fd < 0 or not mode:

@@ -8,15 +8,16 @@ and at each recorded call whose id is in `IPCTRACE_EXPLORE_CALLS` it sends one l
     G <call> <fd> <mode> <ino> <w> <forks> <open>  at a gate; `w`: 1 a pipe's write end, 2 a datagram socket;
                                                    `open`: its pipe ends (fork, exit)
 
-and answers the controller's lines: `R <in|out|child>` (would the held call run
-without waiting: `0`, `1`, or `d` for data waiting), `G`
+and answers the controller's lines: `R <in|out|child|wait>` (would the held call run
+without waiting: `0`, `1`, or `d` for data waiting; `wait`: a select/poll, whose descriptors
+and timeout its wrapper told the gate — with a timeout it may always go, and times out at once), `G`
 (go: run the call), `F` (free: stop gating, the rest runs as untraced-by-the-explorer). The line
 protocol is plain text so that a native recorder can speak it too. Nothing here is recorded: the
 connection is a `_socket.socket` (C methods, never wrapped) and the checks use the originals.
 
 `path` names a process the same way in every run ("main", "main.1" its first child, ...), so a
-schedule is a list of paths, not of pids. Under the explorer `time.sleep` is virtual: the sleep is
-a point where others may run, then returns at once.
+schedule is a list of paths, not of pids. Under the explorer time is virtual: a `time.sleep` is a
+point where others may run, then returns at once; so is a select/poll with a timeout (wrap_select).
 """
 
 from __future__ import annotations
@@ -115,6 +116,8 @@ class Gate:
         self.busy = False
         self.free = False
         self.pending: tuple[int, int, int] = (0, -1, 0)  # call, fd, mode of the held call
+        # what a held select/poll waits for: descriptors to read, to write, and whether it may time out
+        self.waiting: tuple[list[int], list[int], bool] = ([], [], True)
 
     def connect(self, pid: int) -> None:
         if self.sock is not None:
@@ -181,6 +184,8 @@ class Gate:
                 return b"1" if _waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None else b"0"
             except ChildProcessError:
                 return b"1"  # no child: the wait fails at once
+        if check == b"wait":
+            return self._any_ready()
         fd = self.pending[1]
         p = _poll()
         p.register(fd, select.POLLIN if check == b"in" else select.POLLOUT)
@@ -188,6 +193,22 @@ class Gate:
         if not got:
             return b"0"
         return b"d" if got[0][1] & select.POLLIN else b"1"
+
+    def _any_ready(self) -> bytes:
+        """A select/poll held: `1` when one of its descriptors is ready or it may time out (virtual time), else `0`."""
+        reads, writes, finite = self.waiting
+        masks: dict[int, int] = {}
+        for fd in reads:
+            masks[fd] = masks.get(fd, 0) | select.POLLIN
+        for fd in writes:
+            masks[fd] = masks.get(fd, 0) | select.POLLOUT
+        p = _poll()
+        for fd, mask in masks.items():
+            try:
+                p.register(fd, mask)
+            except (OSError, ValueError, TypeError):
+                return b"1"  # a descriptor it cannot wait on: the call fails at once
+        return b"1" if finite or p.poll(0) else b"0"
 
     def forked(self, pid: int) -> None:
         if pid > 0 and _getpid() == self.pid:
