@@ -1,4 +1,4 @@
-"""Readiness waits under the race explorer: a select with a timeout is virtual time, like a sleep.
+"""What the explorer does not hold: time (a select with a timeout is virtual, like a sleep), a program that varies.
 
 With a timeout the wait is a point where others may run, and once let go it only looks: nothing
 ready means it timed out at once (a real wait of 30 s would outlast the explorer's step timeout
@@ -45,3 +45,12 @@ def test_the_timed_out_outcome_replays_in_a_traced_run(tmp_path):
         assert (tmp_path / f"r{n}" / "main.out").read_text() == "timed out\n"
         selects = [e for e in run.trace.events if e.call == "select"]
         assert len(selects) == 1 and selects[0].args.get("timeout") == 30.0  # the call as the program made it
+
+
+def test_a_program_that_does_not_repeat_itself_is_said_to_be_explored_partly(tmp_path):
+    """A replayed prefix that offers other choices ends the systematic search: not exhaustive, and why."""
+    changing = str(Path(__file__).parent / "programs" / "changes_each_run.py")
+    result = explore([sys.executable, changing, str(tmp_path / "ran")], Budget(max_runs=100, random_runs=2))
+    assert not result.exhaustive
+    assert "did not offer the same choices again" in result.method
+    assert result.random_runs == 2 and result.schedules >= 1
