@@ -16,6 +16,7 @@ import pytest
 from ipctrace.calls import Call
 from ipctrace.cli import main
 from ipctrace.compare import canonicalize
+from ipctrace.explore.exploration import Budget
 from ipctrace.explore.scenario import draw_outcomes, explore_scenario, representative
 from ipctrace.explore.steps import Channel, Check, Step
 from ipctrace.scenarios import PROGRAMS_DIR, builtin_scenarios, find_scenario
@@ -137,3 +138,20 @@ def test_the_replay_hint_of_a_command_can_be_typed_as_it_is_printed(tmp_path, ca
     assert main([*words[1:cut], "--no-render", "--quiet", *words[cut:]]) == 0
     printed = (tmp_path / "out" / "pipe2_nosleep" / "main.out").read_text()
     assert "Parent proc output: Who are you?" in printed  # outcome 1: the parent read the child's message
+
+
+def test_a_service_is_stopped_as_a_session_stops_it_once_its_clients_are_done(tmp_path):
+    """echo_storeserv accepts forever: once both clients ended it gets SIGTERM and ends, its handlers before it.
+
+    Its schedules are far too many to exhaust; a few of them show how every one of them ends.
+    """
+    scenario = find_scenario("echo_storeserv")
+    result, _ = explore_scenario(scenario, Budget(max_runs=3, random_runs=0), output_root=tmp_path)
+    assert not result.exhaustive and result.schedules == 3
+    for group in result.outcomes:
+        ends = {p.path: p for p in group.outcome.processes}
+        assert {p.ending() for p in ends.values()} == {"exited"}, group.outcome.summary()
+        assert ends["server"].printed.count("new client connected...") == 2
+        assert ends["server"].printed.count("removed proc id: <server.") == 3  # the storing child, two handlers
+        for client in ("client1", "client2"):
+            assert ends[client].printed.count("Message from server: ") == 6
