@@ -15,20 +15,17 @@ import signal
 import socket
 import stat
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import ipctrace.record.layout as L
 from ipctrace import calls
 from ipctrace.calls import Call
-from ipctrace.errors import IpctraceError
+from ipctrace.explore.execution import Chooser, Decision, End, EndKind, Execution, ExploreError, Pruned
 from ipctrace.explore.roles import RolePlan, TypedInput, due_after
-from ipctrace.explore.steps import VISIBLE_IDS, Channel, Check, Step, held_ends, step_of
-from ipctrace.record import tracing_environment
-from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH
+from ipctrace.explore.steps import Channel, Check, Step, held_ends, step_of
+
+__all__ = ["STEP_TIMEOUT", "Chooser", "Decision", "End", "EndKind", "Execution", "ExploreError", "Pruned", "Spawn"]
 
 RELEASES = calls.RELEASES_FD
 EXITS = frozenset({Call.EXIT})
@@ -36,36 +33,13 @@ WHOLE_REPORTS = frozenset(L.CALL_IDS[c] for c in (Call.FORK, Call.EXIT))
 
 #: How long one process may run between two of its calls before the run is called stuck.
 STEP_TIMEOUT = 10.0
-
-
-class Pruned(Exception):  # noqa: N818 - a signal from a chooser, not an error
-    """The chooser has nothing new to try from here (every enabled step is asleep): stop this run."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One point of a run: who was held with which step, who could go, who went."""
-
-    enabled: tuple[str, ...]
-    steps: Mapping[str, Step]
-    chosen: str
-
-
-class Chooser(Protocol):
-    def choose(self, index: int, enabled: tuple[str, ...], steps: Mapping[str, Step], last: str | None) -> str: ...
-
-
-class EndKind(StrEnum):
-    EXITED = "exited"
-    BLOCKED = "blocked forever"
-    STUCK = "stuck"  # ran on past STEP_TIMEOUT without reaching a call the explorer sees
-    PRUNED = "stopped by the explorer"
-
-
-@dataclass(frozen=True)
-class End:
-    kind: EndKind
-    call: str = ""  # the call a blocked process waits in
+#: Pauses before a socket read that finds nothing is called not ready, right after another process's socket
+#: step: loopback delivers in the sender's softirq, which a busy machine may run after the send returned.
+IN_FLIGHT = (0.001, 0.003, 0.01)
+#: And before a run whose held processes all wait on sockets ends as blocked forever.
+LAST_LOOK = (0.03, 0.1)
+SOCKETS = Channel("socket")
+_PACKETS = calls.SENDS | calls.CONNECTS | calls.RELEASES_FD | EXITS  # steps that put something on the wire
 
 
 @dataclass
@@ -85,37 +59,6 @@ class _Proc:
     call_id: int = 0  # the held call, as the gate reported it
     ino: int = 0  # the inode of the held call's descriptor
     ends: frozenset[Channel] | None = None  # the pipe ends it holds, once a fork or exit report said
-
-
-@dataclass
-class Execution:
-    """What one run did: its decisions, how each process ended, where its logs are."""
-
-    decisions: list[Decision] = field(default_factory=list)
-    ends: dict[str, End] = field(default_factory=dict)
-    pids: dict[str, int] = field(default_factory=dict)
-    logs: Path = Path()
-    pruned: bool = False
-
-
-class ExploreError(IpctraceError):
-    """The program cannot be explored, or a schedule replayed: one sentence."""
-
-
-def gated_calls(extra: frozenset[int] = frozenset()) -> str:
-    """The value of `IPCTRACE_EXPLORE_CALLS`: the calls the gate holds a process at."""
-    return ",".join(str(i) for i in sorted(VISIBLE_IDS | extra))
-
-
-def explore_environment(
-    address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None, path: str = "main"
-) -> dict[str, str]:
-    """The environment of a program run under the explorer (its processes connect to `address`)."""
-    env = tracing_environment(str(logs), payload_cap, base=dict(base) if base is not None else None)
-    env[ENV_EXPLORE] = address
-    env[ENV_CALLS] = gated_calls()
-    env[ENV_PATH] = path
-    return env
 
 
 #: Starts role N of a run (the explorer's fork servers): its first process's pid, and its typed input if scripted.
@@ -151,6 +94,7 @@ class _OneRun:
         self.roots_due = 0  # roles started whose first process has not connected yet
         self.inputs: dict[int, TypedInput] = {}  # the typed input pipes, by inode
         self.stopped: set[int] = set()  # service roles sent SIGTERM
+        self.sent_by: str | None = None  # the process whose socket step went last (what it sent may be in flight)
         self.sel = selectors.DefaultSelector()
         self.sel.register(listener, selectors.EVENT_READ, "listen")
         if out_fd >= 0:
@@ -228,6 +172,8 @@ class _OneRun:
                     continue
                 break
             enabled = tuple(p.path for p in held if self.enabled(p))
+            if not enabled and any(p.gated is not None and SOCKETS in p.gated.writes for p in held):
+                enabled = self.last_look(held)
             shared = self.shared_ends()
             steps = {p.path: p.held.relaxed(shared) for p in held if p.held is not None}
             if not enabled:
@@ -252,13 +198,15 @@ class _OneRun:
             if typed is not None and proc.gated is not None and proc.gated.call in calls.RECEIVES:
                 typed.type_next()  # it reads its input: the next scripted line, given as it asks
             ready = self._made_ready(proc)
+            went = ex.decisions[-1].steps[chosen]
+            self.sent_by = chosen if went.call in _PACKETS and SOCKETS in went.writes | went.updates else None
             proc.held = proc.gated = None
             proc.running = True
             self.send(proc, b"G\n")
             if ready:
                 self.start_due(due_after(self.plan, self.started))
             last = chosen
-            if self._last_exit(proc, step=ex.decisions[-1].steps[chosen]):
+            if self._last_exit(proc, went):
                 proc.ended = True  # nothing is left to decide: its end need not be waited for
                 break
             if not self.settle():
@@ -311,10 +259,27 @@ class _OneRun:
         if step is None or step.check is Check.NONE or proc.gated is None:
             return True
         step = proc.gated
-        self.send(proc, f"R {step.check.value}\n".encode())
-        line = self.reply(proc)
+        line = self.ask(proc, step)
+        if line == b"0" and self.sent_by not in (None, proc.path) and SOCKETS in step.writes:
+            for pause in IN_FLIGHT:  # what another process just sent may still be on its way through loopback
+                time.sleep(pause)
+                if (line := self.ask(proc, step)) != b"0":
+                    break
         proc.held = step.seeing_data() if line == b"d" else step
         return line in (b"1", b"d")
+
+    def last_look(self, held: list[_Proc]) -> tuple[str, ...]:
+        """Every process waits, some on a socket: look again a little later before calling them blocked forever."""
+        for pause in LAST_LOOK:
+            time.sleep(pause)
+            enabled = tuple(p.path for p in held if self.enabled(p))
+            if enabled:
+                return enabled
+        return ()
+
+    def ask(self, proc: _Proc, step: Step) -> bytes:
+        self.send(proc, f"R {step.check.value}\n".encode())
+        return self.reply(proc)
 
     # -- waiting for the run to be quiet ----------------------------------------------------------
 

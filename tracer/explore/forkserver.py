@@ -16,17 +16,27 @@ from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
-from ipctrace.explore.controller import (
-    STEP_TIMEOUT,
-    Chooser,
-    Execution,
-    ExploreError,
-    _OneRun,
-    explore_environment,
-    gated_calls,
-)
+from ipctrace.explore.controller import STEP_TIMEOUT, Chooser, Execution, ExploreError, _OneRun
 from ipctrace.explore.roles import RolePlan, TypedInput, extra_calls, plan_of
-from ipctrace.record.gate import ENV_CALLS, ENV_ZYGOTE
+from ipctrace.explore.steps import VISIBLE_IDS
+from ipctrace.record import tracing_environment
+from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH, ENV_ZYGOTE
+
+
+def gated_calls(extra: frozenset[int] = frozenset()) -> str:
+    """The value of `IPCTRACE_EXPLORE_CALLS`: the calls the gate holds a process at."""
+    return ",".join(str(i) for i in sorted(VISIBLE_IDS | extra))
+
+
+def explore_environment(
+    address: str, logs: Path, payload_cap: int, base: dict[str, str] | None = None, path: str = "main"
+) -> dict[str, str]:
+    """The environment of a program run under the explorer (its processes connect to `address`)."""
+    env = tracing_environment(str(logs), payload_cap, base=dict(base) if base is not None else None)
+    env[ENV_EXPLORE] = address
+    env[ENV_CALLS] = gated_calls()
+    env[ENV_PATH] = path
+    return env
 
 
 class ForkServers:

@@ -13,7 +13,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from ipctrace.explore.controller import Chooser, Execution, ExploreError, _OneRun, gated_calls
+from ipctrace.explore.controller import Chooser, Execution, ExploreError, _OneRun
+from ipctrace.explore.forkserver import gated_calls
 from ipctrace.explore.roles import RolePlan, extra_calls
 from ipctrace.explore.search import NAMED, Replay
 from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH
