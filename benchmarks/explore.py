@@ -12,6 +12,18 @@ import sys
 from benchmarks.common import REPO, Context, Section, Table, Target
 
 EXAMPLES = ("pipe2", "pipe2_nosleep", "pipe3", "socketpair_fork")
+#: Scenarios of a server and its clients, driven whole (every role under one controller, a free port each).
+NETWORK = (
+    "tcp_hello",
+    "tcp_chat",
+    "tcp_chat_exit",
+    "tcp_chat_exit_server",
+    "udp_hello",
+    "udp_file",
+    "udp_file_done",
+    "unix_stream",
+    "unix_dgram",
+)
 TARGET_SECONDS = 10.0  # issue 18: each course example explored exhaustively in under 10 s on this machine
 RACE = str(REPO / "tests" / "programs" / "pipe_race.py")
 C_RACE = REPO / "tests" / "programs" / "native" / "pipe_race.c"
@@ -32,6 +44,17 @@ def _c_race(ctx: Context) -> list[str]:
     out = ctx.scratch("explore-race") / "pipe_race"
     subprocess.run(["gcc", "-O2", "-o", str(out), str(C_RACE)], check=True)
     return [str(out), "2", "1", "2", "1"]
+
+
+def _explore_scenario(name: str, budget):
+    import tempfile
+    from pathlib import Path
+
+    from ipctrace.explore.scenario import explore_scenario
+    from ipctrace.scenarios import find_scenario
+
+    with tempfile.TemporaryDirectory(prefix="ipctrace-bench-") as out:
+        return explore_scenario(find_scenario(name), budget, output_root=Path(out))[0]
 
 
 def run(ctx: Context) -> Section:
@@ -56,6 +79,12 @@ def run(ctx: Context) -> Section:
                 ctx.log(f"explore {name} reduce={reduce} ({rep + 1}/{ctx.repeats})")
                 got = explore(command, budget, reduce=reduce, native=native if name.endswith(C) else None)
                 measured.setdefault((name, reduce), []).append(got)
+    network = ("tcp_chat",) if ctx.quick else NETWORK
+    for rep in range(ctx.repeats):
+        for name in network:
+            ctx.log(f"explore {name} ({rep + 1}/{ctx.repeats})")
+            measured.setdefault((name, True), []).append(_explore_scenario(name, budget))
+    programs.update({name: [] for name in network})
     if not ctx.quick:
         name = "pipe_race 2x2 2x2"
         ctx.log(f"explore {name} (once)")
@@ -83,7 +112,7 @@ def run(ctx: Context) -> Section:
                 factor,
             ]
         )
-        if name.removesuffix(C) in EXAMPLES:
+        if name.removesuffix(C) in EXAMPLES or name in NETWORK:
             median = secs[len(secs) // 2]
             targets.append(
                 Target(
@@ -111,7 +140,9 @@ def run(ctx: Context) -> Section:
         "`ipctrace explore`: every schedule the reduction keeps, one traced run each (a fork of a fork server "
         "started once). The reduction factor is the number of schedules without reduction over the number with "
         "it, both exhaustive, same run; pipe_race 2x2 2x2 (two writers × two writes, two readers × two reads) "
-        "runs once, with reduction only: without it there are tens of thousands of interleavings. Rows marked "
+        "runs once, with reduction only: without it there are tens of thousands of interleavings. The "
+        "scenarios of a server and its clients (tcp_hello to unix_dgram) run every role under one controller, "
+        "one fork server a role, with a free port and their scripted input; with reduction only. Rows marked "
         "(C) explore the C original (`ipctrace explore NAME --impl c`; pipe_race: tests/programs/native/"
         "pipe_race.c), gated by the native recorder: the same schedules and outcomes as the Python port.",
         tables=[table],

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipctrace.explore.controller import Controller, EndKind
+from ipctrace.explore.controller import EndKind
+from ipctrace.explore.forkserver import Controller
 from ipctrace.explore.outcomes import Outcome, outcome_of
-from ipctrace.explore.search import DepthFirst, Random, schedule_of
+from ipctrace.explore.roles import RolePlan
+from ipctrace.explore.search import DepthFirst, Nondeterministic, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
 
 
@@ -108,25 +110,36 @@ def explore(
     reduce: bool = True,
     cwd: str | None = None,
     payload_cap: int = 4096,
+    roles: Sequence[RolePlan] = (),
     native: Path | None = None,
 ) -> Exploration:
     """Run `command` under every schedule the budget allows.
 
+    `roles`: a scenario's roles instead (a server and its clients), started in order as a session does.
     A Python program is gated by the Python recorder; any other by the native recorder, `native` (its library).
     """
     budget = budget or Budget()
     workdir = Path(tempfile.mkdtemp(prefix="ipctrace-explore-"))
-    controller = Controller(workdir, command, cwd, payload_cap, native)
+    try:
+        controller = Controller(workdir, tuple(roles) or command, cwd, payload_cap, native)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     tally = _Tally()
     started = time.monotonic()
     deadline = started + budget.max_seconds
     dfs = DepthFirst(reduce=reduce, preemption_bound=budget.preemptions)
     finished = False
     randoms = 0
+    wavered = False
     try:
         while True:
             dfs.start()
-            execution = controller.run(dfs)
+            try:
+                execution = controller.run(dfs)
+            except Nondeterministic:
+                wavered = True  # the program did not repeat itself: what it depends on is not all held here
+                break
             _count(tally, execution)
             shutil.rmtree(execution.logs, ignore_errors=True)
             if not dfs.backtrack():
@@ -155,12 +168,18 @@ def explore(
         pruned=tally.pruned,
         outcomes=groups,
         exhaustive=finished and not dfs.bound_hit,
-        method="systematic" if finished else "systematic + random",
+        method="systematic" if finished else "systematic + random" if not wavered else _WAVERED,
         reduce=reduce,
         preemptions=budget.preemptions,
         seconds=time.monotonic() - started,
         random_runs=randoms,
     )
+
+
+_WAVERED = (
+    "systematic, stopped: a schedule replayed did not offer the same choices again (the program depends on "
+    "something the explorer does not hold, such as the clock or another program), then random"
+)
 
 
 def _count(tally: _Tally, execution: Any) -> None:

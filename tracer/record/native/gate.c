@@ -3,7 +3,8 @@
  * It speaks record/gate.py's line protocol (that docstring is the reference), so `ipctrace explore` and
  * `run --schedule` drive C programs exactly as they drive Python ones: `H <pid> <ppid> <path>` once a
  * process, `G <call> <fd> <mode> <ino> <w> <forks> <open>` at each gate, answers to `R in|out|child`, then
- * `G` (go) or `F` (free). A forked child connects on its first gate with its own connection; under the
+ * `G` (go) or `F` (free); `R wait` (a held select/poll) is answered "may go": the native select/poll wrappers
+ * do not tell the gate their descriptors yet. A forked child connects on its first gate with its own connection; under the
  * explorer every sleep is virtual (a point where others may run, then it returns at once). With
  * IPCTRACE_EXPLORE_ZYGOTE the process first serves as the explorer's fork server, as gate.py's does: each
  * run is a fork taken before main, recording into the folder the controller names.
@@ -23,6 +24,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -67,6 +69,8 @@ static int send_all(int fd, const char *p, size_t n)
     return 0;
 }
 
+static int g_passed = -1; /* a descriptor passed with the fork server's `N` line (SCM_RIGHTS) */
+
 /* The next line from `fd` into `line` (without its newline); -1 at end of file or an error. */
 static int read_line(int fd, char *line, size_t size)
 {
@@ -83,7 +87,16 @@ static int read_line(int fd, char *line, size_t size)
         }
         if (g_buf_n == sizeof(g_buf))
             g_buf_n = 0; /* a line longer than any the controller sends: dropped */
-        long r = syscall(SYS_recvfrom, fd, g_buf + g_buf_n, sizeof(g_buf) - g_buf_n, 0, NULL, NULL);
+        struct iovec iov = {g_buf + g_buf_n, sizeof(g_buf) - g_buf_n};
+        union {
+            struct cmsghdr h;
+            char space[CMSG_SPACE(sizeof(int))];
+        } control;
+        struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = &control, .msg_controllen = sizeof(control)};
+        long r = syscall(SYS_recvmsg, fd, &msg, MSG_CMSG_CLOEXEC);
+        for (struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR(&msg) : NULL; c != NULL; c = CMSG_NXTHDR(&msg, c))
+            if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len >= CMSG_LEN(sizeof(int)))
+                memcpy(&g_passed, CMSG_DATA(c), sizeof(int));
         if (r < 0 && errno == EINTR)
             continue;
         if (r <= 0)
@@ -227,6 +240,8 @@ static char ready(const char *check)
             return '1'; /* no child: the wait fails at once */
         return info.si_pid != 0 ? '1' : '0';
     }
+    if (strcmp(check, "wait") == 0)
+        return '1'; /* a select/poll: its wrapper does not tell the gate its descriptors yet, so it may go */
     struct pollfd p = {g_fd, strcmp(check, "in") == 0 ? POLLIN : POLLOUT, 0};
     struct timespec zero = {0, 0};
     if (syscall(SYS_ppoll, &p, 1, &zero, NULL, sizeof(sigset_t)) <= 0)
@@ -257,7 +272,11 @@ static int hold(uint16_t call, int fd)
     jb_raw(&m, " ");
     num[put_num(num, ino)] = '\0';
     jb_raw(&m, num);
-    jb_raw(&m, S_ISFIFO(mode) && writing(fd) ? " 1 " : " 0 ");
+    int type = 0;
+    socklen_t type_len = sizeof(type);
+    int datagram = S_ISSOCK(mode) && syscall(SYS_getsockopt, fd, SOL_SOCKET, SO_TYPE, &type, &type_len) == 0 &&
+                   type == SOCK_DGRAM;
+    jb_raw(&m, S_ISFIFO(mode) && writing(fd) ? " 1 " : datagram ? " 2 " : " 0 ");
     num[put_num(num, g_forks)] = '\0';
     jb_raw(&m, num);
     jb_raw(&m, " ");
@@ -346,11 +365,20 @@ static int serve_forks(char *folder, size_t size)
             syscall(SYS_close, s);
             syscall(SYS_setpgid, 0, 0); /* the run is its own process group: stopping it leaves the server */
             g_buf_n = 0;
+            if (g_passed >= 0) { /* the pipe the explorer types a scripted role's lines into: its stdin */
+                syscall(SYS_dup2, g_passed, 0);
+                syscall(SYS_close, g_passed);
+                g_passed = -1;
+            }
             size_t n = strlen(line + 2);
             if (n >= size)
                 return -1;
             memcpy(folder, line + 2, n + 1);
             return 0;
+        }
+        if (g_passed >= 0) {
+            syscall(SYS_close, g_passed);
+            g_passed = -1;
         }
         k = 0;
         memcpy(line, "P ", 2), k = 2;
