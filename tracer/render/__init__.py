@@ -4,7 +4,8 @@ the classroom page (HTML) and a Perfetto trace.
 The layout is computed once (`ipctrace.render.layout.build_diagram`) and every
 renderer, one per module behind `Renderer` (`base`), draws the same frozen
 model; they are found by name in `RENDERERS`. `render_outputs` writes the
-files a run leaves behind, drawing the graphviz formats in one pass. A
+files a run leaves behind, drawing the graphviz formats in one pass: their
+`neato` runs start first and the other formats are drawn while they run. A
 `RenderError` carries the one sentence to show when something needed is
 missing (graphviz, a Korean font).
 
@@ -21,7 +22,14 @@ from pathlib import Path
 
 from ipctrace.order import OrderedTrace
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.graphviz.renderers import GRAPHVIZ_FORMATS, PdfRenderer, PngRenderer, SvgRenderer, draw
+from ipctrace.render.graphviz.renderers import (
+    GRAPHVIZ_FORMATS,
+    GraphvizDrawing,
+    PdfRenderer,
+    PngRenderer,
+    SvgRenderer,
+)
+from ipctrace.render.graphviz.renderers import start as start_graphviz
 from ipctrace.render.html import HtmlRenderer
 from ipctrace.render.layout import Diagram, build_diagram
 from ipctrace.render.mermaid import MermaidRenderer
@@ -66,13 +74,20 @@ def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = Non
 
 
 def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
-    """Several formats of one layout; the graphviz ones in one pass (their neato runs side by side)."""
-    renderers = {name: get_renderer(name, diagram.options) for name in formats}
-    out = draw(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS])
-    for name, renderer in renderers.items():
-        if name not in out:
-            out[name] = renderer.render(diagram)
+    """Several formats of one layout; the graphviz ones in one pass, drawn while the others are made."""
+    pending = start_graphviz_formats(diagram, formats)
+    others = [name for name in formats if name not in GRAPHVIZ_FORMATS]
+    out = {name: get_renderer(name, diagram.options).render(diagram) for name in others}
+    out.update(pending.result())
     return {name: out[name] for name in formats}
+
+
+def start_graphviz_formats(diagram: Diagram, formats: Sequence[str]) -> GraphvizDrawing:
+    """Start drawing the graphviz formats among `formats` (neato runs in the background); `.result()` waits.
+
+    A RenderError (graphviz missing) is raised now, before anything is drawn.
+    """
+    return start_graphviz(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS])
 
 
 def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:
@@ -106,14 +121,23 @@ def render_outputs(
     # the layout of the options' view is built once, and only when a format needs it (not for Perfetto alone)
     if diagram is None and drawn:
         diagram = build_diagram(ordered, options)
-    outputs = render_diagram(diagram, drawn) if diagram is not None and drawn else {}
-    for name, renderer in renderers.items():
+    pending = start_graphviz_formats(diagram, drawn) if diagram is not None else None
+    outputs: dict[str, Parts] = {}
+    for name, renderer in renderers.items():  # while graphviz draws
         if renderer.whole_trace:
             outputs[name] = renderer.render_ordered(ordered, diagram)
+        elif name not in GRAPHVIZ_FORMATS and diagram is not None:
+            outputs[name] = renderer.render(diagram)
+    if pending is not None:
+        outputs.update(pending.result())
+    return write_outputs({name: outputs[name] for name in formats}, outdir, options, stem)
+
+
+def write_outputs(outputs: dict[str, Parts], outdir: Path, options: RenderOptions, stem: str) -> dict[str, Path]:
+    """Write each format's parts under `outdir` (stale numbered files of the same format removed first)."""
     written: dict[str, Path] = {}
-    for name in formats:
-        parts = outputs[name]
-        renderer = renderers[name]
+    for name, parts in outputs.items():
+        renderer = get_renderer(name, options)
         ext = renderer.output_file_extension
         for old in [*outdir.glob(f"{stem}-[0-9][0-9].{ext}"), outdir / f"{stem}.{ext}"]:
             if old.exists() and old.is_file():
@@ -140,4 +164,6 @@ __all__ = [
     "render",
     "render_diagram",
     "render_outputs",
+    "start_graphviz_formats",
+    "write_outputs",
 ]
