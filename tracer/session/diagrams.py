@@ -24,10 +24,8 @@ from pathlib import Path
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace, OrderError, analyse
 from ipctrace.render import (
-    RENDERERS,
     Diagram,
     RenderError,
-    RenderOptions,
     build_diagram,
     get_renderer,
     render_outputs,
@@ -35,38 +33,7 @@ from ipctrace.render import (
     write_outputs,
 )
 from ipctrace.session.folder import DRAWING, disk_sentence
-
-#: Formats drawn by graphviz (and so needing it, and slow on huge diagrams).
-GRAPHVIZ_FORMATS = frozenset({"svg", "png", "pdf"})
-DEFAULT_FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml", "html")
-MAX_PAGES = 300  # slide pages; above this a diagram is refused unless --max-pages says otherwise
-
-
-@dataclass(frozen=True)
-class DiagramRequest:
-    """What to draw: the drawing options, the formats, the file stem, and the page limit."""
-
-    options: RenderOptions = field(default_factory=RenderOptions)
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    max_pages: int = MAX_PAGES
-
-    def __post_init__(self) -> None:
-        unknown = [f for f in self.formats if f not in RENDERERS]
-        if unknown or not self.formats:
-            shown = ", ".join(unknown) or "none"
-            raise RenderError(f"unknown output format {shown}: choose among {', '.join(RENDERERS)}.")
-        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 1:
-            raise RenderError(f"--max-pages {self.max_pages!r} is not a number of pages: give 1 or more.")
-
-    @property
-    def stem(self) -> str:
-        view = self.options.view
-        return "sequence" if view == "processes" else f"sequence-{view}"
-
-    @classmethod
-    def parse_formats(cls, text: str) -> tuple[str, ...]:
-        """`svg,png` as a tuple; an empty list is an error when the request is made."""
-        return tuple(f.strip() for f in text.split(",") if f.strip())
+from ipctrace.session.request import DEFAULT_FORMATS, GRAPHVIZ_FORMATS, MAX_PAGES, DiagramRequest
 
 
 @dataclass
@@ -176,4 +143,4 @@ def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
     return drawing
 
 
-__all__ = ["DEFAULT_FORMATS", "MAX_PAGES", "DiagramRequest", "Drawing", "draw", "ordered_view"]
+__all__ = ["DEFAULT_FORMATS", "GRAPHVIZ_FORMATS", "MAX_PAGES", "DiagramRequest", "Drawing", "draw", "ordered_view"]

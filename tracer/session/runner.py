@@ -18,11 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipctrace.session.procfs as procfs
 from ipctrace.assemble import build_trace
-from ipctrace.explore.replay import ScheduleGate, chooser_for
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, Header, Inode, Packet, Stream, Trace
 from ipctrace.record import ENV_SCHEDULE
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Scenario
@@ -36,7 +35,11 @@ from ipctrace.session.results import Ending, RunError, RunOptions, RunResult
 from ipctrace.session.roles import missing_program
 from ipctrace.session.stopping import StopSignals
 from ipctrace.session.supervisor import Supervisor
+from ipctrace.session.warmup import Warmup
 from ipctrace.tracefile import write_trace
+
+if TYPE_CHECKING:
+    from ipctrace.explore.replay import ScheduleGate
 
 
 def _built_c_programs(scenario: Scenario) -> str:
@@ -139,10 +142,12 @@ class _Run:
         supervisor = Supervisor(
             self.scenario, env, recording, self.subst, printer, timeout, self.stop, native_note=native_note
         )
+        warmup = Warmup(self.options.preload)  # what comes after the run, imported while the programs run
         self.started = time.time_ns()
         try:
             if gate is not None:
                 gate.start()
+            warmup.start()
             ending, message = supervisor.run()
         except BaseException:  # a role that cannot start: stop the others, then say why
             self._abort(supervisor, printer)
@@ -150,6 +155,7 @@ class _Run:
         finally:
             if gate is not None:
                 gate.stop()
+            warmup.wait()
         if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
             ending, message = Ending.DISK_FULL, f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
         supervisor.stop()
@@ -179,6 +185,8 @@ class _Run:
         schedule = self.options.schedule or self.scenario.schedule
         if schedule is None or self.scenario.impl != Impl.PYTHON:
             return None
+        from ipctrace.explore.replay import ScheduleGate, chooser_for  # the explorer's, only when replaying
+
         gate = ScheduleGate(chooser_for(schedule), roots=len(self.scenario.roles))
         env.update(gate.variables())
         return gate
