@@ -54,7 +54,12 @@ def _scenario(args: argparse.Namespace) -> Scenario:
 
 #: What `ipctrace run` needs once the programs have ended, imported while they run (`RunOptions.preload`).
 AFTER_RUN = ("ipctrace.summary", "ipctrace.render.text")
-AFTER_RUN_DRAWN = ("ipctrace.session.diagrams", *AFTER_RUN)
+AFTER_RUN_DRAWN = (
+    "ipctrace.session.diagrams",
+    "ipctrace.render.i18n:korean_font",  # `fc-list`, which every layout asks
+    "ipctrace.render.graphviz.pngfast:library",  # the PNG encoder settings, built on first use
+    *AFTER_RUN,
+)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

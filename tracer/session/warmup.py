@@ -19,7 +19,11 @@ SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter while the w
 
 
 class Warmup:
-    """Imports `modules` in a background thread from `start()`; `wait()` returns once they are loaded."""
+    """Imports `modules` in a background thread from `start()`; `wait()` returns once they are loaded.
+
+    An entry `module:function` also calls the module's function (no arguments), for a cached look-up the
+    caller will need (the installed fonts, a library built on first use).
+    """
 
     def __init__(self, modules: Sequence[str]) -> None:
         self.modules = tuple(modules)
@@ -35,10 +39,13 @@ class Warmup:
         before = sys.getswitchinterval()
         sys.setswitchinterval(min(before, SWITCH_INTERVAL))
         try:
-            for name in self.modules:
+            for entry in self.modules:
+                name, _, function = entry.partition(":")
                 try:
-                    importlib.import_module(name)
-                except Exception:  # noqa: BLE001 - the import that needs it says what is wrong
+                    module = importlib.import_module(name)
+                    if function:
+                        getattr(module, function)()
+                except Exception:  # noqa: BLE001 - the import (or call) that needs it says what is wrong
                     return
         finally:
             sys.setswitchinterval(before)

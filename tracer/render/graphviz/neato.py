@@ -11,6 +11,7 @@ collect the results when it needs them.
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -33,20 +34,32 @@ def require_graphviz() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One neato run: DOT source, an output format (`svg`, `png`, `pdf`) and the renderer (`cairo`)."""
+    """One neato run: DOT source, an output format (`svg`, `png`, `pdf`) and the renderer (`cairo`).
+
+    `preload`: a library for the run's LD_PRELOAD (the PNG encoder settings, `pngfast`); should the run
+    fail with it, it is run again without.
+    """
 
     source: str
     fmt: str
     renderer: str | None = None
+    preload: str | None = None
 
 
 def run_neato(job: Job) -> bytes:
     neato = require_graphviz()
     fmt = job.fmt if job.renderer is None else f"{job.fmt}:{job.renderer}"
+    env = None
+    if job.preload is not None:
+        env = {**os.environ, "LD_PRELOAD": " ".join(filter(None, (job.preload, os.environ.get("LD_PRELOAD"))))}
     try:
         proc = subprocess.run(
-            [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False
+            [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False, env=env
         )
+        if proc.returncode != 0 and job.preload is not None:  # the library did not fit this graphviz: without it
+            proc = subprocess.run(
+                [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False
+            )
     except OSError as exc:
         raise RenderError(
             f"graphviz could not be started ({exc.strerror}): reinstall it with `apt-get install graphviz`."
