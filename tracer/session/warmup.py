@@ -46,7 +46,7 @@ class Warmup:
                     if function:
                         getattr(module, function)()
                 except Exception:  # noqa: BLE001 - the import (or call) that needs it says what is wrong
-                    return
+                    continue
         finally:
             sys.setswitchinterval(before)
 
