@@ -186,8 +186,11 @@ class _Run:
         if schedule is None or self.scenario.impl != Impl.PYTHON:
             return None
         from ipctrace.explore.replay import ScheduleGate, chooser_for  # the explorer's, only when replaying
+        from ipctrace.explore.roles import RolePlan
 
-        gate = ScheduleGate(chooser_for(schedule), roots=len(self.scenario.roles))
+        roles = self.scenario.roles
+        plan = tuple(RolePlan(r.name, ready=RolePlan.ready_ids(r.ready), service=r.service) for r in roles)
+        gate = ScheduleGate(chooser_for(schedule), plan)
         env.update(gate.variables())
         return gate
 
