@@ -14,6 +14,7 @@ from benchmarks.common import PYTHON, REPO, Context, Section, Stat, Table, Targe
 RUNS = 15
 QUICK_RUNS = 2
 PLUGIN_TARGET = 1.05  # pytest start-up of a project not using ipctrace, with the plugin / without: nothing measurable
+CLI_TARGET = 2.0  # issue 20: the commands that run nothing start within 2x of a bare interpreter
 _TINY_TESTS = "def test_one():\n    assert 1\n\n\ndef test_two():\n    assert 2\n"
 _IMPORT_LINE = re.compile(r"^import time:\s+(\d+) \|\s+(\d+) \|( *)(\S+)")
 
@@ -170,6 +171,8 @@ def run(ctx: Context) -> Section:
         ),
         "`ipctrace --help`": ([PYTHON, "-m", "ipctrace", "--help"], warm),
         "`ipctrace --help`, no bytecode cache": ([PYTHON, "-m", "ipctrace", "--help"], cold),
+        "`ipctrace --version`": ([PYTHON, "-m", "ipctrace", "--version"], warm),
+        "`ipctrace list`": ([PYTHON, "-m", "ipctrace", "list"], warm),
     }
     times: dict[str, list[float]] = defaultdict(list)
     for cmd, env in cases.values():  # warm the bytecode cache and the page cache
@@ -188,6 +191,9 @@ def run(ctx: Context) -> Section:
         ]
         for name, v in times.items()
     ]
+    commands = ("`ipctrace --help`", "`ipctrace --version`", "`ipctrace list`")
+    cli = {name: ratios(times[name], base).median for name in commands}
+    slowest = max(cli, key=lambda name: cli[name])
     section = Section(
         "startup",
         "Start-up",
@@ -228,6 +234,14 @@ def run(ctx: Context) -> Section:
                 "one run, bytecode cached: ipctrace's own top-level imports and their sub-imports of 10 ms or more",
             )
         )
+    section.targets.append(
+        Target(
+            "`ipctrace --help`, `--version`, `list` / `python -c pass`",
+            f"≤ {CLI_TARGET:.1f}x",
+            f"{cli[slowest]:.2f}x ({slowest.strip('`')}, the slowest)",
+            cli[slowest] <= CLI_TARGET,
+        )
+    )
     table, target = pytest_startup(ctx, 3 * runs)  # a small difference in a noisy start-up: more runs
     section.tables.append(table)
     section.targets.append(target)

@@ -2,7 +2,8 @@
 # Installs everything ipctrace needs on Debian, idempotently: system packages (graphviz, Korean fonts,
 # tcpdump, libpcap, strace, tshark, and gcc/libc6-dev/make for the C originals), a virtual environment in
 # .venv with ipctrace and its Python dependencies, the C originals built into reference_programs/c/build/
-# and the native recorder into tracer/record/native/build/.
+# and the native recorder into tracer/record/native/build/, and the PNG slides' encoder settings library
+# (render/graphviz/pngfast.c) into ~/.cache/ipctrace/pngfast/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -35,4 +36,5 @@ fi
 .venv/bin/python -m pip install -q --disable-pip-version-check -e '.[dev]'
 make -s -C reference_programs/c  # the C originals (ipctrace run NAME --impl c); warnings would show here
 make -s -C tracer/record/native  # the native recorder (LD_PRELOAD) that records them and other programs
+.venv/bin/python -c 'from ipctrace.render.graphviz import pngfast; pngfast.library()'  # PNG slides' encoder settings
 echo "ipctrace setup: ready ($(.venv/bin/ipctrace --version))"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import shutil
 import sys
+import zlib
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -189,3 +190,45 @@ def check_diagram(diagram: Diagram, ordered: OrderedTrace) -> None:
     check_pages(diagram)
     check_no_overlaps(diagram)
     check_messages(diagram, ordered)
+
+
+def png_chunks(png: bytes) -> list[tuple[bytes, bytes]]:
+    """A PNG's chunks as (type, data), in file order."""
+    assert png[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    chunks, pos = [], 8
+    while pos < len(png):
+        size = int.from_bytes(png[pos : pos + 4], "big")
+        chunks.append((png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + size]))
+        pos += 12 + size
+    return chunks
+
+
+def png_pixels(png: bytes) -> tuple[tuple[int, int], bytes, list[int]]:
+    """(width, height), the decoded 8-bit RGB/RGBA rows, and the filter type of each row (a small decoder)."""
+    chunks = png_chunks(png)
+    header = dict(chunks)[b"IHDR"]
+    width, height = int.from_bytes(header[0:4], "big"), int.from_bytes(header[4:8], "big")
+    assert header[8] == 8 and header[9] in (2, 6) and header[12] == 0, "8-bit RGB(A), not interlaced"
+    bpp = 3 if header[9] == 2 else 4
+    raw = zlib.decompress(b"".join(data for kind, data in chunks if kind == b"IDAT"))
+    stride, out, prev, filters = width * bpp, bytearray(), bytearray(width * bpp), []
+    for y in range(height):
+        kind, row = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
+        filters.append(kind)
+        for i in range(stride) if kind else ():
+            a = row[i - bpp] if i >= bpp else 0
+            b = prev[i]
+            c = prev[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                row[i] = (row[i] + a) & 255
+            elif kind == 2:
+                row[i] = (row[i] + b) & 255
+            elif kind == 3:
+                row[i] = (row[i] + (a + b) // 2) & 255
+            else:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                row[i] = (row[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        out += row
+        prev = row
+    return (width, height), bytes(out), filters

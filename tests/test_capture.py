@@ -531,3 +531,33 @@ def test_capture_starts_and_stops_without_scapy_and_without_waiting() -> None:
     count, _took, scapy_loaded = out.stdout.split()
     assert int(count) == 50
     assert scapy_loaded == "False"
+
+
+def test_the_scapy_version_is_read_beside_the_package_without_importing_it() -> None:
+    """The version check at every `ipctrace run` reads the dist-info folder, not importlib.metadata or scapy."""
+    from importlib.metadata import version
+
+    code = (
+        "import sys\n"
+        "from ipctrace.capture.base import installed_scapy_version\n"
+        "print(installed_scapy_version(), 'scapy' in sys.modules, 'importlib.metadata' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    found, scapy_loaded, metadata_loaded = out.stdout.split()
+    assert found == version("scapy")
+    assert (scapy_loaded, metadata_loaded) == ("False", "False")
+
+
+def test_an_old_scapy_first_on_the_path_is_the_one_named(tmp_path: Path) -> None:
+    """What `import scapy` would load decides: a copy with 2.6.1 metadata, first on PYTHONPATH, is too old."""
+    (tmp_path / "scapy").mkdir()
+    (tmp_path / "scapy" / "__init__.py").write_text("raise SystemExit('scapy must not be imported')\n")
+    (tmp_path / "scapy-2.6.1.dist-info").mkdir()
+    (tmp_path / "scapy-2.6.1.dist-info" / "METADATA").write_text("Name: scapy\nVersion: 2.6.1\n")
+    code = "from ipctrace.capture.base import installed_scapy_too_old\nprint(installed_scapy_too_old())\n"
+    env = {**os.environ, "PYTHONPATH": str(tmp_path)}
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True, env=env)
+    assert out.stdout.strip() == (
+        "scapy 2.6.1 is too old for packet capture: ipctrace needs scapy 2.7 or newer "
+        "(pip install 'scapy>=2.7'), or use --capture tcpdump."
+    )

@@ -23,8 +23,8 @@ from ipctrace.render import (
 from ipctrace.render.graphviz.files import pdf_page_count, pdf_page_sizes, png_size
 from ipctrace.render.i18n import korean_font
 from ipctrace.render.layout import ArrowKind
-from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
-from tests.render_support import VIEWS, korean_chat_run, need, need_graphviz, scenario_runs
+from ipctrace.render.options import FORMATS, PAGE_HEIGHT_PT, PAGE_WIDTH_PT
+from tests.render_support import VIEWS, korean_chat_run, need, need_graphviz, png_chunks, png_pixels, scenario_runs
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -151,6 +151,7 @@ def test_missing_graphviz_says_how_to_fix(traces, monkeypatch, tmp_path):
 
 def test_the_registry_names_every_format():
     assert set(RENDERERS) == {"svg", "png", "pdf", "mermaid", "plantuml", "text", "html", "perfetto"}
+    assert tuple(RENDERERS) == FORMATS  # the names a request is checked against before anything is loaded
     with pytest.raises(RenderError, match="unknown output format 'gif'"):
         get_renderer("gif")
 
@@ -168,3 +169,36 @@ def test_svg_and_slides_agree(traces, tmp_path):
     svg = written["svg"].read_text(encoding="utf-8")
     assert {g.get("id") for g in _groups(svg) if "arrow" in _classes(g)} == {str(a.id) for a in diagram.arrows}
     assert sum(1 for a in diagram.arrows if a.kind is ArrowKind.MSG) == 2
+
+
+def test_png_slides_encoded_with_the_encoder_library_have_the_same_pixels(traces):
+    """pngfast (neato's LD_PRELOAD for PNG slides) changes how the pixels are compressed, never the pixels."""
+    from ipctrace.render.graphviz import pngfast
+    from ipctrace.render.graphviz.neato import Job, run_neato
+    from ipctrace.render.graphviz.painter import page_sources
+    from ipctrace.render.graphviz.renderers import _with_dpi
+
+    library = pngfast.library()
+    need(library is not None, "a C compiler to build the PNG encoder library (apt-get install gcc libc6-dev)")
+    page = page_sources(build_diagram(traces["tcp_chat"], RenderOptions(view="packets")))[0]
+    source = _with_dpi(page, 36.0)  # a quarter of the slide's width: the same drawing, decoded in a second
+    plain = run_neato(Job(source, "png", "cairo"))
+    fast = run_neato(Job(source, "png", "cairo", str(library)))
+    size, pixels, filters = png_pixels(plain)
+    fast_size, fast_pixels, fast_filters = png_pixels(fast)
+    assert (fast_size, fast_pixels) == (size, pixels) and size == (480, 270)
+    assert len(set(pixels)) > 2  # a drawing, not a blank page
+    assert set(fast_filters) == {0} and set(filters) != {0}  # the library's setting took effect, graphviz's did not
+    assert [c for c in png_chunks(fast) if c[0] != b"IDAT"] == [c for c in png_chunks(plain) if c[0] != b"IDAT"]
+
+
+def test_png_slides_are_drawn_without_the_encoder_library_when_it_does_not_load(traces, tmp_path):
+    """A library neato cannot load (here: not a library at all) costs speed, never the slides."""
+    from ipctrace.render.graphviz.neato import Job, run_neato
+    from ipctrace.render.graphviz.painter import page_sources
+    from ipctrace.render.graphviz.renderers import _with_dpi
+
+    broken = tmp_path / "broken.so"
+    broken.write_bytes(b"not a shared library")
+    source = _with_dpi(page_sources(build_diagram(traces["pipe3"], RenderOptions()))[0], 36.0)
+    assert run_neato(Job(source, "png", "cairo", str(broken))) == run_neato(Job(source, "png", "cairo"))

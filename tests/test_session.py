@@ -255,3 +255,23 @@ def test_a_process_stopped_in_a_readiness_wait_is_said_to_wait_on_its_descriptor
     assert not result.ok and len(result.blocked) == 1, result.message
     printed = [*map(int, (tmp_path / "out" / "main.out").read_text().split()), None]
     assert result.blocked[0].detail == said.format(r=printed[0], r2=printed[1], e=printed[2])
+
+
+def test_a_run_imports_what_its_caller_needs_afterwards_while_the_programs_run(tmp_path):
+    """`RunOptions.preload`: loaded by the end of the run (and a function entry called); a bad entry is harmless."""
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from ipctrace.scenarios import adhoc_scenario\n"
+        "from ipctrace.session import RunOptions, run_scenario\n"
+        "before = 'ipctrace.render.layout' in sys.modules\n"
+        "preload = ('ipctrace.session.diagrams', 'no.such.module', 'ipctrace.render.i18n:korean_font')\n"
+        "options = RunOptions(output_root=Path(sys.argv[1]), capture='none', preload=preload)\n"
+        "result = run_scenario(adhoc_scenario([sys.executable, '-c', 'print(1)']), options)\n"
+        "from ipctrace.render.i18n import korean_font\n"
+        "print(before, 'ipctrace.render.layout' in sys.modules, result.ok, korean_font.cache_info().currsize)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, check=True
+    )
+    assert out.stdout.split() == ["False", "True", "True", "1"], out.stdout + out.stderr

@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace
     from ipctrace.explore.outcomes import ProcessOutcome
     from ipctrace.scenarios import Scenario
     from ipctrace.session import RunResult
-    from ipctrace.session.diagrams import DiagramRequest
+    from ipctrace.session.request import DiagramRequest
 
 EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128 + SIGINT
 
@@ -54,10 +54,18 @@ def _scenario(args: argparse.Namespace) -> Scenario:
     return scenario
 
 
+#: What `ipctrace run` needs once the programs have ended, imported while they run (`RunOptions.preload`).
+AFTER_RUN = ("ipctrace.summary", "ipctrace.render.text")
+AFTER_RUN_DRAWN = (
+    "ipctrace.session.diagrams",
+    "ipctrace.render.i18n:korean_font",  # `fc-list`, which every layout asks
+    "ipctrace.render.graphviz.pngfast:library",  # the PNG encoder settings, built on first use
+    *AFTER_RUN,
+)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from ipctrace.session import RunOptions, StopSignals, run_scenario
-    from ipctrace.session.diagrams import Drawing, draw
-    from ipctrace.summary import print_summary
 
     scenario = _scenario(args)
     request = None if args.no_render else _diagram_request(args)  # a bad drawing option: before the run
@@ -70,21 +78,27 @@ def cmd_run(args: argparse.Namespace) -> int:
         timeout=args.timeout,
         echo=None if args.quiet else sys.stdout,
         schedule=_schedule(args, scenario),
+        preload=AFTER_RUN if request is None else AFTER_RUN_DRAWN,
     )
-    drawing = Drawing()
+    problem = ""
     with StopSignals() as stop:
 
         def draw_diagrams(result: RunResult) -> None:  # while the run still holds its folder
-            nonlocal drawing
+            nonlocal problem
             if request is not None and stop.caught is None and result.recorded:  # nothing recorded: nothing to draw
+                from ipctrace.session.diagrams import draw
+
                 drawing = draw(result.trace, result.outdir, request)
+                problem = drawing.problem
                 result.files.update(drawing.files)
             elif request is not None:
                 result.notes.append(f"no diagram was drawn ({stop.why()}); `ipctrace render {result.outdir}` draws it")
 
         result = run_scenario(scenario, options, stop, then=draw_diagrams)
+        from ipctrace.summary import print_summary
+
         print_summary(result, sys.stdout, timeline=not args.quiet)
-    return _run_status(result, drawing.problem, stop.caught)
+    return _run_status(result, problem, stop.caught)
 
 
 def _schedule(args: argparse.Namespace, scenario: Scenario) -> str | tuple[str, ...] | None:
@@ -173,8 +187,8 @@ def _run_status(result: RunResult, problem: str, caught: signal.Signals | None) 
 
 def _diagram_request(args: argparse.Namespace) -> DiagramRequest:
     """The drawing options and formats asked for, checked before anything runs (bad ones raise RenderError)."""
-    from ipctrace.render import RenderOptions
-    from ipctrace.session.diagrams import DiagramRequest
+    from ipctrace.render.options import RenderOptions
+    from ipctrace.session.request import DiagramRequest
 
     options = RenderOptions(
         view=args.view,

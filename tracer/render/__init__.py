@@ -4,132 +4,77 @@ the classroom page (HTML) and a Perfetto trace.
 The layout is computed once (`ipctrace.render.layout.build_diagram`) and every
 renderer, one per module behind `Renderer` (`base`), draws the same frozen
 model; they are found by name in `RENDERERS`. `render_outputs` writes the
-files a run leaves behind, drawing the graphviz formats in one pass. A
+files a run leaves behind, drawing the graphviz formats in one pass: their
+`neato` runs start first and the other formats are drawn while they run. A
 `RenderError` carries the one sentence to show when something needed is
 missing (graphviz, a Korean font).
 
 To add an output format: a module with a `Renderer` subclass (its `name`,
-`output_file_extension`, `render(diagram)`), one entry in `RENDERERS`, a test.
+`output_file_extension`, `render(diagram)`), one entry in `RENDERERS`
+(`outputs`) and its name in `options.FORMATS`, a test.
+
+Importing the package loads only `options` (`RenderOptions`, `RenderError`,
+the format names): a run checks its drawing options before it starts without
+loading the layout and the renderers, which it loads while its programs run
+(`ipctrace.session.warmup`). Every other name here is loaded on first use.
 A format that needs more than one view's layout (`whole_trace`: the HTML page,
 Perfetto) implements `render_ordered(ordered, diagram)` instead.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from pathlib import Path
+import importlib
+from typing import TYPE_CHECKING, Any
 
-from ipctrace.order import OrderedTrace
-from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.graphviz.renderers import GRAPHVIZ_FORMATS, PdfRenderer, PngRenderer, SvgRenderer, draw
-from ipctrace.render.html import HtmlRenderer
-from ipctrace.render.layout import Diagram, build_diagram
-from ipctrace.render.mermaid import MermaidRenderer
-from ipctrace.render.options import RenderError, RenderOptions
-from ipctrace.render.perfetto import PerfettoRenderer
-from ipctrace.render.plantuml import PlantUmlRenderer
-from ipctrace.render.text import TextRenderer
+from ipctrace.render.options import FORMATS, RenderError, RenderOptions
 
-RENDERERS: dict[str, type[Renderer]] = {
-    cls.name: cls
-    for cls in (
-        SvgRenderer,
-        PngRenderer,
-        PdfRenderer,
-        MermaidRenderer,
-        PlantUmlRenderer,
-        TextRenderer,
-        HtmlRenderer,
-        PerfettoRenderer,
+if TYPE_CHECKING:
+    from ipctrace.render.base import Renderer
+    from ipctrace.render.layout import Diagram, build_diagram
+    from ipctrace.render.outputs import (
+        DEFAULT_FORMATS,
+        RENDERERS,
+        get_renderer,
+        render,
+        render_diagram,
+        render_outputs,
+        start_graphviz_formats,
+        write_outputs,
     )
+
+_LAZY = {
+    "Renderer": "ipctrace.render.base",
+    "Diagram": "ipctrace.render.layout",
+    "build_diagram": "ipctrace.render.layout",
+    **{
+        name: "ipctrace.render.outputs"
+        for name in (
+            "DEFAULT_FORMATS",
+            "RENDERERS",
+            "get_renderer",
+            "render",
+            "render_diagram",
+            "render_outputs",
+            "start_graphviz_formats",
+            "write_outputs",
+        )
+    },
 }
 
-#: What `render_outputs` writes by default, in order.
-DEFAULT_FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml", "html")
 
-
-def get_renderer(name: str, options: RenderOptions | None = None) -> Renderer:
-    try:
-        cls = RENDERERS[name]
-    except KeyError:
-        raise RenderError(f"unknown output format {name!r}: choose one of {', '.join(RENDERERS)}.") from None
-    return cls(options)
-
-
-def render(ordered: OrderedTrace, name: str, options: RenderOptions | None = None) -> str | bytes:
-    """One format of one view, as one file's content (a format of several files: the first)."""
-    options = options or RenderOptions()
-    renderer = get_renderer(name, options)
-    if renderer.whole_trace:
-        return renderer.render_ordered(ordered)[0]
-    return renderer.render_one(build_diagram(ordered, options))
-
-
-def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
-    """Several formats of one layout; the graphviz ones in one pass (their neato runs side by side)."""
-    renderers = {name: get_renderer(name, diagram.options) for name in formats}
-    out = draw(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS])
-    for name, renderer in renderers.items():
-        if name not in out:
-            out[name] = renderer.render(diagram)
-    return {name: out[name] for name in formats}
-
-
-def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:
-    """Pages are `stem-01.png`, ...; a format of one file is `stem.mmd`, its further parts `stem-02.mmd`, ..."""
-    ext = renderer.output_file_extension
-    if renderer.paged:
-        return [f"{stem}-{n:02d}.{ext}" for n in range(1, len(parts) + 1)]
-    return [f"{stem}.{ext}", *(f"{stem}-{n:02d}.{ext}" for n in range(2, len(parts) + 1))]
-
-
-def render_outputs(
-    ordered: OrderedTrace,
-    outdir: str | Path,
-    options: RenderOptions | None = None,
-    formats: Sequence[str] = DEFAULT_FORMATS,
-    stem: str = "sequence",
-    diagram: Diagram | None = None,
-) -> dict[str, Path]:
-    """Write the diagram files under `outdir` and return label → path.
-
-    Labels are the format names (`svg`, `pdf`, `mermaid`, ...); a format of
-    several files (PNG slides `sequence-01.png`, ...; a long diagram's Mermaid
-    parts) adds `png-02`, `png-03`, ... for the others. Numbered files left by
-    an earlier, longer render are removed. `diagram`: the layout of `ordered`, when the caller has it.
-    """
-    options = options or RenderOptions()
-    outdir = Path(outdir)
-    outdir.mkdir(parents=True, exist_ok=True)
-    renderers = {name: get_renderer(name, options) for name in formats}
-    drawn = [name for name, r in renderers.items() if not r.whole_trace]
-    # the layout of the options' view is built once, and only when a format needs it (not for Perfetto alone)
-    if diagram is None and drawn:
-        diagram = build_diagram(ordered, options)
-    outputs = render_diagram(diagram, drawn) if diagram is not None and drawn else {}
-    for name, renderer in renderers.items():
-        if renderer.whole_trace:
-            outputs[name] = renderer.render_ordered(ordered, diagram)
-    written: dict[str, Path] = {}
-    for name in formats:
-        parts = outputs[name]
-        renderer = renderers[name]
-        ext = renderer.output_file_extension
-        for old in [*outdir.glob(f"{stem}-[0-9][0-9].{ext}"), outdir / f"{stem}.{ext}"]:
-            if old.exists() and old.is_file():
-                old.unlink()
-        for n, (file_name, content) in enumerate(zip(_file_names(renderer, parts, stem), parts, strict=True)):
-            path = outdir / file_name
-            if isinstance(content, bytes):
-                path.write_bytes(content)
-            else:
-                path.write_text(str(content), encoding="utf-8")
-            written[name if n == 0 else f"{name}-{n + 1:02d}"] = path
-    return written
+def __getattr__(name: str) -> Any:
+    """The layout and the renderers, imported when first asked for (PEP 562)."""
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
 
 
 __all__ = [
     "DEFAULT_FORMATS",
+    "FORMATS",
     "RENDERERS",
     "Diagram",
     "RenderError",
@@ -140,4 +85,6 @@ __all__ = [
     "render",
     "render_diagram",
     "render_outputs",
+    "start_graphviz_formats",
+    "write_outputs",
 ]

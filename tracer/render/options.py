@@ -13,6 +13,10 @@ from typing import TypeVar
 
 from ipctrace.errors import IpctraceError
 
+#: The output formats by name, in the registry's order: `ipctrace.render.outputs.RENDERERS` has one renderer
+#: for each (a test checks), so a format asked for is checked without loading the renderers.
+FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml", "text", "html", "perfetto")
+
 
 class RenderError(IpctraceError):
     """A diagram that cannot be drawn here (graphviz or a font missing, a bad option); one sentence says what to do."""

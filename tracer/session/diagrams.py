@@ -3,7 +3,9 @@
 Three promises on top of `ipctrace.render.render_outputs`:
 
 - the formats that need no outside program (Mermaid, PlantUML, text) are written first, so a machine
-  without graphviz still gets them, and the sentence about graphviz comes after;
+  without graphviz still gets them, and the sentence about graphviz comes after (graphviz's `neato`
+  runs are started before them, though, and draw while they are made: the PNG pages are most of a
+  run's drawing time);
 - a diagram of more than `max_pages` slide pages is not drawn (graphviz would take minutes for a
   picture nobody can show); the sentence says how to get it anyway (`--max-pages`) or smaller;
 - each file is drawn into a hidden folder beside its place and renamed into it, so a full disk or a
@@ -15,45 +17,23 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace, OrderError, analyse
-from ipctrace.render import RENDERERS, Diagram, RenderError, RenderOptions, build_diagram, get_renderer, render_outputs
+from ipctrace.render import (
+    Diagram,
+    RenderError,
+    build_diagram,
+    get_renderer,
+    render_outputs,
+    start_graphviz_formats,
+    write_outputs,
+)
 from ipctrace.session.folder import DRAWING, disk_sentence
-
-#: Formats drawn by graphviz (and so needing it, and slow on huge diagrams).
-GRAPHVIZ_FORMATS = frozenset({"svg", "png", "pdf"})
-DEFAULT_FORMATS = ("svg", "png", "pdf", "mermaid", "plantuml", "html")
-MAX_PAGES = 300  # slide pages; above this a diagram is refused unless --max-pages says otherwise
-
-
-@dataclass(frozen=True)
-class DiagramRequest:
-    """What to draw: the drawing options, the formats, the file stem, and the page limit."""
-
-    options: RenderOptions = field(default_factory=RenderOptions)
-    formats: tuple[str, ...] = DEFAULT_FORMATS
-    max_pages: int = MAX_PAGES
-
-    def __post_init__(self) -> None:
-        unknown = [f for f in self.formats if f not in RENDERERS]
-        if unknown or not self.formats:
-            shown = ", ".join(unknown) or "none"
-            raise RenderError(f"unknown output format {shown}: choose among {', '.join(RENDERERS)}.")
-        if isinstance(self.max_pages, bool) or not isinstance(self.max_pages, int) or self.max_pages < 1:
-            raise RenderError(f"--max-pages {self.max_pages!r} is not a number of pages: give 1 or more.")
-
-    @property
-    def stem(self) -> str:
-        view = self.options.view
-        return "sequence" if view == "processes" else f"sequence-{view}"
-
-    @classmethod
-    def parse_formats(cls, text: str) -> tuple[str, ...]:
-        """`svg,png` as a tuple; an empty list is an error when the request is made."""
-        return tuple(f.strip() for f in text.split(",") if f.strip())
+from ipctrace.session.request import DEFAULT_FORMATS, GRAPHVIZ_FORMATS, MAX_PAGES, DiagramRequest
 
 
 @dataclass
@@ -101,20 +81,14 @@ def _place(written: dict[str, Path], staging: Path, outdir: Path, request: Diagr
     return placed
 
 
-def _draw_some(
-    ordered: OrderedTrace,
-    diagram: Diagram,
-    outdir: Path,
-    request: DiagramRequest,
-    formats: tuple[str, ...],
-    drawing: Drawing,
-) -> None:
-    if not formats:
-        return
+Make = Callable[[Path], dict[str, Path]]
+
+
+def _draw_some(outdir: Path, request: DiagramRequest, drawing: Drawing, make: Make) -> None:
+    """Write files with `make(staging)` into a hidden folder, then move them into `outdir` whole."""
     staging = Path(tempfile.mkdtemp(prefix=DRAWING + "-", dir=outdir))
     try:
-        written = render_outputs(ordered, staging, request.options, formats=formats, stem=request.stem, diagram=diagram)
-        drawing.files.update(_place(written, staging, outdir, request))
+        drawing.files.update(_place(make(staging), staging, outdir, request))
     except RenderError as exc:
         drawing.problem = drawing.problem or str(exc)
     except OSError as exc:
@@ -141,14 +115,32 @@ def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
         return Drawing(problem=str(exc))
     free = tuple(f for f in request.formats if f not in GRAPHVIZ_FORMATS)
     drawn_by_graphviz = tuple(f for f in request.formats if f in GRAPHVIZ_FORMATS)
-    _draw_some(ordered, diagram, outdir, request, free, drawing)
-    if drawn_by_graphviz:
-        problem = _page_problem(diagram, request)
-        if problem:
-            drawing.problem = drawing.problem or problem
-        else:
-            _draw_some(ordered, diagram, outdir, request, drawn_by_graphviz, drawing)
+    graphviz_problem = _page_problem(diagram, request) if drawn_by_graphviz else ""
+    pending = None
+    if drawn_by_graphviz and not graphviz_problem:
+        try:
+            pending = start_graphviz_formats(diagram, drawn_by_graphviz)  # neato draws while the rest is made
+        except RenderError as exc:
+            graphviz_problem = str(exc)
+    if free:
+        _draw_some(
+            outdir,
+            request,
+            drawing,
+            lambda staging: render_outputs(
+                ordered, staging, request.options, formats=free, stem=request.stem, diagram=diagram
+            ),
+        )
+    if pending is not None:
+        graphviz = pending
+
+        def finish(staging: Path) -> dict[str, Path]:
+            parts = graphviz.result()
+            return write_outputs({f: parts[f] for f in drawn_by_graphviz}, staging, request.options, request.stem)
+
+        _draw_some(outdir, request, drawing, finish)
+    drawing.problem = drawing.problem or graphviz_problem
     return drawing
 
 
-__all__ = ["DEFAULT_FORMATS", "MAX_PAGES", "DiagramRequest", "Drawing", "draw", "ordered_view"]
+__all__ = ["DEFAULT_FORMATS", "GRAPHVIZ_FORMATS", "MAX_PAGES", "DiagramRequest", "Drawing", "draw", "ordered_view"]

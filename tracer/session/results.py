@@ -48,6 +48,8 @@ class RunOptions:
     echo: IO[str] | None = None  # where roles' output is shown as it happens (None: not shown)
     #: a named schedule ("child-first") or an explored one (process paths); None: the scenario's, if any
     schedule: str | tuple[str, ...] | None = None
+    #: modules the caller needs once the run has ended (the diagrams'), imported while its programs run
+    preload: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         try:

@@ -18,12 +18,10 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ipctrace.session.procfs as procfs
 from ipctrace.assemble import build_trace
-from ipctrace.explore.replay import ScheduleGate, chooser_for
-from ipctrace.explore.roles import RolePlan
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, Header, Inode, Packet, Stream, Trace
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Scenario
 from ipctrace.session.capturing import keep_packets, open_capture
@@ -36,7 +34,11 @@ from ipctrace.session.results import Ending, RunError, RunOptions, RunResult
 from ipctrace.session.roles import missing_program
 from ipctrace.session.stopping import StopSignals
 from ipctrace.session.supervisor import Supervisor
+from ipctrace.session.warmup import Warmup
 from ipctrace.tracefile import write_trace
+
+if TYPE_CHECKING:
+    from ipctrace.explore.replay import ScheduleGate
 
 
 def _built_c_programs(scenario: Scenario) -> str:
@@ -137,10 +139,12 @@ class _Run:
         supervisor = Supervisor(
             self.scenario, env, recording, self.subst, printer, timeout, self.stop, native_note=native_note
         )
+        warmup = Warmup(self.options.preload)  # what comes after the run, imported while the programs run
         self.started = time.time_ns()
         try:
             if gate is not None:
                 gate.start()
+            warmup.start()
             ending, message = supervisor.run()
         except BaseException:  # a role that cannot start: stop the others, then say why
             self._abort(supervisor, printer)
@@ -148,6 +152,7 @@ class _Run:
         finally:
             if gate is not None:
                 gate.stop()
+            warmup.wait()
         if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
             ending, message = Ending.DISK_FULL, f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
         supervisor.stop()
@@ -177,6 +182,9 @@ class _Run:
         schedule = self.options.schedule or self.scenario.schedule
         if schedule is None:
             return None
+        from ipctrace.explore.replay import ScheduleGate, chooser_for  # the explorer's, only when replaying
+        from ipctrace.explore.roles import RolePlan
+
         roles = self.scenario.roles
         plan = tuple(RolePlan(r.name, ready=RolePlan.ready_ids(r.ready), service=r.service) for r in roles)
         gate = ScheduleGate(chooser_for(schedule), plan)

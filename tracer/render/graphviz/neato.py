@@ -4,15 +4,18 @@ DESIGN.md measured why: `dot` with rank=same rows kinks arrows and is slow,
 while fixed positions (`pos="x,y!"`, `splines=line`, labels as their own
 nodes) look like a real sequence diagram and draw 10,000 arrows in under a
 second. Independent drawings (the SVG, the PNG pages, the PDF) run as
-separate `neato` processes at the same time.
+separate `neato` processes at the same time; `start_all` returns while they
+run, so the caller can do other work (the formats graphviz does not draw) and
+collect the results when it needs them.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
 from ipctrace.render.options import RenderError
@@ -31,20 +34,32 @@ def require_graphviz() -> str:
 
 @dataclass(frozen=True, slots=True)
 class Job:
-    """One neato run: DOT source, an output format (`svg`, `png`, `pdf`) and the renderer (`cairo`)."""
+    """One neato run: DOT source, an output format (`svg`, `png`, `pdf`) and the renderer (`cairo`).
+
+    `preload`: a library for the run's LD_PRELOAD (the PNG encoder settings, `pngfast`); should the run
+    fail with it, it is run again without.
+    """
 
     source: str
     fmt: str
     renderer: str | None = None
+    preload: str | None = None
 
 
 def run_neato(job: Job) -> bytes:
     neato = require_graphviz()
     fmt = job.fmt if job.renderer is None else f"{job.fmt}:{job.renderer}"
+    env = None
+    if job.preload is not None:
+        env = {**os.environ, "LD_PRELOAD": " ".join(filter(None, (job.preload, os.environ.get("LD_PRELOAD"))))}
     try:
         proc = subprocess.run(
-            [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False
+            [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False, env=env
         )
+        if proc.returncode != 0 and job.preload is not None:  # the library did not fit this graphviz: without it
+            proc = subprocess.run(
+                [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False
+            )
     except OSError as exc:
         raise RenderError(
             f"graphviz could not be started ({exc.strerror}): reinstall it with `apt-get install graphviz`."
@@ -57,9 +72,27 @@ def run_neato(job: Job) -> bytes:
     return proc.stdout
 
 
+class Running:
+    """Neato processes started by `start_all`; `wait()` gives their outputs in the jobs' order."""
+
+    def __init__(self, jobs: Sequence[Job]) -> None:
+        self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(jobs), 4)), thread_name_prefix="ipctrace-neato")
+        self._futures: list[Future[bytes]] = [self._pool.submit(run_neato, job) for job in jobs]
+
+    def wait(self) -> list[bytes]:
+        """Every job's output; the first job's RenderError if one failed (after all have ended)."""
+        try:
+            return [future.result() for future in self._futures]
+        finally:
+            self._pool.shutdown(wait=True)
+
+
+def start_all(jobs: Sequence[Job]) -> Running:
+    """Start independent jobs side by side (each its own process, fed and read by a thread) and return at once."""
+    require_graphviz()  # a missing graphviz is said now, before anything else is drawn
+    return Running(jobs)
+
+
 def run_all(jobs: Sequence[Job]) -> list[bytes]:
     """Run independent jobs side by side (each is its own process); results in the jobs' order."""
-    if len(jobs) <= 1:
-        return [run_neato(job) for job in jobs]
-    with ThreadPoolExecutor(max_workers=min(len(jobs), 4)) as pool:
-        return list(pool.map(run_neato, jobs))
+    return start_all(jobs).wait() if jobs else []
