@@ -145,3 +145,16 @@ def test_replay_of_an_unknown_outcome_is_one_sentence(tmp_path, capsys):
     assert main(["run", "pipe3", "--schedule", "1", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "run `ipctrace explore pipe3` first" in err and "Traceback" not in err
+
+
+def test_the_explorer_moves_no_descriptor_number():
+    """The gate's socket sits near the descriptor limit: a pipe made after a print gets its untraced number."""
+    import subprocess
+
+    program = str(Path(__file__).parent / "programs" / "explore_fd_numbers.py")
+    untraced = subprocess.run([sys.executable, program], capture_output=True, text=True, timeout=30, check=True)
+    got = explore([sys.executable, program], Budget(max_runs=50, random_runs=0))
+    assert got.exhaustive and len(got.outcomes) == 1
+    printed = {p.path: p.printed for p in got.outcomes[0].outcome.processes}
+    lines = {line.split()[0]: line for line in untraced.stdout.splitlines() if line.split()[0] in ("parent", "child")}
+    assert lines["parent"] in printed["main"] and lines["child"] in printed["main.1"], (printed, untraced.stdout)

@@ -25,6 +25,7 @@ from __future__ import annotations
 import _socket
 import fcntl
 import os
+import resource
 import select
 import stat
 import sys
@@ -40,6 +41,10 @@ _poll = select.poll
 _waitid = getattr(os, "waitid", None)
 _fstat = os.fstat
 _fcntl = fcntl.fcntl
+_F_DUPFD_CLOEXEC = fcntl.F_DUPFD_CLOEXEC
+_getrlimit = resource.getrlimit
+_RLIMIT_NOFILE = resource.RLIMIT_NOFILE
+_RLIM_INFINITY = resource.RLIM_INFINITY
 _F_GETFL = fcntl.F_GETFL
 _listdir = os.listdir
 _getpid = os.getpid
@@ -100,6 +105,22 @@ def _open_channels(skip: int) -> str:
     return ",".join(sorted(set(out))) or "-"
 
 
+def _high(sock: Any) -> Any:
+    """The socket moved near the descriptor limit: the program's next pipe or socket gets its untraced number."""
+    try:
+        soft = _getrlimit(_RLIMIT_NOFILE)[0]
+    except (OSError, ValueError):
+        return sock
+    if soft == _RLIM_INFINITY or soft <= 64:
+        return sock
+    try:
+        fd = _fcntl(sock.fileno(), _F_DUPFD_CLOEXEC, min(soft - 8, 1 << 20))
+    except OSError:
+        return sock  # no room up there: keep the low number (the program's descriptors shift by one)
+    sock.close()
+    return _socket.socket(fileno=fd)
+
+
 class Gate:
     """This process's connection to the controller and what it reports at each gate."""
 
@@ -127,7 +148,7 @@ class Gate:
         self.pid = pid
         self.forks = 0
         self.buf = b""
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        sock = _high(_socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM))
         sock.connect(self.address)  # close-on-exec by default: an exec'd program connects anew
         self.sock = sock
         sock.sendall(f"H {pid} {_getppid()} {self.path}\n".encode())
