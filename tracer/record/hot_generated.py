@@ -16,7 +16,7 @@ import time
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
-from ipctrace.record.log import _NO_EP, TLS
+from ipctrace.record.log import HEAD_PACK, TLS, ThreadLog, received_pack
 
 #: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
 FLAGGED = {}
@@ -38,13 +38,11 @@ _problem = core.problem
 _mv = memoryview
 _getframe = sys._getframe
 _now = time.time_ns
-_HEAD = L.HEAD
-_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
-_CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
-_hot_pack = L.HOT.pack_into
+_ThreadLog = ThreadLog  # its GATE: the explorer's hook (gate.py), None when not exploring
+_head_pack = HEAD_PACK
+_received = received_pack
 _sent_pack = L.SENT.pack_into
-_received_pack = L.RECEIVED.pack_into
 _t1_pack = L.T1.pack_into
 _err_pack = L.ERR.pack_into
 
@@ -61,28 +59,34 @@ def os_write(fd, data, /):
     if lg is None:
         return _orig_os_write(fd, data)
     try:
-        fd = fd
+        pass
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(17, fd)
+        if type(data) is bytes:
+            n = len(data)
+            payload = data
+        else:
+            view = _mv(data).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
         ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(17, fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[0]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.send_entry(cache, k, f, 17, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -90,11 +94,8 @@ def os_write(fd, data, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 17, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -128,25 +129,27 @@ def os_read(fd, n, /):
     if lg is None:
         return _orig_os_read(fd, n)
     try:
-        fd = fd
-        ep = TABLE.get(fd) or endpoint(fd)
         pass
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(16, fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(16, fd)
+        pass
+        ep = TABLE.get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[1]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.receive_entry(cache, k, f, 16, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -154,10 +157,8 @@ def os_read(fd, n, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 16, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -175,10 +176,11 @@ def os_read(fd, n, /):
                     _t1_pack(buf, pos + 64, t1)
                     _err_pack(buf, pos + 88, 11)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = result[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, result)
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record os.read")
@@ -201,27 +203,33 @@ def socket_send(self, data, flags=0, /):
         return _orig_socket_send(self, data)
     try:
         fd = self.fileno()
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(28, fd)
+        if type(data) is bytes:
+            n = len(data)
+            payload = data
+        else:
+            view = _mv(data).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
         ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(28, fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[2]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.send_entry(cache, k, f, 28, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -229,11 +237,8 @@ def socket_send(self, data, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 28, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -269,27 +274,33 @@ def socket_sendall(self, data, flags=0, /):
         return _orig_socket_sendall(self, data)
     try:
         fd = self.fileno()
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(29, fd)
+        if type(data) is bytes:
+            n = len(data)
+            payload = data
+        else:
+            view = _mv(data).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
         ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(29, fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[3]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.send_entry(cache, k, f, 29, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -297,11 +308,8 @@ def socket_sendall(self, data, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 29, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -337,24 +345,26 @@ def socket_recv(self, n, flags=0, /):
         return _orig_socket_recv(self, n)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(32, fd)
         pass
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(32, fd)
+        ep = TABLE.get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[4]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.receive_entry(cache, k, f, 32, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -362,10 +372,8 @@ def socket_recv(self, n, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 32, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -383,10 +391,11 @@ def socket_recv(self, n, flags=0, /):
                     _t1_pack(buf, pos + 64, t1)
                     _err_pack(buf, pos + 88, 11)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = result[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, result)
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.recv")
@@ -409,25 +418,27 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
         return _orig_socket_recv_into(self, buffer, nbytes)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(33, fd)
         view = _mv(buffer).cast("B")
         n = nbytes or len(view)
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(33, fd)
+        ep = TABLE.get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[5]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.receive_entry(cache, k, f, 33, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -435,10 +446,8 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 33, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -456,10 +465,11 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
                     _t1_pack(buf, pos + 64, t1)
                     _err_pack(buf, pos + 88, 11)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = view[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, view[:room].tobytes())
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, view[:room].tobytes())
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.recv_into")
@@ -481,27 +491,33 @@ def file_write(self, b, /):
         return _orig_file_write(self, b)
     try:
         fd = self.fileno()
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(17, fd)
+        if type(b) is bytes:
+            n = len(b)
+            payload = b
+        else:
+            view = _mv(b).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
         ep = TABLE.get(fd) or endpoint(fd)
-        view = b if type(b) is bytes else _mv(b).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(17, fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[6]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.send_entry(cache, k, f, 17, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -509,11 +525,8 @@ def file_write(self, b, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 17, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -548,25 +561,27 @@ def file_readinto(self, b, /):
         return _orig_file_readinto(self, b)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(16, fd)
         view = _mv(b).cast("B")
         n = len(view)
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(16, fd)
+        ep = TABLE.get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[7]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.receive_entry(cache, k, f, 16, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -574,10 +589,8 @@ def file_readinto(self, b, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 16, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -595,10 +608,11 @@ def file_readinto(self, b, /):
                     _t1_pack(buf, pos + 64, t1)
                     _err_pack(buf, pos + 88, 11)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = view[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, view[:room].tobytes())
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, view[:room].tobytes())
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record a file object's read")
@@ -621,24 +635,26 @@ def file_read(self, asked=-1, /):
         return _orig_file_read(self, asked)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(16, fd)
         n = asked
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(16, fd)
+        ep = TABLE.get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[8]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = lg.receive_entry(cache, k, f, 16, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -646,10 +662,8 @@ def file_read(self, asked=-1, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 16, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -667,10 +681,11 @@ def file_read(self, asked=-1, /):
                     _t1_pack(buf, pos + 64, t1)
                     _err_pack(buf, pos + 88, 11)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = result[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, result)
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record a file object's read")
