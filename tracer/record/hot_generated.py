@@ -35,6 +35,7 @@ def _failed(lg, pos, exc):
 
 
 _problem = core.problem
+_table_get = TABLE.get  # TABLE is never rebound
 _mv = memoryview
 _getframe = sys._getframe
 _now = time.time_ns
@@ -70,7 +71,7 @@ def os_write(fd, data, /):
             view = _mv(data).cast("B")
             n = len(view)
             payload = view[: lg.cap].tobytes()
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -108,7 +109,10 @@ def os_write(fd, data, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, res, res)
+                if res == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, res, res)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record os.write")
@@ -134,7 +138,7 @@ def os_read(fd, n, /):
         if gate is not None:
             gate(16, fd)
         pass
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -213,7 +217,7 @@ def socket_send(self, data, flags=0, /):
             view = _mv(data).cast("B")
             n = len(view)
             payload = view[: lg.cap].tobytes()
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -251,7 +255,10 @@ def socket_send(self, data, flags=0, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, res, res)
+                if res == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, res, res)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.send")
@@ -284,7 +291,7 @@ def socket_sendall(self, data, flags=0, /):
             view = _mv(data).cast("B")
             n = len(view)
             payload = view[: lg.cap].tobytes()
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -322,7 +329,10 @@ def socket_sendall(self, data, flags=0, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, n, n)
+                if n == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, n, n)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.sendall")
@@ -349,7 +359,7 @@ def socket_recv(self, n, flags=0, /):
         if gate is not None:
             gate(32, fd)
         pass
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -423,7 +433,7 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
             gate(33, fd)
         view = _mv(buffer).cast("B")
         n = nbytes or len(view)
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -501,7 +511,7 @@ def file_write(self, b, /):
             view = _mv(b).cast("B")
             n = len(view)
             payload = view[: lg.cap].tobytes()
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -539,7 +549,10 @@ def file_write(self, b, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, (res or 0), (res or 0))
+                if (res or 0) == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, (res or 0), (res or 0))
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record a file object's write")
@@ -566,7 +579,7 @@ def file_readinto(self, b, /):
             gate(16, fd)
         view = _mv(b).cast("B")
         n = len(view)
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -639,7 +652,7 @@ def file_read(self, asked=-1, /):
         if gate is not None:
             gate(16, fd)
         n = asked
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)

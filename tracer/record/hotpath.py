@@ -36,7 +36,7 @@ def {name}({signature}):
             view = _mv({data}).cast("B")
             n = len(view)
             payload = view[: lg.cap].tobytes()
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -74,7 +74,10 @@ def {name}({signature}):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, {size}, {size})
+                if {size} == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, {size}, {size})
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record {what}")
@@ -98,7 +101,7 @@ def {name}({signature}):
         if gate is not None:
             gate({call_id}, fd)
         {prepare}
-        ep = TABLE.get(fd) or endpoint(fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
@@ -311,6 +314,7 @@ def _failed(lg, pos, exc):
 
 
 _problem = core.problem
+_table_get = TABLE.get  # TABLE is never rebound
 _mv = memoryview
 _getframe = sys._getframe
 _now = time.time_ns

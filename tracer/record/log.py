@@ -239,8 +239,9 @@ class ThreadLog:
     def send_entry(self, cache: dict, key: int, f: Any, call: int, fd: int, ep: Any, n: int) -> tuple[Any, ...]:
         """What a hot send at call site `key` (frame `f`, None: no Python frame) on `fd` with `n` bytes writes.
 
-        (ep, fd, n, pack, first 8 bytes, bytes 16-60, length, 0): `pack(buf, pos, first, t0, rest, payload)`
-        stores the record's bytes 0-60 and the payload in one call; pack is None for a call not recorded.
+        (ep, fd, n, pack, first 8 bytes, bytes 16-96, length, 0): `pack(buf, pos, first, t0, rest, payload)`
+        stores the record's head and payload in one call, with res and size already n (what a send that
+        moves every byte returns: its end then stores t1 alone); pack is None for a call not recorded.
         Made once, kept until the site is used with another descriptor, endpoint or size.
         """
         site = 0 if f is None else self._site_of(key, f)
@@ -253,7 +254,7 @@ class ThreadLog:
             length = (_HEAD + dlen + 7) & ~7
             dev, ino, kind = ep or _NO_EP
             first = L.FIRST.pack(call, L.IN_PROGRESS, kind, length)
-            rest = _REST.pack(fd, flags, site, dev, ino, n, dlen)
+            rest = _REST.pack(fd, flags, site, dev, ino, n, dlen) + _SENT_END.pack(n, n)
             entry = (ep, fd, n, _send_pack(dlen), first, rest, length, 0)
         cache[key] = entry
         return entry
@@ -428,6 +429,8 @@ HOT_WRAPPERS = 9
 _HOT_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
 #: Bytes 16-60 of a record's head: fd, flags, site, dev, ino, asked, data_len.
 _REST = struct.Struct("<iIQQQqI")
+#: Bytes 60-96 of a send's head as begun: res and size as a complete send ends (read only once state is done).
+_SENT_END = struct.Struct("<12xqq8x")
 #: A hot record's bytes 0-60 from its two constant parts and t0 (a receive's head; its payload comes at the end).
 HEAD_PACK = struct.Struct("<8sq44s").pack_into
 _SEND_PACKS: dict[int, Any] = {}
@@ -435,10 +438,10 @@ _RECEIVED_PACKS: dict[int, Any] = {}
 
 
 def _send_pack(dlen: int) -> Any:
-    """Stores a send's bytes 0-60 and its `dlen` payload bytes (at 96) in one call; bytes 60-96 stay zero."""
+    """Stores a send's whole head and its `dlen` payload bytes (at 96) in one call."""
     got = _SEND_PACKS.get(dlen)
     if got is None:
-        got = _SEND_PACKS[dlen] = struct.Struct(f"<8sq44s36x{dlen}s").pack_into
+        got = _SEND_PACKS[dlen] = struct.Struct(f"<8sq80s{dlen}s").pack_into
     return got
 
 
@@ -448,6 +451,8 @@ def received_pack(kept: int) -> Any:
     if got is None:
         got = _RECEIVED_PACKS[kept] = struct.Struct(f"<I4xqqq8x{kept}s").pack_into
     return got
+
+
 _hot_pack = L.HOT.pack_into
 _sent_pack = L.SENT.pack_into
 _received_pack = L.RECEIVED.pack_into
