@@ -1,10 +1,15 @@
 """The hot path: wrappers of the calls that move bytes (os.read/write, send/recv, file objects' raw I/O).
 
 Each is one Python function with the log's reservation and stores written out inline: a Python
-function call costs about 60-100 ns here against a budget of about 1 µs per recorded call
-(benchmarks/RESULTS.md), so the wrappers are generated from two templates (a send, a receive)
-into hot_generated.py instead of calling helpers. What they store is FORMAT.md's record, as
-`ThreadLog.hot`, `sent`, `received` and `failed` store it.
+function call costs about 60-100 ns here against a budget of well under 1 µs per recorded call
+(benchmarks/RESULTS.md, section 1), so the wrappers are generated from two templates (a send, a
+receive) into hot_generated.py instead of calling helpers. Per call they do what cannot be known
+before: the caller's frame (its code object and instruction are the call site's key), the fd table
+(`endpoints.TABLE`), two clock reads and three stores into the log. Everything else in a record's
+head (call, kind, length, fd, flags, site, endpoint, size) is the same each time a call site runs on
+one descriptor with one size, so it is packed once (`ThreadLog.send_entry`, `receive_entry`), kept
+per site and checked against the descriptor, its endpoint (by identity: the table makes a new tuple
+when what a number names changes) and the size. What they store is FORMAT.md's record.
 
     python -m ipctrace.record.hotpath > tracer/record/hot_generated.py
 """
