@@ -211,7 +211,14 @@ except BlockingIOError as exc:
 r, w = os.pipe()
 os.set_blocking(w, False)
 partial = os.write(w, big)
-print(json.dumps({"sizes": sizes, "moved": moved, "failed": failed, "partial": partial, "pipes": pipes}))
+r, w = os.pipe()
+os.set_blocking(r, False)
+raw = open(r, "rb", buffering=0)
+empty = [raw.read(10), raw.readinto(bytearray(10))]  # nothing to read: None, as untraced
+os.write(w, b"later")
+got = [raw.read(3), raw.readinto(into := bytearray(10)), bytes(into[:2])]
+print(json.dumps({"sizes": sizes, "moved": moved, "failed": failed, "partial": partial, "empty": empty,
+                  "got": [g.decode() if isinstance(g, bytes) else g for g in got]}))
 """
 
 
@@ -238,6 +245,10 @@ def test_one_call_site_with_other_descriptors_sizes_and_partial_or_failed_sends_
     assert again["err"] == "EAGAIN" and "size" not in again and "res" not in again
     (partial,) = [w for w in writes if w["args"] == {"n": 1 << 22}]
     assert partial["res"] == partial["size"] == seen["partial"] < 1 << 22 and len(partial["data"]) == 4096
+    assert seen["empty"] == [None, None] and seen["got"] == ["lat", 2, "er"]
+    raw_reads = [r for r in records if r["call"] == "read"][-4:]
+    assert [r.get("err") for r in raw_reads] == ["EAGAIN", "EAGAIN", None, None]
+    assert [r.get("data") for r in raw_reads[2:]] == [b"lat", b"er"]
 
 
 def test_each_call_knows_the_line_of_the_program_that_made_it(tmp_path):

@@ -176,15 +176,11 @@ def os_read(fd, n, /):
         try:
             if lg.alive:
                 size = len(result)
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                room = c[7]
+                if size < room:
+                    _received(size)(buf, pos + 56, size, t1, size, size, result)
                 else:
-                    room = c[7]
-                    if size < room:
-                        _received(size)(buf, pos + 56, size, t1, size, size, result)
-                    else:
-                        c[3](buf, pos + 56, room, t1, size, size, result)
+                    c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record os.read")
@@ -397,15 +393,11 @@ def socket_recv(self, n, flags=0, /):
         try:
             if lg.alive:
                 size = len(result)
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                room = c[7]
+                if size < room:
+                    _received(size)(buf, pos + 56, size, t1, size, size, result)
                 else:
-                    room = c[7]
-                    if size < room:
-                        _received(size)(buf, pos + 56, size, t1, size, size, result)
-                    else:
-                        c[3](buf, pos + 56, room, t1, size, size, result)
+                    c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.recv")
@@ -471,15 +463,11 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
         try:
             if lg.alive:
                 size = result
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                room = c[7]
+                if size < room:
+                    _received(size)(buf, pos + 56, size, t1, size, size, view[:room].tobytes())
                 else:
-                    room = c[7]
-                    if size < room:
-                        _received(size)(buf, pos + 56, size, t1, size, size, view[:room].tobytes())
-                    else:
-                        c[3](buf, pos + 56, room, t1, size, size, view[:room].tobytes())
+                    c[3](buf, pos + 56, room, t1, size, size, view[:room].tobytes())
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.recv_into")
@@ -617,9 +605,9 @@ def file_readinto(self, b, /):
         try:
             if lg.alive:
                 size = result
-                if size is None:  # a non-blocking file object with nothing to read
+                if size is None:
                     _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                    _err_pack(buf, pos + 88, 11)  # EAGAIN
                 else:
                     room = c[7]
                     if size < room:
@@ -690,9 +678,9 @@ def file_read(self, asked=-1, /):
         try:
             if lg.alive:
                 size = None if result is None else len(result)
-                if size is None:  # a non-blocking file object with nothing to read
+                if size is None:
                     _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                    _err_pack(buf, pos + 88, 11)  # EAGAIN
                 else:
                     room = c[7]
                     if size < room:

@@ -144,15 +144,11 @@ def {name}({signature}):
         try:
             if lg.alive:
                 {got}
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
-                else:
-                    room = c[7]
-                    if size < room:
-                        _received(size)(buf, pos + 56, size, t1, size, size, {data})
-                    else:
-                        c[3](buf, pos + 56, room, t1, size, size, {data})
+                {nothing}room = c[7]
+                {indent}if size < room:
+                {indent}    _received(size)(buf, pos + 56, size, t1, size, size, {data})
+                {indent}else:
+                {indent}    c[3](buf, pos + 56, room, t1, size, size, {data})
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record {what}")
@@ -161,6 +157,12 @@ def {name}({signature}):
     return result
 """
 
+
+_NOTHING = """if size is None:
+                    _t1_pack(buf, pos + 64, t1)
+                    _err_pack(buf, pos + 88, 11)  # EAGAIN
+                else:
+                    """
 
 #: Every hot-path wrapper: (generated name, template, the original it wraps, call name, what, parts).
 SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
@@ -262,6 +264,7 @@ SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
             call="_orig(self, b)",
             got="size = result",
             data="view[:room].tobytes()",
+            may_be_none="yes",
         ),
     ),
     (
@@ -278,6 +281,7 @@ SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
             call="_orig(self, asked)",
             got="size = None if result is None else len(result)",
             data="result",
+            may_be_none="yes",
         ),
     ),
 )
@@ -344,6 +348,11 @@ def generate() -> str:
         parts = {"pre": "pass", "prepare": "pass", **parts}
         fd = parts.pop("fd")
         parts["fd_line"] = "pass" if fd == "fd" else f"fd = {fd}"
+        if parts.pop("may_be_none", ""):  # a file object's read: None when non-blocking with nothing to read
+            parts["nothing"] = _NOTHING
+            parts["indent"] = "    "
+        else:
+            parts["nothing"] = parts["indent"] = ""
         code = template.format(name=name, call_id=f"{_call_id(call)}", what=what, slot=slot, **parts)
         code = code.strip("\n").replace("_orig(", f"_orig_{name}(")
         out.append(f"\n\n_orig_{name} = {orig}\n\n\n{code}\n")
