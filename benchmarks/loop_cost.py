@@ -45,6 +45,7 @@ class Measured:
     strace: bool  # strace was installed and measured
     ns: dict[tuple[str, str], list[float]]  # (kind, mode) -> ns per iteration, one per repeat
     events: dict[str, list[float]]  # kind -> events recorded per iteration, one per traced repeat
+    cpu: dict[tuple[str, str], list[float]]  # (kind, mode) -> CPU ns per iteration, when the program says
 
 
 def measure(ctx: Context, loop: LoopCost) -> Measured:
@@ -53,6 +54,7 @@ def measure(ctx: Context, loop: LoopCost) -> Measured:
     modes = [UNTRACED, TRACED] + ([STRACE] if strace else [])
     ns: dict[tuple[str, str], list[float]] = defaultdict(list)
     events: dict[str, list[float]] = defaultdict(list)
+    cpu: dict[tuple[str, str], list[float]] = defaultdict(list)
     for rep in range(ctx.repeats):
         for kind, _ in loop.workloads:
             for mode in modes:
@@ -69,10 +71,12 @@ def measure(ctx: Context, loop: LoopCost) -> Measured:
                     cmd = [strace, "-f", "-o", "/dev/null", *cmd]
                 out = run_json(cmd, env=env, timeout=600)
                 ns[kind, mode].append(out["ns_per_iter"])
+                if "cpu_ns_per_iter" in out:
+                    cpu[kind, mode].append(out["cpu_ns_per_iter"])
                 if logs is not None:
                     events[kind].append(loop.count_events(logs) / (n + out["warmup"]))
                     shutil.rmtree(logs)
-    return Measured(n, min(n, loop.strace_iterations), strace is not None, dict(ns), dict(events))
+    return Measured(n, min(n, loop.strace_iterations), strace is not None, dict(ns), dict(events), dict(cpu))
 
 
 def summarise(loop: LoopCost, got: Measured, section: Section) -> None:
@@ -121,6 +125,8 @@ def summarise(loop: LoopCost, got: Measured, section: Section) -> None:
         else:
             row.append(f"{yes_no(met)} / {yes_no(strace_met) if got.strace else 'not measured'}")
         row.append(Stat.of(got.events[kind]).cell(2))
+        if got.cpu:
+            row.append(ratios(got.cpu[kind, TRACED], got.cpu[kind, UNTRACED]).cell(2))
         rows.append(row)
     section.tables.append(
         Table(
@@ -134,6 +140,7 @@ def summarise(loop: LoopCost, got: Measured, section: Section) -> None:
                 f"strace / {word}",
                 "targets (traced / strace)" if loop.strace_factor is not None else "target",
                 "events written per iteration",
+                *([f"{word} / untraced, CPU time"] if got.cpu else []),
             ],
             rows,
             f"median (min–max) over {len(got.ns[loop.workloads[0][0], UNTRACED])} run"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, num, run_json
+from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, num, ratios, run_json
 from benchmarks.loop_cost import EVENTS_PER_ITERATION, TRACED, UNTRACED, LoopCost, measure, summarise
 
 ITERATIONS = 100_000
@@ -87,9 +87,10 @@ def _breakdown(ctx: Context, section: Section) -> None:
     folder = ctx.scratch("breakdown") / "recording"
     folder.mkdir(parents=True, exist_ok=True)
     number = 2_000 if ctx.quick else 100_000
-    pieces = run_json(
+    out = run_json(
         [PYTHON, str(PROGRAMS / "recorder_breakdown.py"), str(folder), str(number)], env=ctx.child_env(), timeout=600
     )
+    pieces, interleaved = out["pieces"], out["interleaved"]
     shutil.rmtree(folder, ignore_errors=True)
     caption = (
         f"in-process micro-timings, best of 5 × {number:,} calls (another process and moment than the loops "
@@ -124,5 +125,38 @@ def _breakdown(ctx: Context, section: Section) -> None:
             ["the recorder's own wrappers, whole", "ns per iteration", "× untraced (same process)", "ns per event"],
             function_rows,
             "The same wrappers in one process: " + caption,
+        )
+    )
+    cpu_rows = []
+    for kind, label in WORKLOADS:
+        runs = interleaved[kind]
+        u, t = runs["untraced"], runs["traced"]
+        best = (min(t) - min(u)) / EVENTS_PER_ITERATION
+        cpu_rows.append(
+            [
+                label,
+                Stat.of(u).cell(),
+                Stat.of(t).cell(),
+                ratios(t, u).cell(2),
+                num(min(t) / min(u), 2),
+                num(best, 0),
+                f"≤ {LIMITS[kind]:g}x",
+            ]
+        )
+    section.tables.append(
+        Table(
+            [
+                "workload",
+                "untraced CPU ns/iter",
+                "traced CPU ns/iter",
+                "traced / untraced",
+                "lowest traced / lowest untraced",
+                "recorder CPU ns per event (lowest)",
+                "target",
+            ],
+            cpu_rows,
+            f"The loops above in one process, untraced and traced in turn ({interleaved['repeats']} turns of "
+            f"{interleaved['n']:,} iterations each), in this thread's CPU time: time other processes had the "
+            "CPU is left out, so on a shared machine this is the steadier ratio; median (min–max) over the turns",
         )
     )

@@ -65,6 +65,25 @@ def _libc_mmap() -> Any:
 
 
 _mmap = _libc_mmap()
+_MADV_POPULATE_WRITE = 23  # Linux 5.14 and later; older kernels say EINVAL and pages fault in one by one
+
+
+def _libc_madvise() -> Any:
+    fn = ctypes.CDLL(None, use_errno=True).madvise
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    return fn
+
+
+_madvise = _libc_madvise()
+
+
+def _populate(addr: int, length: int) -> None:
+    """Fault a reserved chunk's pages in now, writable: one call per chunk instead of a page fault every 4 KiB.
+
+    The blocks are already reserved (no SIGBUS); the pages are the file's, in the page cache, as when written.
+    """
+    _madvise(addr, length, _MADV_POPULATE_WRITE)
 
 
 class Problems:
@@ -124,6 +143,8 @@ class ThreadLog:
             raise LogError(f"cannot make the log {path} ({exc.strerror})") from None
         finally:
             _os_close(fd)
+        self.addr = addr
+        _populate(addr, FIRST_CHUNK)
         self.buf = memoryview((ctypes.c_char * FILE_SIZE).from_address(addr)).cast("B")
         self.q = self.buf.cast("Q")
         self.limit = FIRST_CHUNK
@@ -160,6 +181,7 @@ class ThreadLog:
                 self._reserve(fd, self.limit, new_limit - self.limit)
             finally:
                 _os_close(fd)
+            _populate(self.addr + self.limit, new_limit - self.limit)
             self.limit = new_limit
             return True
         except OSError:
