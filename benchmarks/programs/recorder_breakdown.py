@@ -21,7 +21,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
 import ipctrace.record.hot_generated as hot  # noqa: E402 - after the path is set
-from ipctrace.record import layout, log, start_recording, stop_recording  # noqa: E402
+from ipctrace.record import heads, layout, log, start_recording, stop_recording  # noqa: E402
 
 
 def main() -> None:
@@ -32,8 +32,8 @@ def main() -> None:
     cache: dict = {}
     frame = sys._getframe(0)
     key = id(frame.f_code) + frame.f_lasti
-    send = lg.send_entry(cache, key, frame, layout.CALL_IDS["write"], wfd, (15, 123456, 1), 1)
-    receive = lg.receive_entry({}, key, frame, layout.CALL_IDS["read"], r, (15, 123456, 1), 1)
+    send = heads.send_entry(lg, cache, key, frame, layout.CALL_IDS["write"], wfd, (15, 123456, 1), 1)
+    receive = heads.receive_entry(lg, {}, key, frame, layout.CALL_IDS["read"], r, (15, 123456, 1), 1)
     orig_write, orig_read = hot._orig_os_write, hot._orig_os_read
     orig_send, orig_recv = hot._orig_socket_send, hot._orig_socket_recv
 
@@ -74,7 +74,7 @@ def main() -> None:
         q=lg.q,
         send=send,
         receive=receive,
-        head=log.HEAD_PACK,
+        head=heads.HEAD_PACK,
         old_head=layout.HOT.pack_into,
         sent=layout.SENT.pack_into,
     )
@@ -114,7 +114,7 @@ def main() -> None:
     t(
         "the site's record head: dict get + 3 checks",
         "c = cache.get(key); c is None or c[0] is not ep or c[1] != wfd or c[2] != 1",
-        "made once per call site, descriptor, endpoint and size (log.ThreadLog.send_entry)",
+        "made once per call site, descriptor, endpoint and size (heads.send_entry)",
     )
     t(
         "reserve the record (read and advance the cursor)",

@@ -16,7 +16,8 @@ import time
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
-from ipctrace.record.log import HEAD_PACK, TLS, ThreadLog, received_pack
+from ipctrace.record.heads import HEAD_PACK, receive_entry, received_pack, send_entry
+from ipctrace.record.log import TLS, ThreadLog
 
 #: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
 FLAGGED = {}
@@ -42,6 +43,8 @@ _now = time.time_ns
 _FAILED = core.FAILED
 _ThreadLog = ThreadLog  # its GATE: the explorer's hook (gate.py), None when not exploring
 _head_pack = HEAD_PACK
+_send_entry = send_entry
+_receive_entry = receive_entry
 _received = received_pack
 _sent_pack = L.SENT.pack_into
 _t1_pack = L.T1.pack_into
@@ -82,7 +85,7 @@ def os_write(fd, data, /):
         cache = lg.caches[0]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.send_entry(cache, k, f, 17, fd, ep, n)
+            c = _send_entry(lg, cache, k, f, 17, fd, ep, n)
         pack = c[3]
         if pack is None:
             pos = -1
@@ -149,7 +152,7 @@ def os_read(fd, n, /):
         cache = lg.caches[1]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.receive_entry(cache, k, f, 16, fd, ep, n)
+            c = _receive_entry(lg, cache, k, f, 16, fd, ep, n)
         if c[3] is None:
             pos = -1
         else:
@@ -224,7 +227,7 @@ def socket_send(self, data, flags=0, /):
         cache = lg.caches[2]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.send_entry(cache, k, f, 28, fd, ep, n)
+            c = _send_entry(lg, cache, k, f, 28, fd, ep, n)
         pack = c[3]
         if pack is None:
             pos = -1
@@ -298,7 +301,7 @@ def socket_sendall(self, data, flags=0, /):
         cache = lg.caches[3]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.send_entry(cache, k, f, 29, fd, ep, n)
+            c = _send_entry(lg, cache, k, f, 29, fd, ep, n)
         pack = c[3]
         if pack is None:
             pos = -1
@@ -366,7 +369,7 @@ def socket_recv(self, n, flags=0, /):
         cache = lg.caches[4]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.receive_entry(cache, k, f, 32, fd, ep, n)
+            c = _receive_entry(lg, cache, k, f, 32, fd, ep, n)
         if c[3] is None:
             pos = -1
         else:
@@ -436,7 +439,7 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
         cache = lg.caches[5]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.receive_entry(cache, k, f, 33, fd, ep, n)
+            c = _receive_entry(lg, cache, k, f, 33, fd, ep, n)
         if c[3] is None:
             pos = -1
         else:
@@ -510,7 +513,7 @@ def file_write(self, b, /):
         cache = lg.caches[6]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.send_entry(cache, k, f, 17, fd, ep, n)
+            c = _send_entry(lg, cache, k, f, 17, fd, ep, n)
         pack = c[3]
         if pack is None:
             pos = -1
@@ -578,7 +581,7 @@ def file_readinto(self, b, /):
         cache = lg.caches[7]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.receive_entry(cache, k, f, 16, fd, ep, n)
+            c = _receive_entry(lg, cache, k, f, 16, fd, ep, n)
         if c[3] is None:
             pos = -1
         else:
@@ -651,7 +654,7 @@ def file_read(self, asked=-1, /):
         cache = lg.caches[8]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.receive_entry(cache, k, f, 16, fd, ep, n)
+            c = _receive_entry(lg, cache, k, f, 16, fd, ep, n)
         if c[3] is None:
             pos = -1
         else:

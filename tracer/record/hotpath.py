@@ -7,7 +7,7 @@ receive) into hot_generated.py instead of calling helpers. Per call they do what
 before: the caller's frame (its code object and instruction are the call site's key), the fd table
 (`endpoints.TABLE`), two clock reads and three stores into the log. Everything else in a record's
 head (call, kind, length, fd, flags, site, endpoint, size) is the same each time a call site runs on
-one descriptor with one size, so it is packed once (`ThreadLog.send_entry`, `receive_entry`), kept
+one descriptor with one size, so it is packed once (heads.py), kept
 per site and checked against the descriptor, its endpoint (by identity: the table makes a new tuple
 when what a number names changes) and the size. What they store is FORMAT.md's record.
 
@@ -52,7 +52,7 @@ def {name}({signature}):
         cache = lg.caches[{slot}]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.send_entry(cache, k, f, {call_id}, fd, ep, n)
+            c = _send_entry(lg, cache, k, f, {call_id}, fd, ep, n)
         pack = c[3]
         if pack is None:
             pos = -1
@@ -117,7 +117,7 @@ def {name}({signature}):
         cache = lg.caches[{slot}]
         c = cache.get(k)
         if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
-            c = lg.receive_entry(cache, k, f, {call_id}, fd, ep, n)
+            c = _receive_entry(lg, cache, k, f, {call_id}, fd, ep, n)
         if c[3] is None:
             pos = -1
         else:
@@ -304,7 +304,8 @@ import time
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
-from ipctrace.record.log import HEAD_PACK, TLS, ThreadLog, received_pack
+from ipctrace.record.heads import HEAD_PACK, receive_entry, received_pack, send_entry
+from ipctrace.record.log import TLS, ThreadLog
 
 #: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
 FLAGGED = {}
@@ -330,6 +331,8 @@ _now = time.time_ns
 _FAILED = core.FAILED
 _ThreadLog = ThreadLog  # its GATE: the explorer's hook (gate.py), None when not exploring
 _head_pack = HEAD_PACK
+_send_entry = send_entry
+_receive_entry = receive_entry
 _received = received_pack
 _sent_pack = L.SENT.pack_into
 _t1_pack = L.T1.pack_into
@@ -339,9 +342,9 @@ _err_pack = L.ERR.pack_into
 
 def generate() -> str:
     """The source of hot_generated.py."""
-    from ipctrace.record.log import HOT_WRAPPERS
+    from ipctrace.record.heads import HOT_WRAPPERS
 
-    assert len(SPECS) == HOT_WRAPPERS, "log.HOT_WRAPPERS: one cache of heads per hot wrapper"
+    assert len(SPECS) == HOT_WRAPPERS, "heads.HOT_WRAPPERS: one cache of heads per hot wrapper"
     out = [_HEADER]
     for slot, (name, kind, orig, call, what, parts) in enumerate(SPECS):
         template = _SEND if kind == "send" else _RECEIVE

@@ -12,7 +12,6 @@ from __future__ import annotations
 import ctypes
 import importlib.util
 import os
-import struct
 import sys
 import threading
 import time
@@ -20,6 +19,7 @@ from _thread import _local as _thread_local
 from typing import Any
 
 import ipctrace.record.layout as L
+from ipctrace.record.heads import HOT_WRAPPERS
 
 _os_open = os.open
 _os_write = os.write
@@ -114,8 +114,8 @@ class ThreadLog:
     def __init__(self, folder: str, pid: int, ppid: int, tid: int, cap: int) -> None:
         self.pid, self.tid, self.cap = pid, tid, cap
         self.folder = folder
-        self.sites: dict[int, tuple[int, object]] = {}  # site_key(frame) -> (site id, code kept alive)
-        #: One dict per hot-path wrapper (hotpath.SPECS, by index): site key -> the record head it writes there.
+        self.sites: dict[int, tuple[int, object]] = {}  # id(code) + f_lasti -> (site id, code kept alive)
+        #: One dict per hot-path wrapper (hotpath.SPECS, by index): site key -> its record head (heads.py).
         self.caches: list[dict[int, tuple[Any, ...]]] = [{} for _ in range(HOT_WRAPPERS)]
         self.skipped = 0
         self.problems: Problems | None = None  # where a full log is said (the process's recorder)
@@ -258,55 +258,6 @@ class ThreadLog:
             self.buf[pos + _HEAD : pos + _HEAD + data_len] = data
         return pos
 
-    def send_entry(self, cache: dict, key: int, f: Any, call: int, fd: int, ep: Any, n: int) -> tuple[Any, ...]:
-        """What a hot send at call site `key` (frame `f`, None: no Python frame) on `fd` with `n` bytes writes.
-
-        (ep, fd, n, pack, first 8 bytes, bytes 16-96, length, 0): `pack(buf, pos, first, t0, rest, payload)`
-        stores the record's head and payload in one call, with res and size already n (what a send that
-        moves every byte returns: its end then stores t1 alone); pack is None for a call not recorded.
-        Made once, kept until the site is used with another descriptor, endpoint or size.
-        """
-        site = 0 if f is None else self._site_of(key, f)
-        if site < 0:
-            entry: tuple[Any, ...] = (ep, fd, n, None, b"", b"", 0, 0)
-        else:
-            cap = self.cap
-            dlen = n if n <= cap else cap
-            flags = _HOT_FLAGS | (L.F_CAPPED if n > cap else 0)
-            length = (_HEAD + dlen + 7) & ~7
-            dev, ino, kind = ep or _NO_EP
-            first = L.FIRST.pack(call, L.IN_PROGRESS, kind, length)
-            rest = _REST.pack(fd, flags, site, dev, ino, n, dlen) + _SENT_END.pack(n, n)
-            entry = (ep, fd, n, _send_pack(dlen), first, rest, length, 0)
-        cache[key] = entry
-        return entry
-
-    def receive_entry(self, cache: dict, key: int, f: Any, call: int, fd: int, ep: Any, n: int) -> tuple[Any, ...]:
-        """What a hot receive asking `n` bytes writes (as `send_entry`); its 4th item stores a full end.
-
-        (ep, fd, n, end, first, rest, length, room): the head is stored with `HEAD_PACK`, and a receive that
-        got `room` bytes (the payload kept) or more ends with `end(buf, pos + 56, room, t1, size, size, data)`.
-        """
-        site = 0 if f is None else self._site_of(key, f)
-        if site < 0:
-            entry: tuple[Any, ...] = (ep, fd, n, None, b"", b"", 0, 0)
-        else:
-            cap = self.cap
-            room = n if n <= cap else cap
-            if room < 0:
-                room = 0
-            length = (_HEAD + room + 7) & ~7
-            dev, ino, kind = ep or _NO_EP
-            first = L.FIRST.pack(call, L.IN_PROGRESS, kind, length)
-            rest = _REST.pack(fd, _HOT_FLAGS, site, dev, ino, n, 0)
-            entry = (ep, fd, n, received_pack(room), first, rest, length, room)
-        cache[key] = entry
-        return entry
-
-    def _site_of(self, key: int, f: Any) -> int:
-        got = self.sites.get(key)
-        return got[0] if got is not None else self.new_site(f)
-
     def sent(self, pos: int, res: int) -> None:
         """Complete a send begun by `hot`: its result (bytes taken), then (last) its state."""
         t1 = _now()
@@ -446,35 +397,6 @@ class ThreadLog:
 
 
 _NO_EP = (0, 0, 0)
-#: The hot wrappers (hotpath.SPECS): each has its own cache of record heads in every ThreadLog.
-HOT_WRAPPERS = 9
-_HOT_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
-#: Bytes 16-60 of a record's head: fd, flags, site, dev, ino, asked, data_len.
-_REST = struct.Struct("<iIQQQqI")
-#: Bytes 60-96 of a send's head as begun: res and size as a complete send ends (read only once state is done).
-_SENT_END = struct.Struct("<12xqq8x")
-#: A hot record's bytes 0-60 from its two constant parts and t0 (a receive's head; its payload comes at the end).
-HEAD_PACK = struct.Struct("<8sq44s").pack_into
-_SEND_PACKS: dict[int, Any] = {}
-_RECEIVED_PACKS: dict[int, Any] = {}
-
-
-def _send_pack(dlen: int) -> Any:
-    """Stores a send's whole head and its `dlen` payload bytes (at 96) in one call."""
-    got = _SEND_PACKS.get(dlen)
-    if got is None:
-        got = _SEND_PACKS[dlen] = struct.Struct(f"<8sq80s{dlen}s").pack_into
-    return got
-
-
-def received_pack(kept: int) -> Any:
-    """Stores a receive's end (data_len, t1, res, size at 56-88) and the first `kept` bytes of its payload (at 96)."""
-    got = _RECEIVED_PACKS.get(kept)
-    if got is None:
-        got = _RECEIVED_PACKS[kept] = struct.Struct(f"<I4xqqq8x{kept}s").pack_into
-    return got
-
-
 _hot_pack = L.HOT.pack_into
 _sent_pack = L.SENT.pack_into
 _received_pack = L.RECEIVED.pack_into
