@@ -190,6 +190,67 @@ def test_a_line_buffered_before_fork_is_written_by_each_process_that_flushes_it(
     assert (result.outdir / "main.out").read_bytes() == b"printed once, before fork\n" * copies
 
 
+_ONE_SITE = """
+import json, os, socket, sys
+pipes = [os.pipe(), os.pipe()]
+def put(fd, data):
+    return os.write(fd, data)  # one call site: other descriptors, endpoints and sizes each time
+sizes = []
+for i, data in enumerate([b"a", b"bb", b"cc", bytearray(b"ddd"), memoryview(b"eeee"), b"f" * 5000]):
+    r, w = pipes[i % 2]
+    sizes.append([w, put(w, data), os.read(r, 8192) == bytes(data)])
+a, b = socket.socketpair()
+a.setblocking(False)
+big = b"x" * (1 << 22)
+moved = a.send(big)  # more than the socket holds: a partial send
+try:
+    a.send(big)
+    failed = None
+except BlockingIOError as exc:
+    failed = exc.errno
+r, w = os.pipe()
+os.set_blocking(w, False)
+partial = os.write(w, big)
+r, w = os.pipe()
+os.set_blocking(r, False)
+raw = open(r, "rb", buffering=0)
+empty = [raw.read(10), raw.readinto(bytearray(10))]  # nothing to read: None, as untraced
+os.write(w, b"later")
+got = [raw.read(3), raw.readinto(into := bytearray(10)), bytes(into[:2])]
+print(json.dumps({"sizes": sizes, "moved": moved, "failed": failed, "partial": partial, "empty": empty,
+                  "got": [g.decode() if isinstance(g, bytes) else g for g in got]}))
+"""
+
+
+def test_one_call_site_with_other_descriptors_sizes_and_partial_or_failed_sends_is_recorded_as_it_ran(tmp_path):
+    program = tmp_path / "site.py"
+    program.write_text(_ONE_SITE)
+    out = subprocess.run(
+        [sys.executable, str(program)], env=tracing_environment(str(tmp_path / "logs")), capture_output=True, check=True
+    )
+    seen = json.loads(out.stdout)
+    assert all(same for _, _, same in seen["sizes"]), "the program read what it wrote"
+    records, problems = read_logs(tmp_path / "logs")
+    assert not problems.sentences()
+    writes = [r for r in records if r["call"] == "write"]
+    put = [w for w in writes if w["site"][2] == "put"]
+    assert [[w["fd"], w["res"], w["size"]] for w in put] == [[fd, n, n] for fd, n, _ in seen["sizes"]]
+    assert [w["data"] for w in put] == [b"a", b"bb", b"cc", b"ddd", b"eeee", b"f" * 4096]
+    assert put[-1]["flags"] == ["capped"] and put[-1]["args"] == {"n": 5000}
+    pipe_ep = {r["res"][1]: r["ep"] for r in [r for r in records if r["call"] == "pipe"][:2]}
+    assert len({tuple(ep) for ep in pipe_ep.values()}) == 2
+    assert [w["ep"] for w in put] == [pipe_ep[w["fd"]] for w in put], "each write on its own pipe's endpoint"
+    send, again = [r for r in records if r["call"] == "send"]
+    assert send["res"] == send["size"] == seen["moved"] < 1 << 22 and send["args"] == {"n": 1 << 22}
+    assert again["err"] == "EAGAIN" and "size" not in again and "res" not in again
+    (partial,) = [w for w in writes if w["args"] == {"n": 1 << 22}]
+    assert partial["res"] == partial["size"] == seen["partial"] < 1 << 22 and len(partial["data"]) == 4096
+    assert seen["empty"] == [None, None] and seen["got"] == ["lat", 2, "er"]
+    raw_reads = [r for r in records if r["call"] == "read"][-4:]
+    assert [r.get("err") for r in raw_reads] == ["EAGAIN", "EAGAIN", None, None]
+    assert [r.get("data") for r in raw_reads[2:]] == [b"lat", b"er"]
+
+
 def test_each_call_knows_the_line_of_the_program_that_made_it(tmp_path):
     program = tmp_path / "site.py"
     program.write_text("import os\nr, w = os.pipe()\n\n\ndef f():\n    os.write(w, b'x')\n\n\nf()\nos.read(r, 1)\n")

@@ -6,7 +6,8 @@ networkx) and never raises into the program. The log format is FORMAT.md beside 
 
 Modules: `layout` (the format's constants), `log` (per-thread memory-mapped logs), `endpoints`
 (the descriptor table), `core` (what every wrapper shares: the gate, never-raise helpers),
-`wrap_os`, `wrap_socket`, `wrap_io`, `wrap_process`, `wrap_select` (the wrappers), `patches`
+`hotpath` (the generator of `hot_generated`, the data calls' wrappers), `heads` (their record heads, made
+once per call site), `wrap_os`, `wrap_socket`, `wrap_io`, `wrap_process`, `wrap_select` (the wrappers), `patches`
 (install and uninstall), `reader`.
 """
 

@@ -16,7 +16,8 @@ import time
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
-from ipctrace.record.log import _NO_EP, TLS
+from ipctrace.record.heads import HEAD_PACK, receive_entry, received_pack, send_entry
+from ipctrace.record.log import TLS, ThreadLog
 
 #: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
 FLAGGED = {}
@@ -35,16 +36,17 @@ def _failed(lg, pos, exc):
 
 
 _problem = core.problem
+_table_get = TABLE.get  # TABLE is never rebound
 _mv = memoryview
 _getframe = sys._getframe
 _now = time.time_ns
-_HEAD = L.HEAD
-_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
-_CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
-_hot_pack = L.HOT.pack_into
+_ThreadLog = ThreadLog  # its GATE: the explorer's hook (gate.py), None when not exploring
+_head_pack = HEAD_PACK
+_send_entry = send_entry
+_receive_entry = receive_entry
+_received = received_pack
 _sent_pack = L.SENT.pack_into
-_received_pack = L.RECEIVED.pack_into
 _t1_pack = L.T1.pack_into
 _err_pack = L.ERR.pack_into
 
@@ -61,28 +63,34 @@ def os_write(fd, data, /):
     if lg is None:
         return _orig_os_write(fd, data)
     try:
-        fd = fd
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(17, fd)
+        pass
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(17, fd)
+        if type(data) is bytes:
+            n = len(data)
+            payload = data
+        else:
+            view = _mv(data).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[0]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _send_entry(lg, cache, k, f, 17, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -90,11 +98,8 @@ def os_write(fd, data, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 17, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -107,7 +112,10 @@ def os_write(fd, data, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, res, res)
+                if res == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, res, res)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record os.write")
@@ -128,25 +136,27 @@ def os_read(fd, n, /):
     if lg is None:
         return _orig_os_read(fd, n)
     try:
-        fd = fd
-        ep = TABLE.get(fd) or endpoint(fd)
         pass
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(16, fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(16, fd)
+        pass
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[1]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _receive_entry(lg, cache, k, f, 16, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -154,10 +164,8 @@ def os_read(fd, n, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 16, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -171,14 +179,11 @@ def os_read(fd, n, /):
         try:
             if lg.alive:
                 size = len(result)
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                room = c[7]
+                if size < room:
+                    _received(size)(buf, pos + 56, size, t1, size, size, result)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = result[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record os.read")
@@ -201,27 +206,33 @@ def socket_send(self, data, flags=0, /):
         return _orig_socket_send(self, data)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(28, fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(28, fd)
+        if type(data) is bytes:
+            n = len(data)
+            payload = data
+        else:
+            view = _mv(data).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[2]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _send_entry(lg, cache, k, f, 28, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -229,11 +240,8 @@ def socket_send(self, data, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 28, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -246,7 +254,10 @@ def socket_send(self, data, flags=0, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, res, res)
+                if res == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, res, res)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.send")
@@ -269,27 +280,33 @@ def socket_sendall(self, data, flags=0, /):
         return _orig_socket_sendall(self, data)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = data if type(data) is bytes else _mv(data).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(29, fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(29, fd)
+        if type(data) is bytes:
+            n = len(data)
+            payload = data
+        else:
+            view = _mv(data).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[3]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _send_entry(lg, cache, k, f, 29, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -297,11 +314,8 @@ def socket_sendall(self, data, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 29, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -314,7 +328,10 @@ def socket_sendall(self, data, flags=0, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, n, n)
+                if n == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, n, n)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.sendall")
@@ -337,24 +354,26 @@ def socket_recv(self, n, flags=0, /):
         return _orig_socket_recv(self, n)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(32, fd)
         pass
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(32, fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[4]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _receive_entry(lg, cache, k, f, 32, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -362,10 +381,8 @@ def socket_recv(self, n, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 32, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -379,14 +396,11 @@ def socket_recv(self, n, flags=0, /):
         try:
             if lg.alive:
                 size = len(result)
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                room = c[7]
+                if size < room:
+                    _received(size)(buf, pos + 56, size, t1, size, size, result)
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = result[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.recv")
@@ -409,25 +423,27 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
         return _orig_socket_recv_into(self, buffer, nbytes)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(33, fd)
         view = _mv(buffer).cast("B")
         n = nbytes or len(view)
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(33, fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[5]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _receive_entry(lg, cache, k, f, 33, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -435,10 +451,8 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 33, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -452,14 +466,11 @@ def socket_recv_into(self, buffer, nbytes=0, flags=0, /):
         try:
             if lg.alive:
                 size = result
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                room = c[7]
+                if size < room:
+                    _received(size)(buf, pos + 56, size, t1, size, size, view[:room].tobytes())
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = view[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    c[3](buf, pos + 56, room, t1, size, size, view[:room].tobytes())
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record socket.recv_into")
@@ -481,27 +492,33 @@ def file_write(self, b, /):
         return _orig_file_write(self, b)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = b if type(b) is bytes else _mv(b).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE(17, fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(17, fd)
+        if type(b) is bytes:
+            n = len(b)
+            payload = b
+        else:
+            view = _mv(b).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[6]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _send_entry(lg, cache, k, f, 17, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -509,11 +526,8 @@ def file_write(self, b, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 17, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -526,7 +540,10 @@ def file_write(self, b, /):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, (res or 0), (res or 0))
+                if (res or 0) == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, (res or 0), (res or 0))
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record a file object's write")
@@ -548,25 +565,27 @@ def file_readinto(self, b, /):
         return _orig_file_readinto(self, b)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(16, fd)
         view = _mv(b).cast("B")
         n = len(view)
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(16, fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[7]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _receive_entry(lg, cache, k, f, 16, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -574,10 +593,8 @@ def file_readinto(self, b, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 16, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -591,14 +608,15 @@ def file_readinto(self, b, /):
         try:
             if lg.alive:
                 size = result
-                if size is None:  # a non-blocking file object with nothing to read
+                if size is None:
                     _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                    _err_pack(buf, pos + 88, 11)  # EAGAIN
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = view[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, view[:room].tobytes())
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, view[:room].tobytes())
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record a file object's read")
@@ -621,24 +639,26 @@ def file_read(self, asked=-1, /):
         return _orig_file_read(self, asked)
     try:
         fd = self.fileno()
-        ep = TABLE.get(fd) or endpoint(fd)
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate(16, fd)
         n = asked
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE(16, fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[8]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _receive_entry(lg, cache, k, f, 16, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -646,10 +666,8 @@ def file_read(self, asked=-1, /):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, 16, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -663,14 +681,15 @@ def file_read(self, asked=-1, /):
         try:
             if lg.alive:
                 size = None if result is None else len(result)
-                if size is None:  # a non-blocking file object with nothing to read
+                if size is None:
                     _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
+                    _err_pack(buf, pos + 88, 11)  # EAGAIN
                 else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = result[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                    room = c[7]
+                    if size < room:
+                        _received(size)(buf, pos + 56, size, t1, size, size, result)
+                    else:
+                        c[3](buf, pos + 56, room, t1, size, size, result)
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record a file object's read")

@@ -1,10 +1,15 @@
 """The hot path: wrappers of the calls that move bytes (os.read/write, send/recv, file objects' raw I/O).
 
 Each is one Python function with the log's reservation and stores written out inline: a Python
-function call costs about 60-100 ns here against a budget of about 1 µs per recorded call
-(benchmarks/RESULTS.md), so the wrappers are generated from two templates (a send, a receive)
-into hot_generated.py instead of calling helpers. What they store is FORMAT.md's record, as
-`ThreadLog.hot`, `sent`, `received` and `failed` store it.
+function call costs about 60-100 ns here against a budget of well under 1 µs per recorded call
+(benchmarks/RESULTS.md, section 1), so the wrappers are generated from two templates (a send, a
+receive) into hot_generated.py instead of calling helpers. Per call they do what cannot be known
+before: the caller's frame (its code object and instruction are the call site's key), the fd table
+(`endpoints.TABLE`), two clock reads and three stores into the log. Everything else in a record's
+head (call, kind, length, fd, flags, site, endpoint, size) is the same each time a call site runs on
+one descriptor with one size, so it is packed once (heads.py), kept
+per site and checked against the descriptor, its endpoint (by identity: the table makes a new tuple
+when what a number names changes) and the size. What they store is FORMAT.md's record.
 
     python -m ipctrace.record.hotpath > tracer/record/hot_generated.py
 """
@@ -25,28 +30,34 @@ def {name}({signature}):
     if lg is None:
         return {call}
     try:
-        fd = {fd}
-        ep = TABLE.get(fd) or endpoint(fd)
-        view = {data} if type({data}) is bytes else _mv({data}).cast("B")
-        n = len(view)
-        flags = _FLAGS
-        if n > lg.cap:
-            view = view[: lg.cap]
-            flags |= _CAPPED
-        dlen = len(view)
-        if lg.GATE is not None:
-            lg.GATE({call_id}, fd)
+        {fd_line}
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate({call_id}, fd)
+        if type({data}) is bytes:
+            n = len({data})
+            payload = {data}
+        else:
+            view = _mv({data}).cast("B")
+            n = len(view)
+            payload = view[: lg.cap].tobytes()
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[{slot}]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _send_entry(lg, cache, k, f, {call_id}, fd, ep, n)
+        pack = c[3]
+        if pack is None:
             pos = -1
         else:
-            length = (_HEAD + dlen + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -54,11 +65,8 @@ def {name}({signature}):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, {call_id}, 1, ep[2], length, _now(), fd, flags, site, ep[0], ep[1], n, dlen)
-                buf[pos + _HEAD : pos + _HEAD + dlen] = view
+                pack(buf, pos, c[4], _now(), c[5], payload)
     except Exception:
         pos = _FAILED
     try:
@@ -71,7 +79,10 @@ def {name}({signature}):
         t1 = _now()
         try:
             if lg.alive:
-                _sent_pack(buf, pos + 64, t1, {size}, {size})
+                if {size} == n:  # res and size were stored with the head: what a complete send returns
+                    lg.q[(pos >> 3) + 8] = t1
+                else:
+                    _sent_pack(buf, pos + 64, t1, {size}, {size})
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record {what}")
@@ -90,25 +101,27 @@ def {name}({signature}):
     if lg is None:
         return {call}
     try:
-        fd = {fd}
-        ep = TABLE.get(fd) or endpoint(fd)
+        {fd_line}
+        gate = _ThreadLog.GATE
+        if gate is not None:
+            gate({call_id}, fd)
         {prepare}
-        room = n if n <= lg.cap else lg.cap
-        if room < 0:
-            room = 0
-        if lg.GATE is not None:
-            lg.GATE({call_id}, fd)
+        ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)
         except ValueError:  # called from C with no Python frame (a flush at interpreter exit)
-            site = 0
+            f = None
+            k = 0
         else:
-            got = lg.sites.get(f.f_lasti << 48 | id(f.f_code))
-            site = got[0] if got is not None else lg.new_site(f)
-        if site < 0:
+            k = id(f.f_code) + f.f_lasti
+        cache = lg.caches[{slot}]
+        c = cache.get(k)
+        if c is None or c[0] is not ep or c[1] != fd or c[2] != n:
+            c = _receive_entry(lg, cache, k, f, {call_id}, fd, ep, n)
+        if c[3] is None:
             pos = -1
         else:
-            length = (_HEAD + room + 7) & ~7
+            length = c[6]
             pos = lg.pos
             nxt = pos + length
             if nxt <= lg.limit:
@@ -116,10 +129,8 @@ def {name}({signature}):
             else:
                 pos = lg._grow_reserve(length)
             if pos >= 0:
-                if ep is None:
-                    ep = _NO_EP
                 buf = lg.buf
-                _hot_pack(buf, pos, {call_id}, 1, ep[2], length, _now(), fd, _FLAGS, site, ep[0], ep[1], n, 0)
+                _head_pack(buf, pos, c[4], _now(), c[5])
     except Exception:
         pos = _FAILED
     try:
@@ -133,14 +144,11 @@ def {name}({signature}):
         try:
             if lg.alive:
                 {got}
-                if size is None:  # a non-blocking file object with nothing to read
-                    _t1_pack(buf, pos + 64, t1)
-                    _err_pack(buf, pos + 88, 11)
-                else:
-                    kept = size if size <= room else room
-                    if kept:
-                        buf[pos + _HEAD : pos + _HEAD + kept] = {data}[:kept]
-                    _received_pack(buf, pos + 56, kept, t1, size, size)
+                {nothing}room = c[7]
+                {indent}if size < room:
+                {indent}    _received(size)(buf, pos + 56, size, t1, size, size, {data})
+                {indent}else:
+                {indent}    c[3](buf, pos + 56, room, t1, size, size, {data})
                 buf[pos + 2] = 2
         except Exception:
             _problem(lg, "could not record {what}")
@@ -149,6 +157,12 @@ def {name}({signature}):
     return result
 """
 
+
+_NOTHING = """if size is None:
+                    _t1_pack(buf, pos + 64, t1)
+                    _err_pack(buf, pos + 88, 11)  # EAGAIN
+                else:
+                    """
 
 #: Every hot-path wrapper: (generated name, template, the original it wraps, call name, what, parts).
 SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
@@ -226,7 +240,7 @@ SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
             prepare='view = _mv(buffer).cast("B")\n        n = nbytes or len(view)',
             call="_orig(self, buffer, nbytes)",
             got="size = result",
-            data="view",
+            data="view[:room].tobytes()",
         ),
     ),
     (
@@ -249,7 +263,8 @@ SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
             prepare='view = _mv(b).cast("B")\n        n = len(view)',
             call="_orig(self, b)",
             got="size = result",
-            data="view",
+            data="view[:room].tobytes()",
+            may_be_none="yes",
         ),
     ),
     (
@@ -266,6 +281,7 @@ SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
             call="_orig(self, asked)",
             got="size = None if result is None else len(result)",
             data="result",
+            may_be_none="yes",
         ),
     ),
 )
@@ -288,7 +304,8 @@ import time
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, endpoint
-from ipctrace.record.log import _NO_EP, TLS
+from ipctrace.record.heads import HEAD_PACK, receive_entry, received_pack, send_entry
+from ipctrace.record.log import TLS, ThreadLog
 
 #: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
 FLAGGED = {}
@@ -307,16 +324,17 @@ def _failed(lg, pos, exc):
 
 
 _problem = core.problem
+_table_get = TABLE.get  # TABLE is never rebound
 _mv = memoryview
 _getframe = sys._getframe
 _now = time.time_ns
-_HEAD = L.HEAD
-_FLAGS = L.F_FD | L.F_ASKED | L.F_RES | L.F_SIZE
-_CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
-_hot_pack = L.HOT.pack_into
+_ThreadLog = ThreadLog  # its GATE: the explorer's hook (gate.py), None when not exploring
+_head_pack = HEAD_PACK
+_send_entry = send_entry
+_receive_entry = receive_entry
+_received = received_pack
 _sent_pack = L.SENT.pack_into
-_received_pack = L.RECEIVED.pack_into
 _t1_pack = L.T1.pack_into
 _err_pack = L.ERR.pack_into
 '''
@@ -324,11 +342,21 @@ _err_pack = L.ERR.pack_into
 
 def generate() -> str:
     """The source of hot_generated.py."""
+    from ipctrace.record.heads import HOT_WRAPPERS
+
+    assert len(SPECS) == HOT_WRAPPERS, "heads.HOT_WRAPPERS: one cache of heads per hot wrapper"
     out = [_HEADER]
-    for name, kind, orig, call, what, parts in SPECS:
+    for slot, (name, kind, orig, call, what, parts) in enumerate(SPECS):
         template = _SEND if kind == "send" else _RECEIVE
         parts = {"pre": "pass", "prepare": "pass", **parts}
-        code = template.format(name=name, call_id=f"{_call_id(call)}", what=what, **parts)
+        fd = parts.pop("fd")
+        parts["fd_line"] = "pass" if fd == "fd" else f"fd = {fd}"
+        if parts.pop("may_be_none", ""):  # a file object's read: None when non-blocking with nothing to read
+            parts["nothing"] = _NOTHING
+            parts["indent"] = "    "
+        else:
+            parts["nothing"] = parts["indent"] = ""
+        code = template.format(name=name, call_id=f"{_call_id(call)}", what=what, slot=slot, **parts)
         code = code.strip("\n").replace("_orig(", f"_orig_{name}(")
         out.append(f"\n\n_orig_{name} = {orig}\n\n\n{code}\n")
     return "".join(out)
