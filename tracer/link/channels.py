@@ -57,9 +57,10 @@ def _pipe_groups(events: Iterable[Event]) -> list[Group]:
     seen: set[int] = set()
     for e in events:
         ep = e.endpoint
-        if ep is not None and ep.kind.is_pipe and id(ep) not in seen:
+        if ep is not None and id(ep) not in seen:
             seen.add(id(ep))  # endpoints are shared objects: each is looked at once
-            first.setdefault(ep.inode, e.t0)
+            if ep.kind.is_pipe:
+                first.setdefault(ep.inode, e.t0)
     return [Group(ChannelKind.PIPE, t, (Direction("", ino, ino),)) for ino, t in first.items()]
 
 
@@ -229,8 +230,12 @@ def endpoints_of(events: Iterable[Event]) -> dict[Inode, Endpoint]:
     out: dict[Inode, Endpoint] = {}
     seen: set[int] = set()
     for e in events:
-        for ep in (e.endpoint, e.peer_endpoint):
-            if ep is not None and id(ep) not in seen:
-                seen.add(id(ep))
-                out.setdefault(ep.inode, ep)
+        ep = e.endpoint
+        if ep is not None and id(ep) not in seen:
+            seen.add(id(ep))
+            out.setdefault(ep.inode, ep)
+        ep = e.peer_endpoint
+        if ep is not None and id(ep) not in seen:
+            seen.add(id(ep))
+            out.setdefault(ep.inode, ep)
     return out

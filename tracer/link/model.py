@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from ipctrace.model import Endpoint, Event, EventKey, Inode, SockAddr, Trace
 
@@ -69,9 +69,12 @@ class GapKind(StrEnum):
     UNSEEN = "unseen"  # seen on the wire, but no recorded send or receive explains them
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class GroupId:
-    """Both directions of one pipe, socketpair or connection: `tcp#2` is the second TCP connection."""
+class GroupId(NamedTuple):
+    """Both directions of one pipe, socketpair or connection: `tcp#2` is the second TCP connection.
+
+    A tuple underneath (as `EventKey`): flows and channels are looked up by their ids once a flow,
+    and a tuple's hash and equality run in C.
+    """
 
     kind: ChannelKind
     number: int
@@ -80,9 +83,11 @@ class GroupId:
         return f"{self.kind}#{self.number}"
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class ChannelId:
-    """One direction of a group: `pipe#1`, `socketpair#1 a→b`, `tcp#1 127.0.0.1:54012→127.0.0.1:8080`."""
+class ChannelId(NamedTuple):
+    """One direction of a group: `pipe#1`, `socketpair#1 a→b`, `tcp#1 127.0.0.1:54012→127.0.0.1:8080`.
+
+    A tuple underneath, as `GroupId`.
+    """
 
     group: GroupId
     direction: str = ""  # a label for people; never read back
@@ -118,8 +123,7 @@ class Channel:
         return self.id.group.kind
 
 
-@dataclass(frozen=True, slots=True)
-class Flow:
+class Flow(NamedTuple):
     """A run of bytes that left one send and arrived in one receive.
 
     `send` is None for bytes a receive got that no traced send explains;
@@ -127,6 +131,9 @@ class Flow:
     datagram lost, or taken by a read nobody recorded). Offsets say where the
     run sits inside each call's payload, and (streams only) inside the
     channel's byte stream.
+
+    A tuple underneath (as `EventKey`): a trace has about one flow a receive, and a frozen dataclass
+    of eight fields took 2 µs to make (a tuple 0.2 µs).
     """
 
     channel: ChannelId
