@@ -13,6 +13,7 @@ assembled, into the typed fields of `Event`.
 
 from __future__ import annotations
 
+import operator
 import signal as _signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -102,6 +103,7 @@ _STREAM_KINDS = frozenset(
 STREAM_KINDS = _STREAM_KINDS
 PIPE_KINDS = frozenset({EndpointKind.PIPE, EndpointKind.FIFO})
 _DGRAM_KINDS = frozenset({EndpointKind.UDP, EndpointKind.UDP6, EndpointKind.UNIX_DGRAM, EndpointKind.UNIX_SEQPACKET})
+DATAGRAM_KINDS = _DGRAM_KINDS
 
 
 class Stream(StrEnum):
@@ -460,6 +462,8 @@ class Header:
     streams: Mapping[Inode, Stream] = field(default_factory=dict)
 
 
+_KEY_OF = operator.attrgetter("key")
+
 #: Legacy events (recorded per printed line, before output was recorded at the descriptor).
 _STREAM_CALLS = {Call.STDOUT: Stream.STDOUT, Call.STDERR: Stream.STDERR, Call.STDIN: Stream.STDIN}
 
@@ -468,7 +472,8 @@ _STREAM_CALLS = {Call.STDOUT: Stream.STDOUT, Call.STDERR: Stream.STDERR, Call.ST
 class Trace:
     """Everything one run recorded. Produced once by `ipctrace.load`, read by every consumer.
 
-    Lookups by pid and by event key are indexed once, when the trace is made.
+    Lookups by pid and by event key are indexed once, when first asked for (`ipctrace show` of a
+    million-event trace asks for neither: the two indexes took a second to make).
     """
 
     header: Header
@@ -476,26 +481,34 @@ class Trace:
     events: tuple[Event, ...]
     packets: tuple[Packet, ...] = ()
     _process_by_pid: dict[Pid, Process] = field(init=False, repr=False, compare=False)
-    _events_by_pid: dict[Pid, tuple[Event, ...]] = field(init=False, repr=False, compare=False)
-    _event_by_key: dict[EventKey, Event] = field(init=False, repr=False, compare=False)
+    _events_by_pid: dict[Pid, tuple[Event, ...]] | None = field(init=False, repr=False, compare=False)
+    _event_by_key: dict[EventKey, Event] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_pid: dict[Pid, list[Event]] = {}
-        for e in self.events:
-            by_pid.setdefault(e.pid, []).append(e)
         object.__setattr__(self, "_process_by_pid", {p.pid: p for p in self.processes})
-        object.__setattr__(self, "_events_by_pid", {pid: tuple(evs) for pid, evs in by_pid.items()})
-        object.__setattr__(self, "_event_by_key", {e.key: e for e in self.events})
+        object.__setattr__(self, "_events_by_pid", None)
+        object.__setattr__(self, "_event_by_key", None)
 
     def process(self, pid: Pid) -> Process | None:
         return self._process_by_pid.get(pid)
 
     def events_of(self, pid: Pid) -> tuple[Event, ...]:
-        return self._events_by_pid.get(pid, ())
+        by_pid = self._events_by_pid
+        if by_pid is None:
+            grouped: dict[Pid, list[Event]] = {}
+            for e in self.events:
+                grouped.setdefault(e.pid, []).append(e)
+            by_pid = {p: tuple(evs) for p, evs in grouped.items()}
+            object.__setattr__(self, "_events_by_pid", by_pid)
+        return by_pid.get(pid, ())
 
     def event(self, key: EventKey) -> Event:
+        by_key = self._event_by_key
+        if by_key is None:
+            by_key = dict(zip(map(_KEY_OF, self.events), self.events, strict=True))
+            object.__setattr__(self, "_event_by_key", by_key)
         try:
-            return self._event_by_key[key]
+            return by_key[key]
         except KeyError:
             raise KeyError(str(key)) from None
 

@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ipctrace.calls import CONNECTS, Call
+from ipctrace.calls import CONNECTS, RECEIVES, SENDS, Call
 from ipctrace.link.helpers import normalize, time_key
 from ipctrace.link.model import ChannelKind, Connection, EndpointInfo, GroupId, Side
 from ipctrace.link.sockets import SocketFacts
@@ -50,6 +50,10 @@ class Group:
     def ends(self) -> tuple[tuple[Inode, Side], ...]:
         """Each inode of the group with its side (a pipe's one inode has none)."""
         return self.sides or tuple((d.src, Side.NONE) for d in self.directions if d.src is not None)
+
+
+#: Calls that move bytes: most of a large trace, and none of them makes a socketpair or a connection.
+_MOVES_DATA = SENDS | RECEIVES
 
 
 def _pipe_groups(events: Iterable[Event]) -> list[Group]:
@@ -188,7 +192,8 @@ def _unix_groups(events: Sequence[Event]) -> list[Group]:
 
 def find_groups(events: Sequence[Event]) -> list[Group]:
     """Every pipe, socketpair, TCP and Unix connection, numbered `kind#k` in order of first appearance."""
-    found = [*_pipe_groups(events), *_socketpair_groups(events), *_tcp_groups(events), *_unix_groups(events)]
+    setup = [e for e in events if e.call not in _MOVES_DATA]  # what makes the other groups: no read or write
+    found = [*_pipe_groups(events), *_socketpair_groups(setup), *_tcp_groups(setup), *_unix_groups(setup)]
     counts: dict[ChannelKind, int] = defaultdict(int)
     numbered = []
     for g in sorted(found, key=lambda g: g.first):

@@ -263,18 +263,29 @@ class LinkedTrace:
         # 1-tuples would be 48 MB, and a list for each while building twice that.
         by_event: dict[EventKey, Any] = {}
         by_channel: dict[ChannelId, list[Flow]] = defaultdict(list)
+        channel, in_channel = None, []  # flows of one channel come one after another: look it up once
         for flow in self.flows:
-            by_channel[flow.channel].append(flow)
-            for key in (flow.send, flow.recv) if flow.recv != flow.send else (flow.send,):
-                if key is None:
-                    continue
-                got = by_event.get(key)
+            if flow.channel is not channel:
+                channel = flow.channel
+                in_channel = by_channel[channel]
+            in_channel.append(flow)
+            send, recv = flow.send, flow.recv
+            if send is not None:
+                got = by_event.get(send)
                 if got is None:
-                    by_event[key] = flow
+                    by_event[send] = flow
                 elif type(got) is list:
                     got.append(flow)
                 else:
-                    by_event[key] = [got, flow]
+                    by_event[send] = [got, flow]
+            if recv is not None and recv != send:
+                got = by_event.get(recv)
+                if got is None:
+                    by_event[recv] = flow
+                elif type(got) is list:
+                    got.append(flow)
+                else:
+                    by_event[recv] = [got, flow]
         for key, got in by_event.items():
             if type(got) is list:
                 by_event[key] = tuple(got)
