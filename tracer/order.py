@@ -100,25 +100,20 @@ class _Nodes:
         self.events = trace.events
         self.packets = tuple(sorted(trace.packets, key=lambda p: p.index))
         self.count = len(self.events) + len(self.packets)
-        # Node numbers by (pid, seq): an array per process while its seqs come one after another in the
-        # trace (one machine word an event, the usual case), a dict for a process whose seqs do not.
+        #: Each thread's node numbers in program order, and each process's (its threads merged, by seq).
+        self.threads = _threads(self.events)
+        self.by_pid = _by_pid(self.events, self.threads)
+        # Node numbers by (pid, seq): an array per process whose seqs are one after another (one machine
+        # word an event, the usual case), a dict for a process whose seqs are not (a later event wins).
         self.dense: dict[Pid, tuple[int, array[int]]] = {}
         self.sparse: dict[Pid, dict[int, int]] = {}
-        for i, e in enumerate(self.events):
-            pid, seq = e.pid, e.seq
-            sparse = self.sparse.get(pid)
-            if sparse is not None:
-                sparse[seq] = i
-                continue
-            dense = self.dense.get(pid)
-            if dense is None:
-                self.dense[pid] = (seq, array("q", [i]))
-            elif seq == dense[0] + len(dense[1]):
-                dense[1].append(i)
+        events = self.events
+        for pid, nums in self.by_pid.items():
+            seqs = [events[i].seq for i in nums]  # in order: one after another when they span no more
+            if seqs[-1] - seqs[0] == len(seqs) - 1:
+                self.dense[pid] = (seqs[0], array("q", nums))
             else:
-                del self.dense[pid]
-                self.sparse[pid] = {dense[0] + k: j for k, j in enumerate(dense[1])}
-                self.sparse[pid][seq] = i
+                self.sparse[pid] = {events[i].seq: i for i in sorted(nums)}
         base = len(self.events)
         self.by_packet = {p.index: base + i for i, p in enumerate(self.packets)}
 
@@ -175,6 +170,9 @@ class _Edges:
         return len(self.src)
 
 
+_THREAD_OF = operator.attrgetter("pid", "tid")
+
+
 def _in_seq_order(events: Sequence[Event], nums: list[int]) -> None:
     """Sort node numbers by their events' seq, unless they are in that order already."""
     seqs = [events[i].seq for i in nums]
@@ -185,30 +183,36 @@ def _in_seq_order(events: Sequence[Event], nums: list[int]) -> None:
 def _threads(events: Sequence[Event]) -> dict[tuple[Pid, int], list[int]]:
     """Node numbers of each thread's events, in program order."""
     threads: dict[tuple[Pid, int], list[int]] = defaultdict(list)
-    for i, e in enumerate(events):
-        threads[(e.pid, e.tid)].append(i)
+    for i, thread in enumerate(map(_THREAD_OF, events)):
+        threads[thread].append(i)
     for nums in threads.values():
         _in_seq_order(events, nums)
     return threads
 
 
-def _program_edges(nodes: _Nodes, edges: _Edges) -> dict[Pid, list[int]]:
-    """Consecutive events of each thread; a thread's first event after its process's first."""
-    events = nodes.events
-    threads = _threads(events)
-    first: dict[Pid, int] = {}
-    for (pid, _tid), nums in threads.items():
-        if pid not in first or events[nums[0]].seq < events[first[pid]].seq:
-            first[pid] = nums[0]
+def _by_pid(events: Sequence[Event], threads: Mapping[tuple[Pid, int], list[int]]) -> dict[Pid, list[int]]:
+    """Node numbers of each process's events, its threads merged, in seq order."""
     by_pid: dict[Pid, list[int]] = defaultdict(list)
     for (pid, _tid), nums in threads.items():
-        if nums[0] != first[pid]:
-            edges.add(first[pid], nums[0], EdgeKind.PROGRAM)
-        edges.chain(nums, EdgeKind.PROGRAM)
         by_pid[pid].extend(nums)
     for nums in by_pid.values():
         _in_seq_order(events, nums)
     return by_pid
+
+
+def _program_edges(nodes: _Nodes, edges: _Edges) -> dict[Pid, list[int]]:
+    """Consecutive events of each thread; a thread's first event after its process's first."""
+    events = nodes.events
+    threads = nodes.threads
+    first: dict[Pid, int] = {}
+    for (pid, _tid), nums in threads.items():
+        if pid not in first or events[nums[0]].seq < events[first[pid]].seq:
+            first[pid] = nums[0]
+    for (pid, _tid), nums in threads.items():
+        if nums[0] != first[pid]:
+            edges.add(first[pid], nums[0], EdgeKind.PROGRAM)
+        edges.chain(nums, EdgeKind.PROGRAM)
+    return nodes.by_pid
 
 
 def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges) -> None:

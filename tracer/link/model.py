@@ -251,7 +251,7 @@ class LinkedTrace:
     _packets_by_event: dict[EventKey, tuple[PacketLink, ...]] = field(init=False, repr=False)
     _channels: dict[ChannelId | str, Channel] = field(init=False, repr=False)
     _packet_links: dict[int, PacketLink] = field(init=False, repr=False)
-    _names: dict[tuple[Endpoint, PipeEnd | None], str] = field(init=False, repr=False)
+    _names: dict[tuple[int, PipeEnd | None], str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "_names", {})  # what `describe` said of each endpoint and end: said again
@@ -350,12 +350,14 @@ class LinkedTrace:
         """A human name for what the event's fd refers to ("pipe#1 read end", "TCP a → b"), or ''."""
         if isinstance(event, EventKey):
             event = self.trace.event(event)
-        if event.endpoint is None:
+        endpoint = event.endpoint
+        if endpoint is None:
             return ""
-        name_key = (event.endpoint, self.pipe_ends.get(event.key))
+        end = self.pipe_ends.get(event.key)
+        name_key = (id(endpoint), end)  # the trace, which holds its endpoints, outlives this table
         name = self._names.get(name_key)
         if name is None:
-            name = self._names[name_key] = self.describe_endpoint(*name_key)
+            name = self._names[name_key] = self.describe_endpoint(endpoint, end)
         return name
 
     def describe_endpoint(self, endpoint: Endpoint, end: PipeEnd | None = None) -> str:
