@@ -15,6 +15,7 @@ from enum import StrEnum
 from typing import Any, NamedTuple
 
 from ipctrace.model import Endpoint, Event, EventKey, Inode, SockAddr, Trace
+from ipctrace.perf import gc_paused
 
 
 class ChannelKind(StrEnum):
@@ -246,8 +247,8 @@ class LinkedTrace:
     endpoints: Mapping[Inode, EndpointInfo]
     pipe_ends: Mapping[EventKey, PipeEnd]  # the end of a pipe an event's fd was
     gaps: tuple[Gap, ...] = ()
-    _by_event: dict[EventKey, Flow | tuple[Flow, ...]] = field(init=False, repr=False)
-    _by_channel: dict[ChannelId, tuple[Flow, ...]] = field(init=False, repr=False)
+    _by_event: dict[EventKey, Flow | tuple[Flow, ...]] | None = field(init=False, repr=False)
+    _by_channel: dict[ChannelId, tuple[Flow, ...]] | None = field(init=False, repr=False)
     _packets_by_event: dict[EventKey, tuple[PacketLink, ...]] = field(init=False, repr=False)
     _channels: dict[ChannelId | str, Channel] = field(init=False, repr=False)
     _packet_links: dict[int, PacketLink] = field(init=False, repr=False)
@@ -259,6 +260,17 @@ class LinkedTrace:
         channels.update({str(ch.id): ch for ch in self.channels})
         object.__setattr__(self, "_channels", channels)
         object.__setattr__(self, "_packet_links", {pl.packet: pl for pl in self.packet_links})
+        object.__setattr__(self, "_by_event", None)  # made when first asked for (`_flow_indexes`)
+        object.__setattr__(self, "_by_channel", None)
+        by_packet: dict[EventKey, list[PacketLink]] = defaultdict(list)
+        for plink in self.packet_links:
+            for key in dict.fromkeys((*plink.causes, *plink.effects)):
+                by_packet[key].append(plink)
+        object.__setattr__(self, "_packets_by_event", {k: tuple(v) for k, v in by_packet.items()})
+
+    @gc_paused()
+    def _flow_indexes(self) -> None:
+        """Flows by event and by channel, made once when first asked for (`ipctrace show` asks for neither)."""
         # An event's one flow (most events have one) is kept as itself, several as a tuple: a million
         # 1-tuples would be 48 MB, and a list for each while building twice that.
         by_event: dict[EventKey, Any] = {}
@@ -291,11 +303,6 @@ class LinkedTrace:
                 by_event[key] = tuple(got)
         object.__setattr__(self, "_by_event", by_event)
         object.__setattr__(self, "_by_channel", {k: tuple(v) for k, v in by_channel.items()})
-        by_packet: dict[EventKey, list[PacketLink]] = defaultdict(list)
-        for plink in self.packet_links:
-            for key in dict.fromkeys((*plink.causes, *plink.effects)):
-                by_packet[key].append(plink)
-        object.__setattr__(self, "_packets_by_event", {k: tuple(v) for k, v in by_packet.items()})
 
     def event(self, key: EventKey) -> Event:
         return self.trace.event(key)
@@ -306,12 +313,16 @@ class LinkedTrace:
 
     def flows_of(self, key: EventKey) -> tuple[Flow, ...]:
         """Flows in which this event is the send or the receive."""
-        flows = self._by_event.get(key, ())
-        return flows if type(flows) is tuple else (flows,)  # type: ignore[return-value]
+        if self._by_event is None:
+            self._flow_indexes()
+        flows = self._by_event.get(key, ())  # type: ignore[union-attr]
+        return flows if type(flows) is tuple else (flows,)
 
     def flows_in(self, channel_id: ChannelId | str) -> tuple[Flow, ...]:
         channel = self._channels.get(channel_id)
-        return () if channel is None else self._by_channel.get(channel.id, ())
+        if self._by_channel is None:
+            self._flow_indexes()
+        return () if channel is None else self._by_channel.get(channel.id, ())  # type: ignore[union-attr]
 
     def packets_of(self, key: EventKey) -> tuple[PacketLink, ...]:
         """Packets this event caused or that completed it."""
