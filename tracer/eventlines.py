@@ -18,6 +18,7 @@ the reader before.
 from __future__ import annotations
 
 import binascii
+import json
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -32,6 +33,8 @@ _HEAD = re.compile(
         "N", _NUMBER
     )
 )
+#: The keys the head holds (a shape that names one again is left to the reader: the last one counts in JSON).
+_HEAD_KEYS = frozenset({"type", "pid", "seq", "ppid", "tid", "t0", "t1"})
 #: Where the payload starts; `write_trace` writes it as base64, so it holds no quote and no escape.
 _DATA = ', "data": "'
 _AFTER_DATA = len(_DATA)
@@ -140,6 +143,14 @@ class Lines:
         if numbers != (event.pid, event.seq, event.ppid, event.tid, event.t0, event.t1):
             return
         if text is not None and self._payload(text) != event.data:
+            return
+        try:  # the shape's own fields: none of those before the call again, and its payload the one cut out
+            fields = json.loads('{"call": "' + rest)
+        except json.JSONDecodeError:
+            return
+        if not isinstance(fields, dict) or not _HEAD_KEYS.isdisjoint(fields):
+            return
+        if text is not None and fields.get("data") != "":
             return
         if len(self._shapes) >= _MAX_SHAPES:
             self._shapes.clear()

@@ -331,6 +331,8 @@ class _Reader:
 
     def decode_pending(self) -> None:
         batch, self.pending = self.pending, []
+        if not batch:
+            return
         try:
             objs = json.loads("[" + ",".join(line for _, line, _, _ in batch) + "]")
         except json.JSONDecodeError:
