@@ -11,6 +11,18 @@ import sys
 from benchmarks.common import REPO, Context, Section, Table, Target
 
 EXAMPLES = ("pipe2", "pipe2_nosleep", "pipe3", "socketpair_fork")
+#: Scenarios of a server and its clients, driven whole (every role under one controller, a free port each).
+NETWORK = (
+    "tcp_hello",
+    "tcp_chat",
+    "tcp_chat_exit",
+    "tcp_chat_exit_server",
+    "udp_hello",
+    "udp_file",
+    "udp_file_done",
+    "unix_stream",
+    "unix_dgram",
+)
 TARGET_SECONDS = 10.0  # issue 18: each course example explored exhaustively in under 10 s on this machine
 RACE = str(REPO / "tests" / "programs" / "pipe_race.py")
 
@@ -20,6 +32,17 @@ def _command(name: str) -> list[str]:
     from ipctrace.scenarios import find_scenario
 
     return scenario_command(find_scenario(name))[0]
+
+
+def _explore_scenario(name: str, budget):
+    import tempfile
+    from pathlib import Path
+
+    from ipctrace.explore.scenario import explore_scenario
+    from ipctrace.scenarios import find_scenario
+
+    with tempfile.TemporaryDirectory(prefix="ipctrace-bench-") as out:
+        return explore_scenario(find_scenario(name), budget, output_root=Path(out))[0]
 
 
 def run(ctx: Context) -> Section:
@@ -39,6 +62,12 @@ def run(ctx: Context) -> Section:
                     continue
                 ctx.log(f"explore {name} reduce={reduce} ({rep + 1}/{ctx.repeats})")
                 measured.setdefault((name, reduce), []).append(explore(command, budget, reduce=reduce))
+    network = ("tcp_chat",) if ctx.quick else NETWORK
+    for rep in range(ctx.repeats):
+        for name in network:
+            ctx.log(f"explore {name} ({rep + 1}/{ctx.repeats})")
+            measured.setdefault((name, True), []).append(_explore_scenario(name, budget))
+    programs.update({name: [] for name in network})
     if not ctx.quick:
         name = "pipe_race 2x2 2x2"
         ctx.log(f"explore {name} (once)")
@@ -66,7 +95,7 @@ def run(ctx: Context) -> Section:
                 factor,
             ]
         )
-        if name in EXAMPLES:
+        if name in EXAMPLES or name in NETWORK:
             median = secs[len(secs) // 2]
             targets.append(
                 Target(
@@ -94,7 +123,9 @@ def run(ctx: Context) -> Section:
         "`ipctrace explore`: every schedule the reduction keeps, one traced run each (a fork of a fork server "
         "started once). The reduction factor is the number of schedules without reduction over the number with "
         "it, both exhaustive, same run; pipe_race 2x2 2x2 (two writers × two writes, two readers × two reads) "
-        "runs once, with reduction only: without it there are tens of thousands of interleavings.",
+        "runs once, with reduction only: without it there are tens of thousands of interleavings. The "
+        "scenarios of a server and its clients (tcp_hello to unix_dgram) run every role under one controller, "
+        "one fork server a role, with a free port and their scripted input; with reduction only.",
         tables=[table],
         targets=targets,
     )

@@ -145,5 +145,3 @@ def test_replay_of_an_unknown_outcome_is_one_sentence(tmp_path, capsys):
     assert main(["run", "pipe3", "--schedule", "1", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "run `ipctrace explore pipe3` first" in err and "Traceback" not in err
-    assert main(["explore", "tcp_chat", "--output", str(tmp_path)]) == 2
-    assert "one-role scenarios" in capsys.readouterr().err

@@ -15,9 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipctrace.explore.controller import Controller, EndKind
+from ipctrace.explore.controller import EndKind
+from ipctrace.explore.forkserver import Controller
 from ipctrace.explore.outcomes import Outcome, outcome_of
-from ipctrace.explore.search import DepthFirst, Random, schedule_of
+from ipctrace.explore.roles import RolePlan
+from ipctrace.explore.search import DepthFirst, Nondeterministic, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
 
 
@@ -108,21 +110,34 @@ def explore(
     reduce: bool = True,
     cwd: str | None = None,
     payload_cap: int = 4096,
+    roles: Sequence[RolePlan] = (),
 ) -> Exploration:
-    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's)."""
+    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's).
+
+    `roles`: a scenario's roles instead (a server and its clients), started in order as a session does.
+    """
     budget = budget or Budget()
     workdir = Path(tempfile.mkdtemp(prefix="ipctrace-explore-"))
-    controller = Controller(workdir, command, cwd, payload_cap)
+    try:
+        controller = Controller(workdir, tuple(roles) or command, cwd, payload_cap)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     tally = _Tally()
     started = time.monotonic()
     deadline = started + budget.max_seconds
     dfs = DepthFirst(reduce=reduce, preemption_bound=budget.preemptions)
     finished = False
     randoms = 0
+    wavered = False
     try:
         while True:
             dfs.start()
-            execution = controller.run(dfs)
+            try:
+                execution = controller.run(dfs)
+            except Nondeterministic:
+                wavered = True  # the program did not repeat itself: what it depends on is not all held here
+                break
             _count(tally, execution)
             shutil.rmtree(execution.logs, ignore_errors=True)
             if not dfs.backtrack():
@@ -151,12 +166,18 @@ def explore(
         pruned=tally.pruned,
         outcomes=groups,
         exhaustive=finished and not dfs.bound_hit,
-        method="systematic" if finished else "systematic + random",
+        method="systematic" if finished else "systematic + random" if not wavered else _WAVERED,
         reduce=reduce,
         preemptions=budget.preemptions,
         seconds=time.monotonic() - started,
         random_runs=randoms,
     )
+
+
+_WAVERED = (
+    "systematic, stopped: a schedule replayed did not offer the same choices again (the program depends on "
+    "something the explorer does not hold, such as the clock or another program), then random"
+)
 
 
 def _count(tally: _Tally, execution: Any) -> None:
