@@ -144,3 +144,22 @@ def test_a_last_line_cut_short_is_named_after_lines_of_its_shape(tmp_path):
     path.write_text("\n".join([HEADER, *lines]) + "\n" + lines[0][:40], encoding="utf-8")
     with pytest.raises(TraceFileError, match=rf"cut\.jsonl:{MANY + 2}: the last line is cut short"):
         read_trace(path)
+
+
+def test_the_timeline_says_each_line_as_event_line_does(tmp_path):
+    """The timeline says a line like one before without working it out again: the same text either way."""
+    from ipctrace.order import analyse, nodes_in_order
+    from ipctrace.render.text import event_line, timeline
+
+    trace = read_trace(TRACES / "echo_storeserv_late_reader.jsonl")
+    ordered = analyse(trace)
+    roles = {p.pid: p.role for p in trace.processes}
+    start = trace.header.started
+    expected = [
+        event_line(item, roles[item.pid], start, ordered.linked.describe(item))
+        for item in nodes_in_order(ordered)
+        if isinstance(item, Event)
+    ]
+    said = [line for line in timeline(trace).splitlines() if line and "~~ wire ~~" not in line]
+    assert said[: len(expected)] == expected and len(expected) > 50
+    assert len({line[14:] for line in expected}) < len(expected)  # lines alike but for their time: said again

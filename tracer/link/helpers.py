@@ -79,10 +79,16 @@ def agree(a: bytes, b: bytes) -> bool:
     return a[:n] == b[:n]
 
 
+_MSG_PEEK = MsgFlag.MSG_PEEK.value
+
+
 def peeks(e: Event) -> bool:
     """A receive with MSG_PEEK looked at bytes without consuming them: it takes nothing from the channel."""
-    flags = e.args.get("flags") if isinstance(e.args, Mapping) else None
-    return isinstance(flags, int) and bool(flags & MsgFlag.MSG_PEEK.value)
+    args = e.args
+    if not args:  # the usual case, asked once a receive: no arguments, or none of them flags
+        return False
+    flags = args.get("flags") if type(args) is dict or isinstance(args, Mapping) else None
+    return isinstance(flags, int) and bool(flags & _MSG_PEEK)
 
 
 def call_named(event: Event) -> str:

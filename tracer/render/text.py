@@ -162,7 +162,7 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
         described = describe(event)
         # Everything a line says but its time comes from these fields: a line like one said before (the
         # same objects: a trace shares them between calls alike) is said again without working it out.
-        key = (described, *map(id, _SAID_FROM(event)))
+        key = (described, *_SAID_AS_IS(event), *map(id, _SAID_FROM(event)))
         text = said.get(key)
         if text is None:
             if len(said) >= _MAX_SAID:
@@ -172,10 +172,10 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
     yield from ending_lines(trace)
 
 
-#: The fields `_event_text` reads; while the trace is alive, the same objects mean the same text.
-_SAID_FROM = operator.attrgetter(
-    "pid", "call", "fd", "endpoint", "args", "result", "error", "data", "size", "local", "peer", "blocked"
-)
+#: The fields `_event_text` reads: those hashed in C as they are, and the others by object (while the
+#: trace is alive, the same objects mean the same text).
+_SAID_AS_IS = operator.attrgetter("pid", "call", "data", "blocked")
+_SAID_FROM = operator.attrgetter("fd", "endpoint", "args", "result", "error", "size", "local", "peer")
 _MAX_SAID = 1 << 16
 
 
