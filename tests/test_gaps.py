@@ -79,7 +79,7 @@ def test_a_pipe_read_that_skips_ahead_names_the_bytes_an_unrecorded_read_took(tm
 def test_a_mismatch_that_is_no_skip_stays_a_problem(tmp_path: Path) -> None:
     trace = run_traced(tmp_path, "link_pipe_split")
     second = calls(trace, "read")[1]
-    forged = dataclasses.replace(second, data=b"zzzzzz")
+    forged = second._replace(data=b"zzzzzz")
     lt = link(dataclasses.replace(trace, events=tuple(forged if e is second else e for e in trace.events)))
     assert not lt.gaps_of(GapKind.SKIPPED) and len(lt.problems) == 1
     assert [g.length for g in lt.gaps_of(GapKind.UNEXPLAINED)] == [6]
@@ -115,7 +115,7 @@ def test_a_datagram_nobody_recorded_is_seen_on_the_wire(tmp_path: Path) -> None:
 
 def _unlinked(trace: Trace) -> Trace:
     """The same calls with no endpoints: nothing can be linked, only time can order them."""
-    events = tuple(dataclasses.replace(e, endpoint=None, peer_endpoint=None) for e in trace.events)
+    events = tuple(e._replace(endpoint=None, peer_endpoint=None) for e in trace.events)
     return dataclasses.replace(trace, events=events)
 
 
@@ -137,7 +137,7 @@ def test_without_links_a_receive_still_comes_after_the_send_it_got(tmp_path: Pat
     flows = [f for f in link(trace).flows if f.send and f.recv]
     # The sender was slow to return: its call ended after the receive had returned.
     late = {f.send: trace.event(f.recv).t1 + 1_000 for f in flows}  # type: ignore[arg-type, operator]
-    events = tuple(dataclasses.replace(e, t1=late[e.key]) if e.key in late else e for e in trace.events)
+    events = tuple(e._replace(t1=late[e.key]) if e.key in late else e for e in trace.events)
     slow = dataclasses.replace(trace, events=events)
     ot = order(link(_unlinked(slow)))
     assert ot.edges("data") == []

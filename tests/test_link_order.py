@@ -323,7 +323,7 @@ def test_bytes_no_traced_send_wrote_are_a_problem(traces: dict[str, Trace]) -> N
 def test_a_payload_disagreement_is_a_problem_not_a_link(traces: dict[str, Trace]) -> None:
     trace = traces["link_pipe_split"]
     r2 = calls(trace, "read")[1]
-    forged = dataclasses.replace(r2, data=b"45X789")
+    forged = r2._replace(data=b"45X789")
     bad = dataclasses.replace(trace, events=tuple(forged if e is r2 else e for e in trace.events))
     lt = link(bad)
     assert len(lt.problems) == 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
 from typing import Any
 
 from ipctrace.calls import CONTROL, Call
@@ -175,7 +174,7 @@ def _place_blocked(events: list[Event]) -> list[Event]:
     out = []
     for e in events:
         if e.blocked and e.pid in last_t and e.t0 > last_t[e.pid]:
-            e = replace(e, t0=last_t[e.pid])
+            e = e._replace(t0=last_t[e.pid])
         out.append(e)
         last_t[e.pid] = e.t1 if e.t1 is not None else e.t0
     return out

@@ -13,6 +13,7 @@ assembled, into the typed fields of `Event`.
 
 from __future__ import annotations
 
+import operator
 import signal as _signal
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -98,7 +99,11 @@ class EndpointKind(StrEnum):
 _STREAM_KINDS = frozenset(
     {EndpointKind.PIPE, EndpointKind.FIFO, EndpointKind.UNIX_STREAM, EndpointKind.TCP, EndpointKind.TCP6}
 )
+#: The kinds that are byte streams (`EndpointKind.is_stream`) and pipes (`is_pipe`), for loops that ask once a call.
+STREAM_KINDS = _STREAM_KINDS
+PIPE_KINDS = frozenset({EndpointKind.PIPE, EndpointKind.FIFO})
 _DGRAM_KINDS = frozenset({EndpointKind.UDP, EndpointKind.UDP6, EndpointKind.UNIX_DGRAM, EndpointKind.UNIX_SEQPACKET})
+DATAGRAM_KINDS = _DGRAM_KINDS
 
 
 class Stream(StrEnum):
@@ -151,9 +156,12 @@ _LETTER_ORDER = (
 _FLAG_OF_LETTER = dict(_LETTER_ORDER)
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class Inode:
-    """The identity of a pipe or socket in every process that holds it: (st_dev, st_ino)."""
+class Inode(NamedTuple):
+    """The identity of a pipe or socket in every process that holds it: (st_dev, st_ino).
+
+    A tuple underneath, as `EventKey`: linking keys its tables by inode on every call of a trace, and a
+    tuple's hash and equality run in C (a frozen dataclass's in Python: measured 180 ns a lookup).
+    """
 
     dev: int
     ino: int
@@ -189,10 +197,12 @@ class Endpoint:
     dev: int
     ino: int
     kind: EndpointKind
+    #: `Inode(dev, ino)`, made once: a trace shares one Endpoint per endpoint, and its inode is asked for
+    #: on every call that uses it (made anew each time, it was 0.7 µs).
+    inode: Inode = field(init=False, repr=False, compare=False)
 
-    @property
-    def inode(self) -> Inode:
-        return Inode(self.dev, self.ino)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "inode", Inode(self.dev, self.ino))
 
 
 @dataclass(frozen=True, slots=True)
@@ -265,8 +275,39 @@ class Reaped:
         return self.pid == 0
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class Event:
+class _EventFields(NamedTuple):
+    """The fields of an `Event` as they are stored: those that differ from call to call first, then `call`
+    and the rest, which repeat (the trace reader shares one tuple of those between like lines)."""
+
+    pid: Pid
+    seq: int
+    ppid: Pid
+    tid: int
+    t0: Nanos
+    t1: Nanos | None
+    data: bytes | None  # payload, possibly capped
+    #: `EventKey(pid, seq)`, made once: every stage keys its tables by it, and one shared object per event
+    #: (instead of a new one at each use) keeps a million-event trace's links hundreds of MB smaller.
+    key: EventKey
+    call: Call
+    fd: Fd | None
+    endpoint: Endpoint | None
+    args: Mapping[str, Any]
+    result: Any
+    error: str | None
+    size: int | None  # true payload length, even when `data` is capped
+    local: SockAddr | None
+    peer: SockAddr | None
+    peer_endpoint: Endpoint | None  # the other end, for socketpair(); the new socket, for accept()
+    blocked: bool
+    address: SockAddr | None
+    fds: tuple[Fd, ...]
+    reaped: Reaped | None
+    #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
+    site: CallSite | None
+
+
+class Event(_EventFields):
     """One call made by a traced process, from entry (t0) to return (t1).
 
     `t1` is None for a call that never returned: the process was still blocked
@@ -277,37 +318,56 @@ class Event:
     the typed fields below them are those values decoded once: `address` (the
     `addr` argument of bind/connect), `fds` (descriptors the call created:
     pipe's two, accept's one, ...), `reaped` (what a wait returned).
+
+    A typed immutable record like the dataclasses here, but a tuple underneath (as `EventKey`): a
+    trace is read into a million of them, and a tuple is made in C (a frozen slots dataclass's
+    `__init__` sets its 23 fields one `object.__setattr__` at a time: measured 4.6 µs an event, the
+    tuple 0.2 µs), which the trace reader does straight from its decoded fields (`EVENT_FIELDS`).
+    Equality and hashing are by identity, as for the dataclass it was (two calls are never "equal").
     """
 
-    pid: Pid
-    seq: int
-    ppid: Pid
-    tid: int
-    t0: Nanos
-    t1: Nanos | None
-    call: Call
-    fd: Fd | None = None
-    endpoint: Endpoint | None = None
-    args: Mapping[str, Any] = field(default_factory=dict)
-    result: Any = None
-    error: str | None = None
-    data: bytes | None = None  # payload, possibly capped
-    size: int | None = None  # true payload length, even when `data` is capped
-    local: SockAddr | None = None
-    peer: SockAddr | None = None
-    peer_endpoint: Endpoint | None = None  # the other end, for socketpair(); the new socket, for accept()
-    blocked: bool = False
-    address: SockAddr | None = None
-    fds: tuple[Fd, ...] = ()
-    reaped: Reaped | None = None
-    #: The program's frame that made the call (file, line, function), as the recorder saw it; None when unknown.
-    site: CallSite | None = None
-    #: `EventKey(pid, seq)`, made once: every stage keys its tables by it, and one shared object per event
-    #: (instead of a new one at each use) keeps a million-event trace's links hundreds of MB smaller.
-    key: EventKey = field(init=False, repr=False)
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "key", EventKey(self.pid, self.seq))
+    def __new__(
+        cls,
+        pid: Pid,
+        seq: int,
+        ppid: Pid,
+        tid: int,
+        t0: Nanos,
+        t1: Nanos | None,
+        call: Call,
+        fd: Fd | None = None,
+        endpoint: Endpoint | None = None,
+        args: Mapping[str, Any] | None = None,
+        result: Any = None,
+        error: str | None = None,
+        data: bytes | None = None,
+        size: int | None = None,
+        local: SockAddr | None = None,
+        peer: SockAddr | None = None,
+        peer_endpoint: Endpoint | None = None,
+        blocked: bool = False,
+        address: SockAddr | None = None,
+        fds: tuple[Fd, ...] = (),
+        reaped: Reaped | None = None,
+        site: CallSite | None = None,
+    ) -> Event:
+        head = (pid, seq, ppid, tid, t0, t1, data, EventKey(pid, seq), call, fd, endpoint)
+        rest = ({} if args is None else args, result, error, size, local, peer, peer_endpoint, blocked, address)
+        return tuple.__new__(cls, head + rest + (fds, reaped, site))
+
+    def __getnewargs__(self) -> tuple[Any, ...]:
+        """The arguments of `Event(...)` that make this event again (copy, pickle): every field but `key`."""
+        return (*self[:6], *self[8:14], self[6], *self[14:])
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def __repr__(self) -> str:
+        shown = ", ".join(f"{name}={value!r}" for name, value in zip(_NEW_ARGS, self.__getnewargs__(), strict=True))
+        return f"Event({shown})"
 
     @property
     def failed(self) -> bool:
@@ -324,6 +384,13 @@ class Event:
     @property
     def inode(self) -> Inode | None:
         return None if self.endpoint is None else self.endpoint.inode
+
+
+#: The order of `Event`'s stored fields: a tuple of them is an Event (`tuple.__new__(Event, fields)`).
+EVENT_FIELDS = _EventFields._fields
+#: Where the fields that repeat from call to call begin (`call` and after), in `EVENT_FIELDS`.
+EVENT_TAIL = EVENT_FIELDS.index("call")
+_NEW_ARGS = (*EVENT_FIELDS[:6], *EVENT_FIELDS[8:14], "data", *EVENT_FIELDS[14:])
 
 
 @dataclass(frozen=True, slots=True)
@@ -395,6 +462,8 @@ class Header:
     streams: Mapping[Inode, Stream] = field(default_factory=dict)
 
 
+_KEY_OF = operator.attrgetter("key")
+
 #: Legacy events (recorded per printed line, before output was recorded at the descriptor).
 _STREAM_CALLS = {Call.STDOUT: Stream.STDOUT, Call.STDERR: Stream.STDERR, Call.STDIN: Stream.STDIN}
 
@@ -403,7 +472,8 @@ _STREAM_CALLS = {Call.STDOUT: Stream.STDOUT, Call.STDERR: Stream.STDERR, Call.ST
 class Trace:
     """Everything one run recorded. Produced once by `ipctrace.load`, read by every consumer.
 
-    Lookups by pid and by event key are indexed once, when the trace is made.
+    Lookups by pid and by event key are indexed once, when first asked for (`ipctrace show` of a
+    million-event trace asks for neither: the two indexes took a second to make).
     """
 
     header: Header
@@ -411,26 +481,34 @@ class Trace:
     events: tuple[Event, ...]
     packets: tuple[Packet, ...] = ()
     _process_by_pid: dict[Pid, Process] = field(init=False, repr=False, compare=False)
-    _events_by_pid: dict[Pid, tuple[Event, ...]] = field(init=False, repr=False, compare=False)
-    _event_by_key: dict[EventKey, Event] = field(init=False, repr=False, compare=False)
+    _events_by_pid: dict[Pid, tuple[Event, ...]] | None = field(init=False, repr=False, compare=False)
+    _event_by_key: dict[EventKey, Event] | None = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        by_pid: dict[Pid, list[Event]] = {}
-        for e in self.events:
-            by_pid.setdefault(e.pid, []).append(e)
         object.__setattr__(self, "_process_by_pid", {p.pid: p for p in self.processes})
-        object.__setattr__(self, "_events_by_pid", {pid: tuple(evs) for pid, evs in by_pid.items()})
-        object.__setattr__(self, "_event_by_key", {e.key: e for e in self.events})
+        object.__setattr__(self, "_events_by_pid", None)
+        object.__setattr__(self, "_event_by_key", None)
 
     def process(self, pid: Pid) -> Process | None:
         return self._process_by_pid.get(pid)
 
     def events_of(self, pid: Pid) -> tuple[Event, ...]:
-        return self._events_by_pid.get(pid, ())
+        by_pid = self._events_by_pid
+        if by_pid is None:
+            grouped: dict[Pid, list[Event]] = {}
+            for e in self.events:
+                grouped.setdefault(e.pid, []).append(e)
+            by_pid = {p: tuple(evs) for p, evs in grouped.items()}
+            object.__setattr__(self, "_events_by_pid", by_pid)
+        return by_pid.get(pid, ())
 
     def event(self, key: EventKey) -> Event:
+        by_key = self._event_by_key
+        if by_key is None:
+            by_key = dict(zip(map(_KEY_OF, self.events), self.events, strict=True))
+            object.__setattr__(self, "_event_by_key", by_key)
         try:
-            return self._event_by_key[key]
+            return by_key[key]
         except KeyError:
             raise KeyError(str(key)) from None
 

@@ -23,6 +23,8 @@ trace, computed once per trace.
 from __future__ import annotations
 
 import heapq
+import itertools
+import operator
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
@@ -98,25 +100,20 @@ class _Nodes:
         self.events = trace.events
         self.packets = tuple(sorted(trace.packets, key=lambda p: p.index))
         self.count = len(self.events) + len(self.packets)
-        # Node numbers by (pid, seq): an array per process while its seqs come one after another in the
-        # trace (one machine word an event, the usual case), a dict for a process whose seqs do not.
+        #: Each thread's node numbers in program order, and each process's (its threads merged, by seq).
+        self.threads = _threads(self.events)
+        self.by_pid = _by_pid(self.events, self.threads)
+        # Node numbers by (pid, seq): an array per process whose seqs are one after another (one machine
+        # word an event, the usual case), a dict for a process whose seqs are not (a later event wins).
         self.dense: dict[Pid, tuple[int, array[int]]] = {}
         self.sparse: dict[Pid, dict[int, int]] = {}
-        for i, e in enumerate(self.events):
-            pid, seq = e.pid, e.seq
-            sparse = self.sparse.get(pid)
-            if sparse is not None:
-                sparse[seq] = i
-                continue
-            dense = self.dense.get(pid)
-            if dense is None:
-                self.dense[pid] = (seq, array("q", [i]))
-            elif seq == dense[0] + len(dense[1]):
-                dense[1].append(i)
+        events = self.events
+        for pid, nums in self.by_pid.items():
+            seqs = [events[i].seq for i in nums]  # in order: one after another when they span no more
+            if seqs[-1] - seqs[0] == len(seqs) - 1:
+                self.dense[pid] = (seqs[0], array("q", nums))
             else:
-                del self.dense[pid]
-                self.sparse[pid] = {dense[0] + k: j for k, j in enumerate(dense[1])}
-                self.sparse[pid][seq] = i
+                self.sparse[pid] = {events[i].seq: i for i in sorted(nums)}
         base = len(self.events)
         self.by_packet = {p.index: base + i for i, p in enumerate(self.packets)}
 
@@ -135,9 +132,16 @@ class _Nodes:
         return PacketNode(self.packets[i - len(self.events)].index)
 
     def sort_keys(self) -> list[tuple[Nanos, int, int, int]]:
-        keys = [(effect_time(e), 0, e.pid, e.seq) for e in self.events]
+        at_return = PLACED_AT_RETURN  # `effect_time`, inline: it runs once a node
+        keys = [(e.t1 if e.t1 is not None and e.call in at_return else e.t0, 0, e.pid, e.seq) for e in self.events]
         keys.extend((p.ts, 1, 0, p.index) for p in self.packets)
         return keys
+
+    def all_nodes(self) -> list[Node]:
+        """Every node, by number."""
+        nodes: list[Node] = [e.key for e in self.events]
+        nodes.extend(PacketNode(p.index) for p in self.packets)
+        return nodes
 
 
 class _Edges:
@@ -155,39 +159,60 @@ class _Edges:
         self.dst.append(v)
         self.kind.append(_KIND_CODE[kind])
 
+    def chain(self, nums: Sequence[int], kind: EdgeKind) -> None:
+        """An edge from each of `nums` to the next (distinct node numbers), added in C."""
+        if len(nums) > 1:
+            self.src.extend(nums[:-1])
+            self.dst.extend(nums[1:])
+            self.kind.extend(itertools.repeat(_KIND_CODE[kind], len(nums) - 1))
+
     def __len__(self) -> int:
         return len(self.src)
+
+
+_THREAD_OF = operator.attrgetter("pid", "tid")
+
+
+def _in_seq_order(events: Sequence[Event], nums: list[int]) -> None:
+    """Sort node numbers by their events' seq, unless they are in that order already."""
+    seqs = [events[i].seq for i in nums]
+    if any(map(operator.gt, seqs, itertools.islice(seqs, 1, None))):
+        nums.sort(key=lambda i: events[i].seq)
 
 
 def _threads(events: Sequence[Event]) -> dict[tuple[Pid, int], list[int]]:
     """Node numbers of each thread's events, in program order."""
     threads: dict[tuple[Pid, int], list[int]] = defaultdict(list)
-    for i, e in enumerate(events):
-        threads[(e.pid, e.tid)].append(i)
+    for i, thread in enumerate(map(_THREAD_OF, events)):
+        threads[thread].append(i)
     for nums in threads.values():
-        if any(events[a].seq > events[b].seq for a, b in zip(nums, nums[1:], strict=False)):
-            nums.sort(key=lambda i: events[i].seq)
+        _in_seq_order(events, nums)
     return threads
+
+
+def _by_pid(events: Sequence[Event], threads: Mapping[tuple[Pid, int], list[int]]) -> dict[Pid, list[int]]:
+    """Node numbers of each process's events, its threads merged, in seq order."""
+    by_pid: dict[Pid, list[int]] = defaultdict(list)
+    for (pid, _tid), nums in threads.items():
+        by_pid[pid].extend(nums)
+    for nums in by_pid.values():
+        _in_seq_order(events, nums)
+    return by_pid
 
 
 def _program_edges(nodes: _Nodes, edges: _Edges) -> dict[Pid, list[int]]:
     """Consecutive events of each thread; a thread's first event after its process's first."""
     events = nodes.events
-    threads = _threads(events)
+    threads = nodes.threads
     first: dict[Pid, int] = {}
     for (pid, _tid), nums in threads.items():
         if pid not in first or events[nums[0]].seq < events[first[pid]].seq:
             first[pid] = nums[0]
-    by_pid: dict[Pid, list[int]] = defaultdict(list)
     for (pid, _tid), nums in threads.items():
         if nums[0] != first[pid]:
             edges.add(first[pid], nums[0], EdgeKind.PROGRAM)
-        for a, b in zip(nums, nums[1:], strict=False):
-            edges.add(a, b, EdgeKind.PROGRAM)
-        by_pid[pid].extend(nums)
-    for nums in by_pid.values():
-        nums.sort(key=lambda i: events[i].seq)
-    return by_pid
+        edges.chain(nums, EdgeKind.PROGRAM)
+    return nodes.by_pid
 
 
 def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges) -> None:
@@ -222,9 +247,22 @@ def _link_edges(nodes: _Nodes, linked: LinkedTrace, edges: _Edges) -> None:
     for conn in linked.connections:
         if conn.connect is not None and conn.accept is not None:
             edges.add(of(conn.connect), of(conn.accept), EdgeKind.CONNECT)
-    for flow in linked.flows:
-        if flow.send is not None and flow.recv is not None:
-            edges.add(of(flow.send), of(flow.recv), EdgeKind.DATA)
+    dense, src, dst, kinds, data = nodes.dense, edges.src, edges.dst, edges.kind, _KIND_CODE[EdgeKind.DATA]
+    for flow in linked.flows:  # about one a receive: `of` and `add` inline for the usual (dense) case
+        send, recv = flow.send, flow.recv
+        if send is None or recv is None:
+            continue
+        ds, dr = dense.get(send.pid), dense.get(recv.pid)
+        if ds is None or dr is None:
+            edges.add(of(send), of(recv), EdgeKind.DATA)
+            continue
+        u, v = send.seq - ds[0], recv.seq - dr[0]
+        if 0 <= u < len(ds[1]) and 0 <= v < len(dr[1]):
+            u, v = ds[1][u], dr[1][v]
+            if u != v:
+                src.append(u)
+                dst.append(v)
+                kinds.append(data)
     for plink in linked.packet_links:
         node = nodes.by_packet.get(plink.packet)
         for cause in plink.causes:
@@ -238,11 +276,19 @@ def _link_edges(nodes: _Nodes, linked: LinkedTrace, edges: _Edges) -> None:
 
 
 def _topological(count: int, edges: _Edges, keys: Sequence[Any]) -> list[int] | None:
-    """Kahn's algorithm, always taking the ready node with the smallest key; None when there is a cycle."""
+    """Kahn's algorithm, always taking the ready node with the smallest key; None when there is a cycle.
+
+    When every edge already goes from a smaller key to a larger one (the usual case: keys are the
+    moments calls took effect, and causes take effect first), Kahn's algorithm would take the nodes
+    in key order, so that order is the answer, found by one look at each edge in C.
+    """
     rank = sorted(range(count), key=keys.__getitem__)
     position = array("q", bytes(8 * count))
     for pos, i in enumerate(rank):
         position[i] = pos
+    at = position.__getitem__
+    if all(map(operator.lt, map(at, edges.src), map(at, edges.dst))):
+        return rank
     indegree = array("q", bytes(8 * count))
     starts = array("q", bytes(8 * (count + 1)))  # successors of i: targets[starts[i]:starts[i + 1]]
     for u, v in zip(edges.src, edges.dst, strict=True):
@@ -281,6 +327,7 @@ class OrderedTrace:
     order: tuple[Node, ...]
     _nodes: _Nodes = field(repr=False)
     _edges: _Edges = field(repr=False)
+    _sequence: Sequence[int] = field(repr=False)  # `order` as node numbers
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
@@ -418,7 +465,7 @@ def order(linked: LinkedTrace) -> OrderedTrace:
             f"causally related: {_describe_cycle(linked, graph, cycle)}"
         )
     with gc_paused():
-        return OrderedTrace(linked, tuple(nodes.node(i) for i in sequence), nodes, edges)
+        return OrderedTrace(linked, tuple(map(nodes.all_nodes().__getitem__, sequence)), nodes, edges, sequence)
 
 
 def analyse(trace: Trace) -> OrderedTrace:
@@ -432,6 +479,5 @@ def analyse(trace: Trace) -> OrderedTrace:
 
 def nodes_in_order(ordered: OrderedTrace) -> Iterator[Event | Packet]:
     """The events and packets of an ordered trace, in order."""
-    packets = {p.index: p for p in ordered.trace.packets}
-    for node in ordered.order:
-        yield packets[node.index] if isinstance(node, PacketNode) else ordered.trace.event(node)
+    items: list[Event | Packet] = [*ordered._nodes.events, *ordered._nodes.packets]  # by node number
+    return map(items.__getitem__, ordered._sequence)

@@ -10,14 +10,14 @@ from __future__ import annotations
 import base64
 import binascii
 import io
-import itertools
 import json
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from ipctrace.calls import CREATES_FD, WAITS_FOR_CHILD, Call, parse_call
 from ipctrace.errors import IpctraceError
+from ipctrace.eventlines import Lines
 from ipctrace.inputs import InputError, open_user_file
 from ipctrace.model import (
     FORMAT_VERSION,
@@ -26,6 +26,7 @@ from ipctrace.model import (
     Endpoint,
     EndpointKind,
     Event,
+    EventKey,
     ExitStatus,
     Fd,
     Header,
@@ -106,6 +107,7 @@ def _data(value: Any) -> bytes | None:
 
 
 _CALLS = {c.value: c for c in Call}
+_tuple_new = tuple.__new__
 _KINDS = {k.value: k for k in EndpointKind}
 _NO_ARGS: dict[str, Any] = {}
 #: Calls whose result may name new descriptors (`_new_fds` says which).
@@ -183,6 +185,7 @@ class EventDecoder:
         ppid = ints.setdefault(ppid, ppid) if type(ppid) is int else self.small(int(ppid))
         tid = get("tid", pid)
         tid = ints.setdefault(tid, tid) if type(tid) is int else self.small(int(tid))
+        seq = int(obj["seq"]) if seq is None else seq
         t0 = obj["t0"]
         t1 = get("t1")
         fd = get("fd")
@@ -193,29 +196,33 @@ class EventDecoder:
         ep2 = get("ep2")
         data = get("data")
         site = get("site")
-        return Event(
-            pid,
-            int(obj["seq"]) if seq is None else seq,
-            ppid,
-            tid,
-            t0 if type(t0) is int else int(t0),
-            None if t1 is None else t1 if type(t1) is int else int(t1),
-            call,
-            None if fd is None else ints.setdefault(fd, fd) if type(fd) is int else fd,
-            None if not ep else self.endpoint(ep),
-            args,
-            result,
-            get("err"),
-            None if data is None else _data(data),
-            None if size is None else ints.setdefault(size, size) if type(size) is int else size,
-            None if local is None else self.addr(local),
-            None if peer is None else self.addr(peer),
-            None if not ep2 else self.endpoint(ep2),
-            bool(get("blocked", False)),
-            _safe_addr(args["addr"]) if isinstance(args, dict) and "addr" in args else None,
-            _new_fds(call, result) if call in _MAY_CREATE_FDS else (),
-            _reaped(call, result) if call in WAITS_FOR_CHILD else None,
-            None if site is None else _site(site),
+        return _tuple_new(  # an Event is a tuple of its fields in their stored order (model.EVENT_FIELDS)
+            Event,
+            (
+                pid,
+                seq,
+                ppid,
+                tid,
+                t0 if type(t0) is int else int(t0),
+                None if t1 is None else t1 if type(t1) is int else int(t1),
+                None if data is None else _data(data),
+                _tuple_new(EventKey, (pid, seq)),
+                call,
+                None if fd is None else ints.setdefault(fd, fd) if type(fd) is int else fd,
+                None if not ep else self.endpoint(ep),
+                args,
+                result,
+                get("err"),
+                None if size is None else ints.setdefault(size, size) if type(size) is int else size,
+                None if local is None else self.addr(local),
+                None if peer is None else self.addr(peer),
+                None if not ep2 else self.endpoint(ep2),
+                bool(get("blocked", False)),
+                _safe_addr(args["addr"]) if isinstance(args, dict) and "addr" in args else None,
+                _new_fds(call, result) if call in _MAY_CREATE_FDS else (),
+                _reaped(call, result) if call in WAITS_FOR_CHILD else None,
+                None if site is None else _site(site),
+            ),
         )
 
 
@@ -294,28 +301,52 @@ def _packet_from_json(obj: dict[str, Any]) -> Packet:
 _BATCH = 2048
 #: The longest header line read before deciding a file is not a trace (a device or binary file never ends).
 _MAX_HEADER = 1 << 20
+#: Characters read at a time after the header (split into lines in C).
+_CHUNK = 1 << 22
 
 
 class _Reader:
-    """The state of reading one trace file: what was read so far, and where."""
+    """The state of reading one trace file: what was read so far, and where.
+
+    Event lines of a shape already read are decoded by `eventlines.Lines` as they come; every other
+    line waits in `pending` (with its slot in `events`, so the events stay in file order) and is
+    decoded with `json`, a batch at a time, and the shape of each event line so decoded is learnt.
+    """
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self.header: Header | None = None
         self.processes: list[Process] = []
-        self.events: list[Event] = []
+        self.events: list[Event | None] = []
         self.packets: list[Packet] = []
         self.decoder = EventDecoder()
+        self.lines = Lines()
+        self.pending: list[tuple[int, str, int, Any]] = []
+        self.holes = 0  # slots of lines that were no event
 
-    def decode_batch(self, first: int, lines: list[str]) -> None:
+    def handoff(self, number: int, line: str, slot: int, hint: Any) -> None:
+        self.pending.append((number, line, slot, hint))
+        if len(self.pending) >= _BATCH:
+            self.decode_pending()
+
+    def decode_pending(self) -> None:
+        batch, self.pending = self.pending, []
+        if not batch:
+            return
         try:
-            objs = json.loads("[" + ",".join(lines) + "]")
+            objs = json.loads("[" + ",".join(line for _, line, _, _ in batch) + "]")
         except json.JSONDecodeError:
             objs = None
-        if not isinstance(objs, list) or len(objs) != len(lines):
-            objs = [self.decode_line(first + k, line) for k, line in enumerate(lines)]
-        for k, obj in enumerate(objs):
-            self.take(first + k, obj)
+        if not isinstance(objs, list) or len(objs) != len(batch):
+            objs = None
+        for k, (number, line, slot, hint) in enumerate(batch):
+            event = self.take(number, self.decode_line(number, line) if objs is None else objs[k])
+            if event is None:
+                self.holes += 1
+                continue
+            self.events[slot] = event
+            if hint is not None:
+                self.lines.learn(hint, event)
 
     def decode_line(self, number: int, line: str) -> Any:
         try:
@@ -323,7 +354,8 @@ class _Reader:
         except json.JSONDecodeError as exc:
             raise TraceFileError(f"{self.path}:{number}: not valid JSON ({exc.msg}); the trace is damaged.") from None
 
-    def take(self, number: int, obj: Any) -> None:
+    def take(self, number: int, obj: Any) -> Event | None:
+        """The event a decoded line is; a header, process or packet line is kept where it belongs (None)."""
         where = f"{self.path}:{number}"
         if not isinstance(obj, dict):
             found = _json_kind(obj)
@@ -331,8 +363,8 @@ class _Reader:
         kind = obj.get("type")
         try:
             if kind == "event" and number > 1:
-                self.events.append(self.decoder.event(obj))
-            elif number == 1:
+                return self.decoder.event(obj)
+            if number == 1:
                 self.take_header(where, kind, obj)
             elif kind == "process":
                 self.processes.append(_process_from_json(obj))
@@ -346,6 +378,7 @@ class _Reader:
             what = str(kind or "line")
             article = "an" if what[:1] in "aeiou" else "a"
             raise TraceFileError(f"{where}: {article} {what} with a missing or bad field ({exc}).") from None
+        return None
 
     def take_header(self, where: str, kind: Any, obj: dict[str, Any]) -> None:
         if kind != "header":
@@ -357,21 +390,28 @@ class _Reader:
                 f"({FORMAT_VERSION}); upgrade ipctrace."
             )
 
-    def read(self, lines: Iterable[str]) -> Trace:
-        batch: list[str] = []
-        number = 0
-        for number, line in enumerate(lines, 1):
-            if not line.endswith("\n"):
-                raise TraceFileError(f"{self.path}:{number}: the last line is cut short (the file is truncated).")
-            batch.append(line[:-1])
-            if len(batch) >= _BATCH:
-                self.decode_batch(number - len(batch) + 1, batch)
-                batch = []
-        if batch:
-            self.decode_batch(number - len(batch) + 1, batch)
+    def read(self, first: str, rest: TextIO) -> Trace:
+        """The trace in a file whose first line (`first`, with its newline) was read already."""
+        if first:
+            if not first.endswith("\n"):
+                raise TraceFileError(f"{self.path}:1: the last line is cut short (the file is truncated).")
+            self.take(1, self.decode_line(1, first[:-1]))
+        number, carry = 1, ""
+        while first:
+            chunk = rest.read(_CHUNK)
+            if not chunk:
+                break
+            lines = chunk.split("\n")
+            lines[0] = carry + lines[0]
+            carry = lines.pop()
+            number = self.lines.read(lines, number, self.events, self.handoff)
+        if carry:
+            raise TraceFileError(f"{self.path}:{number + 1}: the last line is cut short (the file is truncated).")
+        self.decode_pending()
         if self.header is None:
             raise TraceFileError(f"{self.path}: the file is empty; it holds no trace.")
-        return Trace(self.header, tuple(self.processes), tuple(self.events), tuple(self.packets))
+        events = [e for e in self.events if e is not None] if self.holes else self.events
+        return Trace(self.header, tuple(self.processes), tuple(events), tuple(self.packets))  # type: ignore[arg-type]
 
 
 def _json_kind(value: Any) -> str:
@@ -414,7 +454,7 @@ def read_trace(path: str | Path) -> Trace:
             if first:
                 _not_a_trace(path, first)
             with gc_paused():
-                return _Reader(path).read(itertools.chain((first,) if first else (), f))
+                return _Reader(path).read(first, f)
     except UnicodeDecodeError:
         raise TraceFileError(f"{path}: not a trace file (it is not UTF-8 text).") from None
     except OSError as exc:

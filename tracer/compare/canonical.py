@@ -171,10 +171,10 @@ def _output_lines(evs: list[Event], names: Names) -> list[Event]:
                     first = e
                 line += piece
                 if line.endswith(b"\n"):
-                    out.append(replace(first, data=line, size=len(line)))
+                    out.append(first._replace(data=line, size=len(line)))
                     line, emitted = b"", True
         if line or not emitted:
-            out.append(replace(first, data=line, size=len(line)))
+            out.append(first._replace(data=line, size=len(line)))
         run.clear()
 
     for e in evs:

@@ -105,11 +105,11 @@ def joined_flows(flows: Iterable[Flow], leader: Mapping[EventKey, EventKey]) -> 
     out = []
     for (_channel, _send, recv), parts in groups.items():
         if len(parts) == 1:
-            out.append(replace(parts[0], recv=recv))
+            out.append(parts[0]._replace(recv=recv))
             continue
         parts.sort(key=lambda f: (f.stream_offset or 0, f.recv_offset))
         data = b"".join(f.data for f in parts)
-        out.append(replace(parts[0], recv=recv, length=sum(f.length for f in parts), data=data))
+        out.append(parts[0]._replace(recv=recv, length=sum(f.length for f in parts), data=data))
     return out
 
 

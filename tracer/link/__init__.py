@@ -25,6 +25,8 @@ never linked. Every byte the trace cannot account for is a `Gap`.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections.abc import Iterable, Sequence
 
 from ipctrace.display import show_bytes
@@ -84,6 +86,9 @@ __all__ = [
 ]
 
 
+_BY_ENTRY = operator.attrgetter("t0", "pid", "seq")  # calls in the order they began, in C
+
+
 def _ipc_events(trace: Trace) -> list[Event]:
     """The events that can be IPC, in time order.
 
@@ -95,8 +100,9 @@ def _ipc_events(trace: Trace) -> list[Event]:
         events = [e for e in trace.events if e.endpoint is None or e.endpoint.inode not in streams]
     else:
         events = list(trace.events)
-    if any(a.t0 > b.t0 for a, b in zip(events, events[1:], strict=False)):
-        events.sort(key=lambda e: (e.t0, e.pid, e.seq))
+    t0s = [e.t0 for e in events]
+    if any(map(operator.gt, t0s, itertools.islice(t0s, 1, None))):  # out of time order (in C, once a call)
+        events.sort(key=_BY_ENTRY)
     return events
 
 

@@ -12,7 +12,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
-from ipctrace.calls import CONNECTS, Call
+from ipctrace.calls import CONNECTS, RECEIVES, SENDS, Call
 from ipctrace.link.helpers import normalize, time_key
 from ipctrace.link.model import ChannelKind, Connection, EndpointInfo, GroupId, Side
 from ipctrace.link.sockets import SocketFacts
@@ -52,14 +52,19 @@ class Group:
         return self.sides or tuple((d.src, Side.NONE) for d in self.directions if d.src is not None)
 
 
+#: Calls that move bytes: most of a large trace, and none of them makes a socketpair or a connection.
+_MOVES_DATA = SENDS | RECEIVES
+
+
 def _pipe_groups(events: Iterable[Event]) -> list[Group]:
     first: dict[Inode, Nanos] = {}
     seen: set[int] = set()
     for e in events:
         ep = e.endpoint
-        if ep is not None and ep.kind.is_pipe and id(ep) not in seen:
+        if ep is not None and id(ep) not in seen:
             seen.add(id(ep))  # endpoints are shared objects: each is looked at once
-            first.setdefault(ep.inode, e.t0)
+            if ep.kind.is_pipe:
+                first.setdefault(ep.inode, e.t0)
     return [Group(ChannelKind.PIPE, t, (Direction("", ino, ino),)) for ino, t in first.items()]
 
 
@@ -187,7 +192,8 @@ def _unix_groups(events: Sequence[Event]) -> list[Group]:
 
 def find_groups(events: Sequence[Event]) -> list[Group]:
     """Every pipe, socketpair, TCP and Unix connection, numbered `kind#k` in order of first appearance."""
-    found = [*_pipe_groups(events), *_socketpair_groups(events), *_tcp_groups(events), *_unix_groups(events)]
+    setup = [e for e in events if e.call not in _MOVES_DATA]  # what makes the other groups: no read or write
+    found = [*_pipe_groups(events), *_socketpair_groups(setup), *_tcp_groups(setup), *_unix_groups(setup)]
     counts: dict[ChannelKind, int] = defaultdict(int)
     numbered = []
     for g in sorted(found, key=lambda g: g.first):
@@ -229,8 +235,12 @@ def endpoints_of(events: Iterable[Event]) -> dict[Inode, Endpoint]:
     out: dict[Inode, Endpoint] = {}
     seen: set[int] = set()
     for e in events:
-        for ep in (e.endpoint, e.peer_endpoint):
-            if ep is not None and id(ep) not in seen:
-                seen.add(id(ep))
-                out.setdefault(ep.inode, ep)
+        ep = e.endpoint
+        if ep is not None and id(ep) not in seen:
+            seen.add(id(ep))
+            out.setdefault(ep.inode, ep)
+        ep = e.peer_endpoint
+        if ep is not None and id(ep) not in seen:
+            seen.add(id(ep))
+            out.setdefault(ep.inode, ep)
     return out

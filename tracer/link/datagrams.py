@@ -15,7 +15,7 @@ from ipctrace.display import show_bytes
 from ipctrace.link.helpers import agree, call_named, done_at, is_wildcard, known, normalize, peeks, time_key
 from ipctrace.link.model import Channel, ChannelId, ChannelKind, EndpointInfo, Flow, Gap, GapKind, GroupId, Side
 from ipctrace.link.sockets import SocketFacts
-from ipctrace.model import Endpoint, EndpointKind, Event, EventKey, Inode, Nanos, SockAddr
+from ipctrace.model import DATAGRAM_KINDS, Endpoint, EndpointKind, Event, EventKey, Inode, Nanos, SockAddr
 
 
 @dataclass(frozen=True, slots=True)
@@ -183,7 +183,7 @@ def _datagram_channels(events: Iterable[Event], places: _Places) -> list[_DgramC
     recvs: dict[Inode | Place, list[tuple[Event, Place | None]]] = defaultdict(list)
     ends_of_recv: dict[EventKey, tuple[Place | None, Place]] = {}
     for e in events:
-        if e.endpoint is None or not e.endpoint.kind.is_datagram:
+        if e.endpoint is None or e.endpoint.kind not in DATAGRAM_KINDS:
             continue
         if e.moves_data_out:
             src, dst, receiver = places.of_send(e)

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from ipctrace.calls import RECEIVES, Call
-from ipctrace.link.helpers import Inodes, done_at
+from ipctrace.link.helpers import done_at
 from ipctrace.link.model import PipeEnd
-from ipctrace.model import Event, EventKey, Fd, Inode, Nanos, Pid
+from ipctrace.model import PIPE_KINDS, Event, EventKey, Fd, Inode, Nanos, Pid
 
 
 class Held(StrEnum):
@@ -66,7 +66,6 @@ class _Follower:
         self.last: dict[Pid, Event] = {}
         self.ends: dict[EventKey, PipeEnd] = {}
         self.releases: list[Release] = []
-        self.inodes = Inodes()
         self.handlers: dict[Call, Callable[[Event, _Table, Inode | None], None]] = {
             Call.PIPE: self._pipe,
             Call.PIPE2: self._pipe,
@@ -88,15 +87,26 @@ class _Follower:
             table = self.tables[e.pid] = dict(self.at_fork.get(e.pid, {})) if forked else {}
         return table
 
-    def see(self, e: Event) -> None:
-        table = self.table_of(e)
-        self.last[e.pid] = e
-        ino = None if e.endpoint is None else self.inodes.of(e.endpoint)
-        handler = self.handlers.get(e.call)
-        if handler is not None and not e.failed:
-            handler(e, table, ino)
-        if e.fd is not None and ino is not None and e.endpoint is not None and e.endpoint.kind.is_pipe:
-            self._note_pipe_end(e, table, ino)
+    def see(self, events: Iterable[Event]) -> None:
+        """Follow the fd tables through each event (in time order), and note the pipe end each one used."""
+        tables, last, handlers, ends = self.tables, self.last, self.handlers, self.ends
+        for e in events:
+            table = tables.get(e.pid)
+            if table is None:
+                table = self.table_of(e)
+            last[e.pid] = e
+            ep = e.endpoint
+            ino = None if ep is None else ep.inode
+            handler = handlers.get(e.call)
+            if handler is not None and e.error is None:
+                handler(e, table, ino)
+            if e.fd is not None and ino is not None and ep.kind in PIPE_KINDS:  # type: ignore[union-attr]
+                entry = table.get(e.fd)
+                end = None if entry is None else _PIPE_END.get(entry[1])
+                if end is not None:  # a pipe end already known (the common case): say which
+                    ends[e.key] = end
+                    continue
+                self._note_pipe_end(e, table, ino)
 
     def _note_pipe_end(self, e: Event, table: _Table, ino: Inode) -> None:
         assert e.fd is not None
@@ -183,6 +193,5 @@ def follow_fds(events: Iterable[Event]) -> FdFacts:
     then, even after `os._exit`).
     """
     follower = _Follower()
-    for e in events:
-        follower.see(e)
+    follower.see(events)
     return follower.finish()

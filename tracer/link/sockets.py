@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from ipctrace.calls import CONNECTS, Call
 from ipctrace.link.helpers import is_wildcard
 from ipctrace.link.model import EndpointInfo, GroupId
-from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
+from ipctrace.model import Endpoint, EndpointKind, Event, Inode, Nanos, SockAddr
 
 
 @dataclass
@@ -47,8 +47,12 @@ def _has_port(addr: SockAddr | None) -> bool:
     return addr is not None and (addr.port is None or addr.port != 0)
 
 
+#: What `_is_socket` says of each kind, asked once a call.
+_SOCKET_KINDS = frozenset(kind for kind in EndpointKind if kind.is_ipc and not kind.is_pipe)
+
+
 def _is_socket(endpoint: Endpoint | None) -> bool:
-    return endpoint is not None and endpoint.kind.is_ipc and not endpoint.kind.is_pipe
+    return endpoint is not None and endpoint.kind in _SOCKET_KINDS
 
 
 class _Collector:
@@ -96,6 +100,9 @@ class _Collector:
 def collect_sockets(events: Iterable[Event]) -> dict[Inode, SocketFacts]:
     """Addresses per socket inode, from bind, listen, connect, accept and the address-carrying calls."""
     collector = _Collector()
+    see, socketpair = collector.see, Call.SOCKETPAIR
     for e in events:
-        collector.see(e)
+        ep = e.endpoint
+        if e.call is socketpair or ep is not None and ep.kind in _SOCKET_KINDS:  # the others say nothing here
+            see(e)
     return collector.socks

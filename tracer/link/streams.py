@@ -13,12 +13,15 @@ from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
+from ipctrace.calls import RECEIVES, SENDS
 from ipctrace.display import show_bytes
 from ipctrace.link.channels import Direction
 from ipctrace.link.eof import is_eof_read
-from ipctrace.link.helpers import Inodes, agree, call_named, done_at, known, peeks, time_key
+from ipctrace.link.helpers import agree, call_named, done_at, in_time_order, known, peeks, time_key
 from ipctrace.link.model import Channel, ChannelId, EndpointInfo, Flow, Gap, GapKind
-from ipctrace.model import Event, EventKey, Inode, Pid
+from ipctrace.model import STREAM_KINDS, Event, EventKey, Inode, Pid
+
+_tuple_new = tuple.__new__
 
 #: How many pending writes a read that disagrees with the next one is compared with, to find where it skipped to.
 SKIP_LOOKAHEAD = 8
@@ -26,17 +29,20 @@ SKIP_LOOKAHEAD = 8
 SKIP_MIN_BYTES = 4
 
 
-@dataclass
 class _Piece:
     """A write being taken apart by reads: how much of it is consumed, where it started in the stream."""
 
-    event: Event
-    taken: int = 0
-    start: int | None = None
+    __slots__ = ("event", "size", "start", "taken")
+
+    def __init__(self, event: Event) -> None:
+        self.event = event
+        self.size: int = event.size or 0
+        self.taken = 0
+        self.start: int | None = None
 
     @property
     def left(self) -> int:
-        return (self.event.size or 0) - self.taken
+        return self.size - self.taken
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,8 +64,9 @@ class _Writes:
 
     def __init__(self, writes: Iterable[Event]) -> None:
         self.queues: dict[tuple[Pid, int], deque[_Piece]] = defaultdict(deque)
-        for w in sorted(writes, key=time_key):
+        for w in in_time_order(writes):
             self.queues[(w.pid, w.tid)].append(_Piece(w))
+        self.single = self.queues[next(iter(self.queues))] if len(self.queues) == 1 else None
 
     def next_for(self, read: Event, want: bytes) -> _Piece | None:
         """Take the write whose bytes `read` meets next.
@@ -69,11 +76,9 @@ class _Writes:
         the one whose recorded bytes agree with what the read got wins. A
         write that began after the read returned cannot be in it.
         """
-        if len(self.queues) == 1:
-            (queue,) = self.queues.values()
-            if not queue:
-                return None
-            if queue[0].event.t0 > done_at(read):
+        queue = self.single
+        if queue is not None:  # one writing thread: its next write, if it began before the read returned
+            if not queue or queue[0].event.t0 > (read.t0 if read.t1 is None else read.t1):
                 return None
             return queue.popleft()
         heads = [q[0] for q in self.queues.values() if q]
@@ -134,21 +139,29 @@ class _Matcher:
     def read(self, r: Event) -> None:
         size, roff = r.size or 0, 0
         while roff < size:
-            if self.cur is None or self.cur.left == 0:
-                self.cur = self.pending.next_for(r, known(r.data, roff, size - roff))
-                if self.cur is None:
+            cur = self.cur
+            if cur is None or cur.size == cur.taken:
+                want = b"" if self.pending.single is not None else known(r.data, roff, size - roff)  # (unused by one)
+                cur = self.cur = self.pending.next_for(r, want)
+                if cur is None:
                     self._unexplained(r, roff, size - roff)
                     return
-                self.cur.start = self.offset
-                self.order.append(self.cur.event.key)
+                cur.start = self.offset
+                self.order.append(cur.event.key)
             roff += self._take(r, roff, size - roff)
 
     def _take(self, r: Event, roff: int, want: int) -> int:
         cur = self.cur
         assert cur is not None
-        n = min(want, cur.left)
-        got, sent = known(r.data, roff, n), known(cur.event.data, cur.taken, n)
-        if not agree(got, sent):
+        taken = cur.taken
+        n = min(want, cur.size - taken)
+        rdata, wdata = r.data, cur.event.data
+        # What each side recorded of these bytes (`known`), the usual case (all of both payloads) first.
+        got = rdata if roff == 0 and rdata is not None and n >= len(rdata) else known(rdata, roff, n)
+        sent = wdata if taken == 0 and wdata is not None and n >= len(wdata) else known(wdata, taken, n)
+        if got == sent:
+            self.flows.append(_tuple_new(Flow, (self.cid, cur.event.key, r.key, n, taken, roff, self.offset, got)))
+        elif not agree(got, sent):
             skip = self.pending.skip_to(cur, r, known(r.data, roff, want))
             if skip is not None:
                 self._skipped(r, skip)
@@ -229,7 +242,7 @@ def stream_flows(
     write explains are a problem when the sending side was traced.
     """
     matcher = _Matcher(channel_id, writes, sender_traced)
-    reads = sorted(reads, key=time_key)
+    reads = in_time_order(reads)
     for r in reads:
         matcher.read(r)
     return matcher.finish(reads)
@@ -251,16 +264,17 @@ class StreamCalls:
         sends: dict[Inode, list[Event]] = defaultdict(list)
         recvs: dict[Inode, list[Event]] = defaultdict(list)
         eof_reads: dict[Inode, list[Event]] = defaultdict(list)
-        inodes = Inodes()
-        for e in events:
-            if e.endpoint is None or not e.endpoint.kind.is_stream:
+        for e in events:  # once a call: what `moves_data_out` and `moves_data_in` say, without their calls
+            ep = e.endpoint
+            if ep is None or ep.kind not in STREAM_KINDS:
                 continue
-            if e.moves_data_out:
-                sends[inodes.of(e.endpoint)].append(e)
-            elif e.moves_data_in and not peeks(e):
-                recvs[inodes.of(e.endpoint)].append(e)
+            moves = e.error is None and e.size
+            if moves and e.call in SENDS:
+                sends[ep.inode].append(e)
+            elif moves and e.call in RECEIVES and not peeks(e):
+                recvs[ep.inode].append(e)
             elif is_eof_read(e):
-                eof_reads[inodes.of(e.endpoint)].append(e)
+                eof_reads[ep.inode].append(e)
         for reads in eof_reads.values():
             reads.sort(key=time_key)
         return StreamCalls(dict(sends), dict(recvs), dict(eof_reads))

@@ -17,7 +17,18 @@ from ipctrace.display import show_bytes
 from ipctrace.link.eof import release_before
 from ipctrace.link.fds import Release
 from ipctrace.link.helpers import agree, done_at, known
-from ipctrace.link.model import Channel, ChannelId, Connection, Flow, Gap, GapKind, GroupId, PacketLink, PacketRole
+from ipctrace.link.model import (
+    Channel,
+    ChannelId,
+    ChannelKind,
+    Connection,
+    Flow,
+    Gap,
+    GapKind,
+    GroupId,
+    PacketLink,
+    PacketRole,
+)
 from ipctrace.model import Event, EventKey, Inode, Packet, TcpFlags
 
 _SEQ_MOD = 1 << 32
@@ -61,8 +72,12 @@ class TcpLinker:
         eof_reads: Mapping[Inode, Sequence[Event]],
     ) -> None:
         by_channel: dict[ChannelId, list[Flow]] = defaultdict(list)
+        channel, tcp = None, False  # a channel's flows come one after another: its kind is asked once
         for f in flows:
-            if f.stream_offset is not None:
+            if f.channel is not channel:
+                channel = f.channel
+                tcp = channel.group.kind is ChannelKind.TCP
+            if tcp and f.stream_offset is not None:
                 by_channel[f.channel].append(f)
         self.coverage = {cid: _Coverage(fs) for cid, fs in by_channel.items()}
         self.connections = connections

@@ -12,8 +12,10 @@ ended the way its scenario expects says so, with the scenario's explanation.
 from __future__ import annotations
 
 import itertools
+import operator
 from collections import defaultdict
 from collections.abc import Iterator
+from typing import Any
 
 from ipctrace.calls import RECEIVES, SENDS, Call, Trait, spec
 from ipctrace.model import Event, Packet, SockAddr, TcpFlags, Trace
@@ -56,8 +58,12 @@ def _show_args(event: Event) -> str:
 
 
 def event_line(event: Event, role: str, start: int, described: str = "") -> str:
-    t = (event.t0 - start) / 1e6
-    parts = [f"{t:10.3f} ms", f"{role} [{event.pid}]".ljust(28), str(event.call)]
+    return f"{(event.t0 - start) / 1e6:10.3f} ms  {_event_text(event, role, described)}"
+
+
+def _event_text(event: Event, role: str, described: str) -> str:
+    """What `event_line` says after the time."""
+    parts = [f"{role} [{event.pid}]".ljust(28), str(event.call)]
     parts.append(_describe_fd(event, described))
     if event.args and event.call in _ARGS_SHOWN:
         parts.append(_show_args(event))
@@ -137,7 +143,7 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
     start = trace.header.started or (trace.events[0].t0 if trace.events else 0)
     try:
         from ipctrace.link import link
-        from ipctrace.order import PacketNode, order
+        from ipctrace.order import nodes_in_order, order
 
         ordered = order(link(trace))
     except Exception:  # noqa: BLE001 - the timeline must print even for a trace the linker rejects
@@ -145,18 +151,32 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
             yield event_line(e, roles.get(e.pid, str(e.pid)), start)
         yield from ending_lines(trace)
         return
-    packets = {p.index: p for p in trace.packets}
     isn = _isns(trace)
     describe = ordered.linked.describe
-    event_of = trace.event
-    for node in ordered.order:
-        if isinstance(node, PacketNode):
-            if node.index in packets:
-                yield packet_line(packets[node.index], start, isn)
+    said: dict[tuple[Any, ...], str] = {}
+    for item in nodes_in_order(ordered):
+        if type(item) is Packet:
+            yield packet_line(item, start, isn)
             continue
-        event = event_of(node)
-        yield event_line(event, roles.get(event.pid, str(event.pid)), start, describe(event))
+        event: Event = item  # type: ignore[assignment]
+        described = describe(event)
+        # Everything a line says but its time comes from these fields: a line like one said before (the
+        # same objects: a trace shares them between calls alike) is said again without working it out.
+        key = (described, *_SAID_AS_IS(event), *map(id, _SAID_FROM(event)))
+        text = said.get(key)
+        if text is None:
+            if len(said) >= _MAX_SAID:
+                said.clear()
+            text = said[key] = _event_text(event, roles.get(event.pid, str(event.pid)), described)
+        yield f"{(event.t0 - start) / 1e6:10.3f} ms  {text}"
     yield from ending_lines(trace)
+
+
+#: The fields `_event_text` reads: those hashed in C as they are, and the others by object (while the
+#: trace is alive, the same objects mean the same text).
+_SAID_AS_IS = operator.attrgetter("pid", "call", "data", "blocked")
+_SAID_FROM = operator.attrgetter("fd", "endpoint", "args", "result", "error", "size", "local", "peer")
+_MAX_SAID = 1 << 16
 
 
 def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]:
