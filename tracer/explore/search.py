@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from ipctrace.explore.controller import Decision, Pruned
+from ipctrace.calls import Call
 from ipctrace.explore.steps import Step
 
 
@@ -68,6 +69,7 @@ class DepthFirst:
             node = self.stack[d]
             if node.enabled != enabled:
                 raise Nondeterministic(f"at step {d} the enabled processes were {node.enabled}, now {enabled}")
+            node.steps = steps  # this run's: a pipe is a new inode every run, and steps are compared within one run
             return node.chosen
         sleep: frozenset[str] = frozenset()
         pre = 0
@@ -89,25 +91,66 @@ class DepthFirst:
         raise Pruned
 
     def races(self) -> None:
-        """After a run: where a step depends on an earlier step of another process, try that process first there.
+        """After a run: where two dependent steps of two processes were not ordered otherwise, try the other order.
 
-        Flanagan and Godefroid's dynamic partial-order reduction, adding a backtracking point at every
-        earlier dependent step (a superset of what the happens-before check would keep: safe, a little more work).
+        Flanagan and Godefroid's dynamic partial-order reduction, with happens-before: at every point of
+        the run and for every held process's next step, the latest earlier step of another process that
+        depends on it and does not already happen before that process (program order, fork, and
+        dependent steps, transitively) gets a backtracking point; a step ordered by happens-before
+        needs none, the reversal is found from the later race.
         """
         if not self.reduce:
             return
         nodes = self.stack[: self.depth]
-        for j in range(1, len(nodes)):
-            pj = nodes[j].chosen
-            step_j = nodes[j].steps[pj]
-            for i in range(j - 1, -1, -1):
-                node = nodes[i]
-                if node.chosen == pj or not node.steps[node.chosen].depends_on(step_j):
-                    continue
-                if pj in node.enabled:
-                    node.backtrack.add(pj)
-                else:
-                    node.backtrack.update(node.enabled)
+        clock: list[int] = []  # per step: the steps that happen before it, itself included (a bit each)
+        last: dict[str, int] = {}  # each process's latest step so far
+        forks: dict[str, list[int]] = {}  # each process's forks so far
+        for j, node in enumerate(nodes):
+            for path, step in node.steps.items():
+                at = self._position(path, last, forks)
+                mine = clock[at] if at is not None else 0
+                for i in range(j - 1, -1, -1):
+                    earlier = nodes[i]
+                    if earlier.chosen == path or (mine >> i) & 1:
+                        continue
+                    if earlier.steps[earlier.chosen].depends_on(step):
+                        self._backtrack_at(nodes, i, path, mine)
+                        break
+            went = node.chosen
+            step = node.steps[went]
+            at = self._position(went, last, forks)
+            now = (clock[at] if at is not None else 0) | 1 << j
+            for i in range(j):
+                if not (now >> i) & 1 and nodes[i].steps[nodes[i].chosen].depends_on(step):
+                    now |= clock[i]
+            clock.append(now)
+            last[went] = j
+            if step.call is Call.FORK:
+                forks.setdefault(went, []).append(j)
+
+    @staticmethod
+    def _position(path: str, last: dict[str, int], forks: dict[str, list[int]]) -> int | None:
+        """Where a process stands: its latest step, or before its first the fork that made it (None: the first process)."""
+        if path in last:
+            return last[path]
+        parent, _, number = path.rpartition(".")
+        made = forks.get(parent, [])
+        if parent and number.isdigit() and 0 < int(number) <= len(made):
+            return made[int(number) - 1]
+        return None
+
+    @staticmethod
+    def _backtrack_at(nodes: list[_Node], i: int, path: str, before_path: int) -> None:
+        """At point i, try `path` first if it could go there; else a process whose later step leads to `path`'s; else all."""
+        node = nodes[i]
+        if path in node.enabled:
+            node.backtrack.add(path)
+            return
+        for q in node.enabled:
+            if any(nodes[k].chosen == q and (before_path >> k) & 1 for k in range(i + 1, len(nodes))):
+                node.backtrack.add(q)
+                return
+        node.backtrack.update(node.enabled)
 
     def backtrack(self) -> bool:
         """Set up the next schedule; False when the search is over."""
