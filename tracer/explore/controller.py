@@ -93,6 +93,7 @@ class Execution:
     pids: dict[str, int] = field(default_factory=dict)
     logs: Path = Path()
     pruned: bool = False
+    final: Mapping[str, Step] = field(default_factory=dict)  # the steps held when no process could go on
 
 
 class Controller:
@@ -213,6 +214,7 @@ class _OneRun:
             shared = self.shared_ends()
             steps = {p.path: p.held.relaxed(shared) for p in held if p.held is not None}
             if not enabled:
+                ex.final = steps
                 for p in held:
                     ex.ends[p.path] = End(EndKind.BLOCKED, p.held.call.value if p.held else "")
                     if self.release:

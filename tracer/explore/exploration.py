@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from ipctrace.explore.controller import Controller, EndKind
+from ipctrace.explore.deciding import Candidate, Deciding, deciding_steps
 from ipctrace.explore.outcomes import Outcome, outcome_of
 from ipctrace.explore.search import DepthFirst, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
@@ -45,6 +46,8 @@ class OutcomeGroup:
     outcome: Outcome
     schedules: int
     representative: tuple[str, ...]  # the first schedule that led here, as process paths
+    calls: tuple[str, ...] = ()  # the call each of its decisions let go
+    deciding: Deciding | None = None  # where it parts from the other outcomes (None: the only one)
 
 
 @dataclass(frozen=True)
@@ -83,6 +86,7 @@ class Exploration:
                     "schedules": g.schedules,
                     "schedule": list(g.representative),
                     "summary": g.outcome.summary(),
+                    "deciding": g.deciding.as_json() if g.deciding else None,
                     "processes": g.outcome.as_json(),
                 }
                 for g in self.outcomes
@@ -92,14 +96,23 @@ class Exploration:
 
 @dataclass
 class _Tally:
-    found: dict[Outcome, list[Any]] = field(default_factory=dict)  # outcome -> [count, schedule]
+    found: dict[Outcome, list[Any]] = field(default_factory=dict)  # outcome -> [count, schedule, calls]
     schedules: int = 0
     pruned: int = 0
 
-    def add(self, outcome: Outcome, schedule: tuple[str, ...]) -> None:
+    def add(self, outcome: Outcome, schedule: tuple[str, ...], called: tuple[str, ...]) -> None:
         self.schedules += 1
-        seen = self.found.setdefault(outcome, [0, schedule])
+        seen = self.found.setdefault(outcome, [0, schedule, called])
         seen[0] += 1
+
+    def groups(self) -> tuple[OutcomeGroup, ...]:
+        """The outcomes in the order found, each with its deciding step."""
+        found = [(i + 1, outcome, *seen) for i, (outcome, seen) in enumerate(self.found.items())]
+        decided = deciding_steps([Candidate(n, outcome, schedule, called) for n, outcome, _, schedule, called in found])
+        return tuple(
+            OutcomeGroup(n, outcome, count, schedule, called, decided[n])
+            for n, outcome, count, schedule, called in found
+        )
 
 
 def explore(
@@ -125,7 +138,7 @@ def explore(
             execution = controller.run(dfs)
             _count(tally, execution)
             shutil.rmtree(execution.logs, ignore_errors=True)
-            if not dfs.backtrack():
+            if not dfs.backtrack(execution.final):
                 finished = True
                 break
             if tally.schedules + tally.pruned >= budget.max_runs or time.monotonic() > deadline:
@@ -141,10 +154,7 @@ def explore(
     finally:
         controller.close()
         shutil.rmtree(workdir, ignore_errors=True)
-    groups = tuple(
-        OutcomeGroup(i + 1, outcome, count, schedule)
-        for i, (outcome, (count, schedule)) in enumerate(tally.found.items())
-    )
+    groups = tally.groups()
     return Exploration(
         command=tuple(command),
         schedules=tally.schedules,
@@ -163,7 +173,8 @@ def _count(tally: _Tally, execution: Any) -> None:
     if execution.pruned:
         tally.pruned += 1
         return
-    tally.add(outcome_of(execution), schedule_of(execution.decisions))
+    called = tuple(d.steps[d.chosen].call.value for d in execution.decisions)
+    tally.add(outcome_of(execution), schedule_of(execution.decisions), called)
 
 
 __all__ = ["Budget", "EndKind", "Exploration", "InputError", "OutcomeGroup", "explore"]

@@ -7,8 +7,9 @@ groups runs by this record, never by the schedule.
 from __future__ import annotations
 
 import re
+from collections import deque
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipctrace import calls
@@ -20,11 +21,16 @@ _STANDARD_OUT = (1, 2)
 
 @dataclass(frozen=True)
 class Received:
-    """One receive of a process: its call, its descriptor, the bytes it got (b"" at end of file)."""
+    """One receive of a process: its call, its descriptor, the bytes it got (b"" at end of file).
+
+    `sender`: the process whose write the first of those bytes came from (pipes; "" when not known).
+    Not part of the outcome's identity: two writers of the same bytes make one outcome.
+    """
 
     call: str
     fd: int
     data: bytes
+    sender: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,8 @@ class Outcome:
                 "ending": p.ending(),
                 "printed": p.printed,
                 "received": [
-                    {"call": r.call, "fd": r.fd, "data": r.data.decode("utf-8", "backslashreplace")} for r in p.received
+                    {"call": r.call, "fd": r.fd, "data": r.data.decode("utf-8", "backslashreplace"), "from": r.sender}
+                    for r in p.received
                 ],
             }
             for p in self.processes
@@ -80,11 +87,40 @@ def _named(text: str, names: dict[str, str]) -> str:
     return _NUMBER.sub(lambda m: f"<{names[m.group()]}>" if m.group() in names else m.group(), text)
 
 
+def _senders(events: list[dict[str, Any]], paths: dict[int, str]) -> dict[tuple[int, int], str]:
+    """(pid, t1) of each pipe read → the process that wrote its first byte.
+
+    Under the explorer one process runs at a time, so the calls' return times order them as they ran;
+    each pipe is followed as a queue of (writer, bytes).
+    """
+    queues: dict[int, deque[list[Any]]] = {}
+    out: dict[tuple[int, int], str] = {}
+    done = (e for e in events if e.get("state") == "done" and "err" not in e)
+    for e in sorted(done, key=lambda e: e.get("t1", 0)):
+        ep = e.get("ep")
+        if not ep or ep[2] != "pipe" or not isinstance(e.get("res"), int):
+            continue
+        queue = queues.setdefault(ep[1], deque())
+        if e["call"] in calls.SENDS:
+            queue.append([paths.get(e["pid"], ""), e["res"]])
+        elif e["call"] in calls.RECEIVES and e["res"] > 0:
+            out[(e["pid"], e.get("t1", 0))] = queue[0][0] if queue else ""
+            left = e["res"]
+            while left and queue:
+                took = min(left, queue[0][1])
+                queue[0][1] -= took
+                left -= took
+                if not queue[0][1]:
+                    queue.popleft()
+    return out
+
+
 def outcome_of(execution: Execution) -> Outcome:
     events, _ = read_logs(execution.logs)
     by_pid = _events_by_pid(events)
     procs = []
     names = {str(pid): path for path, pid in execution.pids.items()}
+    senders = _senders(events, {pid: path for path, pid in execution.pids.items()})
     for path in sorted(execution.pids):
         received: list[Received] = []
         printed: list[bytes] = []
@@ -93,7 +129,8 @@ def outcome_of(execution: Execution) -> Outcome:
                 continue
             call = e["call"]
             if call in calls.RECEIVES:
-                received.append(Received(call, e.get("fd", -1), bytes(e.get("data") or b"")))
+                sender = senders.get((e["pid"], e.get("t1", 0)), "")
+                received.append(Received(call, e.get("fd", -1), bytes(e.get("data") or b""), sender))
             elif call in calls.SENDS and e.get("fd") in _STANDARD_OUT:
                 printed.append(bytes(e.get("data") or b""))
         end = execution.ends.get(path, End(EndKind.EXITED))

@@ -17,8 +17,8 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ipctrace.explore.controller import Decision, Pruned
 from ipctrace.calls import Call
+from ipctrace.explore.controller import Decision, Pruned
 from ipctrace.explore.steps import Step
 
 
@@ -47,9 +47,11 @@ class DepthFirst:
     stack: list[_Node] = field(default_factory=list)
     bound_hit: bool = False
     depth: int = 0
+    final: Mapping[str, Step] = field(default_factory=dict)  # the steps held where the last run stopped
 
     def start(self) -> None:
         self.depth = 0
+        self.final = {}
 
     def _preempts(self, last: str | None, candidate: str, enabled: tuple[str, ...]) -> bool:
         return last is not None and candidate != last and last in enabled
@@ -88,6 +90,7 @@ class DepthFirst:
                 every = set() if self.reduce else set(enabled)
                 self.stack.append(_Node(enabled, steps, sleep, candidate, pre, last, backtrack=every | {candidate}))
                 return candidate
+        self.final = steps
         raise Pruned
 
     def races(self) -> None:
@@ -105,8 +108,9 @@ class DepthFirst:
         clock: list[int] = []  # per step: the steps that happen before it, itself included (a bit each)
         last: dict[str, int] = {}  # each process's latest step so far
         forks: dict[str, list[int]] = {}  # each process's forks so far
-        for j, node in enumerate(nodes):
-            for path, step in node.steps.items():
+        states = [node.steps for node in nodes] + [self.final]  # and where the run stopped: steps still held
+        for j, pending in enumerate(states):
+            for path, step in pending.items():
                 at = self._position(path, last, forks)
                 mine = clock[at] if at is not None else 0
                 for i in range(j - 1, -1, -1):
@@ -116,6 +120,9 @@ class DepthFirst:
                     if earlier.steps[earlier.chosen].depends_on(step):
                         self._backtrack_at(nodes, i, path, mine)
                         break
+            if j == len(nodes):
+                break
+            node = nodes[j]
             went = node.chosen
             step = node.steps[went]
             at = self._position(went, last, forks)
@@ -130,7 +137,7 @@ class DepthFirst:
 
     @staticmethod
     def _position(path: str, last: dict[str, int], forks: dict[str, list[int]]) -> int | None:
-        """Where a process stands: its latest step, or before its first the fork that made it (None: the first process)."""
+        """Where a process stands: its latest step, or before its first the fork that made it (None: the first one)."""
         if path in last:
             return last[path]
         parent, _, number = path.rpartition(".")
@@ -141,7 +148,7 @@ class DepthFirst:
 
     @staticmethod
     def _backtrack_at(nodes: list[_Node], i: int, path: str, before_path: int) -> None:
-        """At point i, try `path` first if it could go there; else a process whose later step leads to `path`'s; else all."""
+        """At point i, try `path` first if it can go there, else one whose later step leads to `path`'s, else all."""
         node = nodes[i]
         if path in node.enabled:
             node.backtrack.add(path)
@@ -152,8 +159,10 @@ class DepthFirst:
                 return
         node.backtrack.update(node.enabled)
 
-    def backtrack(self) -> bool:
-        """Set up the next schedule; False when the search is over."""
+    def backtrack(self, final: Mapping[str, Step] | None = None) -> bool:
+        """Set up the next schedule (`final`: the steps held where the run ended blocked); False: the search is over."""
+        if final:
+            self.final = final
         self.races()
         while self.stack:
             node = self.stack[-1]
