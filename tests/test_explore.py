@@ -6,7 +6,9 @@ knows nothing of the explorer); the course examples' counts are the ones their s
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -147,3 +149,59 @@ def test_replay_of_an_unknown_outcome_is_one_sentence(tmp_path, capsys):
     assert "run `ipctrace explore pipe3` first" in err and "Traceback" not in err
     assert main(["explore", "tcp_chat", "--output", str(tmp_path)]) == 2
     assert "one-role scenarios" in capsys.readouterr().err
+
+
+def test_the_synthetic_race_has_the_outcomes_of_the_model_and_each_its_own_deciding_read():
+    """Two writers of one message, two readers of two: some reads find the end of file, which the model leaves out."""
+    outcomes, _ = model_outcomes(2, 1, 2, 2)
+    got = explore([sys.executable, RACE, "2", "1", "2", "2"], Budget(max_runs=2000, max_seconds=600, random_runs=0))
+    assert got.exhaustive and len(got.outcomes) == outcomes == 6
+    for group in got.outcomes:
+        deciding = group.deciding
+        assert deciding is not None and group.calls[deciding.step] == deciding.call
+        assert deciding.call == "read" and deciding.path in {"main.3", "main.4"}
+        assert {number for number, _ in deciding.against} <= {g.number for g in got.outcomes} - {group.number}
+        assert deciding.against, "a deciding read parts from at least one other outcome"
+        reader = next(p for p in group.outcome.processes if p.path == deciding.path)
+        got_there = reader.received[deciding.nth - 1]
+        assert got_there.sender in {"main.1", "main.2", ""} and (got_there.sender != "") == bool(got_there.data)
+        assert f"took child {got_there.sender[-1]}'s message" in deciding.sentence or not got_there.data
+
+
+def test_each_outcome_marks_its_deciding_read_in_words_and_on_every_drawing(tmp_path):
+    """pipe2_nosleep: the child's read takes its own message, or the parent's read takes it first."""
+    from ipctrace.explore.scenario import deciding_mark
+    from ipctrace.order import analyse
+    from ipctrace.render import RenderOptions
+    from ipctrace.render.layout import build_diagram
+    from ipctrace.tracefile import read_trace
+    from tests.render_support import check_diagram
+
+    scenario = find_scenario("pipe2_nosleep")
+    result, summary_path = explore_scenario(scenario, output_root=tmp_path)
+    sentences = {
+        tuple(p.ending() for p in g.outcome.processes): g.deciding.sentence for g in result.outcomes if g.deciding
+    }
+    assert sentences == {
+        ("blocked forever in read", "exited"): "Here the child's read took its own message “Who are you?”",
+        ("exited", "exited"): "Here the parent's read took the child's message “Who are you?”",
+    }
+    summary = json.loads(summary_path.read_text())
+    assert {o["deciding"]["sentence"] for o in summary["outcomes"]} == set(sentences.values())
+    folders = draw_outcomes(scenario, result, output_root=tmp_path)
+    for group in result.outcomes:
+        folder = folders[group.number]
+        svg = (folder / "sequence.svg").read_text(encoding="utf-8")
+        drawn = html.unescape(" ".join(re.findall(r">([^<]*)</text>", svg)))  # the note's lines, in order
+        assert 'class="node mark"' in svg and 'marked"' in svg
+        assert "★ here " + group.deciding.sentence[len("Here ") :] in drawn
+        page = (folder / "sequence.html").read_text(encoding="utf-8")
+        assert '"mk":["★ here' in page and '"mk":true' in page  # the call's note and its message
+        trace = read_trace(folder / "trace.jsonl")
+        mark = deciding_mark(trace, group.deciding)
+        assert mark is not None and trace.event(mark.key).call.value == "read"
+        ordered = analyse(trace)
+        diagram = build_diagram(ordered, RenderOptions(caption="", marks=(mark,)))
+        marked = [c for c in diagram.calls if c.mark]
+        assert len(marked) == 1 and marked[0].text.startswith("read(")
+        check_diagram(diagram, ordered)  # on a 1920 × 1080 slide, text ≥ 28 px, nothing overlapping

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from ipctrace.calls import Call
 from ipctrace.explore.controller import ExploreError
-from ipctrace.explore.deciding import Deciding
+from ipctrace.explore.deciding import Deciding, who
 from ipctrace.explore.exploration import Budget, Exploration, explore
 from ipctrace.model import Pid, Trace
 from ipctrace.render.options import Mark
@@ -135,9 +135,11 @@ def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = P
         outdir = explore_folder(scenario, output_root) / f"outcome-{group.number}"
         options = RunOptions(outdir=outdir, port=0, capture="none", schedule=group.representative)
         # the scenario's lesson tells one outcome; each outcome's slides say which one they show
-        caption = (
+        paths = [p.path for p in group.outcome.processes]
+        endings = "; ".join(f"{who(p.path, paths)} {p.ending()}" for p in group.outcome.processes)
+        caption = (  # one line: what each process printed is on the slides, the deciding step is marked there
             f"Outcome {group.number} of {len(result.outcomes)} ({group.schedules} of {result.schedules} schedules): "
-            + "; ".join(group.outcome.summary())
+            + endings
         )
         request = DiagramRequest(RenderOptions(caption=caption))
         run = run_scenario(scenario, options, then=partial(_draw, request, group.deciding))

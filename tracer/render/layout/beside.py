@@ -31,7 +31,7 @@ from ipctrace.render.layout.rows import Context
 from ipctrace.render.options import View
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
-MARK_CHARS = 60  # a mark's note wraps at this many characters (one line keeps a small diagram on one slide)
+MARK_CHARS = 40  # a mark's note wraps at this many characters
 _NOTE_KIND = {Stream.STDOUT: NoteKind.OUT, Stream.STDERR: NoteKind.ERR, Stream.STDIN: NoteKind.IN}
 
 
