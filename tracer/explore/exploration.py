@@ -17,11 +17,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ipctrace.explore.controller import Controller, EndKind
+from ipctrace.explore.commute import PipeRead, pipe_reads
+from ipctrace.explore.controller import Controller, EndKind, Execution
 from ipctrace.explore.deciding import Candidate, Deciding, deciding_steps
-from ipctrace.explore.outcomes import Outcome, outcome_of
+from ipctrace.explore.outcomes import Outcome, outcome_from
 from ipctrace.explore.search import DepthFirst, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
+from ipctrace.record.reader import read_logs
 
 
 @dataclass(frozen=True)
@@ -139,9 +141,9 @@ def explore(
         while True:
             dfs.start()
             execution = controller.run(dfs)
-            _count(tally, execution)
+            reads = _count(tally, execution)
             sweeper.remove(execution.logs)
-            if not dfs.backtrack(execution.final):
+            if not dfs.backtrack(execution.final, reads if reduce else None):
                 finished = True
                 break
             if tally.schedules + tally.pruned >= budget.max_runs or time.monotonic() > deadline:
@@ -194,12 +196,16 @@ class _Sweeper:
             shutil.rmtree(folder, ignore_errors=True)
 
 
-def _count(tally: _Tally, execution: Any) -> None:
+def _count(tally: _Tally, execution: Execution) -> dict[int, PipeRead]:
+    """Count the run's outcome; returns what its pipe reads got (for the search's finer independence)."""
+    events, _ = read_logs(execution.logs)
+    reads = pipe_reads(execution.decisions, execution.pids, events)
     if execution.pruned:
         tally.pruned += 1
-        return
+        return reads
     called = tuple(d.steps[d.chosen].call.value for d in execution.decisions)
-    tally.add(outcome_of(execution), schedule_of(execution.decisions), called)
+    tally.add(outcome_from(execution, events), schedule_of(execution.decisions), called)
+    return reads
 
 
 __all__ = ["Budget", "EndKind", "Exploration", "InputError", "OutcomeGroup", "explore"]

@@ -117,6 +117,11 @@ def _senders(events: list[dict[str, Any]], paths: dict[int, str]) -> dict[tuple[
 
 def outcome_of(execution: Execution) -> Outcome:
     events, _ = read_logs(execution.logs)
+    return outcome_from(execution, events)
+
+
+def outcome_from(execution: Execution, events: list[dict[str, Any]]) -> Outcome:
+    """The outcome of a run whose logs are read already."""
     by_pid = _events_by_pid(events)
     procs = []
     names = {str(pid): path for path, pid in execution.pids.items()}

@@ -17,7 +17,9 @@ import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ipctrace import calls
 from ipctrace.calls import Call
+from ipctrace.explore.commute import PipeRead
 from ipctrace.explore.controller import Decision, Pruned
 from ipctrace.explore.steps import Step
 
@@ -48,6 +50,7 @@ class DepthFirst:
     bound_hit: bool = False
     depth: int = 0
     final: Mapping[str, Step] = field(default_factory=dict)  # the steps held where the last run stopped
+    reads: Mapping[int, PipeRead] = field(default_factory=dict)  # the last run's pipe reads (commute.py)
 
     def start(self) -> None:
         self.depth = 0
@@ -109,15 +112,21 @@ class DepthFirst:
         last: dict[str, int] = {}  # each process's latest step so far
         forks: dict[str, list[int]] = {}  # each process's forks so far
         states = [node.steps for node in nodes] + [self.final]  # and where the run stopped: steps still held
+        upcoming = self._upcoming(nodes)
         for j, pending in enumerate(states):
             for path, step in pending.items():
                 at = self._position(path, last, forks)
                 mine = clock[at] if at is not None else 0
+                runs_at = upcoming[j].get(path)  # where this step ran, if it did: what it got is known there
                 for i in range(j - 1, -1, -1):
                     earlier = nodes[i]
                     if earlier.chosen == path or (mine >> i) & 1:
                         continue
-                    if earlier.steps[earlier.chosen].depends_on(step):
+                    if (
+                        self._races(nodes, i, runs_at)
+                        if runs_at is not None
+                        else earlier.steps[earlier.chosen].depends_on(step)
+                    ):
                         self._backtrack_at(nodes, i, path, mine)
                         break
             if j == len(nodes):
@@ -128,12 +137,53 @@ class DepthFirst:
             at = self._position(went, last, forks)
             now = (clock[at] if at is not None else 0) | 1 << j
             for i in range(j):
-                if not (now >> i) & 1 and nodes[i].steps[nodes[i].chosen].depends_on(step):
+                if not (now >> i) & 1 and self._dependent(nodes, i, j):
                     now |= clock[i]
             clock.append(now)
             last[went] = j
             if step.call is Call.FORK:
                 forks.setdefault(went, []).append(j)
+
+    @staticmethod
+    def _upcoming(nodes: list[_Node]) -> list[dict[str, int]]:
+        """At each point, where each process's next step runs (absent: not in this run)."""
+        out: list[dict[str, int]] = [{} for _ in range(len(nodes) + 1)]
+        following: dict[str, int] = {}
+        for j in range(len(nodes) - 1, -1, -1):
+            following[nodes[j].chosen] = j
+            out[j] = dict(following)
+        return out
+
+    def _races(self, nodes: list[_Node], i: int, j: int) -> bool:
+        """Could the steps at points i < j have run the other way round with another result?
+
+        Not a write and a later read that got only that write's bytes: before the write the read finds
+        nothing of them (what else it could take there, the races between the reads say).
+        """
+        got = self.reads.get(j)
+        if got is not None and got.sources == {i}:
+            return False
+        return self._dependent(nodes, i, j)
+
+    def _dependent(self, nodes: list[_Node], i: int, j: int) -> bool:
+        """Do the steps that ran at points i and j depend on each other (a full pipe read commutes with writes)?"""
+        a, b = nodes[i].steps[nodes[i].chosen], nodes[j].steps[nodes[j].chosen]
+        if not a.depends_on(b):
+            return False
+        for r, read, w, write in ((i, a, j, b), (j, b, i, a)):
+            got = self.reads.get(r)
+            if (
+                got is not None
+                and got.full
+                and w not in got.sources
+                and read.call in calls.RECEIVES
+                and write.call in calls.SENDS
+                and not (read.observes or read.updates or write.updates)
+                and read.writes == write.writes
+                and all(c.kind == "data" for c in read.writes)
+            ):
+                return False
+        return True
 
     @staticmethod
     def _position(path: str, last: dict[str, int], forks: dict[str, list[int]]) -> int | None:
@@ -159,10 +209,11 @@ class DepthFirst:
                 return
         node.backtrack.update(node.enabled)
 
-    def backtrack(self, final: Mapping[str, Step] | None = None) -> bool:
+    def backtrack(self, final: Mapping[str, Step] | None = None, reads: Mapping[int, PipeRead] | None = None) -> bool:
         """Set up the next schedule (`final`: the steps held where the run ended blocked); False: the search is over."""
         if final:
             self.final = final
+        self.reads = reads or {}
         self.races()
         while self.stack:
             node = self.stack[-1]
