@@ -74,11 +74,13 @@ def test_two_writers_two_readers_give_the_outcomes_of_the_model():
     assert readers == {("r1: a1\n", "r2: b1\n"), ("r1: b1\n", "r2: a1\n")}
 
 
-def test_two_writers_of_two_messages_need_one_schedule_per_order_of_writes_and_of_reads():
-    outcomes, orders, classes = model_outcomes(2, 2, 2, 1)
-    got = explore([sys.executable, RACE, "2", "2", "2", "1"], Budget(max_runs=2000, max_seconds=600, random_runs=0))
-    assert got.exhaustive and len(got.outcomes) == outcomes == 6
-    assert got.schedules == classes == 12 < orders == 108
+def test_two_writers_and_two_readers_of_two_messages_each_need_one_schedule_per_order_of_writes_and_of_reads():
+    """The issue's program: 504 orders of the pipe's eight calls, 36 orders of its writes and of its reads."""
+    outcomes, orders, classes = model_outcomes(2, 2, 2, 2)
+    got = explore([sys.executable, RACE, "2", "2", "2", "2"], Budget(max_runs=2000, max_seconds=600, random_runs=0))
+    assert got.exhaustive and len(got.outcomes) == outcomes == 16
+    assert got.schedules == classes == 36 < orders == 504 and got.pruned == 0
+    assert len({g.deciding.sentence for g in got.outcomes if g.deciding}) > 1
 
 
 @pytest.mark.parametrize("name", ["pipe2_nosleep", "pipe3"])

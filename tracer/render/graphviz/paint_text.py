@@ -50,7 +50,7 @@ def _mark_frame(sheet: Sheet, n: int, cx: float, cy: float, w: float, h: float) 
     sheet.canvas.box(
         cx,
         cy,
-        w + 2 * pad,
+        w + 0.5 * pad,  # clear of the activation bar beside it
         h + pad,
         name=f"mark-{n}",
         shape="box",

@@ -276,7 +276,7 @@ function drawCall(ctx, layer, i) {
   const g = el("g", { class: `call ${call.k}${marked} clickable ${ctx.classOf(nodes, "call", i)}`, "data-t": "call", "data-i": i, "data-row": call.r }, layer);
   g.ctx = ctx;
   halo(g, b, 1.5);
-  if (call.mk) el("rect", { class: "mark", x: b[0] - m.pad * 0.5, y: b[1] - m.pad * 0.25, width: b[2] - b[0] + m.pad, height: b[3] - b[1] + m.pad * 0.5, rx: m.pad * 0.5 }, g);
+  if (call.mk) el("rect", { class: "mark", x: b[0] - m.pad * 0.1, y: b[1] - m.pad * 0.25, width: b[2] - b[0] + m.pad * 0.2, height: b[3] - b[1] + m.pad * 0.5, rx: m.pad * 0.5 }, g);
   const first = call.k === "error" || call.k === "interrupted" ? "err" : call.h ? "handler-call" : call.k === "enter" ? "enter-call" : "";
   const lines = [[call.t, first, key], ...(call.d || []).map((d) => [[d], "muted", key]), ...(call.mk || []).map((t) => [[[t]], "mark", key])];
   linesInto(g, lines, b, call.side, m, "");
