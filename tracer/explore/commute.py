@@ -47,40 +47,52 @@ def _decision_of_event(decisions: Sequence[Decision], pids: Mapping[str, int], e
     return out
 
 
-def pipe_reads(
-    decisions: Sequence[Decision], pids: Mapping[str, int], events: Sequence[dict[str, Any]]
-) -> dict[int, PipeRead]:
-    """The pipe reads of a run by decision index; each pipe followed as a queue of (write, bytes) in return order.
+def follow_pipes(events: Sequence[dict[str, Any]]) -> dict[int, list[dict[str, Any]]]:
+    """Each completed pipe read (by the identity of its record) → the writes its bytes came from, in order.
 
-    Under the explorer one process runs at a time, so the calls' return times order them as they ran.
-    A read or write the log cannot tie to its decision is left out (the search then keeps it dependent).
+    Under the explorer one process runs at a time, so the calls' return times order them as they ran;
+    each pipe is followed as a queue of (write, bytes left).
     """
-    index_of = _decision_of_event(decisions, pids, events)
-    queues: dict[int, deque[list[int]]] = {}
-    out: dict[int, PipeRead] = {}
+    queues: dict[int, deque[list[Any]]] = {}
+    out: dict[int, list[dict[str, Any]]] = {}
     done = (e for e in events if e.get("state") == "done" and "err" not in e)
     for e in sorted(done, key=lambda e: e.get("t1", 0)):
-        ep = e.get("ep")
-        res = e.get("res")
+        ep, res = e.get("ep"), e.get("res")
         if not ep or ep[2] != "pipe" or not isinstance(res, int):
             continue
         queue = queues.setdefault(ep[1], deque())
-        index = index_of.get(id(e), -1)
         if e["call"] in calls.SENDS:
-            queue.append([index, res])
+            queue.append([e, res])
+        elif e["call"] in calls.RECEIVES:
+            took: list[dict[str, Any]] = []
+            left = res
+            while left and queue:
+                part = min(left, queue[0][1])
+                took.append(queue[0][0])
+                queue[0][1] -= part
+                left -= part
+                if not queue[0][1]:
+                    queue.popleft()
+            out[id(e)] = took
+    return out
+
+
+def pipe_reads(
+    decisions: Sequence[Decision], pids: Mapping[str, int], events: Sequence[dict[str, Any]]
+) -> dict[int, PipeRead]:
+    """The pipe reads of a run by decision index.
+
+    A read or write the log cannot tie to its decision is left out (the search then keeps it dependent).
+    """
+    index_of = _decision_of_event(decisions, pids, events)
+    by_id = {id(e): e for e in events}
+    out: dict[int, PipeRead] = {}
+    for read_id, writes in follow_pipes(events).items():
+        index = index_of.get(read_id, -1)
+        sources = {index_of.get(id(w), -1) for w in writes}
+        if index < 0 or -1 in sources:
             continue
-        if e["call"] not in calls.RECEIVES:
-            continue
-        sources: set[int] = set()
-        left = res
-        while left and queue:
-            took = min(left, queue[0][1])
-            sources.add(queue[0][0])
-            queue[0][1] -= took
-            left -= took
-            if not queue[0][1]:
-                queue.popleft()
-        asked = (e.get("args") or {}).get("n")
-        if index >= 0 and -1 not in sources:
-            out[index] = PipeRead(full=res > 0 and res == asked, sources=frozenset(sources))
+        read = by_id[read_id]
+        asked = (read.get("args") or {}).get("n")
+        out[index] = PipeRead(full=read["res"] > 0 and read["res"] == asked, sources=frozenset(sources))
     return out

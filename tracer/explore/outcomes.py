@@ -7,12 +7,12 @@ groups runs by this record, never by the schedule.
 from __future__ import annotations
 
 import re
-from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ipctrace import calls
+from ipctrace.explore.commute import follow_pipes
 from ipctrace.explore.controller import End, EndKind, Execution
 from ipctrace.record.reader import read_logs
 
@@ -87,32 +87,9 @@ def _named(text: str, names: dict[str, str]) -> str:
     return _NUMBER.sub(lambda m: f"<{names[m.group()]}>" if m.group() in names else m.group(), text)
 
 
-def _senders(events: list[dict[str, Any]], paths: dict[int, str]) -> dict[tuple[int, int], str]:
-    """(pid, t1) of each pipe read → the process that wrote its first byte.
-
-    Under the explorer one process runs at a time, so the calls' return times order them as they ran;
-    each pipe is followed as a queue of (writer, bytes).
-    """
-    queues: dict[int, deque[list[Any]]] = {}
-    out: dict[tuple[int, int], str] = {}
-    done = (e for e in events if e.get("state") == "done" and "err" not in e)
-    for e in sorted(done, key=lambda e: e.get("t1", 0)):
-        ep = e.get("ep")
-        if not ep or ep[2] != "pipe" or not isinstance(e.get("res"), int):
-            continue
-        queue = queues.setdefault(ep[1], deque())
-        if e["call"] in calls.SENDS:
-            queue.append([paths.get(e["pid"], ""), e["res"]])
-        elif e["call"] in calls.RECEIVES and e["res"] > 0:
-            out[(e["pid"], e.get("t1", 0))] = queue[0][0] if queue else ""
-            left = e["res"]
-            while left and queue:
-                took = min(left, queue[0][1])
-                queue[0][1] -= took
-                left -= took
-                if not queue[0][1]:
-                    queue.popleft()
-    return out
+def _senders(events: list[dict[str, Any]], paths: dict[int, str]) -> dict[int, str]:
+    """Each pipe read (by the identity of its record) → the process that wrote its first byte."""
+    return {read: paths.get(writes[0]["pid"], "") for read, writes in follow_pipes(events).items() if writes}
 
 
 def outcome_of(execution: Execution) -> Outcome:
@@ -134,7 +111,7 @@ def outcome_from(execution: Execution, events: list[dict[str, Any]]) -> Outcome:
                 continue
             call = e["call"]
             if call in calls.RECEIVES:
-                sender = senders.get((e["pid"], e.get("t1", 0)), "")
+                sender = senders.get(id(e), "")
                 received.append(Received(call, e.get("fd", -1), bytes(e.get("data") or b""), sender))
             elif call in calls.SENDS and e.get("fd") in _STANDARD_OUT:
                 printed.append(bytes(e.get("data") or b""))
