@@ -18,20 +18,11 @@ from pathlib import Path
 
 from benchmarks.common import Context, Section, Stat, Table, Target, num
 from benchmarks.rendering import record_trace
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 
 SIZES = (200, 2_000, 10_000)
 QUICK_SIZES = (200,)
 MAX_REPEATS = 3
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 TARGET_EVENTS, TARGET_PAINT_S, TARGET_MB = 10_000, 3.0, 10.0
 
 _TIMES = """() => {

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 import pytest
 
@@ -33,12 +35,25 @@ def can_capture() -> str | None:
     return capture_unavailable_reason("scapy")
 
 
+def missing(what: str) -> NoReturn:
+    """A test cannot run without `what` (named with how to install it): skip, or fail in CI, where all is installed."""
+    if IN_CI:
+        pytest.fail(f"CI must have {what}")
+    pytest.skip(f"needs {what}")
+
+
+def need_tool(tool: str, why: str = "") -> str:
+    """The path of `tool` on PATH, or `missing` it (scripts/install.sh installs what the suite needs)."""
+    path = shutil.which(tool)
+    if path is None:
+        missing(f"{tool} ({why + '; ' if why else ''}scripts/install.sh installs it)")
+    return path
+
+
 def require_capture() -> None:
     reason = can_capture()
     if reason is not None:
-        if IN_CI:
-            pytest.fail(f"CI must be able to capture packets, but: {reason}")
-        pytest.skip(reason)
+        missing(f"packet capture, which does not work here: {reason}")
 
 
 @pytest.fixture

@@ -22,7 +22,7 @@ from ipctrace.render.layout.model import ArrowKind
 from ipctrace.render.options import MIN_TEXT_PX, PAGE_HEIGHT_PT, PAGE_WIDTH_PT, PNG_WIDTH_PX, View
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
-from tests.conftest import IN_CI, PROGRAMS, can_capture
+from tests.conftest import PROGRAMS, can_capture, missing
 
 VIEWS = tuple(View)
 _RUNS: dict[str, OrderedTrace] = {}
@@ -31,9 +31,7 @@ _RUNS: dict[str, OrderedTrace] = {}
 def need(condition: bool, what: str) -> None:
     """Skip (fail in CI) when a tool the test needs is missing; `what` names it and how to install it."""
     if not condition:
-        if IN_CI:
-            pytest.fail(f"CI must have {what}")
-        pytest.skip(f"{what} is not installed")
+        missing(what)
 
 
 def need_graphviz() -> None:

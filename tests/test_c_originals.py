@@ -47,7 +47,7 @@ from ipctrace.scenarios import (
 )
 from ipctrace.session import RunOptions, choose_port, generate_file, run_scenario
 from ipctrace.unrecorded import GroupWatch, reached, waits_for_input
-from tests.conftest import IN_CI, can_capture
+from tests.conftest import can_capture, missing, need_tool
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 10.0  # seconds: the most any single wait may take
@@ -63,9 +63,7 @@ def cbin() -> Path:
     try:
         return built_programs()
     except CProgramsUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"CI must build the C originals, but: {exc}")
-        pytest.skip(str(exc))
+        missing(f"the C originals built ({exc})")
 
 
 # -- running a scenario's roles, untraced or under a wrapper (strace) --------------------------------
@@ -486,12 +484,7 @@ def _fidelity_form(scenario: str, calls: dict[str, list[Entry]]) -> dict[str, li
 
 @pytest.fixture(scope="module")
 def strace() -> str:
-    path = shutil.which("strace")
-    if path is None:
-        if IN_CI:
-            pytest.fail("CI must have strace (scripts/install.sh installs it)")
-        pytest.skip("needs strace (scripts/install.sh installs it)")
-    return path
+    return need_tool("strace")
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
@@ -530,10 +523,8 @@ def test_c_original_makes_the_data_calls_of_the_python_port(name: str, cbin: Pat
 
 
 def test_every_c_original_builds_without_a_warning(tmp_path: Path) -> None:
-    if shutil.which("make") is None or shutil.which("gcc") is None:
-        if IN_CI:
-            pytest.fail("CI must have gcc and make (scripts/install.sh installs them)")
-        pytest.skip("needs gcc and make (scripts/install.sh installs them)")
+    need_tool("make")
+    need_tool("gcc")
     done = subprocess.run(
         ["make", "-s", "-j2", "-C", str(C_SOURCES), f"BUILD={tmp_path}"], capture_output=True, text=True, check=False
     )

@@ -79,3 +79,13 @@ def test_names_a_user_writes_reach_their_system_calls():
     assert calls.syscalls_for(["waitpid"]) >= {"wait4", "waitid"}
     assert calls.syscalls_for(["recv"]) >= {"recvfrom"}
     assert calls.parse_call("no-such-call") is Call.UNKNOWN
+
+
+def test_the_shown_message_flags_have_this_systems_values():
+    """The trace keeps a send's or receive's flags as the integer; the names it shows must mean the same bits."""
+    import socket
+
+    from ipctrace.calls import MsgFlag
+
+    for flag in MsgFlag:
+        assert flag.value == getattr(socket, flag.name or ""), flag

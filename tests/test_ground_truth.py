@@ -7,7 +7,6 @@ their own packets apart, and a 20,000-datagram transfer is captured without loss
 from __future__ import annotations
 
 import re
-import shutil
 import sys
 import threading
 from dataclasses import replace
@@ -18,18 +17,13 @@ import pytest
 from ipctrace.link import link
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
-from tests.conftest import IN_CI, PROGRAMS, require_capture
+from tests.conftest import PROGRAMS, need_tool, require_capture
 
 NETWORK = ["tcp_hello", "udp_hello", "tcp_chat", "udp_file_done"]
 
 
 def _require(tool: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"CI must have {tool} (scripts/install.sh installs it)")
-        pytest.skip(f"{tool} is not installed: apt-get install {tool}")
-    return path
+    return need_tool(tool)
 
 
 @pytest.mark.parametrize("name", sorted(builtin_scenarios()))

@@ -25,20 +25,10 @@ from ipctrace.render.labels import show_text
 from ipctrace.render.layout.model import ArrowKind
 from ipctrace.render.layout.reveal import reveal_steps
 from ipctrace.render.options import ThemeName, View
+from tests.chromium import CHROMIUM, CHROMIUM_ARGS
 from tests.render_support import need, some_runs
 
 SCENARIOS = ["pipe3", "tcp_chat", "udp_file_done"]
-CHROMIUM = "/usr/bin/chromium"
-# what Chromium needs on a closed network as root: no sandbox, no background connections
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")

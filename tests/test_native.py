@@ -30,7 +30,7 @@ from ipctrace.record.native import NATIVE_SOURCES
 from ipctrace.record.reader import read_logs
 from ipctrace.scenarios import Impl, adhoc_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
-from tests.conftest import IN_CI
+from tests.conftest import missing, need_tool
 
 PROGRAMS = Path(__file__).parent / "programs" / "native"
 #: What the library exports besides the calls of the table: streams and the descriptor table, the map of
@@ -49,12 +49,7 @@ NOT_CALLS = {
 
 
 def _need(tool: str, why: str) -> str:
-    path = shutil.which(tool)
-    if path is None:
-        if IN_CI:
-            pytest.fail(f"CI must have {tool} ({why}; scripts/install.sh installs it)")
-        pytest.skip(f"needs {tool} ({why}; scripts/install.sh installs it)")
-    return path
+    return need_tool(tool, why)
 
 
 @pytest.fixture(scope="session")
@@ -63,9 +58,7 @@ def native_lib() -> Path:
     try:
         return native_library()
     except NativeUnavailable as exc:
-        if IN_CI:
-            pytest.fail(f"CI must build the native recorder, but: {exc}")
-        pytest.skip(str(exc))
+        missing(f"the native recorder built ({exc})")
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,16 @@ from dataclasses import dataclass
 from enum import Enum, Flag, StrEnum, auto
 
 
+class MsgFlag(Flag):
+    """The flags of a send or receive that a trace shows by name (Linux values; the trace keeps the integer)."""
+
+    MSG_OOB = 0x1
+    MSG_PEEK = 0x2  # the bytes stay in the socket for the next receive: a peek takes nothing from the channel
+    MSG_TRUNC = 0x20
+    MSG_DONTWAIT = 0x40
+    MSG_WAITALL = 0x100
+
+
 class Call(StrEnum):
     """The name of a call as it appears in a trace (the `call` field of an event)."""
 

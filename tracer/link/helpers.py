@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from functools import lru_cache
 
+from ipctrace.calls import MsgFlag
 from ipctrace.model import Endpoint, Event, Inode, Nanos, SockAddr
 
 
@@ -83,13 +84,10 @@ def agree(a: bytes, b: bytes) -> bool:
     return a[:n] == b[:n]
 
 
-MSG_PEEK = 2  # socket.MSG_PEEK on Linux
-
-
 def peeks(e: Event) -> bool:
     """A receive with MSG_PEEK looked at bytes without consuming them: it takes nothing from the channel."""
     flags = e.args.get("flags") if isinstance(e.args, Mapping) else None
-    return isinstance(flags, int) and bool(flags & MSG_PEEK)
+    return isinstance(flags, int) and bool(flags & MsgFlag.MSG_PEEK.value)
 
 
 def call_named(event: Event) -> str:

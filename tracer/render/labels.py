@@ -9,7 +9,7 @@ the course). Which arguments a call label shows comes from the table of calls
 
 from __future__ import annotations
 
-from ipctrace.calls import Call, spec
+from ipctrace.calls import Call, MsgFlag, spec
 from ipctrace.model import Event, SockAddr, TcpFlags
 
 _ESCAPES = {"\0": "\\0", "\t": "\\t", "\n": "\\n", "\r": "\\r", "\\": "\\\\", "'": "\\'"}
@@ -124,12 +124,12 @@ def show_addr(addr: SockAddr | None) -> str:
     return str(addr)
 
 
-_MSG_FLAGS = ((0x2, "MSG_PEEK"), (0x40, "MSG_DONTWAIT"), (0x100, "MSG_WAITALL"), (0x1, "MSG_OOB"), (0x20, "MSG_TRUNC"))
+_SHOWN_FLAGS = (MsgFlag.MSG_PEEK, MsgFlag.MSG_DONTWAIT, MsgFlag.MSG_WAITALL, MsgFlag.MSG_OOB, MsgFlag.MSG_TRUNC)
 
 
 def msg_flags(value: int) -> str:
     """A send's or receive's flags by name (`MSG_PEEK`: the bytes stay in the socket for the next receive)."""
-    return "|".join(flag for bit, flag in _MSG_FLAGS if value & bit)
+    return "|".join(flag.name or "" for flag in _SHOWN_FLAGS if value & flag.value)
 
 
 def _arg(event: Event, name: str) -> str:
