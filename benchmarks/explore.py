@@ -12,6 +12,18 @@ import sys
 from benchmarks.common import REPO, Context, Section, Table, Target
 
 EXAMPLES = ("pipe2", "pipe2_nosleep", "pipe3", "socketpair_fork")
+#: Scenarios of a server and its clients, driven whole (every role under one controller, a free port each).
+NETWORK = (
+    "tcp_hello",
+    "tcp_chat",
+    "tcp_chat_exit",
+    "tcp_chat_exit_server",
+    "udp_hello",
+    "udp_file",
+    "udp_file_done",
+    "unix_stream",
+    "unix_dgram",
+)
 TARGET_SECONDS = 10.0  # issue 18: each course example explored exhaustively in under 10 s on this machine
 RACE = str(REPO / "tests" / "programs" / "pipe_race.py")
 
@@ -21,6 +33,17 @@ def _command(name: str) -> list[str]:
     from ipctrace.scenarios import find_scenario
 
     return scenario_command(find_scenario(name))[0]
+
+
+def _explore_scenario(name: str, budget):
+    import tempfile
+    from pathlib import Path
+
+    from ipctrace.explore.scenario import explore_scenario
+    from ipctrace.scenarios import find_scenario
+
+    with tempfile.TemporaryDirectory(prefix="ipctrace-bench-") as out:
+        return explore_scenario(find_scenario(name), budget, output_root=Path(out))[0]
 
 
 def run(ctx: Context) -> Section:
@@ -41,6 +64,12 @@ def run(ctx: Context) -> Section:
                     continue
                 ctx.log(f"explore {name} reduce={reduce} ({rep + 1}/{ctx.repeats})")
                 measured.setdefault((name, reduce), []).append(explore(command, budget, reduce=reduce))
+    network = ("tcp_chat",) if ctx.quick else NETWORK
+    for rep in range(ctx.repeats):
+        for name in network:
+            ctx.log(f"explore {name} ({rep + 1}/{ctx.repeats})")
+            measured.setdefault((name, True), []).append(_explore_scenario(name, budget))
+    programs.update({name: [] for name in network})
     rows = []
     targets = []
     for name in programs:
@@ -64,7 +93,7 @@ def run(ctx: Context) -> Section:
                 factor,
             ]
         )
-        if name in EXAMPLES:
+        if name in EXAMPLES or name in NETWORK:
             median = secs[len(secs) // 2]
             targets.append(
                 Target(
@@ -96,7 +125,9 @@ def run(ctx: Context) -> Section:
         "reads) with reduction only: without it there are tens of thousands of interleavings. A pipe read that "
         "got all it asked for commutes with a write whose bytes it did not take, so pipe_race 2x2 2x2 needs one "
         "schedule per order of its writes and of its reads (36), not one per order of its eight pipe calls (504, "
-        "what the reduction without that rule ran, with 263 runs cut short, in 303 s on 2026-12-01).",
+        "what the reduction without that rule ran, with 263 runs cut short, in 303 s on 2026-12-01). The "
+        "scenarios of a server and its clients (tcp_hello to unix_dgram) run every role under one controller, "
+        "one fork server a role, with a free port and their scripted input; with reduction only.",
         tables=[table],
         targets=targets,
     )

@@ -161,8 +161,6 @@ def test_replay_of_an_unknown_outcome_is_one_sentence(tmp_path, capsys):
     assert main(["run", "pipe3", "--schedule", "1", "--output", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert "run `ipctrace explore pipe3` first" in err and "Traceback" not in err
-    assert main(["explore", "tcp_chat", "--output", str(tmp_path)]) == 2
-    assert "one-role scenarios" in capsys.readouterr().err
 
 
 def test_the_synthetic_race_has_the_outcomes_of_the_model_and_each_its_own_deciding_read():

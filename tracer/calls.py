@@ -127,6 +127,7 @@ class Trait(Flag):
     # As the system call a stopped process is found waiting in (/proc/PID/syscall):
     WAITS_ON_OTHERS = auto()  # only another process can end it: a deadlock when every process waits so
     WAITS_ON_FD = auto()  # its first argument is the descriptor it waits on
+    WAITS_FOR_READY = auto()  # waits until one of several descriptors is ready, or a timeout (select, poll)
 
 
 class Canon(Enum):
@@ -413,7 +414,7 @@ TABLE: tuple[CallSpec, ...] = (
     # Readiness waits: recorded by the wrappers (select.select, poll and epoll objects), and found in /proc.
     CallSpec(
         Call.SELECT,
-        _T.BLOCKS,
+        _T.BLOCKS | _T.WAITS_FOR_READY,
         Canon.ARGS,
         python=("select.select",),
         native=("select", "pselect"),
@@ -421,7 +422,7 @@ TABLE: tuple[CallSpec, ...] = (
     ),
     CallSpec(
         Call.POLL,
-        _T.BLOCKS,
+        _T.BLOCKS | _T.WAITS_FOR_READY,
         Canon.ARGS,
         python=("select.poll",),
         syscalls=("poll",),
@@ -432,7 +433,7 @@ TABLE: tuple[CallSpec, ...] = (
     CallSpec(Call.PPOLL, _T.KERNEL | _T.BLOCKS, Canon.ARGS, syscalls=("ppoll",)),
     CallSpec(
         Call.EPOLL_WAIT,
-        _T.BLOCKS,
+        _T.BLOCKS | _T.WAITS_FOR_READY,
         Canon.ARGS,
         python=("select.epoll",),
         syscalls=("epoll_wait",),
@@ -588,6 +589,7 @@ PROGRAM_OUTPUT = calls_with(Trait.PROGRAM_OUTPUT)
 PROGRAM_STREAMS = calls_with(Trait.PROGRAM_OUTPUT | Trait.PROGRAM_INPUT)
 CONTROL = calls_with(Trait.CONTROL)
 SLEEPS = calls_with(Trait.SLEEPS)
+WAITS_FOR_READY = calls_with(Trait.WAITS_FOR_READY, without=Trait.KERNEL)
 KERNEL_ONLY = calls_with(Trait.KERNEL)
 CREATES_FD = calls_with(Trait.CREATES_FD)
 RELEASES_FD = calls_with(Trait.RELEASES_FD)

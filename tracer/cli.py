@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import signal
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from ipctrace.arguments import command_parser
 from ipctrace.errors import IpctraceError
 
 if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace --help` stays fast
+    from ipctrace.explore.outcomes import ProcessOutcome
     from ipctrace.scenarios import Scenario
     from ipctrace.session import RunResult
     from ipctrace.session.diagrams import DiagramRequest
@@ -120,7 +122,7 @@ def cmd_explore(args: argparse.Namespace) -> int:
     for group in result.outcomes:
         print(
             f"\noutcome {group.number}: {group.schedules} schedule(s)   "
-            f"replay: ipctrace run {scenario.name} --schedule {group.number}"
+            f"replay: {_replay_hint(args, scenario.name, group.number, _blocks(group.outcome.processes))}"
         )
         for line in group.outcome.summary():
             print(f"  {line}")
@@ -133,6 +135,23 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print(f"\ndiagrams of outcome {number}: {folder}")
     print(f"\nsummary     {path}")
     return EXIT_OK
+
+
+def _blocks(processes: Sequence[ProcessOutcome]) -> bool:
+    return any(p.ending().startswith("blocked") for p in processes)
+
+
+def _replay_hint(args: argparse.Namespace, name: str, outcome: int, blocked: bool) -> str:
+    """The command that replays `outcome`, as the user can type it (a command after `--` is given again).
+
+    A command's run is never called deadlocked (it may read the terminal): an outcome that blocks
+    forever is replayed with a short timeout instead of the default minute.
+    """
+    output = "" if args.output == Path("output") else f" --output {shlex.quote(str(args.output))}"
+    if args.command_line:
+        timeout = " --timeout 5" if blocked else ""
+        return f"ipctrace run --schedule {outcome}{timeout}{output} -- {shlex.join(args.command_line)}"
+    return f"ipctrace run {name} --schedule {outcome}{output}"
 
 
 def _run_status(result: RunResult, problem: str, caught: signal.Signals | None) -> int:

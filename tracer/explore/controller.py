@@ -13,21 +13,19 @@ import os
 import selectors
 import signal
 import socket
-import subprocess
+import stat
 import time
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
-from pathlib import Path
-from typing import Protocol
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import ipctrace.record.layout as L
 from ipctrace import calls
 from ipctrace.calls import Call
-from ipctrace.errors import IpctraceError
-from ipctrace.explore.steps import VISIBLE_IDS, Channel, Check, Step, held_ends, step_of
-from ipctrace.record import tracing_environment
-from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH, ENV_ZYGOTE
+from ipctrace.explore.execution import Chooser, Decision, End, EndKind, Execution, ExploreError, Pruned
+from ipctrace.explore.roles import RolePlan, TypedInput, due_after
+from ipctrace.explore.steps import Channel, Check, Step, held_ends, step_of
+
+__all__ = ["STEP_TIMEOUT", "Chooser", "Decision", "End", "EndKind", "Execution", "ExploreError", "Pruned", "Spawn"]
 
 RELEASES = calls.RELEASES_FD
 EXITS = frozenset({Call.EXIT})
@@ -35,36 +33,13 @@ WHOLE_REPORTS = frozenset(L.CALL_IDS[c] for c in (Call.FORK, Call.EXIT))
 
 #: How long one process may run between two of its calls before the run is called stuck.
 STEP_TIMEOUT = 10.0
-
-
-class Pruned(Exception):  # noqa: N818 - a signal from a chooser, not an error
-    """The chooser has nothing new to try from here (every enabled step is asleep): stop this run."""
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One point of a run: who was held with which step, who could go, who went."""
-
-    enabled: tuple[str, ...]
-    steps: Mapping[str, Step]
-    chosen: str
-
-
-class Chooser(Protocol):
-    def choose(self, index: int, enabled: tuple[str, ...], steps: Mapping[str, Step], last: str | None) -> str: ...
-
-
-class EndKind(StrEnum):
-    EXITED = "exited"
-    BLOCKED = "blocked forever"
-    STUCK = "stuck"  # ran on past STEP_TIMEOUT without reaching a call the explorer sees
-    PRUNED = "stopped by the explorer"
-
-
-@dataclass(frozen=True)
-class End:
-    kind: EndKind
-    call: str = ""  # the call a blocked process waits in
+#: Pauses before a socket read that finds nothing is called not ready, right after another process's socket
+#: step: loopback delivers in the sender's softirq, which a busy machine may run after the send returned.
+IN_FLIGHT = (0.001, 0.003, 0.01)
+#: And before a run whose held processes all wait on sockets ends as blocked forever.
+LAST_LOOK = (0.03, 0.1)
+SOCKETS = Channel("socket")
+_PACKETS = calls.SENDS | calls.CONNECTS | calls.RELEASES_FD | EXITS  # steps that put something on the wire
 
 
 @dataclass
@@ -81,139 +56,131 @@ class _Proc:
     closed: bool = False  # its connection reached end of file
     ended: bool = False  # and the process has ended (its pidfd is readable)
     forks_due: int = 0  # children it forked that have not connected yet
+    call_id: int = 0  # the held call, as the gate reported it
+    ino: int = 0  # the inode of the held call's descriptor
     ends: frozenset[Channel] | None = None  # the pipe ends it holds, once a fork or exit report said
 
 
-@dataclass
-class Execution:
-    """What one run did: its decisions, how each process ended, where its logs are."""
-
-    decisions: list[Decision] = field(default_factory=list)
-    ends: dict[str, End] = field(default_factory=dict)
-    pids: dict[str, int] = field(default_factory=dict)
-    logs: Path = Path()
-    pruned: bool = False
-    final: Mapping[str, Step] = field(default_factory=dict)  # the steps held when no process could go on
-
-
-class Controller:
-    """Runs one command again and again under a chooser, each run into its own logs folder.
-
-    The command starts once, as a fork server (record/gate.py): each run is a fork of it taken
-    before the program's first line, so a run costs no interpreter start.
-    """
-
-    def __init__(self, workdir: Path, command: Sequence[str], cwd: str | None = None, payload_cap: int = 4096) -> None:
-        self.workdir = workdir
-        self.address = str(workdir / "explore.sock")
-        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.listener.bind(self.address)
-        self.listener.listen(64)
-        self.runs = 0
-        self.out_fd, write_out = os.pipe()
-        os.set_blocking(self.out_fd, False)
-        self.quiet = frozenset({os.fstat(write_out).st_ino})
-        env = explore_environment(self.address, workdir / "server", payload_cap)
-        env[ENV_ZYGOTE] = "1"
-        self.server = subprocess.Popen(
-            list(command), env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=write_out, stderr=write_out
-        )
-        os.close(write_out)
-        self.listener.settimeout(STEP_TIMEOUT)
-        try:
-            self.conn, _ = self.listener.accept()
-        except OSError:
-            self.close()
-            raise ExploreError(f"{command[0]} did not start under the explorer (is it a Python program?)") from None
-        self.conn.settimeout(STEP_TIMEOUT)
-        self.buf = self._line()  # "Z <pid>"
-        self.listener.settimeout(None)
-
-    def _line(self) -> bytes:
-        buf = b""
-        while not buf.endswith(b"\n"):
-            got = self.conn.recv(1)
-            if not got:
-                raise ExploreError("the program's fork server ended before the run began")
-            buf += got
-        return buf[:-1]
-
-    def close(self) -> None:
-        if getattr(self, "conn", None) is not None:
-            self.conn.close()
-        self.server.kill()
-        self.server.wait()
-        self.listener.close()
-        os.close(self.out_fd)
-        Path(self.address).unlink(missing_ok=True)
-
-    def run(self, chooser: Chooser) -> Execution:
-        self.runs += 1
-        logs = self.workdir / f"run-{self.runs}"
-        self.conn.sendall(f"N {logs}\n".encode())
-        root = int(self._line().split()[1])
-        one = _OneRun(self.listener, self.out_fd, self.quiet, root)
-        try:
-            execution = one.drive(chooser)
-        finally:
-            one.finish()
-        execution.logs = logs
-        return execution
-
-
-class ExploreError(IpctraceError):
-    """The program cannot be explored, or a schedule replayed: one sentence."""
-
-
-def explore_environment(
-    address: str, logs: Path, payload_cap: int, base: Mapping[str, str] | None = None
-) -> dict[str, str]:
-    """The environment of a program run under the explorer (its processes connect to `address`)."""
-    env = tracing_environment(str(logs), payload_cap, base=dict(base) if base is not None else None)
-    env[ENV_EXPLORE] = address
-    env[ENV_CALLS] = ",".join(str(i) for i in sorted(VISIBLE_IDS))
-    env[ENV_PATH] = "main"
-    return env
+#: Starts role N of a run (the explorer's fork servers): its first process's pid, and its typed input if scripted.
+Spawn = Callable[[int], tuple[int, TypedInput | None]]
 
 
 class _OneRun:
+    """One run: its roles started in order, its processes let go one at a time.
+
+    `spawn` starts each role when it is due (exploring); without it (replaying inside a session) the
+    session starts the roles itself and the run waits for each to connect.
+    """
+
     def __init__(
         self,
         listener: socket.socket,
         out_fd: int,
         quiet: frozenset[int],
-        root: int,
+        plan: Sequence[RolePlan] = (RolePlan("main"),),
+        spawn: Spawn | None = None,
         release: bool = False,
-        roots: int = 1,
     ) -> None:
         self.release = release  # replaying in a traced run: blocked processes are let go to block for real
         self.listener = listener
         self.out_fd = out_fd
-        self.quiet = quiet
-        self.root = root
+        self.quiet = set(quiet)  # pipes private to each process: the programs' own output and typed input
+        self.plan = tuple(plan)
+        self.role_index = {r.name: i for i, r in enumerate(self.plan)}
+        self.spawn = spawn
         self.procs: dict[int, _Proc] = {}  # by pid
-        self.roots_due = roots
+        self.roots: dict[int, int] = {}  # role index -> pid of the role's first process (once known)
+        self.started = 0  # roles started so far
+        self.roots_due = 0  # roles started whose first process has not connected yet
+        self.inputs: dict[int, TypedInput] = {}  # the typed input pipes, by inode
+        self.stopped: set[int] = set()  # service roles sent SIGTERM
+        self.sent_by: str | None = None  # the process whose socket step went last (what it sent may be in flight)
         self.sel = selectors.DefaultSelector()
         self.sel.register(listener, selectors.EVENT_READ, "listen")
         if out_fd >= 0:
             self.sel.register(out_fd, selectors.EVENT_READ, "out")
         self.execution = Execution()
 
+    # -- the roles --------------------------------------------------------------------------------
+
+    def start_due(self, count: int) -> None:
+        """Start the roles up to `count` (exploring; a session starts them itself when replaying)."""
+        for index in range(self.started, count):
+            self.roots_due += 1
+            if self.spawn is None:
+                continue
+            pid, typed = self.spawn(index)
+            self.roots[index] = pid
+            if typed is not None:
+                ino = os.fstat(typed.fd).st_ino
+                self.inputs[ino] = typed
+                self.quiet.add(ino)
+        self.started = max(self.started, count)
+
+    def _role_of(self, proc: _Proc) -> int:
+        return self.role_index.get(proc.path.split(".", 1)[0], -1)
+
+    def _made_ready(self, proc: _Proc) -> bool:
+        """`proc` goes on past its role's ready call, and the roles after it wait for that."""
+        index = self._role_of(proc)
+        return index == self.started - 1 and proc.call_id in self.plan[index].ready
+
+    def _last_exit(self, proc: _Proc, step: Step) -> bool:
+        """`proc` was let go to exit and it was the last process: every other has ended, no role or child is due."""
+        if step.call not in EXITS or self.release or self.started < len(self.plan) or self.roots_due > 0:
+            return False
+        if any(self.plan[i].service and i not in self.stopped for i in range(len(self.plan))):
+            return False
+        return proc.forks_due <= 0 and all(p.ended for p in self.procs.values() if p is not proc)
+
+    def stop_services(self) -> bool:
+        """SIGTERM the service roles once every other role has ended, as a session stops a server (False: none)."""
+        if self.release or self.started < len(self.plan):
+            return False
+        others = [p for p in self.procs.values() if not self.plan[max(self._role_of(p), 0)].service]
+        if any(not p.ended for p in others):
+            return False
+        stopping = False
+        for index, role in enumerate(self.plan):
+            pid = self.roots.get(index)
+            if not role.service or index in self.stopped or pid is None:
+                continue
+            self.stopped.add(index)
+            proc = self.procs.get(pid)
+            if proc is None or proc.ended:
+                continue
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except OSError:
+                continue
+            proc.held = proc.gated = None  # it runs its handler now: wait for its next call or its end
+            proc.running = stopping = True
+        return stopping
+
     # -- the decisions ----------------------------------------------------------------------------
 
     def drive(self, chooser: Chooser) -> Execution:
         ex = self.execution
         last: str | None = None
+        self.start_due(due_after(self.plan, 0))
         if not self.settle():
             return self.stuck()
         while True:
             held = sorted((p for p in self.procs.values() if p.held is not None), key=lambda p: p.path)
             if not held:
+                if self.stop_services() and self.settle():
+                    continue
                 break
             enabled = tuple(p.path for p in held if self.enabled(p))
+            if not enabled and any(p.gated is not None and SOCKETS in p.gated.writes for p in held):
+                enabled = self.last_look(held)
             shared = self.shared_ends()
             steps = {p.path: p.held.relaxed(shared) for p in held if p.held is not None}
             if not enabled:
+                if self.stop_services():
+                    if not self.settle():
+                        return self.stuck()
+                    continue
                 ex.final = steps
                 for p in held:
                     ex.ends[p.path] = End(EndKind.BLOCKED, p.held.call.value if p.held else "")
@@ -228,10 +195,21 @@ class _OneRun:
             ex.decisions.append(Decision(enabled, steps, chosen))
             proc = next(p for p in held if p.path == chosen)
             self.went(proc)
+            typed = self.inputs.get(proc.ino)
+            if typed is not None and proc.gated is not None and proc.gated.call in calls.RECEIVES:
+                typed.type_next()  # it reads its input: the next scripted line, given as it asks
+            ready = self._made_ready(proc)
+            went = ex.decisions[-1].steps[chosen]
+            self.sent_by = chosen if went.call in _PACKETS and SOCKETS in went.writes | went.updates else None
             proc.held = proc.gated = None
             proc.running = True
             self.send(proc, b"G\n")
+            if ready:
+                self.start_due(due_after(self.plan, self.started))
             last = chosen
+            if self._last_exit(proc, went):
+                proc.ended = True  # nothing is left to decide: its end need not be waited for
+                break
             if not self.settle():
                 return self.stuck()
         for p in self.procs.values():
@@ -282,10 +260,27 @@ class _OneRun:
         if step is None or step.check is Check.NONE or proc.gated is None:
             return True
         step = proc.gated
-        self.send(proc, f"R {step.check.value}\n".encode())
-        line = self.reply(proc)
+        line = self.ask(proc, step)
+        if line == b"0" and self.sent_by not in (None, proc.path) and SOCKETS in step.writes:
+            for pause in IN_FLIGHT:  # what another process just sent may still be on its way through loopback
+                time.sleep(pause)
+                if (line := self.ask(proc, step)) != b"0":
+                    break
         proc.held = step.seeing_data() if line == b"d" else step
         return line in (b"1", b"d")
+
+    def last_look(self, held: list[_Proc]) -> tuple[str, ...]:
+        """Every process waits, some on a socket: look again a little later before calling them blocked forever."""
+        for pause in LAST_LOOK:
+            time.sleep(pause)
+            enabled = tuple(p.path for p in held if self.enabled(p))
+            if enabled:
+                return enabled
+        return ()
+
+    def ask(self, proc: _Proc, step: Step) -> bytes:
+        self.send(proc, f"R {step.check.value}\n".encode())
+        return self.reply(proc)
 
     # -- waiting for the run to be quiet ----------------------------------------------------------
 
@@ -344,6 +339,9 @@ class _OneRun:
             proc.ends = parent.ends  # a fork copies the descriptors the parent reported just before
         else:
             self.roots_due -= 1
+            index = self._role_of(proc)
+            self.roots.setdefault(index, pid)
+            self.quiet |= _standard_pipes(pid)
         self.sel.register(conn, selectors.EVENT_READ, proc)
         if rest:
             self.lines(proc)
@@ -370,8 +368,9 @@ class _OneRun:
                 continue
             call, fd, mode, ino, writing, forks = (int(x) for x in parts[1:7])
             proc.forks_due += forks
+            proc.call_id, proc.ino = call, ino
             proc.held = proc.gated = step_of(
-                call, fd, mode, ino, bool(writing), parts[7], proc.pid, proc.ppid, self.quiet
+                call, fd, mode, ino, writing, parts[7], proc.pid, proc.ppid, frozenset(self.quiet)
             )
             if parts[7] != "-" or call in WHOLE_REPORTS:
                 proc.ends = held_ends(parts[7])
@@ -413,12 +412,28 @@ class _OneRun:
                     os.kill(proc.pid, signal.SIGKILL)
                 except OSError:
                     pass
-        try:
-            os.killpg(self.root, signal.SIGKILL)
-        except OSError:
-            pass
+        for pid in self.roots.values():
+            try:
+                os.killpg(pid, signal.SIGKILL)  # each role's first process leads its own group
+            except OSError:
+                pass
+        for typed in self.inputs.values():
+            typed.close()
         for proc in self.procs.values():
             proc.conn.close()
             if proc.pidfd >= 0:
                 os.close(proc.pidfd)
         self.sel.close()
+
+
+def _standard_pipes(pid: int) -> set[int]:
+    """The pipes a role's first process was given as its standard streams: its own output and typed input."""
+    out = set()
+    for fd in (0, 1, 2):
+        try:
+            st = os.stat(f"/proc/{pid}/fd/{fd}")
+        except OSError:
+            continue
+        if stat.S_ISFIFO(st.st_mode):
+            out.add(st.st_ino)
+    return out

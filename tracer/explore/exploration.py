@@ -18,10 +18,13 @@ from pathlib import Path
 from typing import Any
 
 from ipctrace.explore.commute import PipeRead, pipe_reads
-from ipctrace.explore.controller import Controller, EndKind, Execution
+from ipctrace.explore.controller import EndKind
 from ipctrace.explore.deciding import Candidate, Deciding, deciding_steps
+from ipctrace.explore.execution import Execution
+from ipctrace.explore.forkserver import Controller
 from ipctrace.explore.outcomes import Outcome, outcome_from
-from ipctrace.explore.search import DepthFirst, Random, schedule_of
+from ipctrace.explore.roles import RolePlan
+from ipctrace.explore.search import DepthFirst, Nondeterministic, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
 from ipctrace.record.reader import read_logs
 
@@ -125,22 +128,35 @@ def explore(
     reduce: bool = True,
     cwd: str | None = None,
     payload_cap: int = 4096,
+    roles: Sequence[RolePlan] = (),
 ) -> Exploration:
-    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's)."""
+    """Run `command` under every schedule the budget allows (Python programs: the gate is the Python recorder's).
+
+    `roles`: a scenario's roles instead (a server and its clients), started in order as a session does.
+    """
     budget = budget or Budget()
     workdir = Path(tempfile.mkdtemp(prefix="ipctrace-explore-"))
-    controller = Controller(workdir, command, cwd, payload_cap)
+    try:
+        controller = Controller(workdir, tuple(roles) or command, cwd, payload_cap)
+    except BaseException:
+        shutil.rmtree(workdir, ignore_errors=True)
+        raise
     tally = _Tally()
     started = time.monotonic()
     deadline = started + budget.max_seconds
     dfs = DepthFirst(reduce=reduce, preemption_bound=budget.preemptions)
     finished = False
     randoms = 0
+    wavered = False
     sweeper = _Sweeper()
     try:
         while True:
             dfs.start()
-            execution = controller.run(dfs)
+            try:
+                execution = controller.run(dfs)
+            except Nondeterministic:
+                wavered = True  # the program did not repeat itself: what it depends on is not all held here
+                break
             reads = _count(tally, execution)
             sweeper.remove(execution.logs)
             if not dfs.backtrack(execution.final, reads if reduce else None):
@@ -167,12 +183,18 @@ def explore(
         pruned=tally.pruned,
         outcomes=groups,
         exhaustive=finished and not dfs.bound_hit,
-        method="systematic" if finished else "systematic + random",
+        method="systematic" if finished else "systematic + random" if not wavered else _WAVERED,
         reduce=reduce,
         preemptions=budget.preemptions,
         seconds=time.monotonic() - started,
         random_runs=randoms,
     )
+
+
+_WAVERED = (
+    "systematic, stopped: a schedule replayed did not offer the same choices again (the program depends on "
+    "something the explorer does not hold, such as the clock or another program), then random"
+)
 
 
 class _Sweeper:

@@ -14,8 +14,9 @@ import threading
 from pathlib import Path
 
 from ipctrace.explore.controller import Chooser, Execution, ExploreError, _OneRun
+from ipctrace.explore.forkserver import gated_calls
+from ipctrace.explore.roles import RolePlan, extra_calls
 from ipctrace.explore.search import NAMED, Replay
-from ipctrace.explore.steps import VISIBLE_IDS
 from ipctrace.record.gate import ENV_CALLS, ENV_EXPLORE, ENV_PATH
 
 __all__ = ["NAMED", "ScheduleGate", "chooser_for"]
@@ -33,9 +34,9 @@ def chooser_for(schedule: str | tuple[str, ...]) -> Chooser:
 class ScheduleGate:
     """The controller of one traced run, on its own thread."""
 
-    def __init__(self, chooser: Chooser, roots: int = 1) -> None:
+    def __init__(self, chooser: Chooser, plan: tuple[RolePlan, ...] = (RolePlan("main"),)) -> None:
         self.chooser = chooser
-        self.roots = roots
+        self.plan = plan  # the scenario's roles, which the session starts (each role's process names it)
         self.folder = Path(tempfile.mkdtemp(prefix="ipctrace-gate-"))  # short: a socket path has 108 bytes at most
         self.address = str(self.folder / "gate.sock")
         self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -46,13 +47,13 @@ class ScheduleGate:
 
     def variables(self) -> dict[str, str]:
         """What to add to the run's environment (the recorder's variables are in it already)."""
-        return {ENV_EXPLORE: self.address, ENV_CALLS: ",".join(str(i) for i in sorted(VISIBLE_IDS)), ENV_PATH: "main"}
+        return {ENV_EXPLORE: self.address, ENV_CALLS: gated_calls(extra_calls(self.plan)), ENV_PATH: self.plan[0].name}
 
     def start(self) -> None:
         self.thread.start()
 
     def _drive(self) -> None:
-        one = _OneRun(self.listener, -1, frozenset(), -1, release=True, roots=self.roots)
+        one = _OneRun(self.listener, -1, frozenset(), plan=self.plan, release=True)
         try:
             self.execution = one.drive(self.chooser)
         finally:

@@ -1,13 +1,16 @@
 """`ipctrace explore NAME`: a course example explored, its outcomes written to output/NAME/explore/summary.json.
 
-Only scenarios of one role running a Python program can be explored for now: the gate lives in the
-Python recorder (a native recorder can speak the same protocol, record/gate.py), and scenarios of
-several roles (a server and its clients, on a port) are not driven yet.
+Every role of the scenario is driven under one controller: the server and its clients, each with
+the exploration's free port and its scripted input, started in the scenario's order. Python
+programs only for now: the gate lives in the Python recorder (a native recorder can speak the same
+protocol, record/gate.py).
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import tempfile
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -16,10 +19,12 @@ from ipctrace.calls import Call
 from ipctrace.explore.controller import ExploreError
 from ipctrace.explore.deciding import Deciding, who
 from ipctrace.explore.exploration import Budget, Exploration, explore
+from ipctrace.explore.roles import RolePlan
 from ipctrace.model import Pid, Trace
 from ipctrace.render.options import Mark
 from ipctrace.scenarios import Scenario
-from ipctrace.session.folder import write_whole
+from ipctrace.session.folder import generate_file, write_whole
+from ipctrace.session.ports import choose_port
 from ipctrace.session.runner import substitutions
 
 if TYPE_CHECKING:
@@ -34,30 +39,51 @@ def explore_folder(scenario: Scenario, output_root: Path) -> Path:
 
 
 def scenario_command(scenario: Scenario) -> tuple[list[str], str]:
-    """The command of a one-role scenario and the folder it runs in; one sentence when it cannot be explored."""
-    if len(scenario.roles) != 1:
-        raise ExploreError(
-            f"scenario {scenario.name} has {len(scenario.roles)} roles; the explorer drives one-role scenarios "
-            "(one program and the processes it forks) for now: try pipe2, pipe2_nosleep, pipe3 or socketpair_fork."
-        )
-    if scenario.uses_port:
-        raise ExploreError(f"scenario {scenario.name} uses a port; the explorer does not drive network scenarios yet.")
-    subst = substitutions(scenario, Path("."), None, "")
-    command = [arg.format(**subst) for arg in scenario.roles[0].command]
-    if "{cbin}" in " ".join(scenario.roles[0].command):
+    """The command of a one-role scenario with no port and the folder it runs in (benchmarks, tests)."""
+    if len(scenario.roles) != 1 or scenario.uses_port:
+        raise ExploreError(f"scenario {scenario.name} has more than one program or a port: explore it by its name.")
+    plan, cwd = scenario_roles(scenario, None, Path("."))
+    return list(plan[0].command), cwd
+
+
+def scenario_roles(scenario: Scenario, port: int | None, files: Path) -> tuple[tuple[RolePlan, ...], str]:
+    """Every role as the explorer drives it (its port and folder filled in), and the folder the roles run in."""
+    if "{cbin}" in " ".join(arg for role in scenario.roles for arg in role.command):
         raise ExploreError("the explorer gates Python programs only (the native recorder has no gate yet).")
-    return command, subst["cwd"]
+    subst = substitutions(scenario, files, port, "")
+    plan = tuple(
+        RolePlan(
+            role.name,
+            tuple(arg.format(**subst) for arg in role.command),
+            ready=RolePlan.ready_ids(role.ready),
+            script=None if role.stdin is None or role.interactive else tuple(role.stdin),
+            service=role.service,
+        )
+        for role in scenario.roles
+    )
+    return plan, subst["cwd"]
 
 
 def explore_scenario(
     scenario: Scenario, budget: Budget | None = None, reduce: bool = True, output_root: Path = Path("output")
 ) -> tuple[Exploration, Path]:
-    """Explore `scenario` and write its summary; returns the exploration and the summary's path."""
-    command, cwd = scenario_command(scenario)
-    result = explore(command, budget, reduce=reduce, cwd=cwd)
+    """Explore `scenario` and write its summary; returns the exploration and the summary's path.
+
+    A scenario on a port gets a free one for the whole exploration; its files (`{outdir}`: what it
+    generates, receives, its socket names) live in a folder of the exploration's own.
+    """
+    port = choose_port(0, scenario.protocols) if scenario.uses_port else None
+    files = Path(tempfile.mkdtemp(prefix="ipctrace-files-"))
+    try:
+        plan, cwd = scenario_roles(scenario, port, files)
+        for name, size in scenario.generate.items():
+            generate_file(files / name, size)
+        result = explore(plan[0].command, budget, reduce=reduce, cwd=cwd, roles=plan)
+    finally:
+        shutil.rmtree(files, ignore_errors=True)
     folder = explore_folder(scenario, output_root)
     folder.mkdir(parents=True, exist_ok=True)
-    summary = {"scenario": scenario.name, **result.as_json()}
+    summary = {"scenario": scenario.name, **({"port": port} if port else {}), **result.as_json()}
     path = folder / SUMMARY
     write_whole(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     return result, path

@@ -40,6 +40,7 @@ class Check(StrEnum):
     IN = "in"  # its descriptor is readable (data, end of file, a connection to accept)
     OUT = "out"  # its descriptor is writable (room in the pipe)
     CHILD = "child"  # a child has ended (or there is none)
+    WAIT = "wait"  # a select/poll: one of its descriptors is ready, or it has a timeout (virtual: it may time out)
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class Step:
     check: Check
     updates: frozenset[Channel] = frozenset()
     observes: frozenset[Channel] = frozenset()
+    with_data: frozenset[Channel] | None = None  # what it writes instead when its data is there already
 
     def depends_on(self, other: Step) -> bool:
         mine = self.writes | self.updates | self.observes
@@ -89,8 +91,12 @@ class Step:
         return replace(self, observes=self.observes - shared) if self.observes & shared else self
 
     def seeing_data(self) -> Step:
-        """This read when the pipe holds data: whether writers are left does not matter to it."""
-        return replace(self, observes=frozenset())
+        """This read when the pipe holds data: whether writers are left does not matter to it.
+
+        A datagram waiting is taken whole, whatever is sent after it: such a read commutes with every send.
+        """
+        writes = self.writes if self.with_data is None else self.with_data
+        return replace(self, observes=frozenset(), writes=writes)
 
 
 _EMPTY: frozenset[Channel] = frozenset()
@@ -123,9 +129,9 @@ def _split(ends: frozenset[Channel]) -> tuple[frozenset[Channel], frozenset[Chan
 
 
 def step_of(
-    call_id: int, fd: int, mode: int, ino: int, writing: bool, held: str, pid: int, ppid: int, quiet: frozenset[int]
+    call_id: int, fd: int, mode: int, ino: int, writing: int, held: str, pid: int, ppid: int, quiet: frozenset[int]
 ) -> Step:
-    """The step of a gate report; `writing`: the descriptor is a write end; `quiet`: the explorer's output pipe."""
+    """The step of a gate report; `writing`: 1 a pipe's write end, 2 a datagram socket; `quiet`: private pipes."""
     call = _BY_ID.get(call_id, Call.UNKNOWN)
     if call in calls.SLEEPS:
         return Step(call, fd, _EMPTY, Check.NONE)
@@ -133,6 +139,8 @@ def step_of(
         writes, updates = _split(_ends(held, quiet))
         family = Channel("children", pid if call is Call.FORK else ppid)
         return Step(call, fd, writes, Check.NONE, updates=updates | {family})
+    if call in calls.WAITS_FOR_READY:
+        return Step(call, fd, frozenset({EVERYTHING}), Check.WAIT)
     if call in calls.WAITS_FOR_CHILD:
         return Step(call, fd, frozenset({Channel("children", pid)}), Check.CHILD)
     if fd < 0 or not mode:
@@ -157,5 +165,6 @@ def step_of(
         # the two ends of a pair have two inodes: all sockets are one channel
         waits_in = call in calls.RECEIVES or (call in calls.BLOCKING and call not in calls.CONNECTS)
         check = Check.OUT if call in calls.SENDS else Check.IN if waits_in else Check.NONE
-        return Step(call, fd, frozenset({Channel("socket")}), check)
+        whole = frozenset({Channel("datagrams", ino)}) if writing == 2 and call in calls.RECEIVES else None
+        return Step(call, fd, frozenset({Channel("socket")}), check, with_data=whole)
     return Step(call, fd, frozenset({Channel("fd", ino)}), Check.NONE)

@@ -5,17 +5,19 @@ socket. Every process connects there (a forked child on its first gate, with its
 and at each recorded call whose id is in `IPCTRACE_EXPLORE_CALLS` it sends one line and waits:
 
     H <pid> <ppid> <path>                          once, when the process first connects
-    G <call> <fd> <mode> <ino> <w> <forks> <open>  at a gate; `w`: a write end; `open`: its pipe ends (fork, exit)
+    G <call> <fd> <mode> <ino> <w> <forks> <open>  at a gate; `w`: 1 a pipe's write end, 2 a datagram socket;
+                                                   `open`: its pipe ends (fork, exit)
 
-and answers the controller's lines: `R <in|out|child>` (would the held call run
-without waiting: `0`, `1`, or `d` for data waiting), `G`
+and answers the controller's lines: `R <in|out|child|wait>` (would the held call run
+without waiting: `0`, `1`, or `d` for data waiting; `wait`: a select/poll, whose descriptors
+and timeout its wrapper told the gate — with a timeout it may always go, and times out at once), `G`
 (go: run the call), `F` (free: stop gating, the rest runs as untraced-by-the-explorer). The line
 protocol is plain text so that a native recorder can speak it too. Nothing here is recorded: the
 connection is a `_socket.socket` (C methods, never wrapped) and the checks use the originals.
 
 `path` names a process the same way in every run ("main", "main.1" its first child, ...), so a
-schedule is a list of paths, not of pids. Under the explorer `time.sleep` is virtual: the sleep is
-a point where others may run, then returns at once.
+schedule is a list of paths, not of pids. Under the explorer time is virtual: a `time.sleep` is a
+point where others may run, then returns at once; so is a select/poll with a timeout (wrap_select).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ import gc
 import os
 import select
 import stat
+import sys
 from collections.abc import Callable
 from typing import Any
 
@@ -44,6 +47,9 @@ _getpid = os.getpid
 _getppid = os.getppid
 _waitpid = os.waitpid
 _exit = os._exit
+_dup2 = os.dup2
+_close = os.close
+_LITTLE = sys.byteorder == "little"
 
 
 def _describe(fd: int) -> tuple[int, int]:
@@ -62,6 +68,18 @@ def _writing(fd: int) -> bool:
         return _fcntl(fd, _F_GETFL) & os.O_ACCMODE != os.O_RDONLY
     except OSError:
         return False
+
+
+def _datagram(fd: int) -> bool:
+    """The socket keeps message boundaries (UDP, a Unix datagram socket): a read takes one whole datagram."""
+    try:
+        sock = _socket.socket(fileno=fd)
+    except OSError:
+        return False
+    try:
+        return sock.type & 0xF == _socket.SOCK_DGRAM
+    finally:
+        sock.detach()
 
 
 def _open_channels(skip: int) -> str:
@@ -99,6 +117,8 @@ class Gate:
         self.busy = False
         self.free = False
         self.pending: tuple[int, int, int] = (0, -1, 0)  # call, fd, mode of the held call
+        # what a held select/poll waits for: descriptors to read, to write, and whether it may time out
+        self.waiting: tuple[list[int], list[int], bool] = ([], [], True)
 
     def connect(self, pid: int) -> None:
         if self.sock is not None:
@@ -140,7 +160,7 @@ class Gate:
         mode, ino = _describe(fd)
         channels = _open_channels(self.sock.fileno()) if call in self.whole_process else "-"
         self.pending = (call, fd, mode)
-        writing = int(stat.S_ISFIFO(mode) and _writing(fd))
+        writing = int(stat.S_ISFIFO(mode) and _writing(fd)) or (2 if stat.S_ISSOCK(mode) and _datagram(fd) else 0)
         self.sock.sendall(f"G {call} {fd} {mode} {ino} {writing} {self.forks} {channels}\n".encode())
         self.forks = 0
         while True:
@@ -165,6 +185,8 @@ class Gate:
                 return b"1" if _waitid(os.P_ALL, 0, os.WEXITED | os.WNOHANG | os.WNOWAIT) is not None else b"0"
             except ChildProcessError:
                 return b"1"  # no child: the wait fails at once
+        if check == b"wait":
+            return self._any_ready()
         fd = self.pending[1]
         p = _poll()
         p.register(fd, select.POLLIN if check == b"in" else select.POLLOUT)
@@ -172,6 +194,22 @@ class Gate:
         if not got:
             return b"0"
         return b"d" if got[0][1] & select.POLLIN else b"1"
+
+    def _any_ready(self) -> bytes:
+        """A select/poll held: `1` when one of its descriptors is ready or it may time out (virtual time), else `0`."""
+        reads, writes, finite = self.waiting
+        masks: dict[int, int] = {}
+        for fd in reads:
+            masks[fd] = masks.get(fd, 0) | select.POLLIN
+        for fd in writes:
+            masks[fd] = masks.get(fd, 0) | select.POLLOUT
+        p = _poll()
+        for fd, mask in masks.items():
+            try:
+                p.register(fd, mask)
+            except (OSError, ValueError, TypeError):
+                return b"1"  # a descriptor it cannot wait on: the call fails at once
+        return b"1" if finite or p.poll(0) else b"0"
 
     def forked(self, pid: int) -> None:
         if pid > 0 and _getpid() == self.pid:
@@ -225,7 +263,11 @@ def _count_forks(gate: Gate) -> None:
 
 
 def _serve_forks(address: str, fork: Callable[[], int]) -> str:
-    """The fork server's loop: `N <folder>` makes one run's process, answered `P <pid>`; returns in that process."""
+    """The fork server's loop: `N <folder>` makes one run's process, answered `P <pid>`; returns in that process.
+
+    A descriptor passed with the `N` line (SCM_RIGHTS) becomes that process's standard input: the
+    read end of the pipe through which the explorer types a role's scripted lines.
+    """
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     sock.connect(address)
     sock.sendall(f"Z {_getpid()}\n".encode())
@@ -233,11 +275,15 @@ def _serve_forks(address: str, fork: Callable[[], int]) -> str:
     # never walks it (nor copies its pages after the fork, nor at the run's exit): about a fifth of a run's time.
     gc.freeze()
     buf = b""
+    stdin = -1
     while True:
         while b"\n" not in buf:
-            got = sock.recv(4096)
+            got, ancillary, _, _ = sock.recvmsg(4096, _socket.CMSG_SPACE(4))
             if not got:
                 _exit(0)
+            for level, kind, data in ancillary:
+                if level == _socket.SOL_SOCKET and kind == _socket.SCM_RIGHTS and len(data) >= 4:
+                    stdin = int.from_bytes(data[:4], "little" if _LITTLE else "big")
             buf += got
         line, _, buf = buf.partition(b"\n")
         _reap()
@@ -245,7 +291,13 @@ def _serve_forks(address: str, fork: Callable[[], int]) -> str:
         if pid == 0:
             sock.close()
             os.setpgid(0, 0)  # the run is its own process group: stopping it leaves the server
+            if stdin >= 0:
+                _dup2(stdin, 0)
+                _close(stdin)
             return line[2:].decode()
+        if stdin >= 0:
+            _close(stdin)
+            stdin = -1
         sock.sendall(f"P {pid}\n".encode())
 
 

@@ -1,7 +1,9 @@
 """Readiness waits as blocking intervals: `select.select`, `select.poll` objects, `select.epoll` objects.
 
 `selectors` and `asyncio` wait through these, so a hang report can say which descriptors a
-process was waiting on.
+process was waiting on. Under the race explorer a wait with a timeout is virtual, like a sleep:
+the gate is told what it waits for (so it is chosen only when that is ready, or when it may time
+out), and once let go it only looks (timeout 0): nothing ready means it timed out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ipctrace.record.core as core
+import ipctrace.record.gate as gate
 import ipctrace.record.layout as L
 
 _ID = L.CALL_IDS
@@ -31,12 +34,27 @@ def _timeout(value: Any) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
+def _held(reads: Any, writes: Any, finite: bool) -> bool:
+    """Tell the explorer's gate what the wait about to be held waits for; True: its timeout is virtual."""
+    g = gate.GATE
+    if g is None or g.free:
+        return False
+    g.waiting = (reads or [], writes or [], finite)
+    return finite
+
+
+def _virtual(finite: bool) -> bool:
+    g = gate.GATE
+    return finite and g is not None and not g.free  # still driven once let go (not freed at the end)
+
+
 def select_(rlist, wlist, xlist, timeout=None, /):
     lg = core.log()
     blob = {"args": {"r": _fds(rlist), "w": _fds(wlist), "x": _fds(xlist), "timeout": _timeout(timeout)}}
+    finite = _held(blob["args"]["r"], blob["args"]["w"], timeout is not None)
     pos, alen = core.begin(lg, _ID["select"], -1, blob, _POST)
     try:
-        r, w, x = _orig_select(rlist, wlist, xlist, timeout)
+        r, w, x = _orig_select(rlist, wlist, xlist, 0 if _virtual(finite) else timeout)
     except BaseException as exc:
         core.end(lg, pos, alen, _POST, exc=exc, what="select.select")
         raise
@@ -79,9 +97,12 @@ class _TracedPoll:
     def poll(self, timeout=None, /):
         lg = core.log()
         blob = {"args": {"fds": sorted(self._fds), "timeout": _timeout(timeout)}}
+        reads = [fd for fd, mask in self._fds.items() if mask & (select.POLLIN | select.POLLPRI)]
+        writes = [fd for fd, mask in self._fds.items() if mask & select.POLLOUT]
+        finite = _held(reads, writes, _timeout(timeout) is not None and timeout >= 0)
         pos, alen = core.begin(lg, _ID["poll"], -1, blob, _POST)
         try:
-            ready = self._poll.poll(timeout)
+            ready = self._poll.poll(0 if _virtual(finite) else timeout)
         except BaseException as exc:
             core.end(lg, pos, alen, _POST, exc=exc, what="poll")
             raise
@@ -126,9 +147,10 @@ def _traced_epoll_class() -> Any:
         def poll(self, timeout=None, maxevents=-1):
             lg = core.log()
             blob = {"args": {"epfd": self._ep.fileno(), "timeout": _timeout(timeout)}}
+            finite = _held([self._ep.fileno()], [], _timeout(timeout) is not None and timeout >= 0)
             pos, alen = core.begin(lg, _ID["epoll_wait"], -1, blob, _POST)
             try:
-                ready = self._ep.poll(timeout, maxevents)
+                ready = self._ep.poll(0 if _virtual(finite) else timeout, maxevents)
             except BaseException as exc:
                 core.end(lg, pos, alen, _POST, exc=exc, what="epoll.poll")
                 raise

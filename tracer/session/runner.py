@@ -23,6 +23,7 @@ from typing import Any
 import ipctrace.session.procfs as procfs
 from ipctrace.assemble import build_trace
 from ipctrace.explore.replay import ScheduleGate, chooser_for
+from ipctrace.explore.roles import RolePlan
 from ipctrace.model import FORMAT_VERSION, CaptureInfo, Header, Inode, Packet, Stream, Trace
 from ipctrace.record import ENV_SCHEDULE
 from ipctrace.scenarios import BUILTIN_DIR, PROGRAMS_DIR, Impl, Scenario
@@ -179,7 +180,9 @@ class _Run:
         schedule = self.options.schedule or self.scenario.schedule
         if schedule is None or self.scenario.impl != Impl.PYTHON:
             return None
-        gate = ScheduleGate(chooser_for(schedule), roots=len(self.scenario.roles))
+        roles = self.scenario.roles
+        plan = tuple(RolePlan(r.name, ready=RolePlan.ready_ids(r.ready), service=r.service) for r in roles)
+        gate = ScheduleGate(chooser_for(schedule), plan)
         env.update(gate.variables())
         return gate
 

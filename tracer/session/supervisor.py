@@ -21,6 +21,7 @@ from typing import Any
 import ipctrace.session.procfs as procfs
 from ipctrace.calls import SENDS, WAITING_ON_OTHERS_SYSCALLS, syscalls_for
 from ipctrace.model import ExitStatus, Pid
+from ipctrace.record.gate import ENV_EXPLORE, ENV_PATH
 from ipctrace.scenarios import Role, Scenario
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.recording import Recording
@@ -139,7 +140,8 @@ class Supervisor:
 
     def start_role(self, role: Role) -> None:
         command = [arg.format(**self.subst) for arg in role.command]
-        run = launch(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
+        env = {**self.env, ENV_PATH: role.name} if ENV_EXPLORE in self.env else self.env  # a replayed schedule
+        run = launch(role, command, env, self.subst.get("cwd"), self.printer, self.native_note)
         self.role_of[run.proc.pid] = role.name
         self.runs.append(run)
 
