@@ -217,3 +217,13 @@ def test_each_outcome_marks_its_deciding_read_in_words_and_on_every_drawing(tmp_
         marked = [c for c in diagram.calls if c.mark]
         assert len(marked) == 1 and marked[0].text.startswith("read(")
         check_diagram(diagram, ordered)  # on a 1920 × 1080 slide, text ≥ 28 px, nothing overlapping
+
+
+def test_processes_are_named_in_words_by_their_place_in_the_run():
+    from ipctrace.explore.deciding import who
+
+    assert who("main", ["main"]) == "the program"
+    assert who("main.1", ["main", "main.1"]) == "the child" and who("main", ["main", "main.1"]) == "the parent"
+    assert who("main.2", ["main", "main.1", "main.2"]) == "child 2"
+    assert who("server", ["server", "client"]) == "server"  # a role's first process: the role
+    assert who("server.1", ["server", "server.1"]) == "child 1 of server"

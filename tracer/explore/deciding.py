@@ -62,6 +62,8 @@ def who(path: str, paths: Sequence[str]) -> str:
     """
     if path == "main":
         return "the parent" if any(p.startswith("main.") for p in paths) else "the program"
+    if "." not in path:
+        return path  # the first process of a role, by the role's name (`server`, `client`)
     parent, _, number = path.rpartition(".")
     if parent == "main":
         children = [p for p in paths if p.count(".") == 1]
