@@ -6,7 +6,9 @@ knows nothing of the explorer); the course examples' counts are the ones their s
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -22,34 +24,38 @@ from ipctrace.session import RunOptions, run_scenario
 RACE = str(Path(__file__).parent / "programs" / "pipe_race.py")
 
 
-def model_outcomes(writers: int, writes: int, readers: int, reads: int) -> tuple[int, int]:
-    """(outcomes, orders of the pipe's reads and writes) of pipe_race.py, by walking a model of the pipe."""
+def model_outcomes(writers: int, writes: int, readers: int, reads: int) -> tuple[int, int, int]:
+    """(outcomes, orders of the pipe's reads and writes, orders of its writes and of its reads) of pipe_race.py.
+
+    By walking a model of the pipe. The last: orders that differ only in where a read comes between
+    writes whose bytes it does not take count once (such a read and write commute).
+    """
     messages = [[f"{chr(97 + i)}{k + 1}" for k in range(writes)] for i in range(writers)]
     found: set[tuple[tuple[str, ...], ...]] = set()
+    classes: set[tuple[tuple[int, ...], tuple[int, ...]]] = set()
     orders = 0
 
-    def walk(wrote: tuple[int, ...], read: tuple[int, ...], pipe: tuple[str, ...], got: tuple[tuple[str, ...], ...]):
+    def walk(wrote, read, pipe, got, writes_seq, reads_seq):
         nonlocal orders
         moved = False
         for i in range(writers):
             if wrote[i] < writes:
                 moved = True
-                walk(wrote[:i] + (wrote[i] + 1,) + wrote[i + 1 :], read, (*pipe, messages[i][wrote[i]]), got)
+                after = wrote[:i] + (wrote[i] + 1,) + wrote[i + 1 :]
+                walk(after, read, (*pipe, messages[i][wrote[i]]), got, (*writes_seq, i), reads_seq)
         for k in range(readers):
             if read[k] < reads and pipe:
                 moved = True
-                walk(
-                    wrote,
-                    read[:k] + (read[k] + 1,) + read[k + 1 :],
-                    pipe[1:],
-                    got[:k] + ((*got[k], pipe[0]),) + got[k + 1 :],
-                )
+                after = read[:k] + (read[k] + 1,) + read[k + 1 :]
+                took = got[:k] + ((*got[k], pipe[0]),) + got[k + 1 :]
+                walk(wrote, after, pipe[1:], took, writes_seq, (*reads_seq, k))
         if not moved:
             found.add(got)
+            classes.add((writes_seq, reads_seq))
             orders += 1
 
-    walk((0,) * writers, (0,) * readers, (), ((),) * readers)
-    return len(found), orders
+    walk((0,) * writers, (0,) * readers, (), ((),) * readers, (), ())
+    return len(found), orders, len(classes)
 
 
 def printed(exploration) -> set[tuple[str, ...]]:
@@ -57,14 +63,24 @@ def printed(exploration) -> set[tuple[str, ...]]:
 
 
 def test_two_writers_two_readers_give_the_outcomes_of_the_model():
-    outcomes, orders = model_outcomes(2, 1, 2, 1)
+    outcomes, orders, classes = model_outcomes(2, 1, 2, 1)
     got = explore([sys.executable, RACE, "2", "1", "2", "1"], Budget(max_runs=2000, random_runs=0))
     assert got.exhaustive
     assert len(got.outcomes) == outcomes == 2
-    # one schedule per order of the dependent pipe calls: the reduction tries no order twice
-    assert got.schedules == orders
+    # one schedule per order of the writes and of the reads: a read that takes all it asks for, none of it
+    # from a write, commutes with that write, and no order is tried twice (8 orders of all four calls)
+    assert got.schedules == classes == 4 < orders == 8 and got.pruned == 0
     readers = {tuple(sorted(p.printed for p in g.outcome.processes if p.printed)) for g in got.outcomes}
     assert readers == {("r1: a1\n", "r2: b1\n"), ("r1: b1\n", "r2: a1\n")}
+
+
+def test_two_writers_and_two_readers_of_two_messages_each_need_one_schedule_per_order_of_writes_and_of_reads():
+    """The issue's program: 504 orders of the pipe's eight calls, 36 orders of its writes and of its reads."""
+    outcomes, orders, classes = model_outcomes(2, 2, 2, 2)
+    got = explore([sys.executable, RACE, "2", "2", "2", "2"], Budget(max_runs=2000, max_seconds=600, random_runs=0))
+    assert got.exhaustive and len(got.outcomes) == outcomes == 16
+    assert got.schedules == classes == 36 < orders == 504 and got.pruned == 0
+    assert len({g.deciding.sentence for g in got.outcomes if g.deciding}) > 1
 
 
 @pytest.mark.parametrize("name", ["pipe2_nosleep", "pipe3"])
@@ -158,3 +174,69 @@ def test_the_explorer_moves_no_descriptor_number():
     printed = {p.path: p.printed for p in got.outcomes[0].outcome.processes}
     lines = {line.split()[0]: line for line in untraced.stdout.splitlines() if line.split()[0] in ("parent", "child")}
     assert lines["parent"] in printed["main"] and lines["child"] in printed["main.1"], (printed, untraced.stdout)
+
+
+def test_the_synthetic_race_has_the_outcomes_of_the_model_and_each_its_own_deciding_read():
+    """Two writers of one message, two readers of two: some reads find the end of file, which the model leaves out."""
+    outcomes, _, _ = model_outcomes(2, 1, 2, 2)
+    got = explore([sys.executable, RACE, "2", "1", "2", "2"], Budget(max_runs=2000, max_seconds=600, random_runs=0))
+    assert got.exhaustive and len(got.outcomes) == outcomes == 6
+    for group in got.outcomes:
+        deciding = group.deciding
+        assert deciding is not None and group.calls[deciding.step] == deciding.call
+        assert deciding.call == "read" and deciding.path in {"main.3", "main.4"}
+        assert {number for number, _ in deciding.against} <= {g.number for g in got.outcomes} - {group.number}
+        assert deciding.against, "a deciding read parts from at least one other outcome"
+        reader = next(p for p in group.outcome.processes if p.path == deciding.path)
+        got_there = reader.received[deciding.nth - 1]
+        assert got_there.sender in {"main.1", "main.2", ""} and (got_there.sender != "") == bool(got_there.data)
+        assert f"took child {got_there.sender[-1]}'s message" in deciding.sentence or not got_there.data
+
+
+def test_each_outcome_marks_its_deciding_read_in_words_and_on_every_drawing(tmp_path):
+    """pipe2_nosleep: the child's read takes its own message, or the parent's read takes it first."""
+    from ipctrace.explore.scenario import deciding_mark
+    from ipctrace.order import analyse
+    from ipctrace.render import RenderOptions
+    from ipctrace.render.layout import build_diagram
+    from ipctrace.tracefile import read_trace
+    from tests.render_support import check_diagram
+
+    scenario = find_scenario("pipe2_nosleep")
+    result, summary_path = explore_scenario(scenario, output_root=tmp_path)
+    sentences = {
+        tuple(p.ending() for p in g.outcome.processes): g.deciding.sentence for g in result.outcomes if g.deciding
+    }
+    assert sentences == {
+        ("blocked forever in read", "exited"): "Here the child's read took its own message “Who are you?”",
+        ("exited", "exited"): "Here the parent's read took the child's message “Who are you?”",
+    }
+    summary = json.loads(summary_path.read_text())
+    assert {o["deciding"]["sentence"] for o in summary["outcomes"]} == set(sentences.values())
+    folders = draw_outcomes(scenario, result, output_root=tmp_path)
+    for group in result.outcomes:
+        folder = folders[group.number]
+        svg = (folder / "sequence.svg").read_text(encoding="utf-8")
+        drawn = html.unescape(" ".join(re.findall(r">([^<]*)</text>", svg)))  # the note's lines, in order
+        assert 'class="node mark"' in svg and 'marked"' in svg
+        assert "★ here " + group.deciding.sentence[len("Here ") :] in drawn
+        page = (folder / "sequence.html").read_text(encoding="utf-8")
+        assert '"mk":["★ here' in page and '"mk":true' in page  # the call's note and its message
+        trace = read_trace(folder / "trace.jsonl")
+        mark = deciding_mark(trace, group.deciding)
+        assert mark is not None and trace.event(mark.key).call.value == "read"
+        ordered = analyse(trace)
+        diagram = build_diagram(ordered, RenderOptions(caption="", marks=(mark,)))
+        marked = [c for c in diagram.calls if c.mark]
+        assert len(marked) == 1 and marked[0].text.startswith("read(")
+        check_diagram(diagram, ordered)  # on a 1920 × 1080 slide, text ≥ 28 px, nothing overlapping
+
+
+def test_processes_are_named_in_words_by_their_place_in_the_run():
+    from ipctrace.explore.deciding import who
+
+    assert who("main", ["main"]) == "the program"
+    assert who("main.1", ["main", "main.1"]) == "the child" and who("main", ["main", "main.1"]) == "the parent"
+    assert who("main.2", ["main", "main.1", "main.2"]) == "child 2"
+    assert who("server", ["server", "client"]) == "server"  # a role's first process: the role
+    assert who("server.1", ["server", "server.1"]) == "child 1 of server"

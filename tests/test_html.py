@@ -510,3 +510,25 @@ def test_a_large_runs_data_is_packed_and_the_page_still_opens(runs, tmp_path, op
     assert page.step() == 2
     page.key("End")
     assert page.js("ipctrace.state.step") == page.js("ipctrace.stepCount()") - 1
+
+
+def test_a_marked_step_is_framed_with_its_note_and_its_message_drawn_in_the_mark_colour(
+    runs, tmp_path, open_page, shots
+):
+    """`RenderOptions.marks` (the race explorer's deciding step) on the classroom page."""
+    from ipctrace.render.options import Mark
+
+    ordered = runs["pipe3"]
+    recv, _send = _first_linked_read(ordered)
+    options = RenderOptions(marks=(Mark(recv, "here this read took the message"),))
+    path = render_outputs(ordered, tmp_path / "marked", options, formats=("html",))["html"]
+    page = open_page(path)
+    page.key("End")
+    assert page.js("document.querySelectorAll('#diagram g.call.marked rect.mark').length") == 1
+    note = page.js("Array.from(document.querySelectorAll('#diagram g.call.marked text.mark')).map(t => t.textContent)")
+    assert " ".join(note) == "★ here this read took the message"
+    stroke = page.js("getComputedStyle(document.querySelector('#diagram g.call.marked rect.mark')).stroke")
+    mark = THEMES[ThemeName.LIGHT].mark.lstrip("#")
+    assert stroke == "rgb({}, {}, {})".format(*(int(mark[k : k + 2], 16) for k in (0, 2, 4)))
+    assert page.js("document.querySelectorAll('#diagram g.arrow.marked').length") >= 1  # the message it took
+    page.shot(shots, "pipe3-marked")

@@ -145,6 +145,10 @@ def cmd_explore(args: argparse.Namespace) -> int:
         )
         for line in group.outcome.summary():
             print(f"  {line}")
+        if group.deciding is not None:
+            print(f"  deciding step {group.deciding.step + 1}: {group.deciding.sentence}")
+            for number, there in group.deciding.against:
+                print(f"    (in outcome {number}, {there})")
     if not args.no_render:
         for number, folder in draw_outcomes(scenario, result, args.output).items():
             print(f"\ndiagrams of outcome {number}: {folder}")

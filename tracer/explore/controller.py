@@ -181,6 +181,7 @@ class _OneRun:
                     if not self.settle():
                         return self.stuck()
                     continue
+                ex.final = steps
                 for p in held:
                     ex.ends[p.path] = End(EndKind.BLOCKED, p.held.call.value if p.held else "")
                     if self.release:

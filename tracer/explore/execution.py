@@ -55,6 +55,7 @@ class Execution:
     pids: dict[str, int] = field(default_factory=dict)
     logs: Path = Path()
     pruned: bool = False
+    final: Mapping[str, Step] = field(default_factory=dict)  # the steps held when no process could go on
 
 
 class ExploreError(IpctraceError):

@@ -7,20 +7,26 @@ result.headline()   # "14 schedules, 3 outcomes, exhaustive: yes"
 
 from __future__ import annotations
 
+import queue
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ipctrace.explore.commute import PipeRead, pipe_reads
 from ipctrace.explore.controller import EndKind
+from ipctrace.explore.deciding import Candidate, Deciding, deciding_steps
+from ipctrace.explore.execution import Execution
 from ipctrace.explore.forkserver import Controller
-from ipctrace.explore.outcomes import Outcome, outcome_of
+from ipctrace.explore.outcomes import Outcome, outcome_from
 from ipctrace.explore.roles import RolePlan
 from ipctrace.explore.search import DepthFirst, Nondeterministic, Random, schedule_of
 from ipctrace.inputs import InputError, check_count, check_number
+from ipctrace.record.reader import read_logs
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,8 @@ class OutcomeGroup:
     outcome: Outcome
     schedules: int
     representative: tuple[str, ...]  # the first schedule that led here, as process paths
+    calls: tuple[str, ...] = ()  # the call each of its decisions let go
+    deciding: Deciding | None = None  # where it parts from the other outcomes (None: the only one)
 
 
 @dataclass(frozen=True)
@@ -85,6 +93,7 @@ class Exploration:
                     "schedules": g.schedules,
                     "schedule": list(g.representative),
                     "summary": g.outcome.summary(),
+                    "deciding": g.deciding.as_json() if g.deciding else None,
                     "processes": g.outcome.as_json(),
                 }
                 for g in self.outcomes
@@ -94,14 +103,23 @@ class Exploration:
 
 @dataclass
 class _Tally:
-    found: dict[Outcome, list[Any]] = field(default_factory=dict)  # outcome -> [count, schedule]
+    found: dict[Outcome, list[Any]] = field(default_factory=dict)  # outcome -> [count, schedule, calls]
     schedules: int = 0
     pruned: int = 0
 
-    def add(self, outcome: Outcome, schedule: tuple[str, ...]) -> None:
+    def add(self, outcome: Outcome, schedule: tuple[str, ...], called: tuple[str, ...]) -> None:
         self.schedules += 1
-        seen = self.found.setdefault(outcome, [0, schedule])
+        seen = self.found.setdefault(outcome, [0, schedule, called])
         seen[0] += 1
+
+    def groups(self) -> tuple[OutcomeGroup, ...]:
+        """The outcomes in the order found, each with its deciding step."""
+        found = [(i + 1, outcome, *seen) for i, (outcome, seen) in enumerate(self.found.items())]
+        decided = deciding_steps([Candidate(n, outcome, schedule, called) for n, outcome, _, schedule, called in found])
+        return tuple(
+            OutcomeGroup(n, outcome, count, schedule, called, decided[n])
+            for n, outcome, count, schedule, called in found
+        )
 
 
 def explore(
@@ -132,6 +150,7 @@ def explore(
     finished = False
     randoms = 0
     wavered = False
+    sweeper = _Sweeper()
     try:
         while True:
             dfs.start()
@@ -140,9 +159,9 @@ def explore(
             except Nondeterministic:
                 wavered = True  # the program did not repeat itself: what it depends on is not all held here
                 break
-            _count(tally, execution)
-            shutil.rmtree(execution.logs, ignore_errors=True)
-            if not dfs.backtrack():
+            reads = _count(tally, execution)
+            sweeper.remove(execution.logs)
+            if not dfs.backtrack(execution.final, reads if reduce else None):
                 finished = True
                 break
             if tally.schedules + tally.pruned >= budget.max_runs or time.monotonic() > deadline:
@@ -153,15 +172,13 @@ def explore(
                     break
                 execution = controller.run(Random(seed=budget.seed * 1_000_003 + n))
                 _count(tally, execution)
-                shutil.rmtree(execution.logs, ignore_errors=True)
+                sweeper.remove(execution.logs)
                 randoms += 1
     finally:
         controller.close()
+        sweeper.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    groups = tuple(
-        OutcomeGroup(i + 1, outcome, count, schedule)
-        for i, (outcome, (count, schedule)) in enumerate(tally.found.items())
-    )
+    groups = tally.groups()
     return Exploration(
         command=tuple(command),
         schedules=tally.schedules,
@@ -182,11 +199,37 @@ _WAVERED = (
 )
 
 
-def _count(tally: _Tally, execution: Any) -> None:
+class _Sweeper:
+    """Removes each run's logs on a thread of its own: unlinking a run's log files takes milliseconds a file,
+    time the next run need not wait for."""
+
+    def __init__(self) -> None:
+        self.folders: queue.SimpleQueue[Path | None] = queue.SimpleQueue()
+        self.thread = threading.Thread(target=self._sweep, name="ipctrace-explore-sweeper", daemon=True)
+        self.thread.start()
+
+    def remove(self, folder: Path) -> None:
+        self.folders.put(folder)
+
+    def stop(self) -> None:
+        self.folders.put(None)
+        self.thread.join()
+
+    def _sweep(self) -> None:
+        while (folder := self.folders.get()) is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+
+
+def _count(tally: _Tally, execution: Execution) -> dict[int, PipeRead]:
+    """Count the run's outcome; returns what its pipe reads got (for the search's finer independence)."""
+    events, _ = read_logs(execution.logs)
+    reads = pipe_reads(execution.decisions, execution.pids, events)
     if execution.pruned:
         tally.pruned += 1
-        return
-    tally.add(outcome_of(execution), schedule_of(execution.decisions))
+        return reads
+    called = tuple(d.steps[d.chosen].call.value for d in execution.decisions)
+    tally.add(outcome_from(execution, events), schedule_of(execution.decisions), called)
+    return reads
 
 
 __all__ = ["Budget", "EndKind", "Exploration", "InputError", "OutcomeGroup", "explore"]

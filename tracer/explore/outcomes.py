@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ipctrace import calls
+from ipctrace.explore.commute import follow_pipes
 from ipctrace.explore.controller import End, EndKind, Execution
 from ipctrace.record.reader import read_logs
 
@@ -20,11 +21,16 @@ _STANDARD_OUT = (1, 2)
 
 @dataclass(frozen=True)
 class Received:
-    """One receive of a process: its call, its descriptor, the bytes it got (b"" at end of file)."""
+    """One receive of a process: its call, its descriptor, the bytes it got (b"" at end of file).
+
+    `sender`: the process whose write the first of those bytes came from (pipes; "" when not known).
+    Not part of the outcome's identity: two writers of the same bytes make one outcome.
+    """
 
     call: str
     fd: int
     data: bytes
+    sender: str = field(default="", compare=False)
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,8 @@ class Outcome:
                 "ending": p.ending(),
                 "printed": p.printed,
                 "received": [
-                    {"call": r.call, "fd": r.fd, "data": r.data.decode("utf-8", "backslashreplace")} for r in p.received
+                    {"call": r.call, "fd": r.fd, "data": r.data.decode("utf-8", "backslashreplace"), "from": r.sender}
+                    for r in p.received
                 ],
             }
             for p in self.processes
@@ -80,11 +87,22 @@ def _named(text: str, names: dict[str, str]) -> str:
     return _NUMBER.sub(lambda m: f"<{names[m.group()]}>" if m.group() in names else m.group(), text)
 
 
+def _senders(events: list[dict[str, Any]], paths: dict[int, str]) -> dict[int, str]:
+    """Each pipe read (by the identity of its record) → the process that wrote its first byte."""
+    return {read: paths.get(writes[0]["pid"], "") for read, writes in follow_pipes(events).items() if writes}
+
+
 def outcome_of(execution: Execution) -> Outcome:
     events, _ = read_logs(execution.logs)
+    return outcome_from(execution, events)
+
+
+def outcome_from(execution: Execution, events: list[dict[str, Any]]) -> Outcome:
+    """The outcome of a run whose logs are read already."""
     by_pid = _events_by_pid(events)
     procs = []
     names = {str(pid): path for path, pid in execution.pids.items()}
+    senders = _senders(events, {pid: path for path, pid in execution.pids.items()})
     for path in sorted(execution.pids):
         received: list[Received] = []
         printed: list[bytes] = []
@@ -93,7 +111,8 @@ def outcome_of(execution: Execution) -> Outcome:
                 continue
             call = e["call"]
             if call in calls.RECEIVES:
-                received.append(Received(call, e.get("fd", -1), bytes(e.get("data") or b"")))
+                sender = senders.get(id(e), "")
+                received.append(Received(call, e.get("fd", -1), bytes(e.get("data") or b""), sender))
             elif call in calls.SENDS and e.get("fd") in _STANDARD_OUT:
                 printed.append(bytes(e.get("data") or b""))
         end = execution.ends.get(path, End(EndKind.EXITED))

@@ -15,9 +15,13 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ipctrace.calls import Call
 from ipctrace.explore.controller import ExploreError
+from ipctrace.explore.deciding import Deciding, who
 from ipctrace.explore.exploration import Budget, Exploration, explore
 from ipctrace.explore.roles import RolePlan
+from ipctrace.model import Pid, Trace
+from ipctrace.render.options import Mark
 from ipctrace.scenarios import Impl, Scenario
 from ipctrace.session.folder import generate_file, write_whole
 from ipctrace.session.ports import choose_port
@@ -125,14 +129,45 @@ def representative(scenario: Scenario, outcome: int, output_root: Path = Path("o
     )
 
 
-def _draw(request: DiagramRequest, run: RunResult) -> None:
+def _draw(request: DiagramRequest, deciding: Deciding | None, run: RunResult) -> None:
+    """Draw a replayed outcome, its deciding step marked (found in this run's own trace)."""
+    from dataclasses import replace
+
     from ipctrace.session.diagrams import draw
 
+    mark = deciding_mark(run.trace, deciding) if deciding is not None else None
+    if mark is not None:
+        request = replace(request, options=replace(request.options, marks=(mark,)))
     draw(run.trace, run.outdir, request)
 
 
 #: Outcomes drawn at most (each is one traced replay of its representative schedule).
 MAX_DRAWN = 10
+
+
+def explorer_paths(trace: Trace) -> dict[str, Pid]:
+    """The explorer's name of each process of a replayed run (`main`, `main.1` its first fork, ...) → its pid."""
+    pids = {p.pid for p in trace.processes}
+    roots = [p.pid for p in trace.processes if p.ppid not in pids]
+    out: dict[str, Pid] = {}
+    todo = [("main", roots[0])] if len(roots) == 1 else []
+    while todo:
+        path, pid = todo.pop()
+        out[path] = pid
+        forks = [e for e in trace.events_of(pid) if e.call is Call.FORK and isinstance(e.result, int) and e.result > 0]
+        todo += [(f"{path}.{k + 1}", e.result) for k, e in enumerate(forks) if e.result in pids]
+    return out
+
+
+def deciding_mark(trace: Trace, deciding: Deciding) -> Mark | None:
+    """The deciding step as a mark on a replayed trace: the process's `nth` call of that name (None: not found)."""
+    pid = explorer_paths(trace).get(deciding.path)
+    if pid is None:
+        return None
+    same = [e for e in trace.events_of(pid) if e.call.value == deciding.call]
+    if len(same) < deciding.nth:
+        return None
+    return Mark(same[deciding.nth - 1].key, deciding.sentence[0].lower() + deciding.sentence[1:])
 
 
 def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = Path("output")) -> dict[int, Path]:
@@ -146,10 +181,13 @@ def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = P
         outdir = explore_folder(scenario, output_root) / f"outcome-{group.number}"
         options = RunOptions(outdir=outdir, port=0, capture="none", schedule=group.representative)
         # the scenario's lesson tells one outcome; each outcome's slides say which one they show
-        caption = (
+        paths = [p.path for p in group.outcome.processes]
+        endings = "; ".join(f"{who(p.path, paths)} {p.ending()}" for p in group.outcome.processes)
+        caption = (  # one line: what each process printed is on the slides, the deciding step is marked there
             f"Outcome {group.number} of {len(result.outcomes)} ({group.schedules} of {result.schedules} schedules): "
-            + "; ".join(group.outcome.summary())
+            + endings
         )
-        run = run_scenario(scenario, options, then=partial(_draw, DiagramRequest(RenderOptions(caption=caption))))
+        request = DiagramRequest(RenderOptions(caption=caption))
+        run = run_scenario(scenario, options, then=partial(_draw, request, group.deciding))
         folders[group.number] = run.outdir
     return folders

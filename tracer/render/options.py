@@ -12,6 +12,7 @@ from enum import StrEnum
 from typing import TypeVar
 
 from ipctrace.errors import IpctraceError
+from ipctrace.model import EventKey
 
 #: The output formats by name, in the registry's order: `ipctrace.render.outputs.RENDERERS` has one renderer
 #: for each (a test checks), so a format asked for is checked without loading the renderers.
@@ -61,6 +62,14 @@ PNG_WIDTH_PX = 1920
 MIN_TEXT_PX = 28.0
 
 
+@dataclass(frozen=True)
+class Mark:
+    """A step to point at (the race explorer's deciding step): its call is highlighted and `note` written beside it."""
+
+    key: EventKey
+    note: str
+
+
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -84,6 +93,7 @@ class RenderOptions:
     pids: show each process's pid under its name (they change every run, so off by default).
     page_rows: at most this many rows on a page (None: as many as fit on a slide).
     builds: the PNG and PDF pages as builds, one more message per page (the HTML page's steps).
+    marks: steps to point at, each highlighted with its note beside it (every renderer shows them).
     """
 
     view: View = View.PROCESSES
@@ -100,6 +110,7 @@ class RenderOptions:
     page_rows: int | None = None
     payload_limit: int = 28  # payload characters shown on an arrow before "…"
     builds: bool = False
+    marks: tuple[Mark, ...] = ()
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "view", _choice(View, "view", self.view))

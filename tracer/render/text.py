@@ -183,7 +183,7 @@ def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]
     """What each row says: its calls, printed lines, the arrows leaving it, the bars starting there."""
     per_row: dict[int, list[str]] = defaultdict(list)
     for call in diagram.calls:
-        per_row[call.row].append(" · ".join((call.text, *call.details)))
+        per_row[call.row].append(" · ".join((call.text, *call.details, *call.mark)))
     for note in diagram.notes:
         text = " ⏎ ".join(line.text + (f" ⌨ {line.typed}" if line.typed else "") for line in note.lines)
         per_row[note.row].append(f"“{text}”")

@@ -117,6 +117,7 @@ def _self_arrow(sheet: Sheet, arrow: Arrow, attrs: dict[str, str | float], color
 
 
 def arrows(sheet: Sheet) -> None:
+    marked = {(c.lane, c.row) for c in sheet.diagram.calls if c.mark}
     for arrow in sheet.items.arrows:
         if arrow.src not in sheet.lane_x or arrow.dst not in sheet.lane_x:
             continue
@@ -124,6 +125,10 @@ def arrows(sheet: Sheet) -> None:
             continue
         color = _color(sheet, arrow)
         attrs = _attrs(sheet, arrow, color)
+        if (arrow.dst, arrow.dst_row) in marked or (arrow.src, arrow.src_row) in marked:
+            color = sheet.canvas.theme.mark  # the message the marked call took (or sent)
+            wide = 3.4 * max(sheet.s, 0.6)
+            attrs = {**attrs, "color": color, "penwidth": wide, "class_": f"{attrs['class_']} marked"}
         if arrow.src == arrow.dst and arrow.kind is ArrowKind.MSG:
             if sheet.has(arrow.src_row) and sheet.has(arrow.dst_row):
                 _self_arrow(sheet, arrow, attrs, color)

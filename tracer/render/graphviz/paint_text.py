@@ -27,7 +27,10 @@ def calls(sheet: Sheet) -> None:
             c.font(call.text, sheet.size(m.small), color, bold=call.kind in (CallKind.ERROR, CallKind.INTERRUPTED))
         ]
         lines += [c.font(detail, sheet.size(m.small), t.muted) for detail in call.details]
+        lines += [c.font(line, sheet.size(m.small), t.mark, bold=True) for line in call.mark]
         align = "LEFT" if call.side is Side.RIGHT else "RIGHT"
+        if call.mark:
+            _mark_frame(sheet, n, cx, sheet.row_y(call.row), w, h)
         c.text(
             cx,
             sheet.row_y(call.row),
@@ -36,8 +39,29 @@ def calls(sheet: Sheet) -> None:
             h,
             name=f"call-{n}",
             id=f"call-{n}",
-            class_=f"call {call.kind.value}{' handler' if call.handler else ''}",
+            fillcolor=t.mark_fill if call.mark else t.bg,
+            class_=f"call {call.kind.value}{' handler' if call.handler else ''}{' marked' if call.mark else ''}",
         )
+
+
+def _mark_frame(sheet: Sheet, n: int, cx: float, cy: float, w: float, h: float) -> None:
+    """A thick frame around a marked call and its note, drawn under the text."""
+    t, pad = sheet.canvas.theme, sheet.size(sheet.m.pad * 0.5)
+    sheet.canvas.box(
+        cx,
+        cy,
+        w + 0.5 * pad,  # clear of the activation bar beside it
+        h + pad,
+        name=f"mark-{n}",
+        shape="box",
+        style="rounded,filled",
+        fillcolor=t.mark_fill,
+        color=t.mark,
+        penwidth=3.2 * max(sheet.s, 0.6),
+        label="",
+        id=f"mark-{n}",
+        class_="mark",
+    )
 
 
 def notes(sheet: Sheet) -> None:

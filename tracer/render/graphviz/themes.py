@@ -44,6 +44,8 @@ class Theme:
     end_text: str
     expected: str  # an ending the scenario expects
     handler: str  # calls made in a signal handler
+    mark: str  # the step a diagram points at (the race explorer's deciding step): its frame, note and arrow
+    mark_fill: str
 
 
 THEMES: dict[ThemeName, Theme] = {
@@ -80,6 +82,8 @@ THEMES: dict[ThemeName, Theme] = {
         end_text="#ffffff",
         expected="#1a7f37",
         handler="#8250df",
+        mark="#bf3989",
+        mark_fill="#ffeff7",
     ),
     ThemeName.DARK: Theme(
         bg="#0d1117",
@@ -114,6 +118,8 @@ THEMES: dict[ThemeName, Theme] = {
         end_text="#0d1117",
         expected="#3fb950",
         handler="#d2a8ff",
+        mark="#f778ba",
+        mark_fill="#3d1d2f",
     ),
     ThemeName.PRINT: Theme(
         bg="#ffffff",
@@ -148,5 +154,7 @@ THEMES: dict[ThemeName, Theme] = {
         end_text="#ffffff",
         expected="#000000",
         handler="#000000",
+        mark="#000000",
+        mark_fill="#e6e6e6",
     ),
 }

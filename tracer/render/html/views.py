@@ -140,6 +140,8 @@ def _call(call: CallLabel, box: Box | None) -> dict[str, Any]:
         item["side"] = call.side.value
     if call.handler:
         item["h"] = call.handler
+    if call.mark:
+        item["mk"] = list(call.mark)
     return item
 
 
@@ -167,9 +169,12 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
     ]
     arrows: list[dict[str, Any]] = []
     index_of: dict[ArrowId, int] = {}
+    marked = {(c.lane, c.row) for c in diagram.calls if c.mark}
     for arrow in diagram.arrows:
         index_of[arrow.id] = len(arrows)
         arrows.append(_arrow(diagram, arrow, str(arrow.id), found, rank))
+        if (arrow.dst, arrow.dst_row) in marked or (arrow.src, arrow.src_row) in marked:
+            arrows[-1]["mk"] = True  # the message the marked call took (or sent)
     bars = [[lane_at[b.lane], b.row0, b.row1, b.kind.value, b.label] for b in diagram.bars]
     calls = []
     for n, call in enumerate(diagram.calls):

@@ -8,7 +8,7 @@ bare number.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ipctrace.calls import Call, spec
 from ipctrace.model import Event, EventKey, Stream
@@ -31,6 +31,7 @@ from ipctrace.render.layout.rows import Context
 from ipctrace.render.options import View
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
+MARK_CHARS = 40  # a mark's note wraps at this many characters
 _NOTE_KIND = {Stream.STDOUT: NoteKind.OUT, Stream.STDERR: NoteKind.ERR, Stream.STDIN: NoteKind.IN}
 
 
@@ -213,17 +214,29 @@ def _holds_note(row: Row, ctx: Context) -> Note | None:
     return Note(row.lane, row.index, lines)
 
 
+def _marked(label: CallLabel, row: Row, marks: dict[EventKey, str]) -> CallLabel:
+    """The call with its mark's note under it, when `RenderOptions.marks` points at it (on its return row)."""
+    if not marks or row.kind is not RowKind.CALL:
+        return label
+    for key in row.keys:
+        note = marks.get(key) if isinstance(key, EventKey) else None
+        if note:
+            return replace(label, mark=wrap_chars(f"★ {note}", MARK_CHARS))
+    return label
+
+
 def beside(ctx: Context) -> Beside:
     """Call labels, notes and the bars of calls that waited, row by row."""
     calls: list[CallLabel] = []
     notes: list[Note] = []
     bars: list[Bar] = []
     last: dict[tuple[LaneId, int], str] = {}
+    marks = {mark.key: mark.note for mark in ctx.options.marks}
     for row in ctx.rows:
         if row.kind in (RowKind.CALL, RowKind.ENTER):
             label, bar = _call_label(row, ctx, last)
             if label is not None:
-                calls.append(label)
+                calls.append(_marked(label, row, marks))
             if bar is not None:
                 bars.append(bar)
             if row.kind is RowKind.CALL:

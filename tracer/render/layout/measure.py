@@ -47,7 +47,8 @@ class Size:
 
 def call_size(call: CallLabel, m: Metrics) -> Size:
     lines = [call.text, *call.details]
-    return Size(max(text_width(t, m.small) for t in lines) + m.pad * 0.5, len(lines) * m.line)
+    widths = [text_width(t, m.small) for t in lines] + [text_width(t, m.small, bold=True) for t in call.mark]
+    return Size(max(widths) + m.pad * 0.5, (len(lines) + len(call.mark)) * m.line)
 
 
 def note_size(note: Note, m: Metrics) -> Size:

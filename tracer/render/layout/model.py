@@ -245,6 +245,7 @@ class CallLabel:
     kind: CallKind = CallKind.CALL
     side: Side = Side.RIGHT
     handler: str = ""  # the call ran inside a signal handler: which signal (`SIGCHLD`), or `signal`
+    mark: tuple[str, ...] = ()  # a note pointing at this call (`RenderOptions.marks`), as its lines
 
 
 @dataclass(frozen=True, slots=True)

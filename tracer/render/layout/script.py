@@ -58,7 +58,7 @@ class ScriptPart:
 
 def _calls_and_bars(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
     for call in diagram.calls:
-        lines = (call.text, *call.details)
+        lines = (call.text, *call.details, *call.mark)
         item = ScriptItem(Statement.NOTE, call.row, call.lane, lines=lines, side=call.side, handler=bool(call.handler))
         at[call.row].append(item)
     for bar in diagram.bars:

@@ -67,9 +67,9 @@ def _place_call(c: CallLabel, options: list[Side], own: set[Side], sends: bool) 
     """The call on a free side; None: joined to its message's label; `_DROPPED`: left to its bar."""
     if options:
         return replace(c, side=options[0])
-    if sends and not c.details:
+    if sends and not c.details and not c.mark:
         return None
-    if c.kind is CallKind.ENTER and not c.details:
+    if c.kind is CallKind.ENTER and not c.details and not c.mark:
         return _DROPPED  # where arrows pass on both sides, the bar alone shows the call began
     return replace(c, side=_OTHER[next(iter(own))] if len(own) == 1 else c.side)
 

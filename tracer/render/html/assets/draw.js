@@ -272,11 +272,13 @@ function drawCall(ctx, layer, i) {
   const b = boxAt(arr, call.bx, call.l, call.r);
   const nodes = v.rows[call.r][ROW.nodes];
   const key = "n" + (nodes.length ? nodes[0] : "r" + call.r);
-  const g = el("g", { class: `call ${call.k} clickable ${ctx.classOf(nodes, "call", i)}`, "data-t": "call", "data-i": i, "data-row": call.r }, layer);
+  const marked = call.mk ? " marked" : "";
+  const g = el("g", { class: `call ${call.k}${marked} clickable ${ctx.classOf(nodes, "call", i)}`, "data-t": "call", "data-i": i, "data-row": call.r }, layer);
   g.ctx = ctx;
   halo(g, b, 1.5);
+  if (call.mk) el("rect", { class: "mark", x: b[0] - m.pad * 0.1, y: b[1] - m.pad * 0.25, width: b[2] - b[0] + m.pad * 0.2, height: b[3] - b[1] + m.pad * 0.5, rx: m.pad * 0.5 }, g);
   const first = call.k === "error" || call.k === "interrupted" ? "err" : call.h ? "handler-call" : call.k === "enter" ? "enter-call" : "";
-  const lines = [[call.t, first, key], ...call.d.map((d) => [[d], "muted", key])];
+  const lines = [[call.t, first, key], ...(call.d || []).map((d) => [[d], "muted", key]), ...(call.mk || []).map((t) => [[[t]], "mark", key])];
   linesInto(g, lines, b, call.side, m, "");
 }
 
@@ -316,7 +318,7 @@ function drawArrow(ctx, layer, i) {
   if (Math.max(a.r0, a.r1) > ctx.cur) return;
   const m = v.m;
   const nodes = [...v.rows[a.r0][ROW.nodes], ...v.rows[a.r1][ROW.nodes]];
-  const g = el("g", { class: `arrow ${a.k} clickable ${ctx.classOf(nodes, "arrow", i)}`, "data-t": "arrow", "data-i": i, id: "a-" + a.id }, layer);
+  const g = el("g", { class: `arrow ${a.k}${a.mk ? " marked" : ""} clickable ${ctx.classOf(nodes, "arrow", i)}`, "data-t": "arrow", "data-i": i, id: "a-" + a.id }, layer);
   g.ctx = ctx;
   el("title", null, g).textContent = a.title || plain(a.lab);
   const marker = markerOf(a.k);
