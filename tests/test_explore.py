@@ -130,6 +130,10 @@ def test_each_outcome_is_drawn_with_a_caption_saying_which_outcome_it_is(tmp_pat
         assert ("blocked forever in read" in svg) == any(
             p.ending() == "blocked forever in read" for p in result.outcomes[number - 1].outcome.processes
         )
+        # the scenario's own explanation tells of its child-first schedule, not of this outcome's
+        assert "child-first" not in svg
+        if "blocked forever in read" in svg:
+            assert f"the schedule of outcome {number}," in svg
 
 
 def test_every_racy_example_is_marked_in_the_list(capsys):

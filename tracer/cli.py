@@ -68,6 +68,10 @@ def cmd_run(args: argparse.Namespace) -> int:
     from ipctrace.session import RunOptions, StopSignals, run_scenario
 
     scenario = _scenario(args)
+    if args.schedule is not None and args.schedule.isdigit():  # an explored outcome, replayed
+        from ipctrace.explore.scenario import as_outcome
+
+        scenario = as_outcome(scenario, int(args.schedule))
     request = None if args.no_render else _diagram_request(args)  # a bad drawing option: before the run
     options = RunOptions(
         output_root=args.output,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from dataclasses import replace
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -170,6 +171,14 @@ def deciding_mark(trace: Trace, deciding: Deciding) -> Mark | None:
     return Mark(same[deciding.nth - 1].key, deciding.sentence[0].lower() + deciding.sentence[1:])
 
 
+def as_outcome(scenario: Scenario, outcome: int) -> Scenario:
+    """The scenario replaying outcome `outcome`: its ending's explanation told of its own schedule, not this one."""
+    if scenario.ending is None:
+        return scenario
+    why = f"Expected: the schedule of outcome {outcome}, found by ipctrace explore, ends here."
+    return replace(scenario, ending=replace(scenario.ending, explanation=why))
+
+
 def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = Path("output")) -> dict[int, Path]:
     """Replay each outcome's representative schedule as a traced run and draw it: explore/outcome-N/."""
     from ipctrace.render import RenderOptions
@@ -188,6 +197,6 @@ def draw_outcomes(scenario: Scenario, result: Exploration, output_root: Path = P
             + endings
         )
         request = DiagramRequest(RenderOptions(caption=caption))
-        run = run_scenario(scenario, options, then=partial(_draw, request, group.deciding))
+        run = run_scenario(as_outcome(scenario, group.number), options, then=partial(_draw, request, group.deciding))
         folders[group.number] = run.outdir
     return folders
