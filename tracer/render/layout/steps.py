@@ -75,6 +75,7 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
     packets = _packet_index(trace)
     forked = {e.result for e in trace.events if e.call is Call.FORK and not e.failed and isinstance(e.result, int)}
     steps: list[Step] = []
+    lane_last: dict[LaneId, int] = {}  # each lane's last row so far
     for node in ordered.order:
         if isinstance(node, PacketNode):
             if options.view is View.PACKETS and node.index in packets:
@@ -89,14 +90,21 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
         if event.call is Call.START:
             if event.pid not in forked or event.args.get("how") != "fork":  # a child's head is at its parent's fork
                 steps.append(Step(RowKind.HEAD, lane, (node,), ("head", lane), _done(event)))
+                lane_last[lane] = len(steps) - 1
         elif trace.stream_of(event) is not None:  # the program's own input and output: notes
-            last = steps[-1] if steps else None
+            at = len(steps) - 1
+            if not (event.data or b"").strip() and lane in lane_last:
+                # print()'s own newline, written apart: it joins its line even when another lane's row came between
+                at = lane_last[lane]
+            last = steps[at] if steps else None
             if last is not None and last.kind is RowKind.OUTPUT and last.lane == lane:
-                steps[-1] = Step(RowKind.OUTPUT, lane, (*last.keys, node), last.sig, last.time)
+                steps[at] = Step(RowKind.OUTPUT, lane, (*last.keys, node), last.sig, last.time)
             else:
                 steps.append(Step(RowKind.OUTPUT, lane, (node,), ("output", lane), _done(event)))
+                lane_last[lane] = len(steps) - 1
         else:
             steps.append(_event_step(event, node, lane, linked))
+            lane_last[lane] = len(steps) - 1
     steps = _pull_receives(steps, ordered)
     waits_for_wire = _connects_answered(ordered, steps) if options.view is View.PACKETS else {}
     return _insert_entries(_move_connects(steps, waits_for_wire), trace, set(waits_for_wire))
