@@ -139,3 +139,22 @@ def test_the_cli_writes_it(traces, tmp_path):
     write_trace(ordered.trace, path)
     assert main(["render", str(path), "--format", "perfetto"]) == 0
     validate(json.loads((tmp_path / "sequence.perfetto.json").read_text(encoding="utf-8")))
+
+
+def test_packets_closer_than_a_slice_still_nest(traces, tmp_path):
+    """Two segments of one connection 0.2 µs apart (a FIN and its ACK can be): their slices must not overlap."""
+    from dataclasses import replace
+
+    from ipctrace.order import analyse
+
+    ordered, _ = traces["tcp_hello"]
+    trace = ordered.trace
+    packets = sorted(trace.packets, key=lambda p: p.ts)
+    assert len(packets) >= 2
+    squeezed = [replace(p, ts=packets[0].ts + 200 * i) for i, p in enumerate(packets)]  # every one 0.2 µs apart
+    close = analyse(replace(trace, packets=tuple(squeezed)))
+    path = render_outputs(close, tmp_path, RenderOptions(), formats=("perfetto",))["perfetto"]
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    validate(doc)
+    wire = [e for e in doc["traceEvents"] if e.get("pid") == WIRE_PID and e.get("ph") == "X"]
+    assert len(wire) == len(packets) and all(e["dur"] <= 0.2 for e in wire[:-1])

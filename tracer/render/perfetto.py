@@ -171,11 +171,29 @@ def _wire(ordered: OrderedTrace, start: int) -> tuple[list[dict[str, Any]], dict
                 "pid": WIRE_PID,
                 "tid": tracks[group],
                 "ts": _us(packet.ts, start),
-                "dur": 1.0,
+                "dur": PACKET_US,
                 "args": args,
             }
         )
+    _shorten_to_the_next(out)
     return out, names
+
+
+#: How long a packet's slice lasts on the wire's track: long enough to click, not a real duration.
+PACKET_US = 1.0
+
+
+def _shorten_to_the_next(packets: list[dict[str, Any]]) -> None:
+    """A packet's slice ends where the next one on its track starts (two segments can be 0.2 µs apart).
+
+    Slices on one track must nest; two packets closer than PACKET_US would overlap instead.
+    """
+    last: dict[int, dict[str, Any]] = {}
+    for slice_ in packets:  # in time order
+        before = last.get(slice_["tid"])
+        if before is not None and before["ts"] + before["dur"] > slice_["ts"]:
+            before["dur"] = round(max(slice_["ts"] - before["ts"], 0.0), 3)
+        last[slice_["tid"]] = slice_
 
 
 def _names(
