@@ -32,6 +32,8 @@ WIRE_PID = (1 << 22) + 1
 CATEGORY_CALL = "call"
 CATEGORY_MESSAGE = "message"
 CATEGORY_PACKET = "packet"
+#: How long a packet's slice lasts on the wire's track: long enough to click, not a real duration.
+PACKET_US = 1.0
 
 
 def _us(nanos: int, start: int) -> float:
@@ -177,10 +179,6 @@ def _wire(ordered: OrderedTrace, start: int) -> tuple[list[dict[str, Any]], dict
         )
     _shorten_to_the_next(out)
     return out, names
-
-
-#: How long a packet's slice lasts on the wire's track: long enough to click, not a real duration.
-PACKET_US = 1.0
 
 
 def _shorten_to_the_next(packets: list[dict[str, Any]]) -> None:
