@@ -328,9 +328,8 @@ static long long begin(Wrapper *w, PyObject *lg, Args *a, PyObject *c, char **ba
         bytes_of(PyTuple_GET_ITEM(c, 5), w->send ? HOT_HEAD - HOT_REST_AT : HOT_DATA_LEN_AT + 4 - HOT_REST_AT,
                  &rest) < 0)
         return failed - 1;
-    long long pos = reserve(lg, length, w->S.failed_pos);
-    if (pos < 0)
-        return pos;
+    /* Everything that can fail comes before the reservation: a head reserved is never left all zero
+     * (readers stop at a zero head), so from the reservation on only stores follow. */
     PyObject *addr = PyObject_GetAttr(lg, s_addr);
     if (addr == NULL)
         return failed - 1;
@@ -338,6 +337,9 @@ static long long begin(Wrapper *w, PyObject *lg, Args *a, PyObject *c, char **ba
     Py_DECREF(addr);
     if (*base == NULL)
         return failed - 1;
+    long long pos = reserve(lg, length, w->S.failed_pos);
+    if (pos < 0)
+        return pos;
     char *r = *base + pos;
     memcpy(r, first, 8); /* call, state = in progress, kind, length */
     store_i64(r + HOT_T0_AT, now_ns());

@@ -88,7 +88,7 @@ def interrupted(r, w):
         os.write(w, b"from the handler")
 
     old = signal.signal(signal.SIGALRM, handler)
-    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)  # the read is blocked long before
     got = os.read(r, 100)
     signal.signal(signal.SIGALRM, old)
 
@@ -99,7 +99,7 @@ def interrupted(r, w):
         raise Stop
 
     signal.signal(signal.SIGALRM, raising)
-    signal.setitimer(signal.ITIMER_REAL, 0.05)
+    signal.setitimer(signal.ITIMER_REAL, 0.2)  # the read is blocked long before
     try:
         os.read(r, 100)  # raises Stop: recorded as a call that failed
     except Stop:
