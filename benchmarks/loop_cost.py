@@ -20,6 +20,15 @@ UNTRACED, TRACED, STRACE = "untraced", "traced", "strace"
 
 
 @dataclass(frozen=True)
+class Variant:
+    """Another way of tracing the same loop, measured in the same repeats (rows of its own, no target)."""
+
+    mode: str  # its key among the modes
+    label: str  # how its rows are named
+    env: dict[str, str]  # set in the traced environment
+
+
+@dataclass(frozen=True)
 class LoopCost:
     """What one recorder's section measures: its loop program, how it is traced, and its targets."""
 
@@ -36,6 +45,8 @@ class LoopCost:
     count_events: Callable[[Path], int]  # data calls recorded in a logs folder
     strace_factor: float | None = None  # strace at least this many times slower than traced (a target)
     strace_digits: int = 1
+    traced_env_extra: dict[str, str] | None = None  # set in the traced environment of the TRACED mode
+    variants: tuple[Variant, ...] = ()  # further traced modes, side by side with TRACED
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,8 @@ class Measured:
 def measure(ctx: Context, loop: LoopCost) -> Measured:
     n = loop.quick_iterations if ctx.quick else loop.iterations
     strace = shutil.which("strace")
-    modes = [UNTRACED, TRACED] + ([STRACE] if strace else [])
+    variants = {v.mode: v for v in loop.variants}
+    modes = [UNTRACED, TRACED, *variants] + ([STRACE] if strace else [])
     ns: dict[tuple[str, str], list[float]] = defaultdict(list)
     events: dict[str, list[float]] = defaultdict(list)
     cpu: dict[tuple[str, str], list[float]] = defaultdict(list)
@@ -63,10 +75,11 @@ def measure(ctx: Context, loop: LoopCost) -> Measured:
                 cmd = loop.command(kind, iterations)
                 env = ctx.child_env()
                 logs = None
-                if mode == TRACED:
+                if mode == TRACED or mode in variants:
                     logs = ctx.scratch(f"{loop.key}-{kind}") / "recording"
                     logs.mkdir()
                     env = loop.traced_env(logs, env)
+                    env.update(variants[mode].env if mode in variants else loop.traced_env_extra or {})
                 elif mode == STRACE and strace:
                     cmd = [strace, "-f", "-o", "/dev/null", *cmd]
                 out = run_json(cmd, env=env, timeout=600)
@@ -74,9 +87,22 @@ def measure(ctx: Context, loop: LoopCost) -> Measured:
                 if "cpu_ns_per_iter" in out:
                     cpu[kind, mode].append(out["cpu_ns_per_iter"])
                 if logs is not None:
-                    events[kind].append(loop.count_events(logs) / (n + out["warmup"]))
+                    if mode == TRACED:
+                        events[kind].append(loop.count_events(logs) / (n + out["warmup"]))
                     shutil.rmtree(logs)
     return Measured(n, min(n, loop.strace_iterations), strace is not None, dict(ns), dict(events), dict(cpu))
+
+
+def _variant_row(loop: LoopCost, got: Measured, kind: str, label: str, v: Variant) -> list[str]:
+    """A variant's row: the same columns as the traced row's, with no target."""
+    u, t = got.ns[kind, UNTRACED], got.ns[kind, v.mode]
+    per_event = Stat.of((a - b) / EVENTS_PER_ITERATION for a, b in zip(t, u, strict=True))
+    row = [f"{label}, {v.label}", Stat.of(u).cell(), Stat.of(t).cell(), "", ratios(t, u).cell(2), per_event.cell(0)]
+    row.append(ratios(got.ns[kind, STRACE], t).cell(loop.strace_digits) if got.strace else "n/a")
+    row += ["—", "—"]
+    if got.cpu:
+        row.append(ratios(got.cpu[kind, v.mode], got.cpu[kind, UNTRACED]).cell(2))
+    return row
 
 
 def summarise(loop: LoopCost, got: Measured, section: Section) -> None:
@@ -128,6 +154,7 @@ def summarise(loop: LoopCost, got: Measured, section: Section) -> None:
         if got.cpu:
             row.append(ratios(got.cpu[kind, TRACED], got.cpu[kind, UNTRACED]).cell(2))
         rows.append(row)
+        rows.extend(_variant_row(loop, got, kind, label, v) for v in loop.variants)
     section.tables.append(
         Table(
             [

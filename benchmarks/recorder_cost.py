@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, num, ratios, run_json
-from benchmarks.loop_cost import EVENTS_PER_ITERATION, TRACED, UNTRACED, LoopCost, measure, summarise
+from benchmarks.loop_cost import EVENTS_PER_ITERATION, TRACED, UNTRACED, LoopCost, Variant, measure, summarise
 
 ITERATIONS = 100_000
 QUICK_ITERATIONS = 2_000
@@ -23,8 +23,15 @@ def _count_events(folder: Path) -> int:
     return sum(1 for r in records if r["call"] in ("write", "read", "send", "recv"))
 
 
+def _compiled_built() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("ipctrace.record._hotc") is not None
+
+
 def run(ctx: Context) -> Section:
     from ipctrace.record import tracing_environment
+    from ipctrace.record.hot import ENV_PURE_PYTHON
 
     cost = LoopCost(
         key="recorder",
@@ -39,6 +46,8 @@ def run(ctx: Context) -> Section:
         traced_env=lambda logs, env: tracing_environment(str(logs), base=env),
         count_events=_count_events,
         strace_factor=STRACE_FACTOR,
+        traced_env_extra={ENV_PURE_PYTHON: "0"},  # the compiled wrappers, when built (record/hot.py)
+        variants=(Variant("python", "pure-Python wrappers", {ENV_PURE_PYTHON: "1"}),),
     )
     got = measure(ctx, cost)
     section = Section(
@@ -47,7 +56,9 @@ def run(ctx: Context) -> Section:
         f"A program does {got.n:,} one-byte round trips (write then read on the same process) and times the loop "
         "itself, so interpreter start-up is left out. It runs untraced, traced (the recorder installed by "
         "`tracing_environment`: each call written into a per-thread memory-mapped log before it runs and completed "
-        "after it returns, record/FORMAT.md: crash-safe, no system call per event), and under `strace -f -o /dev/null` "
+        "after it returns, record/FORMAT.md: crash-safe, no system call per event; its compiled hot-path wrappers, "
+        "record/hotc.c, and in rows of their own, in the same repeats, the pure-Python wrappers they replace, "
+        f"`{ENV_PURE_PYTHON}=1`), and under `strace -f -o /dev/null` "
         f"({got.strace_n:,} round trips: strace's cost per call is steady and 10x more would take "
         "minutes). Cells are nanoseconds per iteration "
         "(two calls, so two events); ratios are taken run by run, then summarised (benchmarks/loop_cost.py, the "
@@ -56,6 +67,11 @@ def run(ctx: Context) -> Section:
         f"socketpair; strace at least {STRACE_FACTOR:g}x slower than traced.",
     )
     summarise(cost, got, section)
+    if not _compiled_built():
+        section.notes.append(
+            "The compiled hot path (ipctrace.record._hotc) is not built here: the traced rows are the pure-Python "
+            "wrappers too (install python3-dev and reinstall: `pip install -e .`)."
+        )
     if any(t.met is False for t in section.targets):
         section.intro += " The breakdown below shows where a recorded call's time goes."
     _breakdown(ctx, section)
@@ -69,9 +85,7 @@ def run(ctx: Context) -> Section:
         section.closing.append(
             f"Recorder, {kind}: {LIMITS[kind]:g}x of an untraced iteration ({num(u, 0)} ns) leaves "
             f"{num(budget, 0)} ns per recorded call; the recorder spends {num(spent, 0)} ns, with no system "
-            "call: all of it is CPython executing the wrapper (the pieces in section 1's breakdown, each a few "
-            "bytecodes or one C call). Going lower means fewer Python operations per event than the format's "
-            "head, payload, end and call site need, or a compiled wrapper."
+            "call: all of it is the wrapper's own work (the pieces in section 1's breakdown)."
         )
     for target in section.targets:
         if target.met is False and "strace" in target.what:
@@ -115,9 +129,10 @@ def _breakdown(ctx: Context, section: Section) -> None:
         )
     )
     whole = {label: value for g, label, value, _ in pieces if g == "function"}
-    untraced = {label: value for g, label, value, _ in pieces if g == "piece" and label.startswith("untraced")}
+    untraced = [value for g, label, value, _ in pieces if g == "piece" and label.startswith("untraced")]
     function_rows = []
-    for (label, value), base in zip(whole.items(), untraced.values(), strict=True):
+    for label, value in whole.items():
+        base = untraced[0] if "os.write" in label else untraced[1]  # the pipe's calls, or the socketpair's
         per_event = (value - base) / EVENTS_PER_ITERATION
         function_rows.append([label, num(value, 0), num(value / base, 2), num(per_event, 0)])
     section.tables.append(
@@ -128,13 +143,13 @@ def _breakdown(ctx: Context, section: Section) -> None:
         )
     )
     cpu_rows = []
-    for kind, label in WORKLOADS:
+    for (kind, label), impl in ((w, i) for w in WORKLOADS for i in interleaved["impls"]):
         runs = interleaved[kind]
-        u, t = runs["untraced"], runs["traced"]
+        u, t = runs["untraced"], runs[impl]
         best = (min(t) - min(u)) / EVENTS_PER_ITERATION
         cpu_rows.append(
             [
-                label,
+                f"{label}, {impl} wrappers",
                 Stat.of(u).cell(),
                 Stat.of(t).cell(),
                 ratios(t, u).cell(2),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything ipctrace needs on Debian, idempotently: system packages (graphviz, Korean fonts,
-# tcpdump, libpcap, strace, tshark, and gcc/libc6-dev/make for the C originals), a virtual environment in
+# tcpdump, libpcap, strace, tshark, gcc/libc6-dev/make for the C originals, python3-dev for the recorder's
+# compiled hot path), a virtual environment in
 # .venv with ipctrace and its Python dependencies, the C originals built into reference_programs/c/build/
 # and the native recorder into tracer/record/native/build/, and the PNG slides' encoder settings library
 # (render/graphviz/pngfast.c) into ~/.cache/ipctrace/pngfast/.
@@ -9,7 +10,7 @@ cd "$(dirname "$0")/.."
 
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
-packages=(graphviz fonts-nanum fontconfig tcpdump libpcap0.8 iproute2 strace tshark gcc libc6-dev make)
+packages=(graphviz fonts-nanum fontconfig tcpdump libpcap0.8 iproute2 strace tshark gcc libc6-dev make python3-dev)
 missing=()
 for pkg in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

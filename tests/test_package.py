@@ -343,7 +343,9 @@ def _files(folder: Path) -> set[str]:
     return {
         p.relative_to(REPO).as_posix()
         for p in folder.rglob("*")
-        if p.is_file() and not NOT_SOURCE & set(p.relative_to(REPO).parts)
+        if p.is_file()
+        and not NOT_SOURCE & set(p.relative_to(REPO).parts)
+        and not p.name.endswith(".so")  # the recorder's compiled hot path, built in place by `pip install -e .`
     }
 
 

@@ -10,6 +10,10 @@ import pytest
 from ipctrace.model import Event
 from ipctrace.tracefile import read_trace
 from tests.conftest import PROGRAMS
+from tests.hot_impl import hot_impl  # noqa: F401 - the fixture, used by pytestmark
+
+#: Every test here runs with each hot-path implementation (compiled and pure Python: record/hot.py).
+pytestmark = pytest.mark.usefixtures("hot_impl")
 
 
 def _calls(events: list[Event], pid: int) -> list[str]:

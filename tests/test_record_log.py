@@ -19,6 +19,10 @@ from ipctrace.record.log import ThreadLog
 from ipctrace.record.reader import read_logs
 from ipctrace.tracefile import read_trace
 from tests.conftest import PROGRAMS
+from tests.hot_impl import hot_impl  # noqa: F401 - the fixture, used by pytestmark
+
+#: Every test here runs with each hot-path implementation (compiled and pure Python: record/hot.py).
+pytestmark = pytest.mark.usefixtures("hot_impl")
 
 RECORD = PROGRAMS / "record"
 

@@ -5,7 +5,8 @@
 Times each piece of what a hot-path wrapper does for a 1-byte `os.write`/`os.read` or
 `send`/`recv` (record/hotpath.py), with the same primitives, best of 5 runs of NUMBER calls each,
 then the whole wrappers with the recorder installed in this process (before any audit hook is
-added: one makes every `sys._getframe` dearer). Prints one JSON line: a list of [group, piece,
+added: one makes every `sys._getframe` dearer), the compiled ones (record/hotc.c, when built) and the
+generated Python ones side by side. Prints one JSON line: a list of [group, piece,
 ns per call, what it is], group "piece" for primitives, "before" for what the hot path no longer
 does, and "function" for the recorder's own wrappers.
 """
@@ -20,7 +21,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent.parent))
 
-import ipctrace.record.hot_generated as hot  # noqa: E402 - after the path is set
+import ipctrace.record.hot as chosen  # noqa: E402 - after the path is set
+import ipctrace.record.hot_generated as hot  # noqa: E402
 from ipctrace.record import heads, layout, log, start_recording, stop_recording  # noqa: E402
 
 
@@ -160,9 +162,16 @@ def main() -> None:
     )
     group = "function"
     start_recording(folder)  # whole wrappers: before the audit hook below
-    t("traced os.write + os.read (whole wrappers)", "os.write(wfd, b'x'); os.read(r, 1)", "two events")
-    t("traced send + recv (whole wrappers)", "a.send(b'x'); b.recv(1)", "two events")
-    interleaved = _interleaved(wfd, r, a, b, max(1, number // 10))
+    impls = [("compiled", _installed())] if chosen.COMPILED else []
+    impls.append(("pure-Python", _python_wrappers()))
+    for name, fns in impls:
+        _put(fns)
+        t(f"traced os.write + os.read, {name} wrappers", "os.write(wfd, b'x'); os.read(r, 1)", "two events")
+    for name, fns in impls:
+        _put(fns)
+        t(f"traced send + recv, {name} wrappers", "a.send(b'x'); b.recv(1)", "two events")
+    interleaved = _interleaved(wfd, r, a, b, max(1, number // 10), dict(impls))
+    _put(impls[0][1])
     stop_recording()
     group = "before"
     sys.addaudithook(lambda event, args: None)
@@ -174,18 +183,29 @@ def main() -> None:
     print(json.dumps({"pieces": rows, "interleaved": interleaved}))
 
 
-def _interleaved(wfd: int, r: int, a: socket.socket, b: socket.socket, n: int, repeats: int = 21) -> dict:
+def _installed() -> tuple:
+    return (os.write, os.read, socket.socket.send, socket.socket.recv)
+
+
+def _python_wrappers() -> tuple:
+    return (hot.os_write, hot.os_read, hot.socket_send, hot.socket_recv)
+
+
+def _put(fns: tuple) -> None:
+    os.write, os.read, socket.socket.send, socket.socket.recv = fns
+
+
+def _interleaved(
+    wfd: int, r: int, a: socket.socket, b: socket.socket, n: int, impls: dict[str, tuple], repeats: int = 21
+) -> dict:
     """The loops of ipc_loop.py in this process, untraced and traced in turn, in CPU time (this thread's).
 
-    The wrappers stay installed; each turn puts the originals back in `os` and `socket.socket` or the
-    wrappers in again. CPU time leaves out the moments another process had the CPU, so on a loaded
-    machine this is the steadier figure; the lowest turn of each is the cost with the least interference.
+    The recorder stays installed; each turn puts the originals back in `os` and `socket.socket`, or one
+    implementation's wrappers (`impls`: compiled, pure-Python). CPU time leaves out the moments another
+    process had the CPU, so on a loaded machine this is the steadier figure; the lowest turn of each is the
+    cost with the least interference.
     """
-    wrapped = (os.write, os.read, socket.socket.send, socket.socket.recv)
     plain = (hot._orig_os_write, hot._orig_os_read, hot._orig_socket_send, hot._orig_socket_recv)
-
-    def put(fns: tuple) -> None:
-        os.write, os.read, socket.socket.send, socket.socket.recv = fns
 
     def pipe_loop() -> None:
         for _ in range(n):
@@ -198,16 +218,16 @@ def _interleaved(wfd: int, r: int, a: socket.socket, b: socket.socket, n: int, r
             b.recv(1)
 
     clock = time.thread_time_ns
-    got: dict = {"n": n, "repeats": repeats}
+    got: dict = {"n": n, "repeats": repeats, "impls": list(impls)}
+    modes = (("untraced", plain), *impls.items())
     for kind, loop in (("pipe", pipe_loop), ("socketpair", socket_loop)):
-        runs: dict[str, list[float]] = {"untraced": [], "traced": []}
+        runs: dict[str, list[float]] = {mode: [] for mode, _ in modes}
         for _ in range(repeats):
-            for mode, fns in (("untraced", plain), ("traced", wrapped)):
-                put(fns)
+            for mode, fns in modes:
+                _put(fns)
                 t0 = clock()
                 loop()
                 runs[mode].append((clock() - t0) / n)
-        put(wrapped)
         got[kind] = runs
     return got
 

@@ -45,6 +45,20 @@ ERR = struct.Struct("<i")
 LENS = struct.Struct("<HH")
 #: The whole head at once, for readers.
 RECORD = struct.Struct("<HBBIqiIQQQqIHHqqqiI")
+#: The names of `RECORD`'s fields, in order (FORMAT.md's; the compiled recorder's offsets come from these).
+RECORD_FIELDS = (
+    "call", "state", "kind", "length", "t0", "fd", "flags", "site", "dev", "ino", "asked",
+    "data_len", "args_len", "post_len", "t1", "res", "size", "err", "post_cap",
+)  # fmt: skip
+
+
+def offset_of(field: str) -> int:
+    """Where `field` starts in a record's head."""
+    i = RECORD_FIELDS.index(field)
+    return struct.calcsize(RECORD.format[: i + 1])
+
+
+assert len(RECORD_FIELDS) == len(RECORD.format) - 1
 assert RECORD.size == HEAD and BEGIN.size == END_AT and BEGIN_AT + BEGIN.size == 64 and END_AT + END.size == HEAD
 
 # States (u8 at offset 2)

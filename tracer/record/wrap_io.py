@@ -16,7 +16,7 @@ import sys
 from typing import Any
 
 import ipctrace.record.core as core
-import ipctrace.record.hot_generated as hot
+import ipctrace.record.hot as hot
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import as_json, endpoint, forget, is_pipe_like
 

@@ -11,7 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ipctrace.record.core as core
-import ipctrace.record.hot_generated as hot
+import ipctrace.record.hot as hot
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, as_json, copy, endpoint, forget, learn
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 import ipctrace.record.core as core
-import ipctrace.record.hot_generated as hot
+import ipctrace.record.hot as hot
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import as_json, endpoint, forget, learn, socket_kind
 
