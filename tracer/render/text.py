@@ -151,7 +151,7 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
         yield from ending_lines(trace)
         return
     isn = _isns(trace)
-    describe = ordered.linked.describe
+    describe, ends = ordered.linked.describe, ordered.linked.pipe_ends
     said: dict[tuple[Any, ...], str] = {}
     pid, call, data, blocked = _PID, _CALL, _DATA, _BLOCKED
     fd, endpoint, args, result, error, size, local, peer = _SAID_FROM
@@ -160,12 +160,12 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
             yield packet_line(item, start, isn)
             continue
         event: Event = item  # type: ignore[assignment]
-        described = describe(event)
-        # Everything a line says but its time comes from these fields: a line like one said before (the
+        # Everything a line says but its time comes from these fields, and from what `describe` says of
+        # the fd (which is the endpoint's and the pipe end's alone): a line like one said before (the
         # same objects: a trace shares them between calls alike) is said again without working it out.
         # The fields by their place in the tuple an Event is (`EVENT_FIELDS`): this runs once a line.
         key = (
-            described,
+            ends.get(event.key),
             event[pid],
             event[call],
             event[data],
@@ -183,7 +183,7 @@ def _timeline_lines(trace: Trace) -> Iterator[str]:
         if text is None:
             if len(said) >= _MAX_SAID:
                 said.clear()
-            text = said[key] = _event_text(event, roles.get(event.pid, str(event.pid)), described)
+            text = said[key] = _event_text(event, roles.get(event.pid, str(event.pid)), describe(event))
         # `%` formats the float in C (an f-string's `:10.3f` took twice as long), the same digits
         yield "%10.3f ms  %s" % ((event.t0 - start) / 1e6, text)  # noqa: UP031
     yield from ending_lines(trace)
