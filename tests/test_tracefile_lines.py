@@ -110,13 +110,13 @@ def test_a_data_key_inside_the_arguments_is_not_taken_for_the_payload(tmp_path):
 
 def test_lines_of_a_known_shape_are_read_without_json(tmp_path, monkeypatch):
     """After a batch, a shape's lines no longer reach `json.loads` (the point of `eventlines`)."""
-    from ipctrace import tracefile
+    from ipctrace.tracefile import reader
 
     lines = [_line(seq, '"write", "fd": 4, "size": 4, "data": "cGluZw==", "res": 4}') for seq in range(MANY)]
     path = _trace_file(tmp_path, lines)
     decoded: list[int] = []
-    loads = tracefile.json.loads
-    monkeypatch.setattr(tracefile.json, "loads", lambda text: decoded.append(text.count('"event"')) or loads(text))
+    loads = reader.json.loads
+    monkeypatch.setattr(reader.json, "loads", lambda text: decoded.append(text.count('"event"')) or loads(text))
     assert len(read_trace(path).events) == MANY
     assert 0 < sum(decoded) <= 2100  # the first batch of lines (2048), then none
 

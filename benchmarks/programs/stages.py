@@ -1,6 +1,9 @@
 """Time each stage of `ipctrace show` on one trace file, with the peak memory after each; one JSON line.
 
 python stages.py TRACE.jsonl
+
+Each stage's wall time is `STAGE`, its CPU time (this process's, user + system) `cpu_STAGE`: on a
+shared machine the CPU seconds are the steady figure.
 """
 
 import json
@@ -32,9 +35,10 @@ def main() -> None:
     out["import"] = time.perf_counter() - t0
 
     def stage(name, fn, *args):
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         result = fn(*args)
         out[name] = time.perf_counter() - t
+        out[f"cpu_{name}"] = time.process_time() - c
         out[f"{name}_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         return result
 

@@ -358,7 +358,11 @@ class LinkedTrace:
         return tuple(g for g in self.gaps if g.kind is kind)
 
     def describe(self, event: Event | EventKey) -> str:
-        """A human name for what the event's fd refers to ("pipe#1 read end", "TCP a → b"), or ''."""
+        """A human name for what the event's fd refers to ("pipe#1 read end", "TCP a → b"), or ''.
+
+        It is the event's endpoint's and pipe end's (`pipe_ends`) alone: the text timeline says a line
+        again for an event with the same endpoint object and end.
+        """
         if isinstance(event, EventKey):
             event = self.trace.event(event)
         endpoint = event.endpoint

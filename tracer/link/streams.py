@@ -9,6 +9,8 @@ the bytes in between were taken by a read nobody recorded, and say so.
 
 from __future__ import annotations
 
+import itertools
+import operator
 from collections import defaultdict, deque
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,10 @@ from ipctrace.link.model import Channel, ChannelId, EndpointInfo, Flow, Gap, Gap
 from ipctrace.model import STREAM_KINDS, Event, EventKey, Inode, Pid
 
 _tuple_new = tuple.__new__
+_DATA, _SIZE, _KEY = operator.attrgetter("data"), operator.attrgetter("size"), operator.attrgetter("key")
+_T0, _T1 = operator.attrgetter("t0"), operator.attrgetter("t1")
+_THREAD = operator.attrgetter("pid", "tid")
+_ALL_OK = (True, True, True, True)
 
 #: How many pending writes a read that disagrees with the next one is compared with, to find where it skipped to.
 SKIP_LOOKAHEAD = 8
@@ -125,9 +131,9 @@ class _Writes:
 class _Matcher:
     """The state of one channel's match: the flows so far, the stream offset, the write being read."""
 
-    def __init__(self, channel_id: ChannelId, writes: Sequence[Event], sender_traced: bool) -> None:
+    def __init__(self, channel_id: ChannelId, sender_traced: bool) -> None:
         self.cid = channel_id
-        self.pending = _Writes(writes)
+        self.pending = _Writes(())  # the writes not yet read: all of them, or those `whole_pairs` left
         self.sender_traced = sender_traced
         self.flows: list[Flow] = []
         self.problems: list[str] = []
@@ -135,6 +141,60 @@ class _Matcher:
         self.order: list[EventKey] = []
         self.offset = 0
         self.cur: _Piece | None = None
+
+    def whole_pairs(self, writes: Sequence[Event], reads: Sequence[Event]) -> int:
+        """Match the first reads that each take one write whole, in C; how many reads that was.
+
+        The usual stream (one writing thread, each read getting exactly the next write's recorded
+        bytes, after that write began) is what `read` would make of it one call at a time: a flow from
+        each write to its read, at the stream offset the sizes before it add up to. The first read
+        that is not so, and all after it, are left to `read`; only the writes they may take are
+        queued (`_Writes`).
+        """
+        if not writes or not reads or len(set(map(_THREAD, writes))) != 1:
+            self.pending = _Writes(writes)
+            return 0
+        writes = in_time_order(writes)
+        rdata = list(map(_DATA, reads))
+        k = 0
+        if None not in rdata and None not in map(_T1, reads):
+            sizes = list(map(_SIZE, writes))
+            ok = zip(
+                map(operator.eq, sizes, map(_SIZE, reads)),
+                map(operator.eq, map(_DATA, writes), rdata),
+                map(operator.le, map(len, rdata), sizes),  # all of the bytes recorded (or fewer: a capped payload)
+                map(operator.le, map(_T0, writes), map(_T1, reads)),  # the write began before the read returned
+                strict=False,
+            )
+            k = next(itertools.compress(itertools.count(), map(operator.ne, ok, itertools.repeat(_ALL_OK))), len(sizes))
+            k = min(k, len(reads))
+        self.pending = _Writes(writes[k:])
+        if k == 0:
+            return 0
+        offsets = list(itertools.accumulate(sizes[:k], initial=0))
+        wkeys = list(map(_KEY, writes[:k]))
+        self.flows.extend(
+            map(
+                _tuple_new,
+                itertools.repeat(Flow),
+                zip(
+                    itertools.repeat(self.cid, k),
+                    wkeys,
+                    map(_KEY, reads[:k]),
+                    sizes[:k],
+                    itertools.repeat(0),
+                    itertools.repeat(0),
+                    offsets,
+                    rdata[:k],
+                    strict=False,
+                ),
+            )
+        )
+        self.order.extend(wkeys)
+        last = self.cur = _Piece(writes[k - 1])  # the last write taken, read to its end
+        last.start, last.taken = offsets[k - 1], last.size
+        self.offset = offsets[k]
+        return k
 
     def read(self, r: Event) -> None:
         size, roff = r.size or 0, 0
@@ -241,9 +301,9 @@ def stream_flows(
     its own write back is a flow from itself to itself. Bytes read that no
     write explains are a problem when the sending side was traced.
     """
-    matcher = _Matcher(channel_id, writes, sender_traced)
+    matcher = _Matcher(channel_id, sender_traced)
     reads = in_time_order(reads)
-    for r in reads:
+    for r in itertools.islice(reads, matcher.whole_pairs(writes, reads), None):
         matcher.read(r)
     return matcher.finish(reads)
 
