@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import shutil
 import subprocess
@@ -116,6 +117,9 @@ def test_each_command_built_alone_has_the_options_of_the_whole_parser() -> None:
     for name in HELP:
         alone = command_parser(name)
         assert alone.format_help() == whole.format_help()
-        sub_whole = whole._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
-        sub_alone = alone._subparsers._group_actions[0].choices[name]  # type: ignore[union-attr]
-        assert sub_alone.format_help() == sub_whole.format_help()
+        assert _command(alone, name).format_help() == _command(whole, name).format_help()
+
+
+def _command(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
+    (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return commands.choices[name]
