@@ -123,3 +123,33 @@ def test_each_command_built_alone_has_the_options_of_the_whole_parser() -> None:
 def _command(parser: argparse.ArgumentParser, name: str) -> argparse.ArgumentParser:
     (commands,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     return commands.choices[name]
+
+
+def test_a_course_examples_data_is_kept_while_its_file_is_unchanged(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import tomllib
+
+    from ipctrace import scenario_index
+    from ipctrace.scenarios import load_scenario
+
+    monkeypatch.setattr(scenario_index, "BUILTIN_DIR", folder.resolve())
+    chat = folder / "tcp_chat.toml"
+    parsed: list[Path] = []
+
+    def parse(path: Path) -> dict:
+        parsed.append(path)
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+
+    first = scenario_index.scenario_data(chat, parse)
+    assert first == tomllib.loads(chat.read_text(encoding="utf-8")) and parsed == [chat]
+    assert scenario_index.cache_path(folder, chat.name).is_file()
+    assert scenario_index.scenario_data(chat, parse) == first and parsed == [chat]  # from the cache
+    chat.write_text(chat.read_text(encoding="utf-8").replace('title = "', 'title = "New: ', 1), encoding="utf-8")
+    assert scenario_index.scenario_data(chat, parse)["title"].startswith("New: ") and len(parsed) == 2
+    assert load_scenario(chat).title.startswith("New: ")
+    elsewhere = folder.parent / "mine.toml"  # a user's own file is never cached
+    shutil.copy(chat, elsewhere)
+    scenario_index.scenario_data(elsewhere, parse)
+    scenario_index.scenario_data(elsewhere, parse)
+    assert parsed[-2:] == [elsewhere, elsewhere]
