@@ -13,7 +13,7 @@ import pytest
 
 from ipctrace.arguments import HELP, command_parser
 from ipctrace.scenario_index import BUILTIN_DIR, cache_path, scenario_rows
-from ipctrace.scenarios import ScenarioError, builtin_scenarios
+from ipctrace.scenarios import ScenarioError, builtin_scenarios, list_rows
 
 
 def _rows_read_now(folder: Path | None = None) -> list[tuple]:
@@ -41,43 +41,50 @@ def folder(tmp_path: Path) -> Path:
 
 def test_the_course_examples_rows_are_what_their_files_say(tmp_path: Path) -> None:
     cache = tmp_path / "list.marshal"
-    assert scenario_rows(BUILTIN_DIR, cache) == _rows_read_now()  # read from the files, cache written
-    assert cache.is_file()
-    assert scenario_rows(BUILTIN_DIR, cache) == _rows_read_now()  # from the cache
+    reads: list[Path] = []
+
+    def read(folder: Path) -> list:
+        reads.append(folder)
+        return list_rows(folder)
+
+    assert scenario_rows(read, BUILTIN_DIR, cache) == _rows_read_now()  # read from the files, cache written
+    assert cache.is_file() and reads == [BUILTIN_DIR]
+    assert scenario_rows(read, BUILTIN_DIR, cache) == _rows_read_now()  # from the cache
+    assert reads == [BUILTIN_DIR]
 
 
 def test_a_changed_added_or_removed_file_is_read_again(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "cache" / "list.marshal"
-    first = scenario_rows(folder, cache)
+    first = scenario_rows(list_rows, folder, cache)
     assert [row[0] for row in first] == ["pipe3", "tcp_chat", "udp_file_done"] and cache.is_file()
     chat = folder / "tcp_chat.toml"
     text = chat.read_text(encoding="utf-8")
     chat.write_text(text.replace('lesson = "', 'lesson = "Changed. ', 1), encoding="utf-8")
     stat = chat.stat()  # the same size would do too: the modification time is in the stamp
     os.utime(chat, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
-    changed = scenario_rows(folder, cache)
+    changed = scenario_rows(list_rows, folder, cache)
     assert dict((r[0], r[2]) for r in changed)["tcp_chat"].startswith("Changed. ")
     assert changed == _rows_read_now(folder)
     (folder / "pipe3.toml").unlink()
     shutil.copy(BUILTIN_DIR / "pipe1.toml", folder)
-    assert [row[0] for row in scenario_rows(folder, cache)] == ["pipe1", "tcp_chat", "udp_file_done"]
+    assert [row[0] for row in scenario_rows(list_rows, folder, cache)] == ["pipe1", "tcp_chat", "udp_file_done"]
 
 
 def test_a_damaged_cache_is_ignored_and_written_again(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "list.marshal"
     cache.write_bytes(b"\x00not marshal data")
-    assert scenario_rows(folder, cache) == _rows_read_now(folder)
-    assert scenario_rows(folder, cache) == _rows_read_now(folder)
+    assert scenario_rows(list_rows, folder, cache) == _rows_read_now(folder)
+    assert scenario_rows(list_rows, folder, cache) == _rows_read_now(folder)
     assert cache.read_bytes() != b"\x00not marshal data"
 
 
 def test_a_broken_file_is_the_same_sentence_every_time(folder: Path, tmp_path: Path) -> None:
     cache = tmp_path / "list.marshal"
-    scenario_rows(folder, cache)
+    scenario_rows(list_rows, folder, cache)
     (folder / "broken.toml").write_text('name = "broken"\nroles = 3\n', encoding="utf-8")
     for _ in range(2):  # never cached
         with pytest.raises(ScenarioError, match="broken.toml"):
-            scenario_rows(folder, cache)
+            scenario_rows(list_rows, folder, cache)
 
 
 def test_nothing_is_written_when_python_writes_no_bytecode(
@@ -85,7 +92,7 @@ def test_nothing_is_written_when_python_writes_no_bytecode(
 ) -> None:
     monkeypatch.setattr(sys, "dont_write_bytecode", True)
     cache = tmp_path / "list.marshal"
-    assert scenario_rows(folder, cache) == _rows_read_now(folder)
+    assert scenario_rows(list_rows, folder, cache) == _rows_read_now(folder)
     assert not cache.exists()
 
 

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace
     from collections.abc import Sequence
 
     from ipctrace.explore.outcomes import ProcessOutcome
+    from ipctrace.scenario_index import Row
     from ipctrace.scenarios import Scenario
     from ipctrace.session import RunResult
     from ipctrace.session.request import DiagramRequest
@@ -228,6 +229,13 @@ def _terminal_columns(fallback: int = 120) -> int:
     return columns or fallback
 
 
+def _read_rows(folder: Path) -> list[Row]:
+    """The scenario files read (when the rows kept from the last time no longer match them)."""
+    from ipctrace.scenarios import list_rows
+
+    return list_rows(folder)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
     if args.name:
         from ipctrace.scenarios import find_scenario
@@ -250,7 +258,7 @@ def cmd_list(args: argparse.Namespace) -> int:
 
     from ipctrace.scenario_index import scenario_rows
 
-    rows = scenario_rows()
+    rows = scenario_rows(_read_rows)
     width = max((len(row[0]) for row in rows), default=4)
     room = max(_terminal_columns() - width - 10, 30)
     room -= 6

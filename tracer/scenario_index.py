@@ -93,15 +93,16 @@ def _write_cache(path: Path, stamp: Stamp, value: list[Row] | dict[str, Any]) ->
         tmp.unlink(missing_ok=True)
 
 
-def scenario_rows(folder: Path = BUILTIN_DIR, cache: Path | None = None) -> list[Row]:
-    """The rows of `ipctrace list` for the scenario files in `folder`, in name order (a broken file: ScenarioError)."""
+def scenario_rows(
+    read: Callable[[Path], list[Row]], folder: Path = BUILTIN_DIR, cache: Path | None = None
+) -> list[Row]:
+    """The rows of `ipctrace list` for the scenario files in `folder`: kept ones while nothing changed, else
+    `read(folder)`'s (`scenarios.list_rows`: a broken file is its ScenarioError), kept for the next time."""
     cache = cache or cache_path(folder)
     stamp = _stamp(folder)
     if stamp is not None and (rows := _read_cache(cache, stamp, list)) is not None:
         return rows
-    from ipctrace.scenarios import scenarios_in
-
-    rows = [(name, sc.source, sc.lesson, sc.outcomes, sc.has_c_original) for name, sc in scenarios_in(folder).items()]
+    rows = read(folder)
     if stamp is not None and stamp == _stamp(folder):  # unchanged while it was read
         _write_cache(cache, stamp, rows)
     return rows

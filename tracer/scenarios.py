@@ -18,7 +18,7 @@ from typing import Any
 
 from ipctrace.errors import IpctraceError
 from ipctrace.inputs import InputError, adhoc_name, check_count, check_name, check_number, read_user_text, safe_name
-from ipctrace.scenario_index import BUILTIN_DIR, scenario_data
+from ipctrace.scenario_index import BUILTIN_DIR, Row, scenario_data
 from ipctrace.scenario_index import PROGRAMS_DIR as PROGRAMS_DIR  # where the scenarios run their programs from
 
 MAX_TIMEOUT = 24 * 3600.0  # seconds: a run that long is a mistake in the number
@@ -325,6 +325,11 @@ def load_scenario(path: str | Path) -> Scenario:
 def builtin_scenarios() -> dict[str, Scenario]:
     """The course examples, by name."""
     return scenarios_in(BUILTIN_DIR)
+
+
+def list_rows(folder: Path) -> list[Row]:
+    """What `ipctrace list` shows of each scenario in `folder` (kept between runs by `scenario_index`)."""
+    return [(n, s.source, s.lesson, s.outcomes, s.has_c_original) for n, s in scenarios_in(folder).items()]
 
 
 def scenarios_in(folder: Path) -> dict[str, Scenario]:

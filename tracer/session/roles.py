@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipctrace.model import ExitStatus, Inode, Stream
-from ipctrace.record import ENV_NATIVE_OFF
+from ipctrace.record import ENV_HOLD, ENV_NATIVE_OFF
 from ipctrace.scenarios import Role
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.results import RunError
@@ -109,16 +109,20 @@ def launch(
     cwd: str | None,
     printer: OutputPrinter,
     native_note: str | None = "",
+    hold: int | None = None,
 ) -> RoleRun:
     """Start one role; a program that cannot be started is a RunError naming the role.
 
     `native_note`: "" when the native recorder is in `env`'s LD_PRELOAD, else why it is not. A role started
     as `python3 ...` gets the library stood down until its Python recorder starts: what finds the interpreter
-    (a wrapper script, a shim) is not the program.
+    (a wrapper script, a shim) is not the program. `hold`: a descriptor the Python recorder waits on before
+    the program starts (`ENV_HOLD`: started before its turn); it is closed before the program's first line.
     """
     scripted = role.stdin is not None and not role.interactive
     if is_python(tuple(command)) and not native_note:
         env = {**env, ENV_NATIVE_OFF: "1"}
+    if hold is not None:
+        env = {**env, ENV_HOLD: str(hold)}
     try:
         proc = subprocess.Popen(
             command,
@@ -128,6 +132,7 @@ def launch(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=not role.interactive,
+            pass_fds=() if hold is None else (hold,),
         )
     except FileNotFoundError:
         raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None
