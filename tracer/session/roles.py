@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import termios
@@ -85,6 +86,55 @@ class RoleRun:
                 stdin.close()
             except OSError:
                 pass
+
+
+@dataclass
+class HeldRole:
+    """A role started before its turn, held by its recorder before the program's first line (`ENV_HOLD`)."""
+
+    run: RoleRun
+    turn: int  # the pipe's write end: a byte lets the program start, closing it without one ends the process
+
+    def release(self) -> RoleRun:
+        """Its turn: the program starts now (a process that ended meanwhile is reaped as any role's is)."""
+        try:
+            os.write(self.turn, b"\n")
+        except OSError:  # it is gone already
+            pass
+        finally:
+            os.close(self.turn)
+        return self.run
+
+    def discard(self) -> None:
+        """The run ended before its turn: the interpreter is killed before its program ran (nothing recorded)."""
+        os.close(self.turn)  # end of file: were it not killed, the recorder would end it before the program starts
+        try:
+            os.killpg(self.run.proc.pid, signal.SIGKILL)  # its own session (launch): the interpreter, nothing else
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.run.proc.wait()
+        self.run.close_stdin()
+        for thread in self.run.pumps:
+            thread.join(timeout=5)
+
+
+def hold(
+    role: Role,
+    command: list[str],
+    env: dict[str, str],
+    cwd: str | None,
+    printer: OutputPrinter,
+    native_note: str | None,
+) -> HeldRole | None:
+    """Start `role` now, held until `HeldRole.release`; None when it cannot start (said again in its turn)."""
+    wait, turn = os.pipe()
+    try:
+        return HeldRole(launch(role, command, env, cwd, printer, native_note, hold=wait), turn)
+    except RunError:
+        os.close(turn)
+        return None
+    finally:
+        os.close(wait)
 
 
 def missing_program(command: tuple[str, ...] | list[str], cwd: str | None) -> str | None:

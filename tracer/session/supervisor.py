@@ -25,8 +25,8 @@ from ipctrace.record.gate import ENV_EXPLORE, ENV_PATH
 from ipctrace.scenarios import Role, Scenario
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.recording import Recording
-from ipctrace.session.results import Ending, RunError
-from ipctrace.session.roles import RoleRun, launch
+from ipctrace.session.results import Ending
+from ipctrace.session.roles import HeldRole, RoleRun, hold, launch
 from ipctrace.session.stopping import StopSignals
 from ipctrace.unrecorded import is_python, reached, waits_for_input
 
@@ -80,7 +80,7 @@ class Supervisor:
         self._killed: set[Pid] = set()  # what stop() killed, to be reaped
         self._orphans: set[Pid] = set()  # processes of the run ipctrace adopted (see _adopted)
         self._spawned: dict[tuple[str, ...], str] = {}  # argv of a recorded spawn -> the spawner's role
-        self.held: tuple[RoleRun, int] | None = None  # the next role, started early and waiting (see _hold_next)
+        self.held: HeldRole | None = None  # the next role, started early and waiting (see _hold_next)
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
@@ -140,13 +140,8 @@ class Supervisor:
     # -- processes -------------------------------------------------------------------------------------
 
     def start_role(self, role: Role) -> None:
-        if self.held is not None and self.held[0].role is role:  # started already: its turn has come
-            run, turn = self.held
-            self.held = None
-            try:
-                os.write(turn, b"\n")
-            finally:
-                os.close(turn)
+        if self.held is not None and self.held.run.role is role:  # started already: its turn has come
+            run, self.held = self.held.release(), None
         else:
             command = [arg.format(**self.subst) for arg in role.command]
             env = {**self.env, ENV_PATH: role.name} if ENV_EXPLORE in self.env else self.env  # a replayed schedule
@@ -172,31 +167,7 @@ class Supervisor:
         command = [arg.format(**self.subst) for arg in role.command]
         if role.interactive or ENV_EXPLORE in self.env or not is_python(tuple(command)):
             return
-        wait, turn = os.pipe()
-        try:
-            run = launch(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note, hold=wait)
-        except RunError:  # said again, in its turn
-            os.close(turn)
-            return
-        finally:
-            os.close(wait)
-        self.held = (run, turn)
-
-    def _discard_held(self) -> None:
-        """The run ended before the held role's turn: it ends without running its program (nothing recorded)."""
-        if self.held is None:
-            return
-        run, turn = self.held
-        self.held = None
-        os.close(turn)  # end of file: were it not killed, the recorder would end it before the program starts
-        try:
-            os.killpg(run.proc.pid, signal.SIGKILL)  # its own session (launch): the interpreter and nothing else
-        except (ProcessLookupError, PermissionError):
-            pass
-        run.proc.wait()
-        run.close_stdin()
-        for thread in run.pumps:
-            thread.join(timeout=5)
+        self.held = hold(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
 
     def _follow_unrecorded(self, final: bool = False) -> bool:
         """For roles that record nothing, learn from /proc what the trace would say: children, readiness, input.
@@ -396,7 +367,9 @@ class Supervisor:
 
     def stop(self) -> None:
         """Note what every live process is blocked in, then kill every process of the run and reap them."""
-        self._discard_held()
+        if self.held is not None:  # the run ended before its turn
+            self.held, held = None, self.held
+            held.discard()
         for obj in self._read_new_events():
             self._handle(obj)
         self._reap()
@@ -418,7 +391,7 @@ class Supervisor:
         are not this run's: a process belongs to it when its environment names this run's recording.
         """
         marker = str(self.recording.path)
-        roots = {r.proc.pid for r in self.runs} | ({self.held[0].proc.pid} if self.held is not None else set())
+        roots = {r.proc.pid for r in self.runs} | ({self.held.run.proc.pid} if self.held is not None else set())
         for pid in procfs.children(os.getpid()):
             if pid not in roots and pid not in self._orphans and procfs.environment_mentions(pid, marker):
                 self._orphans.add(pid)
