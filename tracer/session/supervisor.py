@@ -367,8 +367,8 @@ class Supervisor:
 
     def stop(self) -> None:
         """Note what every live process is blocked in, then kill every process of the run and reap them."""
-        if self.held is not None:  # the run ended before its turn
-            self.held, held = None, self.held
+        held, self.held = self.held, None
+        if held is not None:  # the run ended before its turn
             held.discard()
         for obj in self._read_new_events():
             self._handle(obj)
