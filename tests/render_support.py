@@ -17,7 +17,7 @@ import pytest
 
 from ipctrace.link import link
 from ipctrace.order import OrderedTrace, order
-from ipctrace.render.layout import Diagram, RowKind
+from ipctrace.render.layout import Diagram, Page, RowKind
 from ipctrace.render.layout.boxes import BoxKind, boxes, segments
 from ipctrace.render.layout.model import ArrowKind
 from ipctrace.render.options import MIN_TEXT_PX, PAGE_HEIGHT_PT, PAGE_WIDTH_PT, PNG_WIDTH_PX, View
@@ -127,6 +127,18 @@ def check_pages(diagram: Diagram) -> None:
         kinds = {diagram.rows[i].kind for i in range(page.row0, page.row1)}
         assert page.number == 1 or kinds != {RowKind.EXIT}, f"page {page.number} holds only endings"
     assert smallest_text_px(diagram) >= MIN_TEXT_PX - 0.01, f"text {smallest_text_px(diagram):.1f} px"
+
+
+def page_fill(page: Page) -> float:
+    """How much of the page below its title, caption and heads its rows take (the footer's line counted as room)."""
+    return (page.y1 - page.y0) * page.scale / (PAGE_HEIGHT_PT - page.dy)
+
+
+def only_endings(diagram: Diagram, page: Page) -> bool:
+    """Nothing on the page but processes ending: no message arrives or leaves, no lane starts, no packet."""
+    ends = {a.src_row for a in diagram.arrows} | {a.dst_row for a in diagram.arrows}
+    rows = [diagram.rows[i] for i in range(page.row0, page.row1)]
+    return not any(r.index in ends or r.kind in (RowKind.HEAD, RowKind.PACKET) for r in rows)
 
 
 def check_no_overlaps(diagram: Diagram) -> None:

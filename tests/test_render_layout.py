@@ -28,6 +28,8 @@ from tests.render_support import (
     korean_chat_run,
     loop_run,
     need,
+    only_endings,
+    page_fill,
     scenario_runs,
     smallest_text_px,
 )
@@ -83,6 +85,42 @@ def test_font_size_scales_the_slides(traces):
 def test_a_small_diagram_fills_its_slide(traces):
     diagram = build_diagram(traces["pipe1"], RenderOptions())
     assert len(diagram.pages) == 1 and diagram.pages[0].scale > 1.2, "pipe1 is enlarged, not left in a corner"
+
+
+def test_slides_are_filled_before_the_next_and_endings_go_with_an_exchange(traces):
+    """Every scenario's slides as `ipctrace run` draws them: no slide but the last mostly empty, and no short
+    last slide of processes ending alone (pipe3's sleep and exits once were)."""
+    for name, ordered in sorted(traces.items()):
+        diagram = build_diagram(ordered, RenderOptions())
+        for page in diagram.pages[:-1]:
+            assert page_fill(page) >= 0.5, f"{name}: slide {page.number} is {page_fill(page):.0%} full"
+        last = diagram.pages[-1]
+        short = page_fill(last) < 0.5
+        assert last.number == 1 or not (short and only_endings(diagram, last)), f"{name}: a last slide of endings"
+
+
+def test_small_examples_take_one_slide_and_pipe3_keeps_its_reply_with_the_endings(traces):
+    """A short example is one slide; pipe3 (520 pt of rows, 456 fit on a slide at 28 px) takes two, and its
+    second holds the reply with the sleep and the exits — in a recorded run whose child printed while the
+    parent started its sleep (one band), they once stood alone on slide 2."""
+    from pathlib import Path
+
+    from ipctrace.order import analyse
+    from ipctrace.tracefile import read_trace
+
+    for name in ("pipe1", "pipe2_nosleep", "socketpair_single"):
+        assert len(build_diagram(traces[name], RenderOptions()).pages) == 1, name
+    recorded = analyse(read_trace(Path(__file__).parent / "traces" / "pipe3_sleep_beside_the_output.jsonl"))
+    for ordered in (traces["pipe3"], recorded):
+        _pipe3_slides(build_diagram(ordered, RenderOptions()))
+
+
+def _pipe3_slides(diagram) -> None:
+    first, last = diagram.pages
+    assert page_fill(first) >= 0.6, f"pipe3's first slide is {page_fill(first):.0%} full"
+    messages = [a for a in diagram.arrows if a.kind.carries_data and last.has_row(a.src_row)]
+    assert len(messages) == 1 and last.has_row(messages[0].dst_row), "the reply is drawn whole on the last slide"
+    assert any(a.src_row < first.row1 for a in diagram.arrows if a.kind.carries_data), "the question on the first"
 
 
 def test_page_rows_limits_each_page(traces):

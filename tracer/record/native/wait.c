@@ -38,41 +38,34 @@ static int virtual_sleep(const struct timespec *req)
     return 0;
 }
 
-static int sleep_end(struct head *h, int r, int err)
-{
-    rec_end(h, 0, 0, r != 0 ? err : 0, NULL, 0, NULL, 0);
-    errno = err;
-    return r;
-}
+/* The body of a sleep wrapper: the real `call` (its stand-in `virtual` under the explorer) inside a record of
+ * `ns` nanoseconds; `failed` is the error recorded, read from the call's value `r` and the errno `err` it left.
+ * SITE is the wrapper's own return address, so this stays a macro. */
+#define SLEEP_BODY(type, name, call, ns, virtual, failed) \
+    REAL(type, name); \
+    UNRECORDED(call); \
+    struct head *h = sleep_begin(ns, SITE); \
+    __typeof__(call) r = g_virtual_time ? (virtual) : (call); \
+    int err = errno; \
+    rec_end(h, 0, 0, failed, NULL, 0, NULL, 0); \
+    errno = err; \
+    return r
 
 unsigned sleep(unsigned seconds)
 {
-    REAL(unsigned (*)(unsigned), sleep);
-    UNRECORDED(real_sleep(seconds));
-    struct head *h = sleep_begin((int64_t)seconds * 1000000000, SITE);
-    unsigned left = g_virtual_time ? 0 : real_sleep(seconds);
-    int err = errno;
-    rec_end(h, 0, 0, left ? EINTR : 0, NULL, 0, NULL, 0); /* ended early by a signal */
-    errno = err;
-    return left;
+    /* r: the seconds left, when a signal ended it early */
+    SLEEP_BODY(unsigned (*)(unsigned), sleep, real_sleep(seconds), (int64_t)seconds * 1000000000, 0, r ? EINTR : 0);
 }
 
 int usleep(useconds_t us)
 {
-    REAL(int (*)(useconds_t), usleep);
-    UNRECORDED(real_usleep(us));
-    struct head *h = sleep_begin((int64_t)us * 1000, SITE);
-    int r = g_virtual_time ? 0 : real_usleep(us);
-    return sleep_end(h, r, errno);
+    SLEEP_BODY(int (*)(useconds_t), usleep, real_usleep(us), (int64_t)us * 1000, 0, r ? err : 0);
 }
 
 int nanosleep(const struct timespec *req, struct timespec *rem)
 {
-    REAL(int (*)(const struct timespec *, struct timespec *), nanosleep);
-    UNRECORDED(real_nanosleep(req, rem));
-    struct head *h = sleep_begin(req ? (int64_t)req->tv_sec * 1000000000 + req->tv_nsec : 0, SITE);
-    int r = g_virtual_time ? virtual_sleep(req) : real_nanosleep(req, rem);
-    return sleep_end(h, r, errno);
+    SLEEP_BODY(int (*)(const struct timespec *, struct timespec *), nanosleep, real_nanosleep(req, rem),
+               req ? (int64_t)req->tv_sec * 1000000000 + req->tv_nsec : 0, virtual_sleep(req), r ? err : 0);
 }
 
 int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, struct timespec *rem)
@@ -101,6 +94,15 @@ int clock_nanosleep(clockid_t clock, int flags, const struct timespec *req, stru
 /* -- readiness ---------------------------------------------------------------------------------------------- */
 
 #define POST 1024
+
+/* Completes a readiness wait's record: how many were ready (or the error) and which, from `post`. */
+static int ready_end(struct head *h, int got, int err, const struct jb *post)
+{
+    int ok = got >= 0 && jb_ok(post);
+    rec_end(h, got < 0 ? 0 : got, 0, got < 0 ? err : 0, ok ? post->p : NULL, ok ? post->n : 0, NULL, 0);
+    errno = err;
+    return got;
+}
 
 static void fd_set_json(struct jb *j, const fd_set *set, int n)
 {
@@ -155,10 +157,7 @@ static int traced_select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval 
         fd_set_json(&post, x, n);
         jb_raw(&post, "]}");
     }
-    rec_end(h, got < 0 ? 0 : got, 0, got < 0 ? err : 0, got >= 0 && jb_ok(&post) ? post.p : NULL,
-            got >= 0 && jb_ok(&post) ? post.n : 0, NULL, 0);
-    errno = err;
-    return got;
+    return ready_end(h, got, err, &post);
 }
 
 int select(int n, fd_set *r, fd_set *w, fd_set *x, struct timeval *tv)
@@ -218,10 +217,7 @@ static int traced_poll(struct pollfd *fds, nfds_t n, int timeout_ms, const struc
         jb_raw(&post, "]");
     }
     jb_raw(&post, "]}");
-    rec_end(h, got < 0 ? 0 : got, 0, got < 0 ? err : 0, got >= 0 && jb_ok(&post) ? post.p : NULL,
-            got >= 0 && jb_ok(&post) ? post.n : 0, NULL, 0);
-    errno = err;
-    return got;
+    return ready_end(h, got, err, &post);
 }
 
 int poll(struct pollfd *fds, nfds_t n, int timeout) { return traced_poll(fds, n, timeout, NULL, NULL, 0, SITE); }
@@ -266,10 +262,7 @@ static int traced_epoll(int epfd, struct epoll_event *events, int max, int timeo
         jb_raw(&post, "]");
     }
     jb_raw(&post, "]}");
-    rec_end(h, got < 0 ? 0 : got, 0, got < 0 ? err : 0, got >= 0 && jb_ok(&post) ? post.p : NULL,
-            got >= 0 && jb_ok(&post) ? post.n : 0, NULL, 0);
-    errno = err;
-    return got;
+    return ready_end(h, got, err, &post);
 }
 
 int epoll_wait(int epfd, struct epoll_event *events, int max, int timeout)

@@ -7,10 +7,11 @@ one page, so a small diagram fills its slide.
 
 A page may break before a band only where no arrow, no TCP handshake or
 teardown and no folded loop would be cut; among those places the breaks are
-chosen (dynamic programming) for the fewest pages, then the most evenly
-filled, never leaving a page that holds only processes ending. A blocked call
-that spans a break continues visibly: the pages say which lanes go on and
-which come from the page before.
+chosen (dynamic programming) for the fewest pages, then the fullest pages
+before the last, never leaving a page that holds only processes ending (exits,
+printed lines, quiet calls, a sleep) when the exchange before them can go along.
+A blocked call that spans a break continues visibly: the pages say which lanes
+go on and which come from the page before.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from dataclasses import dataclass, replace
 
 from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.measure import wrap
-from ipctrace.render.layout.model import Arrow, Bar, Fold, Lane, LaneId, Metrics, Page, PageLane, Row, RowKind
+from ipctrace.render.layout.model import Arrow, Bar, BarKind, Fold, Lane, LaneId, Metrics, Page, PageLane, Row, RowKind
 from ipctrace.render.layout.split import LaneWindow, whole
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
@@ -60,6 +61,9 @@ def repeated_head_h(m: Metrics) -> float:
     return m.line * 1.1 + m.pad * 0.6
 
 
+_QUIET = frozenset((RowKind.EXIT, RowKind.OUTPUT, RowKind.CALL))
+
+
 @dataclass(frozen=True)
 class _Band:
     first: int  # row index
@@ -70,15 +74,26 @@ class _Band:
 
 
 def _bands(
-    rows: Sequence[Row], folds: Sequence[Fold], arrows: Sequence[Arrow], m: Metrics, height: float
+    rows: Sequence[Row],
+    folds: Sequence[Fold],
+    arrows: Sequence[Arrow],
+    bars: Sequence[Bar],
+    m: Metrics,
+    height: float,
 ) -> list[_Band]:
-    """Bands with their extents; a band is an ending when nothing in it but processes finishing happens."""
+    """Bands with their extents; a band is an ending when nothing in it but processes finishing happens.
+
+    Nothing happens between processes at a row no arrow touches that is an exit, printed lines, a call,
+    or the start of a sleep: a page of only those would show the lanes ending and nothing else.
+    """
     fold_top = {f.row0: fold_room(f, m) for f in folds}
     touched = {a.src_row for a in arrows} | {a.dst_row for a in arrows}
+    sleeps = {(b.lane, b.row0) for b in bars if b.kind is BarKind.SLEEP}
     out: list[_Band] = []
     for row in rows:
         top = row.top - fold_top.get(row.index, 0.0)
-        ending = row.index not in touched and row.kind in (RowKind.EXIT, RowKind.OUTPUT, RowKind.CALL)
+        quiet = row.kind in _QUIET or (row.kind is RowKind.ENTER and (row.lane, row.index) in sleeps)
+        ending = row.index not in touched and quiet
         if out and out[-1].last == row.index - 1 and rows[out[-1].first].band == row.band:
             prev = out[-1]
             out[-1] = _Band(prev.first, row.index, prev.top, max(prev.bottom, row.bottom), prev.ending_only and ending)
@@ -188,7 +203,7 @@ def paginate(
 ) -> tuple[Page, ...]:
     """The pages of a drawing (see the module docstring); each row range once per lane window."""
     windows = windows or whole(lanes, width)
-    bands = _bands(rows, folds, arrows, m, height)
+    bands = _bands(rows, folds, arrows, bars, m, height)
     scale = _scale(max(w.width for w in windows), bands, frame, m)
     if not bands:
         return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),)

@@ -76,16 +76,14 @@ function indexItems(arr) {
     const y1 = bar[3] === "open" ? bottom : rowY(arr, bar[2]);
     add("bar", i, rowY(arr, bar[1]) - v.m.line, y1 + v.m.line);
   });
-  v.calls.forEach((call, i) => {
-    if (arr.states[call.l] !== "shown" || !arr.rowOn[call.r]) return;
-    const b = boxAt(arr, call.bx, call.l, call.r);
-    if (b) add("call", i, b[1], b[3]);
-  });
-  v.notes.forEach((note, i) => {
-    if (arr.states[note.l] !== "shown" || !arr.rowOn[note.r]) return;
-    const b = boxAt(arr, note.bx, note.l, note.r);
-    if (b) add("note", i, b[1], b[3]);
-  });
+  const label = (type) => (item, i) => {
+    // a call or a note: on its lane's side of the lifeline, at its row
+    if (arr.states[item.l] !== "shown" || !arr.rowOn[item.r]) return;
+    const b = boxAt(arr, item.bx, item.l, item.r);
+    if (b) add(type, i, b[1], b[3]);
+  };
+  v.calls.forEach(label("call"));
+  v.notes.forEach(label("note"));
   v.arrows.forEach((a, i) => {
     if (!arr.arrowOn[i]) return;
     const y1 = rowY(arr, a.r0);
@@ -263,19 +261,26 @@ function drawBar(ctx, layer, i) {
   el("rect", { class: "body", x: x - w / 2, y: top, width: w, height: bottom - top }, g);
 }
 
-function drawCall(ctx, layer, i) {
+/** A call's or a note's group (`type` "call" or "note") once the step has reached its row, with its box and
+ * the key its text is shown by; null before. */
+function labelGroup(ctx, layer, type, i, item, cls) {
+  if (item.r > ctx.cur) return null;
   const arr = ctx.arr;
-  const v = arr.v;
-  const call = v.calls[i];
-  if (call.r > ctx.cur) return;
-  const m = v.m;
-  const b = boxAt(arr, call.bx, call.l, call.r);
-  const nodes = v.rows[call.r][ROW.nodes];
-  const key = "n" + (nodes.length ? nodes[0] : "r" + call.r);
-  const marked = call.mk ? " marked" : "";
-  const g = el("g", { class: `call ${call.k}${marked} clickable ${ctx.classOf(nodes, "call", i)}`, "data-t": "call", "data-i": i, "data-row": call.r }, layer);
+  const b = boxAt(arr, item.bx, item.l, item.r);
+  const nodes = arr.v.rows[item.r][ROW.nodes];
+  const key = "n" + (nodes.length ? nodes[0] : "r" + item.r);
+  const g = el("g", { class: `${cls} clickable ${ctx.classOf(nodes, type, i)}`, "data-t": type, "data-i": i, "data-row": item.r }, layer);
   g.ctx = ctx;
   halo(g, b, 1.5);
+  return { g, b, key };
+}
+
+function drawCall(ctx, layer, i) {
+  const call = ctx.arr.v.calls[i];
+  const shown = labelGroup(ctx, layer, "call", i, call, `call ${call.k}${call.mk ? " marked" : ""}`);
+  if (!shown) return;
+  const { g, b, key } = shown;
+  const m = ctx.arr.v.m;
   if (call.mk) el("rect", { class: "mark", x: b[0] - m.pad * 0.1, y: b[1] - m.pad * 0.25, width: b[2] - b[0] + m.pad * 0.2, height: b[3] - b[1] + m.pad * 0.5, rx: m.pad * 0.5 }, g);
   const first = call.k === "error" || call.k === "interrupted" ? "err" : call.h ? "handler-call" : call.k === "enter" ? "enter-call" : "";
   const lines = [[call.t, first, key], ...(call.d || []).map((d) => [[d], "muted", key]), ...(call.mk || []).map((t) => [[[t]], "mark", key])];
@@ -283,18 +288,12 @@ function drawCall(ctx, layer, i) {
 }
 
 function drawNote(ctx, layer, i) {
-  const arr = ctx.arr;
-  const v = arr.v;
-  const note = v.notes[i];
-  if (note.r > ctx.cur) return;
-  const m = v.m;
-  const b = boxAt(arr, note.bx, note.l, note.r);
-  const nodes = v.rows[note.r][ROW.nodes];
-  const key = "n" + (nodes.length ? nodes[0] : "r" + note.r);
+  const note = ctx.arr.v.notes[i];
   const fds = note.lines.length && note.lines[0][1] === "fds";
-  const g = el("g", { class: `note${fds ? " fds" : ""} clickable ${ctx.classOf(nodes, "note", i)}`, "data-t": "note", "data-i": i, "data-row": note.r }, layer);
-  g.ctx = ctx;
-  halo(g, b, 1.5);
+  const shown = labelGroup(ctx, layer, "note", i, note, `note${fds ? " fds" : ""}`);
+  if (!shown) return;
+  const { g, b, key } = shown;
+  const m = ctx.arr.v.m;
   el("rect", { class: "body", x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }, g);
   const inner = [b[0] + m.pad * 0.75, b[1], b[2] - m.pad * 0.75, b[3]];
   const lines = note.lines.map(([text, kind, typed]) => {
