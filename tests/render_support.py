@@ -19,7 +19,9 @@ from ipctrace.link import link
 from ipctrace.order import OrderedTrace, order
 from ipctrace.render.layout import Diagram, Page, RowKind
 from ipctrace.render.layout.boxes import BoxKind, boxes, segments
+from ipctrace.render.layout.geometry import fold_room
 from ipctrace.render.layout.model import ArrowKind
+from ipctrace.render.layout.pages import frame_of
 from ipctrace.render.options import MIN_TEXT_PX, PAGE_HEIGHT_PT, PAGE_WIDTH_PT, PNG_WIDTH_PX, View
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, run_scenario
@@ -97,10 +99,48 @@ def smallest_text_px(diagram: Diagram) -> float:
     return min(min(page.scale, 1.0) * diagram.metrics.small * px_per_pt for page in diagram.pages)
 
 
-def longer_than_a_slide(diagram: Diagram, arrow) -> bool:
-    """A message whose two ends are further apart than a page is tall, at the diagram's scale."""
+def _page_room(diagram: Diagram) -> float:
+    """What a later page has room for rows (below its title and the repeated heads, above its footer)."""
     scale = diagram.pages[0].scale if diagram.pages else 1.0
-    return (diagram.rows[arrow.dst_row].bottom - diagram.rows[arrow.src_row].top) * scale > PAGE_HEIGHT_PT
+    m = diagram.metrics
+    return frame_of(diagram.caption, diagram.lanes, m).rows_height(False, scale, m)
+
+
+def _span_height(diagram: Diagram, lo: int, hi: int) -> float:
+    fold_top = max((fold_room(f, diagram.metrics) for f in diagram.folds if f.row0 == lo), default=0.0)
+    return diagram.rows[hi].bottom - (diagram.rows[lo].top - fold_top)
+
+
+def taller_than_a_page_holds(diagram: Diagram, arrow) -> bool:
+    """A message whose two ends are further apart than a page has room for rows: it continues over a break."""
+    return _span_height(diagram, arrow.src_row, arrow.dst_row) > _page_room(diagram)
+
+
+def without_a_clean_break(diagram: Diagram, arrow) -> bool:
+    """A message among others overlapping it, one after the next, that together are taller than a page holds.
+
+    No page can hold them all, and every break between their first and last row cuts one of them: the
+    pagination then cuts as few as it can (a server's clients that interleave can make such a chain).
+    """
+    band = [r.band for r in diagram.rows]
+    spans = sorted(
+        [(band[a.src_row], band[a.dst_row], a.src_row, a.dst_row) for a in diagram.arrows if a.dst_row > a.src_row]
+        + [(band[lo], band[hi], lo, hi) for lo, hi in diagram.together]
+        + [(band[f.row0], band[f.row1], f.row0, f.row1) for f in diagram.folds]
+    )
+    chain_lo = chain_hi = last_band = -1
+    for first, last, lo, hi in spans:
+        if first >= last:
+            continue  # within one band: no break falls inside it
+        if first > last_band:  # a break before `first` cuts nothing: a new chain
+            if chain_lo <= arrow.src_row and arrow.dst_row <= chain_hi:
+                break
+            chain_lo, chain_hi = lo, hi
+        else:
+            chain_hi = max(chain_hi, hi)
+        last_band = max(last_band, last)
+    inside = chain_lo <= arrow.src_row and arrow.dst_row <= chain_hi
+    return inside and _span_height(diagram, chain_lo, chain_hi) > _page_room(diagram)
 
 
 def check_pages(diagram: Diagram) -> None:
@@ -113,7 +153,7 @@ def check_pages(diagram: Diagram) -> None:
     for a, b in zip(ranges, ranges[1:], strict=False):
         assert a[1] == b[0], "pages cover every row once, in order"
     for arrow in diagram.arrows:
-        if longer_than_a_slide(diagram, arrow):  # a message in flight that long continues over the break
+        if without_a_clean_break(diagram, arrow):  # a message in flight that long continues over the break
             continue
         assert any(
             p.has_row(arrow.src_row)
@@ -154,8 +194,8 @@ def check_no_overlaps(diagram: Diagram) -> None:
             if BoxKind.BAR in (a.kind, b.kind) and BoxKind.HEAD in (a.kind, b.kind):
                 continue
             assert not a.overlaps(b), f"{a.kind} {a.ref} (row {a.row}) overlaps {b.kind} {b.ref} (row {b.row})"
-    # messages longer than a slide (a reader far behind): moving labels cannot clear them
-    in_flight = {str(a.id) for a in diagram.arrows if longer_than_a_slide(diagram, a)}
+    # messages taller than a slide holds (a reader far behind): moving labels cannot clear them
+    in_flight = {str(a.id) for a in diagram.arrows if taller_than_a_page_holds(diagram, a)}
     for seg in segments(diagram):
         if seg.ref in in_flight:
             continue

@@ -115,7 +115,7 @@ def _probe(placed: Placed, arrows: Sequence[Arrow], m: Metrics) -> Diagram:
     )
 
 
-_MOST_ROOM = 6.0  # lines of room a band may gain: a long arrow whose end moves with the band never clears it
+_MOST_ROOM = 8.0  # lines of room a band may gain: a long arrow whose end moves with the band never clears it
 
 
 def _clear_crossings(

@@ -29,6 +29,8 @@ from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 MARGIN = 10.0  # points around a page's content
 MAX_SCALE = 1.8  # a small diagram is enlarged at most this much
 _PAGE, _CUT, _ENDING_ONLY = 1e4, 1e7, 1e6  # costs: a page, an arrow cut by a forced break, a page of endings
+_FEW = 0.25  # of a page: a last slide of only endings below this holds too little to stand alone
+_EXITS_ONLY = 2 * _ENDING_ONLY  # a page of nothing but lanes ending is worse than one of a lane's own calls
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +73,7 @@ class _Band:
     top: float
     bottom: float
     ending_only: bool
+    exits_only: bool  # nothing but processes exiting
 
 
 def _bands(
@@ -96,12 +99,15 @@ def _bands(
         ending = row.index not in touched and quiet
         if out and out[-1].last == row.index - 1 and rows[out[-1].first].band == row.band:
             prev = out[-1]
-            out[-1] = _Band(prev.first, row.index, prev.top, max(prev.bottom, row.bottom), prev.ending_only and ending)
+            exits = prev.exits_only and row.kind is RowKind.EXIT
+            out[-1] = _Band(
+                prev.first, row.index, prev.top, max(prev.bottom, row.bottom), prev.ending_only and ending, exits
+            )
         else:
-            out.append(_Band(row.index, row.index, top, row.bottom, ending))
+            out.append(_Band(row.index, row.index, top, row.bottom, ending, row.kind is RowKind.EXIT))
     if out:
         last = out[-1]
-        out[-1] = _Band(last.first, last.last, last.top, max(last.bottom, height), last.ending_only)
+        out[-1] = replace(last, bottom=max(last.bottom, height))
     return out
 
 
@@ -148,7 +154,7 @@ def choose_breaks(
             continue
         room = frame.rows_height(a == 0, scale, m)
         slack = frame.footer_h / scale  # the last page may take its footer's room rather than leave endings alone
-        ending_only = True
+        ending_only = exits_only = True
         for b in range(a + 1, n + 1):
             height = bands[b - 1].bottom - bands[a].top
             rows = bands[b - 1].last - bands[a].first + 1
@@ -156,10 +162,13 @@ def choose_breaks(
             if b > a + 1 and (height > limit or (max_rows is not None and rows > max_rows)):
                 break
             ending_only = ending_only and bands[b - 1].ending_only
+            exits_only = exits_only and bands[b - 1].exits_only
             fill = min(height / room, 1.0) if b < n else 1.0  # the last page may be short
             c = cost[a] + _PAGE + 100 * (1 - fill) ** 2 + (cuts[b] * _CUT if b < n else 0.0)
             if ending_only and a > 0:
-                c += _ENDING_ONLY
+                c += _EXITS_ONLY if exits_only else _ENDING_ONLY
+                if b == n and height < room * _FEW:  # a last slide of a few lanes ending: take rows from the one before
+                    c += _ENDING_ONLY
             if c < cost[b]:
                 cost[b], back[b] = c, a
         whole_rest = bands[n - 1].bottom - bands[a].top
