@@ -61,7 +61,23 @@ def diagram_options() -> argparse.ArgumentParser:
     return parent
 
 
-def command_parser() -> argparse.ArgumentParser:
+#: Each command's line in `ipctrace --help`.
+HELP = {
+    "run": "run a scenario (or any Python command after --) under the tracer",
+    "explore": "run a racy example under every schedule and show each outcome it can have",
+    "list": "list the scenarios (course examples), or show one in full",
+    "show": "print a trace as a text timeline",
+    "render": "draw a trace as a sequence diagram (SVG, PNG pages, PDF, Mermaid, PlantUML)",
+    "diff": "compare two traces: same IPC or not, and how they differ",
+}
+
+
+def command_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The whole command line; with `command` (what `argv` names), only that command's options are built.
+
+    The others are added by name and help alone: `ipctrace --help` and `ipctrace list` do not build the
+    options of `run` and `render` (a third of their start-up), and what they print is the same.
+    """
     parser = argparse.ArgumentParser(
         prog="ipctrace",
         description="Trace Unix IPC and socket programs: every process's calls and the loopback packets, "
@@ -72,11 +88,18 @@ def command_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"ipctrace {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    diagram = diagram_options()
+    for name, make in _COMMANDS.items():
+        if command is None or command == name:
+            make(sub)
+        else:
+            sub.add_parser(name, help=HELP[name])
+    return parser
 
+
+def _run_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",
-        help="run a scenario (or any Python command after --) under the tracer",
+        help=HELP["run"],
         description="Run a course example by name, a scenario file (.toml), or any command after `--`, "
         "under the tracer. Writes the trace, the packet capture, the diagrams and each "
         "program's output under output/NAME/ and prints where they are.",
@@ -87,7 +110,7 @@ def command_parser() -> argparse.ArgumentParser:
         "Exit status: 0 the run ended as expected, 1 it did not, 2 bad input or a full disk, "
         "128+N stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[diagram],
+        parents=[diagram_options()],
     )
     run.add_argument("scenario", nargs="?", help="scenario name (see `ipctrace list`) or a .toml file")
     run.add_argument(
@@ -146,9 +169,11 @@ def command_parser() -> argparse.ArgumentParser:
         help="replay outcome ID of the last `ipctrace explore NAME` (or a named schedule: child-first)",
     )
 
+
+def _explore_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     explore = sub.add_parser(
         "explore",
-        help="run a racy example under every schedule and show each outcome it can have",
+        help=HELP["explore"],
         description="Run a one-role course example (its Python port or its C original, or a command after `--`) "
         "many times under a "
         "controlling scheduler, one process at a time at each pipe or socket call, and group the runs "
@@ -177,36 +202,44 @@ def command_parser() -> argparse.ArgumentParser:
         "--output", type=Path, default=Path("output"), metavar="DIR", help="where to write results (default output/)"
     )
 
+
+def _list_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     listing = sub.add_parser(
         "list",
-        help="list the scenarios (course examples), or show one in full",
+        help=HELP["list"],
         description="List the course examples that `ipctrace run NAME` knows; with a "
         "NAME, show that one: its lesson, roles, commands and script.",
     )
     listing.add_argument("name", nargs="?", help="a scenario to show in full")
 
+
+def _show_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     show = sub.add_parser(
         "show",
-        help="print a trace as a text timeline",
+        help=HELP["show"],
         description="Print a trace file (or an output folder) as a text timeline, or a golden file's calls.",
     )
     show.add_argument("trace", type=Path, help="trace.jsonl, the output folder holding it, or a golden .json")
 
+
+def _render_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     render = sub.add_parser(
         "render",
-        help="draw a trace as a sequence diagram (SVG, PNG pages, PDF, Mermaid, PlantUML)",
+        help=HELP["render"],
         description="Draw a trace as a sequence diagram. Files go next to the trace unless --output says.",
         epilog="Examples:\n  ipctrace render output/tcp_chat --view packets\n"
         "  ipctrace render output/pipe3/trace.jsonl --lang ko --theme print --format svg,pdf",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        parents=[diagram],
+        parents=[diagram_options()],
     )
     render.add_argument("trace", type=Path, help="trace.jsonl, or the output folder holding it")
     render.add_argument("--output", type=Path, metavar="DIR", help="where to write the diagrams")
 
+
+def _diff_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     diff = sub.add_parser(
         "diff",
-        help="compare two traces: same IPC or not, and how they differ",
+        help=HELP["diff"],
         description="Compare two runs by what matters for IPC: each process's calls in program order and "
         "which message went from whom to whom; not pids, fds, ports or timing. A and B are "
         "trace files, output folders, golden files (.json) or scenario names (run now). "
@@ -228,4 +261,13 @@ def command_parser() -> argparse.ArgumentParser:
     diff.add_argument(
         "--output", type=Path, default=Path("output"), metavar="DIR", help="where scenario runs go (default: output/)"
     )
-    return parser
+
+
+_COMMANDS = {
+    "run": _run_command,
+    "explore": _explore_command,
+    "list": _list_command,
+    "show": _show_command,
+    "render": _render_command,
+    "diff": _diff_command,
+}

@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import argparse
 import os
-import shlex
-import signal
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from ipctrace.arguments import command_parser
 from ipctrace.errors import IpctraceError
 
+TYPE_CHECKING = False  # as typing.TYPE_CHECKING (mypy reads the name), without importing typing (~4 ms)
 if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace --help` stays fast
+    import signal
+    from collections.abc import Sequence
+
     from ipctrace.explore.outcomes import ProcessOutcome
+    from ipctrace.scenario_index import Row
     from ipctrace.scenarios import Scenario
     from ipctrace.session import RunResult
     from ipctrace.session.request import DiagramRequest
@@ -170,6 +171,8 @@ def _replay_hint(args: argparse.Namespace, name: str, outcome: int, blocked: boo
     A command's run is never called deadlocked (it may read the terminal): an outcome that blocks
     forever is replayed with a short timeout instead of the default minute.
     """
+    import shlex
+
     output = "" if args.output == Path("output") else f" --output {shlex.quote(str(args.output))}"
     if args.command_line:
         timeout = " --timeout 5" if blocked else ""
@@ -212,12 +215,31 @@ def _diagram_request(args: argparse.Namespace) -> DiagramRequest:
     return DiagramRequest(options, DiagramRequest.parse_formats(args.format), args.max_pages)
 
 
+def _terminal_columns(fallback: int = 120) -> int:
+    """The terminal's width as `shutil.get_terminal_size` gives it (COLUMNS first), without importing shutil."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 0
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns or fallback
+
+
+def _read_rows(folder: Path) -> list[Row]:
+    """The scenario files read (when the rows kept from the last time no longer match them)."""
+    from ipctrace.scenarios import list_rows
+
+    return list_rows(folder)
+
+
 def cmd_list(args: argparse.Namespace) -> int:
-    import shutil
-
-    from ipctrace.scenarios import builtin_scenarios, find_scenario
-
     if args.name:
+        from ipctrace.scenarios import find_scenario
+
         sc = find_scenario(args.name)
         print(f"{sc.name}: {sc.title}\nsource   {sc.source}\nlesson   {sc.lesson}\ntimeout  {sc.timeout:g} s")
         for role in sc.roles:
@@ -234,18 +256,20 @@ def cmd_list(args: argparse.Namespace) -> int:
             print(f"\nexpected ending: {sc.ending.explanation}")
         return EXIT_OK
 
-    scenarios = builtin_scenarios()
-    width = max(map(len, scenarios), default=4)
-    room = max(shutil.get_terminal_size((120, 24)).columns - width - 10, 30)
+    from ipctrace.scenario_index import scenario_rows
+
+    rows = scenario_rows(_read_rows)
+    width = max((len(row[0]) for row in rows), default=4)
+    room = max(_terminal_columns() - width - 10, 30)
     room -= 6
     print(f"{'NAME':<{width}}  DOC  C  R  LESSON")
-    for name, sc in scenarios.items():
-        doc = sc.source.split()[0] if sc.source else ""
-        lesson = sc.lesson.split(". ")[0].rstrip(".") + "."
+    for name, source, lesson, outcomes, has_c in rows:
+        doc = source.split()[0] if source else ""
+        lesson = lesson.split(". ")[0].rstrip(".") + "."
         if len(lesson) > room:
             lesson = lesson[: room - 1] + "…"
-        racy = "R" if (sc.outcomes or 1) > 1 else " "
-        print(f"{name:<{width}}  {doc:<3}  {'C' if sc.has_c_original else ' '}  {racy}  {lesson}")
+        racy = "R" if (outcomes or 1) > 1 else " "
+        print(f"{name:<{width}}  {doc:<3}  {'C' if has_c else ' '}  {racy}  {lesson}")
     print(
         "\nDOC numbers the course document the example comes from; C marks those with a C original "
         "(ipctrace run NAME --impl c); R marks a race: more than one outcome (ipctrace explore NAME). "
@@ -324,12 +348,13 @@ COMMANDS = {
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = command_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     command_line: list[str] = []
     if "--" in argv:  # everything after `--` is the traced command, untouched by option parsing
         cut = argv.index("--")
         argv, command_line = argv[:cut], argv[cut + 1 :]
+    named = next((arg for arg in argv if not arg.startswith("-")), None)  # the command: no top option takes a value
+    parser = command_parser(named)
     args = parser.parse_args(argv)
     args.command_line = command_line
     if args.command is None:

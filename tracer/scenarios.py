@@ -9,11 +9,8 @@ expected ending, only the commands differ.
 
 from __future__ import annotations
 
-import difflib
-import importlib.util
 import string
 import sys
-import tomllib
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -21,26 +18,12 @@ from typing import Any
 
 from ipctrace.errors import IpctraceError
 from ipctrace.inputs import InputError, adhoc_name, check_count, check_name, check_number, read_user_text, safe_name
+from ipctrace.scenario_index import BUILTIN_DIR, Row, scenario_data
+from ipctrace.scenario_index import PROGRAMS_DIR as PROGRAMS_DIR  # where the scenarios run their programs from
 
 MAX_TIMEOUT = 24 * 3600.0  # seconds: a run that long is a mistake in the number
 MAX_GENERATED = 100_000_000  # bytes of one generated file: course examples send kilobytes
 MAX_SCENARIO_FILE = 1_000_000  # bytes of a scenario file (or a --script file)
-
-
-def _programs_dir() -> Path:
-    """Where the reference programs are: `ipctrace.reference_programs`, a folder of the installed package.
-
-    Found through the import system (not relative to this file): an editable install maps the package to the
-    repository's `reference_programs/` folder, a wheel puts it inside `ipctrace/`.
-    """
-    spec = importlib.util.find_spec("ipctrace.reference_programs")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("ipctrace.reference_programs is missing: reinstall ipctrace")
-    return Path(next(iter(spec.submodule_search_locations))).resolve()
-
-
-PROGRAMS_DIR = _programs_dir()
-BUILTIN_DIR = PROGRAMS_DIR / "scenarios"
 
 
 class ScenarioError(IpctraceError):
@@ -162,6 +145,8 @@ class _Checker:
     def keys(self, table: dict, allowed: dict, where: str) -> None:
         for key, value in table.items():
             if key not in allowed:
+                import difflib  # only to suggest a name
+
                 close = difflib.get_close_matches(key, allowed, n=1)
                 hint = f"; did you mean {close[0]!r}" if close else f"; known keys: {', '.join(allowed)}"
                 raise self.fail(f"unknown key {key!r}{where}{hint}")
@@ -235,6 +220,12 @@ def _role(obj: object, check: _Checker, n: int) -> Role:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
+    return scenario_data(path, _parse_toml)  # a course example's kept from its last reading (scenario_index)
+
+
+def _parse_toml(path: Path) -> dict[str, Any]:
+    import tomllib  # compiling its expressions is ~5 ms: only when a file is read
+
     try:
         return tomllib.loads(read_user_text(path, "scenario file", MAX_SCENARIO_FILE))
     except InputError as exc:
@@ -333,8 +324,18 @@ def load_scenario(path: str | Path) -> Scenario:
 
 def builtin_scenarios() -> dict[str, Scenario]:
     """The course examples, by name."""
+    return scenarios_in(BUILTIN_DIR)
+
+
+def list_rows(folder: Path) -> list[Row]:
+    """What `ipctrace list` shows of each scenario in `folder` (kept between runs by `scenario_index`)."""
+    return [(n, s.source, s.lesson, s.outcomes, s.has_c_original) for n, s in scenarios_in(folder).items()]
+
+
+def scenarios_in(folder: Path) -> dict[str, Scenario]:
+    """The scenarios of every .toml file in `folder`, by name, read in file-name order."""
     found = {}
-    for path in sorted(BUILTIN_DIR.glob("*.toml")):
+    for path in sorted(folder.glob("*.toml")):
         scenario = load_scenario(path)
         found[scenario.name] = scenario
     return found
@@ -350,6 +351,8 @@ def find_scenario(name_or_path: str) -> Scenario:
     scenarios = builtin_scenarios()
     if name_or_path in scenarios:
         return scenarios[name_or_path]
+    import difflib  # only to suggest a name
+
     close = difflib.get_close_matches(name_or_path, scenarios, n=3, cutoff=0.5)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     raise ScenarioError(

@@ -30,6 +30,7 @@ from ipctrace.capture.base import (
     SCAPY_MINIMUM,
     Capture,
     CaptureUnavailable,
+    close_in_background,
     installed_scapy_too_old,
     scapy_too_old,
 )
@@ -107,7 +108,7 @@ def capture_unavailable_reason(backend: str, interface: str = "lo") -> str | Non
 
 def _can_open_packet_socket() -> bool:
     try:
-        socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0).close()
+        close_in_background(socket.socket(socket.AF_PACKET, socket.SOCK_RAW, 0))
     except PermissionError:
         return False
     except OSError:

@@ -35,7 +35,7 @@ import threading
 import time
 from pathlib import Path
 
-from ipctrace.capture.base import MAX_DRAIN, NO_PRIVILEGE, Capture, CaptureUnavailable
+from ipctrace.capture.base import MAX_DRAIN, NO_PRIVILEGE, Capture, CaptureUnavailable, close_in_background
 from ipctrace.capture.bpf import BpfError, attach_filter, compile_filter
 from ipctrace.capture.pcap import DLT_EN10MB, DLT_RAW, SNAPLEN, RawCapture, write_pcap
 
@@ -197,7 +197,7 @@ class ScapySocketCapture(Capture):
         except OSError:
             drops = None
         finally:
-            self._sock.close()
+            close_in_background(self._sock)
             os.close(self._wake_r)
             os.close(self._wake_w)
         if self._error is not None:

@@ -23,6 +23,10 @@ NATIVE_LIBRARY = "libipctrace.so"  # the native recorder (record/native/), found
 #: so the programs a traced Python process starts are recorded.
 ENV_NATIVE_OFF = "IPCTRACE_NATIVE_OFF"
 DEFAULT_PAYLOAD_CAP = 4096
+#: Set for a process ipctrace starts before its turn (the next role, while the one before gets ready): the
+#: descriptor to wait on once the recorder is imported, before it records anything or the program starts.
+#: ipctrace writes a byte there when the role's turn comes; end of file without one means it never will.
+ENV_HOLD = "IPCTRACE_HOLD"
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
 
@@ -57,9 +61,34 @@ def start_from_environment() -> bool:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
     except ValueError:
         cap = DEFAULT_PAYLOAD_CAP
+    hold = os.environ.pop(ENV_HOLD, None)  # gone before the program reads its environment
+    if hold is not None:
+        from ipctrace.record import log, patches  # noqa: F401  the recorder's import, paid before the turn
+
+        _wait_for_turn(hold)
     start_recording(folder, max(0, cap))
     gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
     return True
+
+
+def _wait_for_turn(hold: str) -> None:
+    """Block until ipctrace says this role's turn has come, then close the descriptor: the program starts with
+    the descriptors it would have had if started now. Told it never comes (ipctrace gone), end quietly."""
+    try:
+        fd = int(hold)
+    except ValueError:
+        return
+    try:
+        turn = os.read(fd, 1)
+    except OSError:
+        return
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    if not turn:
+        os._exit(0)  # nothing was recorded and the program never ran
 
 
 def _native_stands_down() -> None:

@@ -16,10 +16,7 @@ def open_capture(backend: str) -> tuple[Any, str]:
 
     if backend == "none":
         return None, "capture turned off (--no-capture)"
-    reason = capture_mod.capture_unavailable_reason(backend)
-    if reason:
-        return None, reason
-    try:
+    try:  # start_capture checks what it needs once (each check opens and closes a packet socket: ~10 ms)
         return capture_mod.start_capture(backend, "lo"), ""
     except capture_mod.CaptureUnavailable as exc:
         return None, str(exc)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import fcntl
 import os
 import shutil
+import signal
 import struct
 import subprocess
 import termios
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ipctrace.model import ExitStatus, Inode, Stream
-from ipctrace.record import ENV_NATIVE_OFF
+from ipctrace.record import ENV_HOLD, ENV_NATIVE_OFF
 from ipctrace.scenarios import Role
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.results import RunError
@@ -87,6 +88,55 @@ class RoleRun:
                 pass
 
 
+@dataclass
+class HeldRole:
+    """A role started before its turn, held by its recorder before the program's first line (`ENV_HOLD`)."""
+
+    run: RoleRun
+    turn: int  # the pipe's write end: a byte lets the program start, closing it without one ends the process
+
+    def release(self) -> RoleRun:
+        """Its turn: the program starts now (a process that ended meanwhile is reaped as any role's is)."""
+        try:
+            os.write(self.turn, b"\n")
+        except OSError:  # it is gone already
+            pass
+        finally:
+            os.close(self.turn)
+        return self.run
+
+    def discard(self) -> None:
+        """The run ended before its turn: the interpreter is killed before its program ran (nothing recorded)."""
+        os.close(self.turn)  # end of file: were it not killed, the recorder would end it before the program starts
+        try:
+            os.killpg(self.run.proc.pid, signal.SIGKILL)  # its own session (launch): the interpreter, nothing else
+        except (ProcessLookupError, PermissionError):
+            pass
+        self.run.proc.wait()
+        self.run.close_stdin()
+        for thread in self.run.pumps:
+            thread.join(timeout=5)
+
+
+def hold(
+    role: Role,
+    command: list[str],
+    env: dict[str, str],
+    cwd: str | None,
+    printer: OutputPrinter,
+    native_note: str | None,
+) -> HeldRole | None:
+    """Start `role` now, held until `HeldRole.release`; None when it cannot start (said again in its turn)."""
+    wait, turn = os.pipe()
+    try:
+        return HeldRole(launch(role, command, env, cwd, printer, native_note, hold=wait), turn)
+    except RunError:
+        os.close(turn)
+        return None
+    finally:
+        os.close(wait)
+
+
 def missing_program(command: tuple[str, ...] | list[str], cwd: str | None) -> str | None:
     """Why `command` cannot be started (its program is not found or not executable), or None."""
     program = command[0]
@@ -109,16 +159,20 @@ def launch(
     cwd: str | None,
     printer: OutputPrinter,
     native_note: str | None = "",
+    hold: int | None = None,
 ) -> RoleRun:
     """Start one role; a program that cannot be started is a RunError naming the role.
 
     `native_note`: "" when the native recorder is in `env`'s LD_PRELOAD, else why it is not. A role started
     as `python3 ...` gets the library stood down until its Python recorder starts: what finds the interpreter
-    (a wrapper script, a shim) is not the program.
+    (a wrapper script, a shim) is not the program. `hold`: a descriptor the Python recorder waits on before
+    the program starts (`ENV_HOLD`: started before its turn); it is closed before the program's first line.
     """
     scripted = role.stdin is not None and not role.interactive
     if is_python(tuple(command)) and not native_note:
         env = {**env, ENV_NATIVE_OFF: "1"}
+    if hold is not None:
+        env = {**env, ENV_HOLD: str(hold)}
     try:
         proc = subprocess.Popen(
             command,
@@ -128,6 +182,7 @@ def launch(
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             start_new_session=not role.interactive,
+            pass_fds=() if hold is None else (hold,),
         )
     except FileNotFoundError:
         raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None

@@ -26,9 +26,9 @@ from ipctrace.scenarios import Role, Scenario
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.recording import Recording
 from ipctrace.session.results import Ending
-from ipctrace.session.roles import RoleRun, launch
+from ipctrace.session.roles import HeldRole, RoleRun, hold, launch
 from ipctrace.session.stopping import StopSignals
-from ipctrace.unrecorded import reached, waits_for_input
+from ipctrace.unrecorded import is_python, reached, waits_for_input
 
 POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
@@ -80,6 +80,7 @@ class Supervisor:
         self._killed: set[Pid] = set()  # what stop() killed, to be reaped
         self._orphans: set[Pid] = set()  # processes of the run ipctrace adopted (see _adopted)
         self._spawned: dict[tuple[str, ...], str] = {}  # argv of a recorded spawn -> the spawner's role
+        self.held: HeldRole | None = None  # the next role, started early and waiting (see _hold_next)
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
@@ -139,11 +140,34 @@ class Supervisor:
     # -- processes -------------------------------------------------------------------------------------
 
     def start_role(self, role: Role) -> None:
-        command = [arg.format(**self.subst) for arg in role.command]
-        env = {**self.env, ENV_PATH: role.name} if ENV_EXPLORE in self.env else self.env  # a replayed schedule
-        run = launch(role, command, env, self.subst.get("cwd"), self.printer, self.native_note)
+        if self.held is not None and self.held.run.role is role:  # started already: its turn has come
+            run, self.held = self.held.release(), None
+        else:
+            command = [arg.format(**self.subst) for arg in role.command]
+            env = {**self.env, ENV_PATH: role.name} if ENV_EXPLORE in self.env else self.env  # a replayed schedule
+            run = launch(role, command, env, self.subst.get("cwd"), self.printer, self.native_note)
         self.role_of[run.proc.pid] = role.name
         self.runs.append(run)
+        self._hold_next()
+
+    def _hold_next(self) -> None:
+        """Start the next role's interpreter now, held before its program's first line until its turn.
+
+        A role waiting for the one before it to be ready (its `listen`) would otherwise start its interpreter,
+        and import the recorder, only then: ~0.1 s on the run's critical path. Held, it does that meanwhile
+        and waits on a pipe (`ENV_HOLD`), before the recorder records anything: its start event, descriptors,
+        argv, environment and standard streams are what they would be if it were started at its turn. Only a
+        Python program the Python recorder enters is held, never in an explored or replayed schedule (the
+        explorer's gate starts each role itself), nor a program reading the terminal.
+        """
+        roles = self.scenario.roles
+        if self.held is not None or len(self.runs) >= len(roles) or not self.runs[-1].role.ready:
+            return
+        role = roles[len(self.runs)]
+        command = [arg.format(**self.subst) for arg in role.command]
+        if role.interactive or ENV_EXPLORE in self.env or not is_python(tuple(command)):
+            return
+        self.held = hold(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
 
     def _follow_unrecorded(self, final: bool = False) -> bool:
         """For roles that record nothing, learn from /proc what the trace would say: children, readiness, input.
@@ -343,6 +367,9 @@ class Supervisor:
 
     def stop(self) -> None:
         """Note what every live process is blocked in, then kill every process of the run and reap them."""
+        held, self.held = self.held, None
+        if held is not None:  # the run ended before its turn
+            held.discard()
         for obj in self._read_new_events():
             self._handle(obj)
         self._reap()
@@ -364,7 +391,7 @@ class Supervisor:
         are not this run's: a process belongs to it when its environment names this run's recording.
         """
         marker = str(self.recording.path)
-        roots = {r.proc.pid for r in self.runs}
+        roots = {r.proc.pid for r in self.runs} | ({self.held.run.proc.pid} if self.held is not None else set())
         for pid in procfs.children(os.getpid()):
             if pid not in roots and pid not in self._orphans and procfs.environment_mentions(pid, marker):
                 self._orphans.add(pid)

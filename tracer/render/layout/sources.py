@@ -20,6 +20,7 @@ import ast
 import linecache
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from ipctrace.calls import Call, Trait, spec
 from ipctrace.model import CallSite
@@ -69,8 +70,13 @@ def _targets(tree: ast.Module, call: ast.Call) -> tuple[str, ...]:
     return ()
 
 
+@lru_cache(maxsize=4096)
 def read_site(site: CallSite | None, call: Call) -> SiteWords:
-    """The expressions a call's source line uses for its descriptors (empty when unknown)."""
+    """The expressions a call's source line uses for its descriptors (empty when unknown).
+
+    Kept per site and call (as `linecache` keeps the line): every view of a trace, and each of the classroom
+    page's three layouts, reads the same sites, and parsing a line is most of following the descriptors.
+    """
     if site is None or not site.file or site.line <= 0:
         return SiteWords()
     line = linecache.getline(site.file, site.line)
