@@ -242,3 +242,25 @@ def test_list_shows_every_scenario_and_one_in_full():
     assert one.returncode == 0
     assert "[client] {python} {programs}/tcp_chat_client.py --port {port}" in one.stdout
     assert "types: Hello, server!" in one.stdout
+
+
+def test_show_ends_its_process_at_once_with_every_line_written(tmp_path, capsys):
+    """`show` leaves the process without freeing the trace (ENDS_AT_ONCE): its output must still be whole, on a
+    pipe bigger than the pipe's buffer, and a reader that leaves early must not turn into an error."""
+    from benchmarks.synthetic import pipe_ping_pong
+    from ipctrace.cli import main
+
+    trace = tmp_path / "trace.jsonl"
+    pipe_ping_pong(trace, 2000)
+    assert main(["show", str(trace)]) == 0
+    expected = capsys.readouterr().out
+    assert len(expected.encode()) > 65536, "more than a pipe holds: the last of it is written at the exit"
+    shown = ipctrace("show", str(trace))
+    assert shown.returncode == 0 and shown.stderr == ""
+    assert shown.stdout == expected
+    head = subprocess.run(
+        f"{sys.executable} -m ipctrace show {trace} | head -n 1", shell=True, capture_output=True, text=True, timeout=60
+    )
+    assert head.returncode == 0 and head.stderr == "" and head.stdout.count("\n") == 1
+    failed = ipctrace("show", str(tmp_path / "none.jsonl"))
+    assert failed.returncode != 0 and failed.stderr.startswith("ipctrace: ")

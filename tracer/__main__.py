@@ -1,7 +1,5 @@
 """`python -m ipctrace` is the `ipctrace` command."""
 
-import sys
+from ipctrace.cli import console
 
-from ipctrace.cli import main
-
-sys.exit(main())
+console()

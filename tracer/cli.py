@@ -347,13 +347,24 @@ COMMANDS = {
 }
 
 
+#: Commands whose every result is on stdout once they return: the `ipctrace` command then ends its process without
+#: freeing what they read (`show` of a million events would spend about 2 CPU-s taking them apart one by one).
+ENDS_AT_ONCE = frozenset({"show"})
+
+
+def _named(argv: Sequence[str]) -> str | None:
+    """The command of a command line (no top-level option takes a value); what follows `--` is not looked at."""
+    before = argv[: argv.index("--")] if "--" in argv else argv
+    return next((arg for arg in before if not arg.startswith("-")), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     command_line: list[str] = []
+    named = _named(argv)
     if "--" in argv:  # everything after `--` is the traced command, untouched by option parsing
         cut = argv.index("--")
         argv, command_line = argv[:cut], argv[cut + 1 :]
-    named = next((arg for arg in argv if not arg.startswith("-")), None)  # the command: no top option takes a value
     parser = command_parser(named)
     args = parser.parse_args(argv)
     args.command_line = command_line
@@ -374,5 +385,18 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
 
 
+def console() -> None:
+    """The `ipctrace` command (and `python -m ipctrace`): `main`, then the exit status for the shell."""
+    code = main()
+    if _named(sys.argv[1:]) in ENDS_AT_ONCE:
+        try:
+            sys.stdout.flush()
+            sys.stderr.flush()
+        except BrokenPipeError:  # the reader left: what it did not take is not wanted
+            code = EXIT_OK
+        os._exit(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    console()
