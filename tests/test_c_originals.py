@@ -478,7 +478,10 @@ def _fidelity_form(scenario: str, calls: dict[str, list[Entry]]) -> dict[str, li
     for role, entries in calls.items():
         entries = _joined_streams(entries)
         entries = [(k, _pidless(v) if isinstance(v, bytes) and k == "stdout" else v) for k, v in entries]
-        out[role] = sorted(entries, key=repr) if (scenario, role) in UNORDERED else entries
+        if (scenario, role) in UNORDERED:  # its printed lines too: the joined output holds them in the run's order
+            lines = [("stdout", line) for k, v in entries if k == "stdout" for line in v.splitlines(keepends=True)]
+            entries = sorted([e for e in entries if e[0] != "stdout"] + lines, key=repr)
+        out[role] = entries
     return out
 
 
