@@ -90,61 +90,42 @@ class Lines:
                 continue
             rest = line[m.end() :]
             known = whole.get(rest)
-            if known is not None:  # this very text after the numbers, payload and all, was read before
-                pid, seq, ppid, tid, t0, t1 = m.groups()
-                p, s = ints[pid], int(seq)
-                head = (
-                    p,
-                    s,
-                    ints[ppid],
-                    ints[tid],
-                    int(t0),
-                    None if t1 is None else int(t1),
-                    known[1],
-                    new(EventKey, (p, s)),
-                )
-                append(new(Event, head + known[0]))
-                continue
-            line_rest = rest
-            at = rest.find(_DATA)
-            text = None
-            if at >= 0:
-                end = rest.find('"', at + _AFTER_DATA)
-                if end < 0:  # no end to the payload: the reader says what is wrong with the line
+            if known is None:
+                line_rest = rest
+                at = rest.find(_DATA)
+                text = None
+                if at >= 0:
+                    end = rest.find('"', at + _AFTER_DATA)
+                    if end < 0:  # no end to the payload: the reader says what is wrong with the line
+                        append(None)
+                        handoff(number, line, len(events) - 1, None)
+                        continue
+                    text = rest[at + _AFTER_DATA : end]
+                    rest = rest[: at + _AFTER_DATA] + rest[end:]
+                shape = shapes.get(rest)
+                data: Any = _NOT_PLAIN
+                if shape is not None:
+                    if text is None:
+                        data = shape[-1]
+                    else:
+                        data = payloads.get(text)
+                        if data is None:
+                            data = self._payload(text)
+                        elif data is not _NOT_PLAIN:  # a payload said again: the whole text may well be too
+                            if len(whole) >= _MAX_WHOLE:
+                                whole.clear()
+                            whole[line_rest] = (shape[0], data)
+                if shape is None or data is _NOT_PLAIN:
                     append(None)
-                    handoff(number, line, len(events) - 1, None)
+                    handoff(number, line, len(events) - 1, (m.groups(), rest, text))
                     continue
-                text = rest[at + _AFTER_DATA : end]
-                rest = rest[: at + _AFTER_DATA] + rest[end:]
-            shape = shapes.get(rest)
-            if shape is not None:
-                if text is None:
-                    data = shape[-1]
-                else:
-                    data = payloads.get(text)
-                    if data is None:
-                        data = self._payload(text)
-                    elif data is not _NOT_PLAIN:  # a payload said again: the whole text may well be too
-                        if len(whole) >= _MAX_WHOLE:
-                            whole.clear()
-                        whole[line_rest] = (shape[0], data)
-                if data is not _NOT_PLAIN:
-                    pid, seq, ppid, tid, t0, t1 = m.groups()
-                    p, s = ints[pid], int(seq)
-                    head = (
-                        p,
-                        s,
-                        ints[ppid],
-                        ints[tid],
-                        int(t0),
-                        None if t1 is None else int(t1),
-                        data,
-                        new(EventKey, (p, s)),
-                    )
-                    append(new(Event, head + shape[0]))
-                    continue
-            append(None)
-            handoff(number, line, len(events) - 1, (m.groups(), rest, text))
+                fields = shape[0]
+            else:  # this very text after the numbers, payload and all, was read before
+                fields, data = known
+            pid, seq, ppid, tid, t0, t1 = m.groups()
+            p, s = ints[pid], int(seq)
+            head = (p, s, ints[ppid], ints[tid], int(t0), None if t1 is None else int(t1), data, new(EventKey, (p, s)))
+            append(new(Event, head + fields))
         return number
 
     def _payload(self, text: str) -> Any:

@@ -282,22 +282,16 @@ class LinkedTrace:
                 in_channel = by_channel[channel]
             in_channel.append(flow)
             send, recv = flow.send, flow.recv
-            if send is not None:
-                got = by_event.get(send)
+            for key in (send,) if recv == send else (send, recv):
+                if key is None:
+                    continue
+                got = by_event.get(key)
                 if got is None:
-                    by_event[send] = flow
+                    by_event[key] = flow
                 elif type(got) is list:
                     got.append(flow)
                 else:
-                    by_event[send] = [got, flow]
-            if recv is not None and recv != send:
-                got = by_event.get(recv)
-                if got is None:
-                    by_event[recv] = flow
-                elif type(got) is list:
-                    got.append(flow)
-                else:
-                    by_event[recv] = [got, flow]
+                    by_event[key] = [got, flow]
         for key, got in by_event.items():
             if type(got) is list:
                 by_event[key] = tuple(got)
