@@ -143,12 +143,15 @@ class Supervisor:
         if self.held is not None and self.held.run.role is role:  # started already: its turn has come
             run, self.held = self.held.release(), None
         else:
-            command = [arg.format(**self.subst) for arg in role.command]
+            command = self._command(role)
             env = {**self.env, ENV_PATH: role.name} if ENV_EXPLORE in self.env else self.env  # a replayed schedule
             run = launch(role, command, env, self.subst.get("cwd"), self.printer, self.native_note)
         self.role_of[run.proc.pid] = role.name
         self.runs.append(run)
         self._hold_next()
+
+    def _command(self, role: Role) -> list[str]:
+        return [arg.format(**self.subst) for arg in role.command]
 
     def _hold_next(self) -> None:
         """Start the next role's interpreter now, held before its program's first line until its turn.
@@ -164,7 +167,7 @@ class Supervisor:
         if self.held is not None or len(self.runs) >= len(roles) or not self.runs[-1].role.ready:
             return
         role = roles[len(self.runs)]
-        command = [arg.format(**self.subst) for arg in role.command]
+        command = self._command(role)
         if role.interactive or ENV_EXPLORE in self.env or not is_python(tuple(command)):
             return
         self.held = hold(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
