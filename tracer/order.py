@@ -38,7 +38,7 @@ from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace, link
 from ipctrace.link.memo import last_result
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
-from ipctrace.perf import gc_paused
+from ipctrace.perf import gc_paused, sorted_by_first
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -131,11 +131,23 @@ class _Nodes:
             return self.events[i].key
         return PacketNode(self.packets[i - len(self.events)].index)
 
-    def sort_keys(self) -> list[tuple[Nanos, int, int, int]]:
+    def rank(self) -> list[int]:
+        """Node numbers by when each took effect; at one moment events before packets, by (pid, seq) or index.
+
+        Sorted by the moment alone, then each run of nodes of one moment by the whole key (few
+        nodes share a nanosecond): no tuple made per node.
+        """
         at_return = PLACED_AT_RETURN  # `effect_time`, inline: it runs once a node
-        keys = [(e.t1 if e.t1 is not None and e.call in at_return else e.t0, 0, e.pid, e.seq) for e in self.events]
-        keys.extend((p.ts, 1, 0, p.index) for p in self.packets)
-        return keys
+        times = [e.t1 if e.t1 is not None and e.call in at_return else e.t0 for e in self.events]
+        times.extend(p.ts for p in self.packets)
+        events, packets, n = self.events, self.packets, len(self.events)
+
+        def whole(i: int) -> tuple[Nanos, int, int, int]:
+            if i < n:
+                return (times[i], 0, events[i].pid, events[i].seq)
+            return (times[i], 1, 0, packets[i - n].index)
+
+        return sorted_by_first(range(self.count), times.__getitem__, whole)
 
     def all_nodes(self) -> list[Node]:
         """Every node, by number."""
@@ -275,14 +287,13 @@ def _link_edges(nodes: _Nodes, linked: LinkedTrace, edges: _Edges) -> None:
         edges.add(of(eof.release), of(eof.read), EdgeKind.EOF)
 
 
-def _topological(count: int, edges: _Edges, keys: Sequence[Any]) -> list[int] | None:
-    """Kahn's algorithm, always taking the ready node with the smallest key; None when there is a cycle.
+def _topological(count: int, edges: _Edges, rank: list[int]) -> list[int] | None:
+    """Kahn's algorithm, always taking the ready node first in `rank`; None when there is a cycle.
 
-    When every edge already goes from a smaller key to a larger one (the usual case: keys are the
-    moments calls took effect, and causes take effect first), Kahn's algorithm would take the nodes
-    in key order, so that order is the answer, found by one look at each edge in C.
+    When every edge already goes from a node earlier in `rank` to a later one (the usual case: the
+    rank is by the moments calls took effect, and causes take effect first), Kahn's algorithm would
+    take the nodes in rank order, so that order is the answer, found by one look at each edge in C.
     """
-    rank = sorted(range(count), key=keys.__getitem__)
     position = array("q", bytes(8 * count))
     for pos, i in enumerate(rank):
         position[i] = pos
@@ -454,7 +465,7 @@ def order(linked: LinkedTrace) -> OrderedTrace:
     with gc_paused():
         nodes = _Nodes(linked.trace)
         edges = _edges_of(nodes, linked)
-        sequence = _topological(nodes.count, edges, nodes.sort_keys())
+        sequence = _topological(nodes.count, edges, nodes.rank())
     if sequence is None:  # only now look for the cycle, to name it
         import networkx as nx
 
