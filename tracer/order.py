@@ -28,7 +28,7 @@ import operator
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -212,6 +212,15 @@ def _by_pid(events: Sequence[Event], threads: Mapping[tuple[Pid, int], list[int]
     return by_pid
 
 
+_CALL, _REAPED = operator.attrgetter("call"), operator.attrgetter("reaped")
+
+
+def _numbers_of(events: Sequence[Event], field: Callable[[Event], Any], value: Any, same: bool) -> Iterator[int]:
+    """The node numbers of the events whose `field` is `value` (`same`) or is not (looked at in C)."""
+    test = operator.is_ if same else operator.is_not
+    return itertools.compress(itertools.count(), map(test, map(field, events), itertools.repeat(value)))
+
+
 def _program_edges(nodes: _Nodes, edges: _Edges) -> dict[Pid, list[int]]:
     """Consecutive events of each thread; a thread's first event after its process's first."""
     events = nodes.events
@@ -232,8 +241,8 @@ def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges
     events = nodes.events
     forks = {
         e.result: i
-        for i, e in enumerate(events)
-        if e.call is Call.FORK and not e.failed and isinstance(e.result, int) and e.result > 0
+        for i in _numbers_of(events, _CALL, Call.FORK, same=True)
+        if not (e := events[i]).failed and isinstance(e.result, int) and e.result > 0
     }
     returned: dict[Pid, tuple[list[Nanos], list[int]]] = {}
     for pid, nums in by_pid.items():
@@ -248,7 +257,8 @@ def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges
             k = bisect_right(times, start.t0)  # the parent's last call that returned before the child began
             if k:
                 edges.add(nums_done[k - 1], nums[0], EdgeKind.SPAWN)
-    for i, e in enumerate(events):
+    for i in _numbers_of(events, _REAPED, None, same=False):
+        e = events[i]
         if e.reaped is not None and not e.failed and e.reaped.pid in by_pid:
             edges.add(by_pid[e.reaped.pid][-1], i, EdgeKind.WAIT)
 
