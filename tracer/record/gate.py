@@ -30,8 +30,11 @@ import resource
 import select
 import stat
 import sys
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 ENV_EXPLORE = "IPCTRACE_EXPLORE"
 ENV_CALLS = "IPCTRACE_EXPLORE_CALLS"

@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import json
 import struct
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 MAGIC = b"IPCTLOG\0"

@@ -13,13 +13,16 @@ import ctypes
 import importlib.util
 import os
 import sys
-import threading
 import time
 from _thread import _local as _thread_local
-from typing import Any
+from _thread import get_native_id as _native_id  # not threading's: a program without threads never imports it
 
 import ipctrace.record.layout as L
 from ipctrace.record.heads import HOT_WRAPPERS
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 _os_open = os.open
 _os_write = os.write
@@ -27,7 +30,6 @@ _os_close = os.close
 _ftruncate = os.ftruncate
 _fallocate = getattr(os, "posix_fallocate", None)
 _now = time.time_ns
-_native_id = threading.get_native_id
 _getframe = sys._getframe
 
 #: Library code whose private plumbing is not the program's IPC: the exec-error pipe subprocess opens, reads
@@ -66,6 +68,7 @@ def _libc_mmap() -> Any:
 
 _mmap = _libc_mmap()
 _MADV_POPULATE_WRITE = 23  # Linux 5.14 and later; older kernels say EINVAL and pages fault in one by one
+_MADV_RANDOM = 1
 
 
 def _libc_madvise() -> Any:
@@ -144,6 +147,9 @@ class ThreadLog:
         finally:
             _os_close(fd)
         self.addr = addr
+        # The first chunk's pages without read-around: a file page's first fault reads around it (read_ahead_kb,
+        # 8 MiB here: 2,000 zero pages, 2-3 ms of every traced process and thread). Later chunks keep it.
+        _madvise(addr, FIRST_CHUNK, _MADV_RANDOM)
         _populate(addr, FIRST_CHUNK)
         self.buf = memoryview((ctypes.c_char * FILE_SIZE).from_address(addr)).cast("B")
         self.q = self.buf.cast("Q")

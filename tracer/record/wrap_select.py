@@ -9,12 +9,15 @@ out), and once let go it only looks (timeout 0): nothing ready means it timed ou
 from __future__ import annotations
 
 import select
-from collections.abc import Callable
-from typing import Any
 
 import ipctrace.record.core as core
 import ipctrace.record.gate as gate
 import ipctrace.record.layout as L
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _ID = L.CALL_IDS
 _orig_select = select.select
