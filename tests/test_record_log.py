@@ -92,6 +92,22 @@ def test_calls_in_progress_are_read_as_such(tmp_path):
     assert records[0]["state"] == "done" and records[0]["res"] == 5
 
 
+@pytest.mark.parametrize("blocked", [False, True], ids=["over-in-the-kernel", "still-inside"])
+def test_a_daemon_threads_call_at_the_exit_is_done_when_it_ran_and_in_progress_when_it_still_waits(tmp_path, blocked):
+    """The interpreter's exit stops a daemon thread as it takes the GIL back: a call already over in the kernel (the
+    byte asyncio's child watcher sends to its loop, seen by strace) stayed in progress in the trace. The recorder
+    now lets it store its end before the exit; a call still waiting inside the kernel stays in progress."""
+    _run("daemon_call_at_exit.py", *(["blocked"] if blocked else []), logs=tmp_path)
+    records, problems = read_logs(tmp_path)
+    assert not problems.sentences() and not problems.messages
+    (recv,) = [r for r in records if r["call"] == "recv"]
+    (end,) = [r for r in records if r["call"] == "exit"]
+    if blocked:
+        assert recv["state"] == "in-progress" and recv["t1"] is None
+    else:
+        assert recv["state"] == "done" and recv["err"] == "TimeoutError" and recv["t1"] <= end["t0"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_sender_killed_at_200_random_moments_loses_no_byte(tmp_path, signum):
     """Every byte the peer got is explained by the child's recorded writes, the last maybe in progress."""
