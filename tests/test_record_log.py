@@ -92,6 +92,27 @@ def test_calls_in_progress_are_read_as_such(tmp_path):
     assert records[0]["state"] == "done" and records[0]["res"] == 5
 
 
+@pytest.mark.parametrize("how", ["chosen", "ctypes"])
+def test_a_logs_mapping_is_the_files_pages_whether_made_compiled_or_through_ctypes(tmp_path, how):
+    """The compiled extension maps the log (a traced process then never imports ctypes); ctypes does where it is
+    not built: either way a shared, writable view of the file, and no descriptor kept."""
+    from ipctrace.record import log as recorder_log
+
+    map_shared, advise = recorder_log._mapping() if how == "chosen" else recorder_log._ctypes_mapping()
+    path = tmp_path / "mapped"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    os.ftruncate(fd, 1 << 20)
+    addr, view = map_shared(fd, 1 << 20)
+    os.close(fd)
+    assert isinstance(addr, int) and len(view) == 1 << 20 and view.format == "B" and not view.readonly
+    assert advise(addr, 4096, 1) == 0  # MADV_RANDOM
+    assert advise(addr + 1, 4096, 1) != 0  # not page-aligned: EINVAL, returned, not raised
+    view[5000:5005] = b"hello"
+    assert path.read_bytes()[5000:5005] == b"hello"
+    with pytest.raises(OSError):
+        map_shared(-1, 4096)
+
+
 @pytest.mark.parametrize("blocked", [False, True], ids=["over-in-the-kernel", "still-inside"])
 def test_a_daemon_threads_call_at_the_exit_is_done_when_it_ran_and_in_progress_when_it_still_waits(tmp_path, blocked):
     """The interpreter's exit stops a daemon thread as it takes the GIL back: a call already over in the kernel (the

@@ -3,13 +3,12 @@
 Why this shape (FORMAT.md, DESIGN.md "events lost at a kill"): stores into a `MAP_SHARED` mapping
 survive SIGKILL and cost no system call, and the mapping needs no descriptor once made. Python's
 own `mmap` keeps a duplicate of the file's descriptor for as long as the mapping lives (a number
-the program would see), so the mapping is made with libc's `mmap` through ctypes and used as a
-memoryview.
+the program would see), so the mapping is made with libc's `mmap` (by the compiled extension,
+hotc.c; through ctypes where it is not built) and used as a memoryview.
 """
 
 from __future__ import annotations
 
-import ctypes
 import importlib.util
 import os
 import sys
@@ -62,27 +61,45 @@ class LogError(Exception):
     """A log file that cannot be made (full disk, no folder, too many open files)."""
 
 
-def _libc_mmap() -> Any:
+def _ctypes_mapping() -> tuple[Any, Any]:
+    """libc's mmap and madvise through ctypes: where the compiled extension is not built."""
+    import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
-    fn = libc.mmap
-    fn.restype = ctypes.c_void_p
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-    return fn
+    mmap = libc.mmap
+    mmap.restype = ctypes.c_void_p
+    mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    madvise = libc.madvise
+    madvise.restype = ctypes.c_int
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    failed = ctypes.c_void_p(-1).value
+
+    def map_shared(fd: int, size: int) -> tuple[int, memoryview]:
+        addr = mmap(None, size, _PROT_RW, _MAP_SHARED, fd, 0)
+        if addr is None or addr == failed:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return addr, memoryview((ctypes.c_char * size).from_address(addr)).cast("B")
+
+    def advise(addr: int, length: int, advice: int) -> int:
+        return 0 if madvise(addr, length, advice) == 0 else ctypes.get_errno()
+
+    return map_shared, advise
 
 
-_mmap = _libc_mmap()
+def _mapping() -> tuple[Any, Any]:
+    """(map_shared, advise): the compiled ones (hotc.c) when the extension is built, else ctypes'."""
+    try:
+        from ipctrace.record import _hotc  # type: ignore[attr-defined]
+
+        return _hotc.map_shared, _hotc.advise
+    except (ImportError, AttributeError):  # not built, or built before it had them
+        return _ctypes_mapping()
+
+
+_map_shared, _madvise = _mapping()
 _MADV_POPULATE_WRITE = 23  # Linux 5.14 and later; older kernels say EINVAL and pages fault in one by one
 _MADV_RANDOM = 1
-
-
-def _libc_madvise() -> Any:
-    fn = ctypes.CDLL(None, use_errno=True).madvise
-    fn.restype = ctypes.c_int
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    return fn
-
-
-_madvise = _libc_madvise()
 
 
 def _populate(addr: int, length: int) -> None:
@@ -143,9 +160,10 @@ class ThreadLog:
             _ftruncate(fd, FILE_SIZE)
             self.chunk = FIRST_CHUNK
             self._reserve(fd, 0, FIRST_CHUNK)
-            addr = _mmap(None, FILE_SIZE, _PROT_RW, _MAP_SHARED, fd, 0)
-            if addr is None or addr == ctypes.c_void_p(-1).value:
-                raise LogError(f"cannot map the log {path} ({os.strerror(ctypes.get_errno())})")
+            try:
+                addr, buf = _map_shared(fd, FILE_SIZE)
+            except OSError as exc:
+                raise LogError(f"cannot map the log {path} ({exc.strerror})") from None
         except OSError as exc:
             raise LogError(f"cannot make the log {path} ({exc.strerror})") from None
         finally:
@@ -155,7 +173,7 @@ class ThreadLog:
         # 8 MiB here: 2,000 zero pages, 2-3 ms of every traced process and thread). Later chunks keep it.
         _madvise(addr, FIRST_CHUNK, _MADV_RANDOM)
         _populate(addr, FIRST_CHUNK)
-        self.buf = memoryview((ctypes.c_char * FILE_SIZE).from_address(addr)).cast("B")
+        self.buf = buf
         self.q = self.buf.cast("Q")
         self.limit = FIRST_CHUNK
         L.FILE_HEADER.pack_into(
