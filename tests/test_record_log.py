@@ -92,6 +92,20 @@ def test_calls_in_progress_are_read_as_such(tmp_path):
     assert records[0]["state"] == "done" and records[0]["res"] == 5
 
 
+def test_a_blob_is_what_json_dumps_writes_though_the_json_package_is_not_imported():
+    hostile = {
+        "args": {"argv": ["x", 'é\0\n"\\', "\udcff", "\u2028"], "cwd": "/t m p"},
+        "numbers": [1.5, -0.0, float("nan"), float("inf"), 10**30, -3, True, None],
+        "bytes": b"\xff\x00abc",
+        "tuple": (1, (2, bytearray(b"q"))),
+        "other": object,
+        7: "an int key",
+    }
+    for value in (hostile, {}, [], "plain\x01", {"site": ["/a/b.py", 12, "<module>"]}):
+        want = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=layout._jsonable)
+        assert layout.json_blob(value) == want.encode("ascii")
+
+
 @pytest.mark.parametrize("how", ["chosen", "ctypes"])
 def test_a_logs_mapping_is_the_files_pages_whether_made_compiled_or_through_ctypes(tmp_path, how):
     """The compiled extension maps the log (a traced process then never imports ctypes); ctypes does where it is

@@ -90,7 +90,7 @@ def _ctypes_mapping() -> tuple[Any, Any]:
 def _mapping() -> tuple[Any, Any]:
     """(map_shared, advise): the compiled ones (hotc.c) when the extension is built, else ctypes'."""
     try:
-        from ipctrace.record import _hotc  # type: ignore[attr-defined]
+        from ipctrace.record import _hotc
 
         return _hotc.map_shared, _hotc.advise
     except (ImportError, AttributeError):  # not built, or built before it had them
