@@ -27,6 +27,9 @@ DEFAULT_PAYLOAD_CAP = 4096
 #: descriptor to wait on once the recorder is imported, before it records anything or the program starts.
 #: ipctrace writes a byte there when the role's turn comes; end of file without one means it never will.
 ENV_HOLD = "IPCTRACE_HOLD"
+#: Set by the race explorer (`ipctrace explore`): the Unix socket its gate (gate.py) connects to. Only then is the
+#: gate imported (its modules cost every traced process about 2 ms).
+ENV_EXPLORE = "IPCTRACE_EXPLORE"
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
 
@@ -55,7 +58,9 @@ def start_from_environment() -> bool:
         return False
     _native_stands_down()
     os.environ.pop(ENV_NATIVE_OFF, None)
-    from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
+    exploring = bool(os.environ.get(ENV_EXPLORE))
+    if exploring:
+        from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
 
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
@@ -67,7 +72,8 @@ def start_from_environment() -> bool:
 
         _wait_for_turn(hold)
     start_recording(folder, max(0, cap))
-    gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
+    if exploring:
+        gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
     return True
 
 

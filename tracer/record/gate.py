@@ -31,12 +31,13 @@ import select
 import stat
 import sys
 
+from ipctrace.record import ENV_EXPLORE  # named where the recorder's start reads it
+
 TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
 if TYPE_CHECKING:
     from collections.abc import Callable
     from typing import Any
 
-ENV_EXPLORE = "IPCTRACE_EXPLORE"
 ENV_CALLS = "IPCTRACE_EXPLORE_CALLS"
 ENV_PATH = "IPCTRACE_EXPLORE_PATH"
 ENV_ZYGOTE = "IPCTRACE_EXPLORE_ZYGOTE"
