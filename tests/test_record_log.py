@@ -375,3 +375,14 @@ def test_the_call_site_reaches_the_trace_file(trace_program):
     trace = read_trace(result.trace_path)
     pipe = next(e for e in trace.events if e.call == "pipe")
     assert pipe.site == CallSite(str(PROGRAMS / "all_calls.py"), 9, "<module>")  # r, w = os.pipe()
+
+
+def test_subprocess_own_exec_error_pipe_is_not_recorded_but_its_pipes_to_the_child_are(tmp_path):
+    """subprocess's private pipe (the child's exec error) is plumbing, known by its function in subprocess's file."""
+    code = "import subprocess; subprocess.run(['cat'], input=b'hi', stdout=subprocess.PIPE, check=True)"
+    subprocess.run([sys.executable, "-c", code], env=tracing_environment(str(tmp_path)), check=True, timeout=60)
+    records, _ = read_logs(tmp_path)
+    parent = [r for r in records if r["pid"] == records[0]["pid"]]
+    pipes = [r for r in parent if r["call"] in ("pipe", "pipe2")]
+    assert len(pipes) == 2  # the child's stdin and stdout; not the exec-error pipe
+    assert [r["call"] for r in parent if r["call"] == "spawn"] == ["spawn"]

@@ -9,7 +9,6 @@ hotc.c; through ctypes where it is not built) and used as a memoryview.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import sys
 import time
@@ -37,10 +36,9 @@ _getframe = sys._getframe
 
 #: Library code whose private plumbing is not the program's IPC: the exec-error pipe subprocess opens, reads
 #: and closes while it starts a program (its pipes to the child's stdin/stdout are real IPC and are recorded).
-#: Found by name, not imported: a traced program that never starts another one does not pay for subprocess.
-_PLUMBING_FILES = frozenset(
-    spec.origin for spec in (importlib.util.find_spec("subprocess"),) if spec is not None and spec.origin
-)
+#: Known by its function's name in the module's file, looked up only then: a traced program that never starts
+#: another one does not pay for subprocess, nor for finding it.
+_PLUMBING_MODULES = ("subprocess",)
 _PLUMBING_FUNCTIONS = frozenset({"_execute_child"})
 
 _RECORDER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -55,6 +53,12 @@ _first_pack = L.FIRST.pack_into
 _begin_pack = L.BEGIN.pack_into
 _end_pack = L.END.pack_into
 _HEAD = L.HEAD
+
+
+def _plumbing_files() -> tuple[str, ...]:
+    """The source files of the plumbing modules as loaded (a frame of theirs runs, so they are imported)."""
+    files = (getattr(sys.modules.get(name), "__file__", None) for name in _PLUMBING_MODULES)
+    return tuple(f for f in files if isinstance(f, str))
 
 
 class LogError(Exception):
@@ -264,7 +268,7 @@ class ThreadLog:
         if code.co_filename.startswith(_RECORDER_DIR):
             self.sites[key] = (0, code)  # the recorder's own (a process's start): no program frame
             return 0
-        if code.co_name in _PLUMBING_FUNCTIONS and code.co_filename in _PLUMBING_FILES:
+        if code.co_name in _PLUMBING_FUNCTIONS and code.co_filename in _plumbing_files():
             self.sites[key] = (-1, code)  # library plumbing, not the program's IPC: never recorded
             return -1
         number = len(self.sites) + 1
