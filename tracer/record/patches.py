@@ -38,6 +38,8 @@ def _before_exit() -> None:
             rec.settle()
         except Exception:
             core.problem(core.log(), "could not wait for other threads' calls at exit")
+        except BaseException:  # a signal's KeyboardInterrupt while waiting: the exit is recorded all the same
+            pass
 
 
 _at_exit = wrap_process.on_exit(_before_exit)
