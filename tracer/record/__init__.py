@@ -27,9 +27,6 @@ DEFAULT_PAYLOAD_CAP = 4096
 #: descriptor to wait on once the recorder is imported, before it records anything or the program starts.
 #: ipctrace writes a byte there when the role's turn comes; end of file without one means it never will.
 ENV_HOLD = "IPCTRACE_HOLD"
-#: Set by the race explorer (`ipctrace explore`): the Unix socket its gate (gate.py) connects to. Only then is the
-#: gate imported (its modules cost every traced process about 2 ms).
-ENV_EXPLORE = "IPCTRACE_EXPLORE"
 
 BOOTSTRAP_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "bootstrap")
 
@@ -58,7 +55,9 @@ def start_from_environment() -> bool:
         return False
     _native_stands_down()
     os.environ.pop(ENV_NATIVE_OFF, None)
-    exploring = bool(os.environ.get(ENV_EXPLORE))
+    from ipctrace.record.explorer_env import ENV_EXPLORE
+
+    exploring = bool(os.environ.get(ENV_EXPLORE))  # only then is the gate imported
     if exploring:
         from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
 

@@ -94,7 +94,7 @@ def _ctypes_mapping() -> tuple[Any, Any]:
 def _mapping() -> tuple[Any, Any]:
     """(map_shared, advise): the compiled ones (hotc.c) when the extension is built, else ctypes'."""
     try:
-        from ipctrace.record import _hotc
+        import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
 
         return _hotc.map_shared, _hotc.advise
     except (ImportError, AttributeError):  # not built, or built before it had them
