@@ -314,3 +314,22 @@ def test_a_peeking_receive_says_so_in_the_diagram_and_the_timeline(tmp_path):
     assert labels == ["recv(4, MSG_PEEK) → 4", "recv(4) → 4"]
     lines = [line for line in timeline(result.trace).splitlines() if " recv " in line]
     assert len(lines) == 2 and "MSG_PEEK" in lines[0] and "MSG_PEEK" not in lines[1]
+
+
+def test_a_message_sent_before_its_reader_is_forked_comes_after_the_fork():
+    """A recorded echo_storeserv run: client2's writer sent its first line before the server forked client2's
+    handler, which reads it; Mermaid cannot name a participant before it is created, so the message is stated
+    where the handler begins (it once came first, and mmdc refused the file)."""
+    from pathlib import Path
+
+    from ipctrace.order import analyse
+    from ipctrace.tracefile import read_trace
+
+    trace = Path(__file__).parent / "traces" / "echo_storeserv_message_before_its_reader_forked.jsonl"
+    ordered = analyse(read_trace(trace))
+    diagram = build_diagram(ordered, RenderOptions())
+    handler = next(lane for lane in diagram.lanes if lane.title == "handler for client2")
+    early = [a for a in diagram.arrows if a.dst == handler.id and a.kind.value == "msg"]
+    fork = next(a for a in diagram.arrows if a.dst == handler.id and a.kind.value == "fork")
+    assert any(a.src_row < fork.src_row for a in early), "the recorded run has a line sent before the fork"
+    _check_order(diagram, get_renderer("mermaid").render(diagram))  # type: ignore[arg-type]

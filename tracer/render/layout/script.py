@@ -3,7 +3,7 @@
 Those formats place things themselves: they need what happens at each row,
 in the rows' (causal) order, not coordinates. A message is stated at the row
 that sent it, so nothing is shown received before it was sent and no process
-sends after its end. The script is cut into parts at the slide pages, so a
+sends after its end (one sent to a process forked later is stated where that process begins). The script is cut into parts at the slide pages, so a
 long diagram becomes several diagrams instead of one that a tool cuts off.
 """
 
@@ -69,6 +69,10 @@ def _calls_and_bars(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dic
 
 
 def _messages(diagram: Diagram, at: dict[int, list[ScriptItem]]) -> None:
+    """Each message at the row that sent it; one sent to a process not forked yet (bytes waiting in a socket
+    for a handler the server forks later), just after that process's creation, the first row it exists."""
+    created = {a.dst: a.src_row for a in diagram.arrows if a.kind is ArrowKind.FORK}
+    later: list[tuple[int, ScriptItem]] = []
     for arrow in diagram.arrows:
         text = (
             f"{arrow.label} ({arrow.detail})" if arrow.detail else arrow.label
@@ -76,7 +80,16 @@ def _messages(diagram: Diagram, at: dict[int, list[ScriptItem]]) -> None:
         style = Style.DASHED if arrow.kind.dashed else Style.LOST if arrow.kind is ArrowKind.LOST else Style.SOLID
         if arrow.kind is ArrowKind.FORK:
             at[arrow.src_row].append(ScriptItem(Statement.CREATE, arrow.src_row, arrow.dst))
-        at[arrow.src_row].append(ScriptItem(Statement.MESSAGE, arrow.src_row, arrow.src, arrow.dst, (text,), style))
+        row = arrow.src_row
+        if created.get(arrow.dst, row) > row and arrow.kind is not ArrowKind.FORK:
+            row = created[arrow.dst]
+        message = ScriptItem(Statement.MESSAGE, row, arrow.src, arrow.dst, (text,), style)
+        if row == arrow.src_row:
+            at[row].append(message)
+        else:
+            later.append((row, message))
+    for row, message in later:  # after every statement of that row's messages, the fork's among them
+        at[row].append(message)
 
 
 def _notes_and_ends(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
