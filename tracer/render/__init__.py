@@ -38,6 +38,7 @@ if TYPE_CHECKING:
         render,
         render_diagram,
         render_outputs,
+        start_graphviz_ahead,
         start_graphviz_formats,
         write_outputs,
     )
@@ -55,6 +56,7 @@ _LAZY = {
             "render",
             "render_diagram",
             "render_outputs",
+            "start_graphviz_ahead",
             "start_graphviz_formats",
             "write_outputs",
         )
@@ -85,6 +87,7 @@ __all__ = [
     "render",
     "render_diagram",
     "render_outputs",
+    "start_graphviz_ahead",
     "start_graphviz_formats",
     "write_outputs",
 ]

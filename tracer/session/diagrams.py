@@ -20,6 +20,7 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace, OrderError, analyse
@@ -29,11 +30,15 @@ from ipctrace.render import (
     build_diagram,
     get_renderer,
     render_outputs,
+    start_graphviz_ahead,
     start_graphviz_formats,
     write_outputs,
 )
 from ipctrace.session.folder import DRAWING, disk_sentence
 from ipctrace.session.request import DEFAULT_FORMATS, GRAPHVIZ_FORMATS, MAX_PAGES, DiagramRequest
+
+if TYPE_CHECKING:
+    from ipctrace.render.graphviz.neato import Ahead
 
 
 @dataclass
@@ -99,7 +104,21 @@ def _draw_some(outdir: Path, request: DiagramRequest, drawing: Drawing, make: Ma
 
 
 def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
-    """Write the requested diagram files of `trace` into `outdir`: the tool-free formats first, then graphviz's."""
+    """Write the requested diagram files of `trace` into `outdir`: the tool-free formats first, then graphviz's.
+
+    graphviz's `neato` processes are started first of all, before the trace is ordered and laid out: their
+    own start-up is done meanwhile, on the core the layout leaves idle.
+    """
+    drawn_by_graphviz = tuple(f for f in request.formats if f in GRAPHVIZ_FORMATS)
+    ahead = start_graphviz_ahead(drawn_by_graphviz, request.options) if drawn_by_graphviz else None
+    try:
+        return _draw(trace, outdir, request, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()  # those no job took: too many pages, an error before drawing
+
+
+def _draw(trace: Trace, outdir: Path, request: DiagramRequest, ahead: Ahead | None) -> Drawing:
     try:
         ordered = ordered_view(trace)
     except OrderError as exc:
@@ -119,7 +138,7 @@ def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
     pending = None
     if drawn_by_graphviz and not graphviz_problem:
         try:
-            pending = start_graphviz_formats(diagram, drawn_by_graphviz)  # neato draws while the rest is made
+            pending = start_graphviz_formats(diagram, drawn_by_graphviz, ahead)  # neato draws while the rest is made
         except RenderError as exc:
             graphviz_problem = str(exc)
     if free:

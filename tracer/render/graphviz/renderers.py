@@ -21,7 +21,7 @@ from ipctrace.perf import gc_paused
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.graphviz import pngfast
 from ipctrace.render.graphviz.files import merge_pdfs, split_pdfs, split_pngs
-from ipctrace.render.graphviz.neato import Job, Running, start_all
+from ipctrace.render.graphviz.neato import Ahead, Job, Kind, Running, start_all
 from ipctrace.render.graphviz.painter import master_source, page_sources
 from ipctrace.render.layout.model import Diagram
 from ipctrace.render.options import PAGE_WIDTH_PT, PNG_WIDTH_PX, RenderError
@@ -53,15 +53,36 @@ def _with_dpi(source: str, dpi: float) -> str:
     return source.replace("graph [", f"graph [dpi={dpi:.2f}, ", 1)
 
 
+def _png_preload() -> str | None:
+    encoder = pngfast.library()  # the same pixels, encoded in a third of the time (None: graphviz's own way)
+    return str(encoder) if encoder is not None else None
+
+
 def _png_jobs(pages: Sequence[str]) -> list[Job]:
     runs = max(1, min(len(pages), _PNG_RUNS, os.cpu_count() or 1))
     size = -(-len(pages) // runs)
-    encoder = pngfast.library()  # the same pixels, encoded in a third of the time (None: graphviz's own way)
-    preload = str(encoder) if encoder is not None else None
+    preload = _png_preload()
     return [
         Job("".join(_with_dpi(p, PNG_DPI) for p in pages[i : i + size]), "png", "cairo", preload)
         for i in range(0, len(pages), size)
     ]
+
+
+def start_ahead(formats: Sequence[str], fonts: Sequence[str]) -> Ahead:
+    """The neato processes `start` will need for `formats`, started now, before the layout exists.
+
+    One per format, the PNG pages' as many as they may be split into (one left over is ended); `fonts`: the
+    diagram's font lists, loaded by the early processes while they wait.
+    """
+    kinds: list[Kind] = []
+    for fmt in (f for f in GRAPHVIZ_FORMATS if f in formats):
+        if fmt == "svg":
+            kinds.append(Kind("svg"))
+        elif fmt == "png":
+            kinds.extend([Kind("png", "cairo", _png_preload())] * max(1, min(_PNG_RUNS, os.cpu_count() or 1)))
+        else:
+            kinds.append(Kind("pdf", "cairo"))
+    return Ahead(kinds, fonts)
 
 
 def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
@@ -69,16 +90,19 @@ def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
     return start(diagram, formats).result()
 
 
-def start(diagram: Diagram, formats: Sequence[str]) -> GraphvizDrawing:
-    """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing)."""
+def start(diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> GraphvizDrawing:
+    """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing).
+
+    `ahead`: neato processes `start_ahead` started for these formats (those left over are ended).
+    """
     with gc_paused():
-        return GraphvizDrawing(diagram, formats)
+        return GraphvizDrawing(diagram, formats, ahead)
 
 
 class GraphvizDrawing:
     """The neato runs of one layout's SVG, PNG pages and PDF, started; `result()` collects and checks them."""
 
-    def __init__(self, diagram: Diagram, formats: Sequence[str]) -> None:
+    def __init__(self, diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> None:
         self.diagram = diagram
         wanted = [f for f in GRAPHVIZ_FORMATS if f in formats]
         self.pages = page_sources(diagram) if {"png", "pdf"} & set(wanted) else []
@@ -93,7 +117,9 @@ class GraphvizDrawing:
             else:
                 jobs.append(Job("".join(self.pages), "pdf", "cairo"))
             self.spans[fmt] = (begin, len(jobs))
-        self.running: Running | None = start_all(jobs) if jobs else None
+        if not jobs and ahead is not None:
+            ahead.close()
+        self.running: Running | None = start_all(jobs, ahead) if jobs else None
 
     def result(self) -> dict[str, Parts]:
         results = self.running.wait() if self.running is not None else []
