@@ -224,7 +224,8 @@ def _ahead_jobs(trace):
 
 def test_neato_started_ahead_writes_what_a_fresh_neato_writes(traces):
     """The processes started before the layout (and warmed on a graph of their own) give the same bytes."""
-    from ipctrace.render.graphviz.neato import Ahead, Kind, _finish_early, run_neato
+    from ipctrace.render.graphviz.early import Ahead, Kind, finish_early
+    from ipctrace.render.graphviz.neato import run_neato
     from ipctrace.render.layout.build import choose_fonts
 
     diagram, jobs = _ahead_jobs(traces["tcp_chat"])
@@ -233,7 +234,7 @@ def test_neato_started_ahead_writes_what_a_fresh_neato_writes(traces):
         for job in jobs:
             early = ahead.take(job)
             assert early is not None, job.fmt
-            drawn = _finish_early(early, job)  # None would mean the job had to be run again
+            drawn = finish_early(early, job)  # None would mean the job had to be run again
             assert drawn is not None, job.fmt
             assert _masked(drawn) == _masked(run_neato(job)), job.fmt
         assert ahead.take(jobs[0]) is None  # one process per kind asked for
@@ -242,7 +243,8 @@ def test_neato_started_ahead_writes_what_a_fresh_neato_writes(traces):
 
 
 def test_a_neato_started_ahead_that_died_is_run_again(traces):
-    from ipctrace.render.graphviz.neato import Ahead, Kind, run_neato
+    from ipctrace.render.graphviz.early import Ahead, Kind
+    from ipctrace.render.graphviz.neato import run_neato
 
     _, jobs = _ahead_jobs(traces["pipe3"])
     job = jobs[2]
@@ -256,10 +258,10 @@ def test_a_neato_started_ahead_that_died_is_run_again(traces):
 
 def test_neato_processes_no_job_took_are_ended(traces):
     """A diagram of one page needs one PNG run of the two started, graphviz's formats may not be drawn at all."""
-    from ipctrace.render.graphviz.neato import Ahead, Kind
+    from ipctrace.render.graphviz.early import Ahead, Kind
 
     ahead = Ahead([Kind("svg"), Kind("png", "cairo"), Kind("png", "cairo")], ())
-    started = [proc for waiting in ahead._ready.values() for proc in waiting]
+    started = [proc for waiting in ahead._started().values() for proc in waiting]
     assert len(started) == 3 and all(proc.poll() is None for proc in started)  # waiting for their DOT
     ahead.close()
     assert all(proc.poll() is not None for proc in started)

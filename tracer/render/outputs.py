@@ -11,19 +11,17 @@ from pathlib import Path
 
 from ipctrace.order import OrderedTrace
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.graphviz.neato import Ahead
+from ipctrace.render.graphviz.early import Ahead, start_early
 from ipctrace.render.graphviz.renderers import (
     GRAPHVIZ_FORMATS,
     GraphvizDrawing,
     PdfRenderer,
     PngRenderer,
     SvgRenderer,
-    start_ahead,
 )
 from ipctrace.render.graphviz.renderers import start as start_graphviz
 from ipctrace.render.html import HtmlRenderer
 from ipctrace.render.layout import Diagram, build_diagram
-from ipctrace.render.layout.build import choose_fonts
 from ipctrace.render.mermaid import MermaidRenderer
 from ipctrace.render.options import RenderError, RenderOptions
 from ipctrace.render.perfetto import PerfettoRenderer
@@ -83,14 +81,10 @@ def start_graphviz_formats(diagram: Diagram, formats: Sequence[str], ahead: Ahea
     return start_graphviz(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS], ahead)
 
 
-def start_graphviz_ahead(formats: Sequence[str], options: RenderOptions) -> Ahead:
+def start_graphviz_ahead(formats: Sequence[str]) -> Ahead:
     """Start the neato processes of the graphviz formats among `formats` before the layout exists (their own
     start-up, ~25 CPU-ms each, done meanwhile); `close()` the result when nothing is drawn after all."""
-    try:
-        fonts: tuple[str, ...] = choose_fonts(options.lang)
-    except RenderError:  # no Korean font for --lang ko: the layout says so
-        fonts = ()
-    return start_ahead([f for f in formats if f in GRAPHVIZ_FORMATS], fonts)
+    return start_early([f for f in formats if f in GRAPHVIZ_FORMATS])
 
 
 def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:

@@ -38,7 +38,7 @@ from ipctrace.session.folder import DRAWING, disk_sentence
 from ipctrace.session.request import DEFAULT_FORMATS, GRAPHVIZ_FORMATS, MAX_PAGES, DiagramRequest
 
 if TYPE_CHECKING:
-    from ipctrace.render.graphviz.neato import Ahead
+    from ipctrace.render.graphviz.early import Ahead
 
 
 @dataclass
@@ -103,14 +103,16 @@ def _draw_some(outdir: Path, request: DiagramRequest, drawing: Drawing, make: Ma
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def draw(trace: Trace, outdir: Path, request: DiagramRequest) -> Drawing:
+def draw(trace: Trace, outdir: Path, request: DiagramRequest, ahead: Ahead | None = None) -> Drawing:
     """Write the requested diagram files of `trace` into `outdir`: the tool-free formats first, then graphviz's.
 
-    graphviz's `neato` processes are started first of all, before the trace is ordered and laid out: their
-    own start-up is done meanwhile, on the core the layout leaves idle.
+    graphviz's `neato` processes are started first of all (`ahead`: by the caller, before its run; or now,
+    before the trace is ordered and laid out): their own start-up is done meanwhile, on the core the
+    layout leaves idle. `ahead` is closed here.
     """
     drawn_by_graphviz = tuple(f for f in request.formats if f in GRAPHVIZ_FORMATS)
-    ahead = start_graphviz_ahead(drawn_by_graphviz, request.options) if drawn_by_graphviz else None
+    if ahead is None and drawn_by_graphviz:
+        ahead = start_graphviz_ahead(drawn_by_graphviz)
     try:
         return _draw(trace, outdir, request, ahead)
     finally:

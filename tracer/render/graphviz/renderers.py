@@ -19,16 +19,15 @@ from collections.abc import Sequence
 
 from ipctrace.perf import gc_paused
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.graphviz import pngfast
+from ipctrace.render.graphviz.early import PNG_RUNS, png_preload
 from ipctrace.render.graphviz.files import merge_pdfs, split_pdfs, split_pngs
-from ipctrace.render.graphviz.neato import Ahead, Job, Kind, Running, start_all
+from ipctrace.render.graphviz.neato import Ahead, Job, Running, start_all
 from ipctrace.render.graphviz.painter import master_source, page_sources
 from ipctrace.render.layout.model import Diagram
 from ipctrace.render.options import PAGE_WIDTH_PT, PNG_WIDTH_PX, RenderError
 
 PNG_DPI = PNG_WIDTH_PX / (PAGE_WIDTH_PT / 72.0)  # 144: a 960-point page is 1920 pixels wide
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
-_PNG_RUNS = 2  # PNG encoding (libpng + zlib) is about 80% of drawing a page: one run per core
 
 _TITLE_RE = re.compile(r'(<g id="(?P<id>[^"]+)" class="[^"]*">\s*<title>)(?P<title>.*?)(</title>)', re.S)
 
@@ -53,36 +52,14 @@ def _with_dpi(source: str, dpi: float) -> str:
     return source.replace("graph [", f"graph [dpi={dpi:.2f}, ", 1)
 
 
-def _png_preload() -> str | None:
-    encoder = pngfast.library()  # the same pixels, encoded in a third of the time (None: graphviz's own way)
-    return str(encoder) if encoder is not None else None
-
-
 def _png_jobs(pages: Sequence[str]) -> list[Job]:
-    runs = max(1, min(len(pages), _PNG_RUNS, os.cpu_count() or 1))
+    runs = max(1, min(len(pages), PNG_RUNS, os.cpu_count() or 1))
     size = -(-len(pages) // runs)
-    preload = _png_preload()
+    preload = png_preload()
     return [
         Job("".join(_with_dpi(p, PNG_DPI) for p in pages[i : i + size]), "png", "cairo", preload)
         for i in range(0, len(pages), size)
     ]
-
-
-def start_ahead(formats: Sequence[str], fonts: Sequence[str]) -> Ahead:
-    """The neato processes `start` will need for `formats`, started now, before the layout exists.
-
-    One per format, the PNG pages' as many as they may be split into (one left over is ended); `fonts`: the
-    diagram's font lists, loaded by the early processes while they wait.
-    """
-    kinds: list[Kind] = []
-    for fmt in (f for f in GRAPHVIZ_FORMATS if f in formats):
-        if fmt == "svg":
-            kinds.append(Kind("svg"))
-        elif fmt == "png":
-            kinds.extend([Kind("png", "cairo", _png_preload())] * max(1, min(_PNG_RUNS, os.cpu_count() or 1)))
-        else:
-            kinds.append(Kind("pdf", "cairo"))
-    return Ahead(kinds, fonts)
 
 
 def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
@@ -93,7 +70,7 @@ def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
 def start(diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> GraphvizDrawing:
     """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing).
 
-    `ahead`: neato processes `start_ahead` started for these formats (those left over are ended).
+    `ahead`: neato processes `early.start_early` started for these formats (those left over are ended).
     """
     with gc_paused():
         return GraphvizDrawing(diagram, formats, ahead)
