@@ -63,17 +63,18 @@ AFTER_RUN_DRAWN = (
     "ipctrace.render.i18n:korean_font",  # `fc-list`, which every layout asks
     "ipctrace.render.graphviz.pngfast:library",  # the PNG encoder settings, built on first use
     *AFTER_RUN,
+    "ipctrace.render.graphviz.early:start_deferred",  # the neato processes the diagrams will take
 )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     ahead = None
     if not args.no_render:
-        # The neato processes the diagrams will take, started first: their start-up is done while this
-        # process imports and starts the programs, on the core it leaves idle (`render.graphviz.early`).
-        from ipctrace.render.graphviz.early import start_early
+        # The neato processes the diagrams will take, started by the warm-up while the programs run:
+        # their start-up is done by the time the trace is (`render.graphviz.early`).
+        from ipctrace.render.graphviz.early import start_later
 
-        ahead = start_early(_formats_asked(args))
+        ahead = start_later(_formats_asked(args))
     try:
         return _run(args, ahead)
     finally:

@@ -2,8 +2,8 @@
 
 A neato process spends ~25 CPU-ms on itself before its first picture (starting, loading graphviz's
 plugins, fontconfig and the fonts), more than the SVG's own drawing. `ipctrace run` starts the processes
-it will draw with before its programs start (`Ahead`, from `cli`), while its own start-up keeps one core
-busy and leaves the other idle: the PNG and PDF runs draw a small graph first, whose output is cut off,
+it will draw with while its programs run (`start_later`, started by the run's warm-up), `ipctrace render`
+before its layout: the PNG and PDF runs draw a small graph first, whose output is cut off,
 and wait; the SVG run is only started (a second graph in an SVG run would rename the master's ids). When
 the diagram is ready each job takes a process of its kind (`neato.Running`); the rest are ended. The
 outputs are the bytes a fresh run writes; should an early process have failed, its job runs afresh.
@@ -120,28 +120,37 @@ class Kind:
 class Ahead:
     """Neato processes started before their jobs are known (see the module docstring).
 
-    `take(job)` hands over a started process of the job's kind (or None); `close()` ends those left over.
-    Without graphviz nothing is started: the jobs themselves say that it is missing.
+    `start()` starts them in a thread (each start waits for its exec, which a busy machine may take tens of
+    ms to schedule); at once unless `deferred`. `take(job)` hands over a started process of the job's kind
+    (or None: the job starts its own); `close()` ends those left over. Without graphviz nothing is started:
+    the jobs themselves say that it is missing.
     """
 
-    def __init__(self, kinds: Sequence[Kind] | Callable[[], Sequence[Kind]], fonts: Sequence[str]) -> None:
+    def __init__(
+        self, kinds: Sequence[Kind] | Callable[[], Sequence[Kind]], fonts: Sequence[str], *, deferred: bool = False
+    ) -> None:
+        self._kinds = kinds
+        self._fonts = tuple(fonts)
         self._ready: dict[Kind, list[subprocess.Popen[bytes]]] = {}
-        self._lock = threading.Lock()  # taken by the jobs' threads, closed by the caller's
+        self._lock = threading.Lock()  # the jobs' threads take, the caller's closes, the warm-up's starts
         self._closed = False
-        neato = shutil.which("neato")
-        # started by a thread: each start waits for its exec, which a busy machine may take tens of ms to
-        # schedule, while the caller goes on with the layout
         self._starting: threading.Thread | None = None
-        if neato is not None:
+        if not deferred:
+            self.start()
+
+    def start(self) -> None:
+        neato = shutil.which("neato")
+        with self._lock:
+            if self._closed or self._starting is not None or neato is None:
+                return
             self._starting = threading.Thread(
-                target=self._start, args=(neato, kinds, fonts), name="ipctrace-neato-ahead", daemon=True
+                target=self._start, args=(neato,), name="ipctrace-neato-ahead", daemon=True
             )
             self._starting.start()
 
-    def _start(self, neato: str, kinds: Sequence[Kind] | Callable[[], Sequence[Kind]], fonts: Sequence[str]) -> None:
-        warm = _warm_source(fonts)
-        if callable(kinds):
-            kinds = kinds()  # here, not in the caller: it may build the PNG library
+    def _start(self, neato: str) -> None:
+        warm = _warm_source(self._fonts)
+        kinds = self._kinds() if callable(self._kinds) else self._kinds  # here: it may build the PNG library
         for kind in sorted(kinds, key=lambda k: k.fmt not in _WARMED):  # those with the most to do first
             job = Job("", kind.fmt, kind.renderer, kind.preload)
             try:
@@ -163,13 +172,14 @@ class Ahead:
                     pass  # it failed: its job runs afresh
 
     def _started(self) -> dict[Kind, list[subprocess.Popen[bytes]]]:
-        if self._starting is not None:
-            self._starting.join()
-            self._starting = None
+        with self._lock:
+            starting = self._starting
+        if starting is not None:
+            starting.join()
         return self._ready
 
     def take(self, job: Job) -> subprocess.Popen[bytes] | None:
-        """A started process for `job` (None: none left, or closed); called by the job's own thread."""
+        """A started process for `job` (None: none left, never started, or closed); called by the job's thread."""
         ready = self._started()
         with self._lock:
             waiting = None if self._closed else ready.get(Kind.of(job))
@@ -177,14 +187,22 @@ class Ahead:
 
     def close(self) -> None:
         """End the processes no job took (a diagram of fewer pages, graphviz's formats not drawn)."""
+        with self._lock:
+            self._closed = True  # a deferred start that has not begun never will
         ready = self._started()
         with self._lock:
-            self._closed = True
             left = [proc for waiting in ready.values() for proc in waiting]
             ready.clear()
+        with _DEFERRED_LOCK:
+            if self in _deferred:
+                _deferred.remove(self)
         for proc in left:
             proc.kill()
             proc.communicate()
+
+
+_deferred: list[Ahead] = []  # made by `start_later`, started by `start_deferred`
+_DEFERRED_LOCK = threading.Lock()
 
 
 def graphviz_kinds(formats: Sequence[str]) -> list[Kind]:
@@ -211,3 +229,25 @@ def png_preload() -> str | None:
 def start_early(formats: Sequence[str]) -> Ahead:
     """Start (in a thread) the neato processes that drawing `formats` will take; `close()` what is left."""
     return Ahead(lambda: graphviz_kinds(formats), WARM_FONTS)
+
+
+def start_later(formats: Sequence[str]) -> Ahead:
+    """The neato processes drawing `formats` will take, started by the next `start_deferred()`.
+
+    `ipctrace run` makes them before its programs start and has its warm-up thread start them while the
+    programs run: started at once they would hold up its own start-up (the interpreter waits for each
+    exec), the part of a run before the first program that nothing else can overlap.
+    """
+    ahead = Ahead(lambda: graphviz_kinds(formats), WARM_FONTS, deferred=True)
+    with _DEFERRED_LOCK:
+        _deferred.append(ahead)
+    return ahead
+
+
+def start_deferred() -> None:
+    """Start what `start_later` made (a run's warm-up calls it: `cli.AFTER_RUN_DRAWN`)."""
+    with _DEFERRED_LOCK:
+        waiting = list(_deferred)
+        _deferred.clear()
+    for ahead in waiting:
+        ahead.start()
