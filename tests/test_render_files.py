@@ -265,3 +265,20 @@ def test_neato_processes_no_job_took_are_ended(traces):
     assert len(started) == 3 and all(proc.poll() is None for proc in started)  # waiting for their DOT
     ahead.close()
     assert all(proc.poll() is not None for proc in started)
+
+
+def test_neato_processes_made_for_later_start_when_the_warm_up_says_and_only_then(traces):
+    """`ipctrace run` makes them before its programs and its warm-up starts them; a closed one never starts."""
+    from ipctrace.render.graphviz.early import Job, start_deferred, start_later
+
+    never = start_later(["svg"])
+    never.close()  # the run ended first
+    later = start_later(["svg", "mermaid"])
+    assert later.take(Job("", "svg")) is None  # not started yet: the job would start its own
+    start_deferred()
+    early = later.take(Job("", "svg"))
+    assert early is not None and early.poll() is None  # waiting for its DOT
+    assert never.take(Job("", "svg")) is None and not never._started()
+    later.close()
+    early.kill()
+    early.communicate()
