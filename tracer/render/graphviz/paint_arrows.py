@@ -117,7 +117,7 @@ def _self_arrow(sheet: Sheet, arrow: Arrow, attrs: dict[str, str | float], color
 
 
 def arrows(sheet: Sheet) -> None:
-    marked = {(c.lane, c.row) for c in sheet.diagram.calls if c.mark}
+    marked = sheet.diagram.marked
     for arrow in sheet.items.arrows:
         if arrow.src not in sheet.lane_x or arrow.dst not in sheet.lane_x:
             continue

@@ -169,7 +169,7 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
     ]
     arrows: list[dict[str, Any]] = []
     index_of: dict[ArrowId, int] = {}
-    marked = {(c.lane, c.row) for c in diagram.calls if c.mark}
+    marked = diagram.marked
     for arrow in diagram.arrows:
         index_of[arrow.id] = len(arrows)
         arrows.append(_arrow(diagram, arrow, str(arrow.id), found, rank))

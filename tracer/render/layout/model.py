@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cached_property
 
 from ipctrace.link import GroupId
 from ipctrace.model import Inode, Pid
@@ -414,3 +415,8 @@ class Diagram:
 
     def lane(self, lane_id: LaneId) -> Lane:
         return self.lanes[self.lane_index[lane_id]]
+
+    @cached_property
+    def marked(self) -> frozenset[tuple[LaneId, int]]:
+        """Where the marked calls are, as (lane, row): found once per diagram, not once per slide."""
+        return frozenset((c.lane, c.row) for c in self.calls if c.mark)
