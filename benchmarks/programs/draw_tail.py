@@ -1,34 +1,28 @@
-"""What `ipctrace run` does after its programs ended, stage by stage: the diagrams of one trace drawn N times.
+"""What `ipctrace run` does after its programs ended, stage by stage.
 
-    python draw_tail.py TRACE.jsonl N
+    python draw_tail.py TRACE.jsonl N     the diagrams of one trace drawn N times (as `ipctrace render`)
+    python draw_tail.py run SCENARIO      one `ipctrace run SCENARIO --port 0 --quiet` in this process
 
-Draws as a run does (`session.diagrams.draw`, the default formats) and prints one JSON object: for each
-stage the median wall ms from the start of `draw` to the stage's end, and the median CPU ms of this
-process; neato's CPU ms in all (every neato process reaped), and the part of it spent after its DOT was
-handed over (the rest was spent while the layout was made: see `render.graphviz.neato.Ahead`).
+Prints one JSON object. For each stage: wall ms from the start of `draw` (with `run`: from the programs'
+end) to the stage's end and CPU ms of this process (medians over the N drawings); neato's CPU ms in all
+(every neato process reaped) and the part of it spent after its DOT was handed over to a process started
+ahead (`render.graphviz.early`; the rest was spent before). With `run` also the ms from the interpreter's
+first line of this program to the first program's start and to the programs' end.
 """
 
-import json
-import os
-import resource
-import shutil
-import statistics
-import sys
-import tempfile
 import time
-from pathlib import Path
 
-import ipctrace.render.graphviz.neato as neato
+START = time.perf_counter()  # before any import: `run` measures the command's own start-up
 
-try:
-    import ipctrace.render.graphviz.early as early
-except ImportError:  # an older ipctrace starts no process ahead
-    early = None
-import ipctrace.session.diagrams as diagrams
-from ipctrace.render.graphviz import pngfast
-from ipctrace.render.i18n import korean_font
-from ipctrace.session.request import DiagramRequest
-from ipctrace.tracefile import read_trace
+import importlib.util  # noqa: E402 - after START on purpose
+import json  # noqa: E402
+import os  # noqa: E402
+import resource  # noqa: E402
+import shutil  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 marks: dict[str, tuple[float, float]] = {}
 early_ns: list[int] = []
@@ -66,19 +60,79 @@ def handed_over(original):
 STAGES = ("ordered", "layout", "neato started", "tool-free formats written", "neato waited for, files written")
 
 
-def main() -> None:
-    global t0, c0
-    trace = read_trace(sys.argv[1])
-    repeats = int(sys.argv[2])
-    korean_font()  # done during the run by the warm-up
-    pngfast.library()
+def instrument() -> None:
+    """Mark the drawing's stages (imported here: in a run, once the warm-up has imported them)."""
+    import ipctrace.render.graphviz.neato as neato
+    import ipctrace.session.diagrams as diagrams
+
     diagrams.ordered_view = marked("ordered", diagrams.ordered_view)
     diagrams.build_diagram = marked("layout", diagrams.build_diagram)
     diagrams.start_graphviz_formats = marked("neato started", diagrams.start_graphviz_formats)
     diagrams.render_outputs = marked("tool-free formats written", diagrams.render_outputs)
     diagrams.write_outputs = marked("neato waited for, files written", diagrams.write_outputs)
-    if early is not None:
+    if importlib.util.find_spec("ipctrace.render.graphviz.early") is not None:  # an older one starts none ahead
         neato.finish_early = handed_over(neato.finish_early)
+
+
+def one_run(scenario: str) -> None:
+    """One `ipctrace run` here, its stages marked from the end of its programs (the supervisor's run)."""
+    global t0, c0
+    import ipctrace.session.supervisor as supervisor
+    from ipctrace.cli import main as cli_main
+
+    original = supervisor.Supervisor.run
+    points = {}
+
+    def supervised(self):
+        global t0, c0
+        points["first program"] = (time.perf_counter() - START) * 1e3
+        try:
+            return original(self)
+        finally:
+            t0, c0 = time.perf_counter(), time.process_time()
+            points["programs ended"] = (t0 - START) * 1e3
+            instrument()
+
+    supervisor.Supervisor.run = supervised
+    out = tempfile.mkdtemp(prefix="draw-tail-run-")
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    try:
+        cli_main(["run", scenario, "--port", "0", "--quiet", "--output", out])
+    except SystemExit:
+        pass
+    mark("whole")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    shutil.rmtree(out, ignore_errors=True)
+    child = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1e3
+    print(
+        json.dumps(
+            {
+                "points": points,
+                "stages": marks,
+                "children_cpu_ms": child,
+                "neato_cpu_before_handover_ms": sum(early_ns) / 1e6,
+                "load": os.getloadavg()[0],
+            }
+        )
+    )
+
+
+def main() -> None:
+    global t0, c0
+    if sys.argv[1] == "run":
+        one_run(sys.argv[2])
+        return
+    from ipctrace.render.graphviz import pngfast
+    from ipctrace.render.i18n import korean_font
+    from ipctrace.session import diagrams
+    from ipctrace.session.request import DiagramRequest
+    from ipctrace.tracefile import read_trace
+
+    trace = read_trace(sys.argv[1])
+    repeats = int(sys.argv[2])
+    korean_font()  # done during the run by the warm-up
+    pngfast.library()
+    instrument()
     rows = []
     for rep in range(repeats + 1):  # the first is not counted: caches warm
         out = Path(tempfile.mkdtemp(prefix="draw-tail-"))
