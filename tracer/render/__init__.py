@@ -38,7 +38,6 @@ if TYPE_CHECKING:
         render,
         render_diagram,
         render_outputs,
-        start_graphviz_ahead,
         start_graphviz_formats,
         write_outputs,
     )
@@ -56,7 +55,6 @@ _LAZY = {
             "render",
             "render_diagram",
             "render_outputs",
-            "start_graphviz_ahead",
             "start_graphviz_formats",
             "write_outputs",
         )
@@ -87,7 +85,6 @@ __all__ = [
     "render",
     "render_diagram",
     "render_outputs",
-    "start_graphviz_ahead",
     "start_graphviz_formats",
     "write_outputs",
 ]

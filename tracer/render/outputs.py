@@ -11,7 +11,7 @@ from pathlib import Path
 
 from ipctrace.order import OrderedTrace
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.graphviz.early import Ahead, start_early
+from ipctrace.render.graphviz.early import Ahead
 from ipctrace.render.graphviz.renderers import (
     GRAPHVIZ_FORMATS,
     GraphvizDrawing,
@@ -76,15 +76,9 @@ def start_graphviz_formats(diagram: Diagram, formats: Sequence[str], ahead: Ahea
     """Start drawing the graphviz formats among `formats` (neato runs in the background); `.result()` waits.
 
     A RenderError (graphviz missing) is raised now, before anything is drawn. `ahead`: the neato processes
-    `start_graphviz_ahead` started for them while the layout was made.
+    `render.graphviz.early` started for them (while a run's programs ran).
     """
     return start_graphviz(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS], ahead)
-
-
-def start_graphviz_ahead(formats: Sequence[str]) -> Ahead:
-    """Start the neato processes of the graphviz formats among `formats` before the layout exists (their own
-    start-up, ~25 CPU-ms each, done meanwhile); `close()` the result when nothing is drawn after all."""
-    return start_early([f for f in formats if f in GRAPHVIZ_FORMATS])
 
 
 def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:
@@ -161,7 +155,6 @@ __all__ = [
     "render",
     "render_diagram",
     "render_outputs",
-    "start_graphviz_ahead",
     "start_graphviz_formats",
     "write_outputs",
 ]

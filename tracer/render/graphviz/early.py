@@ -2,11 +2,13 @@
 
 A neato process spends ~25 CPU-ms on itself before its first picture (starting, loading graphviz's
 plugins, fontconfig and the fonts), more than the SVG's own drawing. `ipctrace run` starts the processes
-it will draw with while its programs run (`start_later`, started by the run's warm-up), `ipctrace render`
-before its layout: the PNG and PDF runs draw a small graph first, whose output is cut off,
-and wait; the SVG run is only started (a second graph in an SVG run would rename the master's ids). When
-the diagram is ready each job takes a process of its kind (`neato.Running`); the rest are ended. The
-outputs are the bytes a fresh run writes; should an early process have failed, its job runs afresh.
+it will draw with while its programs run (`start_later`, started by the run's warm-up thread): the PNG
+and PDF runs draw a small graph first, whose output is cut off, and wait; the SVG run is only started (a
+second graph in an SVG run would rename the master's ids). When the diagram is ready each job takes a
+process of its kind (`neato.Running`); the rest are ended. The outputs are the bytes a fresh run writes;
+should an early process have failed, its job runs afresh. Not before the first program (each start holds
+the interpreter until its exec: +120 ms to the first program at load 6), nor when the layout starts (it
+ends before they are ready on a busy machine): `ipctrace render` starts its neato runs as before.
 
 Kept light (no thread pool, no layout): it is imported before the run's first program starts.
 """
@@ -224,11 +226,6 @@ def png_preload() -> str | None:
 
     encoder = pngfast.library()  # the same pixels, encoded in a third of the time (None: graphviz's own way)
     return str(encoder) if encoder is not None else None
-
-
-def start_early(formats: Sequence[str]) -> Ahead:
-    """Start (in a thread) the neato processes that drawing `formats` will take; `close()` what is left."""
-    return Ahead(lambda: graphviz_kinds(formats), WARM_FONTS)
 
 
 def start_later(formats: Sequence[str]) -> Ahead:

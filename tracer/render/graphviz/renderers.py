@@ -70,7 +70,7 @@ def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
 def start(diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> GraphvizDrawing:
     """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing).
 
-    `ahead`: neato processes `early.start_early` started for these formats (those left over are ended).
+    `ahead`: neato processes `early.start_later` started for these formats (those left over are ended).
     """
     with gc_paused():
         return GraphvizDrawing(diagram, formats, ahead)
