@@ -151,6 +151,12 @@ class Ahead:
             self._starting.start()
 
     def _start(self, neato: str) -> None:
+        try:
+            self._start_all(neato)
+        except Exception:  # noqa: BLE001 - a help, never a need: the jobs start their own and say what is wrong
+            return
+
+    def _start_all(self, neato: str) -> None:
         warm = _warm_source(self._fonts)
         kinds = self._kinds() if callable(self._kinds) else self._kinds  # here: it may build the PNG library
         for kind in sorted(kinds, key=lambda k: k.fmt not in _WARMED):  # those with the most to do first
