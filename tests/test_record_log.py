@@ -92,6 +92,57 @@ def test_calls_in_progress_are_read_as_such(tmp_path):
     assert records[0]["state"] == "done" and records[0]["res"] == 5
 
 
+def test_a_blob_is_what_json_dumps_writes_though_the_json_package_is_not_imported():
+    hostile = {
+        "args": {"argv": ["x", 'é\0\n"\\', "\udcff", "\u2028"], "cwd": "/t m p"},
+        "numbers": [1.5, -0.0, float("nan"), float("inf"), 10**30, -3, True, None],
+        "bytes": b"\xff\x00abc",
+        "tuple": (1, (2, bytearray(b"q"))),
+        "other": object,
+        7: "an int key",
+    }
+    for value in (hostile, {}, [], "plain\x01", {"site": ["/a/b.py", 12, "<module>"]}):
+        want = json.dumps(value, ensure_ascii=True, separators=(",", ":"), default=layout._jsonable)
+        assert layout.json_blob(value) == want.encode("ascii")
+
+
+@pytest.mark.parametrize("how", ["chosen", "ctypes"])
+def test_a_logs_mapping_is_the_files_pages_whether_made_compiled_or_through_ctypes(tmp_path, how):
+    """The compiled extension maps the log (a traced process then never imports ctypes); ctypes does where it is
+    not built: either way a shared, writable view of the file, and no descriptor kept."""
+    from ipctrace.record import log as recorder_log
+
+    map_shared, advise = recorder_log._mapping() if how == "chosen" else recorder_log._ctypes_mapping()
+    path = tmp_path / "mapped"
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    os.ftruncate(fd, 1 << 20)
+    addr, view = map_shared(fd, 1 << 20)
+    os.close(fd)
+    assert isinstance(addr, int) and len(view) == 1 << 20 and view.format == "B" and not view.readonly
+    assert advise(addr, 4096, 1) == 0  # MADV_RANDOM
+    assert advise(addr + 1, 4096, 1) != 0  # not page-aligned: EINVAL, returned, not raised
+    view[5000:5005] = b"hello"
+    assert path.read_bytes()[5000:5005] == b"hello"
+    with pytest.raises(OSError):
+        map_shared(-1, 4096)
+
+
+@pytest.mark.parametrize("blocked", [False, True], ids=["over-in-the-kernel", "still-inside"])
+def test_a_daemon_threads_call_at_the_exit_is_done_when_it_ran_and_in_progress_when_it_still_waits(tmp_path, blocked):
+    """The interpreter's exit stops a daemon thread as it takes the GIL back: a call already over in the kernel (the
+    byte asyncio's child watcher sends to its loop, seen by strace) stayed in progress in the trace. The recorder
+    now lets it store its end before the exit; a call still waiting inside the kernel stays in progress."""
+    _run("daemon_call_at_exit.py", *(["blocked"] if blocked else []), logs=tmp_path)
+    records, problems = read_logs(tmp_path)
+    assert not problems.sentences() and not problems.messages
+    (recv,) = [r for r in records if r["call"] == "recv"]
+    (end,) = [r for r in records if r["call"] == "exit"]
+    if blocked:
+        assert recv["state"] == "in-progress" and recv["t1"] is None
+    else:
+        assert recv["state"] == "done" and recv["err"] == "TimeoutError" and recv["t1"] <= end["t0"]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGKILL, signal.SIGTERM])
 def test_a_sender_killed_at_200_random_moments_loses_no_byte(tmp_path, signum):
     """Every byte the peer got is explained by the child's recorded writes, the last maybe in progress."""
@@ -324,3 +375,14 @@ def test_the_call_site_reaches_the_trace_file(trace_program):
     trace = read_trace(result.trace_path)
     pipe = next(e for e in trace.events if e.call == "pipe")
     assert pipe.site == CallSite(str(PROGRAMS / "all_calls.py"), 9, "<module>")  # r, w = os.pipe()
+
+
+def test_subprocess_own_exec_error_pipe_is_not_recorded_but_its_pipes_to_the_child_are(tmp_path):
+    """subprocess's private pipe (the child's exec error) is plumbing, known by its function in subprocess's file."""
+    code = "import subprocess; subprocess.run(['cat'], input=b'hi', stdout=subprocess.PIPE, check=True)"
+    subprocess.run([sys.executable, "-c", code], env=tracing_environment(str(tmp_path)), check=True, timeout=60)
+    records, _ = read_logs(tmp_path)
+    parent = [r for r in records if r["pid"] == records[0]["pid"]]
+    pipes = [r for r in parent if r["call"] in ("pipe", "pipe2")]
+    assert len(pipes) == 2  # the child's stdin and stdout; not the exec-error pipe
+    assert [r["call"] for r in parent if r["call"] == "spawn"] == ["spawn"]

@@ -124,8 +124,9 @@ class Lines:
                 fields, data = known
             pid, seq, ppid, tid, t0, t1 = m.groups()
             p, s = ints[pid], int(seq)
-            head = (p, s, ints[ppid], ints[tid], int(t0), None if t1 is None else int(t1), data, new(EventKey, (p, s)))
-            append(new(Event, head + fields))
+            # one tuple display (the head and `*fields`): a head tuple added to the fields made two
+            t1n = None if t1 is None else int(t1)
+            append(new(Event, (p, s, ints[ppid], ints[tid], int(t0), t1n, data, new(EventKey, (p, s)), *fields)))
         return number
 
     def _payload(self, text: str) -> Any:

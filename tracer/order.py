@@ -28,7 +28,7 @@ import operator
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -38,7 +38,7 @@ from ipctrace.errors import IpctraceError
 from ipctrace.link import LinkedTrace, link
 from ipctrace.link.memo import last_result
 from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
-from ipctrace.perf import gc_paused
+from ipctrace.perf import gc_paused, sorted_by_first
 
 if TYPE_CHECKING:
     import networkx as nx
@@ -131,11 +131,23 @@ class _Nodes:
             return self.events[i].key
         return PacketNode(self.packets[i - len(self.events)].index)
 
-    def sort_keys(self) -> list[tuple[Nanos, int, int, int]]:
+    def rank(self) -> list[int]:
+        """Node numbers by when each took effect; at one moment events before packets, by (pid, seq) or index.
+
+        Sorted by the moment alone, then each run of nodes of one moment by the whole key (few
+        nodes share a nanosecond): no tuple made per node.
+        """
         at_return = PLACED_AT_RETURN  # `effect_time`, inline: it runs once a node
-        keys = [(e.t1 if e.t1 is not None and e.call in at_return else e.t0, 0, e.pid, e.seq) for e in self.events]
-        keys.extend((p.ts, 1, 0, p.index) for p in self.packets)
-        return keys
+        times = [e.t1 if e.t1 is not None and e.call in at_return else e.t0 for e in self.events]
+        times.extend(p.ts for p in self.packets)
+        events, packets, n = self.events, self.packets, len(self.events)
+
+        def whole(i: int) -> tuple[Nanos, int, int, int]:
+            if i < n:
+                return (times[i], 0, events[i].pid, events[i].seq)
+            return (times[i], 1, 0, packets[i - n].index)
+
+        return sorted_by_first(range(self.count), times.__getitem__, whole)
 
     def all_nodes(self) -> list[Node]:
         """Every node, by number."""
@@ -200,6 +212,15 @@ def _by_pid(events: Sequence[Event], threads: Mapping[tuple[Pid, int], list[int]
     return by_pid
 
 
+_CALL, _REAPED = operator.attrgetter("call"), operator.attrgetter("reaped")
+
+
+def _numbers_of(events: Sequence[Event], field: Callable[[Event], Any], value: Any, same: bool) -> Iterator[int]:
+    """The node numbers of the events whose `field` is `value` (`same`) or is not (looked at in C)."""
+    test = operator.is_ if same else operator.is_not
+    return itertools.compress(itertools.count(), map(test, map(field, events), itertools.repeat(value)))
+
+
 def _program_edges(nodes: _Nodes, edges: _Edges) -> dict[Pid, list[int]]:
     """Consecutive events of each thread; a thread's first event after its process's first."""
     events = nodes.events
@@ -220,8 +241,8 @@ def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges
     events = nodes.events
     forks = {
         e.result: i
-        for i, e in enumerate(events)
-        if e.call is Call.FORK and not e.failed and isinstance(e.result, int) and e.result > 0
+        for i in _numbers_of(events, _CALL, Call.FORK, same=True)
+        if not (e := events[i]).failed and isinstance(e.result, int) and e.result > 0
     }
     returned: dict[Pid, tuple[list[Nanos], list[int]]] = {}
     for pid, nums in by_pid.items():
@@ -236,7 +257,8 @@ def _process_edges(nodes: _Nodes, by_pid: Mapping[Pid, list[int]], edges: _Edges
             k = bisect_right(times, start.t0)  # the parent's last call that returned before the child began
             if k:
                 edges.add(nums_done[k - 1], nums[0], EdgeKind.SPAWN)
-    for i, e in enumerate(events):
+    for i in _numbers_of(events, _REAPED, None, same=False):
+        e = events[i]
         if e.reaped is not None and not e.failed and e.reaped.pid in by_pid:
             edges.add(by_pid[e.reaped.pid][-1], i, EdgeKind.WAIT)
 
@@ -275,14 +297,13 @@ def _link_edges(nodes: _Nodes, linked: LinkedTrace, edges: _Edges) -> None:
         edges.add(of(eof.release), of(eof.read), EdgeKind.EOF)
 
 
-def _topological(count: int, edges: _Edges, keys: Sequence[Any]) -> list[int] | None:
-    """Kahn's algorithm, always taking the ready node with the smallest key; None when there is a cycle.
+def _topological(count: int, edges: _Edges, rank: list[int]) -> list[int] | None:
+    """Kahn's algorithm, always taking the ready node first in `rank`; None when there is a cycle.
 
-    When every edge already goes from a smaller key to a larger one (the usual case: keys are the
-    moments calls took effect, and causes take effect first), Kahn's algorithm would take the nodes
-    in key order, so that order is the answer, found by one look at each edge in C.
+    When every edge already goes from a node earlier in `rank` to a later one (the usual case: the
+    rank is by the moments calls took effect, and causes take effect first), Kahn's algorithm would
+    take the nodes in rank order, so that order is the answer, found by one look at each edge in C.
     """
-    rank = sorted(range(count), key=keys.__getitem__)
     position = array("q", bytes(8 * count))
     for pos, i in enumerate(rank):
         position[i] = pos
@@ -454,7 +475,7 @@ def order(linked: LinkedTrace) -> OrderedTrace:
     with gc_paused():
         nodes = _Nodes(linked.trace)
         edges = _edges_of(nodes, linked)
-        sequence = _topological(nodes.count, edges, nodes.sort_keys())
+        sequence = _topological(nodes.count, edges, nodes.rank())
     if sequence is None:  # only now look for the cycle, to name it
         import networkx as nx
 

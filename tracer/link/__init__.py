@@ -59,7 +59,7 @@ from ipctrace.link.sockets import collect_sockets
 from ipctrace.link.streams import StreamCalls, StreamResult, stream_channel, stream_flows, unplaced
 from ipctrace.link.tcp import TcpLinker
 from ipctrace.model import Event, Inode, Trace
-from ipctrace.perf import gc_paused
+from ipctrace.perf import gc_paused, sorted_by_first
 
 __all__ = [
     "Channel",
@@ -87,6 +87,7 @@ __all__ = [
 
 
 _BY_ENTRY = operator.attrgetter("t0", "pid", "seq")  # calls in the order they began, in C
+_T0 = operator.attrgetter("t0")
 
 
 def _ipc_events(trace: Trace) -> list[Event]:
@@ -102,7 +103,7 @@ def _ipc_events(trace: Trace) -> list[Event]:
         events = list(trace.events)
     t0s = [e.t0 for e in events]
     if any(map(operator.gt, t0s, itertools.islice(t0s, 1, None))):  # out of time order (in C, once a call)
-        events.sort(key=_BY_ENTRY)
+        events = sorted_by_first(events, _T0, _BY_ENTRY)
     return events
 
 

@@ -11,6 +11,7 @@ from functools import lru_cache
 
 from ipctrace.calls import MsgFlag
 from ipctrace.model import Event, Nanos, SockAddr
+from ipctrace.perf import sorted_by_first
 
 
 def done_at(event: Event) -> Nanos:
@@ -28,9 +29,11 @@ _RETURNED = operator.attrgetter("t1", "t0", "pid", "seq")  # `time_key` of a cal
 
 
 def in_time_order(events: Iterable[Event]) -> list[Event]:
-    """`sorted(events, key=time_key)`; when every call returned, without a Python call per event."""
+    """`sorted(events, key=time_key)`; when every call returned, without a Python call or a tuple per event."""
     events = list(events)
-    return sorted(events, key=time_key if None in map(_T1, events) else _RETURNED)
+    if None in map(_T1, events):
+        return sorted(events, key=time_key)
+    return sorted_by_first(events, _T1, _RETURNED)
 
 
 _WILDCARD_V4 = frozenset({"", "0.0.0.0", "localhost"})

@@ -55,7 +55,11 @@ def start_from_environment() -> bool:
         return False
     _native_stands_down()
     os.environ.pop(ENV_NATIVE_OFF, None)
-    from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
+    from ipctrace.record.explorer_env import ENV_EXPLORE
+
+    exploring = bool(os.environ.get(ENV_EXPLORE))  # only then is the gate imported
+    if exploring:
+        from ipctrace.record import gate  # before the wrappers: it keeps the unwrapped originals
 
     try:
         cap = int(os.environ.get(ENV_PAYLOAD_CAP, DEFAULT_PAYLOAD_CAP))
@@ -67,7 +71,8 @@ def start_from_environment() -> bool:
 
         _wait_for_turn(hold)
     start_recording(folder, max(0, cap))
-    gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
+    if exploring:
+        gate.install_from_environment(lambda logs: start_recording(logs, max(0, cap)))
     return True
 
 

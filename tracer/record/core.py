@@ -9,11 +9,14 @@ own mistake (a wrong argument type) and the program gets exactly the untraced ex
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import endpoint
 from ipctrace.record.log import TLS, Recorder, ThreadLog
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 REC: Recorder | None = None
 FAILED = -2  # the position of a record that could not be begun

@@ -30,13 +30,14 @@ import resource
 import select
 import stat
 import sys
-from collections.abc import Callable
-from typing import Any
 
-ENV_EXPLORE = "IPCTRACE_EXPLORE"
-ENV_CALLS = "IPCTRACE_EXPLORE_CALLS"
-ENV_PATH = "IPCTRACE_EXPLORE_PATH"
-ENV_ZYGOTE = "IPCTRACE_EXPLORE_ZYGOTE"
+from ipctrace.record.explorer_env import ENV_CALLS, ENV_EXPLORE, ENV_PATH, ENV_ZYGOTE
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
 
 _poll = select.poll
 _waitid = getattr(os, "waitid", None)

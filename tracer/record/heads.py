@@ -10,9 +10,12 @@ t0 at 8 (taken at each call), bytes 16-60 (fd, flags, site, dev, ino, asked, dat
 from __future__ import annotations
 
 import struct
-from typing import Any
 
 import ipctrace.record.layout as L
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 _HEAD = L.HEAD
 _NO_EP = (0, 0, 0)

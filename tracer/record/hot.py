@@ -9,7 +9,6 @@ the environment chooses the Python wrappers (tests and the benchmark compare the
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import ipctrace.record.core as core
 import ipctrace.record.hot_generated as generated
@@ -18,6 +17,10 @@ from ipctrace.record.endpoints import TABLE, endpoint
 from ipctrace.record.heads import receive_entry, send_entry
 from ipctrace.record.hotpath import SPECS
 from ipctrace.record.log import TLS, ThreadLog
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 ENV_PURE_PYTHON = "IPCTRACE_PURE_PYTHON"
 

@@ -14,6 +14,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <time.h>
+#include <errno.h>
+#include <sys/mman.h>
 
 #include "hotc_layout.h" /* the record's offsets, generated from layout.py (hotpath.layout_header) */
 
@@ -652,7 +654,46 @@ static PyTypeObject WrapperType = {
     .tp_members = wrapper_members,
 };
 
+/* The log's mapping (log.py), here so that a traced process need not import ctypes (3 ms of its start):
+ * libc's mmap of the log's descriptor, shared, never unmapped, keeping no descriptor of its own (Python's
+ * mmap keeps a duplicate, a number the program would see). map_shared(fd, size) -> (address, memoryview). */
+static PyObject *map_shared(PyObject *self, PyObject *args)
+{
+    int fd;
+    Py_ssize_t size;
+    if (!PyArg_ParseTuple(args, "in:map_shared", &fd, &size))
+        return NULL;
+    void *addr;
+    Py_BEGIN_ALLOW_THREADS
+    addr = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    Py_END_ALLOW_THREADS
+    if (addr == MAP_FAILED)
+        return PyErr_SetFromErrno(PyExc_OSError);
+    PyObject *view = PyMemoryView_FromMemory((char *)addr, size, PyBUF_WRITE);
+    if (view == NULL) {
+        munmap(addr, (size_t)size);
+        return NULL;
+    }
+    return Py_BuildValue("(KN)", (unsigned long long)(uintptr_t)addr, view);
+}
+
+/* advise(address, length, advice) -> 0 or the errno of madvise (a kernel without that advice: EINVAL). */
+static PyObject *advise(PyObject *self, PyObject *args)
+{
+    unsigned long long addr;
+    Py_ssize_t length;
+    int advice, err;
+    if (!PyArg_ParseTuple(args, "Kni:advise", &addr, &length, &advice))
+        return NULL;
+    Py_BEGIN_ALLOW_THREADS
+    err = madvise((void *)(uintptr_t)addr, (size_t)length, advice) == 0 ? 0 : errno;
+    Py_END_ALLOW_THREADS
+    return PyLong_FromLong(err);
+}
+
 static PyMethodDef methods[] = {
+    {"map_shared", map_shared, METH_VARARGS, "map_shared(fd, size) -> (address, memoryview): a log's mapping."},
+    {"advise", advise, METH_VARARGS, "advise(address, length, advice) -> 0 or madvise's errno."},
     {NULL},
 };
 

@@ -1,6 +1,6 @@
 """The log format's constants, written down once for the writer and the reader (see FORMAT.md).
 
-Imported inside every traced process: nothing here but `struct` and `json`. Calls are named as in the
+Imported inside every traced process: nothing here but `struct` and `_json` (C). Calls are named as in the
 table of calls (`ipctrace.calls.Call` values); the table itself is not imported here, because its
 dataclasses cost every traced process about 10 ms at start-up (tests/test_record_format.py checks
 that both name the same calls).
@@ -8,9 +8,11 @@ that both name the same calls).
 
 from __future__ import annotations
 
-import json
 import struct
-from typing import Any
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 VERSION = 1
 MAGIC = b"IPCTLOG\0"
@@ -170,8 +172,26 @@ CALL_OF_ID: dict[int, str] = {n: c for c, n in CALL_IDS.items()}
 
 
 def json_blob(obj: Any) -> bytes:
-    """The one escaping helper: a blob as ASCII JSON (NUL, quotes, newlines, undecodable bytes escaped)."""
-    return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=_jsonable).encode("ascii")
+    """The one escaping helper: a blob as ASCII JSON (NUL, quotes, newlines, undecodable bytes escaped).
+
+    What `json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=_jsonable)` writes, by the
+    encoder it uses itself (`_json`): the `json` package would cost every traced process its import.
+    """
+    if _encoder is None:
+        import json
+
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":"), default=_jsonable).encode("ascii")
+    if isinstance(obj, str):
+        return _ascii(obj).encode("ascii")
+    return "".join(_encoder({}, _jsonable, _ascii, None, ":", ",", False, False, True)(obj, 0)).encode("ascii")
+
+
+_encoder: Any = None
+try:  # json.encoder's own C encoder, made as JSONEncoder.iterencode makes it (markers, default, ... allow_nan)
+    from _json import encode_basestring_ascii as _ascii
+    from _json import make_encoder as _encoder
+except ImportError:  # a Python without the accelerator: the json package
+    pass
 
 
 def _jsonable(value: object) -> object:

@@ -3,39 +3,42 @@
 Why this shape (FORMAT.md, DESIGN.md "events lost at a kill"): stores into a `MAP_SHARED` mapping
 survive SIGKILL and cost no system call, and the mapping needs no descriptor once made. Python's
 own `mmap` keeps a duplicate of the file's descriptor for as long as the mapping lives (a number
-the program would see), so the mapping is made with libc's `mmap` through ctypes and used as a
-memoryview.
+the program would see), so the mapping is made with libc's `mmap` (by the compiled extension,
+hotc.c; through ctypes where it is not built) and used as a memoryview.
 """
 
 from __future__ import annotations
 
-import ctypes
-import importlib.util
 import os
 import sys
-import threading
 import time
 from _thread import _local as _thread_local
-from typing import Any
+from _thread import get_native_id as _native_id  # not threading's: a program without threads never imports it
 
 import ipctrace.record.layout as L
 from ipctrace.record.heads import HOT_WRAPPERS
 
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
+
 _os_open = os.open
+_os_read = os.read
 _os_write = os.write
 _os_close = os.close
+_sleep = time.sleep
+_monotonic = time.monotonic
+_getpid = os.getpid
 _ftruncate = os.ftruncate
 _fallocate = getattr(os, "posix_fallocate", None)
 _now = time.time_ns
-_native_id = threading.get_native_id
 _getframe = sys._getframe
 
 #: Library code whose private plumbing is not the program's IPC: the exec-error pipe subprocess opens, reads
 #: and closes while it starts a program (its pipes to the child's stdin/stdout are real IPC and are recorded).
-#: Found by name, not imported: a traced program that never starts another one does not pay for subprocess.
-_PLUMBING_FILES = frozenset(
-    spec.origin for spec in (importlib.util.find_spec("subprocess"),) if spec is not None and spec.origin
-)
+#: Known by its function's name in the module's file, looked up only then: a traced program that never starts
+#: another one does not pay for subprocess, nor for finding it.
+_PLUMBING_MODULES = ("subprocess",)
 _PLUMBING_FUNCTIONS = frozenset({"_execute_child"})
 
 _RECORDER_DIR = os.path.dirname(os.path.abspath(__file__)) + os.sep
@@ -52,30 +55,55 @@ _end_pack = L.END.pack_into
 _HEAD = L.HEAD
 
 
+def _plumbing_files() -> tuple[str, ...]:
+    """The source files of the plumbing modules as loaded (a frame of theirs runs, so they are imported)."""
+    files = (getattr(sys.modules.get(name), "__file__", None) for name in _PLUMBING_MODULES)
+    return tuple(f for f in files if isinstance(f, str))
+
+
 class LogError(Exception):
     """A log file that cannot be made (full disk, no folder, too many open files)."""
 
 
-def _libc_mmap() -> Any:
+def _ctypes_mapping() -> tuple[Any, Any]:
+    """libc's mmap and madvise through ctypes: where the compiled extension is not built."""
+    import ctypes
+
     libc = ctypes.CDLL(None, use_errno=True)
-    fn = libc.mmap
-    fn.restype = ctypes.c_void_p
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
-    return fn
+    mmap = libc.mmap
+    mmap.restype = ctypes.c_void_p
+    mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    madvise = libc.madvise
+    madvise.restype = ctypes.c_int
+    madvise.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
+    failed = ctypes.c_void_p(-1).value
+
+    def map_shared(fd: int, size: int) -> tuple[int, memoryview]:
+        addr = mmap(None, size, _PROT_RW, _MAP_SHARED, fd, 0)
+        if addr is None or addr == failed:
+            err = ctypes.get_errno()
+            raise OSError(err, os.strerror(err))
+        return addr, memoryview((ctypes.c_char * size).from_address(addr)).cast("B")
+
+    def advise(addr: int, length: int, advice: int) -> int:
+        return 0 if madvise(addr, length, advice) == 0 else ctypes.get_errno()
+
+    return map_shared, advise
 
 
-_mmap = _libc_mmap()
+def _mapping() -> tuple[Any, Any]:
+    """(map_shared, advise): the compiled ones (hotc.c) when the extension is built, else ctypes'."""
+    try:
+        import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
+
+        return _hotc.map_shared, _hotc.advise
+    except (ImportError, AttributeError):  # not built, or built before it had them
+        return _ctypes_mapping()
+
+
+_map_shared, _madvise = _mapping()
 _MADV_POPULATE_WRITE = 23  # Linux 5.14 and later; older kernels say EINVAL and pages fault in one by one
-
-
-def _libc_madvise() -> Any:
-    fn = ctypes.CDLL(None, use_errno=True).madvise
-    fn.restype = ctypes.c_int
-    fn.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int]
-    return fn
-
-
-_madvise = _libc_madvise()
+_MADV_RANDOM = 1
 
 
 def _populate(addr: int, length: int) -> None:
@@ -136,16 +164,20 @@ class ThreadLog:
             _ftruncate(fd, FILE_SIZE)
             self.chunk = FIRST_CHUNK
             self._reserve(fd, 0, FIRST_CHUNK)
-            addr = _mmap(None, FILE_SIZE, _PROT_RW, _MAP_SHARED, fd, 0)
-            if addr is None or addr == ctypes.c_void_p(-1).value:
-                raise LogError(f"cannot map the log {path} ({os.strerror(ctypes.get_errno())})")
+            try:
+                addr, buf = _map_shared(fd, FILE_SIZE)
+            except OSError as exc:
+                raise LogError(f"cannot map the log {path} ({exc.strerror})") from None
         except OSError as exc:
             raise LogError(f"cannot make the log {path} ({exc.strerror})") from None
         finally:
             _os_close(fd)
         self.addr = addr
+        # The first chunk's pages without read-around: a file page's first fault reads around it (read_ahead_kb,
+        # 8 MiB here: 2,000 zero pages, 2-3 ms of every traced process and thread). Later chunks keep it.
+        _madvise(addr, FIRST_CHUNK, _MADV_RANDOM)
         _populate(addr, FIRST_CHUNK)
-        self.buf = memoryview((ctypes.c_char * FILE_SIZE).from_address(addr)).cast("B")
+        self.buf = buf
         self.q = self.buf.cast("Q")
         self.limit = FIRST_CHUNK
         L.FILE_HEADER.pack_into(
@@ -201,6 +233,21 @@ class ThreadLog:
         except (ValueError, OverflowError):
             pass
 
+    def in_progress(self) -> list[int]:
+        """Where this log's records in progress are (read from another thread, at exit)."""
+        q = self.q
+        at, end = L.HEADER_SIZE, self.pos
+        found = []
+        while at < end:
+            word = q[at >> 3]
+            length = word >> 32
+            if length < _HEAD:
+                break  # a head not stored yet
+            if (word >> 16) & 0xFF == 1:
+                found.append(at)
+            at += length
+        return found
+
     # -- records -----------------------------------------------------------------------------------
 
     def site(self, depth: int) -> int:
@@ -221,7 +268,7 @@ class ThreadLog:
         if code.co_filename.startswith(_RECORDER_DIR):
             self.sites[key] = (0, code)  # the recorder's own (a process's start): no program frame
             return 0
-        if code.co_name in _PLUMBING_FUNCTIONS and code.co_filename in _PLUMBING_FILES:
+        if code.co_name in _PLUMBING_FUNCTIONS and code.co_filename in _plumbing_files():
             self.sites[key] = (-1, code)  # library plumbing, not the program's IPC: never recorded
             return -1
         number = len(self.sites) + 1
@@ -407,6 +454,43 @@ _post_cap_pack = L.POST_CAP.pack_into
 _POST_CAP_AT = L.POST_CAP_AT
 
 
+#: How long a process's exit waits, at most, for other threads' calls that are over but not yet recorded as such.
+SETTLE_LIMIT = 0.25
+_SETTLE_POLL = 0.0005
+_FUTEX = {"x86_64": 202, "aarch64": 98, "riscv64": 98, "i686": 240, "armv7l": 240}
+
+
+def _may_end_its_call(tid: int) -> bool:
+    """Could thread `tid` of this process end its call if given the GIL? Not when it sleeps in a system call of its
+    own (a `recv` waiting for data is really still in its call); yes when it runs, is stopped (a debugger, strace
+    at the call's return), or waits in a futex (for the GIL: where a thread back from the kernel waits).
+    """
+    try:
+        fd = _os_open(f"/proc/self/task/{tid}/stat", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False  # the thread has ended
+    try:
+        stat = _os_read(fd, 512)
+    except OSError:
+        return False
+    finally:
+        _os_close(fd)
+    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    if state not in (b"S", b"D"):
+        return state in (b"R", b"t", b"T")
+    try:
+        fd = _os_open(f"/proc/self/task/{tid}/syscall", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return False
+    try:
+        word = _os_read(fd, 64).split(b" ", 1)[0].strip()
+    except OSError:
+        return False
+    finally:
+        _os_close(fd)
+    return word == b"running" or word == str(_FUTEX.get(os.uname().machine, -1)).encode()
+
+
 #: Each thread's log (`TLS.log`), made on the thread's first event.
 TLS = _thread_local()
 
@@ -437,6 +521,28 @@ class Recorder:
     def stop(self) -> None:
         self.enabled = False
         self.refresh()
+
+    def settle(self) -> None:
+        """Before this process's exit is recorded: let the calls other threads have made store their end.
+
+        The interpreter's exit stops every daemon thread the next time it takes the GIL. A thread whose
+        call is over in the kernel (its byte sent) but which is still waiting for the GIL would leave
+        the call in progress for ever, though it ran. Such threads are given the GIL (this thread sleeps
+        a moment) until their calls are recorded as done, for at most SETTLE_LIMIT; a thread sleeping
+        inside its own call stays as it is. Nothing is waited for when no other thread has a call in progress.
+        """
+        me = getattr(TLS, "log", None)
+        pid = _getpid()
+        waiting = [
+            (lg, at)
+            for lg in self.logs
+            if lg is not me and lg.alive and lg.pid == pid and _may_end_its_call(lg.tid)
+            for at in lg.in_progress()
+        ]
+        deadline = _monotonic() + SETTLE_LIMIT
+        while waiting and _monotonic() < deadline:
+            _sleep(_SETTLE_POLL)  # the GIL is free meanwhile
+            waiting = [(lg, at) for lg, at in waiting if lg.alive and lg.buf[at + 2] == 1 and _may_end_its_call(lg.tid)]
 
     def log(self) -> ThreadLog | None:
         """This thread's log, made on its first event; None when it cannot be made."""

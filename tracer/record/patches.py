@@ -27,7 +27,22 @@ from ipctrace.record.log import Recorder
 
 _patches: list[tuple[object, str, object, bool]] = []  # (owner, name, original, had_own_attribute)
 _fork_hook_registered = False
-_at_exit = wrap_process.on_exit(wrap_io.flush_outputs)
+
+
+def _before_exit() -> None:
+    """What the program wrote goes out, and the calls other threads have made are recorded as ended."""
+    wrap_io.flush_outputs()
+    rec = core.REC
+    if rec is not None:
+        try:
+            rec.settle()
+        except Exception:
+            core.problem(core.log(), "could not wait for other threads' calls at exit")
+        except BaseException:  # a signal's KeyboardInterrupt while waiting: the exit is recorded all the same
+            pass
+
+
+_at_exit = wrap_process.on_exit(_before_exit)
 
 
 def _patch(owner: object, name: str, replacement: object) -> None:

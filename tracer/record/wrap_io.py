@@ -13,12 +13,15 @@ import io
 import os
 import stat
 import sys
-from typing import Any
 
 import ipctrace.record.core as core
 import ipctrace.record.hot as hot
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import as_json, endpoint, forget, is_pipe_like
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from typing import Any
 
 _ID = L.CALL_IDS
 _WRITE, _READ = _ID["write"], _ID["read"]

@@ -7,13 +7,16 @@ log's own `begin`/`end`, begun before the call (a send's bytes stored then) and 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from typing import Any
 
 import ipctrace.record.core as core
 import ipctrace.record.hot as hot
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import TABLE, as_json, copy, endpoint, forget, learn
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _ID = L.CALL_IDS
 _WRITE, _READ = _ID["write"], _ID["read"]

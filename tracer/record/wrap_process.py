@@ -12,11 +12,14 @@ import os
 import sys
 import time
 import types
-from collections.abc import Callable
-from typing import Any
 
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 try:
     import _posixsubprocess

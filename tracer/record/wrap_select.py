@@ -9,12 +9,15 @@ out), and once let go it only looks (timeout 0): nothing ready means it timed ou
 from __future__ import annotations
 
 import select
-from collections.abc import Callable
-from typing import Any
 
 import ipctrace.record.core as core
-import ipctrace.record.gate as gate
 import ipctrace.record.layout as L
+from ipctrace.record.log import ThreadLog
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _ID = L.CALL_IDS
 _orig_select = select.select
@@ -36,7 +39,7 @@ def _timeout(value: Any) -> float | None:
 
 def _held(reads: Any, writes: Any, finite: bool) -> bool:
     """Tell the explorer's gate what the wait about to be held waits for; True: its timeout is virtual."""
-    g = gate.GATE
+    g = ThreadLog.GATE  # the explorer's gate (gate.py), None when not exploring
     if g is None or g.free:
         return False
     g.waiting = (reads or [], writes or [], finite)
@@ -44,7 +47,7 @@ def _held(reads: Any, writes: Any, finite: bool) -> bool:
 
 
 def _virtual(finite: bool) -> bool:
-    g = gate.GATE
+    g = ThreadLog.GATE  # the explorer's gate (gate.py), None when not exploring
     return finite and g is not None and not g.free  # still driven once let go (not freed at the end)
 
 

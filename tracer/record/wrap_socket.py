@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import errno as _errno
 import socket
-from collections.abc import Callable
-from typing import Any
 
 import ipctrace.record.core as core
 import ipctrace.record.hot as hot
 import ipctrace.record.layout as L
 from ipctrace.record.endpoints import as_json, endpoint, forget, learn, socket_kind
+
+TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 _ID = L.CALL_IDS
 _S = socket.socket
