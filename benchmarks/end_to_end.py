@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from benchmarks.common import PROGRAMS, PYTHON, Context, Section, Stat, Table, Target, ratios, run_json
+from benchmarks.common import PROGRAMS, PYTHON, ChildFailed, Context, Section, Stat, Table, Target, ratios, run_json
 
 TARGET_SCENARIO, TARGET_SECONDS = "tcp_chat", 0.5
 
@@ -117,6 +117,9 @@ def run(ctx: Context) -> Section:
                 "medians; each part is the difference between two modes of the table above",
             )
         )
+    tail = _tail_table(ctx)
+    if tail is not None:
+        section.tables.append(tail)
     if TARGET_SCENARIO in scenarios and ok(TARGET_SCENARIO, "ipctrace run"):
         whole = Stat.of(r["wall"] for r in ok(TARGET_SCENARIO, "ipctrace run")).median
         section.targets.append(
@@ -153,3 +156,65 @@ def _split(ok, scenarios) -> list[list[str]]:
                 [f"`{scenario}`", f"{record:.2f}", f"{capture:+.2f}", f"{render:+.2f}", f"{med['ipctrace run']:.2f}"]
             )
     return rows
+
+
+TAIL_STAGES = (
+    ("ordered", "stop, capture parsed, trace assembled and written, ordered"),
+    ("layout", "layout"),
+    ("neato started", "DOT written, neato given it"),
+    ("tool-free formats written", "Mermaid, PlantUML, classroom page written"),
+    ("neato waited for, files written", "neato waited for, SVG/PNG/PDF written"),
+    ("whole", "summary, exit"),
+)
+
+
+def _tail_table(ctx: Context) -> Table | None:
+    """After the programs of `ipctrace run tcp_chat` ended, stage by stage (`programs/draw_tail.py run`)."""
+    runs = []
+    for rep in range(ctx.repeats):
+        ctx.log(f"  end-to-end tail breakdown, repeat {rep + 1}/{ctx.repeats}")
+        try:
+            runs.append(
+                run_json(
+                    [PYTHON, str(PROGRAMS / "draw_tail.py"), "run", TARGET_SCENARIO], env=ctx.child_env(), timeout=120
+                )
+            )
+        except ChildFailed:
+            continue
+    if not runs:
+        return None
+    rows = [
+        [
+            "first program started (from the interpreter's first line)",
+            Stat.of(r["points"]["first program"] for r in runs).cell(0),
+            "",
+        ],
+        ["programs ended", Stat.of(r["points"]["programs ended"] for r in runs).cell(0), ""],
+    ]
+    for key, label in TAIL_STAGES:
+        rows.append(
+            [
+                f"{label} (ms after the programs ended)",
+                Stat.of(r["stages"][key][0] for r in runs).cell(0),
+                Stat.of(r["stages"][key][1] for r in runs).cell(0),
+            ]
+        )
+    rows.append(
+        [
+            "CPU of every child (the traced programs, neato, fc-list)",
+            "",
+            Stat.of(r["children_cpu_ms"] for r in runs).cell(0),
+        ]
+    )
+    rows.append(
+        [
+            "neato CPU spent before its DOT came (started during the run)",
+            "",
+            Stat.of(r["neato_cpu_before_handover_ms"] for r in runs).cell(0),
+        ]
+    )
+    return Table(
+        [f"`ipctrace run {TARGET_SCENARIO}` after its programs", "wall ms", "CPU ms of ipctrace"],
+        rows,
+        f"median (min–max) over {len(runs)} runs, from `programs/draw_tail.py run`",
+    )

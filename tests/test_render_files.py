@@ -202,3 +202,83 @@ def test_png_slides_are_drawn_without_the_encoder_library_when_it_does_not_load(
     broken.write_bytes(b"not a shared library")
     source = _with_dpi(page_sources(build_diagram(traces["pipe3"], RenderOptions()))[0], 36.0)
     assert run_neato(Job(source, "png", "cairo", str(broken))) == run_neato(Job(source, "png", "cairo"))
+
+
+def _masked(data: bytes) -> bytes:
+    return re.sub(rb"/CreationDate \([^)]*\)", b"", data)
+
+
+def _ahead_jobs(trace):
+    from ipctrace.render.graphviz.neato import Job
+    from ipctrace.render.graphviz.painter import master_source, page_sources
+    from ipctrace.render.graphviz.renderers import _with_dpi
+
+    diagram = build_diagram(trace, RenderOptions())
+    pages = page_sources(diagram)
+    return diagram, [
+        Job(master_source(diagram), "svg"),
+        Job("".join(pages), "pdf", "cairo"),
+        Job("".join(_with_dpi(p, 36.0) for p in pages), "png", "cairo"),
+    ]
+
+
+def test_neato_started_ahead_writes_what_a_fresh_neato_writes(traces):
+    """The processes started before the layout (and warmed on a graph of their own) give the same bytes."""
+    from ipctrace.render.graphviz.early import Ahead, Kind, finish_early
+    from ipctrace.render.graphviz.neato import run_neato
+    from ipctrace.render.layout.build import choose_fonts
+
+    diagram, jobs = _ahead_jobs(traces["tcp_chat"])
+    ahead = Ahead([Kind.of(job) for job in jobs], choose_fonts(diagram.options.lang))
+    try:
+        for job in jobs:
+            early = ahead.take(job)
+            assert early is not None, job.fmt
+            drawn = finish_early(early, job)  # None would mean the job had to be run again
+            assert drawn is not None, job.fmt
+            assert _masked(drawn) == _masked(run_neato(job)), job.fmt
+        assert ahead.take(jobs[0]) is None  # one process per kind asked for
+    finally:
+        ahead.close()
+
+
+def test_a_neato_started_ahead_that_died_is_run_again(traces):
+    from ipctrace.render.graphviz.early import Ahead, Kind
+    from ipctrace.render.graphviz.neato import run_neato
+
+    _, jobs = _ahead_jobs(traces["pipe3"])
+    job = jobs[2]
+    ahead = Ahead([Kind.of(job)], ())
+    early = ahead.take(job)
+    assert early is not None
+    early.kill()
+    early.wait()
+    assert run_neato(job, early) == run_neato(job)
+
+
+def test_neato_processes_no_job_took_are_ended(traces):
+    """A diagram of one page needs one PNG run of the two started, graphviz's formats may not be drawn at all."""
+    from ipctrace.render.graphviz.early import Ahead, Kind
+
+    ahead = Ahead([Kind("svg"), Kind("png", "cairo"), Kind("png", "cairo")], ())
+    started = [proc for waiting in ahead._started().values() for proc in waiting]
+    assert len(started) == 3 and all(proc.poll() is None for proc in started)  # waiting for their DOT
+    ahead.close()
+    assert all(proc.poll() is not None for proc in started)
+
+
+def test_neato_processes_made_for_later_start_when_the_warm_up_says_and_only_then(traces):
+    """`ipctrace run` makes them before its programs and its warm-up starts them; a closed one never starts."""
+    from ipctrace.render.graphviz.early import Job, start_deferred, start_later
+
+    never = start_later(["svg"])
+    never.close()  # the run ended first
+    later = start_later(["svg", "mermaid"])
+    assert later.take(Job("", "svg")) is None  # not started yet: the job would start its own
+    start_deferred()
+    early = later.take(Job("", "svg"))
+    assert early is not None and early.poll() is None  # waiting for its DOT
+    assert never.take(Job("", "svg")) is None and not never._started()
+    later.close()
+    early.kill()
+    early.communicate()

@@ -16,6 +16,7 @@ if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace
     from collections.abc import Sequence
 
     from ipctrace.explore.outcomes import ProcessOutcome
+    from ipctrace.render.graphviz.early import Ahead
     from ipctrace.scenario_index import Row
     from ipctrace.scenarios import Scenario
     from ipctrace.session import RunResult
@@ -62,10 +63,30 @@ AFTER_RUN_DRAWN = (
     "ipctrace.render.i18n:korean_font",  # `fc-list`, which every layout asks
     "ipctrace.render.graphviz.pngfast:library",  # the PNG encoder settings, built on first use
     *AFTER_RUN,
+    "ipctrace.render.graphviz.early:start_deferred",  # the neato processes the diagrams will take
 )
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    ahead = None
+    if not args.no_render:
+        # The neato processes the diagrams will take, started by the warm-up while the programs run:
+        # their start-up is done by the time the trace is (`render.graphviz.early`).
+        from ipctrace.render.graphviz.early import start_later
+
+        ahead = start_later(_formats_asked(args))
+    try:
+        return _run(args, ahead)
+    finally:
+        if ahead is not None:
+            ahead.close()  # nothing drawn (a bad option, the run stopped, nothing recorded): they end
+
+
+def _formats_asked(args: argparse.Namespace) -> list[str]:
+    return [f.strip() for f in args.format.split(",")]  # checked with the request; only graphviz's are started
+
+
+def _run(args: argparse.Namespace, ahead: Ahead | None) -> int:
     from ipctrace.session import RunOptions, StopSignals, run_scenario
 
     scenario = _scenario(args)
@@ -93,7 +114,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             if request is not None and stop.caught is None and result.recorded:  # nothing recorded: nothing to draw
                 from ipctrace.session.diagrams import draw
 
-                drawing = draw(result.trace, result.outdir, request)
+                drawing = draw(result.trace, result.outdir, request, ahead)
                 problem = drawing.problem
                 result.files.update(drawing.files)
             elif request is not None:

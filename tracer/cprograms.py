@@ -12,7 +12,6 @@ its own, one per set of sources, `$XDG_CACHE_HOME/ipctrace/<c-programs|native>/<
 from __future__ import annotations
 
 import fcntl
-import hashlib
 import os
 import shutil
 import subprocess
@@ -93,6 +92,8 @@ def _build_dir(src: Path, cache_name: str) -> Path:
     installed = any(part in ("site-packages", "dist-packages") for part in src.parts)
     if not installed and os.access(src, os.W_OK):
         return src / "build"
+    import hashlib  # only for an installed copy: importing it costs a checkout's run ~4 ms before its first program
+
     digest = hashlib.sha256()
     for path in _sources(src):
         digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from ipctrace.order import OrderedTrace
 from ipctrace.render.base import Parts, Renderer
+from ipctrace.render.graphviz.early import Ahead
 from ipctrace.render.graphviz.renderers import (
     GRAPHVIZ_FORMATS,
     GraphvizDrawing,
@@ -71,12 +72,13 @@ def render_diagram(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]
     return {name: out[name] for name in formats}
 
 
-def start_graphviz_formats(diagram: Diagram, formats: Sequence[str]) -> GraphvizDrawing:
+def start_graphviz_formats(diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> GraphvizDrawing:
     """Start drawing the graphviz formats among `formats` (neato runs in the background); `.result()` waits.
 
-    A RenderError (graphviz missing) is raised now, before anything is drawn.
+    A RenderError (graphviz missing) is raised now, before anything is drawn. `ahead`: the neato processes
+    `render.graphviz.early` started for them (while a run's programs ran).
     """
-    return start_graphviz(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS])
+    return start_graphviz(diagram, [f for f in formats if f in GRAPHVIZ_FORMATS], ahead)
 
 
 def _file_names(renderer: Renderer, parts: Parts, stem: str) -> list[str]:

@@ -3,5 +3,6 @@
 - `themes`: the colours; `canvas`: DOT nodes and edges at fixed positions; `sheet`: one drawing surface.
 - `paint_lanes`, `paint_arrows`, `paint_text`: what is drawn, by kind; `painter`: the master and each slide.
 - `neato`: running graphviz (in parallel); `files`: cutting and joining its PNG and PDF output.
+- `early`: the neato processes `ipctrace run` starts while its programs run, taken by the drawing's jobs.
 - `renderers`: `draw` (every format in one pass) and the registry's SVG, PNG and PDF renderers.
 """

@@ -7,51 +7,28 @@ second. Independent drawings (the SVG, the PNG pages, the PDF) run as
 separate `neato` processes at the same time; `start_all` returns while they
 run, so the caller can do other work (the formats graphviz does not draw) and
 collect the results when it needs them.
+A job may be given a process started before its DOT existed (`early.Ahead`).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 
+from ipctrace.render.graphviz.early import Ahead, Job, finish_early, neato_env, require_graphviz
 from ipctrace.render.options import RenderError
 
 
-def require_graphviz() -> str:
-    """The path of `neato`; a RenderError saying how to install graphviz when it is missing."""
-    path = shutil.which("neato")
-    if path is None:
-        raise RenderError(
-            "graphviz is not installed (no `neato` on PATH), so no diagram can be drawn: "
-            "install it with `apt-get install graphviz`."
-        )
-    return path
-
-
-@dataclass(frozen=True, slots=True)
-class Job:
-    """One neato run: DOT source, an output format (`svg`, `png`, `pdf`) and the renderer (`cairo`).
-
-    `preload`: a library for the run's LD_PRELOAD (the PNG encoder settings, `pngfast`); should the run
-    fail with it, it is run again without.
-    """
-
-    source: str
-    fmt: str
-    renderer: str | None = None
-    preload: str | None = None
-
-
-def run_neato(job: Job) -> bytes:
+def run_neato(job: Job, early: subprocess.Popen[bytes] | None = None) -> bytes:
+    """The output of `job`; `early`: a process `Ahead` started for it (its job is run afresh if it failed)."""
+    if early is not None:
+        output = finish_early(early, job)
+        if output is not None:
+            return output
     neato = require_graphviz()
     fmt = job.fmt if job.renderer is None else f"{job.fmt}:{job.renderer}"
-    env = None
-    if job.preload is not None:
-        env = {**os.environ, "LD_PRELOAD": " ".join(filter(None, (job.preload, os.environ.get("LD_PRELOAD"))))}
+    env = neato_env(job)
     try:
         proc = subprocess.run(
             [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False, env=env
@@ -75,9 +52,10 @@ def run_neato(job: Job) -> bytes:
 class Running:
     """Neato processes started by `start_all`; `wait()` gives their outputs in the jobs' order."""
 
-    def __init__(self, jobs: Sequence[Job]) -> None:
+    def __init__(self, jobs: Sequence[Job], ahead: Ahead | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(jobs), 4)), thread_name_prefix="ipctrace-neato")
-        self._futures: list[Future[bytes]] = [self._pool.submit(run_neato, job) for job in jobs]
+        self._ahead = ahead
+        self._futures: list[Future[bytes]] = [self._pool.submit(_run_job, job, ahead) for job in jobs]
 
     def wait(self) -> list[bytes]:
         """Every job's output; the first job's RenderError if one failed (after all have ended)."""
@@ -85,12 +63,30 @@ class Running:
             return [future.result() for future in self._futures]
         finally:
             self._pool.shutdown(wait=True)
+            if self._ahead is not None:
+                self._ahead.close()
 
 
-def start_all(jobs: Sequence[Job]) -> Running:
-    """Start independent jobs side by side (each its own process, fed and read by a thread) and return at once."""
-    require_graphviz()  # a missing graphviz is said now, before anything else is drawn
-    return Running(jobs)
+def _run_job(job: Job, ahead: Ahead | None) -> bytes:
+    """One job in its thread, on a process started ahead when there is one (waiting here, not in the caller,
+    for the early processes to have started)."""
+    return run_neato(job, ahead.take(job) if ahead is not None else None)
+
+
+__all__ = ["Ahead", "Job", "Running", "require_graphviz", "run_all", "run_neato", "start_all"]
+
+
+def start_all(jobs: Sequence[Job], ahead: Ahead | None = None) -> Running:
+    """Start independent jobs side by side (each its own process, fed and read by a thread) and return at once.
+
+    `ahead`: processes started early, taken by the jobs of their kind (the others are ended)."""
+    try:
+        require_graphviz()  # a missing graphviz is said now, before anything else is drawn
+    except RenderError:
+        if ahead is not None:
+            ahead.close()
+        raise
+    return Running(jobs, ahead)
 
 
 def run_all(jobs: Sequence[Job]) -> list[bytes]:

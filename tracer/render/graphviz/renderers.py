@@ -19,16 +19,15 @@ from collections.abc import Sequence
 
 from ipctrace.perf import gc_paused
 from ipctrace.render.base import Parts, Renderer
-from ipctrace.render.graphviz import pngfast
+from ipctrace.render.graphviz.early import PNG_RUNS, png_preload
 from ipctrace.render.graphviz.files import merge_pdfs, split_pdfs, split_pngs
-from ipctrace.render.graphviz.neato import Job, Running, start_all
+from ipctrace.render.graphviz.neato import Ahead, Job, Running, start_all
 from ipctrace.render.graphviz.painter import master_source, page_sources
 from ipctrace.render.layout.model import Diagram
 from ipctrace.render.options import PAGE_WIDTH_PT, PNG_WIDTH_PX, RenderError
 
 PNG_DPI = PNG_WIDTH_PX / (PAGE_WIDTH_PT / 72.0)  # 144: a 960-point page is 1920 pixels wide
 GRAPHVIZ_FORMATS = ("svg", "png", "pdf")
-_PNG_RUNS = 2  # PNG encoding (libpng + zlib) is about 80% of drawing a page: one run per core
 
 _TITLE_RE = re.compile(r'(<g id="(?P<id>[^"]+)" class="[^"]*">\s*<title>)(?P<title>.*?)(</title>)', re.S)
 
@@ -54,10 +53,9 @@ def _with_dpi(source: str, dpi: float) -> str:
 
 
 def _png_jobs(pages: Sequence[str]) -> list[Job]:
-    runs = max(1, min(len(pages), _PNG_RUNS, os.cpu_count() or 1))
+    runs = max(1, min(len(pages), PNG_RUNS, os.cpu_count() or 1))
     size = -(-len(pages) // runs)
-    encoder = pngfast.library()  # the same pixels, encoded in a third of the time (None: graphviz's own way)
-    preload = str(encoder) if encoder is not None else None
+    preload = png_preload()
     return [
         Job("".join(_with_dpi(p, PNG_DPI) for p in pages[i : i + size]), "png", "cairo", preload)
         for i in range(0, len(pages), size)
@@ -69,16 +67,19 @@ def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
     return start(diagram, formats).result()
 
 
-def start(diagram: Diagram, formats: Sequence[str]) -> GraphvizDrawing:
-    """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing)."""
+def start(diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> GraphvizDrawing:
+    """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing).
+
+    `ahead`: neato processes `early.start_later` started for these formats (those left over are ended).
+    """
     with gc_paused():
-        return GraphvizDrawing(diagram, formats)
+        return GraphvizDrawing(diagram, formats, ahead)
 
 
 class GraphvizDrawing:
     """The neato runs of one layout's SVG, PNG pages and PDF, started; `result()` collects and checks them."""
 
-    def __init__(self, diagram: Diagram, formats: Sequence[str]) -> None:
+    def __init__(self, diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> None:
         self.diagram = diagram
         wanted = [f for f in GRAPHVIZ_FORMATS if f in formats]
         self.pages = page_sources(diagram) if {"png", "pdf"} & set(wanted) else []
@@ -93,7 +94,9 @@ class GraphvizDrawing:
             else:
                 jobs.append(Job("".join(self.pages), "pdf", "cairo"))
             self.spans[fmt] = (begin, len(jobs))
-        self.running: Running | None = start_all(jobs) if jobs else None
+        if not jobs and ahead is not None:
+            ahead.close()
+        self.running: Running | None = start_all(jobs, ahead) if jobs else None
 
     def result(self) -> dict[str, Parts]:
         results = self.running.wait() if self.running is not None else []
