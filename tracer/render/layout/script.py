@@ -3,8 +3,9 @@
 Those formats place things themselves: they need what happens at each row,
 in the rows' (causal) order, not coordinates. A message is stated at the row
 that sent it, so nothing is shown received before it was sent and no process
-sends after its end (one sent to a process forked later is stated where that process begins). The script is cut into parts at the slide pages, so a
-long diagram becomes several diagrams instead of one that a tool cuts off.
+sends after its end; one sent to a process forked later is stated where that
+process begins. The script is cut into parts at the slide pages, so a long
+diagram becomes several diagrams instead of one that a tool cuts off.
 """
 
 from __future__ import annotations
