@@ -368,9 +368,10 @@ COMMANDS = {
 }
 
 
-#: Commands whose every result is on stdout once they return: the `ipctrace` command then ends its process without
-#: freeing what they read (`show` of a million events would spend about 2 CPU-s taking them apart one by one).
-ENDS_AT_ONCE = frozenset({"show"})
+#: Commands whose every result is on stdout or in closed files once they return: the `ipctrace` command then ends
+#: its process without freeing what they made (`show` of a million events would spend about 2 CPU-s taking them
+#: apart one by one; `run` about 50 ms of a short run's wall time tearing down the session's and renderers' modules).
+ENDS_AT_ONCE = frozenset({"show", "run"})
 
 
 def _named(argv: Sequence[str]) -> str | None:
