@@ -61,8 +61,6 @@ _NOT_YET_READABLE = {
     "echo_storeserv_two_connections_at_once.jsonl": "the second client connected before the first one's connection "
     "closed: the packets view needs ten columns, and no cut through a socket column leaves both halves a slide wide, "
     "so its slides are scaled to 14.8 px",
-    "echo_storeserv_long_reply_across_a_label.jsonl": "a reply read 8 rows after it was sent runs diagonally through "
-    "another message's label in the processes view (no band was given room to clear it)",
 }
 
 
@@ -78,8 +76,10 @@ def _recorded_echo_storeserv() -> dict[str, object]:
 def test_every_scenario_makes_readable_whole_slides(traces, view):
     """No arrow split across pages, no page of endings only, text ≥ 28 px, no overlaps, every message once.
 
-    echo_storeserv's two clients interleave differently every run, and about one live run in six shows one of
-    the two layouts of `_NOT_YET_READABLE` (a strict xfail below each): its recorded runs stand in for it here.
+    echo_storeserv's two clients interleave differently every run, and some live runs give the layout of
+    `_NOT_YET_READABLE` (a strict xfail below): its recorded runs stand in for it here, among them a line read
+    8 rows after it was sent, whose diagonal ran through another message's label until the arrow's end could
+    be moved down instead of the label (echo_storeserv_long_reply_across_a_label).
     """
     assert set(traces) >= set(builtin_scenarios())
     recorded = _recorded_echo_storeserv()

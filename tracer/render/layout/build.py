@@ -136,9 +136,14 @@ def _clear_crossings(
         if not pushed:
             break
         grown = False
+        lower_band = {str(a.id): placed.rows[a.dst_row].band for a in placed.arrows}
         for seg, box in pushed:
-            band = placed.rows[box.row].band
-            room = min(extra.get(band, 0.0) + _room_below(seg, box, m), _MOST_ROOM * m.line)
+            band, more = placed.rows[box.row].band, _room_below(seg, box, m)
+            if extra.get(band, 0.0) + more > _MOST_ROOM * m.line:  # more than the label's band may take: the end
+                steeper = _room_at_end(seg, box, m)
+                if steeper is not None and extra.get(lower_band[seg.ref], 0.0) + steeper <= _MOST_ROOM * m.line:
+                    band, more = lower_band[seg.ref], steeper
+            room = min(extra.get(band, 0.0) + more, _MOST_ROOM * m.line)
             grown |= room > extra.get(band, 0.0)
             extra[band] = room
         if not grown:  # every band it would move is at its limit: a crossing that moving cannot clear stays
@@ -158,6 +163,22 @@ def _room_below(seg: Segment, box: Box, m: Metrics) -> float:
     f = min(max((edge - x0) / (x1 - x0), 0.0), 1.0) if x1 != x0 else 1.0
     over = y0 + f * (y1 - y0) - box.y0 + m.line * 0.4
     return max(over, m.line) / max(1.0 - f, 0.25)
+
+
+def _room_at_end(seg: Segment, box: Box, m: Metrics) -> float | None:
+    """How far down the arrow's lower end must go so that it passes beside the label instead of through it.
+
+    For a label near that end, moving the label's band moves the end with it and clears nothing; moving the
+    end alone makes the arrow steeper, so at the label's bottom edge it is still on the far side of the label.
+    None when the label reaches past the arrow's upper end, where no slope clears it.
+    """
+    (x0, y0), (x1, y1) = sorted(((seg.x0, seg.y0), (seg.x1, seg.y1)), key=lambda p: p[1])
+    margin = m.pad
+    across = (x0 - box.x1 - margin) if x1 < x0 else (box.x0 - margin - x0)  # room beside the label at the top
+    if across <= 0 or box.y1 <= y0:
+        return None
+    needed = abs(x1 - x0) * (box.y1 - y0) / across  # the arrow's height at which it passes the label's corner
+    return max(needed - (y1 - y0), 0.0) + m.line * 0.4
 
 
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
