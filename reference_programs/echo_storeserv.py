@@ -53,6 +53,14 @@ BUF_SIZE = 100
 STORED_READS = 10
 
 
+def say(line: str) -> None:
+    """One line in one write, as C's `printf` of a whole line: `print` hands the text and its newline to the
+    stream apart (two writes when stdout is unbuffered), and ipctrace, reading the role's output between the
+    two, once showed the text alone, as a prompt."""
+    sys.stdout.write(line + "\n")
+    sys.stdout.flush()
+
+
 def read_childproc(signum: int, frame: FrameType | None) -> None:
     """SIGCHLD: reap every child that has ended, so none stays a zombie."""
     while True:
@@ -62,7 +70,7 @@ def read_childproc(signum: int, frame: FrameType | None) -> None:
             return
         if pid == 0:  # children left, none ended
             return
-        print(f"removed proc id: {pid} ", flush=True)
+        say(f"removed proc id: {pid} ")
 
 
 def store_messages(read_fd: int, path: str) -> None:
@@ -86,7 +94,7 @@ def handle_client(clnt_sock: socket.socket, pipe_w: int) -> None:
         os.write(clnt_sock.fileno(), buf)
         os.write(pipe_w, buf)
     clnt_sock.close()
-    print("client disconnected...", flush=True)
+    say("client disconnected...")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             clnt_sock, _clnt_adr = serv_sock.accept()
         except OSError:  # if (clnt_sock == -1) continue;
             continue
-        print("new client connected...", flush=True)
+        say("new client connected...")
 
         pid = os.fork()
         if pid == 0:
