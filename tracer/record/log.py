@@ -243,7 +243,7 @@ class ThreadLog:
             length = word >> 32
             if length < _HEAD:
                 break  # a head not stored yet
-            if (word >> 16) & 0xFF == 1:
+            if (word >> 16) & 0xFF == L.IN_PROGRESS:  # the state byte, at L.STATE_AT
                 found.append(at)
             at += length
         return found
@@ -457,7 +457,22 @@ _POST_CAP_AT = L.POST_CAP_AT
 #: How long a process's exit waits, at most, for other threads' calls that are over but not yet recorded as such.
 SETTLE_LIMIT = 0.25
 _SETTLE_POLL = 0.0005
+_STATE_AT, _IN_PROGRESS = L.STATE_AT, L.IN_PROGRESS
 _FUTEX = {"x86_64": 202, "aarch64": 98, "riscv64": 98, "i686": 240, "armv7l": 240}
+
+
+def _task_file(tid: int, name: str, size: int) -> bytes | None:
+    """The start of /proc/self/task/TID/NAME; None when it cannot be read (the thread has ended)."""
+    try:
+        fd = _os_open(f"/proc/self/task/{tid}/{name}", os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        return _os_read(fd, size)
+    except OSError:
+        return None
+    finally:
+        _os_close(fd)
 
 
 def _may_end_its_call(tid: int) -> bool:
@@ -465,29 +480,17 @@ def _may_end_its_call(tid: int) -> bool:
     own (a `recv` waiting for data is really still in its call); yes when it runs, is stopped (a debugger, strace
     at the call's return), or waits in a futex (for the GIL: where a thread back from the kernel waits).
     """
-    try:
-        fd = _os_open(f"/proc/self/task/{tid}/stat", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
-        return False  # the thread has ended
-    try:
-        stat = _os_read(fd, 512)
-    except OSError:
+    stat = _task_file(tid, "stat", 512)
+    if stat is None:
         return False
-    finally:
-        _os_close(fd)
-    state = stat[stat.rfind(b")") + 2 : stat.rfind(b")") + 3]
+    after_name = stat.rfind(b")") + 2
+    state = stat[after_name : after_name + 1]
     if state not in (b"S", b"D"):
         return state in (b"R", b"t", b"T")
-    try:
-        fd = _os_open(f"/proc/self/task/{tid}/syscall", os.O_RDONLY | os.O_CLOEXEC)
-    except OSError:
+    syscall = _task_file(tid, "syscall", 64)
+    if syscall is None:
         return False
-    try:
-        word = _os_read(fd, 64).split(b" ", 1)[0].strip()
-    except OSError:
-        return False
-    finally:
-        _os_close(fd)
+    word = syscall.split(b" ", 1)[0].strip()
     return word == b"running" or word == str(_FUTEX.get(os.uname().machine, -1)).encode()
 
 
@@ -542,7 +545,11 @@ class Recorder:
         deadline = _monotonic() + SETTLE_LIMIT
         while waiting and _monotonic() < deadline:
             _sleep(_SETTLE_POLL)  # the GIL is free meanwhile
-            waiting = [(lg, at) for lg, at in waiting if lg.alive and lg.buf[at + 2] == 1 and _may_end_its_call(lg.tid)]
+            waiting = [
+                (lg, at)
+                for lg, at in waiting
+                if lg.alive and lg.buf[at + _STATE_AT] == _IN_PROGRESS and _may_end_its_call(lg.tid)
+            ]
 
     def log(self) -> ThreadLog | None:
         """This thread's log, made on its first event; None when it cannot be made."""
