@@ -79,7 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         return _run(args, ahead)
     finally:
         if ahead is not None:
-            ahead.close()  # nothing drawn (a bad option, the run stopped, nothing recorded): they end
+            ahead.close()  # those no drawing took; all of them when nothing was drawn (a bad option, no trace)
 
 
 def _formats_asked(args: argparse.Namespace) -> list[str]:

@@ -106,18 +106,11 @@ def draw(trace: Trace, outdir: Path, request: DiagramRequest, ahead: Ahead | Non
     """Write the requested diagram files of `trace` into `outdir`: the tool-free formats first, then graphviz's.
 
     `ahead`: graphviz's `neato` processes started while the run's programs ran (`render.graphviz.early`),
-    taken by the drawing's jobs; closed here. Started only now, at the layout, they do not pay: each start
-    holds this process up until its exec, and on a busy machine the layout ends before they are ready
-    (`ipctrace render` of tcp_chat at load 13: 0.74-1.11 s without, 1.27-1.39 s with).
+    taken by the drawing's jobs; the caller that started them ends those left over. Started only now, at
+    the layout, they do not pay: each start holds this process up until its exec, and on a busy machine the
+    layout ends before they are ready (`ipctrace render` of tcp_chat at load 13: 0.74-1.11 s without,
+    1.27-1.39 s with).
     """
-    try:
-        return _draw(trace, outdir, request, ahead)
-    finally:
-        if ahead is not None:
-            ahead.close()  # those no job took: too many pages, an error before drawing
-
-
-def _draw(trace: Trace, outdir: Path, request: DiagramRequest, ahead: Ahead | None) -> Drawing:
     try:
         ordered = ordered_view(trace)
     except OrderError as exc:

@@ -16,7 +16,7 @@ import subprocess
 from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from ipctrace.render.graphviz.early import Ahead, Job, finish_early, neato_env, require_graphviz
+from ipctrace.render.graphviz.early import Ahead, Job, argv, finish_early, neato_env, require_graphviz
 from ipctrace.render.options import RenderError
 
 
@@ -26,17 +26,12 @@ def run_neato(job: Job, early: subprocess.Popen[bytes] | None = None) -> bytes:
         output = finish_early(early, job)
         if output is not None:
             return output
-    neato = require_graphviz()
-    fmt = job.fmt if job.renderer is None else f"{job.fmt}:{job.renderer}"
-    env = neato_env(job)
+    command = argv(require_graphviz(), job)
+    source = job.source.encode("utf-8")
     try:
-        proc = subprocess.run(
-            [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False, env=env
-        )
+        proc = subprocess.run(command, input=source, capture_output=True, check=False, env=neato_env(job))
         if proc.returncode != 0 and job.preload is not None:  # the library did not fit this graphviz: without it
-            proc = subprocess.run(
-                [neato, "-n2", f"-T{fmt}"], input=job.source.encode("utf-8"), capture_output=True, check=False
-            )
+            proc = subprocess.run(command, input=source, capture_output=True, check=False)
     except OSError as exc:
         raise RenderError(
             f"graphviz could not be started ({exc.strerror}): reinstall it with `apt-get install graphviz`."
@@ -54,7 +49,6 @@ class Running:
 
     def __init__(self, jobs: Sequence[Job], ahead: Ahead | None = None) -> None:
         self._pool = ThreadPoolExecutor(max_workers=max(1, min(len(jobs), 4)), thread_name_prefix="ipctrace-neato")
-        self._ahead = ahead
         self._futures: list[Future[bytes]] = [self._pool.submit(_run_job, job, ahead) for job in jobs]
 
     def wait(self) -> list[bytes]:
@@ -63,8 +57,6 @@ class Running:
             return [future.result() for future in self._futures]
         finally:
             self._pool.shutdown(wait=True)
-            if self._ahead is not None:
-                self._ahead.close()
 
 
 def _run_job(job: Job, ahead: Ahead | None) -> bytes:
@@ -79,13 +71,8 @@ __all__ = ["Ahead", "Job", "Running", "require_graphviz", "run_all", "run_neato"
 def start_all(jobs: Sequence[Job], ahead: Ahead | None = None) -> Running:
     """Start independent jobs side by side (each its own process, fed and read by a thread) and return at once.
 
-    `ahead`: processes started early, taken by the jobs of their kind (the others are ended)."""
-    try:
-        require_graphviz()  # a missing graphviz is said now, before anything else is drawn
-    except RenderError:
-        if ahead is not None:
-            ahead.close()
-        raise
+    `ahead`: processes started early, taken by the jobs of their kind (whoever started them ends the rest)."""
+    require_graphviz()  # a missing graphviz is said now, before anything else is drawn
     return Running(jobs, ahead)
 
 

@@ -70,7 +70,7 @@ def draw(diagram: Diagram, formats: Sequence[str]) -> dict[str, Parts]:
 def start(diagram: Diagram, formats: Sequence[str], ahead: Ahead | None = None) -> GraphvizDrawing:
     """Start drawing the graphviz formats asked for; `result()` waits for them (RenderError: graphviz missing).
 
-    `ahead`: neato processes `early.start_later` started for these formats (those left over are ended).
+    `ahead`: neato processes `early.start_later` started for these formats (whoever started them ends the rest).
     """
     with gc_paused():
         return GraphvizDrawing(diagram, formats, ahead)
@@ -94,8 +94,6 @@ class GraphvizDrawing:
             else:
                 jobs.append(Job("".join(self.pages), "pdf", "cairo"))
             self.spans[fmt] = (begin, len(jobs))
-        if not jobs and ahead is not None:
-            ahead.close()
         self.running: Running | None = start_all(jobs, ahead) if jobs else None
 
     def result(self) -> dict[str, Parts]:
