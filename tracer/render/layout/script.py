@@ -81,9 +81,7 @@ def _messages(diagram: Diagram, at: dict[int, list[ScriptItem]]) -> None:
         style = Style.DASHED if arrow.kind.dashed else Style.LOST if arrow.kind is ArrowKind.LOST else Style.SOLID
         if arrow.kind is ArrowKind.FORK:
             at[arrow.src_row].append(ScriptItem(Statement.CREATE, arrow.src_row, arrow.dst))
-        row = arrow.src_row
-        if created.get(arrow.dst, row) > row and arrow.kind is not ArrowKind.FORK:
-            row = created[arrow.dst]
+        row = max(arrow.src_row, created.get(arrow.dst, arrow.src_row))  # a fork's own row is its child's first
         message = ScriptItem(Statement.MESSAGE, row, arrow.src, arrow.dst, (text,), style)
         if row == arrow.src_row:
             at[row].append(message)
