@@ -18,6 +18,7 @@ import time
 import types
 
 import ipctrace.record.core as core
+import ipctrace.record.settle as settle
 import ipctrace.record.wrap_io as wrap_io
 import ipctrace.record.wrap_os as wrap_os
 import ipctrace.record.wrap_process as wrap_process
@@ -35,7 +36,7 @@ def _before_exit() -> None:
     rec = core.REC
     if rec is not None:
         try:
-            rec.settle()
+            settle.other_threads(rec)
         except Exception:
             core.problem(core.log(), "could not wait for other threads' calls at exit")
         except BaseException:  # a signal's KeyboardInterrupt while waiting: the exit is recorded all the same
