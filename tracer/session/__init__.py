@@ -13,6 +13,7 @@ One job a module, in the order a run uses them:
 - `recording`: the recorder's output as the run goes (the only module that reads it)
 - `roles`: one role's program started, its output pumped, its script fed
 - `output`: each role's output shown as it happens and kept in `ROLE.out`
+- `wakeup`: what ends the supervisor's wait between two looks (a role's output, or time)
 - `supervisor`: readiness, scripted input, services, deadlocks, timeouts, stopping and reaping every process
 - `stopping`: Ctrl-C, SIGTERM and SIGHUP as a request to stop, taken between two steps
 - `procfs`: what /proc says (the call a process waits in, children, UDP drops)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import IO
 
@@ -67,6 +68,7 @@ class OutputPrinter:
         self.files: dict[str, _RoleFile] = {}
         self.disk_full: OSError | None = None  # the first write that failed
         self.kept: dict[str, Path] = {}  # role -> its output file, once closed
+        self.on_output: Callable[[], None] | None = None  # called after each chunk and at the end: the supervisor looks
 
     def feed(self, role: str, data: bytes, typed: bool = False) -> None:
         """Output of `role`; `typed` marks scripted input shown the way a terminal echoes it."""
@@ -113,7 +115,11 @@ class OutputPrinter:
                 if not chunk:
                     break
                 self.feed(role, chunk)
+                if self.on_output is not None:
+                    self.on_output()
             stream.close()
+            if self.on_output is not None:  # its process has ended, most often
+                self.on_output()
 
         thread = threading.Thread(target=run, name=f"ipctrace-output-{role}", daemon=True)
         thread.start()

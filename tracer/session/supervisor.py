@@ -1,7 +1,8 @@
 """The supervisor of one run: starts roles when the trace shows the previous one ready, feeds scripts,
 decides when the run is over, and stops what is left.
 
-It looks at the recording every few milliseconds (`POLL_SECONDS`) and never sleeps to synchronise:
+It looks at the recording when a role prints something, soon again after anything moved, and every
+few milliseconds otherwise (`wakeup`); it never sleeps to synchronise:
 a role starts once its predecessor's `listen` or `bind` has been recorded, a scripted line is given
 when the program's `stdin-wait` is recorded. The run is over when every process has ended, when a
 scenario's expected ending shows (nothing moving), at a deadlock, at the timeout, when the disk
@@ -28,9 +29,9 @@ from ipctrace.session.recording import Recording
 from ipctrace.session.results import Ending
 from ipctrace.session.roles import HeldRole, RoleRun, hold, launch
 from ipctrace.session.stopping import StopSignals
+from ipctrace.session.wakeup import POLL_SECONDS, Wakeup
 from ipctrace.unrecorded import is_python, reached, waits_for_input
 
-POLL_SECONDS = 0.005  # how often the supervisor looks at the trace while waiting for a condition
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
 UDP_POLL_SECONDS = 0.2  # how often the UDP sockets' drop counters are read
@@ -81,6 +82,8 @@ class Supervisor:
         self._orphans: set[Pid] = set()  # processes of the run ipctrace adopted (see _adopted)
         self._spawned: dict[tuple[str, ...], str] = {}  # argv of a recorded spawn -> the spawner's role
         self.held: HeldRole | None = None  # the next role, started early and waiting (see _hold_next)
+        self.wakeup = Wakeup()  # what ends the wait between two looks: a role's output, or time
+        printer.on_output = self.wakeup.poke
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
@@ -92,6 +95,7 @@ class Supervisor:
         records, moved = self.recording.poll()
         if moved:
             self.last_activity = time.monotonic()
+            self.wakeup.moved()
         return records
 
     def _handle(self, obj: dict[str, Any]) -> None:
@@ -148,6 +152,7 @@ class Supervisor:
             run = launch(role, command, env, self.subst.get("cwd"), self.printer, self.native_note)
         self.role_of[run.proc.pid] = role.name
         self.runs.append(run)
+        self.wakeup.moved()
         self._hold_next()
 
     def _command(self, role: Role) -> list[str]:
@@ -258,7 +263,7 @@ class Supervisor:
             outcome = self._step(deadline)
             if outcome is not None:
                 return outcome
-            time.sleep(POLL_SECONDS)
+            self.wakeup.wait()
 
     def _step(self, deadline: float) -> tuple[Ending, str] | None:
         """One look at the run: start the next role if it may, or say how the run ended (None: not yet)."""

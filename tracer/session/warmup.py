@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Sequence
 
-SWITCH_INTERVAL = 0.001  # seconds a thread may hold the interpreter while the warm-up runs
+SWITCH_INTERVAL = 0.0002  # seconds a thread may hold the interpreter while the warm-up runs
 
 
 class Warmup:
