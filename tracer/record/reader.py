@@ -58,8 +58,9 @@ def _merge(obj: dict[str, Any], blob: dict[str, Any]) -> None:
 class LogFile:
     """One thread's log: read from where the last pass stopped; records seen in progress looked at again."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, live: bool = False) -> None:
         self.path = path
+        self.live = live  # read while its writer may be writing (see `_head_written`)
         self.cursor = L.HEADER_SIZE
         self.pending: list[int] = []
         self.header: dict[str, int] | None = None
@@ -118,8 +119,8 @@ class LogFile:
             pos = self.cursor
             while pos + L.HEAD <= size:
                 word = int.from_bytes(mm[pos : pos + 8], "little")
-                if word == 0:
-                    break
+                if word == 0 or self.live and not _head_written(mm, pos):
+                    break  # nothing here yet, or a head being written: looked at again at the next pass
                 call, state, kind, length = word & 0xFFFF, word >> 16 & 0xFF, word >> 24 & 0xFF, word >> 32
                 why = self._check(call, state, kind, length, pos, size)
                 if why:
@@ -265,11 +266,23 @@ def _blob(mm: mmap.mmap, at: int, n: int) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-class LogFollower:
-    """Every log of a folder, read while a run goes on: each pass gives what is new since the last."""
+def _head_written(mm: mmap.mmap, pos: int) -> bool:
+    """Is the head at `pos` whole? Its t0 is stored after the rest of the head (the Python recorder packs the
+    head's fields in order, byte by byte; the native one stores t0 last), and its top byte, non-zero for any
+    time since 1972, last. A head read half-written would look damaged, and a damaged log is not read on."""
+    return mm[pos + L.BEGIN_AT + 7] != 0
 
-    def __init__(self, folder: str | Path) -> None:
+
+class LogFollower:
+    """Every log of a folder, read while a run goes on: each pass gives what is new since the last.
+
+    `live`: its writers may be writing while it reads (the supervisor's follower); a record whose head is
+    not yet whole is looked at again at the next pass, not taken for damage.
+    """
+
+    def __init__(self, folder: str | Path, live: bool = False) -> None:
         self.folder = Path(folder)
+        self.live = live
         self.files: dict[str, LogFile] = {}
         self.problems = LogProblems()
         self.messages_seen = 0
@@ -282,7 +295,7 @@ class LogFollower:
             names = []
         for name in names:
             if name not in self.files:
-                self.files[name] = LogFile(self.folder / name)
+                self.files[name] = LogFile(self.folder / name, live=self.live)
         done: list[dict[str, Any]] = []
         busy: list[dict[str, Any]] = []
         for log in self.files.values():

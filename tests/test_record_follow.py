@@ -1,0 +1,49 @@
+"""The supervisor's follower reads the logs while their writers write: a record half-written is not damage."""
+
+from __future__ import annotations
+
+import os
+
+from ipctrace.record import layout
+from ipctrace.record.log import ThreadLog
+from ipctrace.record.reader import LogFollower, read_logs
+
+WRITE = layout.CALL_IDS["write"]
+FLAGS = layout.F_FD | layout.F_SIZE | layout.F_RES
+
+
+def _write(log: ThreadLog, fd: int) -> int:
+    pos = log.hot(WRITE, fd, FLAGS, None, 1, b"x", 1, 0)
+    log.sent(pos, 1)
+    return pos
+
+
+def test_a_head_seen_half_written_while_the_run_goes_on_is_read_once_whole(tmp_path):
+    log = ThreadLog(str(tmp_path), os.getpid(), os.getppid(), 7, 4096)
+    follower = LogFollower(tmp_path, live=True)
+    _write(log, 3)
+    second = _write(log, 4)
+    _write(log, 5)
+    whole = bytes(log.buf[second : second + layout.HEAD])
+    seen = []
+    # The writer stopped after `cut` bytes of the head: its word (call, state, kind, length), then t0, in order.
+    for cut in range(1, layout.BEGIN_AT + 8):
+        log.buf[second : second + layout.HEAD] = whole[:cut] + bytes(layout.HEAD - cut)
+        done, _ = follower.poll()
+        seen += [r["fd"] for r in done]
+        assert seen == [3], f"after {cut} bytes: nothing past the record being written, nothing skipped"
+        assert not follower.problems.damaged and not follower.problems.torn, f"after {cut} bytes: no damage"
+    log.buf[second : second + layout.HEAD] = whole
+    done, _ = follower.poll()
+    seen += [r["fd"] for r in done]
+    assert seen == [3, 4, 5], "once whole, the record and those after it are read"
+
+
+def test_a_head_left_half_written_is_still_damage_once_the_writers_are_gone(tmp_path):
+    log = ThreadLog(str(tmp_path), os.getpid(), os.getppid(), 7, 4096)
+    _write(log, 3)
+    second = _write(log, 4)
+    log.buf[second + 4 : second + layout.HEAD] = bytes(layout.HEAD - 4)  # its length and t0 never came
+    records, problems = read_logs(tmp_path)
+    assert [r["fd"] for r in records] == [3]
+    assert problems.damaged == [(log.path, second, "length 0")]
