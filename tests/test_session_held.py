@@ -3,10 +3,17 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
+import ipctrace.session.procfs as procfs
 from ipctrace.scenarios import load_scenario
 from ipctrace.session import Ending, RunOptions, run_scenario
+from ipctrace.session.output import OutputPrinter
+from ipctrace.session.recording import Recording
+from ipctrace.session.runner import substitutions
+from ipctrace.session.stopping import StopSignals
+from ipctrace.session.supervisor import Supervisor
 
 SERVER = """
 import socket, sys
@@ -54,7 +61,7 @@ def test_a_held_role_starts_as_if_started_at_its_turn(tmp_path: Path) -> None:
     said = _said(tmp_path / "out" / "probe.out")
     alone = run_scenario(_scenario(tmp_path, SERVER, "alone"), RunOptions(outdir=tmp_path / "alone", capture="none"))
     assert alone.ok, alone.message
-    first = _said(tmp_path / "alone" / "probe.out")  # the first role: never held
+    first = _said(tmp_path / "alone" / "probe.out")  # the first role: held only until the run begins
     assert said["fds"] == first["fds"] == "['0', '1', '2', '3']"  # 3: the listing's own
     assert said["hold"] == first["hold"] == "[]"
     assert said["socket"] == "3"
@@ -76,6 +83,42 @@ def test_a_held_role_whose_turn_never_comes_leaves_nothing(tmp_path: Path) -> No
     assert [p.role for p in result.trace.processes] == ["server"]
     assert not (tmp_path / "out" / "probe.out").exists()
     assert not _probes(tmp_path), "the held interpreter ended with the run (killed and reaped)"
+
+
+def test_the_first_role_waits_held_until_the_run_begins(tmp_path: Path) -> None:
+    """Started before the capture opens (`hold_first`): nothing runs or is recorded until `run()`."""
+    scenario = _scenario(tmp_path, SERVER, "alone")
+    outdir = tmp_path / "out"
+    outdir.mkdir()
+    recording = Recording(outdir)
+    printer = OutputPrinter(outdir, None)
+    with StopSignals() as stop:
+        supervisor = Supervisor(
+            scenario,
+            recording.environment(4096),
+            recording,
+            substitutions(scenario, outdir, None, ""),
+            printer,
+            20.0,
+            stop,
+        )
+        supervisor.hold_first()
+        held = supervisor.held
+        assert held is not None, "a Python first role is held"
+        pid = held.run.proc.pid
+        deadline = time.monotonic() + 10
+        while (procfs.blocked_call(pid) or ("", None))[0] != "read" and time.monotonic() < deadline:
+            time.sleep(0.01)  # polling a condition, with a deadline
+        assert procfs.blocked_call(pid) is not None and procfs.alive(pid), "its interpreter waits for its turn"
+        assert recording.poll()[0] == [] and not (outdir / "probe.out").exists(), "nothing ran or was recorded"
+        ending, message = supervisor.run()
+        supervisor.stop()
+        raw = supervisor.finish()
+    printer.close()
+    assert ending is Ending.COMPLETE, message
+    assert [r["call"] for r in raw if r["pid"] == pid][:1] == ["start"], "the held process is the one that ran"
+    said = _said(outdir / "probe.out")
+    assert said["fds"] == "['0', '1', '2', '3']" and said["hold"] == "[]"
 
 
 def _probes(folder: Path) -> list[str]:

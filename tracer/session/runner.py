@@ -2,7 +2,8 @@
 
 The order matters. Everything that can refuse the run (names, numbers, the port, a program that
 does not exist) is checked before anything is written, so a refused run changes nothing on disk.
-Then the folder is claimed (`folder`), the capture opened, the roles supervised (`supervisor`), and
+Then the folder is claimed (`folder`), the first role's interpreter started (held before its program,
+so that its start-up overlaps the capture opening), the capture opened, the roles supervised (`supervisor`), and
 the facts assembled into one trace written as `trace.jsonl`; only then are the previous results
 discarded. A stop signal (`stopping`) ends the supervision early and the rest still happens: the
 partial trace is kept. A full disk stops the run too; the raw recording, redundant once read, is
@@ -132,13 +133,18 @@ class _Run:
         native, native_note = _native_library()
         env = recording.environment(self.options.payload_cap, native)
         gate = self._schedule_gate(env)
-        self.capture, self.capture_note = open_capture(self.options.capture)
         procfs.become_subreaper()
         printer = OutputPrinter(self.outdir, self.options.echo)
         timeout = self.options.timeout or self.scenario.timeout
         supervisor = Supervisor(
             self.scenario, env, recording, self.subst, printer, timeout, self.stop, native_note=native_note
         )
+        try:
+            supervisor.hold_first()  # its interpreter starts while the capture opens; its program once it is open
+            self.capture, self.capture_note = open_capture(self.options.capture)
+        except BaseException:
+            self._abort(supervisor, printer)
+            raise
         warmup = Warmup(self.options.preload)  # what comes after the run, imported while the programs run
         self.started = time.time_ns()
         try:

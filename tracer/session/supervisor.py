@@ -171,11 +171,22 @@ class Supervisor:
         roles = self.scenario.roles
         if self.held is not None or len(self.runs) >= len(roles) or not self.runs[-1].role.ready:
             return
-        role = roles[len(self.runs)]
+        self.held = self._hold(roles[len(self.runs)])
+
+    def hold_first(self) -> None:
+        """Start the first role's interpreter now, held as the next one is (`_hold_next`) until `run()` starts it.
+
+        What the run does before its first program (opening the capture) then overlaps the interpreter's
+        start-up instead of coming before it.
+        """
+        if not self.runs and self.held is None:
+            self.held = self._hold(self.scenario.roles[0])
+
+    def _hold(self, role: Role) -> HeldRole | None:
         command = self._command(role)
         if role.interactive or ENV_EXPLORE in self.env or not is_python(tuple(command)):
-            return
-        self.held = hold(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
+            return None
+        return hold(role, command, self.env, self.subst.get("cwd"), self.printer, self.native_note)
 
     def _follow_unrecorded(self, final: bool = False) -> bool:
         """For roles that record nothing, learn from /proc what the trace would say: children, readiness, input.
