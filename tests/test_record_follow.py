@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 
+import pytest
+
 from ipctrace.record import layout
 from ipctrace.record.log import ThreadLog
 from ipctrace.record.reader import LogFollower, read_logs
@@ -18,9 +20,10 @@ def _write(log: ThreadLog, fd: int) -> int:
     return pos
 
 
-def test_a_head_seen_half_written_while_the_run_goes_on_is_read_once_whole(tmp_path):
+@pytest.mark.parametrize("kept", [0, 64], ids=["mapped-each-pass", "kept-mapped"])
+def test_a_head_seen_half_written_while_the_run_goes_on_is_read_once_whole(tmp_path, kept):
     log = ThreadLog(str(tmp_path), os.getpid(), os.getppid(), 7, 4096)
-    follower = LogFollower(tmp_path, live=True)
+    follower = LogFollower(tmp_path, live=True, keep_mapped=kept)
     _write(log, 3)
     second = _write(log, 4)
     _write(log, 5)
@@ -37,6 +40,9 @@ def test_a_head_seen_half_written_while_the_run_goes_on_is_read_once_whole(tmp_p
     done, _ = follower.poll()
     seen += [r["fd"] for r in done]
     assert seen == [3, 4, 5], "once whole, the record and those after it are read"
+    _write(log, 6)
+    assert [r["fd"] for r in follower.poll()[0]] == [6], "a record written after the last pass is read at the next"
+    follower.close()
 
 
 def test_a_head_left_half_written_is_still_damage_once_the_writers_are_gone(tmp_path):

@@ -58,9 +58,11 @@ def _merge(obj: dict[str, Any], blob: dict[str, Any]) -> None:
 class LogFile:
     """One thread's log: read from where the last pass stopped; records seen in progress looked at again."""
 
-    def __init__(self, path: Path, live: bool = False) -> None:
+    def __init__(self, path: Path, live: bool = False, keep_mapped: bool = False) -> None:
         self.path = path
         self.live = live  # read while its writer may be writing (see `_head_written`)
+        self.keep_mapped = keep_mapped  # followed pass after pass: mapped once, not at every pass
+        self._kept: mmap.mmap | None = None
         self.cursor = L.HEADER_SIZE
         self.pending: list[int] = []
         self.header: dict[str, int] | None = None
@@ -71,13 +73,27 @@ class LogFile:
         self.skipped = 0
 
     def _map(self) -> mmap.mmap | None:
+        kept = self._kept
+        if kept is not None:
+            if self.cursor + L.HEAD <= len(kept):
+                return kept
+            self.close()  # read to the end of what was mapped: mapped again, in case the file grew
         try:
             with open(self.path, "rb") as f:
                 if os.fstat(f.fileno()).st_size < L.HEADER_SIZE:
                     return None
-                return mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+                mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
         except (OSError, ValueError):
             return None
+        if self.keep_mapped:
+            self._kept = mm
+        return mm
+
+    def close(self) -> None:
+        """Unmap the log if it was kept mapped between passes."""
+        kept, self._kept = self._kept, None
+        if kept is not None:
+            kept.close()
 
     def _read_header(self, mm: mmap.mmap, problems: LogProblems) -> bool:
         magic, version, hsize, head, writer, pid, ppid, tid, n, created, cap, flags = _FILE_HEADER.unpack_from(mm, 0)
@@ -142,7 +158,8 @@ class LogFile:
             in_progress = [r for r in (self._record(mm, p) for p in still) if r is not None]
             return [r for r in done if "site_record" not in r], in_progress
         finally:
-            mm.close()
+            if mm is not self._kept:
+                mm.close()
 
     @staticmethod
     def _torn(mm: mmap.mmap, pos: int, size: int) -> bool:
@@ -280,9 +297,10 @@ class LogFollower:
     not yet whole is looked at again at the next pass, not taken for damage.
     """
 
-    def __init__(self, folder: str | Path, live: bool = False) -> None:
+    def __init__(self, folder: str | Path, live: bool = False, keep_mapped: int = 0) -> None:
         self.folder = Path(folder)
         self.live = live
+        self.keep_mapped = keep_mapped  # how many logs stay mapped between passes (each mapping holds a descriptor)
         self.files: dict[str, LogFile] = {}
         self.problems = LogProblems()
         self.messages_seen = 0
@@ -295,7 +313,8 @@ class LogFollower:
             names = []
         for name in names:
             if name not in self.files:
-                self.files[name] = LogFile(self.folder / name, live=self.live)
+                keep = len(self.files) < self.keep_mapped
+                self.files[name] = LogFile(self.folder / name, live=self.live, keep_mapped=keep)
         done: list[dict[str, Any]] = []
         busy: list[dict[str, Any]] = []
         for log in self.files.values():
@@ -311,6 +330,11 @@ class LogFollower:
                 kept.append(rec)
         kept.sort(key=lambda r: r["t0"])
         return kept, busy
+
+    def close(self) -> None:
+        """Unmap the logs kept mapped between passes."""
+        for log in self.files.values():
+            log.close()
 
 
 def read_logs(folder: str | Path) -> tuple[list[dict[str, Any]], LogProblems]:

@@ -15,6 +15,7 @@ from ipctrace.record import tracing_environment
 from ipctrace.record.reader import LogFollower, read_logs
 
 RECORDING_NAME = "recording"
+KEPT_MAPPED = 64  # logs the supervisor keeps mapped between two looks (more threads: mapped at each look)
 
 
 class Recording:
@@ -24,7 +25,7 @@ class Recording:
         self.path = outdir / RECORDING_NAME
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir()
-        self._follower = LogFollower(self.path, live=True)
+        self._follower = LogFollower(self.path, live=True, keep_mapped=KEPT_MAPPED)
         self._busy = 0
         self.problems: list[str] = []  # what the recorder could not record or read back, one sentence each
 
@@ -44,9 +45,11 @@ class Recording:
 
     def everything(self) -> list[dict[str, Any]]:
         """Every record, once all processes are gone (a call still in progress is marked so)."""
+        self._follower.close()
         raw, problems = read_logs(self.path)
         self.problems = problems.sentences() + problems.messages
         return raw
 
     def remove(self) -> None:
+        self._follower.close()
         shutil.rmtree(self.path, ignore_errors=True)
