@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
+from collections.abc import Sequence
+from pathlib import Path
 
 from benchmarks.common import PROGRAMS, PYTHON, ChildFailed, Context, Section, Stat, Table, Target, ratios, run_json
 
@@ -13,31 +16,73 @@ QUICK_SCENARIOS = ("tcp_chat",)
 MODES = ("untraced", "ipctrace run", "ipctrace run --no-render", "ipctrace run --no-render --no-capture")
 
 
-def _command(ctx: Context, mode: str, scenario: str) -> list[str]:
+def _command(ctx: Context, mode: str, scenario: str) -> tuple[list[str], Path]:
+    """The command of one measured run, and the folder it writes into."""
     out = ctx.scratch(f"e2e-{scenario}")
     if mode == "untraced":
-        return [PYTHON, str(PROGRAMS / "untraced_roles.py"), scenario, str(out)]
+        return [PYTHON, str(PROGRAMS / "untraced_roles.py"), scenario, str(out)], out
     cmd = [PYTHON, "-m", "ipctrace", "run", scenario, "--port", "0", "--output", str(out), "--quiet"]
-    return cmd + mode.split()[2:]
+    return cmd + mode.split()[2:], out
+
+
+#: The supervised part of a run, read from its trace: ms after the header's `started` (just before the
+#: first program starts) for each point, and the time the programs' scripted reads of stdin took.
+TIMELINE = (
+    "first role's first event",
+    "first role's `listen`",
+    "next role's first event",
+    "scripted reads of stdin (sum)",
+    "last process ended",
+    "run over (`ended`)",
+)
+
+
+def timeline(trace: Path) -> dict[str, float] | None:
+    """Where the supervised part of one run went (`TIMELINE`), or None for a trace without those points."""
+    try:
+        lines = [json.loads(line) for line in trace.read_text().splitlines()]
+    except (OSError, ValueError):
+        return None
+    header, start = lines[0], lines[0]["started"]
+    roles = list(header["roles"].items())
+    events = [o for o in lines if o.get("type") == "event"]
+    ends = [o["end"] for o in lines if o.get("type") == "process" and o.get("end")]
+    if len(roles) < 2 or not ends:
+        return None
+    first, second = ({int(p) for p in pids} for _, pids in roles[:2])
+    try:
+        points = [
+            next(e["t0"] for e in events if e["pid"] in first),
+            next(e["t1"] for e in events if e["pid"] in first and e["call"] == "listen"),
+            next(e["t0"] for e in events if e["pid"] in second),
+        ]
+    except StopIteration:
+        return None
+    reads = sum(e["t1"] - e["t0"] for e in events if e["call"] == "read" and e.get("fd") == 0 and e.get("t1"))
+    values = [(t - start) / 1e6 for t in points] + [reads / 1e6]
+    values += [(t - start) / 1e6 for t in (max(ends), header["ended"])]
+    return dict(zip(TIMELINE, values, strict=True))
 
 
 def run(ctx: Context) -> Section:
     scenarios = QUICK_SCENARIOS if ctx.quick else SCENARIOS
     results: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    timelines: dict[str, list[dict[str, float]]] = defaultdict(list)
     failures: dict[str, int] = {}
     for scenario in scenarios:  # unmeasured runs first: bytecode caches and the page cache warm
         for mode in MODES[:2]:
             ctx.log(f"  end-to-end warm-up: {scenario} {mode}")
-            run_json([PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)], env=ctx.child_env())
+            run_json([PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)[0]], env=ctx.child_env())
     for rep in range(ctx.repeats):
         for scenario in scenarios:
             for mode in MODES:
                 ctx.log(f"  end-to-end {scenario} {mode}, repeat {rep + 1}/{ctx.repeats}")
-                out = run_json(
-                    [PYTHON, str(PROGRAMS / "measure.py"), *_command(ctx, mode, scenario)],
-                    env=ctx.child_env(),
-                    timeout=120,
-                )
+                cmd, folder = _command(ctx, mode, scenario)
+                out = run_json([PYTHON, str(PROGRAMS / "measure.py"), *cmd], env=ctx.child_env(), timeout=120)
+                if scenario == TARGET_SCENARIO and mode != "untraced" and out["rc"] == 0:
+                    points = timeline(folder / scenario / "trace.jsonl")
+                    if points is not None:
+                        timelines[mode].append(points)
                 if out["rc"] != 0:
                     last = (out["stderr"].strip().splitlines() or ["(no message)"])[-1][:300]
                     key = f"{scenario} ({mode}) exited {out['rc']}: {last}"
@@ -51,7 +96,7 @@ def run(ctx: Context) -> Section:
         values = [r[key] * scale for r in ok(scenario, mode)]
         return Stat.of(values).cell(digits) if values else "failed"
 
-    rows = []
+    rows: list[Sequence[str]] = []
     for scenario in scenarios:
         pairs = [
             (t["wall"], u["wall"])
@@ -108,6 +153,15 @@ def run(ctx: Context) -> Section:
             f"median (min–max) over {ctx.repeats} run{'s' if ctx.repeats > 1 else ''}, after one warm-up run",
         )
     )
+    if timelines:
+        section.tables.append(
+            Table(
+                ["mode", *TIMELINE],
+                [_timeline_row(mode, runs) for mode, runs in timelines.items()],
+                f"`{TARGET_SCENARIO}`, the supervised part (`Supervisor.run`) read from its trace: ms after the "
+                "header's `started` (just before the first program starts), median (min–max)",
+            )
+        )
     split = _split(ok, scenarios)
     if split:
         section.tables.append(
@@ -138,9 +192,13 @@ def run(ctx: Context) -> Section:
     return section
 
 
-def _split(ok, scenarios) -> list[list[str]]:
+def _timeline_row(mode: str, runs: list[dict[str, float]]) -> Sequence[str]:
+    return [f"`{mode}`", *(Stat.of(t[k] for t in runs).cell(0) for k in TIMELINE)]
+
+
+def _split(ok, scenarios) -> list[Sequence[str]]:
     """Where an `ipctrace run` spends its time: recording, capture (start, drain, parse), diagrams."""
-    rows = []
+    rows: list[Sequence[str]] = []
     for scenario in scenarios:
         med = {}
         for mode in MODES[1:]:
