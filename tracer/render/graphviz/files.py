@@ -46,6 +46,27 @@ _OBJ_RE = re.compile(rb"(\d+) 0 obj\b")
 _REF_RE = re.compile(rb"(\d+) 0 R\b")
 
 
+_NUMBER_BODY_RE = re.compile(rb"\s*(\d+)\s*endobj")
+
+
+def _number_object(pdf: bytes, num: int) -> int | None:
+    """The value of object `num` when its body is one number (a stream's length written after the stream).
+
+    The first such object in the file, as `re.search(rb"\\b%d 0 obj\\s*(\\d+)\\s*endobj")` finds it, but found
+    with `bytes.find`: a regular expression starting at a word boundary tries every byte of the file.
+    """
+    head = b"%d 0 obj" % num
+    at = pdf.find(head)
+    while at != -1:
+        before = pdf[at - 1 : at]
+        if not (before.isalnum() or before == b"_"):  # a word boundary before the number
+            match = _NUMBER_BODY_RE.match(pdf, at + len(head))
+            if match is not None:
+                return int(match.group(1))
+        at = pdf.find(head, at + 1)
+    return None
+
+
 def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
     """The objects of a cairo PDF (classic xref table, no object streams): number → body between obj/endobj."""
     objects: dict[int, bytes] = {}
@@ -65,10 +86,10 @@ def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
                 raise RenderError("graphviz wrote a PDF that cannot be read; please report it with the trace file.")
             length = int(length_match.group(1))
             if length_match.group(2):
-                ref = re.search(rb"\b%d 0 obj\s*(\d+)\s*endobj" % length, pdf)
+                ref = _number_object(pdf, length)
                 if ref is None:
                     raise RenderError("graphviz wrote a PDF that cannot be read; please report it.")
-                length = int(ref.group(1))
+                length = ref
             data_start = stream_at + len(b"stream")
             data_start += 2 if pdf[data_start : data_start + 2] == b"\r\n" else 1
             end_at = pdf.find(b"endobj", data_start + length)
