@@ -13,6 +13,13 @@ from collections.abc import Sequence
 
 from ipctrace.render.options import RenderError
 
+# compiled when the module is imported (in `ipctrace run`, while the programs run), not at the first PDF
+_EOF_RE = re.compile(rb"(?<=%%EOF\n)")
+_LENGTH_RE = re.compile(rb"/Length (\d+)( 0 R)?")
+_CATALOG_RE = re.compile(rb"/Type\s*/(Catalog|Pages)\b")
+_PAGE_RE = re.compile(rb"/Type\s*/Page\b")
+_PARENT_RE = re.compile(rb"/Parent \d+ 0 R")
+
 
 def split_pngs(data: bytes) -> list[bytes]:
     """Graphviz writes one PNG per graph, back to back; cut them apart at each IEND chunk."""
@@ -36,7 +43,7 @@ def split_pngs(data: bytes) -> list[bytes]:
 
 def split_pdfs(data: bytes) -> list[bytes]:
     parts = []
-    for chunk in re.split(rb"(?<=%%EOF\n)", data):
+    for chunk in _EOF_RE.split(data):
         if chunk.strip():
             parts.append(chunk)
     return parts
@@ -81,7 +88,7 @@ def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
         end_at = pdf.find(b"endobj", start)
         if stream_at != -1 and stream_at < end_at:
             head = pdf[start:stream_at]
-            length_match = re.search(rb"/Length (\d+)( 0 R)?", head)
+            length_match = _LENGTH_RE.search(head)
             if length_match is None:
                 raise RenderError("graphviz wrote a PDF that cannot be read; please report it with the trace file.")
             length = int(length_match.group(1))
@@ -107,7 +114,7 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
     next_num = 3  # 1: catalog, 2: pages
     for pdf in pdfs:
         objects = _pdf_objects(pdf)
-        skip = {n for n, body in objects.items() if re.search(rb"/Type\s*/(Catalog|Pages)\b", body[:200])}
+        skip = {n for n, body in objects.items() if _CATALOG_RE.search(body[:200])}
         skip |= {n for n, body in objects.items() if b"/Producer" in body[:200]}
         mapping = {n: next_num + i for i, n in enumerate(sorted(set(objects) - skip))}
         next_num += len(mapping)
@@ -120,8 +127,8 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
 
         for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
             body = renumber(objects[old])
-            if re.search(rb"/Type\s*/Page\b", body[:200]):
-                body = re.sub(rb"/Parent \d+ 0 R", b"/Parent 2 0 R", body)
+            if _PAGE_RE.search(body[:200]):
+                body = _PARENT_RE.sub(b"/Parent 2 0 R", body)
                 page_nums.append(new)
             out_objects.append((new, body))
     kids = b" ".join(b"%d 0 R" % n for n in page_nums)
@@ -143,7 +150,7 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
 
 
 def pdf_page_count(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+    return len(_PAGE_RE.findall(pdf))
 
 
 def png_size(png: bytes) -> tuple[int, int]:
