@@ -202,11 +202,11 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     steps = build_steps(ordered, lanes, options)
     folded: Sequence[Step | FoldedSteps] = fold_steps(steps, ordered, options.fold_min) if options.fold else steps
     m = Metrics.of(options.font_size)
-    facts = trace_facts(ordered, options)
+    facts = trace_facts(ordered, options, folded)  # the rows too: the same at every density
     families = {lane: info.family for lane, info in lanes.info.items()}
     room = PAGE_WIDTH_PT - 2 * MARGIN
     for density in densities(options):  # as much text as fits across a slide at the smallest size
-        items = build_items(ordered, options, lanes, folded, facts, density)
+        items = build_items(ordered, options, lanes, facts, density)
         arranged = arrange(items, families, m)  # the width, without the rows' heights a wider one never needs
         if arranged.width <= room:
             break
