@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import binascii
 import json
+import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -46,6 +47,16 @@ _MAX_PAYLOADS = 1 << 16
 _MAX_WHOLE = 1 << 16
 #: A payload text that is not plain base64 (the reader decodes that line, and says what is wrong with it).
 _NOT_PLAIN = object()
+
+#: Set to 1 to read with the Python loop below even where the compiled one is built (as for the recorder).
+ENV_PURE_PYTHON = "IPCTRACE_PURE_PYTHON"
+
+try:  # the same loop compiled (eventlines_c.c, built by setup.py where a C compiler is found)
+    from ipctrace import _eventlines  # type: ignore[attr-defined]
+except ImportError:
+    _eventlines = None
+#: Whether `Lines.read` runs compiled.
+COMPILED = _eventlines is not None and os.environ.get(ENV_PURE_PYTHON, "") != "1"
 
 #: Hand a line to the reader: (line number, line, its slot in the events, what `learn` needs or None).
 Handoff = Callable[[int, str, int, Any], None]
@@ -77,6 +88,15 @@ class Lines:
         leave empty when it is no event). `number` is the line number before the first line; the
         number of the last line is returned.
         """
+        if COMPILED and type(lines) is list:
+            return _eventlines.read(  # type: ignore[no-any-return]
+                lines, number, events, handoff, self._shapes, self._payloads, self._whole, self._payload,
+                _NOT_PLAIN, Event, EventKey, _MAX_WHOLE,
+            )  # fmt: skip
+        return self.read_python(lines, number, events, handoff)
+
+    def read_python(self, lines: Iterable[str], number: int, events: list[Event | None], handoff: Handoff) -> int:
+        """`read` in Python: the loop the compiled one (eventlines_c.c) follows step for step."""
         match = _HEAD.match
         shapes, payloads, ints, whole = self._shapes, self._payloads, self._ints, self._whole
         append = events.append
