@@ -76,7 +76,7 @@ def _lines() -> Iterator[str]:
 
 def _read_lines(lines: list[str], compiled: bool) -> tuple[Any, ...]:
     """`Lines.read` with a handoff that decodes and learns at once (as the reader does a batch later)."""
-    reader, events, handed = eventlines.Lines(), [], []
+    reader, events, handed = eventlines.Lines(), list[Event | None](), list[tuple[Any, ...]]()
     decoder = EventDecoder()
 
     def handoff(number: int, line: str, slot: int, hint: Any) -> None:
@@ -151,7 +151,7 @@ def test_both_loops_read_a_trace_file_as_json_does(compiled_built, tmp_path):
         (_head(7, 3, 4, 5) + '"call": "write", "fd": 4, "size": 4, "data": "cGlu\tZw==", "res": 4}', "not valid JSON"),
         (_head(7, 3, 4, 5) + '"call": "write", "fd": 4, "size": 4, "data": "cGluZw==, "res": 4}', "not valid JSON"),
         (_head(7, 3, 4, 5) + '"call": "write", "fd": 4, "size": 4, "data": "cGluZw==', "not valid JSON"),
-        (_head(7, 3, 4, 5) + '"call": "write", "fd": 4, "ep": [14], "size": 4, "data": "cGluZw==", "res": 4}', "missing or bad"),
+        (_head(7, 3, 4, 5) + '"call": "write", "ep": [14], "size": 4, "data": "cGluZw==", "res": 4}', "missing or bad"),
         (_head(7, 3, 4, 5)[:-2], "not valid JSON"),
     ],
 )  # fmt: skip

@@ -20,6 +20,7 @@ the reader before.
 from __future__ import annotations
 
 import binascii
+import importlib
 import json
 import os
 import re
@@ -51,8 +52,9 @@ _NOT_PLAIN = object()
 #: Set to 1 to read with the Python loop below even where the compiled one is built (as for the recorder).
 ENV_PURE_PYTHON = "IPCTRACE_PURE_PYTHON"
 
+_eventlines: Any
 try:  # the same loop compiled (eventlines_c.c, built by setup.py where a C compiler is found)
-    from ipctrace import _eventlines  # type: ignore[attr-defined]
+    _eventlines = importlib.import_module("ipctrace._eventlines")
 except ImportError:
     _eventlines = None
 #: Whether `Lines.read` runs compiled.
@@ -89,10 +91,10 @@ class Lines:
         number of the last line is returned.
         """
         if COMPILED and type(lines) is list:
-            return _eventlines.read(  # type: ignore[no-any-return]
+            return int(_eventlines.read(
                 lines, number, events, handoff, self._shapes, self._payloads, self._whole, self._payload,
                 _NOT_PLAIN, Event, EventKey, _MAX_WHOLE,
-            )  # fmt: skip
+            ))  # fmt: skip
         return self.read_python(lines, number, events, handoff)
 
     def read_python(self, lines: Iterable[str], number: int, events: list[Event | None], handoff: Handoff) -> int:
