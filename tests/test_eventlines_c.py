@@ -44,7 +44,7 @@ RESTS = [
 ]
 PAYLOADS = ["cGluZw==", "cG9uZw==", "", "AAECAwQ=", "4oCU", "////", "AA=="]
 #: Numbers at the edges of what fits a machine word, and far past it.
-NUMBERS = [0, 7, 999_999_999_999_999_999, 10**18, 2**63 - 1, 2**63, 2**64 + 1, 10**30 + 3]
+NUMBERS = [0, 7, 10**18 - 1, 10**18, 2**63 - 1, 2**63, 1_764_547_200_123_456_789, 10**19 - 1, 10**19, 2**64 - 1, 2**64 + 1, 10**30 + 3]
 
 
 def _head(pid: int | str, seq: int | str, t0: int | str, t1: int | str | None, tid: int | str | None = None) -> str:

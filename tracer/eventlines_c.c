@@ -11,13 +11,14 @@
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
 
-/* Digits of a number that always fits a long long (the longer ones go through int()). */
-#define SHORT_DIGITS 18
+/* Digits of a number that always fits an unsigned long long (the longer ones go through int()); a time in
+ * nanoseconds since 1970 has 19. */
+#define SHORT_DIGITS 19
 /* Small ints made once per call (pids, ppids and tids repeat on every line): a direct-mapped cache. */
 #define CACHE 64
 
 typedef struct {
-    long long value[CACHE];
+    unsigned long long value[CACHE];
     PyObject *obj[CACHE];
 } IntCache;
 
@@ -59,10 +60,10 @@ static int json_int(Cursor *c, Py_ssize_t *start, Py_ssize_t *end)
 static PyObject *to_int(PyObject *line, const Cursor *c, Py_ssize_t start, Py_ssize_t end)
 {
     if (end - start <= SHORT_DIGITS) {
-        long long v = 0;
+        unsigned long long v = 0;
         for (Py_ssize_t i = start; i < end; i++)
-            v = v * 10 + (long long)(AT(c, i) - '0');
-        return PyLong_FromLongLong(v);
+            v = v * 10 + (unsigned long long)(AT(c, i) - '0');
+        return PyLong_FromUnsignedLongLong(v);
     }
     PyObject *text = PyUnicode_Substring(line, start, end);
     if (text == NULL)
@@ -77,12 +78,12 @@ static PyObject *cached_int(IntCache *cache, PyObject *line, const Cursor *c, Py
 {
     if (end - start > SHORT_DIGITS)
         return to_int(line, c, start, end);
-    long long v = 0;
+    unsigned long long v = 0;
     for (Py_ssize_t i = start; i < end; i++)
-        v = v * 10 + (long long)(AT(c, i) - '0');
-    size_t at = (size_t)v % CACHE;
+        v = v * 10 + (unsigned long long)(AT(c, i) - '0');
+    size_t at = (size_t)(v % CACHE);
     if (cache->obj[at] == NULL || cache->value[at] != v) {
-        PyObject *made = PyLong_FromLongLong(v);
+        PyObject *made = PyLong_FromUnsignedLongLong(v);
         if (made == NULL)
             return NULL;
         Py_XSETREF(cache->obj[at], made);
