@@ -60,6 +60,16 @@ except ImportError:
 #: Whether `Lines.read` runs compiled.
 COMPILED = _eventlines is not None and os.environ.get(ENV_PURE_PYTHON, "") != "1"
 
+
+def compiled_said_key() -> Callable[..., tuple[Any, ...]] | None:
+    """The timeline's key of a line said before, compiled (`said_key` in eventlines_c.c), or None.
+
+    It lives beside the compiled event lines so that the project builds one extension for the trace's
+    events; render/text.py says what the key holds, and makes it in Python where this is None.
+    """
+    return _eventlines.said_key if COMPILED else None
+
+
 #: Hand a line to the reader: (line number, line, its slot in the events, what `learn` needs or None).
 Handoff = Callable[[int, str, int, Any], None]
 

@@ -10,6 +10,7 @@
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
+#include <string.h>
 
 /* Digits of a number that always fits an unsigned long long (the longer ones go through int()); a time in
  * nanoseconds since 1970 has 19. */
@@ -359,7 +360,69 @@ done:
     return result;
 }
 
+/* said_key(event, ends, key_at, values, identities): what the timeline's line of an event depends on, as one
+ * key (render/text.py): the pipe end `ends` holds for event[key_at] (None if none), the items at `values`
+ * themselves, and the identities of the items at `identities` packed into one bytes object (their
+ * addresses: while the trace is alive, the same objects mean the same text). */
+static PyObject *said_key(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    (void)module;
+    if (nargs != 5 || !PyTuple_Check(args[0]) || !PyDict_Check(args[1]) || !PyTuple_Check(args[3]) ||
+        !PyTuple_Check(args[4])) {
+        PyErr_SetString(PyExc_TypeError, "said_key(event tuple, ends dict, key_at, values tuple, identities tuple)");
+        return NULL;
+    }
+    PyObject *event = args[0], *values = args[3], *identities = args[4];
+    Py_ssize_t n = PyTuple_GET_SIZE(event), nv = PyTuple_GET_SIZE(values), ni = PyTuple_GET_SIZE(identities);
+    Py_ssize_t key_at = PyLong_AsSsize_t(args[2]);
+    if (key_at == -1 && PyErr_Occurred())
+        return NULL;
+    if (key_at < 0 || key_at >= n) {
+        PyErr_SetString(PyExc_IndexError, "said_key: key_at out of the event");
+        return NULL;
+    }
+    PyObject *end = PyDict_GetItemWithError(args[1], PyTuple_GET_ITEM(event, key_at));
+    if (end == NULL && PyErr_Occurred())
+        return NULL;
+    PyObject *key = PyTuple_New(2 + nv);
+    if (key == NULL)
+        return NULL;
+    PyTuple_SET_ITEM(key, 0, Py_NewRef(end == NULL ? Py_None : end));
+    for (Py_ssize_t k = 0; k < nv; k++) {
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(values, k));
+        if (at < 0 || at >= n) {
+            Py_DECREF(key);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_IndexError, "said_key: a value's place out of the event");
+            return NULL;
+        }
+        PyTuple_SET_ITEM(key, 1 + k, Py_NewRef(PyTuple_GET_ITEM(event, at)));
+    }
+    PyObject *ids = PyBytes_FromStringAndSize(NULL, ni * (Py_ssize_t)sizeof(void *));
+    if (ids == NULL) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    char *out = PyBytes_AS_STRING(ids);
+    for (Py_ssize_t k = 0; k < ni; k++) {
+        Py_ssize_t at = PyLong_AsSsize_t(PyTuple_GET_ITEM(identities, k));
+        if (at < 0 || at >= n) {
+            Py_DECREF(ids);
+            Py_DECREF(key);
+            if (!PyErr_Occurred())
+                PyErr_SetString(PyExc_IndexError, "said_key: an identity's place out of the event");
+            return NULL;
+        }
+        void *address = PyTuple_GET_ITEM(event, at);
+        memcpy(out + k * sizeof(void *), &address, sizeof(void *));
+    }
+    PyTuple_SET_ITEM(key, 1 + nv, ids);
+    return key;
+}
+
 static PyMethodDef methods[] = {
+    {"said_key", (PyCFunction)(void (*)(void))said_key, METH_FASTCALL,
+     "said_key(event, ends, key_at, values, identities) -> the key of the timeline's table of lines said before."},
     {"read", (PyCFunction)(void (*)(void))read_lines, METH_FASTCALL,
      "read(lines, number, events, handoff, shapes, payloads, whole, payload, not_plain, Event, EventKey, max_whole) -> "
      "the last line's number: eventlines.Lines.read's loop, compiled."},
