@@ -17,7 +17,7 @@ from ipctrace.render.i18n import korean_font, require_korean_font, tr
 from ipctrace.render.layout.boxes import Box, Segment, crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import Placed, place
+from ipctrace.render.layout.geometry import Placed, place, reach_of
 from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
 from ipctrace.render.layout.measure import wrap
@@ -232,6 +232,7 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
         m,
         options.page_rows,
         windows,
+        reach_of(placed, m) if placed.width > room else None,  # a slide-by-slide cut when no one cut serves
     )
     shown = sorted({i for a in arrows if a.kind.carries_data for i in a.flows})
     return Diagram(

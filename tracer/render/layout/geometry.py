@@ -253,7 +253,7 @@ def place_rows(
 
 
 @dataclass
-class _Reach:
+class Reach:
     """Per band and column: how far things stand out to the left and to the right of the lifeline."""
 
     left: dict[tuple[int, int], float]
@@ -268,14 +268,20 @@ class _Reach:
         self.add(band, col, Side.RIGHT, width / 2)
 
 
-def _reach(items: Items, rows: Sequence[Row], calls, notes, arrows, column, m: Metrics) -> _Reach:
-    reach = _Reach({}, {})
+def reach_of(placed: Placed, m: Metrics) -> Reach:
+    """What stands out beside each placed column in each band: what a slide showing some columns must leave room for."""
+    column = {lane.id: lane.column for lane in placed.lanes}
+    return _reach(placed.lanes, placed.rows, placed.calls, placed.notes, placed.arrows, column, m)
+
+
+def _reach(lanes: Sequence[Lane], rows: Sequence[Row], calls, notes, arrows, column, m: Metrics) -> Reach:
+    reach = Reach({}, {})
     beside = m.bar / 2 + m.pad * 0.6
     for c in calls:
         reach.add(rows[c.row].band, column[c.lane], c.side, beside + call_size(c, m).w)
     for n in notes:
         reach.add(rows[n.row].band, column[n.lane], n.side, beside + note_size(n, m).w)
-    for lane in items.lanes:
+    for lane in lanes:
         reach.centred(rows[lane.first_row].band, column[lane.id], head_size(lane, m).w)
         if lane.end is not None:
             reach.centred(rows[lane.last_row].band, column[lane.id], end_size(lane.end, m).w)
@@ -294,7 +300,7 @@ def _reach(items: Items, rows: Sequence[Row], calls, notes, arrows, column, m: M
     return reach
 
 
-def _gaps(reach: _Reach, columns: int, items: Items, column, m: Metrics) -> tuple[list[float], float, float]:
+def _gaps(reach: Reach, columns: int, items: Items, column, m: Metrics) -> tuple[list[float], float, float]:
     gaps = [m.min_gap] * max(columns - 1, 0)
     left = right = m.pad * 2
     for (band, col), w in reach.right.items():
@@ -328,7 +334,7 @@ def place(
     calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
     bands = make_bands(items, calls, notes, arrows, column)
     rows, bottom = place_rows(items, bands, calls, notes, arrows, m, top, extra)
-    gaps, left, right = _gaps(_reach(items, rows, calls, notes, arrows, column, m), columns, items, column, m)
+    gaps, left, right = _gaps(_reach(items.lanes, rows, calls, notes, arrows, column, m), columns, items, column, m)
     xs = [left]
     for gap in gaps:
         xs.append(xs[-1] + gap)
