@@ -595,3 +595,22 @@ def test_c_call_sites_name_descriptors_as_the_c_source_does():
     assert read_site(Site(str(server), _line_of(server, "int read_bytes = read(")), Call.WRITE).fd is None, (
         "a line without the call names nothing"
     )
+
+
+@pytest.mark.parametrize("view", [View.KERNEL, View.PACKETS])
+def test_every_lane_window_draws_its_calls(view):
+    """Each slide's drawing holds every call label of its rows on its lanes: the left window of a slide cut
+    by lanes once drew its lifelines only (its items went to the right window, which shares its rows)."""
+    from ipctrace.order import analyse
+    from ipctrace.render.graphviz.painter import page_sources
+    from ipctrace.tracefile import read_trace
+
+    ordered = analyse(read_trace(RECORDED / "echo_storeserv_two_connections_at_once.jsonl"))
+    diagram = build_diagram(ordered, RenderOptions(view=view))
+    windows = [(p.row0, p.row1) for p in diagram.pages]
+    assert len(windows) > len(set(windows)), "some slides are cut into lane windows"
+    for page, source in zip(diagram.pages, page_sources(diagram), strict=True):
+        lanes = {p.lane for p in page.lanes}
+        wanted = [n for n, c in enumerate(diagram.calls) if c.lane in lanes and page.has_row(c.row)]
+        missing = [n for n in wanted if f'id="call-{n}"' not in source]
+        assert not missing, f"slide {page.number} lacks calls {missing}"
