@@ -219,7 +219,7 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     title = options.title or default_title(trace)
     caption = options.caption if options.caption is not None else trace.header.lesson
     frame = frame_of(caption, placed.lanes, m)
-    pages = paginate(
+    pages, cut = paginate(
         placed.rows,
         placed.lanes,
         arrows,
@@ -234,6 +234,7 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
         windows,
         reach_of(placed, m) if placed.width > room else None,  # a slide-by-slide cut when no one cut serves
     )
+    arrows = tuple(a for a in arrows if str(a.id) not in cut) if cut else arrows
     shown = sorted({i for a in arrows if a.kind.carries_data for i in a.flows})
     return Diagram(
         title=title,

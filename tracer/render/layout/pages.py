@@ -223,18 +223,21 @@ def paginate(
     max_rows: int | None = None,
     windows: Sequence[LaneWindow] = (),
     reach: Reach | None = None,
-) -> tuple[Page, ...]:
-    """The pages of a drawing (see the module docstring); each row range once per lane window.
+) -> tuple[tuple[Page, ...], frozenset[str]]:
+    """The pages of a drawing (see the module docstring), each row range once per lane window; and the arrows
+    no slide can show.
 
     A drawing wider than a slide that no one lane cut serves (`windows` is the whole) is cut slide by
     slide (`split.page_windows`, from what stands beside each column: `reach`) when that keeps every
-    slide at the readable size; otherwise every slide is scaled down to the widest window.
+    slide at the readable size; a dashed hint between two windows of one slide is then left to the other
+    views, as one between the halves of a split drawing is. Otherwise every slide is scaled down to the
+    widest window.
     """
     windows = windows or whole(lanes, width)
     bands = _bands(rows, folds, arrows, bars, m, height)
     if not bands:
         scale = _scale(max(w.width for w in windows), bands, frame, m)
-        return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),)
+        return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),), frozenset()
     room = PAGE_WIDTH_PT - 2 * MARGIN
     layout = _Layout(rows, lanes, arrows, bars, folds, together, bands, frame, m, max_rows)
     if reach is not None and max(w.width for w in windows) > room:
@@ -244,10 +247,11 @@ def paginate(
             band_range = range(rows[row0].band, rows[row1 - 1].band + 1)
             return page_windows(shown, touching, band_range, reach, room, m, partners)
 
-        pages = layout.pages(room, per_page)
-        if pages is not None:
-            return pages
-    return layout.pages(max(w.width for w in windows), lambda row0, row1, shown, touching: windows) or ()
+        packed = layout.pages(room, per_page)
+        if packed is not None:
+            return packed
+    whole_cut = layout.pages(max(w.width for w in windows), lambda row0, row1, shown, touching: windows)
+    return (whole_cut[0], frozenset()) if whole_cut is not None else ((), frozenset())
 
 
 _WindowsOf = Callable[[int, int, Sequence[Lane], Sequence[Arrow]], Sequence[LaneWindow] | None]
@@ -266,8 +270,9 @@ class _Layout:
     m: Metrics
     max_rows: int | None
 
-    def pages(self, width: float, windows_of: _WindowsOf) -> tuple[Page, ...] | None:
-        """The pages at the scale `width` allows, each row range through `windows_of`'s windows (None: none fit)."""
+    def pages(self, width: float, windows_of: _WindowsOf) -> tuple[tuple[Page, ...], frozenset[str]] | None:
+        """The pages at the scale `width` allows, each row range through `windows_of`'s windows (None: none fit),
+        and the arrows between two windows of one slide."""
         bands, frame, m, rows, lanes = self.bands, self.frame, self.m, self.rows, self.lanes
         scale = _scale(width, bands, frame, m)
         cuts = _cuts(bands, self.arrows, self.together, self.folds, frame.rows_height(False, scale, m))
@@ -280,15 +285,20 @@ class _Layout:
         by_dst = sorted(self.arrows, key=lambda a: a.dst_row)
         dst_rows = [a.dst_row for a in by_dst]
         laid: list[tuple[int, int, int, set[LaneId], Sequence[LaneWindow]]] = []
+        cut: set[str] = set()
         for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
             row0, row1 = bands[a].first, bands[b - 1].last + 1
             sent = by_src[bisect_left(src_rows, row0) : bisect_left(src_rows, row1)]
             pointed = {end for x in sent for end in (x.src, x.dst)}
             arrived = by_dst[bisect_left(dst_rows, row0) : bisect_left(dst_rows, row1)]
             touching = [*sent, *(x for x in arrived if x.src_row < row0)]
-            windows = windows_of(row0, row1, _shown(lanes, row0, row1, pointed), touching)
+            shown = _shown(lanes, row0, row1, pointed)
+            windows = windows_of(row0, row1, shown, touching)
             if windows is None:
                 return None
+            if len(windows) > 1:
+                here = {lane.id for lane in shown}
+                cut.update(str(x.id) for x in touching if _between(x, here, windows))
             laid.append((k, a, b, pointed, windows))
         pages: list[Page] = []
         count = sum(len(w) for *_, w in laid)
@@ -311,7 +321,13 @@ class _Layout:
             pages = [replace(p, footer=False) if p.row1 == last.row1 else p for p in pages]
         elif room * scale > 3 * m.line:
             pages[-1] = _with(last, legend=True)
-        return tuple(pages)
+        return tuple(pages), frozenset(cut)
+
+
+def _between(arrow: Arrow, here: set[LaneId], windows: Sequence[LaneWindow]) -> bool:
+    """An arrow between lanes of a slide that no one of its windows holds both ends of."""
+    ends = {arrow.src, arrow.dst}
+    return ends <= here and not any(ends <= w.lanes for w in windows)
 
 
 def _shown(lanes: Sequence[Lane], row0: int, row1: int, pointed: set[LaneId]) -> list[Lane]:
