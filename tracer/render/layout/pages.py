@@ -305,9 +305,10 @@ class _Layout:
         for k, a, b, pointed, windows in laid:
             row0, row1 = bands[a].first, bands[b - 1].last + 1
             busy = {rows[i].lane for i in range(row0, row1)} | pointed
+            shared = frozenset.intersection(*(w.lanes for w in windows)) if windows[0].xs is not None else frozenset()
             for window in windows:
-                if len(windows) > 1 and not busy & window.lanes:
-                    continue  # a half of a split slide where nothing happens is left out
+                if len(windows) > 1 and not busy & (window.lanes - shared):
+                    continue  # a half of a split slide where nothing happens (but in the column it shares) is left out
                 edge = (marks[0][k], marks[1][k])
                 number = len(pages) + 1
                 pages.append(
