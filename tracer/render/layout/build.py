@@ -232,7 +232,7 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
         m,
         options.page_rows,
         windows,
-        reach_of(placed, m) if placed.width > room else None,  # a slide-by-slide cut when no one cut serves
+        reach_of(placed, m) if placed.width > room and len(windows) == 1 else None,  # no one cut serves: per slide
     )
     arrows = tuple(a for a in arrows if str(a.id) not in cut) if cut else arrows
     shown = sorted({i for a in arrows if a.kind.carries_data for i in a.flows})

@@ -11,7 +11,9 @@ chosen (dynamic programming) for the fewest pages, then the fullest pages
 before the last, never leaving a page that holds only processes ending (exits,
 printed lines, quiet calls, a sleep) when the exchange before them can go along.
 A blocked call that spans a break continues visibly: the pages say which lanes
-go on and which come from the page before.
+go on and which come from the page before. A drawing too wide for a slide is
+shown through lane windows (`split`): one cut for the whole drawing, or, when
+no such cut exists, one chosen slide by slide.
 """
 
 from __future__ import annotations
