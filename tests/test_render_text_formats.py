@@ -21,7 +21,7 @@ from ipctrace.render.layout.script import Statement, script
 from ipctrace.render.mermaid import mermaid_text
 from ipctrace.render.plantuml import plantuml_text
 from ipctrace.render.text import timeline
-from tests.render_support import VIEWS, korean_chat_run, loop_run, need, scenario_runs
+from tests.render_support import VIEWS, check_no_overlaps, korean_chat_run, loop_run, need, scenario_runs
 
 
 @pytest.fixture(scope="module")
@@ -332,4 +332,28 @@ def test_a_message_sent_before_its_reader_is_forked_comes_after_the_fork():
     early = [a for a in diagram.arrows if a.dst == handler.id and a.kind.value == "msg"]
     fork = next(a for a in diagram.arrows if a.dst == handler.id and a.kind.value == "fork")
     assert any(a.src_row < fork.src_row for a in early), "the recorded run has a line sent before the fork"
+    _check_order(diagram, get_renderer("mermaid").render(diagram))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("view", VIEWS)
+def test_a_child_that_runs_before_its_fork_returns_begins_below_the_fork(view):
+    """A recorded echo_storeserv run: the pipe reader called read before the server's fork() had returned.
+    Its entry row once rose above the fork, under the lane's head, which hid the call's label; and Mermaid
+    named the participant before `create participant` (mmdc: "actors with the same id")."""
+    from pathlib import Path
+
+    from ipctrace.calls import Call
+    from ipctrace.order import analyse
+    from ipctrace.tracefile import read_trace
+
+    trace = read_trace(Path(__file__).parent / "traces" / "echo_storeserv_child_runs_before_its_fork_returns.jsonl")
+    fork_call = next(e for e in trace.events if e.call is Call.FORK)
+    first_read = next(e for e in trace.events if e.pid == fork_call.result and e.call is Call.READ)
+    assert fork_call.t1 is not None and first_read.t0 < fork_call.t1, "the recorded run's timing"
+    diagram = build_diagram(analyse(trace), RenderOptions(view=view))
+    reader = next(lane for lane in diagram.lanes if lane.title == "pipe #1 reader")
+    fork = next(a for a in diagram.arrows if a.dst == reader.id and a.kind.value == "fork")
+    rows = [c.row for c in diagram.calls if c.lane == reader.id] + [b.row0 for b in diagram.bars if b.lane == reader.id]
+    assert min(rows) > fork.src_row, "every row of the child is below the fork that made it"
+    check_no_overlaps(diagram)
     _check_order(diagram, get_renderer("mermaid").render(diagram))  # type: ignore[arg-type]

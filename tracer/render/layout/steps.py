@@ -107,7 +107,7 @@ def build_steps(ordered: OrderedTrace, lanes: Lanes, options: RenderOptions) -> 
             lane_last[lane] = len(steps) - 1
     steps = _pull_receives(steps, ordered)
     waits_for_wire = _connects_answered(ordered, steps) if options.view is View.PACKETS else {}
-    return _insert_entries(_move_connects(steps, waits_for_wire), trace, set(waits_for_wire))
+    return _insert_entries(_move_connects(steps, waits_for_wire), trace, set(waits_for_wire), lanes)
 
 
 _PULLED = frozenset({RowKind.CALL, RowKind.OUTPUT, RowKind.EXIT})
@@ -244,8 +244,12 @@ def _entry_position(steps: Sequence[Step], i: int, t0: int, floor: int) -> int:
     return j
 
 
-def _insert_entries(steps: list[Step], trace: Trace, already: set[EventKey]) -> list[Step]:
-    """Give each call that waited an entry row at the moment it was called, so its wait is a bar."""
+def _insert_entries(steps: list[Step], trace: Trace, already: set[EventKey], lanes: Lanes) -> list[Step]:
+    """Give each call that waited an entry row at the moment it was called, so its wait is a bar.
+
+    No entry goes above its lane's head, and a forked child's head is its parent's fork: a child that
+    called read before the parent's fork() returned still begins below the fork.
+    """
     head_at: dict[LaneId, int] = {}
     insert_before: dict[int, list[Step]] = defaultdict(list)
     moved: set[int] = set()
@@ -255,6 +259,8 @@ def _insert_entries(steps: list[Step], trace: Trace, already: set[EventKey]) -> 
         if step.kind is not RowKind.CALL or step.keys[0] in already:
             continue
         event = trace.event(step.keys[0])  # type: ignore[arg-type]
+        if event.call is Call.FORK and isinstance(event.result, int) and (child := lanes.of_pid.get(event.result)):
+            head_at[child] = i
         j = _entry_position(steps, i, event.t0, head_at.get(step.lane, -1))
         if event.blocked or event.t1 is None:  # never returned: drawn where it was called, its bar open to the end
             if j < i:
