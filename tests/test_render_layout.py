@@ -614,3 +614,19 @@ def test_every_lane_window_draws_its_calls(view):
         wanted = [n for n, c in enumerate(diagram.calls) if c.lane in lanes and page.has_row(c.row)]
         missing = [n for n in wanted if f'id="call-{n}"' not in source]
         assert not missing, f"slide {page.number} lacks calls {missing}"
+
+
+def test_slides_cut_one_by_one_leave_room_for_labels():
+    """Three children answering over socketpairs, each message labelled wider than the lane heads: the kernel
+    and packets views are too wide for one cut, and each slide's packed columns keep what stands beside them
+    apart (a packing by the heads alone put a bar through a message label). Recorded: no capture."""
+    from ipctrace.order import analyse
+    from ipctrace.tracefile import read_trace
+
+    ordered = analyse(read_trace(RECORDED / "compare_interleave_labels_wider_than_heads.jsonl"))
+    for view in (View.KERNEL, View.PACKETS):
+        for fold in (True, False):
+            diagram = build_diagram(ordered, RenderOptions(view=view, fold=fold))
+            assert diagram.width > 940 and smallest_text_px(diagram) >= MIN_TEXT_PX - 0.01
+            check_diagram(diagram, ordered)
+            check_slides_across(diagram)
