@@ -1,7 +1,9 @@
-"""The compiled hot path of the Python recorder (tracer/record/hotc.c), built by the package install.
+"""The compiled parts, built by the package install: the Python recorder's hot path (tracer/record/hotc.c)
+and the trace reader's event lines (tracer/eventlines_c.c).
 
-Optional: where it cannot be compiled (no C compiler, no Python headers) the install goes on and the
-recorder uses its pure-Python wrappers (ipctrace.record.hot). Everything else is in pyproject.toml.
+Optional: where they cannot be compiled (no C compiler, no Python headers) the install goes on and the
+recorder uses its pure-Python wrappers (ipctrace.record.hot), the reader its Python loop (ipctrace.eventlines).
+Everything else is in pyproject.toml.
 """
 
 from setuptools import Extension, setup
@@ -13,6 +15,7 @@ setup(
             sources=["tracer/record/hotc.c"],
             depends=["tracer/record/hotc_layout.h"],
             optional=True,
-        )
+        ),
+        Extension("ipctrace._eventlines", sources=["tracer/eventlines_c.c"], optional=True),
     ]
 )

@@ -192,6 +192,26 @@ def test_png_slides_encoded_with_the_encoder_library_have_the_same_pixels(traces
     assert [c for c in png_chunks(fast) if c[0] != b"IDAT"] == [c for c in png_chunks(plain) if c[0] != b"IDAT"]
 
 
+def test_png_runs_ask_malloc_for_huge_pages_and_draw_the_same_bytes(traces, monkeypatch):
+    """The PNG runs' malloc setting (`early.PNG_TUNABLES`) is added to the user's own, and changes no byte drawn."""
+    import subprocess
+
+    from ipctrace.render.graphviz.early import PNG_TUNABLES, argv, neato_env
+    from ipctrace.render.graphviz.neato import Job, require_graphviz, run_neato
+    from ipctrace.render.graphviz.painter import page_sources
+    from ipctrace.render.graphviz.renderers import _with_dpi
+
+    need_graphviz()
+    monkeypatch.setenv("GLIBC_TUNABLES", "glibc.malloc.check=0")
+    job = Job(_with_dpi(page_sources(build_diagram(traces["tcp_chat"], RenderOptions()))[0], 72.0), "png", "cairo")
+    env = neato_env(job)
+    assert env is not None and env["GLIBC_TUNABLES"] == f"glibc.malloc.check=0:{PNG_TUNABLES}"
+    assert neato_env(Job(job.source, "pdf", "cairo")) is None  # only the PNG runs, which fill large images
+    monkeypatch.delenv("GLIBC_TUNABLES")
+    plain = subprocess.run(argv(require_graphviz(), job), input=job.source.encode(), capture_output=True, check=True)
+    assert run_neato(job) == plain.stdout and png_size(plain.stdout) == (960, 540)
+
+
 def test_png_slides_are_drawn_without_the_encoder_library_when_it_does_not_load(traces, tmp_path):
     """A library neato cannot load (here: not a library at all) costs speed, never the slides."""
     from ipctrace.render.graphviz.neato import Job, run_neato

@@ -275,3 +275,27 @@ def test_a_run_imports_what_its_caller_needs_afterwards_while_the_programs_run(t
         [sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True, timeout=120, check=True
     )
     assert out.stdout.split() == ["False", "True", "True", "1"], out.stdout + out.stderr
+
+
+def test_a_prompt_is_shown_before_the_line_typed_after_it(tmp_path):
+    """A pump can have read a prompt and not fed it yet while its pipe already looks empty; the typed line
+    waits for `wait_taken`, which returns only once every byte in the pipe has been fed (a loaded machine once
+    showed `[client] exit` and then a bare `[client] Client: `)."""
+    import io
+
+    from ipctrace.session.output import OutputPrinter
+
+    shown = io.StringIO()
+    printer = OutputPrinter(tmp_path, shown)
+    r, w = os.pipe()
+    pump = printer.pump("client", os.fdopen(r, "rb", buffering=0))
+    turns = 5000
+    for turn in range(turns):
+        os.write(w, b"Client: ")
+        printer.wait_taken([r], timeout=10)
+        assert printer.pending.get("client") == "Client: ", f"turn {turn}: the pipe looked empty, the prompt not fed"
+        printer.feed("client", f"line {turn}\n".encode(), typed=True)
+    os.close(w)
+    pump.join(timeout=10)
+    printer.close()
+    assert shown.getvalue() == "".join(f"[client] Client: line {turn}\n" for turn in range(turns))

@@ -64,6 +64,7 @@ AFTER_RUN_DRAWN = (
     "ipctrace.render.graphviz.pngfast:library",  # the PNG encoder settings, built on first use
     *AFTER_RUN,
     "ipctrace.render.graphviz.early:start_deferred",  # the neato processes the diagrams will take
+    "ipctrace.render.html:load_assets",  # the classroom page's script and style
 )
 
 

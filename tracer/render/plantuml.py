@@ -21,9 +21,12 @@ _ARROWS = {Style.SOLID: "->", Style.DASHED: "-->", Style.LOST: "->x"}
 _KEYWORDS = {LaneKind.PROCESS: "participant", LaneKind.CHANNEL: "queue", LaneKind.SOCKET: "boundary"}
 
 
+_SPACES = re.compile(r"\s+")
+
+
 def plantuml_text(text: str) -> str:
     """Text safe in a PlantUML label: one line, backslashes doubled (PlantUML reads `\\n` as a line break)."""
-    out = re.sub(r"\s+", " ", text).strip().replace("\\", "\\\\")
+    out = _SPACES.sub(" ", text).strip().replace("\\", "\\\\")
     return out or " "
 
 

@@ -9,10 +9,24 @@ is on disk: a file named `ROLE.out` is always whole. When the disk fills up, the
 
 from __future__ import annotations
 
+import fcntl
 import os
+import select
+import struct
+import termios
 import threading
+import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import IO
+
+
+def _waiting(fd: int) -> int:
+    """Bytes in a pipe not read yet (0 once it is closed)."""
+    try:
+        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+    except OSError:
+        return 0
 
 
 def output_name(role: str) -> str:
@@ -67,6 +81,9 @@ class OutputPrinter:
         self.files: dict[str, _RoleFile] = {}
         self.disk_full: OSError | None = None  # the first write that failed
         self.kept: dict[str, Path] = {}  # role -> its output file, once closed
+        #: held by a pump from the read of a chunk until the chunk is fed: whoever holds it sees every byte
+        #: either still in its pipe or fed already, never in between
+        self.taken = threading.Condition()
 
     def feed(self, role: str, data: bytes, typed: bool = False) -> None:
         """Output of `role`; `typed` marks scripted input shown the way a terminal echoes it."""
@@ -102,17 +119,36 @@ class OutputPrinter:
         """Roles whose output file was cut short (the disk filled up), and how many bytes it holds."""
         return {role: f.written for role, f in self.files.items() if f.failed is not None}
 
+    def wait_taken(self, fds: Sequence[int], timeout: float) -> None:
+        """Until the pumps have fed every byte waiting in these pipes (at most `timeout` seconds): a prompt the
+        program wrote before asking for input is shown before the line typed after it."""
+        deadline = time.monotonic() + timeout
+        with self.taken:
+            while any(_waiting(fd) for fd in fds):
+                left = deadline - time.monotonic()
+                if left <= 0 or not self.taken.wait(left):
+                    return
+
     def pump(self, role: str, stream: IO[bytes]) -> threading.Thread:
         def run() -> None:
             fd = stream.fileno()
+            readable = select.poll()
+            readable.register(fd, select.POLLIN)
             while True:
                 try:
-                    chunk = os.read(fd, 65536)
+                    readable.poll()  # wait without taking: the bytes stay countable in the pipe
                 except OSError:
                     break
+                with self.taken:
+                    try:
+                        chunk = os.read(fd, 65536)
+                    except OSError:
+                        chunk = b""
+                    if chunk:
+                        self.feed(role, chunk)
+                    self.taken.notify_all()
                 if not chunk:
                     break
-                self.feed(role, chunk)
             stream.close()
 
         thread = threading.Thread(target=run, name=f"ipctrace-output-{role}", daemon=True)

@@ -7,14 +7,10 @@ directly: ipctrace decides what happens to it (see `stopping`).
 
 from __future__ import annotations
 
-import fcntl
 import os
 import shutil
 import signal
-import struct
 import subprocess
-import termios
-import time
 from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,7 +44,7 @@ class RoleRun:
         stdin = self.proc.stdin
         if stdin is None or stdin.closed:
             return
-        self._let_output_through()
+        self._let_output_through(printer)
         try:
             if not self.script:
                 stdin.close()
@@ -65,19 +61,16 @@ class RoleRun:
         except (BrokenPipeError, ValueError):
             pass
 
-    def _let_output_through(self, wait: float = 0.2) -> None:
-        """What the program wrote before asking (its prompt) is shown before the typed line: wait (at most
-        `wait` seconds) until the output pumps have taken every byte waiting in the role's output pipes."""
-        deadline = time.monotonic() + wait
+    def _let_output_through(self, printer: OutputPrinter, wait: float = 0.2) -> None:
+        """What the program wrote before asking (its prompt) is shown before the typed line."""
+        fds = []
         for pipe in (self.proc.stdout, self.proc.stderr):
-            while pipe is not None and time.monotonic() < deadline:
-                try:
-                    waiting = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0\0\0\0"))[0]
-                except (OSError, ValueError):
-                    break
-                if not waiting:
-                    break
-                time.sleep(0.001)
+            try:
+                if pipe is not None:
+                    fds.append(pipe.fileno())
+            except ValueError:  # its pump closed it: that output has ended
+                pass
+        printer.wait_taken(fds, wait)
 
     def close_stdin(self) -> None:
         stdin = self.proc.stdin

@@ -13,6 +13,13 @@ from collections.abc import Sequence
 
 from ipctrace.render.options import RenderError
 
+# compiled when the module is imported (in `ipctrace run`, while the programs run), not at the first PDF
+_EOF_RE = re.compile(rb"(?<=%%EOF\n)")
+_LENGTH_RE = re.compile(rb"/Length (\d+)( 0 R)?")
+_CATALOG_RE = re.compile(rb"/Type\s*/(Catalog|Pages)\b")
+_PAGE_RE = re.compile(rb"/Type\s*/Page\b")
+_PARENT_RE = re.compile(rb"/Parent \d+ 0 R")
+
 
 def split_pngs(data: bytes) -> list[bytes]:
     """Graphviz writes one PNG per graph, back to back; cut them apart at each IEND chunk."""
@@ -36,7 +43,7 @@ def split_pngs(data: bytes) -> list[bytes]:
 
 def split_pdfs(data: bytes) -> list[bytes]:
     parts = []
-    for chunk in re.split(rb"(?<=%%EOF\n)", data):
+    for chunk in _EOF_RE.split(data):
         if chunk.strip():
             parts.append(chunk)
     return parts
@@ -44,6 +51,27 @@ def split_pdfs(data: bytes) -> list[bytes]:
 
 _OBJ_RE = re.compile(rb"(\d+) 0 obj\b")
 _REF_RE = re.compile(rb"(\d+) 0 R\b")
+
+
+_NUMBER_BODY_RE = re.compile(rb"\s*(\d+)\s*endobj")
+
+
+def _number_object(pdf: bytes, num: int) -> int | None:
+    """The value of object `num` when its body is one number (a stream's length written after the stream).
+
+    The first such object in the file, as `re.search(rb"\\b%d 0 obj\\s*(\\d+)\\s*endobj")` finds it, but found
+    with `bytes.find`: a regular expression starting at a word boundary tries every byte of the file.
+    """
+    head = b"%d 0 obj" % num
+    at = pdf.find(head)
+    while at != -1:
+        before = pdf[at - 1 : at]
+        if not (before.isalnum() or before == b"_"):  # a word boundary before the number
+            match = _NUMBER_BODY_RE.match(pdf, at + len(head))
+            if match is not None:
+                return int(match.group(1))
+        at = pdf.find(head, at + 1)
+    return None
 
 
 def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
@@ -60,15 +88,15 @@ def _pdf_objects(pdf: bytes) -> dict[int, bytes]:
         end_at = pdf.find(b"endobj", start)
         if stream_at != -1 and stream_at < end_at:
             head = pdf[start:stream_at]
-            length_match = re.search(rb"/Length (\d+)( 0 R)?", head)
+            length_match = _LENGTH_RE.search(head)
             if length_match is None:
                 raise RenderError("graphviz wrote a PDF that cannot be read; please report it with the trace file.")
             length = int(length_match.group(1))
             if length_match.group(2):
-                ref = re.search(rb"\b%d 0 obj\s*(\d+)\s*endobj" % length, pdf)
+                ref = _number_object(pdf, length)
                 if ref is None:
                     raise RenderError("graphviz wrote a PDF that cannot be read; please report it.")
-                length = int(ref.group(1))
+                length = ref
             data_start = stream_at + len(b"stream")
             data_start += 2 if pdf[data_start : data_start + 2] == b"\r\n" else 1
             end_at = pdf.find(b"endobj", data_start + length)
@@ -86,7 +114,7 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
     next_num = 3  # 1: catalog, 2: pages
     for pdf in pdfs:
         objects = _pdf_objects(pdf)
-        skip = {n for n, body in objects.items() if re.search(rb"/Type\s*/(Catalog|Pages)\b", body[:200])}
+        skip = {n for n, body in objects.items() if _CATALOG_RE.search(body[:200])}
         skip |= {n for n, body in objects.items() if b"/Producer" in body[:200]}
         mapping = {n: next_num + i for i, n in enumerate(sorted(set(objects) - skip))}
         next_num += len(mapping)
@@ -99,8 +127,8 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
 
         for old, new in sorted(mapping.items(), key=lambda kv: kv[1]):
             body = renumber(objects[old])
-            if re.search(rb"/Type\s*/Page\b", body[:200]):
-                body = re.sub(rb"/Parent \d+ 0 R", b"/Parent 2 0 R", body)
+            if _PAGE_RE.search(body[:200]):
+                body = _PARENT_RE.sub(b"/Parent 2 0 R", body)
                 page_nums.append(new)
             out_objects.append((new, body))
     kids = b" ".join(b"%d 0 R" % n for n in page_nums)
@@ -122,7 +150,7 @@ def merge_pdfs(pdfs: Sequence[bytes]) -> bytes:
 
 
 def pdf_page_count(pdf: bytes) -> int:
-    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+    return len(_PAGE_RE.findall(pdf))
 
 
 def png_size(png: bytes) -> tuple[int, int]:

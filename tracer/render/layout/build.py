@@ -17,7 +17,7 @@ from ipctrace.render.i18n import korean_font, require_korean_font, tr
 from ipctrace.render.layout.boxes import Box, Segment, crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import Placed, place, reach_of
+from ipctrace.render.layout.geometry import Arranged, Placed, arrange, place, reach_of
 from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
 from ipctrace.render.layout.measure import wrap
@@ -119,7 +119,7 @@ _MOST_ROOM = 8.0  # lines of room a band may gain: a long arrow whose end moves 
 
 
 def _clear_crossings(
-    items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, placed: Placed
+    items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, arranged: Arranged, placed: Placed
 ) -> tuple[Placed, frozenset[str]]:
     """Where an arrow passing over a lane runs through a label, give that label's band room above it, and again.
 
@@ -148,7 +148,7 @@ def _clear_crossings(
             extra[band] = room
         if not grown:  # every band it would move is at its limit: a crossing that moving cannot clear stays
             break
-        placed = place(items, families, m, 0.0, extra)
+        placed = place(items, families, m, 0.0, extra, arranged)  # the same sides, columns and bands: taller
     return placed, frozenset(hints)
 
 
@@ -202,15 +202,15 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     steps = build_steps(ordered, lanes, options)
     folded: Sequence[Step | FoldedSteps] = fold_steps(steps, ordered, options.fold_min) if options.fold else steps
     m = Metrics.of(options.font_size)
-    facts = trace_facts(ordered, options)
+    facts = trace_facts(ordered, options, folded)  # the rows too: the same at every density
     families = {lane: info.family for lane, info in lanes.info.items()}
-    for density in densities(options):  # as much text as fits across a slide at the smallest size
-        items = build_items(ordered, options, lanes, folded, facts, density)
-        placed = place(items, families, m, 0.0)
-        if placed.width <= PAGE_WIDTH_PT - 2 * MARGIN:
-            break
-    placed, hints = _clear_crossings(items, families, m, placed)
     room = PAGE_WIDTH_PT - 2 * MARGIN
+    for density in densities(options):  # as much text as fits across a slide at the smallest size
+        items = build_items(ordered, options, lanes, facts, density)
+        arranged = arrange(items, families, m)  # the width, without the rows' heights a wider one never needs
+        if arranged.width <= room:
+            break
+    placed, hints = _clear_crossings(items, families, m, arranged, place(items, families, m, 0.0, arranged=arranged))
     windows, dropped = (
         split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())
     )

@@ -271,32 +271,33 @@ class Reach:
 def reach_of(placed: Placed, m: Metrics) -> Reach:
     """What stands out beside each placed column in each band: what a slide showing some columns must leave room for."""
     column = {lane.id: lane.column for lane in placed.lanes}
-    return _reach(placed.lanes, placed.rows, placed.calls, placed.notes, placed.arrows, column, m)
+    band = [row.band for row in placed.rows]
+    return _reach(placed.lanes, band, placed.calls, placed.notes, placed.arrows, column, m)
 
 
-def _reach(lanes: Sequence[Lane], rows: Sequence[Row], calls, notes, arrows, column, m: Metrics) -> Reach:
+def _reach(lanes: Sequence[Lane], band: Sequence[int], calls, notes, arrows, column, m: Metrics) -> Reach:
     reach = Reach({}, {})
     beside = m.bar / 2 + m.pad * 0.6
     for c in calls:
-        reach.add(rows[c.row].band, column[c.lane], c.side, beside + call_size(c, m).w)
+        reach.add(band[c.row], column[c.lane], c.side, beside + call_size(c, m).w)
     for n in notes:
-        reach.add(rows[n.row].band, column[n.lane], n.side, beside + note_size(n, m).w)
+        reach.add(band[n.row], column[n.lane], n.side, beside + note_size(n, m).w)
     for lane in lanes:
-        reach.centred(rows[lane.first_row].band, column[lane.id], head_size(lane, m).w)
+        reach.centred(band[lane.first_row], column[lane.id], head_size(lane, m).w)
         if lane.end is not None:
-            reach.centred(rows[lane.last_row].band, column[lane.id], end_size(lane.end, m).w)
+            reach.centred(band[lane.last_row], column[lane.id], end_size(lane.end, m).w)
     for a in arrows:
         label = arrow_label(a, m)
         if a.src == a.dst:  # a loop beside the lifeline, its label beside the loop
-            reach.add(rows[a.src_row].band, column[a.src], a.side, beside + m.line * 1.8 + m.pad + label.w)
+            reach.add(band[a.src_row], column[a.src], a.side, beside + m.line * 1.8 + m.pad + label.w)
             continue
         src, dst = column[a.src], column[a.dst]
         toward = Side.RIGHT if dst > src else Side.LEFT
         if a.label_at is LabelAt.SRC:
-            reach.add(rows[a.src_row].band, src, toward, beside + label.w + m.pad)
+            reach.add(band[a.src_row], src, toward, beside + label.w + m.pad)
         else:
             away = Side.LEFT if toward is Side.RIGHT else Side.RIGHT
-            reach.add(rows[a.dst_row].band, dst, away, beside + label.w + m.pad)
+            reach.add(band[a.dst_row], dst, away, beside + label.w + m.pad)
     return reach
 
 
@@ -321,20 +322,31 @@ def _gaps(reach: Reach, columns: int, items: Items, column, m: Metrics) -> tuple
     return gaps, left, right
 
 
-def place(
-    items: Items,
-    families: Mapping[LaneId, tuple[object, ...]],
-    m: Metrics,
-    top: float,
-    extra: Mapping[int, float] | None = None,
-) -> Placed:
-    """Sides, columns, bands and positions (see the module docstring); `extra` room above some bands."""
+@dataclass(frozen=True)
+class Arranged:
+    """What `place` decides before any height: label sides, columns, bands and each column's x (so the width).
+
+    The width depends on the bands, not on the rows' heights: a density too wide for a slide is rejected from
+    this alone, and the crossings' extra room (heights only) places the same arrangement again.
+    """
+
+    column: Mapping[LaneId, int]
+    columns: int
+    calls: tuple[CallLabel, ...]
+    notes: tuple[Note, ...]
+    arrows: tuple[Arrow, ...]
+    bands: tuple[int, ...]
+    xs: tuple[float, ...]
+    width: float
+
+
+def arrange(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics) -> Arranged:
+    """Sides, columns, bands and the columns' x (see the module docstring)."""
     column = assign_columns(items.lanes, families)
     columns = max(column.values(), default=-1) + 1
     calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
     bands = make_bands(items, calls, notes, arrows, column)
-    rows, bottom = place_rows(items, bands, calls, notes, arrows, m, top, extra)
-    gaps, left, right = _gaps(_reach(items.lanes, rows, calls, notes, arrows, column, m), columns, items, column, m)
+    gaps, left, right = _gaps(_reach(items.lanes, bands, calls, notes, arrows, column, m), columns, items, column, m)
     xs = [left]
     for gap in gaps:
         xs.append(xs[-1] + gap)
@@ -342,7 +354,24 @@ def place(
     for fold in items.folds:  # the fold's words run along its top edge
         widest = max((text_width(line, m.small) for line in fold.lines), default=0.0)
         width = max(width, text_width(fold.label, m.font, bold=True) + widest + 5 * m.pad)
-    lanes = tuple(replace(lane, column=column[lane.id], x=xs[column[lane.id]]) for lane in items.lanes)
+    return Arranged(column, columns, tuple(calls), tuple(notes), tuple(arrows), tuple(bands), tuple(xs), width)
+
+
+def place(
+    items: Items,
+    families: Mapping[LaneId, tuple[object, ...]],
+    m: Metrics,
+    top: float,
+    extra: Mapping[int, float] | None = None,
+    arranged: Arranged | None = None,
+) -> Placed:
+    """Sides, columns, bands and positions (see the module docstring); `extra` room above some bands.
+
+    `arranged`: `arrange(items, families, m)`, when the caller has it.
+    """
+    a = arranged or arrange(items, families, m)
+    rows, bottom = place_rows(items, a.bands, a.calls, a.notes, a.arrows, m, top, extra)
+    lanes = tuple(replace(lane, column=a.column[lane.id], x=a.xs[a.column[lane.id]]) for lane in items.lanes)
     open_ends = [end_size(lane.end, m).h for lane in lanes if lane.open_end and lane.end is not None]
     height = bottom + (max(open_ends) + m.line if open_ends else 0.0)
-    return Placed(tuple(rows), lanes, arrows, calls, notes, width, height, columns)
+    return Placed(tuple(rows), lanes, a.arrows, a.calls, a.notes, a.width, height, a.columns)

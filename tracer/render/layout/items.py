@@ -30,7 +30,7 @@ from ipctrace.render.layout.folding import FoldedSteps
 from ipctrace.render.layout.handlers import handler_calls
 from ipctrace.render.layout.lanes import Lanes
 from ipctrace.render.layout.model import Arrow, ArrowKind, Bar, CallLabel, Fold, Lane, LaneId, Note, Row, RowKind
-from ipctrace.render.layout.rows import Context, Density, number_rows
+from ipctrace.render.layout.rows import Context, Density, Numbered, number_rows
 from ipctrace.render.layout.steps import Step
 from ipctrace.render.options import RenderOptions, View
 
@@ -64,25 +64,32 @@ def _head_rows(ctx: Context, arrows: Sequence[Arrow]) -> dict[LaneId, int]:
 
 @dataclass(frozen=True)
 class Facts:
-    """What the item builders derive from the trace once, whatever the density: names and handlers."""
+    """What the item builders derive once, whatever the density: names, handlers, the rows and their causes."""
 
     descriptors: Descriptors
     handlers: Mapping[EventKey, str]
+    numbered: Numbered
+    depends: tuple[int, ...]  # `causal_floor`
 
 
-def trace_facts(ordered: OrderedTrace, options: RenderOptions) -> Facts:
-    return Facts(follow_descriptors(ordered.trace, ordered.linked, options.lang), handler_calls(ordered.trace))
+def trace_facts(ordered: OrderedTrace, options: RenderOptions, steps: Sequence[Step | FoldedSteps]) -> Facts:
+    numbered = number_rows(steps)
+    return Facts(
+        follow_descriptors(ordered.trace, ordered.linked, options.lang),
+        handler_calls(ordered.trace),
+        numbered,
+        causal_floor(ordered, numbered),
+    )
 
 
 def build_items(
     ordered: OrderedTrace,
     options: RenderOptions,
     lanes: Lanes,
-    steps: Sequence[Step | FoldedSteps],
     facts: Facts,
     density: Density,
 ) -> Items:
-    numbered = number_rows(steps)
+    numbered = facts.numbered
     ctx = Context(ordered, options, lanes, numbered, facts.descriptors, facts.handlers, density)
     side = beside(ctx)
     arrows = [*fork_arrows(ctx)]
@@ -111,16 +118,16 @@ def build_items(
         tuple(folds),
         frozenset(folded),
         tuple(kept_together(ctx)),
-        causal_floor(ctx),
+        facts.depends,
     )
 
 
-def causal_floor(ctx: Context) -> tuple[int, ...]:
+def causal_floor(ordered: OrderedTrace, numbered: Numbered) -> tuple[int, ...]:
     """For each row, the latest other row any of its nodes happens after (through undrawn nodes too)."""
-    causes = ctx.ordered.causes()
-    row_of, hidden = ctx.numbered.row_of, ctx.numbered.hidden
+    causes = ordered.causes()
+    row_of, hidden = numbered.row_of, numbered.hidden
     floor: dict[Node, int] = {}
-    for node in ctx.ordered.order:
+    for node in ordered.order:
         own = row_of.get(node, -2)
         best = -1
         for pred in causes.get(node, ()):
@@ -130,7 +137,7 @@ def causal_floor(ctx: Context) -> tuple[int, ...]:
                 best = value
         floor[node] = best
     out = []
-    for row in ctx.rows:
+    for row in numbered.rows:
         if row.kind is RowKind.ENTER:
             out.append(-1)  # a call's entry follows only its own lane
         else:
