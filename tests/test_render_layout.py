@@ -26,6 +26,7 @@ from tests.conftest import PROGRAMS, can_capture
 from tests.render_support import (
     VIEWS,
     check_diagram,
+    check_no_overlaps,
     korean_chat_run,
     loop_run,
     need,
@@ -56,54 +57,98 @@ def _calls(diagram, lane_title: str) -> list[str]:
 
 RECORDED = Path(__file__).parent / "traces"
 
+
 #: Recorded echo_storeserv runs whose drawings ipctrace cannot yet make readable: what is wrong, per file.
-_NOT_YET_READABLE = {
-    "echo_storeserv_two_connections_at_once.jsonl": "the second client connected before the first one's connection "
-    "closed: the packets view needs ten columns, and no cut through a socket column leaves both halves a slide wide, "
-    "so its slides are scaled to 14.8 px",
-}
-
-
 def _recorded_echo_storeserv() -> dict[str, object]:
     from ipctrace.order import analyse
     from ipctrace.tracefile import read_trace
 
     paths = sorted(RECORDED.glob("echo_storeserv_*.jsonl"))
-    return {p.stem: analyse(read_trace(p)) for p in paths if p.name not in _NOT_YET_READABLE}
+    return {p.stem: analyse(read_trace(p)) for p in paths}
+
+
+def _as_slide(diagram, page):
+    """The diagram as one slide shows it: its lanes where the slide puts them, and only what it draws."""
+    from dataclasses import replace
+
+    xs = {p.lane: p.x for p in page.lanes}
+    lanes = tuple(replace(lane, x=xs[lane.id]) for lane in diagram.lanes if lane.id in xs)
+    here = range(page.row0, page.row1)
+    return replace(
+        diagram,
+        lanes=lanes,
+        lane_index={lane.id: i for i, lane in enumerate(lanes)},
+        calls=tuple(c for c in diagram.calls if c.lane in xs and c.row in here),
+        notes=tuple(n for n in diagram.notes if n.lane in xs and n.row in here),
+        arrows=tuple(
+            a
+            for a in diagram.arrows
+            if a.src in xs and a.dst in xs and a.src_row < page.row1 and a.dst_row >= page.row0
+        ),
+        bars=tuple(b for b in diagram.bars if b.lane in xs and b.row0 < page.row1 and b.row1 >= page.row0),
+    )
+
+
+def check_slides_across(diagram) -> None:
+    """Every slide's lanes, heads and labels lie within its 960 points, and nothing overlaps where it puts them."""
+    from ipctrace.render.layout.boxes import boxes
+    from ipctrace.render.options import PAGE_WIDTH_PT
+
+    for page in diagram.pages:
+        slide = _as_slide(diagram, page)
+        check_no_overlaps(slide)
+        for box in boxes(slide):
+            if slide.rows[box.row].y < page.y0 or slide.rows[box.row].y > page.y1:
+                continue
+            left, right = page.dx + page.scale * box.x0, page.dx + page.scale * box.x1
+            assert -0.5 <= left and right <= PAGE_WIDTH_PT + 0.5, f"slide {page.number}: {box.ref} off the slide"
 
 
 @pytest.mark.parametrize("view", VIEWS)
 def test_every_scenario_makes_readable_whole_slides(traces, view):
     """No arrow split across pages, no page of endings only, text ≥ 28 px, no overlaps, every message once.
 
-    echo_storeserv's two clients interleave differently every run, and some live runs give the layout of
-    `_NOT_YET_READABLE` (a strict xfail below): its recorded runs stand in for it here, among them a line read
-    8 rows after it was sent, whose diagonal ran through another message's label until the arrow's end could
-    be moved down instead of the label (echo_storeserv_long_reply_across_a_label).
+    echo_storeserv's two clients interleave differently every run: its recorded runs stand in for it here,
+    among them a line read 8 rows after it was sent, whose diagonal ran through another message's label
+    until the arrow's end could be moved down instead of the label (echo_storeserv_long_reply_across_a_label),
+    and a second client connecting before the first one's connection closed, whose packets view needs ten
+    columns and was once scaled to 14.8 px text (echo_storeserv_two_connections_at_once: now cut slide by
+    slide, each slide showing the columns alive in its rows).
     """
     assert set(traces) >= set(builtin_scenarios())
     recorded = _recorded_echo_storeserv()
-    assert len(recorded) >= 6
+    assert len(recorded) >= 7
     checked = {name: ordered for name, ordered in traces.items() if name != "echo_storeserv"} | recorded
     for name, ordered in sorted(checked.items()):
         for fold in (True, False):
             diagram = build_diagram(ordered, RenderOptions(view=view, fold=fold))
             try:
                 check_diagram(diagram, ordered)
+                check_slides_across(diagram)
             except AssertionError as exc:
                 raise AssertionError(f"{name}, {view} view, fold={fold}: {exc}") from None
 
 
-@pytest.mark.parametrize("recorded", sorted(_NOT_YET_READABLE))
-@pytest.mark.xfail(strict=True, reason="a known layout limitation, said in _NOT_YET_READABLE")
-def test_echo_storeserv_layouts_not_yet_readable(recorded):
-    """Each fails today for the reason `_NOT_YET_READABLE` gives; strict, so fixing one says to move it back."""
+def test_overlapping_connections_are_cut_slide_by_slide():
+    """Two clients' connections alive at once: the packets view is wider than any one cut through a socket
+    column allows, so each slide shows its own columns, packed, at the readable size, and the server's
+    socket column is shared by the windows of one slide."""
     from ipctrace.order import analyse
     from ipctrace.tracefile import read_trace
 
-    ordered = analyse(read_trace(RECORDED / recorded))
-    for view in VIEWS:
-        check_diagram(build_diagram(ordered, RenderOptions(view=view)), ordered)
+    ordered = analyse(read_trace(RECORDED / "echo_storeserv_two_connections_at_once.jsonl"))
+    diagram = build_diagram(ordered, RenderOptions(view=View.PACKETS))
+    assert diagram.width > 1.5 * 940, "the whole drawing is half as wide again as a slide"
+    assert smallest_text_px(diagram) >= MIN_TEXT_PX - 0.01
+    by_rows: dict[tuple[int, int], list] = {}
+    for page in diagram.pages:
+        by_rows.setdefault((page.row0, page.row1), []).append(page)
+    assert any(len(windows) > 1 for windows in by_rows.values()), "some slides are cut into lane windows"
+    for windows in by_rows.values():
+        if len(windows) > 1:
+            shared = set.intersection(*({p.lane for p in page.lanes} for page in windows))
+            assert shared, "the windows of one slide share a column"
+    check_slides_across(diagram)
 
 
 def test_messages_are_never_received_before_sent(traces):
@@ -550,3 +595,38 @@ def test_c_call_sites_name_descriptors_as_the_c_source_does():
     assert read_site(Site(str(server), _line_of(server, "int read_bytes = read(")), Call.WRITE).fd is None, (
         "a line without the call names nothing"
     )
+
+
+@pytest.mark.parametrize("view", [View.KERNEL, View.PACKETS])
+def test_every_lane_window_draws_its_calls(view):
+    """Each slide's drawing holds every call label of its rows on its lanes: the left window of a slide cut
+    by lanes once drew its lifelines only (its items went to the right window, which shares its rows)."""
+    from ipctrace.order import analyse
+    from ipctrace.render.graphviz.painter import page_sources
+    from ipctrace.tracefile import read_trace
+
+    ordered = analyse(read_trace(RECORDED / "echo_storeserv_two_connections_at_once.jsonl"))
+    diagram = build_diagram(ordered, RenderOptions(view=view))
+    windows = [(p.row0, p.row1) for p in diagram.pages]
+    assert len(windows) > len(set(windows)), "some slides are cut into lane windows"
+    for page, source in zip(diagram.pages, page_sources(diagram), strict=True):
+        lanes = {p.lane for p in page.lanes}
+        wanted = [n for n, c in enumerate(diagram.calls) if c.lane in lanes and page.has_row(c.row)]
+        missing = [n for n in wanted if f'id="call-{n}"' not in source]
+        assert not missing, f"slide {page.number} lacks calls {missing}"
+
+
+def test_slides_cut_one_by_one_leave_room_for_labels():
+    """Three children answering over socketpairs, each message labelled wider than the lane heads: the kernel
+    and packets views are too wide for one cut, and each slide's packed columns keep what stands beside them
+    apart (a packing by the heads alone put a bar through a message label). Recorded: no capture."""
+    from ipctrace.order import analyse
+    from ipctrace.tracefile import read_trace
+
+    ordered = analyse(read_trace(RECORDED / "compare_interleave_labels_wider_than_heads.jsonl"))
+    for view in (View.KERNEL, View.PACKETS):
+        for fold in (True, False):
+            diagram = build_diagram(ordered, RenderOptions(view=view, fold=fold))
+            assert diagram.width > 940 and smallest_text_px(diagram) >= MIN_TEXT_PX - 0.01
+            check_diagram(diagram, ordered)
+            check_slides_across(diagram)

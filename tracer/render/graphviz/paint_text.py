@@ -115,7 +115,8 @@ def folds(sheet: Sheet, boxes: bool) -> None:
         if span is None:
             continue
         left = max(sheet.transform.x(m.pad), 2.0)
-        right = min(sheet.transform.x(d.width - m.pad), sheet.canvas.width - 2.0)
+        edge = sheet.transform.x(d.width - m.pad) if sheet.page is None else sheet.canvas.width - left  # a slide's
+        right = min(edge, sheet.canvas.width - 2.0)  # lanes (a window of them, too) are centred on it
         y0, y1 = sheet.y(span[0]), sheet.y(span[1])
         if boxes:
             _fold_box(sheet, n, fold, left, right, y0, y1)

@@ -7,7 +7,7 @@ onto it; they write into its canvas.
 
 from __future__ import annotations
 
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -41,8 +41,9 @@ def items_by_page(diagram: Diagram, pages: Sequence[Page]) -> list[Items]:
     starts = [p.row0 for p in pages]
     out = [Items() for _ in pages]
 
-    def reach(lo: int, hi: int) -> range:
-        return range(max(bisect_right(starts, lo) - 1, 0), bisect_right(starts, hi))
+    def reach(lo: int, hi: int) -> range:  # from the first of the slides (lane windows) sharing lo's rows
+        first = max(bisect_right(starts, lo) - 1, 0)
+        return range(bisect_left(starts, starts[first]) if starts else 0, bisect_right(starts, hi))
 
     def spread(target: str, lo: int, hi: int, item: object) -> None:
         for k in reach(lo, hi):

@@ -17,7 +17,7 @@ from ipctrace.render.i18n import korean_font, require_korean_font, tr
 from ipctrace.render.layout.boxes import Box, Segment, crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import Arranged, Placed, arrange, place
+from ipctrace.render.layout.geometry import Arranged, Placed, arrange, place, reach_of
 from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
 from ipctrace.render.layout.measure import wrap
@@ -219,7 +219,7 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
     title = options.title or default_title(trace)
     caption = options.caption if options.caption is not None else trace.header.lesson
     frame = frame_of(caption, placed.lanes, m)
-    pages = paginate(
+    pages, cut = paginate(
         placed.rows,
         placed.lanes,
         arrows,
@@ -232,7 +232,9 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
         m,
         options.page_rows,
         windows,
+        reach_of(placed, m) if placed.width > room and len(windows) == 1 else None,  # no one cut serves: per slide
     )
+    arrows = tuple(a for a in arrows if str(a.id) not in cut) if cut else arrows
     shown = sorted({i for a in arrows if a.kind.carries_data for i in a.flows})
     return Diagram(
         title=title,

@@ -253,7 +253,7 @@ def place_rows(
 
 
 @dataclass
-class _Reach:
+class Reach:
     """Per band and column: how far things stand out to the left and to the right of the lifeline."""
 
     left: dict[tuple[int, int], float]
@@ -268,14 +268,21 @@ class _Reach:
         self.add(band, col, Side.RIGHT, width / 2)
 
 
-def _reach(items: Items, band: Sequence[int], calls, notes, arrows, column, m: Metrics) -> _Reach:
-    reach = _Reach({}, {})
+def reach_of(placed: Placed, m: Metrics) -> Reach:
+    """What stands out beside each placed column in each band: what a slide showing some columns must leave room for."""
+    column = {lane.id: lane.column for lane in placed.lanes}
+    band = [row.band for row in placed.rows]
+    return _reach(placed.lanes, band, placed.calls, placed.notes, placed.arrows, column, m)
+
+
+def _reach(lanes: Sequence[Lane], band: Sequence[int], calls, notes, arrows, column, m: Metrics) -> Reach:
+    reach = Reach({}, {})
     beside = m.bar / 2 + m.pad * 0.6
     for c in calls:
         reach.add(band[c.row], column[c.lane], c.side, beside + call_size(c, m).w)
     for n in notes:
         reach.add(band[n.row], column[n.lane], n.side, beside + note_size(n, m).w)
-    for lane in items.lanes:
+    for lane in lanes:
         reach.centred(band[lane.first_row], column[lane.id], head_size(lane, m).w)
         if lane.end is not None:
             reach.centred(band[lane.last_row], column[lane.id], end_size(lane.end, m).w)
@@ -294,7 +301,7 @@ def _reach(items: Items, band: Sequence[int], calls, notes, arrows, column, m: M
     return reach
 
 
-def _gaps(reach: _Reach, columns: int, items: Items, column, m: Metrics) -> tuple[list[float], float, float]:
+def _gaps(reach: Reach, columns: int, items: Items, column, m: Metrics) -> tuple[list[float], float, float]:
     gaps = [m.min_gap] * max(columns - 1, 0)
     left = right = m.pad * 2
     for (band, col), w in reach.right.items():
@@ -339,7 +346,7 @@ def arrange(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metr
     columns = max(column.values(), default=-1) + 1
     calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
     bands = make_bands(items, calls, notes, arrows, column)
-    gaps, left, right = _gaps(_reach(items, bands, calls, notes, arrows, column, m), columns, items, column, m)
+    gaps, left, right = _gaps(_reach(items.lanes, bands, calls, notes, arrows, column, m), columns, items, column, m)
     xs = [left]
     for gap in gaps:
         xs.append(xs[-1] + gap)

@@ -11,19 +11,34 @@ chosen (dynamic programming) for the fewest pages, then the fullest pages
 before the last, never leaving a page that holds only processes ending (exits,
 printed lines, quiet calls, a sleep) when the exchange before them can go along.
 A blocked call that spans a break continues visibly: the pages say which lanes
-go on and which come from the page before.
+go on and which come from the page before. A drawing too wide for a slide is
+shown through lane windows (`split`): one cut for the whole drawing, or, when
+no such cut exists, one chosen slide by slide.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left, bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
-from ipctrace.render.layout.geometry import fold_room
+from ipctrace.render.layout.geometry import Reach, fold_room
 from ipctrace.render.layout.measure import wrap
-from ipctrace.render.layout.model import Arrow, Bar, BarKind, Fold, Lane, LaneId, Metrics, Page, PageLane, Row, RowKind
-from ipctrace.render.layout.split import LaneWindow, whole
+from ipctrace.render.layout.model import (
+    Arrow,
+    ArrowKind,
+    Bar,
+    BarKind,
+    Fold,
+    Lane,
+    LaneId,
+    Metrics,
+    Page,
+    PageLane,
+    Row,
+    RowKind,
+)
+from ipctrace.render.layout.split import LaneWindow, page_windows, whole
 from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
 MARGIN = 10.0  # points around a page's content
@@ -209,44 +224,122 @@ def paginate(
     m: Metrics,
     max_rows: int | None = None,
     windows: Sequence[LaneWindow] = (),
-) -> tuple[Page, ...]:
-    """The pages of a drawing (see the module docstring); each row range once per lane window."""
+    reach: Reach | None = None,
+) -> tuple[tuple[Page, ...], frozenset[str]]:
+    """The pages of a drawing (see the module docstring), each row range once per lane window; and the arrows
+    no slide can show.
+
+    A drawing wider than a slide that no one lane cut serves (`windows` is the whole) is cut slide by
+    slide (`split.page_windows`, from what stands beside each column: `reach`) when that keeps every
+    slide at the readable size; a dashed hint between two windows of one slide is then left to the other
+    views, as one between the halves of a split drawing is. Otherwise every slide is scaled down to the
+    widest window.
+    """
     windows = windows or whole(lanes, width)
     bands = _bands(rows, folds, arrows, bars, m, height)
-    scale = _scale(max(w.width for w in windows), bands, frame, m)
     if not bands:
-        return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),)
-    cuts = _cuts(bands, arrows, together, folds, frame.rows_height(False, scale, m))
-    starts = choose_breaks(bands, cuts, frame, scale, m, max_rows)
-    ends = [*starts[1:], len(bands)]
-    pages: list[Page] = []
-    count = len(starts) * len(windows)
-    edges = [bands[a].first for a in starts]
-    marks = _bar_marks(bars, edges)
-    by_src = sorted(arrows, key=lambda a: a.src_row)
-    src_rows = [a.src_row for a in by_src]
-    for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
-        row0, row1 = bands[a].first, bands[b - 1].last + 1
-        pointed = {
-            end for x in by_src[bisect_left(src_rows, row0) : bisect_left(src_rows, row1)] for end in (x.src, x.dst)
-        }
-        busy = {rows[i].lane for i in range(row0, row1)} | pointed
-        for window in windows:
-            if len(windows) > 1 and not busy & window.lanes:
-                continue  # a half of a split slide where nothing happens is left out
-            number = len(pages) + 1
-            edge = (marks[0][k], marks[1][k])
-            page = _page(number, count, bands[a], bands[b - 1], lanes, pointed, edge, frame, scale, window, m)
-            pages.append(page)
-    if len(pages) != count:  # number the pages that are left
-        pages = [replace(p, number=i, count=len(pages)) for i, p in enumerate(pages, start=1)]
-    last = pages[-1]
-    room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
-    if room < 0:  # the last page took its footer's room
-        pages = [replace(p, footer=False) if p.row1 == last.row1 else p for p in pages]
-    elif room * scale > 3 * m.line:
-        pages[-1] = _with(last, legend=True)
-    return tuple(pages)
+        scale = _scale(max(w.width for w in windows), bands, frame, m)
+        return (Page(1, 1, 0, 0, 0.0, height, scale, MARGIN, frame.title_h, ()),), frozenset()
+    room = PAGE_WIDTH_PT - 2 * MARGIN
+    layout = _Layout(rows, lanes, arrows, bars, folds, together, bands, frame, m, max_rows)
+    if reach is not None and max(w.width for w in windows) > room:
+        partners = {(a.src, a.dst) for a in arrows if a.kind in (ArrowKind.IN, ArrowKind.OUT)}
+
+        def per_page(row0: int, row1: int, shown: Sequence[Lane], touching: Sequence[Arrow]):
+            band_range = range(rows[row0].band, rows[row1 - 1].band + 1)
+            return page_windows(shown, touching, band_range, reach, room, m, partners)
+
+        packed = layout.pages(room, per_page)
+        if packed is not None:
+            return packed
+    whole_cut = layout.pages(max(w.width for w in windows), lambda row0, row1, shown, touching: windows)
+    return (whole_cut[0], frozenset()) if whole_cut is not None else ((), frozenset())
+
+
+_WindowsOf = Callable[[int, int, Sequence[Lane], Sequence[Arrow]], Sequence[LaneWindow] | None]
+
+
+@dataclass(frozen=True)
+class _Layout:
+    rows: Sequence[Row]
+    lanes: Sequence[Lane]
+    arrows: Sequence[Arrow]
+    bars: Sequence[Bar]
+    folds: Sequence[Fold]
+    together: Sequence[tuple[int, int]]
+    bands: Sequence[_Band]
+    frame: Frame
+    m: Metrics
+    max_rows: int | None
+
+    def pages(self, width: float, windows_of: _WindowsOf) -> tuple[tuple[Page, ...], frozenset[str]] | None:
+        """The pages at the scale `width` allows, each row range through `windows_of`'s windows (None: none fit),
+        and the arrows between two windows of one slide."""
+        bands, frame, m, rows, lanes = self.bands, self.frame, self.m, self.rows, self.lanes
+        scale = _scale(width, bands, frame, m)
+        cuts = _cuts(bands, self.arrows, self.together, self.folds, frame.rows_height(False, scale, m))
+        starts = choose_breaks(bands, cuts, frame, scale, m, self.max_rows)
+        ends = [*starts[1:], len(bands)]
+        edges = [bands[a].first for a in starts]
+        marks = _bar_marks(self.bars, edges)
+        by_src = sorted(self.arrows, key=lambda a: a.src_row)
+        src_rows = [a.src_row for a in by_src]
+        by_dst = sorted(self.arrows, key=lambda a: a.dst_row)
+        dst_rows = [a.dst_row for a in by_dst]
+        laid: list[tuple[int, int, int, set[LaneId], Sequence[LaneWindow]]] = []
+        cut: set[str] = set()
+        for k, (a, b) in enumerate(zip(starts, ends, strict=True)):
+            row0, row1 = bands[a].first, bands[b - 1].last + 1
+            sent = by_src[bisect_left(src_rows, row0) : bisect_left(src_rows, row1)]
+            pointed = {end for x in sent for end in (x.src, x.dst)}
+            arrived = by_dst[bisect_left(dst_rows, row0) : bisect_left(dst_rows, row1)]
+            touching = [*sent, *(x for x in arrived if x.src_row < row0)]
+            shown = _shown(lanes, row0, row1, pointed)
+            windows = windows_of(row0, row1, shown, touching)
+            if windows is None:
+                return None
+            if len(windows) > 1:
+                here = {lane.id for lane in shown}
+                cut.update(str(x.id) for x in touching if _between(x, here, windows))
+            laid.append((k, a, b, pointed, windows))
+        pages: list[Page] = []
+        count = sum(len(w) for *_, w in laid)
+        for k, a, b, pointed, windows in laid:
+            row0, row1 = bands[a].first, bands[b - 1].last + 1
+            busy = {rows[i].lane for i in range(row0, row1)} | pointed
+            shared = frozenset.intersection(*(w.lanes for w in windows)) if windows[0].xs is not None else frozenset()
+            for window in windows:
+                if len(windows) > 1 and not busy & (window.lanes - shared):
+                    continue  # a half of a split slide where nothing happens (but in the column it shares) is left out
+                edge = (marks[0][k], marks[1][k])
+                number = len(pages) + 1
+                pages.append(
+                    _page(number, count, bands[a], bands[b - 1], lanes, pointed, edge, frame, scale, window, m)
+                )
+        if len(pages) != count:  # number the pages that are left
+            pages = [replace(p, number=i, count=len(pages)) for i, p in enumerate(pages, start=1)]
+        last = pages[-1]
+        room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
+        if room < 0:  # the last page took its footer's room
+            pages = [replace(p, footer=False) if p.row1 == last.row1 else p for p in pages]
+        elif room * scale > 3 * m.line:
+            pages[-1] = _with(last, legend=True)
+        return tuple(pages), frozenset(cut)
+
+
+def _between(arrow: Arrow, here: set[LaneId], windows: Sequence[LaneWindow]) -> bool:
+    """An arrow between lanes of a slide that no one of its windows holds both ends of."""
+    ends = {arrow.src, arrow.dst}
+    return ends <= here and not any(ends <= w.lanes for w in windows)
+
+
+def _shown(lanes: Sequence[Lane], row0: int, row1: int, pointed: set[LaneId]) -> list[Lane]:
+    """The lanes a page of rows [row0, row1) shows: alive there, or still blocked, or an arrow's end."""
+    return [
+        lane
+        for lane in lanes
+        if lane.first_row < row1 and (lane.last_row >= row0 or lane.open_end or lane.id in pointed)
+    ]
 
 
 def _bar_marks(bars: Sequence[Bar], edges: Sequence[int]) -> tuple[list[list[LaneId]], list[list[LaneId]]]:
@@ -280,11 +373,9 @@ def _page(
 ) -> Page:
     row0, row1 = first.first, last.last + 1
     shown = tuple(
-        PageLane(lane.id, lane.x - window.x0, lane.first_row < row0)
-        for lane in lanes
+        PageLane(lane.id, window.x(lane), lane.first_row < row0)
+        for lane in _shown(lanes, row0, row1, pointed)
         if lane.id in window.lanes
-        and lane.first_row < row1
-        and (lane.last_row >= row0 or lane.open_end or lane.id in pointed)
     )
     heads = any(p.head for p in shown)
     dy = MARGIN * 0.6 + frame.title_h
