@@ -202,7 +202,7 @@ def waits_for_input(pids: Iterable[Pid], stdin_write_fd: int) -> bool:
     The emptiness check keeps a line just given from being taken for a new request while the reader
     has not woken up yet.
     """
-    if _unread(stdin_write_fd) != 0:
+    if unread(stdin_write_fd) != 0:  # bytes waiting, or a descriptor that cannot say (None)
         return False
     pipe = os.fstat(stdin_write_fd)
     for pid in pids:
@@ -221,9 +221,9 @@ def waits_for_input(pids: Iterable[Pid], stdin_write_fd: int) -> bool:
     return False
 
 
-def _unread(fd: int) -> int:
-    """Bytes written to a pipe and not read yet (FIONREAD works on either end)."""
+def unread(fd: int) -> int | None:
+    """Bytes written to a pipe and not read yet (FIONREAD works on either end); None if `fd` cannot say (closed)."""
     try:
         return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
     except OSError:
-        return -1
+        return None

@@ -9,24 +9,15 @@ is on disk: a file named `ROLE.out` is always whole. When the disk fills up, the
 
 from __future__ import annotations
 
-import fcntl
 import os
 import select
-import struct
-import termios
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
-
-def _waiting(fd: int) -> int:
-    """Bytes in a pipe not read yet (0 once it is closed)."""
-    try:
-        return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
-    except OSError:
-        return 0
+from ipctrace.unrecorded import unread
 
 
 def output_name(role: str) -> str:
@@ -125,7 +116,7 @@ class OutputPrinter:
         program wrote before asking for input is shown before the line typed after it."""
         deadline = time.monotonic() + timeout
         with self.taken:
-            while any(_waiting(fd) for fd in fds):
+            while any(unread(fd) for fd in fds):  # None: that pipe is closed, nothing waits in it
                 left = deadline - time.monotonic()
                 if left <= 0 or not self.taken.wait(left):
                     return
