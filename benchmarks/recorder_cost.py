@@ -30,8 +30,8 @@ def _compiled_built() -> bool:
 
 
 def run(ctx: Context) -> Section:
+    from ipctrace.compiled import ENV_PURE_PYTHON
     from ipctrace.record import tracing_environment
-    from ipctrace.record.hot import ENV_PURE_PYTHON
 
     cost = LoopCost(
         key="recorder",

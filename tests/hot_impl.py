@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from ipctrace.record.hot import ENV_PURE_PYTHON
+from ipctrace.compiled import ENV_PURE_PYTHON
 from tests.conftest import missing
 
 IMPLEMENTATIONS = ("compiled", "python")

@@ -16,8 +16,9 @@ from pathlib import Path
 import pytest
 
 import ipctrace.record.layout as L
+from ipctrace.compiled import ENV_PURE_PYTHON
 from ipctrace.record import hotpath, tracing_environment
-from ipctrace.record.hot import _SHARED, ENV_PURE_PYTHON
+from ipctrace.record.hot import _SHARED
 from tests.conftest import PROGRAMS
 from tests.hot_impl import need_compiled
 

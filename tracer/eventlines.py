@@ -28,11 +28,11 @@ from __future__ import annotations
 import binascii
 import importlib
 import json
-import os
 import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from ipctrace.compiled import use_compiled
 from ipctrace.model import EVENT_TAIL, Event, EventKey
 
 #: A JSON number as `json.dumps` writes a non-negative int (no sign, no leading zero, no fraction).
@@ -55,16 +55,13 @@ _MAX_WHOLE = 1 << 16
 #: A payload text that is not plain base64 (the reader decodes that line, and says what is wrong with it).
 _NOT_PLAIN = object()
 
-#: Set to 1 to read with the Python loop below even where the compiled one is built (as for the recorder).
-ENV_PURE_PYTHON = "IPCTRACE_PURE_PYTHON"
-
 _eventlines: Any
 try:  # the same loop compiled (eventlines_c.c, built by setup.py where a C compiler is found)
     _eventlines = importlib.import_module("ipctrace._eventlines")
 except ImportError:
     _eventlines = None
 #: Whether `Lines.read` runs compiled.
-COMPILED = _eventlines is not None and os.environ.get(ENV_PURE_PYTHON, "") != "1"
+COMPILED = use_compiled(_eventlines)  # `IPCTRACE_PURE_PYTHON=1`: the Python loop, as for the recorder
 
 
 def compiled_said_key() -> Callable[..., tuple[Any, ...]] | None:

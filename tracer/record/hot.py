@@ -8,11 +8,10 @@ the environment chooses the Python wrappers (tests and the benchmark compare the
 
 from __future__ import annotations
 
-import os
-
 import ipctrace.record.core as core
 import ipctrace.record.hot_generated as generated
 import ipctrace.record.layout as L
+from ipctrace.compiled import use_compiled
 from ipctrace.record.endpoints import TABLE, endpoint
 from ipctrace.record.heads import receive_entry, send_entry
 from ipctrace.record.hotpath import SPECS
@@ -22,15 +21,13 @@ TYPE_CHECKING = False  # typing is not imported at run time: every traced proces
 if TYPE_CHECKING:
     from typing import Any
 
-ENV_PURE_PYTHON = "IPCTRACE_PURE_PYTHON"
-
 try:
     import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
 except ImportError:  # not built (no compiler when installed)
     _hotc = None
 
 #: Are the compiled wrappers the ones in use?
-COMPILED = _hotc is not None and os.environ.get(ENV_PURE_PYTHON, "") != "1"
+COMPILED = use_compiled(_hotc)
 FLAGGED = generated.FLAGGED
 
 #: What the compiled wrappers share with the generated ones (each wrapper keeps these very objects).
