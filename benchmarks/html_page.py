@@ -12,6 +12,7 @@ browser context.
 
 from __future__ import annotations
 
+import importlib.util
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -70,6 +71,15 @@ def _pages(ctx: Context, sizes: tuple[int, ...]) -> dict[tuple[int, bool], dict[
     return out
 
 
+def _browser_missing() -> str:
+    """What the browser times need and this machine lacks: Debian's Chromium, Playwright ("" when both are here)."""
+    if not Path(CHROMIUM).exists():
+        return "Chromium"
+    if importlib.util.find_spec("playwright") is None:
+        return "Playwright (the Python package)"
+    return ""
+
+
 def _browser_times(ctx: Context, pages: dict, repeats: int) -> dict[tuple[int, bool], dict[str, list[float]]]:
     from playwright.sync_api import sync_playwright
 
@@ -108,9 +118,12 @@ def run(ctx: Context) -> Section:
     sizes = QUICK_SIZES if ctx.quick else SIZES
     repeats = min(ctx.repeats, MAX_REPEATS)
     pages = _pages(ctx, sizes)
-    if not Path(CHROMIUM).exists():
-        section.notes.append("Chromium is not installed here (bash .ci/install-ci-tools.sh): no browser times.")
-        times: dict = {}
+    missing = _browser_missing()
+    times: dict = {}
+    if missing:
+        section.notes.append(
+            f"{missing} is not installed here (bash .ci/install-ci-tools.sh installs it): no browser times."
+        )
     else:
         times = _browser_times(ctx, pages, repeats)
     rows = []
