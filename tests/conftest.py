@@ -1,4 +1,4 @@
-"""Shared fixtures: run real programs under the tracer, in a temporary output folder."""
+"""Shared fixtures: run real programs under the tracer, in a temporary output folder; traces made longer."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import pytest
 
+from ipctrace.model import Event, Trace
 from ipctrace.scenarios import adhoc_scenario, find_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
 
@@ -86,3 +87,18 @@ def trace_scenario(tmp_path):
         return run_scenario(scenario, RunOptions(outdir=tmp_path / name, capture=capture, port=0))
 
     return run
+
+
+def written_again(trace: Trace, times: int) -> Trace:
+    """`trace` with its events `times` over, each round with the next seqs and a second later: the same
+    line shapes again and again, as a long run of one program writes them."""
+    seqs: dict[int, int] = {}
+    events = []
+    for k in range(times):
+        for e in trace.events:
+            seq = seqs[e.pid] = seqs.get(e.pid, -1) + 1
+            t1 = None if e.t1 is None else e.t1 + k * 10**9
+            events.append(Event(e.pid, seq, e.ppid, e.tid, e.t0 + k * 10**9, t1, e.call, e.fd, e.endpoint,
+                                e.args, e.result, e.error, e.data, e.size, e.local, e.peer, e.peer_endpoint,
+                                e.blocked, e.address, e.fds, e.reaped, e.site))  # fmt: skip
+    return Trace(trace.header, trace.processes, tuple(events), trace.packets)

@@ -19,7 +19,7 @@ import pytest
 from ipctrace import eventlines
 from ipctrace.model import Event
 from ipctrace.tracefile import EventDecoder, TraceFileError, read_trace
-from tests.conftest import missing
+from tests.conftest import missing, written_again
 
 HEADER = json.dumps({"type": "header", "version": 1, "command": ["x"], "host": "h", "clock": "c", "started": 0})
 #: More lines of a shape than the reader decodes with JSON in one batch (2048), after which it knows it.
@@ -187,17 +187,8 @@ def test_the_timeline_says_the_same_with_the_compiled_key(compiled_built, tmp_pa
     from ipctrace.tracefile import write_trace
 
     trace = read_trace(TRACES / name)
-    seqs: dict[int, int] = {}
-    events = []
-    for k in range(4):
-        for e in trace.events:
-            seq = seqs[e.pid] = seqs.get(e.pid, -1) + 1
-            t1 = None if e.t1 is None else e.t1 + k * 10**9
-            events.append(Event(e.pid, seq, e.ppid, e.tid, e.t0 + k * 10**9, t1, e.call, e.fd, e.endpoint,
-                                e.args, e.result, e.error, e.data, e.size, e.local, e.peer, e.peer_endpoint,
-                                e.blocked, e.address, e.fds, e.reaped, e.site))  # fmt: skip
     path = tmp_path / "again.jsonl"
-    write_trace(type(trace)(trace.header, trace.processes, tuple(events), trace.packets), path)
+    write_trace(written_again(trace, 4), path)
     for again in (trace, read_trace(path)):
         said = _timeline(again, True)
         assert said == _timeline(again, False)

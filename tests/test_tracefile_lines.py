@@ -16,6 +16,7 @@ import pytest
 
 from ipctrace.model import Event
 from ipctrace.tracefile import EventDecoder, TraceFileError, read_trace, trace_lines, write_trace
+from tests.conftest import written_again
 
 TRACES = Path(__file__).parent / "traces"
 
@@ -49,19 +50,10 @@ def _line(seq: int, rest: str, t1: str | None = None) -> str:
 
 def test_a_recorded_trace_repeated_reads_as_json_reads_it(tmp_path):
     """A real trace's events written again and again (new seqs and times) read back field for field."""
-    trace = read_trace(TRACES / "echo_storeserv_late_reader.jsonl")
-    seqs: dict[int, int] = {}
-    events = []
-    for k in range(40):  # the same shapes many times: all but the first of each go the short way
-        for e in trace.events:
-            seq = seqs[e.pid] = seqs.get(e.pid, -1) + 1
-            t1 = None if e.t1 is None else e.t1 + k * 10**9
-            events.append(Event(e.pid, seq, e.ppid, e.tid, e.t0 + k * 10**9, t1, e.call, e.fd, e.endpoint,
-                                e.args, e.result, e.error, e.data, e.size, e.local, e.peer, e.peer_endpoint,
-                                e.blocked, e.address, e.fds, e.reaped, e.site))  # fmt: skip
+    trace = written_again(read_trace(TRACES / "echo_storeserv_late_reader.jsonl"), 40)  # all but the first go short
     path = tmp_path / "big.jsonl"
-    write_trace(type(trace)(trace.header, trace.processes, tuple(events), trace.packets), path)
-    assert len(events) > 5000
+    write_trace(trace, path)
+    assert len(trace.events) > 5000
     assert _read(path) == _as_json(path)
     again = read_trace(path)
     assert list(trace_lines(again)) == path.read_text(encoding="utf-8").splitlines()  # and writes back the same
