@@ -58,10 +58,10 @@ def _merge(obj: dict[str, Any], blob: dict[str, Any]) -> None:
 class LogFile:
     """One thread's log: read from where the last pass stopped; records seen in progress looked at again."""
 
-    def __init__(self, path: Path, live: bool = False, keep_mapped: bool = False) -> None:
+    def __init__(self, path: Path, live: bool = False, stays_mapped: bool = False) -> None:
         self.path = path
         self.live = live  # read while its writer may be writing (see `_head_written`)
-        self.keep_mapped = keep_mapped  # followed pass after pass: mapped once, not at every pass
+        self.stays_mapped = stays_mapped  # followed pass after pass: mapped once, not at every pass
         self._kept: mmap.mmap | None = None
         self.cursor = L.HEADER_SIZE
         self.pending: list[int] = []
@@ -85,7 +85,7 @@ class LogFile:
                 mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
         except (OSError, ValueError):
             return None
-        if self.keep_mapped:
+        if self.stays_mapped:
             self._kept = mm
         return mm
 
@@ -297,10 +297,10 @@ class LogFollower:
     not yet whole is looked at again at the next pass, not taken for damage.
     """
 
-    def __init__(self, folder: str | Path, live: bool = False, keep_mapped: int = 0) -> None:
+    def __init__(self, folder: str | Path, live: bool = False, most_mapped: int = 0) -> None:
         self.folder = Path(folder)
         self.live = live
-        self.keep_mapped = keep_mapped  # how many logs stay mapped between passes (each mapping holds a descriptor)
+        self.most_mapped = most_mapped  # how many logs at most stay mapped between passes (each holds a descriptor)
         self.files: dict[str, LogFile] = {}
         self.problems = LogProblems()
         self.messages_seen = 0
@@ -313,8 +313,8 @@ class LogFollower:
             names = []
         for name in names:
             if name not in self.files:
-                keep = len(self.files) < self.keep_mapped
-                self.files[name] = LogFile(self.folder / name, live=self.live, keep_mapped=keep)
+                stays = len(self.files) < self.most_mapped
+                self.files[name] = LogFile(self.folder / name, live=self.live, stays_mapped=stays)
         done: list[dict[str, Any]] = []
         busy: list[dict[str, Any]] = []
         for log in self.files.values():
