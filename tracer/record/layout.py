@@ -26,7 +26,8 @@ HEADER_SITE_IS_ADDRESS = 1
 FILE_HEADER = struct.Struct("<8sHHHHIIIIqII")
 SKIPPED_OFFSET = 48  # u32: calls whose recording failed in this thread
 
-#: A record's first 8 bytes: call, state, kind, length.
+#: A record's first 8 bytes: call, state, kind, length. Packed by the heads, and read back by whatever walks a log
+#: record by record: the reader, and a traced process at exit (`ThreadLog.in_progress`, which must not import it).
 FIRST = struct.Struct("<HBBI")
 #: Bytes 8-64, stored when a call begins: t0, fd, flags, site, dev, ino, asked, data_len, args_len, post_len.
 BEGIN = struct.Struct("<qiIQQQqIHH")
@@ -200,11 +201,6 @@ def _jsonable(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return list(value)
     return repr(value)
-
-
-def first_word(call: int, state: int, kind: int, length: int) -> int:
-    """The record's first 8 bytes as one little-endian integer (one aligned store)."""
-    return call | state << 16 | kind << 24 | length << 32
 
 
 #: Exceptions that are not OS errors, as negative `err` codes (-1 is the first); others are -len-1 ("Exception")

@@ -22,6 +22,8 @@ _RECORD = L.RECORD
 #: reserves next to it (a payload at the cap, blobs), so a real damage in the middle of a log is told apart.
 TORN_WINDOW = 1 << 17
 _FILE_HEADER = L.FILE_HEADER
+_first_unpack = L.FIRST.unpack_from
+_NOTHING = (0, 0, 0, 0)  # a head's first 8 bytes where nothing was written yet
 
 
 @dataclass
@@ -134,10 +136,10 @@ class LogFile:
             size = len(mm)
             pos = self.cursor
             while pos + L.HEAD <= size:
-                word = int.from_bytes(mm[pos : pos + 8], "little")
-                if word == 0 or self.live and not _head_written(mm, pos):
+                first = _first_unpack(mm, pos)
+                if first == _NOTHING or self.live and not _head_written(mm, pos):
                     break  # nothing here yet, or a head being written: looked at again at the next pass
-                call, state, kind, length = word & 0xFFFF, word >> 16 & 0xFF, word >> 24 & 0xFF, word >> 32
+                call, state, kind, length = first
                 why = self._check(call, state, kind, length, pos, size)
                 if why:
                     if self._torn(mm, pos, size):
@@ -150,7 +152,7 @@ class LogFile:
                     rec = self._record(mm, pos)
                     if rec is not None and rec.get("state") == "done":
                         done.append(rec)
-                    elif rec is not None or word >> 16 & 0xFF == L.IN_PROGRESS:
+                    elif rec is not None or state == L.IN_PROGRESS:
                         still.append(pos)  # in progress, or reserved and not yet begun: looked at again
                 pos += length
             self.cursor = pos
