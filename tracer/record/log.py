@@ -45,8 +45,6 @@ MAX_CHUNK = 4 << 20
 _PROT_RW = 3
 _MAP_SHARED = 1
 
-_first_pack = L.FIRST.pack_into
-_begin_pack = L.BEGIN.pack_into
 _end_pack = L.END.pack_into
 _HEAD = L.HEAD
 _first_unpack = L.FIRST.unpack_from
