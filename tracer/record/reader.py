@@ -1,7 +1,7 @@
 """Reading the recorder's logs (FORMAT.md) into trace-line dicts, after a run or while it runs.
 
 The session reads through this module only. A record that cannot be read is reported with its
-file and offset, never dropped silently; a call still in progress is yielded as such.
+file and offset, never dropped silently; a call still in progress is read as such (`"state": "in-progress"`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import errno as _errno
 import json
 import mmap
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -349,8 +348,3 @@ def read_logs(folder: str | Path) -> tuple[list[dict[str, Any]], LogProblems]:
 
         resolve(records)
     return records, follower.problems
-
-
-def iter_logs(folder: str | Path) -> Iterator[dict[str, Any]]:
-    records, problems = read_logs(folder)
-    yield from records
