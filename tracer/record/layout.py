@@ -2,7 +2,7 @@
 
 Imported inside every traced process: nothing here but `struct` and `_json` (C). Calls are named as in the
 table of calls (`ipctrace.calls.Call` values); the table itself is not imported here, because its
-dataclasses cost every traced process about 10 ms at start-up (tests/test_record_format.py checks
+dataclasses cost every traced process about 10 ms at start-up (tests/test_record_log.py checks
 that both name the same calls).
 """
 
@@ -104,7 +104,7 @@ KIND_ID = {name: i for i, name in enumerate(KINDS)}
 SITE = 1000
 PROBLEM = 1001
 
-#: Call ids, pinned: a number once given never changes (tests/test_record_format.py holds the list).
+#: Call ids, pinned: a number once given never changes (tests/test_record_log.py holds the list).
 CALL_IDS: dict[str, int] = {
     "pipe": 1,
     "pipe2": 2,
