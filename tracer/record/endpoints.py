@@ -19,7 +19,6 @@ _isatty = os.isatty
 
 #: fd -> (st_dev, st_ino, kind id)
 TABLE: dict[int, tuple[int, int, int]] = {}
-_PIPE = KIND_ID["pipe"]
 
 
 def endpoint(fd: int) -> tuple[int, int, int] | None:
