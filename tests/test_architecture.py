@@ -107,3 +107,11 @@ def test_the_core_and_the_recorder_import_nothing_heavy():
     for module in recorder:
         outside = {b for b in graph.successors(module) if _stage(b)[0] != "ipctrace.record"}
         assert outside <= {"ipctrace.calls", "ipctrace.compiled"}, (module, outside)
+
+
+def test_nothing_a_traced_process_loads_imports_the_readers_side():
+    """`ipctrace.record` and all it may import run inside every traced program: reading the logs back (the reader,
+    its json and dataclasses; the native call sites) is the session's, so the two share only `layout`."""
+    loaded = nx.descendants(_import_graph(), "ipctrace.record")
+    assert "ipctrace.record.log" in loaded and "ipctrace.record.settle" in loaded
+    assert not loaded & {"ipctrace.record.reader", "ipctrace.record.native.sites"}, sorted(loaded)

@@ -23,7 +23,7 @@ def _write(log: ThreadLog, fd: int) -> int:
 @pytest.mark.parametrize("kept", [0, 64], ids=["mapped-each-pass", "kept-mapped"])
 def test_a_head_seen_half_written_while_the_run_goes_on_is_read_once_whole(tmp_path, kept):
     log = ThreadLog(str(tmp_path), os.getpid(), os.getppid(), 7, 4096)
-    follower = LogFollower(tmp_path, live=True, keep_mapped=kept)
+    follower = LogFollower(tmp_path, live=True, most_mapped=kept)
     _write(log, 3)
     second = _write(log, 4)
     _write(log, 5)

@@ -92,6 +92,24 @@ def test_calls_in_progress_are_read_as_such(tmp_path):
     assert records[0]["state"] == "done" and records[0]["res"] == 5
 
 
+def test_the_exiting_process_and_the_reader_find_the_same_calls_in_progress(tmp_path):
+    """`ThreadLog.in_progress` (at exit, in the traced process) walks the log by each head's first 8 bytes, read with
+    the layout's `FIRST` as the reader reads them: a send in progress, a done write, a point record with a long
+    blob, a receive begun with room for its payload (records longer than their heads)."""
+    log = ThreadLog(str(tmp_path), os.getpid(), os.getppid(), 7, 4096)
+    flags = layout.F_FD | layout.F_SIZE | layout.F_RES
+    send = log.hot(layout.CALL_IDS["send"], 5, flags, None, 5, b"hello", 5, 0)
+    log.sent(log.hot(layout.CALL_IDS["write"], 6, flags, None, 1, b"x", 1, 0), 1)
+    log.point(layout.CALL_IDS["start"], 0, {"argv": ["x" * 3000]})
+    recv = log.hot(layout.CALL_IDS["recv"], 5, flags, None, 900, None, 0, 900)
+    log.sent(log.hot(layout.CALL_IDS["write"], 7, flags, None, 1, b"y", 1, 0), 1)
+    assert log.in_progress() == [send, recv]
+    records, _ = read_logs(tmp_path)
+    assert [(r.get("fd"), r["state"]) for r in records if r["call"] != "start"] == [
+        (5, "in-progress"), (6, "done"), (5, "in-progress"), (7, "done")
+    ]  # fmt: skip
+
+
 def test_a_blob_is_what_json_dumps_writes_though_the_json_package_is_not_imported():
     hostile = {
         "args": {"argv": ["x", 'é\0\n"\\', "\udcff", "\u2028"], "cwd": "/t m p"},

@@ -48,9 +48,6 @@ def _exit_statuses(events: list[Event], reaped: Mapping[Pid, ExitStatus]) -> dic
     return statuses
 
 
-exit_status_of = ExitStatus.from_wait_status
-
-
 def build_processes(events: list[Event], roots: Mapping[Pid, str], reaped: Mapping[Pid, ExitStatus]) -> list[Process]:
     """One Process per pid seen, with its role, start, end and exit status."""
     by_pid: dict[Pid, list[Event]] = defaultdict(list)

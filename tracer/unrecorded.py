@@ -35,14 +35,6 @@ _UNIX_ACCEPTING = 0x10000  # __SO_ACCEPTCON in the Flags column of /proc/net/uni
 _UNIX_CONNECTED = "03"  # SS_CONNECTED in its St column
 
 
-def recorder_enters(command: tuple[str, ...], native: bool = False, cwd: str | None = None) -> bool:
-    """Whether a recorder will record this program: the one place that knows which programs are recorded.
-
-    `native`: the native recorder's library is there (the session puts it in LD_PRELOAD).
-    """
-    return bool(command) and entry_problem(command, native, cwd) is None
-
-
 def is_python(command: tuple[str, ...]) -> bool:
     """Whether a command starts a Python interpreter (by its name, however PATH finds it)."""
     return bool(command) and Path(command[0]).name.startswith("python")

@@ -1,6 +1,6 @@
 """1,000 identical exchanges over a socketpair: the parent sends 'ping', the child answers 'pong'.
 
-For tests/test_render.py: the diagram must fold them into one loop with the right count. A
+For the rendering tests (tests/render_support.py): the diagram must fold them into one loop with the right count. A
 handshake before and a goodbye after, of other sizes, keep the loop exactly COUNT exchanges.
 """
 

@@ -15,9 +15,11 @@ The modules, each with one job:
 - `form`: the canonical form as frozen records and its JSON; `identity`: roles and call references
 - `canonical`: a trace → its form, with `naming` (symbols), `rules` (one rule per call kind of the table
   of calls), `handlers` (signal handlers), `equivalence` (what the kernel decides), `text` and `constants`
-- `choices`: what a comparison may leave out; `diff` and `align`: the differences in words, in linear time;
-  `describe`: the parts of a form in words
-- `golden`: golden files (read, write, compare by `==`)
+- `choices`: what a comparison may leave out; `diff` and `align`: the differences in words, in linear time,
+  with `sequences` (two runs' calls or packets in program order) and `flows` (messages); `describe`: the
+  parts of a form in words
+- `golden`: golden files (read, write, compare by `==`); `book`: which goldens a test session used and wrote
+- `listing`: a form as text to read (`ipctrace show golden.json`)
 """
 
 from __future__ import annotations

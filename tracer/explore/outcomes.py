@@ -14,7 +14,6 @@ from typing import Any
 from ipctrace import calls
 from ipctrace.explore.commute import follow_pipes
 from ipctrace.explore.controller import End, EndKind, Execution
-from ipctrace.record.reader import read_logs
 
 _STANDARD_OUT = (1, 2)
 
@@ -90,11 +89,6 @@ def _named(text: str, names: dict[str, str]) -> str:
 def _senders(events: list[dict[str, Any]], paths: dict[int, str]) -> dict[int, str]:
     """Each pipe read (by the identity of its record) → the process that wrote its first byte."""
     return {read: paths.get(writes[0]["pid"], "") for read, writes in follow_pipes(events).items() if writes}
-
-
-def outcome_of(execution: Execution) -> Outcome:
-    events, _ = read_logs(execution.logs)
-    return outcome_from(execution, events)
 
 
 def outcome_from(execution: Execution, events: list[dict[str, Any]]) -> Outcome:

@@ -1,10 +1,15 @@
-"""Which schedules to try: depth-first over every choice (with sleep sets), or seeded random (PCT).
+"""Which schedules to try: depth-first with dynamic partial-order reduction and sleep sets, or seeded random (PCT).
 
 Depth-first search re-runs the program once per schedule, replaying a prefix of choices and trying
-the next untried process at the deepest point that has one. With reduction, a sleep set keeps the
+another process at the deepest point that has one left to try. With reduction (the default), what is
+left to try at a point is only what a race asks for: after each run, `races` gives the point of each
+step that depends on a later step of another process, and is not ordered before it by happens-before,
+a backtracking point for that process (Flanagan and Godefroid's DPOR; a pipe read that got all it
+asked for commutes with a write whose bytes it did not take, `commute.py`). A sleep set keeps the
 steps already explored at a point, and passes on those independent of the step taken: a schedule
 that only reorders independent steps is never run twice (Godefroid's sleep sets). A run that
 reaches a point where every enabled step is asleep stops there (pruned, not counted as a schedule).
+Without reduction every enabled process is tried at every point.
 
 When the budget ends first, seeded random schedules in the manner of PCT (random priorities, a few
 random points where the running process loses its priority) sample the rest; the exploration is

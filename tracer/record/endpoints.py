@@ -4,7 +4,7 @@ Every creation, `dup`, `close` the recorder wraps updates the table; a number it
 costs one `fstat`. A descriptor closed and reused by code the recorder does not wrap (a C
 library, ctypes) keeps its old identity only until the next creation, `dup` or close of that
 number that the recorder sees: every wrapped call that returns a descriptor forgets what the
-table knew of that number first (tests/test_record_fds.py).
+table knew of that number first (tests/test_record_log.py).
 """
 
 from __future__ import annotations
@@ -19,7 +19,6 @@ _isatty = os.isatty
 
 #: fd -> (st_dev, st_ino, kind id)
 TABLE: dict[int, tuple[int, int, int]] = {}
-_PIPE = KIND_ID["pipe"]
 
 
 def endpoint(fd: int) -> tuple[int, int, int] | None:

@@ -2,7 +2,7 @@
 
 Imported inside every traced process: nothing here but `struct` and `_json` (C). Calls are named as in the
 table of calls (`ipctrace.calls.Call` values); the table itself is not imported here, because its
-dataclasses cost every traced process about 10 ms at start-up (tests/test_record_format.py checks
+dataclasses cost every traced process about 10 ms at start-up (tests/test_record_log.py checks
 that both name the same calls).
 """
 
@@ -26,7 +26,8 @@ HEADER_SITE_IS_ADDRESS = 1
 FILE_HEADER = struct.Struct("<8sHHHHIIIIqII")
 SKIPPED_OFFSET = 48  # u32: calls whose recording failed in this thread
 
-#: A record's first 8 bytes: call, state, kind, length.
+#: A record's first 8 bytes: call, state, kind, length. Packed by the heads, and read back by whatever walks a log
+#: record by record: the reader, and a traced process at exit (`ThreadLog.in_progress`, which must not import it).
 FIRST = struct.Struct("<HBBI")
 #: Bytes 8-64, stored when a call begins: t0, fd, flags, site, dev, ino, asked, data_len, args_len, post_len.
 BEGIN = struct.Struct("<qiIQQQqIHH")
@@ -103,7 +104,7 @@ KIND_ID = {name: i for i, name in enumerate(KINDS)}
 SITE = 1000
 PROBLEM = 1001
 
-#: Call ids, pinned: a number once given never changes (tests/test_record_format.py holds the list).
+#: Call ids, pinned: a number once given never changes (tests/test_record_log.py holds the list).
 CALL_IDS: dict[str, int] = {
     "pipe": 1,
     "pipe2": 2,
@@ -200,11 +201,6 @@ def _jsonable(value: object) -> object:
     if isinstance(value, (list, tuple)):
         return list(value)
     return repr(value)
-
-
-def first_word(call: int, state: int, kind: int, length: int) -> int:
-    """The record's first 8 bytes as one little-endian integer (one aligned store)."""
-    return call | state << 16 | kind << 24 | length << 32
 
 
 #: Exceptions that are not OS errors, as negative `err` codes (-1 is the first); others are -len-1 ("Exception")

@@ -45,10 +45,9 @@ MAX_CHUNK = 4 << 20
 _PROT_RW = 3
 _MAP_SHARED = 1
 
-_first_pack = L.FIRST.pack_into
-_begin_pack = L.BEGIN.pack_into
 _end_pack = L.END.pack_into
 _HEAD = L.HEAD
+_first_unpack = L.FIRST.unpack_from
 
 
 def _plumbing_files() -> tuple[str, ...]:
@@ -174,7 +173,7 @@ class ThreadLog:
         _madvise(addr, FIRST_CHUNK, _MADV_RANDOM)
         _populate(addr, FIRST_CHUNK)
         self.buf = buf
-        self.q = self.buf.cast("Q")
+        self.q = self.buf.cast("Q")  # the log as 8-byte words: a t1 stored in one go (hot_generated.py)
         self.limit = FIRST_CHUNK
         L.FILE_HEADER.pack_into(
             self.buf, 0, L.MAGIC, L.VERSION, L.HEADER_SIZE, L.HEAD, L.WRITER_PYTHON, pid, ppid, tid, n, _now(), cap, 0
@@ -231,15 +230,14 @@ class ThreadLog:
 
     def in_progress(self) -> list[int]:
         """Where this log's records in progress are (read from another thread, at exit)."""
-        q = self.q
+        buf = self.buf
         at, end = L.HEADER_SIZE, self.pos
         found = []
         while at < end:
-            word = q[at >> 3]
-            length = word >> 32
+            _call, state, _kind, length = _first_unpack(buf, at)
             if length < _HEAD:
                 break  # a head not stored yet
-            if (word >> 16) & 0xFF == L.IN_PROGRESS:  # the state byte, at L.STATE_AT
+            if state == L.IN_PROGRESS:
                 found.append(at)
             at += length
         return found

@@ -1,7 +1,7 @@
 """Reading the recorder's logs (FORMAT.md) into trace-line dicts, after a run or while it runs.
 
 The session reads through this module only. A record that cannot be read is reported with its
-file and offset, never dropped silently; a call still in progress is yielded as such.
+file and offset, never dropped silently; a call still in progress is read as such (`"state": "in-progress"`).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ import errno as _errno
 import json
 import mmap
 import os
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +21,8 @@ _RECORD = L.RECORD
 #: reserves next to it (a payload at the cap, blobs), so a real damage in the middle of a log is told apart.
 TORN_WINDOW = 1 << 17
 _FILE_HEADER = L.FILE_HEADER
+_first_unpack = L.FIRST.unpack_from
+_NOTHING = (0, 0, 0, 0)  # a head's first 8 bytes where nothing was written yet
 
 
 @dataclass
@@ -58,10 +59,10 @@ def _merge(obj: dict[str, Any], blob: dict[str, Any]) -> None:
 class LogFile:
     """One thread's log: read from where the last pass stopped; records seen in progress looked at again."""
 
-    def __init__(self, path: Path, live: bool = False, keep_mapped: bool = False) -> None:
+    def __init__(self, path: Path, live: bool = False, stays_mapped: bool = False) -> None:
         self.path = path
         self.live = live  # read while its writer may be writing (see `_head_written`)
-        self.keep_mapped = keep_mapped  # followed pass after pass: mapped once, not at every pass
+        self.stays_mapped = stays_mapped  # followed pass after pass: mapped once, not at every pass
         self._kept: mmap.mmap | None = None
         self.cursor = L.HEADER_SIZE
         self.pending: list[int] = []
@@ -85,7 +86,7 @@ class LogFile:
                 mm = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
         except (OSError, ValueError):
             return None
-        if self.keep_mapped:
+        if self.stays_mapped:
             self._kept = mm
         return mm
 
@@ -134,10 +135,10 @@ class LogFile:
             size = len(mm)
             pos = self.cursor
             while pos + L.HEAD <= size:
-                word = int.from_bytes(mm[pos : pos + 8], "little")
-                if word == 0 or self.live and not _head_written(mm, pos):
+                first = _first_unpack(mm, pos)
+                if first == _NOTHING or self.live and not _head_written(mm, pos):
                     break  # nothing here yet, or a head being written: looked at again at the next pass
-                call, state, kind, length = word & 0xFFFF, word >> 16 & 0xFF, word >> 24 & 0xFF, word >> 32
+                call, state, kind, length = first
                 why = self._check(call, state, kind, length, pos, size)
                 if why:
                     if self._torn(mm, pos, size):
@@ -150,7 +151,7 @@ class LogFile:
                     rec = self._record(mm, pos)
                     if rec is not None and rec.get("state") == "done":
                         done.append(rec)
-                    elif rec is not None or word >> 16 & 0xFF == L.IN_PROGRESS:
+                    elif rec is not None or state == L.IN_PROGRESS:
                         still.append(pos)  # in progress, or reserved and not yet begun: looked at again
                 pos += length
             self.cursor = pos
@@ -297,10 +298,10 @@ class LogFollower:
     not yet whole is looked at again at the next pass, not taken for damage.
     """
 
-    def __init__(self, folder: str | Path, live: bool = False, keep_mapped: int = 0) -> None:
+    def __init__(self, folder: str | Path, live: bool = False, most_mapped: int = 0) -> None:
         self.folder = Path(folder)
         self.live = live
-        self.keep_mapped = keep_mapped  # how many logs stay mapped between passes (each mapping holds a descriptor)
+        self.most_mapped = most_mapped  # how many logs at most stay mapped between passes (each holds a descriptor)
         self.files: dict[str, LogFile] = {}
         self.problems = LogProblems()
         self.messages_seen = 0
@@ -313,8 +314,8 @@ class LogFollower:
             names = []
         for name in names:
             if name not in self.files:
-                keep = len(self.files) < self.keep_mapped
-                self.files[name] = LogFile(self.folder / name, live=self.live, keep_mapped=keep)
+                stays = len(self.files) < self.most_mapped
+                self.files[name] = LogFile(self.folder / name, live=self.live, stays_mapped=stays)
         done: list[dict[str, Any]] = []
         busy: list[dict[str, Any]] = []
         for log in self.files.values():
@@ -347,8 +348,3 @@ def read_logs(folder: str | Path) -> tuple[list[dict[str, Any]], LogProblems]:
 
         resolve(records)
     return records, follower.problems
-
-
-def iter_logs(folder: str | Path) -> Iterator[dict[str, Any]]:
-    records, problems = read_logs(folder)
-    yield from records

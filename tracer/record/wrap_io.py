@@ -30,10 +30,6 @@ _CAPPED = L.F_CAPPED
 _FAILED = core.FAILED
 _code = L.exception_code
 _mv = memoryview
-_FileIO = io.FileIO
-_f_write = io.FileIO.write
-_f_read = io.FileIO.read
-_f_readinto = io.FileIO.readinto
 _f_close = io.FileIO.close
 _orig_open = io.open
 

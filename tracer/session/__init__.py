@@ -7,6 +7,7 @@ One job a module, in the order a run uses them:
 
 - `results`: what a run is asked (`RunOptions`, every number and name checked when made) and what it gives back
   (`RunResult`, `Ending`, `RunError`)
+- `request`: what is asked to be drawn (formats, options, page limit), checked before a run without the renderers
 - `ports`: the scenario's port, checked free before anything starts
 - `folder`: the run's folder — locked by one run, previous results set aside and put back unless this run
   writes its own, files written whole (`write_whole`)
@@ -14,6 +15,7 @@ One job a module, in the order a run uses them:
 - `roles`: one role's program started, its output pumped, its script fed
 - `output`: each role's output shown as it happens and kept in `ROLE.out`
 - `wakeup`: what ends the supervisor's wait between two looks (a role's output, or time)
+- `warmup`: what comes after the programs (the layout, the renderers) imported while they run
 - `supervisor`: readiness, scripted input, services, deadlocks, timeouts, stopping and reaping every process
 - `stopping`: Ctrl-C, SIGTERM and SIGHUP as a request to stop, taken between two steps
 - `procfs`: what /proc says (the call a process waits in, children, UDP drops)

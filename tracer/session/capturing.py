@@ -1,4 +1,4 @@
-"""The run's packet capture: opened before any program starts, stopped after the last has ended, and
+"""The run's packet capture: opened before any program's code runs, stopped after the last has ended, and
 reduced to this run's packets (lo also carries other programs' traffic, a second run's included)."""
 
 from __future__ import annotations

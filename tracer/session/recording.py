@@ -25,7 +25,7 @@ class Recording:
         self.path = outdir / RECORDING_NAME
         shutil.rmtree(self.path, ignore_errors=True)
         self.path.mkdir()
-        self._follower = LogFollower(self.path, live=True, keep_mapped=KEPT_MAPPED)
+        self._follower = LogFollower(self.path, live=True, most_mapped=KEPT_MAPPED)
         self._busy = 0
         self.problems: list[str] = []  # what the recorder could not record or read back, one sentence each
 

@@ -3,9 +3,10 @@
 `ipctrace run` spends most of a short run waiting for the traced programs; the modules it needs once
 they have ended (a tenth of a second of imports, most of it the diagram layout's frozen records) are
 imported meanwhile by a background thread, so they are loaded when the trace is ready. The thread
-only imports: what the run does is unchanged, and an import that fails here is left for the real
-import to report. While it works, the interpreter switches threads every millisecond (not every
-five), so the supervisor's look at the programs is never held up by more than that.
+only imports, and fills a few caches the run would fill later (the installed fonts, a library built on
+first use): what the run does is unchanged, and an import that fails here is left for the real import
+to report. While it works, the interpreter switches threads every 0.2 ms (`SWITCH_INTERVAL`, not every
+5 ms, Python's default), so the supervisor's look at the programs is never held up by more than that.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 `HtmlRenderer` (format `html`) embeds the layout of all three views (`views`),
 the facts about every event, packet and flow and the happens-before causes
-(`nodes`), the slide themes and the page's words (`words`), as one JSON
+(`nodes`), each step in words (`sentences`), the slide themes and the page's words (`words`), as one JSON
 document, next to the page's own script and style (package data in
 `assets/`, kept readable). Nothing is fetched: no network, no external script
 or font, and a Content-Security-Policy that forbids any request, so the file
