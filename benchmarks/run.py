@@ -1,6 +1,6 @@
 """Run ipctrace's benchmarks and write the results table.
 
-    .venv/bin/python -m benchmarks.run                 # everything (~10 min on 2 cores) -> benchmarks/RESULTS.md
+    .venv/bin/python -m benchmarks.run                 # everything (~11 min on a quiet 2-core machine) -> benchmarks/RESULTS.md
     .venv/bin/python -m benchmarks.run --quick         # smoke run, tiny sizes, one repeat (prints only)
     .venv/bin/python -m benchmarks.run --only recorder,capture --output /tmp/r.md
 
@@ -62,7 +62,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--quick",
         action="store_true",
-        help="smoke run: tiny sizes, one repeat, about 20 s (writes a file only with --output)",
+        help="smoke run: tiny sizes, one repeat, under a minute (writes a file only with --output)",
     )
     parser.add_argument(
         "--output",
