@@ -119,6 +119,48 @@ stdin = ["hello there\\n"]
     assert stdin.data == b"hello there\n"
 
 
+#: A server that puts itself in the background, as a daemon does: its first process ends at once, and the
+#: child it forked listens only once that process has been reaped (its /proc entry gone).
+BACKGROUND_SERVER = """
+import os, socket, sys, time
+parent = os.getpid()
+if os.fork():
+    sys.exit(0)
+deadline = time.monotonic() + 10
+while os.path.exists(f"/proc/{parent}") and time.monotonic() < deadline:
+    time.sleep(0.001)  # polls for the reap (no event says it), then goes on
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.listen()
+c, _ = s.accept()
+print("got", c.recv(10).decode())
+"""
+
+
+def test_a_role_is_ready_when_a_child_reaches_it_after_the_first_process_ended(tmp_path):
+    """A role is its processes: its first one ending unready fails the run only once none is left to get ready."""
+    (tmp_path / "server.py").write_text(BACKGROUND_SERVER)
+    (tmp_path / "client.py").write_text(
+        "import socket, sys\nsocket.create_connection(('127.0.0.1', int(sys.argv[1]))).sendall(b'hi')\n"
+    )
+    toml = tmp_path / "background.toml"
+    toml.write_text(
+        'name = "background"\ntimeout = 20.0\n'
+        '[[roles]]\nname = "server"\ncommand = ["{python}", "server.py", "{port}"]\nready = ["listen"]\n'
+        '[[roles]]\nname = "client"\ncommand = ["{python}", "client.py", "{port}"]\n'
+    )
+    result = run_scenario(load_scenario(toml), RunOptions(outdir=tmp_path / "out", capture="none", port=0))
+    assert result.ok, result.message
+    assert (tmp_path / "out" / "server.out").read_text() == "got hi\n"
+    listen = next(e for e in result.trace.events if e.call == "listen")
+    first = next(
+        p
+        for p in result.trace.processes
+        if p.role == "server" and p.ppid not in {q.pid for q in result.trace.processes}
+    )
+    assert listen.pid != first.pid, "the child listened, not the first process"
+
+
 def test_bad_scenario_files_say_what_is_wrong(tmp_path):
     with pytest.raises(ScenarioError, match="no such scenario file"):
         find_scenario(str(tmp_path / "nothing.toml"))

@@ -228,6 +228,9 @@ class Supervisor:
                 run.exit = self.reaped[pid]
                 run.proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
 
+    def _has_live_process(self, role: str) -> bool:
+        return any(r == role and pid not in self.reaped and procfs.alive(pid) for pid, r in self.role_of.items())
+
     def _live_pids(self) -> list[Pid]:
         return [pid for pid in self.role_of if pid not in self.reaped and procfs.alive(pid)]
 
@@ -295,12 +298,15 @@ class Supervisor:
     def _start_next(self, role: Role) -> tuple[Ending, str] | None:
         """Start `role` if the one before it is ready; a predecessor that ended unready fails the run."""
         previous = self.runs[-1]
+        # A role is all its processes: a child can still get it ready after the first one ended (a forked
+        # writer's `shutdown` completed after its reader's exit, a server gone to the background).
+        ended = previous.exit is not None and not self._has_live_process(previous.role.name)
         if previous.exit is not None and not previous.ready:
-            for obj in self._read_new_events():  # what it recorded just before it ended (seen after the reap)
+            for obj in self._read_new_events():  # what it recorded before it ended (looked at after `ended`)
                 self._handle(obj)
         if previous.ready or not previous.role.ready:
             self.start_role(role)
-        elif previous.exit is not None:
+        elif ended:
             return Ending.FAILED, (
                 f"{previous.role.name} ended ({previous.exit}) before it was ready "
                 f"(it never reached {' or '.join(previous.role.ready)}); see its output above."
