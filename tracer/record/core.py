@@ -46,6 +46,14 @@ def problem(lg: ThreadLog | None, what: str) -> None:
         pass
 
 
+def failed(lg: Any, pos: int, exc: BaseException) -> None:
+    """The call whose record begins at `pos` raised `exc`: its record ends with the error (never raises)."""
+    try:
+        lg.failed(pos, L.exception_code(exc))
+    except Exception:
+        problem(lg, "could not record a failed call")
+
+
 def begin(
     lg: ThreadLog | None,
     call: int,

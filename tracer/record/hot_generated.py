@@ -28,11 +28,7 @@ def _log():
     return None if rec is None else rec.log()
 
 
-def _failed(lg, pos, exc):
-    try:
-        lg.failed(pos, L.exception_code(exc))
-    except Exception:
-        core.problem(lg, "could not record a failed call")
+_failed = core.failed
 
 
 _problem = core.problem

@@ -30,11 +30,7 @@ _FAILED = core.FAILED
 _code = L.exception_code
 
 
-def _failed(lg: Any, pos: int, exc: BaseException) -> None:
-    try:
-        lg.failed(pos, _code(exc))
-    except Exception:
-        core.problem(lg, "could not record a failed call")
+_failed = core.failed
 
 
 _mv = memoryview
