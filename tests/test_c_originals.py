@@ -27,7 +27,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,14 +47,15 @@ from ipctrace.scenarios import (
 )
 from ipctrace.session import RunOptions, choose_port, generate_file, run_scenario
 from ipctrace.unrecorded import GroupWatch, reached, waits_for_input
+from tests import strace_log
 from tests.conftest import can_capture, missing, need_tool
+from tests.strace_log import BLOCKED, STRACED, Entry
 
 ROOT = Path(__file__).resolve().parents[1]
 WAIT = 10.0  # seconds: the most any single wait may take
 POLL = 0.005
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
 SCENARIOS = sorted(builtin_scenarios())
-BLOCKED = "blocked"  # a call still waiting when the run was stopped
 
 
 @pytest.fixture(scope="module")
@@ -356,83 +357,21 @@ def test_chat_exit_c_ends_on_any_line_starting_with_exit(cbin: Path, tmp_path: P
 
 # -- under strace: the data calls of the Python port's trace ------------------------------------------
 
-STRACED = ("read", "write", "sendto", "recvfrom", "sendmsg", "recvmsg", "clone", "clone3", "fork", "vfork")
-_FORKS = {"clone", "clone3", "fork", "vfork"}
-_STREAM_OF_FD = {(0, "read"): "stdin", (1, "write"): "stdout", (2, "write"): "stderr"}
-_CALL = re.compile(r"^(?P<name>\w+)\((?P<args>.*)\)\s+= (?P<result>.*)$", re.S)
-_FD = re.compile(r"^(?P<fd>\d+)<(?P<what>.*?)>,\s*(?P<rest>.*)$", re.S)  # -yy: 3<TCP:[a->b]>, 1</dev/null<char 1:3>>
-_STRING = re.compile(r'^"((?:\\x[0-9a-f]{2})*)"(\.\.\.)?')
 #: How the Python trace names the program's standard streams.
 _STREAMS = {Call.STDIN: "stdin", Call.STDOUT: "stdout", Call.STDERR: "stderr"}
-
-Entry = tuple[str, bytes | str]  # (system call or stream, bytes moved, or BLOCKED)
-
-
-def _unhex(text: str) -> bytes:
-    return bytes.fromhex(text.replace("\\x", ""))
-
-
-def _unescape(text: str) -> str:
-    """An -yy annotation: paths and pipes come \\x-escaped under -xx, sockets do not."""
-    return re.sub(r"\\x([0-9a-f]{2})", lambda m: chr(int(m[1], 16)), text)
 
 
 def strace_calls(log: Path, role: str) -> dict[str, list[Entry]]:
     """Per process of a role (named as ipctrace names them: role, role/child#1, ...), its data calls on
     pipes, sockets and the standard streams, from `strace -f -yy -xx` output."""
-    pending: dict[int, str] = {}
-    calls: dict[int, list[Entry]] = defaultdict(list)
-    children: dict[int, list[int]] = defaultdict(list)
-    first: int | None = None
-    for line in log.read_text().splitlines():
-        pid_text, rest = line.split(None, 1)
-        pid = int(pid_text)
-        first = pid if first is None else first
-        if rest.startswith(("+++", "---")):
-            continue
-        if rest.startswith("<... "):
-            rest = pending.pop(pid) + rest.split(" resumed>", 1)[1]
-        if rest.endswith("<unfinished ...>"):
-            pending[pid] = rest.removesuffix("<unfinished ...>")
-            continue
-        call = _CALL.match(rest)
-        assert call is not None, f"unparsed strace line: {line}"
-        _note(calls[pid], children[pid], call["name"], call["args"], call["result"])
-    for pid, head in pending.items():  # still inside the call when the run was stopped
-        name, _, args = head.partition("(")
-        _note(calls[pid], children[pid], name, args, "?")
-    assert first is not None, f"{log} is empty"
-    for entries in calls.values():  # `= ? ERESTARTSYS` then the same call again: the kernel restarted it
-        entries[:] = [e for n, e in enumerate(entries) if e[1] != BLOCKED or n == len(entries) - 1]
-    roles, queue = {first: role}, [first]
+    seen = strace_log.processes(log, failures=False)
+    roles, queue = {seen.first: role}, [seen.first]
     while queue:
         parent = queue.pop(0)
-        for k, child in enumerate(children[parent], 1):
+        for k, child in enumerate(seen.children.get(parent, ()), 1):
             roles[child] = f"{roles[parent]}/child#{k}"
             queue.append(child)
-    return {roles[pid]: calls[pid] for pid in roles}
-
-
-def _note(calls: list[Entry], children: list[int], name: str, args: str, result: str) -> None:
-    value = result.split()[0] if result.split() else "?"
-    if name in _FORKS:
-        if value.isdigit():
-            children.append(int(value))
-        return
-    fd_arg = _FD.match(args)
-    if fd_arg is None:
-        return
-    fd, what = int(fd_arg["fd"]), _unescape(fd_arg["what"])
-    key = _STREAM_OF_FD.get((fd, name)) if fd <= 2 else (None if what.startswith("/") else name)
-    if key is None:  # a regular file (the file transfers, echomsg.txt) or the loader reading a library
-        return
-    if value == "?":
-        calls.append((key, BLOCKED))
-        return
-    assert value != "-1", f"{name} on {what} failed: {result}"
-    string = _STRING.match(fd_arg["rest"])
-    assert string is not None and not string[2], f"{name} data not shown whole: {fd_arg['rest'][:80]}"
-    calls.append((key, _unhex(string[1])[: int(value)]))
+    return {roles[pid]: seen.entries.get(pid, []) for pid in roles}
 
 
 def python_calls(trace) -> dict[str, list[Entry]]:

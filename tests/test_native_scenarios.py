@@ -32,18 +32,8 @@ from ipctrace.scenarios import Impl, builtin_scenarios, find_scenario
 from ipctrace.session import RunOptions, RunResult, run_scenario
 from tests import test_c_originals, test_native
 from tests.conftest import can_capture
-from tests.test_c_originals import (
-    _CALL,
-    _FD,
-    _STREAM_OF_FD,
-    _STRING,
-    BLOCKED,
-    STRACED,
-    Entry,
-    _unescape,
-    _unhex,
-    run_roles,
-)
+from tests.strace_log import BLOCKED, STRACED, STREAM_OF_FD, Entry, processes
+from tests.test_c_originals import run_roles
 from tests.test_scenarios import EXPECTED, ipc_calls
 
 # The fixtures these tests share with the C originals' and the native recorder's own.
@@ -209,50 +199,7 @@ def test_ipctrace_diff_of_a_port_and_its_c_original_says_equivalent(
 
 def _strace_by_pid(log: Path) -> dict[int, list[Entry]]:
     """Each process's data calls on pipes, sockets and the standard streams, as `strace -f -yy -xx` saw them."""
-    pending: dict[int, str] = {}
-    calls: dict[int, list[Entry]] = defaultdict(list)
-    for line in log.read_text().splitlines():
-        pid_text, rest = line.split(None, 1)
-        pid = int(pid_text)
-        if rest.startswith(("+++", "---")):
-            continue
-        if rest.startswith("<... "):
-            rest = pending.pop(pid) + rest.split(" resumed>", 1)[1]
-        if rest.endswith("<unfinished ...>"):
-            pending[pid] = rest.removesuffix("<unfinished ...>")
-            continue
-        call = _CALL.match(rest)
-        assert call is not None, f"unparsed strace line: {line}"
-        _note(calls[pid], call["name"], call["args"], call["result"])
-    for pid, head in pending.items():  # still inside the call when the run was stopped
-        name, _, args = head.partition("(")
-        _note(calls[pid], name, args, "?")
-    for entries in calls.values():  # `= ? ERESTARTSYS` then the same call again: the kernel restarted it
-        entries[:] = [e for n, e in enumerate(entries) if e[1] != BLOCKED or n == len(entries) - 1]
-    return {pid: entries for pid, entries in calls.items() if entries}
-
-
-def _note(calls: list[Entry], name: str, args: str, result: str) -> None:
-    fd_arg = _FD.match(args)
-    if fd_arg is None or name not in ("read", "write", "sendto", "recvfrom", "sendmsg", "recvmsg", "readv", "writev"):
-        return
-    fd, what = int(fd_arg["fd"]), _unescape(fd_arg["what"])
-    key = _STREAM_OF_FD.get((fd, name)) if fd <= 2 else (None if what.startswith("/") else name)
-    if key is None:
-        return
-    value = result.split()[0] if result.split() else "?"
-    if value == "?":
-        calls.append((key, BLOCKED))
-        return
-    if value == "-1":
-        calls.append((key, result.split()[1]))  # the errno name
-        return
-    string = _STRING.match(fd_arg["rest"])
-    assert string is not None and not string[2], f"{name} data not shown whole: {fd_arg['rest'][:80]}"
-    calls.append((key, _unhex(string[1])[: int(value)]))
-
-
-_STREAMS = {(0, "read"): "stdin", (1, "write"): "stdout", (2, "write"): "stderr"}
+    return {pid: entries for pid, entries in processes(log).entries.items() if entries}
 
 
 def _native_by_pid(logs: Path) -> dict[int, list[Entry]]:
@@ -266,7 +213,9 @@ def _native_by_pid(logs: Path) -> dict[int, list[Entry]]:
             continue
         syscall = spec(call).syscalls[0]
         fd, kind = r.get("fd", -1), (r.get("ep") or [0, 0, ""])[2]
-        key = _STREAMS.get((fd, syscall)) if 0 <= fd <= 2 else (None if kind in ("file", "dir", "fifo") else syscall)
+        key = (
+            STREAM_OF_FD.get((fd, syscall)) if 0 <= fd <= 2 else (None if kind in ("file", "dir", "fifo") else syscall)
+        )
         if key is None:
             continue
         if r["state"] == "in-progress":
