@@ -136,8 +136,8 @@ def without_a_clean_break(diagram: Diagram, arrow) -> bool:
             if chain_lo <= arrow.src_row and arrow.dst_row <= chain_hi:
                 break
             chain_lo, chain_hi = lo, hi
-        else:
-            chain_hi = max(chain_hi, hi)
+        else:  # spans are sorted by bands, not rows: one may begin rows before the chain's first
+            chain_lo, chain_hi = min(chain_lo, lo), max(chain_hi, hi)
         last_band = max(last_band, last)
     inside = chain_lo <= arrow.src_row and arrow.dst_row <= chain_hi
     return inside and _span_height(diagram, chain_lo, chain_hi) > _page_room(diagram)

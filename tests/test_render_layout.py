@@ -58,20 +58,12 @@ def _calls(diagram, lane_title: str) -> list[str]:
 RECORDED = Path(__file__).parent / "traces"
 
 
-#: Recorded echo_storeserv runs whose drawings ipctrace cannot yet make readable: what is wrong, per file.
-_NOT_YET_READABLE = {
-    "echo_storeserv_long_arrows_through_labels.jsonl": "client1's lines to its handler are read many rows after "
-    "they were sent, so their diagonals are long; in the processes view flow-21 still runs through flow-22's label "
-    "(row 61) when `_clear_crossings` has given every band it may move its most room",
-}
-
-
 def _recorded_echo_storeserv() -> dict[str, object]:
     from ipctrace.order import analyse
     from ipctrace.tracefile import read_trace
 
     paths = sorted(RECORDED.glob("echo_storeserv_*.jsonl"))
-    return {p.stem: analyse(read_trace(p)) for p in paths if p.name not in _NOT_YET_READABLE}
+    return {p.stem: analyse(read_trace(p)) for p in paths}
 
 
 def _as_slide(diagram, page):
@@ -120,8 +112,9 @@ def test_every_scenario_makes_readable_whole_slides(traces, view):
     until the arrow's end could be moved down instead of the label (echo_storeserv_long_reply_across_a_label),
     and a second client connecting before the first one's connection closed, whose packets view needs ten
     columns and was once scaled to 14.8 px text (echo_storeserv_two_connections_at_once: now cut slide by
-    slide, each slide showing the columns alive in its rows). Runs whose layout is still wrong are kept apart in
-    `_NOT_YET_READABLE`, with a strict xfail below.
+    slide, each slide showing the columns alive in its rows), and an echo written while the one before it was
+    still on the way, whose label that long diagonal ran through until the label could go below its receiving
+    end (echo_storeserv_long_arrows_through_labels).
     """
     assert set(traces) >= set(builtin_scenarios())
     recorded = _recorded_echo_storeserv()
@@ -137,16 +130,24 @@ def test_every_scenario_makes_readable_whole_slides(traces, view):
                 raise AssertionError(f"{name}, {view} view, fold={fold}: {exc}") from None
 
 
-@pytest.mark.parametrize("recorded", sorted(_NOT_YET_READABLE))
-@pytest.mark.xfail(strict=True, reason="a known layout limitation, said in _NOT_YET_READABLE")
-def test_echo_storeserv_layouts_not_yet_readable(recorded):
-    """Each fails today for the reason `_NOT_YET_READABLE` gives; strict, so fixing one says to move it back."""
+def test_a_label_an_earlier_message_runs_through_goes_to_its_receiving_end():
+    """A handler's second echo written while its first is still on the way: the first one's long diagonal ran
+    through the second one's label at the sending end, however far the label's band moved down. The label goes
+    below the receiving end instead, where the first message has already arrived, and nothing crosses it."""
     from ipctrace.order import analyse
+    from ipctrace.render.layout.boxes import BoxKind, boxes, crossings
+    from ipctrace.render.layout.model import LabelAt
     from ipctrace.tracefile import read_trace
 
-    ordered = analyse(read_trace(RECORDED / recorded))
-    for view in VIEWS:
-        check_diagram(build_diagram(ordered, RenderOptions(view=view)), ordered)
+    ordered = analyse(read_trace(RECORDED / "echo_storeserv_long_arrows_through_labels.jsonl"))
+    for fold in (True, False):
+        diagram = build_diagram(ordered, RenderOptions(view=View.PROCESSES, fold=fold))
+        second = next(a for a in diagram.arrows if str(a.id) == "flow-22")
+        assert second.label_at is LabelAt.DST
+        box = next(b for b in boxes(diagram) if b.kind is BoxKind.LABEL and b.ref == "flow-22")
+        assert box.y0 > diagram.rows[second.dst_row].y, "below the receiving end"
+        assert not [seg.ref for seg, crossed in crossings(diagram) if crossed.ref == "flow-22"]
+        check_no_overlaps(diagram)
 
 
 def test_overlapping_connections_are_cut_slide_by_slide():
@@ -562,6 +563,9 @@ def test_call_sites_name_descriptors_as_the_program_does():
         # two clients' messages overlapping one after another over 605 pt: no break between them is clean, so the
         # pagination cuts one (the fewest it can), and the check took it for a message split needlessly
         "echo_storeserv_clients_chained_past_a_page.jsonl",
+        # a line read 10 rows after it was sent, overlapping an EOF hint to 457 pt where a page holds 442: the
+        # pagination cuts it, and the check began the chain at a shorter message of the same band, a row later
+        "echo_storeserv_chain_begins_with_a_long_message.jsonl",
     ],
 )
 def test_recorded_runs_that_once_broke_the_slides_give_whole_readable_pages(recorded):

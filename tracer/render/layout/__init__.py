@@ -17,6 +17,8 @@ processors), one module each; read them in this order:
 - `items` (with `rows`, `descriptors`, `sources`, `handlers`, `beside`, `arrows`, `ends`): rows and
   what is drawn at them.
 - `measure` and `geometry`: label sizes; sides, columns, bands and positions, in points.
+- `clearing`: no arrow through another's label: bands given room, or a label moved to its message's
+  receiving end.
 - `pages`: the 16:9 slides, broken only between exchanges.
 - `build`: `build_diagram`, the stages in order.
 - `script`: the diagram as statements, for Mermaid and PlantUML.

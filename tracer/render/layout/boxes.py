@@ -119,7 +119,8 @@ def arrow_ends(diagram: Diagram, arrow: Arrow) -> tuple[float, float, float, flo
     return x1, y1, x2, y2
 
 
-def _label_box(diagram: Diagram, arrow: Arrow) -> Box:
+def label_box(diagram: Diagram, arrow: Arrow) -> Box:
+    """Where an arrow's label is drawn: above its sending end, below its receiving end, or beside its loop."""
     m = diagram.metrics
     size = arrow_label(arrow, m)
     lead = m.pad * 0.6
@@ -163,7 +164,7 @@ def boxes(diagram: Diagram) -> Iterator[Box]:
         yield Box(BoxKind.NOTE, f"note-{n}", note.row, x0, y - size.h / 2, x1, y + size.h / 2)
     for arrow in diagram.arrows:
         if arrow.label or arrow.detail:
-            yield _label_box(diagram, arrow)
+            yield label_box(diagram, arrow)
     for lane in diagram.lanes:
         size = head_size(lane, m)
         y = head_y(diagram, lane)

@@ -1,33 +1,32 @@
 """`build_diagram`: the stages in order, then the pages, the title block and the legend.
 
 lanes (`lanes`) → steps (`steps`) → folds (`folding`) → rows and items
-(`items`) → sides, columns, bands and positions (`geometry`) → pages
-(`pages`) → one frozen `Diagram`. Each stage is a function of the previous
+(`items`) → sides, columns, bands and positions (`geometry`) → room or
+other ends for labels an arrow runs through (`clearing`) → pages (`pages`) →
+one frozen `Diagram`. Each stage is a function of the previous
 stages' frozen output.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
 from ipctrace.model import Trace
 from ipctrace.order import OrderedTrace
 from ipctrace.perf import gc_paused
 from ipctrace.render.i18n import korean_font, require_korean_font, tr
-from ipctrace.render.layout.boxes import Box, Segment, crossings
+from ipctrace.render.layout.clearing import clear_crossings
 from ipctrace.render.layout.ends import expected_why
 from ipctrace.render.layout.folding import FoldedSteps, fold_steps
-from ipctrace.render.layout.geometry import Arranged, Placed, arrange, place, reach_of
+from ipctrace.render.layout.geometry import arrange, reach_of
 from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
 from ipctrace.render.layout.measure import wrap
 from ipctrace.render.layout.model import (
-    Arrow,
     ArrowKind,
     BarKind,
     CallKind,
     Diagram,
-    LaneId,
     LegendEntry,
     LegendSymbol,
     Metrics,
@@ -93,94 +92,6 @@ def _ending(trace: Trace, lang: Lang) -> str:
     return ""
 
 
-def _probe(placed: Placed, arrows: Sequence[Arrow], m: Metrics) -> Diagram:
-    """A diagram of what is placed so far, to ask where its boxes are."""
-    index = {lane.id: i for i, lane in enumerate(placed.lanes)}
-    return Diagram(
-        "",
-        "",
-        "",
-        "",
-        RenderOptions(),
-        m,
-        placed.lanes,
-        placed.rows,
-        tuple(arrows),
-        (),
-        placed.calls,
-        placed.notes,
-        (),
-        (),
-        lane_index=index,
-    )
-
-
-_MOST_ROOM = 8.0  # lines of room a band may gain: a long arrow whose end moves with the band never clears it
-
-
-def _clear_crossings(
-    items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metrics, arranged: Arranged, placed: Placed
-) -> tuple[Placed, frozenset[str]]:
-    """Where an arrow passing over a lane runs through a label, give that label's band room above it, and again.
-
-    Dashed hints (connect → accept, EOF) that would run through a label are left out instead (their ids are
-    returned): the calls at both ends say it.
-    """
-    extra: dict[int, float] = {}
-    hints: set[str] = set()
-    dashed = {str(a.id) for a in placed.arrows if a.kind.dashed and a.kind is not ArrowKind.FORK}
-    for _ in range(12):
-        found = crossings(_probe(placed, [a for a in placed.arrows if str(a.id) not in hints], m), suspects_only=True)
-        hints |= {seg.ref for seg, _box in found if seg.ref in dashed}
-        pushed = [(seg, box) for seg, box in found if seg.ref not in dashed]
-        if not pushed:
-            break
-        grown = False
-        lower_band = {str(a.id): placed.rows[a.dst_row].band for a in placed.arrows}
-        for seg, box in pushed:
-            band, more = placed.rows[box.row].band, _room_below(seg, box, m)
-            if extra.get(band, 0.0) + more > _MOST_ROOM * m.line:  # more than the label's band may take: the end
-                steeper = _room_at_end(seg, box, m)
-                if steeper is not None and extra.get(lower_band[seg.ref], 0.0) + steeper <= _MOST_ROOM * m.line:
-                    band, more = lower_band[seg.ref], steeper
-            room = min(extra.get(band, 0.0) + more, _MOST_ROOM * m.line)
-            grown |= room > extra.get(band, 0.0)
-            extra[band] = room
-        if not grown:  # every band it would move is at its limit: a crossing that moving cannot clear stays
-            break
-        placed = place(items, families, m, 0.0, extra, arranged)  # the same sides, columns and bands: taller
-    return placed, frozenset(hints)
-
-
-def _room_below(seg: Segment, box: Box, m: Metrics) -> float:
-    """How far down a label must go so that the arrow crossing it passes above it.
-
-    Moving the label's band down moves the arrow's lower end with it (it is later), so its line drops
-    by the fraction `f` of the way, at the label's edge nearer that end: the label gains (1 - f) of it.
-    """
-    (x0, y0), (x1, y1) = sorted(((seg.x0, seg.y0), (seg.x1, seg.y1)), key=lambda p: p[1])
-    edge = box.x1 if x1 > x0 else box.x0
-    f = min(max((edge - x0) / (x1 - x0), 0.0), 1.0) if x1 != x0 else 1.0
-    over = y0 + f * (y1 - y0) - box.y0 + m.line * 0.4
-    return max(over, m.line) / max(1.0 - f, 0.25)
-
-
-def _room_at_end(seg: Segment, box: Box, m: Metrics) -> float | None:
-    """How far down the arrow's lower end must go so that it passes beside the label instead of through it.
-
-    For a label near that end, moving the label's band moves the end with it and clears nothing; moving the
-    end alone makes the arrow steeper, so at the label's bottom edge it is still on the far side of the label.
-    None when the label reaches past the arrow's upper end, where no slope clears it.
-    """
-    (x0, y0), (x1, y1) = sorted(((seg.x0, seg.y0), (seg.x1, seg.y1)), key=lambda p: p[1])
-    margin = m.pad
-    across = (x0 - box.x1 - margin) if x1 < x0 else (box.x0 - margin - x0)  # room beside the label at the top
-    if across <= 0 or box.y1 <= y0:
-        return None
-    needed = abs(x1 - x0) * (box.y1 - y0) / across  # the arrow's height at which it passes the label's corner
-    return max(needed - (y1 - y0), 0.0) + m.line * 0.4
-
-
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
     """Height of the SVG's title block: title, caption lines, subtitle, legend."""
     lines = len(wrap(caption, max(width - 4 * m.pad, 300.0), m.small)) if caption else 0
@@ -210,7 +121,7 @@ def _build(ordered: OrderedTrace, options: RenderOptions) -> Diagram:
         arranged = arrange(items, families, m)  # the width, without the rows' heights a wider one never needs
         if arranged.width <= room:
             break
-    placed, hints = _clear_crossings(items, families, m, arranged, place(items, families, m, 0.0, arranged=arranged))
+    placed, hints = clear_crossings(items, families, m, arranged)
     windows, dropped = (
         split_windows(placed.lanes, placed.arrows, placed.width, room, m) if placed.width > room else ((), frozenset())
     )

@@ -346,7 +346,15 @@ def arrange(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metr
     columns = max(column.values(), default=-1) + 1
     calls, notes, arrows = choose_sides(items.calls, items.notes, items.arrows, column, columns)
     bands = make_bands(items, calls, notes, arrows, column)
-    gaps, left, right = _gaps(_reach(items.lanes, bands, calls, notes, arrows, column, m), columns, items, column, m)
+    return _measured(
+        items, Arranged(column, columns, tuple(calls), tuple(notes), tuple(arrows), tuple(bands), (), 0.0), m
+    )
+
+
+def _measured(items: Items, a: Arranged, m: Metrics) -> Arranged:
+    """`a` with each column's x and the width, from what stands beside each column in each band."""
+    reach = _reach(items.lanes, a.bands, a.calls, a.notes, a.arrows, a.column, m)
+    gaps, left, right = _gaps(reach, a.columns, items, a.column, m)
     xs = [left]
     for gap in gaps:
         xs.append(xs[-1] + gap)
@@ -354,7 +362,17 @@ def arrange(items: Items, families: Mapping[LaneId, tuple[object, ...]], m: Metr
     for fold in items.folds:  # the fold's words run along its top edge
         widest = max((text_width(line, m.small) for line in fold.lines), default=0.0)
         width = max(width, text_width(fold.label, m.font, bold=True) + widest + 5 * m.pad)
-    return Arranged(column, columns, tuple(calls), tuple(notes), tuple(arrows), tuple(bands), tuple(xs), width)
+    return replace(a, xs=tuple(xs), width=width)
+
+
+def labelled_at_dst(items: Items, a: Arranged, ids: frozenset[str], m: Metrics) -> Arranged:
+    """`a` with the labels of the arrows `ids` below their receiving ends, and the columns' gaps measured again.
+
+    The sides and bands stay: a slanted arrow's band already keeps the gap beside its receiving end, where
+    the label goes.
+    """
+    arrows = tuple(replace(x, label_at=LabelAt.DST) if str(x.id) in ids else x for x in a.arrows)
+    return _measured(items, replace(a, arrows=arrows), m)
 
 
 def place(
