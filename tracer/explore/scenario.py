@@ -24,8 +24,9 @@ from ipctrace.explore.roles import RolePlan
 from ipctrace.model import Pid, Trace
 from ipctrace.render.options import Mark
 from ipctrace.scenarios import Impl, Scenario
-from ipctrace.session.folder import generate_file, write_whole
+from ipctrace.session.folder import disk_sentence, generate_file, write_whole
 from ipctrace.session.ports import choose_port
+from ipctrace.session.roles import missing_program
 from ipctrace.session.runner import substitutions
 
 if TYPE_CHECKING:
@@ -93,21 +94,38 @@ def explore_scenario(
     A scenario on a port gets a free one for the whole exploration; its files (`{outdir}`: what it
     generates, receives, its socket names) live in a folder of the exploration's own.
     """
+    folder = explore_folder(scenario, output_root)
+    _writable(folder)  # before the search, which can take minutes: a bad --output is said at once
     port = choose_port(0, scenario.protocols) if scenario.uses_port else None
     files = Path(tempfile.mkdtemp(prefix="ipctrace-files-"))
     try:
         plan, cwd = scenario_roles(scenario, port, files)
+        for role in plan:
+            problem = missing_program(role.command, cwd)
+            if problem is not None:
+                raise ExploreError(f"cannot start {role.name}: {problem}.")
         for name, size in scenario.generate.items():
             generate_file(files / name, size)
         result = explore(plan[0].command, budget, reduce=reduce, cwd=cwd, roles=plan, native=_native(scenario))
     finally:
         shutil.rmtree(files, ignore_errors=True)
-    folder = explore_folder(scenario, output_root)
-    folder.mkdir(parents=True, exist_ok=True)
     summary = {"scenario": scenario.name, **({"port": port} if port else {}), **result.as_json()}
     path = folder / SUMMARY
-    write_whole(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    try:
+        write_whole(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise ExploreError(f"{disk_sentence(path, exc)}: the exploration's summary was not written.") from None
     return result, path
+
+
+def _writable(folder: Path) -> None:
+    """Make the exploration's folder, or say in one sentence why it cannot be made there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExploreError(
+            f"cannot write to the output folder {folder} ({exc.strerror}): choose another one with --output DIR."
+        ) from None
 
 
 def representative(scenario: Scenario, outcome: int, output_root: Path = Path("output")) -> tuple[str, ...]:
