@@ -19,6 +19,8 @@ import pytest
 
 from tests.conftest import PROGRAMS
 
+pytest_plugins = ["pytester"]
+
 RECORDED = Path(__file__).parent / "traces" / "pipe3_sleep_beside_the_output.jsonl"
 IPCTRACE = [sys.executable, "-m", "ipctrace"]
 
@@ -222,4 +224,12 @@ def test_a_damaged_golden_fails_its_test_with_one_sentence(pytester):
     assert a_file.read_text() == "not a folder\n"
 
 
-pytest_plugins = ["pytester"]
+def test_diff_of_a_trace_whose_exit_holds_no_status_compares_it(tmp_path):
+    lines = _lines()
+    last = json.loads(lines[-1])
+    assert last["call"] == "exit"
+    odd = tmp_path / "odd_exit.jsonl"
+    odd.write_text("".join(lines[:-1]) + json.dumps({**last, "res": [1, 2]}) + "\n")
+    result = ipctrace("diff", str(odd), str(odd))
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    assert result.stdout.startswith("equivalent")
