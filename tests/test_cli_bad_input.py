@@ -233,3 +233,25 @@ def test_diff_of_a_trace_whose_exit_holds_no_status_compares_it(tmp_path):
     result = ipctrace("diff", str(odd), str(odd))
     assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
     assert result.stdout.startswith("equivalent")
+
+
+@pytest.fixture
+def read_only_folder(tmp_path):
+    """A folder nothing can be written in, even by root: a read-only tmpfs (as root), else a mode of 555."""
+    folder = tmp_path / "read-only"
+    folder.mkdir()
+    if os.geteuid() != 0:
+        folder.chmod(0o555)
+        yield folder
+        folder.chmod(0o755)
+        return
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "ro,size=64k", "tmpfs", str(folder)], check=True)
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", str(folder)], check=True)
+
+
+def test_render_into_a_read_only_folder_is_one_sentence(read_only_folder):
+    result = ipctrace("render", str(RECORDED), "--output", str(read_only_folder), "--format", "svg,mermaid")
+    refused(result, f"no diagram: cannot write the diagrams to {read_only_folder} (", "choose another folder")

@@ -126,7 +126,7 @@ class _Reader:
         if self.header.version < 1:  # formats are numbered from 1: no ipctrace wrote this header
             raise TraceFileError(
                 f"{where}: the header says trace format {self.header.version}, which no ipctrace writes "
-                f"(this one reads format 1 to {FORMAT_VERSION}); the trace is damaged."
+                "(formats are numbered from 1); the trace is damaged."
             )
 
     def read(self, first: str, rest: TextIO) -> Trace:
