@@ -22,6 +22,7 @@ from tests.conftest import PROGRAMS
 pytest_plugins = ["pytester"]
 
 RECORDED = Path(__file__).parent / "traces" / "pipe3_sleep_beside_the_output.jsonl"
+WITH_PACKETS = Path(__file__).parent / "traces" / "echo_storeserv_late_reader.jsonl"  # a recorded TCP run
 IPCTRACE = [sys.executable, "-m", "ipctrace"]
 
 
@@ -48,13 +49,13 @@ def refused(result: subprocess.CompletedProcess, *fragments: str) -> str:
     return sentence
 
 
-def _lines() -> list[str]:
-    return RECORDED.read_text().splitlines(keepends=True)
+def _lines(trace: Path = RECORDED) -> list[str]:
+    return trace.read_text().splitlines(keepends=True)
 
 
 def _changed(tmp_path: Path, kind: str, field: str, value: object) -> tuple[Path, int]:
-    """The recorded trace with `field` of its first `kind` line (the second event line) set to `value`."""
-    lines = _lines()
+    """A recorded trace with `field` of its first `kind` line (the second event line) set to `value`."""
+    lines = _lines(WITH_PACKETS if kind == "packet" else RECORDED)
     found = [n for n, line in enumerate(lines) if json.loads(line)["type"] == kind]
     number = found[1] if kind == "event" else found[0]
     obj = json.loads(lines[number])
@@ -79,6 +80,8 @@ DAMAGED = [
     ("header", "roles", "main", "'roles' must be a JSON object"),
     ("process", "exit", 3, "'exit' must be a JSON object"),
     ("process", "argv", [1, 2], "'argv' must be a list of strings"),
+    ("packet", "seq", "one", "'seq' must be a whole number or null"),
+    ("packet", "ack", [1, 2], "'ack' must be a whole number or null"),
 ]
 
 
@@ -90,7 +93,7 @@ def test_a_field_of_the_wrong_kind_is_one_sentence_naming_the_line(tmp_path, kin
     out = tmp_path / "drawn"
     refused(ipctrace("render", str(trace), "--output", str(out), "--format", "mermaid,html"), where, said)
     assert not out.exists() or not any(out.iterdir())
-    refused(ipctrace("diff", str(RECORDED), str(trace)), where, said)
+    refused(ipctrace("diff", str(trace), str(trace)), where, said)
 
 
 def test_a_header_of_no_format_and_a_process_listed_twice_are_damaged_traces(tmp_path):

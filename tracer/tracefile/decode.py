@@ -227,6 +227,11 @@ def _not_int(key: str, value: Any) -> NoReturn:
     raise ValueError(f"{key!r} must be a whole number or null, not {value!r:.40}")
 
 
+def _whole_or_none(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    return value if value is None or type(value) is int else _not_int(key, value)
+
+
 def _object(obj: dict[str, Any], key: str) -> dict[str, Any]:
     """The JSON object under `key` ({} when absent or null); another JSON type is a damaged line."""
     value = obj.get(key)
@@ -312,8 +317,8 @@ def packet_from_json(obj: dict[str, Any]) -> Packet:
         dst=addr_from_json(obj["dst"]),  # type: ignore[arg-type]
         payload=base64.b64decode(obj.get("data", "")),
         flags=TcpFlags.from_letters(str(obj.get("flags", ""))),
-        seq=obj.get("seq"),
-        ack=obj.get("ack"),
+        seq=_whole_or_none(obj, "seq"),
+        ack=_whole_or_none(obj, "ack"),
     )
 
 
