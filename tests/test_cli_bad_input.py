@@ -258,3 +258,10 @@ def read_only_folder(tmp_path):
 def test_render_into_a_read_only_folder_is_one_sentence(read_only_folder):
     result = ipctrace("render", str(RECORDED), "--output", str(read_only_folder), "--format", "svg,mermaid")
     refused(result, f"no diagram: cannot write the diagrams to {read_only_folder} (", "choose another folder")
+
+
+def test_render_of_a_golden_file_says_what_it_is(tmp_path):
+    golden = Path(__file__).parent / "golden" / "pipe3.json"
+    result = ipctrace("render", str(golden), "--output", str(tmp_path))
+    refused(result, f"{golden} is a golden file", "cannot be drawn: render the run's trace.jsonl")
+    assert not any(tmp_path.iterdir())

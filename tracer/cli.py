@@ -355,11 +355,22 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from ipctrace.session.diagrams import draw
-    from ipctrace.tracefile import read_trace
+    from ipctrace.tracefile import TraceFileError, read_trace
 
     request = _diagram_request(args)
     path = _trace_path(args.trace)
-    drawing = draw(read_trace(path), args.output or path.parent, request)
+    try:
+        trace = read_trace(path)
+    except TraceFileError:
+        from ipctrace.compare.golden import is_golden_file  # only to say what the file is instead
+
+        if is_golden_file(path):
+            raise CliError(
+                f"{path} is a golden file (a run's calls and messages, without their times), so it cannot be drawn: "
+                "render the run's trace.jsonl, or `ipctrace show` the golden file."
+            ) from None
+        raise
+    drawing = draw(trace, args.output or path.parent, request)
     for label, file in drawing.files.items():
         print(f"{label:<9} {file}")
     if drawing.problem:
