@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from ipctrace.errors import IpctraceError
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING (mypy reads the name), without importing typing (~4 ms)
 if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace --help` stays fast
     import signal
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ipctrace.explore.outcomes import ProcessOutcome
     from ipctrace.render.graphviz.early import Ahead
