@@ -181,6 +181,8 @@ def test_a_scenario_file_with_a_misspelt_ready_call_or_of_another_format(tmp_pat
     as_json = tmp_path / "mine.json"
     as_json.write_text('{"name": "mine"}\n')
     refused(ipctrace("run", str(as_json)), f"{as_json}: not valid TOML", "a scenario file is TOML")
+    scenario.write_text('name = "mine"\noutcomes = "two"\n[[roles]]\nname = "main"\ncommand = ["true"]\n')
+    refused(ipctrace("run", str(scenario)), "'outcomes' must be a whole number, not 'two'")
 
 
 def test_diff_runs_a_scenario_file_as_it_runs_a_scenario_name(tmp_path):

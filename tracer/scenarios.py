@@ -130,7 +130,14 @@ _TOP_KEYS = {
 }
 _ROLE_KEYS = {"name": str, "command": list, "c_command": list, "ready": list, "stdin": list, "service": bool}
 _ENDING_KEYS = {"idle": (int, float), "blocked": list, "explanation": str}
-_TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", bool: "true or false", (int, float): "a number"}
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+    bool: "true or false",
+    int: "a whole number",
+    (int, float): "a number",
+}
 
 
 class _Checker:
