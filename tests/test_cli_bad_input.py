@@ -267,3 +267,13 @@ def test_render_of_a_golden_file_says_what_it_is(tmp_path):
     result = ipctrace("render", str(golden), "--output", str(tmp_path))
     refused(result, f"{golden} is a golden file", "cannot be drawn: render the run's trace.jsonl")
     assert not any(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("summary", ["[1, 2]", '{"outcomes": [{"x": 1}]}', '{"outcomes": [{"id": 1, "schedule": 7}]}'])
+def test_replaying_from_a_damaged_exploration_summary_says_to_explore_again(tmp_path, summary):
+    path = tmp_path / "pipe2" / "explore" / "summary.json"
+    path.parent.mkdir(parents=True)
+    path.write_text(summary)
+    result = ipctrace("run", "pipe2", "--schedule", "1", "--output", str(tmp_path), "--no-capture")
+    refused(result, f"{path} is not shaped as an exploration's summary", "run `ipctrace explore pipe2` again")
+    assert path.read_text() == summary

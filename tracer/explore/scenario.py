@@ -128,6 +128,20 @@ def _writable(folder: Path) -> None:
         ) from None
 
 
+def _schedules(summary: object) -> dict[int, tuple[str, ...]] | None:
+    """Each outcome's schedule (its process paths) by the outcome's id, from a summary.json; None if it holds none."""
+    outcomes = summary.get("outcomes", []) if isinstance(summary, dict) else None
+    if not isinstance(outcomes, list):
+        return None
+    schedules = {}
+    for o in outcomes:
+        ok = isinstance(o, dict) and type(o.get("id")) is int and isinstance(o.get("schedule"), list)
+        if not ok or not all(isinstance(step, str) for step in o["schedule"]):
+            return None
+        schedules[o["id"]] = tuple(o["schedule"])
+    return schedules
+
+
 def representative(scenario: Scenario, outcome: int, output_root: Path = Path("output")) -> tuple[str, ...]:
     """The schedule of outcome `outcome` from the scenario's last exploration; one sentence when there is none."""
     path = explore_folder(scenario, output_root) / SUMMARY
@@ -139,10 +153,15 @@ def representative(scenario: Scenario, outcome: int, output_root: Path = Path("o
         ) from None
     except (OSError, ValueError) as exc:
         raise ExploreError(f"{path} cannot be read ({exc}); run `ipctrace explore {scenario.name}` again.") from None
-    ids = [o["id"] for o in summary.get("outcomes", [])]
-    for o in summary.get("outcomes", []):
-        if o["id"] == outcome:
-            return tuple(o["schedule"])
+    schedules = _schedules(summary)
+    if schedules is None:
+        raise ExploreError(
+            f"{path} is not shaped as an exploration's summary (each outcome's id and schedule); "
+            f"run `ipctrace explore {scenario.name}` again."
+        )
+    ids = list(schedules)
+    if outcome in schedules:
+        return schedules[outcome]
     raise ExploreError(
         f"the exploration of {scenario.name} has no outcome {outcome}; its outcomes are {', '.join(map(str, ids))}."
     )
