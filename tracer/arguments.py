@@ -242,7 +242,7 @@ def _diff_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         help=HELP["diff"],
         description="Compare two runs by what matters for IPC: each process's calls in program order and "
         "which message went from whom to whom; not pids, fds, ports or timing. A and B are "
-        "trace files, output folders, golden files (.json) or scenario names (run now). "
+        "trace files, output folders, golden files (.json), scenario names or scenario files (.toml; run now). "
         "Exit status 0: equivalent, 1: different, 2: bad input.",
         epilog="Examples:\n  ipctrace diff output/pipe2 output/pipe2_nosleep\n"
         "  ipctrace diff tests/golden/pipe3.json pipe3\n  ipctrace diff A B --ignore sleeps,output",

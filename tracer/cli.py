@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 from ipctrace.arguments import command_parser
@@ -13,7 +14,7 @@ from ipctrace.errors import IpctraceError
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING (mypy reads the name), without importing typing (~4 ms)
 if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace --help` stays fast
     import signal
-    from collections.abc import Sequence
+    from collections.abc import Iterator, Sequence
 
     from ipctrace.explore.outcomes import ProcessOutcome
     from ipctrace.render.graphviz.early import Ahead
@@ -27,6 +28,28 @@ EXIT_OK, EXIT_DIFFERENT, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130  # 130: 128
 
 class CliError(IpctraceError):
     """A problem with what the user asked for; printed as one sentence, exit status 2."""
+
+
+@contextmanager
+def _shown(what: str, after: str = "", *, needed: bool = True) -> Iterator[None]:
+    """Write `what` to standard output, and flush it: a full disk or a closed output is one sentence.
+
+    `after` says what the command did all the same (the run's files are written before its summary);
+    `needed=False`: a closed output is no error (`diff`'s exit status is its answer). A reader that
+    left (`ipctrace show ... | head`) is no error either: `main` ends quietly.
+    """
+    if sys.stdout is None and needed:  # started with its output closed (`>&-`): nothing printed could be seen
+        raise CliError(
+            f"standard output is closed, so {what} cannot be shown (give ipctrace a terminal, a file or a pipe){after}."
+        )
+    try:
+        yield
+        if sys.stdout is not None:
+            sys.stdout.flush()
+    except BrokenPipeError:
+        raise
+    except OSError as exc:
+        raise CliError(f"cannot write {what} to standard output ({exc.strerror}){after}.") from None
 
 
 def _trace_path(path: Path) -> Path:
@@ -124,7 +147,8 @@ def _run(args: argparse.Namespace, ahead: Ahead | None) -> int:
         result = run_scenario(scenario, options, stop, then=draw_diagrams)
         from ipctrace.summary import print_summary
 
-        print_summary(result, sys.stdout, timeline=not args.quiet)
+        with _shown("the run's summary", f"; the run's files are in {result.outdir}"):
+            print_summary(result, sys.stdout, timeline=not args.quiet)
     return _run_status(result, problem, stop.caught)
 
 
@@ -263,24 +287,35 @@ def cmd_list(args: argparse.Namespace) -> int:
         from ipctrace.scenarios import find_scenario
 
         sc = find_scenario(args.name)
-        print(f"{sc.name}: {sc.title}\nsource   {sc.source}\nlesson   {sc.lesson}\ntimeout  {sc.timeout:g} s")
-        for role in sc.roles:
-            print(f"\n[{role.name}] {' '.join(role.command)}")
-            if role.c_command is not None:
-                print(f"  C original (--impl c): {' '.join(role.c_command)}")
-            if role.ready:
-                print(f"  the next role starts after its {' or '.join(role.ready)}")
-            if role.service:
-                print("  runs until the other roles are done, then gets SIGTERM")
-            for line in role.stdin or ():
-                print(f"  types: {line.rstrip()}")
-        if sc.ending is not None:
-            print(f"\nexpected ending: {sc.ending.explanation}")
+        with _shown(f"scenario {sc.name}"):
+            _print_scenario(sc)
         return EXIT_OK
 
     from ipctrace.scenario_index import scenario_rows
 
     rows = scenario_rows(_read_rows)
+    with _shown("the list of scenarios"):
+        _print_rows(rows)
+    return EXIT_OK
+
+
+def _print_scenario(sc: Scenario) -> None:
+    print(f"{sc.name}: {sc.title}\nsource   {sc.source}\nlesson   {sc.lesson}\ntimeout  {sc.timeout:g} s")
+    for role in sc.roles:
+        print(f"\n[{role.name}] {' '.join(role.command)}")
+        if role.c_command is not None:
+            print(f"  C original (--impl c): {' '.join(role.c_command)}")
+        if role.ready:
+            print(f"  the next role starts after its {' or '.join(role.ready)}")
+        if role.service:
+            print("  runs until the other roles are done, then gets SIGTERM")
+        for line in role.stdin or ():
+            print(f"  types: {line.rstrip()}")
+    if sc.ending is not None:
+        print(f"\nexpected ending: {sc.ending.explanation}")
+
+
+def _print_rows(rows: list[Row]) -> None:
     width = max((len(row[0]) for row in rows), default=4)
     room = max(_terminal_columns() - width - 10, 30)
     room -= 6
@@ -297,7 +332,6 @@ def cmd_list(args: argparse.Namespace) -> int:
         "(ipctrace run NAME --impl c); R marks a race: more than one outcome (ipctrace explore NAME). "
         "Run one with: ipctrace run NAME"
     )
-    return EXIT_OK
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -308,21 +342,34 @@ def cmd_show(args: argparse.Namespace) -> int:
 
     path = _trace_path(args.trace)
     if path.is_file() and is_golden_file(path):
-        sys.stdout.write(listing(load(path)))
+        with _shown("the golden file's calls"):
+            sys.stdout.write(listing(load(path)))
         return EXIT_OK
     trace = read_trace(path)
-    for chunk in timeline_chunks(trace):  # written as it comes: a long timeline is never one string
-        sys.stdout.write(chunk)
+    with _shown("the timeline"):
+        for chunk in timeline_chunks(trace):  # written as it comes: a long timeline is never one string
+            sys.stdout.write(chunk)
     return EXIT_OK
 
 
 def cmd_render(args: argparse.Namespace) -> int:
     from ipctrace.session.diagrams import draw
-    from ipctrace.tracefile import read_trace
+    from ipctrace.tracefile import TraceFileError, read_trace
 
     request = _diagram_request(args)
     path = _trace_path(args.trace)
-    drawing = draw(read_trace(path), args.output or path.parent, request)
+    try:
+        trace = read_trace(path)
+    except TraceFileError:
+        from ipctrace.compare.golden import is_golden_file  # only to say what the file is instead
+
+        if is_golden_file(path):
+            raise CliError(
+                f"{path} is a golden file (a run's calls and messages, without their times), so it cannot be drawn: "
+                "render the run's trace.jsonl, or `ipctrace show` the golden file."
+            ) from None
+        raise
+    drawing = draw(trace, args.output or path.parent, request)
     for label, file in drawing.files.items():
         print(f"{label:<9} {file}")
     if drawing.problem:
@@ -332,11 +379,16 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 
 def _canonical(spec: str, output: Path, read_boundaries: bool = False):
-    """A trace file, an output folder or a golden file, or else a scenario name to run now."""
+    """A trace file, an output folder or a golden file, or else a scenario (a name or a .toml file) to run now."""
     from ipctrace.compare import load
     from ipctrace.compare.runner import run_canonical
 
     path = Path(spec)
+    if spec.endswith(".toml"):  # a scenario file of the user's own: run it into a folder named after it
+        from ipctrace.scenarios import find_scenario
+
+        scenario = find_scenario(spec)
+        return run_canonical(scenario, output / scenario.run_name, read_boundaries=read_boundaries)[1]
     if path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec:
         if not path.exists():
             raise CliError(f"{spec}: no such trace, output folder or golden file.")
@@ -355,7 +407,8 @@ def cmd_diff(args: argparse.Namespace) -> int:
     boundaries = READ_BOUNDARIES in ignore
     expected, actual = _canonical(args.a, args.output, boundaries), _canonical(args.b, args.output, boundaries)
     result = diff_canonical(expected, actual, ignore, expected_name=args.a, actual_name=args.b)
-    print(result.explain())
+    with _shown("the comparison", needed=False):
+        print(result.explain())
     return EXIT_OK if result.equivalent else EXIT_DIFFERENT
 
 
@@ -413,8 +466,9 @@ def console() -> None:
     code = main()
     if _named(sys.argv[1:]) in ENDS_AT_ONCE:
         try:
-            sys.stdout.flush()
-            sys.stderr.flush()
+            for stream in (sys.stdout, sys.stderr):
+                if stream is not None:  # None: started with it closed
+                    stream.flush()
         except BrokenPipeError:  # the reader left: what it did not take is not wanted
             code = EXIT_OK
         os._exit(code)

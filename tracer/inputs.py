@@ -171,12 +171,28 @@ def read_user_file(path: str | Path, what: str, limit: int) -> bytes:
     return data
 
 
+#: The first bytes of the compressed files a user may hand over instead of the file inside, and what uncompresses them.
+_COMPRESSED = ((b"\x1f\x8b", "gzip", "gunzip"), (b"\xfd7zXZ\x00", "xz", "unxz"), (b"BZh", "bzip2", "bunzip2"))
+
+
+def compressed_problem(path: str | Path, start: bytes, what: str) -> str | None:
+    """The sentence for a compressed file (a gzip of a trace) given as a `what`, from its first bytes; else None."""
+    for magic, kind, tool in _COMPRESSED:
+        if start.startswith(magic):
+            return (
+                f"{path} is {kind}-compressed, so it cannot be read as a {what}: uncompress it first ({tool} {path})."
+            )
+    return None
+
+
 def read_user_text(path: str | Path, what: str, limit: int) -> str:
     """A regular UTF-8 text file of at most `limit` bytes; a binary file is one sentence."""
     data = read_user_file(path, what, limit)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        compressed = compressed_problem(path, data, what)
         raise InputError(
-            f"{path} is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}), so it cannot be a {what}."
+            compressed
+            or f"{path} is not UTF-8 text (byte {exc.start} is {data[exc.start]:#04x}), so it cannot be a {what}."
         ) from None

@@ -130,7 +130,14 @@ _TOP_KEYS = {
 }
 _ROLE_KEYS = {"name": str, "command": list, "c_command": list, "ready": list, "stdin": list, "service": bool}
 _ENDING_KEYS = {"idle": (int, float), "blocked": list, "explanation": str}
-_TYPE_NAMES = {str: "a string", list: "a list", dict: "a table", bool: "true or false", (int, float): "a number"}
+_TYPE_NAMES = {
+    str: "a string",
+    list: "a list",
+    dict: "a table",
+    bool: "true or false",
+    int: "a whole number",
+    (int, float): "a number",
+}
 
 
 class _Checker:
@@ -181,6 +188,21 @@ class _Checker:
             raise self.fail(f"{key!r}{where} must be a list of strings")
         return tuple(values)
 
+    def calls(self, values: list, key: str, where: str) -> tuple[str, ...]:
+        """Names of calls as a trace holds them: a misspelt one would have the next role wait until the timeout."""
+        names = self.strings(values, key, where)
+        if names:
+            from ipctrace.calls import Call  # only for a role that names calls
+
+            known = {c.value for c in Call} - {Call.UNKNOWN.value}
+            bad = [n for n in names if n not in known]
+            if bad:
+                raise self.fail(
+                    f"{key!r}{where} has {bad[0]!r}, which is no call ipctrace records: name calls such as "
+                    "listen, bind or accept, after which the next role starts"
+                )
+        return names
+
     def command(self, command: list, where: str, key: str = "command") -> tuple[str, ...]:
         args = self.strings(command, key, where)
         if not args:
@@ -212,7 +234,7 @@ def _role(obj: object, check: _Checker, n: int) -> Role:
     return Role(
         name=check.name(obj["name"], f"the name of role #{n}"),
         command=check.command(obj["command"], where),
-        ready=check.strings(obj.get("ready", []), "ready", where),
+        ready=check.calls(obj.get("ready", []), "ready", where),
         stdin=None if stdin is None else check.strings(stdin, "stdin", where),
         service=obj.get("service", False),
         c_command=None if c_command is None else check.command(c_command, where, "c_command"),
@@ -231,7 +253,8 @@ def _parse_toml(path: Path) -> dict[str, Any]:
     except InputError as exc:
         raise ScenarioError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ScenarioError(f"{path}: not valid TOML ({exc}).") from None
+        form = "" if path.suffix == ".toml" else " (a scenario file is TOML, like the course examples' .toml files)"
+        raise ScenarioError(f"{path}: not valid TOML ({exc}){form}.") from None
 
 
 def _roles(data: dict[str, Any], check: _Checker) -> tuple[Role, ...]:

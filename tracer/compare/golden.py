@@ -18,7 +18,7 @@ from ipctrace.compare.diff import Difference, DiffResult, diff_canonical, ending
 from ipctrace.compare.form import FORMAT, CanonicalTrace, Json
 from ipctrace.compare.identity import IdentityError
 from ipctrace.errors import IpctraceError
-from ipctrace.inputs import InputError, open_user_file, read_user_text
+from ipctrace.inputs import InputError, compressed_problem, open_user_file, read_user_text
 from ipctrace.tracefile import TraceFileError, read_trace
 
 #: Endings a golden trace is never recorded from: the run did not do what its scenario says.
@@ -77,6 +77,9 @@ def load(path: str | Path, *, read_boundaries: bool = False) -> CanonicalTrace:
             first = f.readline(MAX_GOLDEN_HEAD)
     except InputError as exc:
         raise CanonicalError(str(exc)) from None
+    compressed = compressed_problem(path, first, "trace or golden file")
+    if compressed is not None:
+        raise CanonicalError(compressed)
     try:
         head = json.loads(first)
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -94,7 +97,9 @@ def _load_golden(path: Path) -> CanonicalTrace:
     try:
         obj = json.loads(read_user_text(path, "golden file", MAX_GOLDEN_FILE))
     except InputError as exc:
-        raise CanonicalError(f"{neither}: {str(exc).removeprefix(str(path) + ' ')}") from None
+        said = str(exc)
+        about = said.removeprefix(f"{path} ")
+        raise CanonicalError(f"{neither}: {about if about == said else 'it ' + about}") from None
     except json.JSONDecodeError as exc:
         if exc.pos == 0 and not exc.doc.strip():
             raise CanonicalError(f"{neither}: it is empty.") from None
@@ -187,10 +192,16 @@ class Golden:
             hint = "" if self.run_failed else "; run pytest with --ipctrace-update to record it from this run"
             diff = DiffResult((Difference("golden", None, f"there is no golden trace {self.path} yet{hint}"),), notes)
         else:
-            diff = diff_canonical(
-                load(self.path), actual, self.ignore, expected_name=f"golden {self.path}", actual_name="this run"
-            )
-            diff = DiffResult(diff.differences, (*notes, *diff.notes), diff.expected_name, diff.actual_name)
+            try:
+                expected = load(self.path)
+            except CanonicalError as exc:  # a damaged golden fails the test with what is wrong, not a traceback
+                text = f"{exc}".rstrip(".") + "; record it again from a good run with pytest --ipctrace-update"
+                diff = DiffResult((Difference("golden", None, text),), notes)
+            else:
+                diff = diff_canonical(
+                    expected, actual, self.ignore, expected_name=f"golden {self.path}", actual_name="this run"
+                )
+                diff = DiffResult(diff.differences, (*notes, *diff.notes), diff.expected_name, diff.actual_name)
         self.result = diff
         return diff
 
@@ -210,7 +221,11 @@ class Golden:
                 "once a session (give each test its own golden: leave out name=, or give another)"
             )
             return DiffResult((Difference("golden", None, text), *diff.differences), (), diff.expected_name, "this run")
-        self.written = record(actual, self.path)
+        try:
+            self.written = record(actual, self.path)
+        except OSError as exc:
+            text = f"the golden trace {self.path} cannot be written ({exc.strerror}): check ipctrace_golden_dir"
+            return DiffResult((Difference("golden", None, text),))
         if self.book is not None:
             self.book.wrote(self.path, actual, self.test, self.written.value)
         return DiffResult((), (f"golden trace {self.written.value}: {self.path}",))

@@ -157,7 +157,8 @@ def _sleep(e: Event, names: Names) -> CanonicalCall:
 
 
 def _exit(e: Event, names: Names) -> CanonicalCall:
-    return _plain(e, names, ("how", e.args.get("how")), result=e.result)
+    status = e.result if isinstance(e.result, int) else None  # the recorders write a status or null
+    return _plain(e, names, ("how", e.args.get("how")), result=status)
 
 
 def _exception(e: Event, names: Names) -> CanonicalCall:

@@ -94,7 +94,7 @@ class ForkServers:
             names = [r.command[0] for r in plan if r.command]
             raise ExploreError(
                 f"{' and '.join(names)} did not start under the explorer: it must be a Python program, or a "
-                "dynamically linked one with the native recorder built (scripts/install.sh)"
+                "dynamically linked one with the native recorder built (scripts/install.sh)."
             ) from None
         finally:
             listener.settimeout(None)

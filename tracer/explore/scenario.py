@@ -24,8 +24,9 @@ from ipctrace.explore.roles import RolePlan
 from ipctrace.model import Pid, Trace
 from ipctrace.render.options import Mark
 from ipctrace.scenarios import Impl, Scenario
-from ipctrace.session.folder import generate_file, write_whole
+from ipctrace.session.folder import disk_sentence, generate_file, write_whole
 from ipctrace.session.ports import choose_port
+from ipctrace.session.roles import missing_program
 from ipctrace.session.runner import substitutions
 
 if TYPE_CHECKING:
@@ -93,21 +94,52 @@ def explore_scenario(
     A scenario on a port gets a free one for the whole exploration; its files (`{outdir}`: what it
     generates, receives, its socket names) live in a folder of the exploration's own.
     """
+    folder = explore_folder(scenario, output_root)
+    _writable(folder)  # before the search, which can take minutes: a bad --output is said at once
     port = choose_port(0, scenario.protocols) if scenario.uses_port else None
     files = Path(tempfile.mkdtemp(prefix="ipctrace-files-"))
     try:
         plan, cwd = scenario_roles(scenario, port, files)
+        for role in plan:
+            problem = missing_program(role.command, cwd)
+            if problem is not None:
+                raise ExploreError(f"cannot start {role.name}: {problem}.")
         for name, size in scenario.generate.items():
             generate_file(files / name, size)
         result = explore(plan[0].command, budget, reduce=reduce, cwd=cwd, roles=plan, native=_native(scenario))
     finally:
         shutil.rmtree(files, ignore_errors=True)
-    folder = explore_folder(scenario, output_root)
-    folder.mkdir(parents=True, exist_ok=True)
     summary = {"scenario": scenario.name, **({"port": port} if port else {}), **result.as_json()}
     path = folder / SUMMARY
-    write_whole(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    try:
+        write_whole(path, json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise ExploreError(f"{disk_sentence(path, exc)}: the exploration's summary was not written.") from None
     return result, path
+
+
+def _writable(folder: Path) -> None:
+    """Make the exploration's folder, or say in one sentence why it cannot be made there."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExploreError(
+            f"cannot write to the output folder {folder} ({exc.strerror}): choose another one with --output DIR."
+        ) from None
+
+
+def _schedules(summary: object) -> dict[int, tuple[str, ...]] | None:
+    """Each outcome's schedule (its process paths) by the outcome's id, from a summary.json; None if it holds none."""
+    outcomes = summary.get("outcomes", []) if isinstance(summary, dict) else None
+    if not isinstance(outcomes, list):
+        return None
+    schedules = {}
+    for o in outcomes:
+        ok = isinstance(o, dict) and type(o.get("id")) is int and isinstance(o.get("schedule"), list)
+        if not ok or not all(isinstance(step, str) for step in o["schedule"]):
+            return None
+        schedules[o["id"]] = tuple(o["schedule"])
+    return schedules
 
 
 def representative(scenario: Scenario, outcome: int, output_root: Path = Path("output")) -> tuple[str, ...]:
@@ -121,10 +153,15 @@ def representative(scenario: Scenario, outcome: int, output_root: Path = Path("o
         ) from None
     except (OSError, ValueError) as exc:
         raise ExploreError(f"{path} cannot be read ({exc}); run `ipctrace explore {scenario.name}` again.") from None
-    ids = [o["id"] for o in summary.get("outcomes", [])]
-    for o in summary.get("outcomes", []):
-        if o["id"] == outcome:
-            return tuple(o["schedule"])
+    schedules = _schedules(summary)
+    if schedules is None:
+        raise ExploreError(
+            f"{path} is not shaped as an exploration's summary (each outcome's id and schedule); "
+            f"run `ipctrace explore {scenario.name}` again."
+        )
+    ids = list(schedules)
+    if outcome in schedules:
+        return schedules[outcome]
     raise ExploreError(
         f"the exploration of {scenario.name} has no outcome {outcome}; its outcomes are {', '.join(map(str, ids))}."
     )

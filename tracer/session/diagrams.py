@@ -88,9 +88,18 @@ def _place(written: dict[str, Path], staging: Path, outdir: Path, request: Diagr
 Make = Callable[[Path], dict[str, Path]]
 
 
+def _unwritable(outdir: Path, exc: OSError) -> str:
+    """Why no diagram can be written into `outdir` (its folder cannot be made, or nothing made in it)."""
+    return f"cannot write the diagrams to {outdir} ({exc.strerror}): choose another folder with --output DIR."
+
+
 def _draw_some(outdir: Path, request: DiagramRequest, drawing: Drawing, make: Make) -> None:
     """Write files with `make(staging)` into a hidden folder, then move them into `outdir` whole."""
-    staging = Path(tempfile.mkdtemp(prefix=DRAWING + "-", dir=outdir))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=DRAWING + "-", dir=outdir))
+    except OSError as exc:  # a read-only folder (or one full to its last inode): nothing can be drawn there
+        drawing.problem = drawing.problem or _unwritable(outdir, exc)
+        return
     try:
         drawing.files.update(_place(make(staging), staging, outdir, request))
     except RenderError as exc:
@@ -119,7 +128,7 @@ def draw(trace: Trace, outdir: Path, request: DiagramRequest, ahead: Ahead | Non
     try:
         outdir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        return Drawing(problem=f"cannot write the diagrams to {outdir} ({exc.strerror}): choose another folder.")
+        return Drawing(problem=_unwritable(outdir, exc))
     try:
         diagram = build_diagram(ordered, request.options)  # one layout for every format
     except RenderError as exc:

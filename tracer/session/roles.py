@@ -7,6 +7,7 @@ directly: ipctrace decides what happens to it (see `stopping`).
 
 from __future__ import annotations
 
+import errno
 import os
 import shutil
 import signal
@@ -145,6 +146,16 @@ def missing_program(command: tuple[str, ...] | list[str], cwd: str | None) -> st
     return None
 
 
+def _not_startable(program: str, exc: OSError) -> str:
+    """Why the kernel would not run `program` (its execve failed), with what to do about it."""
+    if exc.errno == errno.ENOEXEC:
+        return (
+            f"{program!r} is not a program this system can run ({exc.strerror}): a script needs a first line "
+            "such as #!/bin/sh or #!/usr/bin/env python3, or give its interpreter (ipctrace run -- python3 prog.py)"
+        )
+    return f"{program!r} could not be started ({exc.strerror})"
+
+
 def launch(
     role: Role,
     command: list[str],
@@ -181,6 +192,8 @@ def launch(
         raise RunError(f"cannot start {role.name}: program {command[0]!r} not found; check the command.") from None
     except PermissionError:
         raise RunError(f"cannot start {role.name}: {command[0]!r} is not executable.") from None
+    except OSError as exc:  # the kernel refused the program itself: ENOEXEC for a script without `#!`
+        raise RunError(f"cannot start {role.name}: {_not_startable(command[0], exc)}.") from None
     assert proc.stdout is not None and proc.stderr is not None  # both are pipes (above)
     streams = _stream_inodes(proc)  # before the pumps: a program that ends at once has them closed soon after
     pumps = [printer.pump(role.name, proc.stdout), printer.pump(role.name, proc.stderr)]

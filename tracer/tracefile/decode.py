@@ -10,7 +10,7 @@ import base64
 import binascii
 import json
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, NoReturn
 
 from ipctrace.calls import CREATES_FD, WAITS_FOR_CHILD, Call, parse_call
 from ipctrace.model import (
@@ -142,6 +142,8 @@ class EventDecoder:
             return self._args.setdefault(key, value)
         except TypeError:  # a list among the values (argv): kept as it is
             return value
+        except AttributeError:  # no object at all: a damaged line
+            raise ValueError(f"'args' must be a JSON object, not {value!r:.40}") from None
 
     def small(self, value: Any) -> Any:
         return self._ints.setdefault(value, value) if type(value) is int else value
@@ -172,6 +174,8 @@ class EventDecoder:
         seq = int(obj["seq"]) if seq is None else seq
         t0 = obj["t0"]
         t1 = get("t1")
+        if not (type(t0) is int and t0 >= 0 and (t1 is None or type(t1) is int and t1 >= 0)):
+            t0, t1 = _time(t0, "t0"), None if t1 is None else _time(t1, "t1")
         fd = get("fd")
         size = get("size")
         ep = get("ep")
@@ -187,17 +191,17 @@ class EventDecoder:
                 seq,
                 ppid,
                 tid,
-                t0 if type(t0) is int else int(t0),
-                None if t1 is None else t1 if type(t1) is int else int(t1),
+                t0,
+                t1,
                 None if data is None else _data(data),
                 _tuple_new(EventKey, (pid, seq)),
                 call,
-                None if fd is None else ints.setdefault(fd, fd) if type(fd) is int else fd,
+                None if fd is None else ints.setdefault(fd, fd) if type(fd) is int else _not_int("fd", fd),
                 None if not ep else self.endpoint(ep),
                 args,
                 result,
                 get("err"),
-                None if size is None else ints.setdefault(size, size) if type(size) is int else size,
+                None if size is None else ints.setdefault(size, size) if type(size) is int else _not_int("size", size),
                 None if local is None else self.addr(local),
                 None if peer is None else self.addr(peer),
                 None if not ep2 else self.endpoint(ep2),
@@ -208,6 +212,42 @@ class EventDecoder:
                 None if site is None else _site(site),
             ),
         )
+
+
+def _time(value: Any, key: str) -> int:
+    """A time in nanoseconds from a line that holds it as another JSON type than a whole number, checked."""
+    number = int(value)  # "123" as the older recorders wrote it; a float keeps its whole nanoseconds
+    if number < 0 or isinstance(value, bool):
+        raise ValueError(f"{key!r} must be a time in nanoseconds (0 or more), not {value!r:.40}")
+    return number
+
+
+def _not_int(key: str, value: Any) -> NoReturn:
+    """`key` holds something else than the whole number (or null) every stage reads it as: the line is damaged."""
+    raise ValueError(f"{key!r} must be a whole number or null, not {value!r:.40}")
+
+
+def _whole_or_none(obj: dict[str, Any], key: str) -> int | None:
+    value = obj.get(key)
+    return value if value is None or type(value) is int else _not_int(key, value)
+
+
+def _object(obj: dict[str, Any], key: str) -> dict[str, Any]:
+    """The JSON object under `key` ({} when absent or null); another JSON type is a damaged line."""
+    value = obj.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ValueError(f"{key!r} must be a JSON object, not {value!r:.40}")
+    return value
+
+
+def _strings(obj: dict[str, Any], key: str) -> tuple[str, ...]:
+    """The list of strings under `key` (a command line; () when absent); anything else is a damaged line."""
+    value = obj.get(key, ())
+    if not isinstance(value, (list, tuple)) or not all(isinstance(s, str) for s in value):
+        raise ValueError(f"{key!r} must be a list of strings, not {value!r:.40}")
+    return tuple(value)
 
 
 def _site(value: Any) -> CallSite | None:
@@ -222,24 +262,25 @@ def event_from_json(obj: dict[str, Any], seq: int | None = None) -> Event:
     return EventDecoder().event(obj, seq)
 
 
-def _exit_from_json(value: Any) -> ExitStatus | None:
+def _exit_from_json(obj: dict[str, Any]) -> ExitStatus | None:
+    value = _object(obj, "exit")
     if not value:
         return None
     return ExitStatus(code=value.get("code"), signal=value.get("signal"))
 
 
 def header_from_json(obj: dict[str, Any]) -> Header:
-    cap = obj.get("capture") or {}
+    cap = _object(obj, "capture")
     return Header(
         version=int(obj["version"]),
-        command=tuple(obj.get("command", ())),
+        command=_strings(obj, "command"),
         host=str(obj.get("host", "")),
         clock=str(obj.get("clock", "")),
         started=int(obj.get("started", 0)),
         scenario=obj.get("scenario"),
         title=str(obj.get("title", "")),
         lesson=str(obj.get("lesson", "")),
-        roles={k: tuple(v) for k, v in (obj.get("roles") or {}).items()},
+        roles={k: tuple(v) for k, v in _object(obj, "roles").items()},
         capture=CaptureInfo(
             backend=cap.get("backend", "none"),
             captured=int(cap.get("captured", 0)),
@@ -259,10 +300,10 @@ def process_from_json(obj: dict[str, Any]) -> Process:
         pid=int(obj["pid"]),
         ppid=int(obj.get("ppid", 0)),
         role=str(obj["role"]),
-        argv=tuple(obj.get("argv", ())),
+        argv=_strings(obj, "argv"),
         start=int(obj.get("start", 0)),
         end=obj.get("end"),
-        exit=_exit_from_json(obj.get("exit")),
+        exit=_exit_from_json(obj),
         forked=bool(obj.get("forked", False)),
     )
 
@@ -276,8 +317,8 @@ def packet_from_json(obj: dict[str, Any]) -> Packet:
         dst=addr_from_json(obj["dst"]),  # type: ignore[arg-type]
         payload=base64.b64decode(obj.get("data", "")),
         flags=TcpFlags.from_letters(str(obj.get("flags", ""))),
-        seq=obj.get("seq"),
-        ack=obj.get("ack"),
+        seq=_whole_or_none(obj, "seq"),
+        ack=_whole_or_none(obj, "ack"),
     )
 
 

@@ -13,7 +13,7 @@ from typing import Any, TextIO
 
 from ipctrace.errors import IpctraceError
 from ipctrace.eventlines import Lines
-from ipctrace.inputs import InputError, open_user_file
+from ipctrace.inputs import InputError, compressed_problem, open_user_file
 from ipctrace.model import FORMAT_VERSION, Event, Header, Packet, Process, Trace
 from ipctrace.perf import gc_paused
 from ipctrace.tracefile.decode import EventDecoder, header_from_json, packet_from_json, process_from_json
@@ -48,6 +48,7 @@ class _Reader:
         self.lines = Lines()
         self.pending: list[tuple[int, str, int, Any]] = []
         self.holes = 0  # slots of lines that were no event
+        self.process_lines: dict[int, int] = {}  # each process's line, so that a second one is named
 
     def handoff(self, number: int, line: str, slot: int, hint: Any) -> None:
         self.pending.append((number, line, slot, hint))
@@ -92,7 +93,7 @@ class _Reader:
             if number == 1:
                 self.take_header(where, kind, obj)
             elif kind == "process":
-                self.processes.append(process_from_json(obj))
+                self.take_process(where, number, process_from_json(obj))
             elif kind == "packet":
                 self.packets.append(packet_from_json(obj))
             else:
@@ -105,6 +106,14 @@ class _Reader:
             raise TraceFileError(f"{where}: {article} {what} with a missing or bad field ({exc}).") from None
         return None
 
+    def take_process(self, where: str, number: int, process: Process) -> None:
+        first = self.process_lines.setdefault(process.pid, number)
+        if first != number:  # every later stage knows a process by its pid: which of the two is meant?
+            raise TraceFileError(
+                f"{where}: process {process.pid} is listed again (first on line {first}); the trace is damaged."
+            )
+        self.processes.append(process)
+
     def take_header(self, where: str, kind: Any, obj: dict[str, Any]) -> None:
         if kind != "header":
             raise TraceFileError(f"{where}: a trace starts with a header line; this is not a trace file.")
@@ -113,6 +122,11 @@ class _Reader:
             raise TraceFileError(
                 f"{where}: trace format {self.header.version} is newer than this ipctrace reads "
                 f"({FORMAT_VERSION}); upgrade ipctrace."
+            )
+        if self.header.version < 1:  # formats are numbered from 1: no ipctrace wrote this header
+            raise TraceFileError(
+                f"{where}: the header says trace format {self.header.version}, which no ipctrace writes "
+                "(formats are numbered from 1); the trace is damaged."
             )
 
     def read(self, first: str, rest: TextIO) -> Trace:
@@ -162,6 +176,16 @@ def _not_a_trace(path: Path, first: str) -> None:
         )
 
 
+def _not_text(path: Path) -> str:
+    """The sentence for a trace file that is not UTF-8 text: a compressed trace says how to uncompress it."""
+    try:
+        with open_user_file(path, "trace file") as f:
+            start = f.read(8)
+    except InputError:
+        start = b""
+    return compressed_problem(path, start, "trace file") or f"{path}: not a trace file (it is not UTF-8 text)."
+
+
 def read_trace(path: str | Path) -> Trace:
     """Load a trace file; any malformed or truncated line raises TraceFileError naming file and line.
 
@@ -181,6 +205,6 @@ def read_trace(path: str | Path) -> Trace:
             with gc_paused():
                 return _Reader(path).read(first, f)
     except UnicodeDecodeError:
-        raise TraceFileError(f"{path}: not a trace file (it is not UTF-8 text).") from None
+        raise TraceFileError(_not_text(path)) from None
     except OSError as exc:
         raise TraceFileError(f"{path}: cannot be read as a trace ({exc.strerror or exc}).") from None

@@ -38,6 +38,10 @@ class Transform:
         return self.scale * (y - self.y0) + self.dy
 
 
+#: The C0 controls XML 1.0 forbids (all but tab, newline and carriage return), shown as `\x01` as labels show them.
+_NOT_IN_XML = {c: f"\\x{c:02x}" for c in (*range(0x09), 0x0B, 0x0C, *range(0x0E, 0x20))}
+
+
 @dataclass
 class Canvas:
     width: float
@@ -53,6 +57,8 @@ class Canvas:
 
     def font(self, text: str, size: float, color: str | None = None, mono: bool = False, bold: bool = False) -> str:
         face = self.mono_face if mono else self.font_face
+        if not text.isprintable():  # a title or argv holding a control character: XML (SVG) cannot hold it
+            text = text.translate(_NOT_IN_XML)
         inner = html.escape(text, quote=True)  # backslashes stay literal in HTML-like labels: `\0` shows as written
         if bold:
             inner = f"<B>{inner}</B>"
