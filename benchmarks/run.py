@@ -1,6 +1,6 @@
 """Run ipctrace's benchmarks and write the results table.
 
-    .venv/bin/python -m benchmarks.run                 # everything (~11 min quiet, 2 cores) -> benchmarks/RESULTS.md
+    .venv/bin/python -m benchmarks.run                 # everything (11-13 min quiet, 2 cores) -> benchmarks/RESULTS.md
     .venv/bin/python -m benchmarks.run --quick         # smoke run, tiny sizes, one repeat (prints only)
     .venv/bin/python -m benchmarks.run --only recorder,capture --output /tmp/r.md
 
