@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 from typing import NoReturn
@@ -87,6 +88,32 @@ def trace_scenario(tmp_path):
         return run_scenario(scenario, RunOptions(outdir=tmp_path / name, capture=capture, port=0))
 
     return run
+
+
+def ipctrace(
+    *args: str, cwd: Path | None = None, stdout: int | object = subprocess.PIPE, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
+    """The `ipctrace` command as a user types it, in a subprocess of its own (no terminal on stdin)."""
+    return subprocess.run(
+        [sys.executable, "-m", "ipctrace", *args],
+        stdout=stdout,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=cwd,
+        timeout=timeout,  # a guard against a hang, not a speed target
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def refused(result: subprocess.CompletedProcess, *fragments: str) -> str:
+    """The one sentence of a refusal (exit status 2, no traceback), checked to hold each fragment."""
+    assert result.returncode == 2, (result.returncode, result.stderr)
+    assert "Traceback" not in result.stderr, result.stderr
+    sentence = result.stderr.strip()
+    assert sentence.startswith("ipctrace: ") and "\n" not in sentence, sentence
+    for fragment in fragments:
+        assert fragment in sentence, (fragment, sentence)
+    return sentence
 
 
 def written_again(trace: Trace, times: int) -> Trace:

@@ -48,7 +48,7 @@ from ipctrace.scenarios import (
 from ipctrace.session import RunOptions, choose_port, generate_file, run_scenario
 from ipctrace.unrecorded import GroupWatch, reached, waits_for_input
 from tests import strace_log
-from tests.conftest import can_capture, missing, need_tool
+from tests.conftest import can_capture, ipctrace, missing, need_tool
 from tests.strace_log import BLOCKED, STRACED, Entry
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -543,23 +543,11 @@ def test_c_command_is_checked_like_the_rest_of_the_file(tmp_path: Path) -> None:
 # -- ipctrace run --impl c, and a C program after `--` -------------------------------------------------
 
 
-def _ipctrace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ipctrace", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=60,
-        stdin=subprocess.DEVNULL,
-        check=False,
-    )
-
-
 def test_run_impl_c_runs_the_same_scenario_and_keeps_outputs_and_packets(cbin: Path, tmp_path: Path) -> None:
     """The run starts, scripts and ends the C programs as it does the ports, records them (the native
     recorder), keeps what they printed and their packets, and draws them."""
     py = run_roles(find_scenario("tcp_chat"), tmp_path / "python", cbin)
-    done = _ipctrace("run", "tcp_chat", "--impl", "c", "--port", "0", "--output", str(tmp_path))
+    done = ipctrace("run", "tcp_chat", "--impl", "c", "--port", "0", "--output", str(tmp_path), timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     outdir = tmp_path / "tcp_chat-c"
     assert (outdir / "sequence.svg").is_file()
@@ -572,20 +560,20 @@ def test_run_impl_c_runs_the_same_scenario_and_keeps_outputs_and_packets(cbin: P
     assert {"socket", "connect", "accept", "send", "read", "write"} <= {e.call for e in trace.events}
     if can_capture() is None:
         assert trace.header.capture.kept >= 3 + 6 + 3, trace.header.capture  # handshake, six lines, closing
-    listing = _ipctrace("list")
+    listing = ipctrace("list", timeout=60)
     assert re.search(r"^tcp_chat +004 +C ", listing.stdout, re.M), listing.stdout
-    one = _ipctrace("list", "tcp_chat")
+    one = ipctrace("list", "tcp_chat", timeout=60)
     assert "C original (--impl c): {cbin}/tcp_chat_client --port {port}" in one.stdout
 
 
 def test_run_a_c_program_after_the_double_dash(cbin: Path, tmp_path: Path) -> None:
-    done = _ipctrace("run", "--output", str(tmp_path), "--no-render", "--", "./socketpair_single", cwd=cbin)
+    done = ipctrace("run", "--output", str(tmp_path), "--no-render", "--", "./socketpair_single", cwd=cbin, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
     assert re.search(r"main \[\d+\] +socketpair .* -> 3, 4\n", done.stdout), done.stdout  # recorded
     assert (tmp_path / "socketpair_single" / "main.out").read_bytes() == (
         b"[send] This is from sd[0]\n[received] This is from sd[0]\n"
     )
-    refused = _ipctrace("run", "--impl", "c", "--", "./socketpair_single", cwd=cbin)
+    refused = ipctrace("run", "--impl", "c", "--", "./socketpair_single", cwd=cbin, timeout=60)
     assert refused.returncode == 2 and "runs as it is" in refused.stderr
 
 

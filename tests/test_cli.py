@@ -8,18 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROGRAMS
-
-
-def ipctrace(*args: str, cwd=None, timeout: float = 120) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "ipctrace", *args],
-        capture_output=True,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
+from tests.conftest import PROGRAMS, ipctrace
 
 
 def test_version_and_help():

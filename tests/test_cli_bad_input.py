@@ -17,36 +17,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROGRAMS
+from tests.conftest import PROGRAMS, ipctrace, refused
 
 pytest_plugins = ["pytester"]
 
 RECORDED = Path(__file__).parent / "traces" / "pipe3_sleep_beside_the_output.jsonl"
 WITH_PACKETS = Path(__file__).parent / "traces" / "echo_storeserv_late_reader.jsonl"  # a recorded TCP run
-IPCTRACE = [sys.executable, "-m", "ipctrace"]
-
-
-def ipctrace(*args: str, cwd: Path | None = None, stdout=subprocess.PIPE, timeout: float = 120):
-    return subprocess.run(
-        [*IPCTRACE, *args],
-        stdout=stdout,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        timeout=timeout,
-        stdin=subprocess.DEVNULL,
-    )
-
-
-def refused(result: subprocess.CompletedProcess, *fragments: str) -> str:
-    """The one sentence of a refusal (exit status 2, no traceback), checked to hold each fragment."""
-    assert result.returncode == 2, (result.returncode, result.stderr)
-    assert "Traceback" not in result.stderr, result.stderr
-    sentence = result.stderr.strip()
-    assert sentence.startswith("ipctrace: ") and "\n" not in sentence, sentence
-    for fragment in fragments:
-        assert fragment in sentence, (fragment, sentence)
-    return sentence
 
 
 def _lines(trace: Path = RECORDED) -> list[str]:
@@ -138,7 +114,8 @@ def test_a_full_or_closed_standard_output_is_one_sentence(tmp_path):
     assert (folder / "trace.jsonl").stat().st_size > 0  # what the run recorded is kept
 
     closed = subprocess.run(
-        [*IPCTRACE, "show", str(RECORDED)], stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "ipctrace", "show", str(RECORDED)],
+        stdin=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: os.close(1),
     )  # fmt: skip
     refused(closed, "standard output is closed, so the timeline cannot be shown")

@@ -7,28 +7,15 @@ from __future__ import annotations
 import os
 import signal
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ipctrace.tracefile import read_trace
-from tests.conftest import PROGRAMS
+from tests.conftest import PROGRAMS, ipctrace
 from tests.test_session_signals import running_with, sleepers_scenario, start, wait_until_both_sleep
 
 QUICK_ROLE = '[[roles]]\nname = "main"\ncommand = ["{python}", "-c", "print(1)"]\n'
-
-
-def ipctrace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ipctrace", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-        cwd=cwd,
-    )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

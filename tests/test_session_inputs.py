@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROGRAMS
+from tests.conftest import PROGRAMS, refused
 
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space: far more than ipctrace needs, far less than /dev/zero
 
@@ -35,13 +35,6 @@ def ipctrace(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess
         cwd=cwd,
         preexec_fn=_limit_memory,
     )
-
-
-def one_sentence(result: subprocess.CompletedProcess[str], *parts: str) -> None:
-    assert result.returncode == 2, result.stdout + result.stderr
-    assert "Traceback" not in result.stderr and result.stderr.count("\n") == 1, result.stderr
-    for part in parts:
-        assert part in result.stderr, result.stderr
 
 
 ROLE = '[[roles]]\nname = "main"\ncommand = ["{python}", "-c", "print(1)"]\n'
@@ -71,7 +64,7 @@ def test_a_bad_number_on_the_command_line_is_refused_before_the_run(tmp_path, op
         sys.executable,
         str(PROGRAMS / "timeouts.py"),
     )
-    one_sentence(result, message)
+    refused(result, message)
     assert list(tmp_path.iterdir()) == []
 
 
@@ -88,7 +81,7 @@ def test_a_bad_number_in_a_scenario_file_is_refused_with_its_key(tmp_path, text,
     toml = tmp_path / "numbers.toml"
     toml.write_text(text)
     result = ipctrace("run", str(toml), "--output", str(tmp_path / "out"), "--no-capture")
-    one_sentence(result, str(toml), message)
+    refused(result, str(toml), message)
     assert not (tmp_path / "out").exists()
 
 
@@ -100,30 +93,30 @@ def fifo(tmp_path):
 
 
 def test_show_reads_only_trace_files(tmp_path, fifo):
-    one_sentence(ipctrace("show", "/dev/zero"), "/dev/zero is a character device, not a trace file")
-    one_sentence(ipctrace("show", str(fifo)), f"{fifo} is a FIFO (named pipe), not a trace file")
+    refused(ipctrace("show", "/dev/zero"), "/dev/zero is a character device, not a trace file")
+    refused(ipctrace("show", str(fifo)), f"{fifo} is a FIFO (named pipe), not a trace file")
     array = tmp_path / "list.json"
     array.write_text("[1, 2, 3]")
-    one_sentence(ipctrace("show", str(array)), "starts with a JSON list; it is not a trace file")
+    refused(ipctrace("show", str(array)), "starts with a JSON list; it is not a trace file")
     huge = tmp_path / "huge.bin"
     with open(huge, "wb") as f:
         f.truncate(4 * 1024**3)  # 4 GiB of zeros (sparse): refused after its first megabyte
-    one_sentence(ipctrace("show", str(huge)), "not a trace file")
+    refused(ipctrace("show", str(huge)), "not a trace file")
     event = tmp_path / "event.jsonl"
     header = {"type": "header", "version": 1, "command": [], "host": "h", "clock": "c", "started": 0}
     event.write_text(json.dumps(header) + "\n" + '{"type": "event", "pid": 1}\n')
-    one_sentence(ipctrace("show", str(event)), f"{event}:2: an event with a missing or bad field")
+    refused(ipctrace("show", str(event)), f"{event}:2: an event with a missing or bad field")
 
 
 def test_run_reads_only_scenario_and_script_files(tmp_path, fifo):
-    one_sentence(ipctrace("run", "/dev/zero", "--no-capture"), "/dev/zero is a character device, not a scenario file")
-    one_sentence(ipctrace("run", str(fifo), "--no-capture"), "is a FIFO (named pipe), not a scenario file")
+    refused(ipctrace("run", "/dev/zero", "--no-capture"), "/dev/zero is a character device, not a scenario file")
+    refused(ipctrace("run", str(fifo), "--no-capture"), "is a FIFO (named pipe), not a scenario file")
     binary = tmp_path / "script.bin"
     binary.write_bytes(b"client: \xff\xfe hello\n")
     result = ipctrace("run", "tcp_chat", "--script", str(binary), "--output", str(tmp_path / "out"), "--no-capture")
-    one_sentence(result, f"{binary} is not UTF-8 text (byte 8 is 0xff), so it cannot be a script file")
+    refused(result, f"{binary} is not UTF-8 text (byte 8 is 0xff), so it cannot be a script file")
     result = ipctrace("run", "tcp_chat", "--script", "/dev/zero", "--output", str(tmp_path / "out"), "--no-capture")
-    one_sentence(result, "/dev/zero is a character device, not a script file")
+    refused(result, "/dev/zero is a character device, not a script file")
     assert not (tmp_path / "out").exists()
 
 
@@ -143,6 +136,6 @@ def test_diff_says_what_a_file_is_in_words(tmp_path, fifo):
     }
     for path, message in cases.items():
         result = ipctrace("diff", str(path), str(golden))
-        one_sentence(result, message)
+        refused(result, message)
         for internal in ("object has no attribute", "Expecting value", "char 0", "KeyError", "TypeError"):
             assert internal not in result.stderr, result.stderr
