@@ -24,7 +24,7 @@ from ipctrace.explore.roles import RolePlan
 from ipctrace.model import Pid, Trace
 from ipctrace.render.options import Mark
 from ipctrace.scenarios import Impl, Scenario
-from ipctrace.session.folder import disk_sentence, generate_file, write_whole
+from ipctrace.session.folder import disk_sentence, generate_file, output_folder_sentence, write_whole
 from ipctrace.session.ports import choose_port
 from ipctrace.session.roles import missing_program
 from ipctrace.session.runner import substitutions
@@ -123,9 +123,7 @@ def _writable(folder: Path) -> None:
     try:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise ExploreError(
-            f"cannot write to the output folder {folder} ({exc.strerror}): choose another one with --output DIR."
-        ) from None
+        raise ExploreError(output_folder_sentence(folder, exc)) from None
 
 
 def _schedules(summary: object) -> dict[int, tuple[str, ...]] | None:

@@ -48,6 +48,11 @@ def disk_sentence(path: Path, exc: OSError) -> str:
     return f"cannot write {path} ({exc.strerror or exc})"
 
 
+def output_folder_sentence(folder: Path, exc: OSError) -> str:
+    """The sentence for an output folder that cannot be made or written to, with what to do instead."""
+    return f"cannot write to the output folder {folder} ({exc.strerror}): choose another one with --output DIR."
+
+
 def write_whole(path: Path, data: bytes | str) -> None:
     """Write `path` under a temporary name and rename it: a reader never sees half a file."""
     partial = path.with_name(path.name + ".partial")
@@ -95,9 +100,7 @@ class RunFolder:
                 generate_file(self.path / name, size)
         except OSError as exc:
             self.abandon()
-            raise RunError(
-                f"cannot write to the output folder {self.path} ({exc.strerror}): choose another one with --output DIR."
-            ) from None
+            raise RunError(output_folder_sentence(self.path, exc)) from None
         except RunError:
             self.abandon()
             raise
