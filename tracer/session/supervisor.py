@@ -228,11 +228,14 @@ class Supervisor:
                 run.exit = self.reaped[pid]
                 run.proc.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
 
+    def _is_live(self, pid: Pid) -> bool:
+        return pid not in self.reaped and procfs.alive(pid)
+
     def _has_live_process(self, role: str) -> bool:
-        return any(r == role and pid not in self.reaped and procfs.alive(pid) for pid, r in self.role_of.items())
+        return any(r == role and self._is_live(pid) for pid, r in self.role_of.items())
 
     def _live_pids(self) -> list[Pid]:
-        return [pid for pid in self.role_of if pid not in self.reaped and procfs.alive(pid)]
+        return [pid for pid in self.role_of if self._is_live(pid)]
 
     def _stop_services_when_done(self) -> None:
         """SIGTERM a service once the other roles have ended and its own children have been reaped.
