@@ -146,6 +146,19 @@ def test_order_is_a_topological_order_that_puts_causes_first(linked: dict[str, L
         assert ranks == sorted(ranks)
 
 
+@pytest.mark.parametrize("name", ALL)
+def test_happens_before_is_a_path_in_the_networkx_graph(linked: dict[str, LinkedTrace], name: str) -> None:
+    """`happens_before` walks ipctrace's own edge lists; networkx's `has_path` on the graph must agree."""
+    ot = order(linked[name])
+    nodes = list(ot.graph.nodes)
+    pairs = [(a, b) for a in nodes[:40] for b in nodes[:40] if a != b]
+    assert pairs
+    assert [ot.happens_before(a, b) for a, b in pairs] == [nx.has_path(ot.graph, a, b) for a, b in pairs]
+    for f in ot.linked.flows:  # a send comes before what received it, never after
+        if f.send is not None and f.recv is not None and f.send != f.recv:
+            assert ot.happens_before(f.send, f.recv) and not ot.happens_before(f.recv, f.send)
+
+
 # -- pipes -----------------------------------------------------------------------------------------
 
 

@@ -572,11 +572,6 @@ def native_wrapped() -> Mapping[str, Call]:
     return {function: s.call for s in TABLE for function in s.native}
 
 
-def known_names() -> frozenset[str]:
-    """Every name a user may give for a call (scenario files): the calls and their aliases."""
-    return frozenset({s.call.value for s in TABLE} | {a for s in TABLE for a in s.aliases})
-
-
 # -- the derived sets every stage uses ------------------------------------------------------------------
 
 SENDS = calls_with(Trait.SENDS)
@@ -590,7 +585,6 @@ PROGRAM_STREAMS = calls_with(Trait.PROGRAM_OUTPUT | Trait.PROGRAM_INPUT)
 CONTROL = calls_with(Trait.CONTROL)
 SLEEPS = calls_with(Trait.SLEEPS)
 WAITS_FOR_READY = calls_with(Trait.WAITS_FOR_READY, without=Trait.KERNEL)
-KERNEL_ONLY = calls_with(Trait.KERNEL)
 CREATES_FD = calls_with(Trait.CREATES_FD)
 RELEASES_FD = calls_with(Trait.RELEASES_FD)
 #: System calls (as /proc names them) that only another process can end, and those waiting on a descriptor.
