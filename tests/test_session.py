@@ -341,3 +341,21 @@ def test_a_prompt_is_shown_before_the_line_typed_after_it(tmp_path):
     pump.join(timeout=10)
     printer.close()
     assert shown.getvalue() == "".join(f"[client] Client: line {turn}\n" for turn in range(turns))
+
+
+def test_scripted_lines_a_program_never_asked_for_are_named_in_the_notes(tmp_path):
+    """The client leaves on `exit`; the two lines after it are never typed, and the run says so (not silently)."""
+    chat = find_scenario("tcp_chat_exit")
+    scenario = chat.with_stdin("client", ("Hello, server!\n", "exit\n", "one more\n", "and another\n"))
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none", port=0))
+    assert result.ok, result.message
+    unused = [note for note in result.notes if "never asked for" in note]
+    assert unused == [
+        "server never asked for 1 scripted line, so it was not typed: 'Nice to meet you too.'",  # the client left
+        "client never asked for 2 scripted lines, so they were not typed: 'one more', 'and another'",
+    ]
+    typed = b"".join(e.data or b"" for e in result.trace.events if result.trace.stream_of(e) == "stdin")
+    assert b"one more" not in typed and b"exit" in typed
+
+    everything_read = run_scenario(chat, RunOptions(outdir=tmp_path / "all", capture="none", port=0))
+    assert not [note for note in everything_read.notes if "never asked for" in note]

@@ -296,8 +296,8 @@ class _Run:
 
 
 def run_notes(trace: Trace, supervisor: Supervisor) -> list[str]:
-    """What the user should know about how the run went, beyond its ending: datagrams dropped."""
-    notes = []
+    """What the user should know about how the run went, beyond its ending: datagrams dropped, script unused."""
+    notes = [unused_script_note(run.role.name, list(run.script)) for run in supervisor.runs if run.script]
     for inode, drops in sorted(supervisor.udp_drops.items()):
         if not drops:
             continue
@@ -309,6 +309,13 @@ def run_notes(trace: Trace, supervisor: Supervisor) -> list[str]:
             "program read more slowly than they arrived (tracing slows a program down; an untraced run may lose fewer)"
         )
     return notes
+
+
+def unused_script_note(role: str, lines: list[str]) -> str:
+    """The scripted lines a role never asked for (it ended, or the run was stopped, first): typed by nobody."""
+    shown = ", ".join(repr(line.rstrip("\n")) for line in lines[:3]) + (", ..." if len(lines) > 3 else "")
+    count = "1 scripted line" if len(lines) == 1 else f"{len(lines)} scripted lines"
+    return f"{role} never asked for {count}, so {'it was' if len(lines) == 1 else 'they were'} not typed: {shown}"
 
 
 def run_scenario(
