@@ -38,12 +38,14 @@ STAGES: tuple[tuple[str, int], ...] = (
     ("ipctrace.cli", 10),
     ("ipctrace.arguments", 10),  # the command line the cli reads
     ("ipctrace.__main__", 11),
+    ("ipctrace.entry", 11),  # the command's entry point: the cli behind a guard for Ctrl-C during start-up
 )
 STAGE_NAMES = {  # one stage, two modules
     "ipctrace.tracefile": "ipctrace.assemble",
     "ipctrace.compare.fixture": "ipctrace.compare.pytest_plugin",
     "ipctrace.cprograms": "ipctrace.session",
     "ipctrace.arguments": "ipctrace.cli",
+    "ipctrace.entry": "ipctrace.__main__",
 }
 
 #: Violations being removed by work in progress; this set only ever shrinks (empty when done).

@@ -253,3 +253,31 @@ def test_show_ends_its_process_at_once_with_every_line_written(tmp_path, capsys)
     assert head.returncode == 0 and head.stderr == "" and head.stdout.count("\n") == 1
     failed = ipctrace("show", str(tmp_path / "none.jsonl"))
     assert failed.returncode != 0 and failed.stderr.startswith("ipctrace: ")
+
+
+#: A real SIGINT delivered to the command itself while its command line is being imported (the moment a
+#: hurried Ctrl-C lands), by an import hook: deterministic, no timing.
+_CTRL_C_WHILE_IMPORTING = """
+import os, signal, sys
+
+class CtrlC:
+    def find_spec(self, name, path=None, target=None):
+        if name == {module!r}:
+            os.kill(os.getpid(), signal.SIGINT)
+        return None
+
+sys.meta_path.insert(0, CtrlC())
+sys.argv = ["ipctrace", "list"]
+from ipctrace.entry import console
+console()
+"""
+
+
+@pytest.mark.parametrize("module", ["ipctrace.cli", "ipctrace.arguments", "argparse"])
+def test_ctrl_c_while_the_command_starts_is_one_line_not_a_traceback(module):
+    code = _CTRL_C_WHILE_IMPORTING.format(module=module)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in done.stderr, done.stderr
+    assert done.stderr == "ipctrace: interrupted.\n"
+    assert done.returncode == 130
+    assert done.stdout == "", "interrupted before the list was printed"

@@ -1,5 +1,5 @@
 """`python -m ipctrace` is the `ipctrace` command."""
 
-from ipctrace.cli import console
+from ipctrace.entry import console
 
 console()
