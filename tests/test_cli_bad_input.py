@@ -87,6 +87,28 @@ def test_a_header_of_no_format_and_a_process_listed_twice_are_damaged_traces(tmp
     refused(ipctrace("diff", str(RECORDED), str(twice)), f"process {pid} is listed again")
 
 
+def test_an_event_listed_twice_is_a_damaged_trace_named_by_its_lines(tmp_path):
+    """Every stage knows an event by (pid, seq): a second line of the same pair would be read as the first."""
+    lines = _lines()
+    numbered = [(n, json.loads(line)) for n, line in enumerate(lines, 1)]
+    events = [(n, obj) for n, obj in numbered if obj["type"] == "event"]
+    n, first = events[len(events) // 2]
+    tail = len(lines) + 1  # the copy goes at the end: far from the first, after the process's later events
+    copied = tmp_path / "copied.jsonl"
+    copied.write_text("".join(lines) + lines[n - 1])
+    said = f"lines {n} and {tail} both hold event {first['seq']} of process {first['pid']}"
+    refused(ipctrace("show", str(copied)), f"{copied}: {said}", "remove the copy")
+    refused(ipctrace("render", str(copied), "--format", "text", "--output", str(tmp_path / "r")), said)
+    refused(ipctrace("diff", str(RECORDED), str(copied)), said)
+    assert not (tmp_path / "r").exists() or not any((tmp_path / "r").iterdir()), "nothing drawn from it"
+
+    changed = tmp_path / "changed.jsonl"  # not a copy: another call under the same number, next to it
+    other = {**first, "t0": first["t0"] + 1}
+    changed.write_text("".join(lines[:n]) + json.dumps(other) + "\n" + "".join(lines[n:]))
+    refused(ipctrace("show", str(changed)), f"lines {n} and {n + 1} both hold event {first['seq']}")
+    assert ipctrace("show", str(RECORDED)).returncode == 0
+
+
 def test_a_compressed_trace_says_how_to_uncompress_it(tmp_path):
     packed = tmp_path / "trace.jsonl.gz"
     packed.write_bytes(gzip.compress(RECORDED.read_bytes()))

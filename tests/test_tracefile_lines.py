@@ -64,7 +64,7 @@ def test_a_recorded_trace_repeated_reads_as_json_reads_it(tmp_path):
     [
         '"write", "fd": 4, "ep": [14, 5, "pipe"], "size": 4, "data": "cGluZw==", "res": 4}',
         '"read", "fd": 3, "ep": [14, 5, "pipe"], "args": {"n": 100}, "size": 0, "data": "", "res": 0}',
-        '"write", "fd": 4, "size": 4, "data": "cGluZw==", "seq": 99, "res": 4}',  # a key given twice: the last wins
+        '"write", "fd": 4, "size": 4, "data": "cGluZw==", "fd": 5, "res": 4}',  # a key given twice: the last wins
         '"write", "fd": 4, "size": 4, "data": "cGluZw\\u003d\\u003d", "res": 4}',  # escapes in the payload
         '"write", "fd": 4, "args": {"n": 1, "data": "AAAA"}, "size": 4, "data": "cGluZw==", "res": 4}',
         '"write", "fd": 4, "size": 4, "data": "cGluZw==", "data": "cG9uZw==", "res": 4}',  # two payloads
@@ -78,6 +78,15 @@ def test_lines_of_one_shape_read_as_json_reads_them(tmp_path, rest):
     lines = [_line(seq, rest, t1="null" if seq % 3 == 0 else None) for seq in range(MANY)]
     path = _trace_file(tmp_path, lines)
     assert _read(path) == _as_json(path)
+
+
+def test_a_seq_given_twice_in_every_line_is_read_as_json_reads_it_one_event_many_times(tmp_path):
+    """The last `seq` wins, in the fast reader as in JSON: every line is then event 99, a damaged trace."""
+    lines = [_line(seq, '"write", "fd": 4, "size": 4, "data": "cGluZw==", "seq": 99, "res": 4}') for seq in range(MANY)]
+    path = _trace_file(tmp_path, lines)
+    assert {e[1] for e in _as_json(path)} == {99}
+    with pytest.raises(TraceFileError, match="lines 2 and 3 both hold event 99 of process 7"):
+        read_trace(path)
 
 
 def test_payloads_differ_and_the_shape_stays(tmp_path):

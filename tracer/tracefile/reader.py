@@ -150,7 +150,51 @@ class _Reader:
         if self.header is None:
             raise TraceFileError(f"{self.path}: the file is empty; it holds no trace.")
         events = [e for e in self.events if e is not None] if self.holes else self.events
+        repeated = _repeated_event(events)  # type: ignore[arg-type]
+        if repeated is not None:
+            raise TraceFileError(_repeated_sentence(self.path, *repeated))
         return Trace(self.header, tuple(self.processes), tuple(events), tuple(self.packets))  # type: ignore[arg-type]
+
+
+def _repeated_event(events: list[Event]) -> tuple[int, int] | None:
+    """The (pid, seq) of an event listed twice, if any: every later stage knows an event by that pair.
+
+    One pass with a number per process (a process's seqs mostly grow in file order); only a process
+    whose seqs do not is looked at again, with a set.
+    """
+    highest: dict[int, int] = {}
+    unordered: set[int] = set()
+    for event in events:
+        pid, seq = event.pid, event.seq
+        top = highest.get(pid)
+        if top is None or seq > top:
+            highest[pid] = seq
+        else:
+            unordered.add(pid)
+    for pid in sorted(unordered):
+        seen: set[int] = set()
+        for event in events:
+            if event.pid == pid:
+                if event.seq in seen:
+                    return pid, event.seq
+                seen.add(event.seq)
+    return None
+
+
+def _repeated_sentence(path: Path, pid: int, seq: int) -> str:
+    """Names the lines of a repeated event: the file is read again, only on this path."""
+    lines = []
+    with path.open(encoding="utf-8") as f:
+        for number, line in enumerate(f, 1):
+            if f'"seq": {seq}' in line or f'"seq":{seq}' in line:
+                obj = json.loads(line)
+                if obj.get("type") == "event" and obj.get("pid") == pid and obj.get("seq") == seq:
+                    lines.append(str(number))
+    where = f"lines {' and '.join(lines[:2])}" if len(lines) >= 2 else "two lines"
+    return (
+        f"{path}: {where} both hold event {seq} of process {pid}, and each event of a process has a number of "
+        "its own, so the trace is damaged (a line copied twice?): remove the copy, or run the program again."
+    )
 
 
 def _json_kind(value: Any) -> str:
