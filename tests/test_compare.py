@@ -257,6 +257,27 @@ def test_ignore_sleeps_and_unknown_names():
         diff_canonical(pipe3, pipe3, {"acks2"})
 
 
+def test_events_of_a_process_no_process_line_lists_are_compared_not_left_out():
+    """A hand-edited trace that lost a process line: that process's calls are still in the canonical form."""
+    from dataclasses import replace
+
+    from ipctrace.tracefile import read_trace
+
+    trace = read_trace(Path(__file__).parent / "traces" / "echo_storeserv_late_reader.jsonl")
+    lost = next(p for p in trace.processes if p.role == "client1")
+    cut = replace(trace, processes=tuple(p for p in trace.processes if p is not lost))
+    whole, without_line = canonicalize(trace), canonicalize(cut)
+    calls = {str(p.role): p.calls for p in whole.processes}
+    recovered = {str(p.role): p.calls for p in without_line.processes}
+    assert f"pid {lost.pid}" in recovered and "client1" not in recovered
+    as_before = [(c.call, c.on, c.data) for c in calls["client1"]]
+    assert [(c.call, c.on, c.data) for c in recovered[f"pid {lost.pid}"]] == as_before, "every call, as before"
+    assert len(without_line.flows) == len(whole.flows)
+    unsent = [f for f in whole.flows if f.sender is None]
+    assert [f for f in without_line.flows if f.sender is None] == unsent, "its sends keep their sender"
+    assert diff_canonical(without_line, without_line).equivalent
+
+
 @pytest.mark.capture
 def test_packets_compare_per_channel_and_pure_acks_can_be_ignored(tmp_path):
     require_capture()

@@ -33,6 +33,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
+from ipctrace.assemble import build_processes
 from ipctrace.calls import DATA_CALLS, Call
 from ipctrace.compare.equivalence import Unit, joined, joined_flows, joined_segments, leaders, units, waits_as_sets
 from ipctrace.compare.form import (
@@ -71,7 +72,7 @@ def canonicalize(trace: Trace, linked: LinkedTrace | None = None, *, read_bounda
 
 
 def _canonicalize(trace: Trace, linked: LinkedTrace, read_boundaries: bool) -> CanonicalTrace:
-    names = Names(trace, linked)
+    names = Names(_every_process_listed(trace), linked)
     processes = []
     all_units: list[Unit] = []
     for proc in names.order:
@@ -87,6 +88,17 @@ def _canonicalize(trace: Trace, linked: LinkedTrace, read_boundaries: bool) -> C
         scenario=trace.header.scenario,
         read_boundaries=read_boundaries,
     )
+
+
+def _every_process_listed(trace: Trace) -> Trace:
+    """The trace, with a process made for any events no process line lists (a hand-edited file), as assembly
+    would have made it (`pid N` when no listed process started it): its calls are compared, not left out."""
+    listed = {p.pid for p in trace.processes}
+    if all(e.pid in listed for e in trace.events):
+        return trace
+    roles = {p.pid: p.role for p in trace.processes}
+    made = tuple(p for p in build_processes(list(trace.events), roles, {}) if p.pid not in listed)
+    return replace(trace, processes=trace.processes + made)
 
 
 def _without_launchers(events: list[Event]) -> list[Event]:
