@@ -49,9 +49,7 @@ class Lang(StrEnum):
 
 
 VIEWS = tuple(v.value for v in View)
-PACKET_MODES = tuple(m.value for m in PacketMode)
 THEMES = tuple(t.value for t in ThemeName)
-LANGS = tuple(lang.value for lang in Lang)
 
 #: A slide page: 16:9, in points (13.33 × 7.5 in, the presentation programs' default), drawn at
 #: 1920 × 1080 pixels as PNG; every PDF page has this size.

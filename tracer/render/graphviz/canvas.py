@@ -72,9 +72,6 @@ class Canvas:
 
     # -- DOT ----------------------------------------------------------------------------------
 
-    def _pos(self, x: float, y: float) -> str:
-        return f'"{x:.2f},{self.height - y:.2f}!"'
-
     def node(self, x: float, y: float, name: str | None = None, **attrs: str | float) -> str:
         """A node centred at page point (x, y), y down."""
         if name is None:

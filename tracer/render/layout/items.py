@@ -143,7 +143,3 @@ def causal_floor(ordered: OrderedTrace, numbered: Numbered) -> tuple[int, ...]:
         else:
             out.append(max((floor.get(k, -1) for k in row.keys), default=-1))
     return tuple(out)
-
-
-def lane_positions(lanes: Sequence[Lane]) -> Mapping[LaneId, int]:
-    return {lane.id: i for i, lane in enumerate(lanes)}
