@@ -31,7 +31,7 @@ RESTS = [
     '"read", "fd": 3, "ep": [14, 5, "pipe"], "args": {"n": 100}, "size": 0, "data": "", "res": 0}',
     '"write", "fd": 4, "size": 4, "data": "cGluZw\\u003d\\u003d", "res": 4}',  # escapes in the payload
     '"write", "fd": 4, "args": {"n": 1, "data": "AAAA"}, "size": 4, "data": "cGluZw==", "res": 4}',
-    '"write", "fd": 4, "size": 4, "data": "cGluZw==", "seq": 99, "res": 4}',  # a head key again: the last wins
+    '"write", "fd": 4, "size": 4, "data": "cGluZw==", "tid": 99, "res": 4}',  # a head key again: the last wins
     '"write", "fd": 4, "size": 4, "data": "cGluZw==", "data": "cG9uZw==", "res": 4}',  # two payloads
     '"openat", "args": {"path": "/tmp/caf\u00e9"}, "res": 5}',  # one byte a character, not ASCII
     '"openat", "args": {"path": "/tmp/\ud55c\uae00 \\"q\\" \\\\"}, "res": 5}',  # two bytes a character
