@@ -134,6 +134,7 @@ def _on_the_wire(trace: Trace) -> dict[str, tuple[int, frozenset[str]]]:
     names = Names(trace, linked)
     channels = {ch.id: channel_name(ch, names) for ch in linked.channels}
     ranges: dict[str, set[tuple[int, int]]] = defaultdict(set)
+    datagrams: dict[str, int] = defaultdict(int)  # UDP: no stream offsets, and the kernel never sends one again
     flags: dict[str, set[str]] = defaultdict(set)
     for p in trace.packets:
         plink = linked.packet_link(p.index)
@@ -142,10 +143,11 @@ def _on_the_wire(trace: Trace) -> dict[str, tuple[int, frozenset[str]]]:
         else:
             channel = f"{names.addr(p.src)}→{names.addr(p.dst)}"
         flags[channel].update(f for f in p.flags.letters if f in "SFR")
-        if p.payload:
-            start = plink.offset if plink is not None and plink.offset is not None else (p.seq or 0)
-            ranges[channel].add((start, start + len(p.payload)))
-    return {channel: (_covered(ranges[channel]), frozenset(flags[channel])) for channel in flags}
+        if p.payload and plink is not None and plink.offset is not None:
+            ranges[channel].add((plink.offset, plink.offset + len(p.payload)))
+        else:
+            datagrams[channel] += len(p.payload)
+    return {channel: (_covered(ranges[channel]) + datagrams[channel], frozenset(flags[channel])) for channel in flags}
 
 
 def _covered(ranges: set[tuple[int, int]]) -> int:
