@@ -296,11 +296,8 @@ function drawNote(ctx, layer, i) {
   const m = ctx.arr.v.m;
   el("rect", { class: "body", x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }, g);
   const inner = [b[0] + m.pad * 0.75, b[1], b[2] - m.pad * 0.75, b[3]];
-  const lines = note.lines.map(([text, kind, typed]) => {
-    if (kind === "in") return [[], "typed", key, "⌨ " + text]; // a typed line: given, never hidden
-    const segs = typeof text === "string" ? [text] : [text];
-    return [segs, kind === "err" ? "err" : kind === "fds" ? "muted" : "", key, typed ? " ⌨ " + typed : ""];
-  });
+  // each line: what was printed, then what was typed (given, never hidden), its ⌨ already in the text
+  const lines = note.lines.map(([text, kind, typed]) => [[text], kind === "err" ? "err" : kind === "fds" ? "muted" : kind === "in" ? "typed" : "", key, typed]);
   linesInto(g, lines, inner, "right", m, "");
 }
 
