@@ -69,6 +69,8 @@ def _lane(diagram: Diagram, lane: Lane, found: Mapping[tuple[BoxKind, str], Box]
     }
     if lane.pid is not None:
         item["pid"] = lane.pid
+    if lane.detail:
+        item["d"] = lane.detail  # the head's third line (the pid, with --pids)
     if lane.end is not None:
         item["end"] = {
             "k": lane.end.kind.value,

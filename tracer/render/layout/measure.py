@@ -98,10 +98,16 @@ def note_size(note: Note, m: Metrics) -> Size:
 CONTINUED_MARK = "⋮ continued"  # the widest subtitle a head repeated on a later page may get
 
 
+def head_lines(lane: Lane) -> tuple[str, ...]:
+    """What a lane's head says under its title: the subtitle, and the detail (the pid) on a line of its own."""
+    return (lane.subtitle, lane.detail) if lane.detail else (lane.subtitle,)
+
+
 def head_size(lane: Lane, m: Metrics) -> Size:
-    subtitle = max(text_width(lane.subtitle, m.small), text_width(CONTINUED_MARK, m.small))
-    w = max(text_width(lane.title, m.font, bold=True), subtitle) + 2.5 * m.pad
-    return Size(w, 2 * m.line + m.pad)
+    """The title over the subtitle (and the detail, a line of its own so a pid does not widen the lane)."""
+    below = max(text_width(CONTINUED_MARK, m.small), *(text_width(line, m.small) for line in head_lines(lane)))
+    w = max(text_width(lane.title, m.font, bold=True), below) + 2.5 * m.pad
+    return Size(w, (1 + len(head_lines(lane))) * m.line + m.pad)
 
 
 END_CHARS = 30  # an ending's explanation wraps at this many characters
