@@ -24,7 +24,16 @@ from ipctrace.render.graphviz.files import pdf_page_count, pdf_page_sizes, png_s
 from ipctrace.render.i18n import korean_font
 from ipctrace.render.layout import ArrowKind
 from ipctrace.render.options import FORMATS, PAGE_HEIGHT_PT, PAGE_WIDTH_PT
-from tests.render_support import VIEWS, korean_chat_run, need, need_graphviz, png_chunks, png_pixels, scenario_runs
+from tests.render_support import (
+    VIEWS,
+    korean_chat_run,
+    need,
+    need_graphviz,
+    png_chunks,
+    png_pixels,
+    scenario_runs,
+    some_runs,
+)
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -32,6 +41,12 @@ SVG = "{http://www.w3.org/2000/svg}"
 @pytest.fixture(scope="module")
 def traces(tmp_path_factory):
     return scenario_runs(tmp_path_factory)
+
+
+@pytest.fixture(scope="module")
+def chat(tmp_path_factory):
+    """tcp_chat alone (its prompts are answered: notes with ⌨), for a test that needs no other run."""
+    return some_runs(tmp_path_factory, ["tcp_chat"])["tcp_chat"]
 
 
 NO_GRAPHVIZ_NEEDED = {"test_the_registry_names_every_format", "test_missing_graphviz_says_how_to_fix"}
@@ -169,6 +184,38 @@ def test_svg_and_slides_agree(traces, tmp_path):
     svg = written["svg"].read_text(encoding="utf-8")
     assert {g.get("id") for g in _groups(svg) if "arrow" in _classes(g)} == {str(a.id) for a in diagram.arrows}
     assert sum(1 for a in diagram.arrows if a.kind is ArrowKind.MSG) == 2
+
+
+def _note_margins(svg: str) -> dict[str, tuple[float, str]]:
+    """Each note's room between its box's left edge and its text, with the text: graphviz measured the
+    text with the real font and centres it in the box, so the room on the right is the same."""
+    margins = {}
+    for g in _groups(svg):
+        if "note" not in _classes(g):
+            continue
+        polygon = g.find(f"{SVG}polygon")
+        assert polygon is not None, g.get("id")
+        left = min(float(point.split(",")[0]) for point in polygon.get("points", "").split())
+        texts = list(g.iter(f"{SVG}text"))
+        assert texts and all(t.get("text-anchor") == "start" for t in texts), g.get("id")
+        margins[str(g.get("id"))] = (
+            min(float(t.get("x", "0")) for t in texts) - left,
+            "".join(t.text or "" for t in texts),
+        )
+    return margins
+
+
+def test_a_notes_text_keeps_its_padding_inside_its_box(chat):
+    """The layout sizes a note from the text it is drawn with (a typed answer bold, after a wide ⌨): tcp_chat's
+    prompts ran past their boxes when the sizing counted a thinner text than the painter drew."""
+    diagram = build_diagram(chat, RenderOptions())
+    svg = get_renderer("svg", RenderOptions()).render_one(diagram)
+    margins = _note_margins(svg)
+    assert len(margins) == len(diagram.notes)
+    assert sum("⌨" in text for _, text in margins.values()) >= 3, "tcp_chat's prompts and their answers"
+    pad = diagram.metrics.pad
+    for name, (margin, text) in margins.items():
+        assert margin >= pad / 2, f"{name} {text!r}: {margin:.1f} pt between its box and its text, under {pad / 2:.1f}"
 
 
 def test_png_slides_encoded_with_the_encoder_library_have_the_same_pixels(traces):

@@ -19,6 +19,7 @@ from ipctrace.render import RenderError, RenderOptions, build_diagram
 from ipctrace.render.i18n import korean_font
 from ipctrace.render.labels import show_text
 from ipctrace.render.layout import ArrowKind, BarKind, CallKind, EndKind, LaneKind, NoteKind, RowKind
+from ipctrace.render.layout.measure import head_lines, head_size
 from ipctrace.render.options import MIN_TEXT_PX, View
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios
 from ipctrace.session import RunOptions, run_scenario
@@ -34,6 +35,7 @@ from tests.render_support import (
     page_fill,
     scenario_runs,
     smallest_text_px,
+    some_runs,
 )
 
 
@@ -273,10 +275,36 @@ def test_title_caption_and_no_pids(traces):
     trace = traces["pipe3"].trace
     assert diagram.title == trace.header.title and "pipe" in diagram.title.lower() and diagram.title != "pipe3"
     assert diagram.caption == trace.header.lesson and diagram.caption
-    assert all("pid" not in lane.subtitle for lane in diagram.lanes), "pids change every run: off by default"
+    assert all("pid" not in " ".join(head_lines(lane)) for lane in diagram.lanes), (
+        "pids change every run: off by default"
+    )
     with_pids = build_diagram(traces["pipe3"], RenderOptions(pids=True, title="Two pipes", caption=""))
-    assert all(f"pid {lane.pid}" in lane.subtitle for lane in with_pids.lanes)
+    assert all(head_lines(lane) == (lane.subtitle, f"pid {lane.pid}") for lane in with_pids.lanes)
     assert with_pids.title == "Two pipes" and with_pids.caption == ""
+
+
+@pytest.fixture(scope="module")
+def storeserv(tmp_path_factory):
+    return some_runs(tmp_path_factory, ["echo_storeserv"])["echo_storeserv"]
+
+
+def test_pids_go_on_a_third_head_line_and_leave_the_text_as_large(storeserv):
+    """With --pids each process's head says its pid on a line of its own, under the subtitle: on the subtitle's
+    line (`parent process · pid 16185`) it widened echo_storeserv's heads, so its slides were scaled down and
+    its smallest text went from 28.0 to 23.1 px."""
+    plain = build_diagram(storeserv, RenderOptions())
+    with_pids = build_diagram(storeserv, RenderOptions(pids=True))
+    processes = [lane for lane in with_pids.lanes if lane.kind is LaneKind.PROCESS]
+    assert len(processes) >= 5 and all(lane.detail == f"pid {lane.pid}" for lane in processes)
+    assert all(not lane.detail for lane in with_pids.lanes if lane.kind is not LaneKind.PROCESS)
+    assert [lane.subtitle for lane in with_pids.lanes] == [lane.subtitle for lane in plain.lanes]
+    assert all(not lane.detail and "pid" not in lane.subtitle for lane in plain.lanes)
+    m = with_pids.metrics
+    for lane, before in zip(with_pids.lanes, plain.lanes, strict=True):
+        taller = m.line if lane.detail else 0.0
+        assert head_size(lane, m).h == pytest.approx(head_size(before, m).h + taller), lane.title
+    assert smallest_text_px(plain) == pytest.approx(MIN_TEXT_PX)
+    assert smallest_text_px(with_pids) == pytest.approx(smallest_text_px(plain)), "the pids leave the text as large"
 
 
 def test_pipe3s_parent_is_drawn_ending_after_the_child_read_and_printed(traces):

@@ -14,7 +14,8 @@ import re
 
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.graphviz.themes import THEMES, Theme
-from ipctrace.render.layout.model import Diagram, LaneId, LaneKind, Side
+from ipctrace.render.layout.measure import head_lines
+from ipctrace.render.layout.model import Diagram, Lane, LaneId, LaneKind, Side
 from ipctrace.render.layout.script import ScriptItem, ScriptPart, Statement, Style, script
 
 _ARROWS = {Style.SOLID: "->", Style.DASHED: "-->", Style.LOST: "->x"}
@@ -32,6 +33,11 @@ def plantuml_text(text: str) -> str:
 
 def _q(text: str) -> str:
     return '"' + plantuml_text(text).replace('"', "''") + '"'
+
+
+def _lane_name(lane: Lane) -> str:
+    """The title over the head's other lines (the subtitle, the pid), as one quoted PlantUML name."""
+    return '"' + "\\n".join(_q(line)[1:-1] for line in (lane.title, *head_lines(lane))) + '"'
 
 
 def _skin(theme: Theme, font: str, size: float) -> list[str]:
@@ -92,7 +98,7 @@ def _part(diagram: Diagram, part: ScriptPart, number: int, count: int) -> list[s
     lines = ["@startuml", f"title {plantuml_text(title)}", "hide footbox", *_skin(theme, diagram.font, 14)]
     created = {item.lane for item in part.items if item.kind is Statement.CREATE}
     decl = {
-        lane.id: f"{_KEYWORDS[lane.kind]} {_q(lane.title)[:-1]}\\n{_q(lane.subtitle)[1:]} as {ids[lane.id]}"
+        lane.id: f"{_KEYWORDS[lane.kind]} {_lane_name(lane)} as {ids[lane.id]}"
         for lane in diagram.lanes
         if lane.id in shown
     }

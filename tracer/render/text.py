@@ -21,6 +21,7 @@ from ipctrace.eventlines import compiled_said_key
 from ipctrace.model import EVENT_FIELDS, Event, Packet, SockAddr, TcpFlags, Trace
 from ipctrace.render.base import Parts, Renderer
 from ipctrace.render.labels import msg_flags, show_flags, show_payload, show_result
+from ipctrace.render.layout.measure import note_text
 from ipctrace.render.layout.model import BarKind, Diagram, LaneId
 
 _ARGS_SHOWN = frozenset({Call.SLEEP, Call.BIND, Call.CONNECT, Call.LISTEN, Call.FORK, Call.KILL, Call.WAITPID})
@@ -212,7 +213,7 @@ def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]
     for call in diagram.calls:
         per_row[call.row].append(" · ".join((call.text, *call.details, *call.mark)))
     for note in diagram.notes:
-        text = " ⏎ ".join(line.text + (f" ⌨ {line.typed}" if line.typed else "") for line in note.lines)
+        text = " ⏎ ".join(note_text(line).plain for line in note.lines)
         per_row[note.row].append(f"“{text}”")
     for arrow in diagram.arrows:
         what = f"{names.get(arrow.src, arrow.src)} ─▶ {names.get(arrow.dst, arrow.dst)}: {arrow.label}"

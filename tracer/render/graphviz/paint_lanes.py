@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ipctrace.render.graphviz.sheet import Sheet
-from ipctrace.render.layout.measure import end_lines, end_size, head_size
+from ipctrace.render.layout.measure import end_lines, end_size, head_lines, head_size
 from ipctrace.render.layout.model import BarKind, EndKind, Lane, LaneKind, RowKind
 from ipctrace.render.layout.pages import repeated_head_h
 
@@ -27,10 +27,8 @@ def _head(sheet: Sheet, lane: Lane, y: float, subtitle: str | None, continued: b
         rows = [c.font(mark + lane.title, sheet.size(m.small), c.theme.fg, bold=True)]
         height = repeated_head_h(m)
     else:
-        rows = [
-            c.font(lane.title, sheet.size(m.font), c.theme.fg, bold=True),
-            c.font(subtitle, sheet.size(m.small), c.theme.muted),
-        ]
+        rows = [c.font(lane.title, sheet.size(m.font), c.theme.fg, bold=True)]
+        rows += [c.font(line, sheet.size(m.small), c.theme.muted) for line in (subtitle, lane.detail) if line]
         height = size.h
     label = c.lines_table(rows, align="CENTER")
     c.box(
@@ -48,7 +46,7 @@ def _head(sheet: Sheet, lane: Lane, y: float, subtitle: str | None, continued: b
         label=f"<{label}>",
         id=f"lane-{lane.id}",
         class_=f"lane {lane.kind.value}{' continued' if subtitle is None else ''}",
-        tooltip=f"{lane.title} ({lane.subtitle})",
+        tooltip=f"{lane.title} ({' · '.join(head_lines(lane))})",
     )
 
 

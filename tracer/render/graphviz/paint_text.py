@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipctrace.render.graphviz.sheet import Sheet
 from ipctrace.render.i18n import tr
 from ipctrace.render.layout.geometry import fold_room
-from ipctrace.render.layout.measure import call_size, note_size, text_width, wrap
+from ipctrace.render.layout.measure import call_size, note_size, note_text, text_width, wrap
 from ipctrace.render.layout.model import CallKind, Fold, LegendSymbol, Metrics, NoteKind, Side
 
 
@@ -78,14 +78,12 @@ def notes(sheet: Sheet) -> None:
         rows = []
         small = sheet.size(m.small)
         for line in note.lines:
-            if line.kind is NoteKind.IN:
-                rows.append(c.font("⌨ " + line.text, small, t.typed, bold=True))
-            else:
-                color = t.error if line.kind is NoteKind.ERR else t.muted if line.kind is NoteKind.FDS else t.fg
-                body = c.font(line.text, small, color)
-                if line.typed:
-                    body += c.font(" ⌨ " + line.typed, small, t.typed, bold=True)
-                rows.append(body)
+            text = note_text(line)
+            color = t.error if line.kind is NoteKind.ERR else t.muted if line.kind is NoteKind.FDS else t.fg
+            body = c.font(text.printed, small, color) if text.printed else ""
+            if text.typed:
+                body += c.font(text.typed, small, t.typed, bold=True)
+            rows.append(body)
         fds = note.lines[0].kind is NoteKind.FDS
         c.box(
             cx,

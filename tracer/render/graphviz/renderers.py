@@ -23,6 +23,7 @@ from ipctrace.render.graphviz.early import PNG_RUNS, png_preload
 from ipctrace.render.graphviz.files import merge_pdfs, split_pdfs, split_pngs
 from ipctrace.render.graphviz.neato import Ahead, Job, Running, start_all
 from ipctrace.render.graphviz.painter import master_source, page_sources
+from ipctrace.render.layout.measure import head_lines
 from ipctrace.render.layout.model import Diagram
 from ipctrace.render.options import PAGE_WIDTH_PT, PNG_WIDTH_PX, RenderError
 
@@ -35,7 +36,7 @@ _TITLE_RE = re.compile(r'(<g id="(?P<id>[^"]+)" class="[^"]*">\s*<title>)(?P<tit
 def finish_svg(svg: str, diagram: Diagram) -> str:
     """Give each arrow's <title> its description (graphviz writes `a->b` there)."""
     titles = {str(a.id): a.title or a.label for a in diagram.arrows}
-    titles.update({f"lane-{lane.id}": f"{lane.title} ({lane.subtitle})" for lane in diagram.lanes})
+    titles.update({f"lane-{lane.id}": f"{lane.title} ({' · '.join(head_lines(lane))})" for lane in diagram.lanes})
     for n, fold in enumerate(diagram.folds):
         titles[f"fold-{n}"] = f"{fold.label}: {fold.detail}"
 

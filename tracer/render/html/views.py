@@ -16,7 +16,7 @@ from typing import Any
 from ipctrace.order import Node, PacketNode
 from ipctrace.render.layout.boxes import Box, BoxKind, arrow_ends, boxes
 from ipctrace.render.layout.geometry import fold_room
-from ipctrace.render.layout.measure import arrow_label, end_lines, label_font
+from ipctrace.render.layout.measure import arrow_label, end_lines, label_font, note_text
 from ipctrace.render.layout.model import (
     Arrow,
     ArrowId,
@@ -69,6 +69,8 @@ def _lane(diagram: Diagram, lane: Lane, found: Mapping[tuple[BoxKind, str], Box]
     }
     if lane.pid is not None:
         item["pid"] = lane.pid
+    if lane.detail:
+        item["d"] = lane.detail  # the head's third line (the pid, with --pids)
     if lane.end is not None:
         item["end"] = {
             "k": lane.end.kind.value,
@@ -186,7 +188,8 @@ def view_layout(diagram: Diagram, rank: Mapping[Node, int]) -> dict[str, Any]:
         lines = []
         for line in note.lines:
             secret = line.kind in (NoteKind.OUT, NoteKind.ERR)
-            lines.append([[line.text] if secret else line.text, line.kind.value, line.typed])
+            text = note_text(line)  # what was typed comes with its ⌨, as the layout measured it
+            lines.append([[text.printed] if secret else text.printed, line.kind.value, text.typed])
         item = {
             "l": lane_at[note.lane],
             "r": note.row,

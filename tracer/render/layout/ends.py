@@ -113,7 +113,9 @@ def finish_lanes(
         open_end = lane_id in open_lanes
         end_row = exit_row.get(lane_id, last if open_end else max(where, default=first))
         end = lane_end(ctx, ctx.trace.process(lane_id.pid), open_end, lane_id in exit_row)
-        out.append(Lane(lane_id, info.title, info.subtitle, info.pid, first, max(end_row, first), end))
+        out.append(
+            Lane(lane_id, info.title, info.subtitle, info.pid, first, max(end_row, first), end, detail=info.detail)
+        )
     return out
 
 

@@ -29,6 +29,7 @@ class LaneInfo:
     subtitle: str
     pid: Pid | None = None
     family: tuple[object, ...] = ()  # lanes with equal families may share a column when their lives do not overlap
+    detail: str = ""  # the head's third line (a process's pid, with `--pids`)
 
 
 @dataclass(frozen=True)
@@ -103,7 +104,7 @@ def _process_lanes(ordered: OrderedTrace, lang: Lang, pids: bool) -> tuple[_Keye
         parent_family = family_of.get(proc.ppid, ())
         family_of[proc.pid] = (parent_family, proc.argv, proc.forked)
         name = names[proc.pid]
-        keyed.info[lane] = LaneInfo(name.title, name.subtitle, proc.pid, ("process", *family_of[proc.pid]))
+        keyed.info[lane] = LaneInfo(name.title, name.subtitle, proc.pid, ("process", *family_of[proc.pid]), name.detail)
         keyed.keys.append((float(i), 0, 0, lane))
         keyed.index[lane] = float(i)
     return keyed, of_pid

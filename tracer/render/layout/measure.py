@@ -10,14 +10,29 @@ import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ipctrace.render.layout.model import Arrow, ArrowKind, CallLabel, Lane, LaneEnd, LaneKind, Metrics, Note, NoteKind
+from ipctrace.render.layout.model import (
+    Arrow,
+    ArrowKind,
+    CallLabel,
+    Lane,
+    LaneEnd,
+    LaneKind,
+    Metrics,
+    Note,
+    NoteKind,
+    NoteLine,
+)
 
 _NARROW = frozenset("il.,:;'|!()[] ")
 _WIDE = frozenset("mwMW@%")
+KEYBOARD = "⌨"  # before what was typed at a prompt
+_KEYBOARD_EM = 1.45  # the fonts that have it draw it far wider than a letter (DejaVu Sans: about 1.4 em)
 
 
 @lru_cache(maxsize=4096)
 def _em(ch: str) -> float:
+    if ch == KEYBOARD:
+        return _KEYBOARD_EM
     if unicodedata.east_asian_width(ch) in ("W", "F"):
         return 1.0
     if ch in _NARROW:
@@ -51,23 +66,48 @@ def call_size(call: CallLabel, m: Metrics) -> Size:
     return Size(max(widths) + m.pad * 0.5, (len(lines) + len(call.mark)) * m.line)
 
 
+@dataclass(frozen=True, slots=True)
+class NoteText:
+    """A note's line as it is drawn: what was printed (regular weight), then what was typed (bold, after ⌨)."""
+
+    printed: str
+    typed: str
+
+    @property
+    def plain(self) -> str:
+        return self.printed + self.typed
+
+
+def note_text(line: NoteLine) -> NoteText:
+    """The one place a note line's text and weight are made: the layout sizes it, every renderer draws it."""
+    if line.kind is NoteKind.IN:
+        return NoteText("", f"{KEYBOARD} {line.text}")
+    return NoteText(line.text, f" {KEYBOARD} {line.typed}" if line.typed else "")
+
+
+def note_line_width(line: NoteLine, size: float) -> float:
+    text = note_text(line)
+    return text_width(text.printed, size) + text_width(text.typed, size, bold=True)
+
+
 def note_size(note: Note, m: Metrics) -> Size:
-    widths = [
-        text_width(
-            line.text + ("⌨ " + line.typed if line.typed else "") + ("⌨ " if line.kind is NoteKind.IN else ""), m.small
-        )
-        for line in note.lines
-    ]
+    widths = [note_line_width(line, m.small) for line in note.lines]
     return Size(max(widths) + 2 * m.pad, len(note.lines) * m.line + m.pad)
 
 
 CONTINUED_MARK = "⋮ continued"  # the widest subtitle a head repeated on a later page may get
 
 
+def head_lines(lane: Lane) -> tuple[str, ...]:
+    """What a lane's head says under its title: the subtitle, and the detail (the pid) on a line of its own."""
+    return (lane.subtitle, lane.detail) if lane.detail else (lane.subtitle,)
+
+
 def head_size(lane: Lane, m: Metrics) -> Size:
-    subtitle = max(text_width(lane.subtitle, m.small), text_width(CONTINUED_MARK, m.small))
-    w = max(text_width(lane.title, m.font, bold=True), subtitle) + 2.5 * m.pad
-    return Size(w, 2 * m.line + m.pad)
+    """The title over the subtitle (and the detail, a line of its own so a pid does not widen the lane)."""
+    below = max(text_width(CONTINUED_MARK, m.small), *(text_width(line, m.small) for line in head_lines(lane)))
+    w = max(text_width(lane.title, m.font, bold=True), below) + 2.5 * m.pad
+    return Size(w, (1 + len(head_lines(lane))) * m.line + m.pad)
 
 
 END_CHARS = 30  # an ending's explanation wraps at this many characters

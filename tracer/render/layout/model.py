@@ -191,6 +191,7 @@ class Lane:
     end: LaneEnd | None = None
     column: int = 0
     x: float = 0.0
+    detail: str = ""  # a third line of the head, under the subtitle: the pid (`pid 4242`) with `--pids`
 
     @property
     def kind(self) -> LaneKind:

@@ -24,6 +24,7 @@ from ipctrace.render.options import Lang
 class ProcessName:
     title: str
     subtitle: str
+    detail: str = ""  # a third line under the subtitle: the pid, with `--pids`
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +97,7 @@ def role_word(role: str, lang: Lang) -> str:
 
 
 def process_names(trace: Trace, linked: LinkedTrace, lang: Lang, pids: bool) -> dict[Pid, ProcessName]:
-    """Every process's lane title and subtitle (`handler for client1`, `child of server`)."""
+    """Every process's lane title and subtitle (`handler for client1`, `child of server`), and its pid when asked."""
     uses = _uses(linked)
     parents = {p.ppid for p in trace.processes}
     forks = {e.pid for e in trace.events if e.call is Call.FORK and not e.failed}
@@ -112,6 +113,5 @@ def process_names(trace: Trace, linked: LinkedTrace, lang: Lang, pids: bool) -> 
         else:
             title = role_word(proc.role, lang)
             kind = tr("parent", lang) if proc.pid in parents and proc.pid in forks else tr("process", lang)
-        subtitle = f"{kind} · pid {proc.pid}" if pids else kind
-        names[proc.pid] = ProcessName(title, subtitle)
+        names[proc.pid] = ProcessName(title, kind, f"pid {proc.pid}" if pids else "")
     return names

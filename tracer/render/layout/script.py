@@ -14,7 +14,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ipctrace.render.layout.model import ArrowKind, BarKind, Diagram, LaneId, NoteKind, Side
+from ipctrace.render.layout.measure import note_text
+from ipctrace.render.layout.model import ArrowKind, BarKind, Diagram, LaneId, Side
 
 
 class Statement(StrEnum):
@@ -93,10 +94,7 @@ def _messages(diagram: Diagram, at: dict[int, list[ScriptItem]]) -> None:
 
 def _notes_and_ends(diagram: Diagram, at: dict[int, list[ScriptItem]], ends: dict[int, list[ScriptItem]]) -> None:
     for note in diagram.notes:
-        lines = tuple(
-            f"⌨ {line.text}" if line.kind is NoteKind.IN else line.text + (f" ⌨ {line.typed}" if line.typed else "")
-            for line in note.lines
-        )
+        lines = tuple(note_text(line).plain for line in note.lines)
         at[note.row].append(ScriptItem(Statement.NOTE, note.row, note.lane, lines=lines, side=note.side))
     for lane in diagram.lanes:
         if lane.end is not None:

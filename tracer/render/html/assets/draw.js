@@ -184,12 +184,15 @@ function drawHead(ctx, layer, i) {
   const b = boxAt(arr, lane.hb, i, lane.r0);
   if (!b) return;
   const g = el("g", { class: `head ${lane.k} clickable`, "data-t": "lane", "data-i": i }, layer);
-  el("title", null, g).textContent = `${lane.t} (${lane.s})`;
+  const below = lane.d ? [lane.s, lane.d] : [lane.s]; // the subtitle, and the pid on a line of its own
+  el("title", null, g).textContent = `${lane.t} (${below.join(" · ")})`;
   el("rect", { class: "body", x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }, g);
   const cx = (b[0] + b[2]) / 2;
-  const cy = (b[1] + b[3]) / 2;
-  el("text", { x: cx, y: cy - m.line * 0.5, "text-anchor": "middle", "font-size": m.font, class: "title" }, g).textContent = lane.t;
-  el("text", { x: cx, y: cy + m.line * 0.5, "text-anchor": "middle", "font-size": m.small, class: "muted" }, g).textContent = lane.s;
+  const top = (b[1] + b[3]) / 2 - (m.line * below.length) / 2; // the title's line centre, then one line each
+  el("text", { x: cx, y: top, "text-anchor": "middle", "font-size": m.font, class: "title" }, g).textContent = lane.t;
+  below.forEach((line, k) => {
+    el("text", { x: cx, y: top + m.line * (k + 1), "text-anchor": "middle", "font-size": m.small, class: "muted" }, g).textContent = line;
+  });
 }
 
 function lifelineBottom(ctx, i) {
@@ -296,11 +299,8 @@ function drawNote(ctx, layer, i) {
   const m = ctx.arr.v.m;
   el("rect", { class: "body", x: b[0], y: b[1], width: b[2] - b[0], height: b[3] - b[1] }, g);
   const inner = [b[0] + m.pad * 0.75, b[1], b[2] - m.pad * 0.75, b[3]];
-  const lines = note.lines.map(([text, kind, typed]) => {
-    if (kind === "in") return [[], "typed", key, "⌨ " + text]; // a typed line: given, never hidden
-    const segs = typeof text === "string" ? [text] : [text];
-    return [segs, kind === "err" ? "err" : kind === "fds" ? "muted" : "", key, typed ? " ⌨ " + typed : ""];
-  });
+  // each line: what was printed, then what was typed (given, never hidden), its ⌨ already in the text
+  const lines = note.lines.map(([text, kind, typed]) => [[text], kind === "err" ? "err" : kind === "fds" ? "muted" : kind === "in" ? "typed" : "", key, typed]);
   linesInto(g, lines, inner, "right", m, "");
 }
 
