@@ -171,13 +171,15 @@ def _repeated_event(events: list[Event]) -> tuple[int, int] | None:
             highest[pid] = seq
         else:
             unordered.add(pid)
-    for pid in sorted(unordered):
-        seen: set[int] = set()
-        for event in events:
-            if event.pid == pid:
-                if event.seq in seen:
-                    return pid, event.seq
-                seen.add(event.seq)
+    if not unordered:
+        return None
+    seen: dict[int, set[int]] = {pid: set() for pid in unordered}
+    for event in events:  # one more pass for all of them, not one a process
+        seqs = seen.get(event.pid)
+        if seqs is not None:
+            if event.seq in seqs:
+                return event.pid, event.seq
+            seqs.add(event.seq)
     return None
 
 
