@@ -46,6 +46,7 @@ _PROT_RW = 3
 _MAP_SHARED = 1
 
 _end_pack = L.END.pack_into
+_MAGIC_WORD = int.from_bytes(L.MAGIC, "little")  # the file header's magic as the one word it is stored in
 _HEAD = L.HEAD
 _first_unpack = L.FIRST.unpack_from
 
@@ -175,9 +176,13 @@ class ThreadLog:
         self.buf = buf
         self.q = self.buf.cast("Q")  # the log as 8-byte words: a t1 stored in one go (hot_generated.py)
         self.limit = FIRST_CHUNK
+        # Every field but the magic, then the magic in one 8-byte store: a supervisor reading the log while it
+        # is made takes it once the magic is there, so never with half a header (a struct packs in order,
+        # magic first: a writer preempted after it looked like a damaged log, and its events went unseen).
         L.FILE_HEADER.pack_into(
-            self.buf, 0, L.MAGIC, L.VERSION, L.HEADER_SIZE, L.HEAD, L.WRITER_PYTHON, pid, ppid, tid, n, _now(), cap, 0
+            self.buf, 0, bytes(8), L.VERSION, L.HEADER_SIZE, L.HEAD, L.WRITER_PYTHON, pid, ppid, tid, n, _now(), cap, 0
         )
+        self.q[0] = _MAGIC_WORD
         self.pos = L.HEADER_SIZE
 
     @staticmethod

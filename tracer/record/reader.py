@@ -99,8 +99,8 @@ class LogFile:
     def _read_header(self, mm: mmap.mmap, problems: LogProblems) -> bool:
         magic, version, hsize, head, writer, pid, ppid, tid, n, created, cap, flags = _FILE_HEADER.unpack_from(mm, 0)
         if magic != L.MAGIC:
-            if magic == b"\0" * 8:
-                return False  # still being created
+            if all(b in (0, m) for b, m in zip(magic, L.MAGIC, strict=True)):
+                return False  # still being created: its writer stores the magic last, in one word
             problems.damaged.append((str(self.path), 0, "not an ipctrace log"))
             self.stopped = True
             return False

@@ -134,7 +134,11 @@ int tlog_open(struct tlog *t)
     memcpy(h + 32, &created, 8);
     memcpy(h + 40, &cap, 4);
     memcpy(h + 44, &flags, 4); /* SITE_IS_ADDRESS: sites are return addresses */
-    memcpy(h, "IPCTLOG", 8); /* the magic last: a reader takes the file once its header is whole */
+    /* The magic last, in one 8-byte store after every other field (the release orders them): a reader
+     * takes the file once its header is whole, and never sees half a magic. */
+    uint64_t magic;
+    memcpy(&magic, "IPCTLOG", 8);
+    __atomic_store_n((uint64_t *)(void *)h, magic, __ATOMIC_RELEASE);
     t->base = base;
     t->pos = HEADER_SIZE;
     t->limit = FIRST_CHUNK;
