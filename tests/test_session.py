@@ -359,3 +359,35 @@ def test_scripted_lines_a_program_never_asked_for_are_named_in_the_notes(tmp_pat
 
     everything_read = run_scenario(chat, RunOptions(outdir=tmp_path / "all", capture="none", port=0))
     assert not [note for note in everything_read.notes if "never asked for" in note]
+
+
+_READS_FD0 = {
+    "os.read": "import os\nread = lambda: os.read(0, 100)\n",
+    "libc read through ctypes": (
+        "import ctypes\nlibc = ctypes.CDLL(None)\nbuf = ctypes.create_string_buffer(100)\n"
+        "def read():\n    n = libc.read(0, buf, 100)\n    return buf.raw[:n]\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(_READS_FD0))
+def test_a_program_reading_fd_0_itself_gets_each_scripted_line_once_and_an_unmarked_read_is_noted(tmp_path, how):
+    """`--say` on a command: each read of fd 0 gets one line, whether or not the recorder marks the read."""
+    program = tmp_path / "reader.py"
+    program.write_text(
+        _READS_FD0[how] + "for _ in range(3):\n    print('got', read(), flush=True)\n",
+        encoding="utf-8",
+    )
+    scenario = adhoc_scenario([sys.executable, str(program)]).with_stdin("main", ("hello\n", "world\n"))
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none", timeout=20))
+    assert result.ok, result.message
+    printed = (result.outdir / "main.out").read_text(encoding="utf-8").splitlines()
+    assert printed == ["got b'hello\\n'", "got b'world\\n'", "got b''"], "a line per read, then end of input"
+    unmarked = [note for note in result.notes if "does not mark" in note]
+    if how == "os.read":
+        assert unmarked == [], "os.read of fd 0 is marked by the recorder: answered at once"
+    else:
+        assert unmarked == [
+            "main waited for input 3 times in a read the recorder does not mark (libc's read through ctypes, "
+            "a raw system call): ipctrace saw it in /proc and gave it its next scripted line each time"
+        ]

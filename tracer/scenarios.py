@@ -105,11 +105,11 @@ class Scenario:
         raise ScenarioError(f"scenario {self.name} runs its C original; load it again for the Python port.")
 
     def with_stdin(self, role: str, lines: tuple[str, ...]) -> Scenario:
-        """The same scenario with another script for one role."""
+        """The same scenario with another script for one role, which then reads its script, not the terminal."""
         names = [r.name for r in self.roles]
         if role not in names:
             raise ScenarioError(f"scenario {self.name} has no role {role!r}; its roles are {', '.join(names)}.")
-        roles = tuple(replace(r, stdin=lines) if r.name == role else r for r in self.roles)
+        roles = tuple(replace(r, stdin=lines, interactive=False) if r.name == role else r for r in self.roles)
         return replace(self, roles=roles)
 
 

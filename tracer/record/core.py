@@ -123,6 +123,32 @@ def point(call: int, blob: dict[str, Any] | None = None, res: int = 0, depth: in
         problem(lg, "could not record a process event")
 
 
+_STDIN_WAIT = L.CALL_IDS["stdin-wait"]
+#: What a read of fd 0 can wait on (the native recorder's `stdin_wait` waits on the same): not a file or /dev/null.
+_WAITING_KINDS = frozenset(i for i, kind in enumerate(L.KINDS) if kind not in ("", "file", "char", "other", "dir"))
+
+
+def stdin_wait() -> None:
+    """`os.read(0, n)` is about to wait for input: the marker the session answers with the next scripted line.
+
+    A program reading fd 0 with `os.read` bypasses `sys.stdin` (wrap_io.TracedStdin, which marks its own
+    reads). Only a read that would wait is marked: from a pipe or socket with nothing in it yet, as the
+    native recorder does (bytes already there are read at once and ask for no new line). Never raises.
+    """
+    try:
+        ep = endpoint(0)
+        if ep is None or ep[2] not in _WAITING_KINDS:
+            return
+        import fcntl
+        import termios
+
+        if int.from_bytes(fcntl.ioctl(0, termios.FIONREAD, bytes(4)), sys.byteorder) > 0:
+            return
+    except OSError:
+        return
+    point(_STDIN_WAIT, {"fd": 0, "args": {"want": "line"}}, depth=2)
+
+
 def addr(address: Any) -> Any:
     """A socket address as JSON: [host, port] for IP, a path for Unix (an abstract name starts with @)."""
     if isinstance(address, tuple) and len(address) >= 2:  # a port that is not a number: the call refuses it

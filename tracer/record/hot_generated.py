@@ -136,7 +136,8 @@ def os_read(fd, n, /):
         gate = _ThreadLog.GATE
         if gate is not None:
             gate(16, fd)
-        pass
+        if fd == 0:
+            core.stdin_wait()  # a scripted program's next line is given now
         ep = _table_get(fd) or endpoint(fd)
         try:
             f = _getframe(1)

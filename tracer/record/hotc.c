@@ -154,8 +154,9 @@ static int shape_is_common(Wrapper *w, PyObject *const *args, Py_ssize_t nargs, 
         return 0; /* flags (the flagged forms), file_read's readall(): the Python wrapper's own paths */
     switch (w->form) {
     case OS_WRITE:
-    case OS_READ:
-        return PyLong_CheckExact(args[0]) && (w->form == OS_WRITE || exact_int(args[1], &v));
+        return PyLong_CheckExact(args[0]);
+    case OS_READ: /* fd 0: the Python wrapper, which first marks a wait for scripted input (core.stdin_wait) */
+        return exact_int(args[0], &v) && v != 0 && exact_int(args[1], &v);
     case SOCKET_RECV:
         return exact_int(args[1], &v);
     case FILE_READ:

@@ -183,7 +183,14 @@ SPECS: tuple[tuple[str, str, str, str, str, dict[str, str]], ...] = (
         "os.read",
         "read",
         "os.read",
-        dict(signature="fd, n, /", fd="fd", call="_orig(fd, n)", got="size = len(result)", data="result"),
+        dict(
+            signature="fd, n, /",
+            fd="fd",
+            prepare="if fd == 0:\n            core.stdin_wait()  # a scripted program's next line is given now",
+            call="_orig(fd, n)",
+            got="size = len(result)",
+            data="result",
+        ),
     ),
     (
         "socket_send",

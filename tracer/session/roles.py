@@ -39,6 +39,8 @@ class RoleRun:
     watch: GroupWatch | None = None  # a program no recorder enters: followed through /proc (unrecorded.py)
     streams: dict[Inode, Stream] = field(default_factory=dict)  # the pipes ipctrace gave it as stdin/out/err
     untraced: str | None = None  # why no recorder enters its program (unrecorded.entry_problem)
+    given: int = 0  # times it was given input: a scripted line, or the end of its input
+    unmarked: int = 0  # of those, times /proc showed it reading with no `stdin-wait` recorded (supervisor)
 
     def deliver_input(self, printer: OutputPrinter, all_of_it: bool) -> None:
         """The program asks for input: give it the next scripted line, or end of input after the last."""
@@ -46,6 +48,7 @@ class RoleRun:
         if stdin is None or stdin.closed:
             return
         self._let_output_through(printer)
+        self.given += 1
         try:
             if not self.script:
                 stdin.close()

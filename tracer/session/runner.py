@@ -298,6 +298,7 @@ class _Run:
 def run_notes(trace: Trace, supervisor: Supervisor) -> list[str]:
     """What the user should know about how the run went, beyond its ending: datagrams dropped, script unused."""
     notes = [unused_script_note(run.role.name, list(run.script)) for run in supervisor.runs if run.script]
+    notes += [unmarked_input_note(run.role.name, run.unmarked) for run in supervisor.runs if run.unmarked]
     for inode, drops in sorted(supervisor.udp_drops.items()):
         if not drops:
             continue
@@ -316,6 +317,15 @@ def unused_script_note(role: str, lines: list[str]) -> str:
     shown = ", ".join(repr(line.rstrip("\n")) for line in lines[:3]) + (", ..." if len(lines) > 3 else "")
     count = "1 scripted line" if len(lines) == 1 else f"{len(lines)} scripted lines"
     return f"{role} never asked for {count}, so {'it was' if len(lines) == 1 else 'they were'} not typed: {shown}"
+
+
+def unmarked_input_note(role: str, times: int) -> str:
+    """Input given where the recorder saw no request for it: the program reads in a way it does not mark."""
+    count = "once" if times == 1 else f"{times} times"
+    return (
+        f"{role} waited for input {count} in a read the recorder does not mark (libc's read through ctypes, "
+        "a raw system call): ipctrace saw it in /proc and gave it its next scripted line each time"
+    )
 
 
 def run_scenario(

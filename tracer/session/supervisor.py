@@ -34,6 +34,7 @@ from ipctrace.unrecorded import is_python, reached, waits_for_input
 
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
+INPUT_WATCH = 0.25  # seconds with nothing recorded before /proc is asked whether a scripted role waits on its input
 UDP_POLL_SECONDS = 0.2  # how often the UDP sockets' drop counters are read
 ORPHAN = ""  # the role of a process re-parented to ipctrace that no recorded spawn explains
 
@@ -87,6 +88,7 @@ class Supervisor:
         self.last_activity = time.monotonic()
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
+        self._next_input_check = 0.0
         self._next_udp_check = 0.0
 
     # -- the trace as it grows -------------------------------------------------------------------------
@@ -210,6 +212,33 @@ class Supervisor:
                     self.last_activity = time.monotonic()
         return left
 
+    def _feed_unmarked_reads(self, now: float) -> None:
+        """A recorded role reading its script where no `stdin-wait` said so gets its next line once /proc shows it.
+
+        The recorders mark the reads they know (sys.stdin, os.read and libc's read of fd 0); a program can
+        read its input another way (libc through ctypes, a static binary, a raw system call). Asked only
+        after a quiet spell, and only when the role's input pipe is empty. A marker written before that read
+        is in the log by the time /proc shows the read, so the log is looked at once more first: a line
+        given for a marker is never given twice.
+        """
+        if now - self.last_activity < INPUT_WATCH or now < self._next_input_check:
+            return
+        self._next_input_check = now + INPUT_WATCH
+        for run in self.runs:
+            stdin = run.proc.stdin
+            if run.watch is not None or run.role.interactive or stdin is None or stdin.closed:
+                continue  # a role no recorder enters is fed by `_follow_unrecorded`
+            pids = [pid for pid, role in self.role_of.items() if role == run.role.name and pid not in self.reaped]
+            if not waits_for_input(pids, stdin.fileno()):
+                continue
+            given = run.given
+            for obj in self._read_new_events():
+                self._handle(obj)
+            if run.given == given and not stdin.closed:
+                run.deliver_input(self.printer, all_of_it=False)
+                run.unmarked += 1
+                self.last_activity = time.monotonic()
+
     def _reap(self) -> None:
         for pid in [*self.role_of, *self._orphans]:
             if pid in self.reaped:
@@ -289,6 +318,7 @@ class Supervisor:
         self._reap()
         self._follow_unrecorded()
         now = time.monotonic()
+        self._feed_unmarked_reads(now)
         self._watch_udp(now)
         roles = self.scenario.roles
         if len(self.runs) < len(roles):
