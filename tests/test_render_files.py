@@ -213,6 +213,8 @@ def test_a_notes_text_keeps_its_padding_inside_its_box(chat):
     margins = _note_margins(svg)
     assert len(margins) == len(diagram.notes)
     assert sum("⌨" in text for _, text in margins.values()) >= 3, "tcp_chat's prompts and their answers"
+    doubled = [text for _, text in margins.values() if "  ⌨" in text]
+    assert doubled == [], "a prompt ending in a space ('Server: ') is followed by one space before ⌨, not two"
     pad = diagram.metrics.pad
     for name, (margin, text) in margins.items():
         assert margin >= pad / 2, f"{name} {text!r}: {margin:.1f} pt between its box and its text, under {pad / 2:.1f}"

@@ -82,7 +82,9 @@ def note_text(line: NoteLine) -> NoteText:
     """The one place a note line's text and weight are made: the layout sizes it, every renderer draws it."""
     if line.kind is NoteKind.IN:
         return NoteText("", f"{KEYBOARD} {line.text}")
-    return NoteText(line.text, f" {KEYBOARD} {line.typed}" if line.typed else "")
+    if not line.typed:
+        return NoteText(line.text, "")
+    return NoteText(line.text.rstrip(" "), f" {KEYBOARD} {line.typed}")  # a prompt's own space: not a second one
 
 
 def note_line_width(line: NoteLine, size: float) -> float:
