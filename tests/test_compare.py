@@ -295,6 +295,44 @@ def test_packets_compare_per_channel_and_pure_acks_can_be_ignored(tmp_path):
     assert "note: packets not compared: the expected run was recorded without packet capture" in result.explain()
 
 
+@pytest.mark.capture
+def test_a_segment_tcp_sent_again_is_compared_once(tmp_path):
+    """A loaded machine's TCP retransmits: the copy (a data segment, a SYN, a FIN) carries nothing new."""
+    from dataclasses import replace
+
+    from ipctrace.compare import canonicalize
+    from ipctrace.model import Proto, TcpFlags
+
+    require_capture()
+    trace = run_canonical("tcp_chat", tmp_path / "tcp_chat", capture="scapy")[0].trace
+    packets = sorted(trace.packets, key=lambda p: p.index)
+    tcp = [p for p in packets if p.proto is Proto.TCP]
+    data = [p for p in tcp if p.payload]
+    assert len(data) >= 4, "tcp_chat's six lines, a segment each"
+    syn = next(p for p in tcp if p.flags == TcpFlags.SYN)
+    fin = next(p for p in tcp if TcpFlags.FIN in p.flags)
+    first, second = data[0], next(p for p in data[1:] if (p.src, p.dst) == (data[0].src, data[0].dst))
+    assert second.seq == (first.seq or 0) + len(first.payload), "the next segment of that direction"
+    # Each copy right after its original; `second` replaced by a copy of `first` that also carries `second`.
+    again = []
+    for p in packets:
+        if p is second:
+            again.append(replace(p, seq=first.seq, payload=first.payload + second.payload))
+            continue
+        again.append(p)
+        if p in (first, syn, fin):
+            again.append(replace(p, ts=p.ts + 1))
+    again = [replace(p, index=i) for i, p in enumerate(again)]
+    with_copies = replace(trace, packets=tuple(again))
+    assert len(with_copies.packets) == len(trace.packets) + 3
+    original, copied = canonicalize(trace), canonicalize(with_copies)
+    assert copied.packets == original.packets
+    assert diff_canonical(original, copied).equivalent
+    # What a copy of every byte compares with is what was sent once: a new byte is still a difference.
+    grown = replace(trace, packets=tuple(replace(p, payload=p.payload + b"!") if p is first else p for p in packets))
+    assert canonicalize(grown).packets != original.packets
+
+
 # -- the pytest plugin -------------------------------------------------------------------------------
 
 TEST_FILE = """

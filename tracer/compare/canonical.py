@@ -35,7 +35,16 @@ from dataclasses import replace
 
 from ipctrace.assemble import build_processes
 from ipctrace.calls import DATA_CALLS, Call
-from ipctrace.compare.equivalence import Unit, joined, joined_flows, joined_segments, leaders, units, waits_as_sets
+from ipctrace.compare.equivalence import (
+    Unit,
+    first_copies,
+    joined,
+    joined_flows,
+    joined_segments,
+    leaders,
+    units,
+    waits_as_sets,
+)
 from ipctrace.compare.form import (
     CanonicalCall,
     CanonicalFlow,
@@ -283,7 +292,7 @@ def _role_of(key: EventKey | None, names: Names) -> Role | None:
 def _packets(linked: LinkedTrace, names: Names, read_boundaries: bool) -> Packets:
     channels = {ch.id: channel_name(ch, names) for ch in linked.channels}
     per_channel: dict[str, list[tuple[TcpFlags, bytes]]] = {}
-    for p in sorted(linked.trace.packets, key=lambda p: p.index):
+    for p in first_copies(sorted(linked.trace.packets, key=lambda p: p.index)):  # a retransmission: once
         plink = linked.packet_link(p.index)
         if plink is not None and plink.channel in channels:
             channel = channels[plink.channel]

@@ -15,7 +15,9 @@ global order. Two more choices belong to the kernel, not to the program:
   calls. Datagram boundaries (UDP, Unix datagram sockets) are messages: kept.
   `read_boundaries=True` keeps every read as the kernel split it.
   Likewise consecutive TCP data segments of one direction are one in the form
-  (how a stream is cut into segments is the kernel's choice too).
+  (how a stream is cut into segments is the kernel's choice too), and a segment
+  TCP sent again (its bytes already on the wire: a retransmission on a loaded
+  machine) is left out: what it carried is there once.
 - **which ended child a wait for any child returns** when several have ended:
   consecutive such waits are compared as a set, in a fixed order.
 """
@@ -29,7 +31,7 @@ from ipctrace.calls import RECEIVES, Canon, calls_by_canon
 from ipctrace.compare.form import CanonicalCall
 from ipctrace.compare.naming import Names
 from ipctrace.link import ChannelId, Flow
-from ipctrace.model import Event, EventKey, TcpFlags
+from ipctrace.model import Event, EventKey, Packet, Proto, TcpFlags
 
 _WAITS = frozenset(c.value for c in calls_by_canon(Canon.WAIT))
 
@@ -137,6 +139,39 @@ _DATA_FLAGS = TcpFlags.PSH | TcpFlags.ACK
 
 def _data_segment(flags: TcpFlags, payload: bytes) -> bool:
     return bool(payload) and flags is not TcpFlags.NONE and not flags & ~_DATA_FLAGS
+
+
+_SEQ = 1 << 32  # TCP sequence numbers wrap
+
+
+def first_copies(packets: Iterable[Packet]) -> list[Packet]:
+    """The packets in order without TCP's copies: a segment whose bytes (and SYN, FIN) its direction already sent.
+
+    A segment that repeats part of what was sent and carries more keeps only its new bytes. Pure ACKs, which
+    take no sequence space, and UDP datagrams are kept as they are.
+    """
+    reach: dict[tuple[object, object], int] = {}  # (src, dst) -> the sequence number after the last byte sent
+    out: list[Packet] = []
+    for p in packets:
+        if p.proto is not Proto.TCP or p.seq is None:
+            out.append(p)
+            continue
+        span = len(p.payload) + (TcpFlags.SYN in p.flags) + (TcpFlags.FIN in p.flags)
+        key = (p.src, p.dst)
+        if span == 0 or key not in reach or (TcpFlags.SYN in p.flags and p.seq != (reach[key] - 1) % _SEQ):
+            out.append(p)  # a pure ACK, a direction's first segment, or a new connection's SYN on the same ports
+            reach[key] = (p.seq + span) % _SEQ
+            continue
+        sent = (reach[key] - p.seq) % _SEQ  # how much of it was sent before (0 when it starts where TCP stood)
+        if sent >= _SEQ // 2:
+            sent = 0  # it starts past what was seen (a segment the capture missed): all of it is new
+        if sent >= span:
+            continue  # all of it was on the wire already
+        if sent:
+            p = replace(p, payload=p.payload[sent:], flags=p.flags & ~TcpFlags.SYN)
+        out.append(p)
+        reach[key] = (p.seq + span) % _SEQ
+    return out
 
 
 def joined_segments(packets: Sequence[tuple[TcpFlags, bytes]]) -> list[tuple[TcpFlags, bytes]]:
