@@ -153,24 +153,23 @@ def first_copies(packets: Iterable[Packet]) -> list[Packet]:
     reach: dict[tuple[object, object], int] = {}  # (src, dst) -> the sequence number after the last byte sent
     out: list[Packet] = []
     for p in packets:
-        if p.proto is not Proto.TCP or p.seq is None:
+        seq = p.seq
+        if p.proto is not Proto.TCP or seq is None:
             out.append(p)
             continue
         span = len(p.payload) + (TcpFlags.SYN in p.flags) + (TcpFlags.FIN in p.flags)
         key = (p.src, p.dst)
-        if span == 0 or key not in reach or (TcpFlags.SYN in p.flags and p.seq != (reach[key] - 1) % _SEQ):
+        if span == 0 or key not in reach or (TcpFlags.SYN in p.flags and seq != (reach[key] - 1) % _SEQ):
             out.append(p)  # a pure ACK, a direction's first segment, or a new connection's SYN on the same ports
-            reach[key] = (p.seq + span) % _SEQ
+            reach[key] = (seq + span) % _SEQ
             continue
-        sent = (reach[key] - p.seq) % _SEQ  # how much of it was sent before (0 when it starts where TCP stood)
+        sent = (reach[key] - seq) % _SEQ  # how much of it was sent before (0 when it starts where TCP stood)
         if sent >= _SEQ // 2:
             sent = 0  # it starts past what was seen (a segment the capture missed): all of it is new
         if sent >= span:
             continue  # all of it was on the wire already
-        if sent:
-            p = replace(p, payload=p.payload[sent:], flags=p.flags & ~TcpFlags.SYN)
-        out.append(p)
-        reach[key] = (p.seq + span) % _SEQ
+        out.append(replace(p, payload=p.payload[sent:], flags=p.flags & ~TcpFlags.SYN) if sent else p)
+        reach[key] = (seq + span) % _SEQ
     return out
 
 
