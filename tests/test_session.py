@@ -391,3 +391,32 @@ def test_a_program_reading_fd_0_itself_gets_each_scripted_line_once_and_an_unmar
             "main waited for input 3 times in a read the recorder does not mark (libc's read through ctypes, "
             "a raw system call): ipctrace saw it in /proc and gave it its next scripted line each time"
         ]
+
+
+_WAITS_ON_FD0 = {
+    "select.select": "import select\nwait = lambda: bool(select.select([sys.stdin], [], [], 30)[0])\n",
+    "select.poll": (
+        "import select\np = select.poll()\np.register(0, select.POLLIN)\nwait = lambda: bool(p.poll(30000))\n"
+    ),
+    "selectors (epoll)": (
+        "import selectors\ns = selectors.DefaultSelector()\ns.register(sys.stdin, selectors.EVENT_READ)\n"
+        "wait = lambda: bool(s.select(30))\n"
+    ),
+}
+
+
+@pytest.mark.parametrize("how", list(_WAITS_ON_FD0))
+def test_a_program_waiting_on_fd_0_among_others_gets_one_line_per_wait(tmp_path, how):
+    """A chat loop's select over stdin (and sockets): the wait asks for the line, the readline after it not again."""
+    program = tmp_path / "waiter.py"
+    program.write_text(
+        "import sys\n" + _WAITS_ON_FD0[how] + "for _ in range(2):\n"
+        "    ready = wait()\n    print('ready', ready, 'line', sys.stdin.readline().strip(), flush=True)\n",
+        encoding="utf-8",
+    )
+    scenario = adhoc_scenario([sys.executable, str(program)]).with_stdin("main", ("hello\n", "world\n"))
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none", timeout=20))
+    assert result.ok, result.message
+    printed = (result.outdir / "main.out").read_text(encoding="utf-8").splitlines()
+    assert printed == ["ready True line hello", "ready True line world"]
+    assert [n for n in result.notes if "does not mark" in n or "never asked" in n] == []

@@ -79,6 +79,8 @@ def install(recorder: Recorder) -> None:
         _patch(socket, name, fn)
     for name, fn in wrap_select.wrappers().items():
         _patch(select, name, fn)
+    for cls, name, fn in wrap_select.selector_wrappers():
+        _patch(cls, name, fn)
     _patch(time, "sleep", wrap_process.sleep)
     _patch(io, "open", wrap_io.open_)
     _patch(builtins, "open", wrap_io.open_)

@@ -167,20 +167,21 @@ def build(file, mode, buffering, encoding, errors, newline, closefd, opener):
 
 
 class TracedStdin(TracedFileIO):
-    """fd 0's raw layer: before each read, the marker that the program now waits for input.
+    """fd 0's raw layer: before each read that would wait, the marker that the program now waits for input.
 
     The session gives a scripted program its next line when it sees the marker (it is dropped
-    from the final trace). Each raw read of fd 0 is one wait: the buffered layer above reads
-    what is there, a line or more.
+    from the final trace). Each raw read of an empty fd 0 is one wait: the buffered layer above reads
+    what is there, a line or more. A read of bytes already there (a line given when the program's
+    `select` included fd 0) asks for nothing, so a select then a readline is one line, not two.
     """
 
     def readinto(self, b, /):
-        core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
+        core.stdin_wait()
         return TracedFileIO.readinto(self, b)
 
     def read(self, size=-1, /):
         if size is not None and not (isinstance(size, int) and size < 0):
-            core.point(_ID["stdin-wait"], {"fd": 0, "args": {"want": "line"}})
+            core.stdin_wait()
         return TracedFileIO.read(self, size)
 
 

@@ -9,6 +9,7 @@ out), and once let go it only looks (timeout 0): nothing ready means it timed ou
 from __future__ import annotations
 
 import select
+import sys
 
 import ipctrace.record.core as core
 import ipctrace.record.layout as L
@@ -24,6 +25,8 @@ _orig_select = select.select
 _orig_poll = getattr(select, "poll", None)
 _orig_epoll = getattr(select, "epoll", None)
 _POST = 1024
+_EPOLL_IN = getattr(select, "EPOLLIN", 1) | getattr(select, "EPOLLPRI", 2)
+_EPOLL_ANY = _EPOLL_IN | getattr(select, "EPOLLOUT", 4)  # what epoll.register waits for when given no mask
 
 
 def _fds(objs: Any) -> list[int] | None:
@@ -53,8 +56,11 @@ def _virtual(finite: bool) -> bool:
 
 def select_(rlist, wlist, xlist, timeout=None, /):
     lg = core.log()
-    blob = {"args": {"r": _fds(rlist), "w": _fds(wlist), "x": _fds(xlist), "timeout": _timeout(timeout)}}
-    finite = _held(blob["args"]["r"], blob["args"]["w"], timeout is not None)
+    reads, writes = _fds(rlist), _fds(wlist)
+    blob = {"args": {"r": reads, "w": writes, "x": _fds(xlist), "timeout": _timeout(timeout)}}
+    finite = _held(reads, writes, timeout is not None)
+    if reads and 0 in reads:
+        core.stdin_wait()  # waiting for input too: a scripted program's next line is given now
     pos, alen = core.begin(lg, _ID["select"], -1, blob, _POST)
     try:
         r, w, x = _orig_select(rlist, wlist, xlist, 0 if _virtual(finite) else timeout)
@@ -103,6 +109,8 @@ class _TracedPoll:
         reads = [fd for fd, mask in self._fds.items() if mask & (select.POLLIN | select.POLLPRI)]
         writes = [fd for fd, mask in self._fds.items() if mask & select.POLLOUT]
         finite = _held(reads, writes, _timeout(timeout) is not None and timeout >= 0)
+        if 0 in reads:
+            core.stdin_wait()
         pos, alen = core.begin(lg, _ID["poll"], -1, blob, _POST)
         try:
             ready = self._poll.poll(0 if _virtual(finite) else timeout)
@@ -124,18 +132,43 @@ def _traced_epoll_class() -> Any:
     orig = _orig_epoll
 
     class epoll:
-        """`select.epoll` with its `poll` recorded; everything else is the real epoll object's."""
+        """`select.epoll` with its `poll` recorded; everything else is the real epoll object's.
 
-        __slots__ = ("_ep",)
+        It keeps which descriptors were registered for input through it, so that a wait that includes fd 0
+        is marked as one for input (`core.stdin_wait`); `selectors` on Linux waits through it.
+        """
+
+        __slots__ = ("_ep", "_reads")
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             self._ep = orig(*args, **kwargs)
+            self._reads: set[int] = set()
 
         @classmethod
         def fromfd(cls, fd: int) -> Any:
             made = cls.__new__(cls)
             made._ep = orig.fromfd(fd)
+            made._reads = set()
             return made
+
+        def register(self, fd: Any, eventmask: int = _EPOLL_ANY) -> None:
+            self._ep.register(fd, eventmask)
+            self._note(fd, eventmask)
+
+        def modify(self, fd: Any, eventmask: int) -> None:
+            self._ep.modify(fd, eventmask)
+            self._note(fd, eventmask)
+
+        def unregister(self, fd: Any) -> None:
+            self._ep.unregister(fd)
+            self._note(fd, 0)
+
+        def _note(self, fd: Any, eventmask: int) -> None:
+            got = _fds([fd])
+            if got and eventmask & _EPOLL_IN:
+                self._reads.add(got[0])
+            elif got:
+                self._reads.discard(got[0])
 
         def __getattr__(self, name: str) -> Any:
             return getattr(self._ep, name)
@@ -151,6 +184,8 @@ def _traced_epoll_class() -> Any:
             lg = core.log()
             blob = {"args": {"epfd": self._ep.fileno(), "timeout": _timeout(timeout)}}
             finite = _held([self._ep.fileno()], [], _timeout(timeout) is not None and timeout >= 0)
+            if 0 in self._reads:
+                core.stdin_wait()
             pos, alen = core.begin(lg, _ID["epoll_wait"], -1, blob, _POST)
             try:
                 ready = self._ep.poll(0 if _virtual(finite) else timeout, maxevents)
@@ -173,4 +208,22 @@ def wrappers() -> dict[str, Callable[..., Any]]:
         made["poll"] = poll
     if _epoll is not None:
         made["epoll"] = _epoll
+    return made
+
+
+def selector_wrappers() -> list[tuple[type, str, Any]]:
+    """The waits of `selectors`' classes, when the module was imported before the recorder wrapped `select`.
+
+    Its classes keep the `select` functions they were defined with (`EpollSelector._selector_cls` is
+    `select.epoll` as it was then), and the interpreter's start-up or the recorder's own imports
+    (`subprocess`) load it first. Imported later, it takes the wrapped ones by itself.
+    """
+    selectors = sys.modules.get("selectors")
+    if selectors is None:
+        return []
+    made: list[tuple[type, str, Any]] = [(selectors.SelectSelector, "_select", staticmethod(select_))]
+    if _orig_poll is not None and hasattr(selectors, "PollSelector"):
+        made.append((selectors.PollSelector, "_selector_cls", staticmethod(poll)))
+    if _epoll is not None and hasattr(selectors, "EpollSelector"):
+        made.append((selectors.EpollSelector, "_selector_cls", _epoll))
     return made

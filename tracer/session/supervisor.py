@@ -226,7 +226,7 @@ class Supervisor:
         self._next_input_check = now + INPUT_WATCH
         for run in self.runs:
             stdin = run.proc.stdin
-            if run.watch is not None or run.role.interactive or stdin is None or stdin.closed:
+            if run.watch is not None and not run.recorded or run.role.interactive or stdin is None or stdin.closed:
                 continue  # a role no recorder enters is fed by `_follow_unrecorded`
             pids = [pid for pid, role in self.role_of.items() if role == run.role.name and pid not in self.reaped]
             if not waits_for_input(pids, stdin.fileno()):
