@@ -420,3 +420,23 @@ def test_a_program_waiting_on_fd_0_among_others_gets_one_line_per_wait(tmp_path,
     printed = (result.outdir / "main.out").read_text(encoding="utf-8").splitlines()
     assert printed == ["ready True line hello", "ready True line world"]
     assert [n for n in result.notes if "does not mark" in n or "never asked" in n] == []
+
+
+def test_a_program_computing_for_longer_than_the_expected_endings_idle_time_is_not_taken_for_it(tmp_path):
+    """The expected ending (a reader left blocked) is reached once the program waits, not while it computes."""
+    (tmp_path / "thinker.py").write_text(
+        "import os, time\nr, w = os.pipe()\nos.write(w, b'start')\nos.read(r, 5)\n"
+        "end = time.monotonic() + 1.5\nwhile time.monotonic() < end:\n    pass  # no call recorded for 1.5 s\n"
+        "print('thought', flush=True)\nos.read(r, 5)  # nobody writes again: blocked, as the scenario expects\n",
+        encoding="utf-8",
+    )
+    toml = tmp_path / "thinker.toml"
+    toml.write_text(
+        'name = "thinker"\ntimeout = 20.0\n[ending]\nidle = 0.3\nblocked = ["main:read"]\n'
+        '[[roles]]\nname = "main"\ncommand = ["{python}", "{here}/thinker.py"]\n'
+    )
+    result = run_scenario(load_scenario(toml), RunOptions(outdir=tmp_path / "out", capture="none"))
+    assert result.ok, result.message
+    assert (result.outdir / "main.out").read_text(encoding="utf-8") == "thought\n", "it was not stopped mid-thought"
+    reads = [e for e in result.trace.events if e.call == "read"]
+    assert [e.blocked for e in reads] == [False, True]

@@ -89,6 +89,7 @@ class Supervisor:
         self._others_done_at: float | None = None
         self._next_deadlock_check = 0.0
         self._next_input_check = 0.0
+        self._next_idle_check = 0.0
         self._next_udp_check = 0.0
 
     # -- the trace as it grows -------------------------------------------------------------------------
@@ -355,7 +356,7 @@ class Supervisor:
         if not all(r.recorded or r.watch is not None or r.exit is not None for r in self.runs):
             return None
         ending = self.scenario.ending
-        if ending is not None and now - self.last_activity > ending.idle:
+        if ending is not None and now - self.last_activity > ending.idle and self._all_waiting(now):
             return Ending.IDLE, ""
         if ending is None and self._deadlocked(now):
             return Ending.DEADLOCK, (
@@ -376,6 +377,16 @@ class Supervisor:
         if self.stop_signals.caught is not None:
             return Ending.INTERRUPTED, f"{self.stop_signals.why()}; the trace holds what was recorded until then"
         return None
+
+    def _all_waiting(self, now: float) -> bool:
+        """Every live process sleeps in a system call: a program computing (or preempted) is not idle, however long.
+
+        Looked at every `INPUT_WATCH` seconds at most; the expected ending is judged from what they wait in.
+        """
+        if now < self._next_idle_check:
+            return False
+        self._next_idle_check = now + INPUT_WATCH
+        return all(procfs.blocked_call(pid) is not None for pid in self._live_pids())
 
     def _deadlocked(self, now: float) -> bool:
         """Nothing recorded for a while, and every live process waits in a call only another could end.
