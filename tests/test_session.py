@@ -361,6 +361,19 @@ def test_scripted_lines_a_program_never_asked_for_are_named_in_the_notes(tmp_pat
     assert not [note for note in everything_read.notes if "never asked for" in note]
 
 
+def _scripted_command(tmp_path, source: str, lines: tuple[str, ...]):
+    """Run a Python program written from `source` as a command with `lines` as its script (`--say`).
+
+    Returns the run and the lines it printed; the run must have ended well.
+    """
+    program = tmp_path / "program.py"
+    program.write_text(source, encoding="utf-8")
+    scenario = adhoc_scenario([sys.executable, str(program)]).with_stdin("main", lines)
+    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none", timeout=20))
+    assert result.ok, result.message
+    return result, (result.outdir / "main.out").read_text(encoding="utf-8").splitlines()
+
+
 _READS_FD0 = {
     "os.read": "import os\nread = lambda: os.read(0, 100)\n",
     "libc read through ctypes": (
@@ -373,15 +386,8 @@ _READS_FD0 = {
 @pytest.mark.parametrize("how", list(_READS_FD0))
 def test_a_program_reading_fd_0_itself_gets_each_scripted_line_once_and_an_unmarked_read_is_noted(tmp_path, how):
     """`--say` on a command: each read of fd 0 gets one line, whether or not the recorder marks the read."""
-    program = tmp_path / "reader.py"
-    program.write_text(
-        _READS_FD0[how] + "for _ in range(3):\n    print('got', read(), flush=True)\n",
-        encoding="utf-8",
-    )
-    scenario = adhoc_scenario([sys.executable, str(program)]).with_stdin("main", ("hello\n", "world\n"))
-    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none", timeout=20))
-    assert result.ok, result.message
-    printed = (result.outdir / "main.out").read_text(encoding="utf-8").splitlines()
+    source = _READS_FD0[how] + "for _ in range(3):\n    print('got', read(), flush=True)\n"
+    result, printed = _scripted_command(tmp_path, source, ("hello\n", "world\n"))
     assert printed == ["got b'hello\\n'", "got b'world\\n'", "got b''"], "a line per read, then end of input"
     unmarked = [note for note in result.notes if "does not mark" in note]
     if how == "os.read":
@@ -408,16 +414,9 @@ _WAITS_ON_FD0 = {
 @pytest.mark.parametrize("how", list(_WAITS_ON_FD0))
 def test_a_program_waiting_on_fd_0_among_others_gets_one_line_per_wait(tmp_path, how):
     """A chat loop's select over stdin (and sockets): the wait asks for the line, the readline after it not again."""
-    program = tmp_path / "waiter.py"
-    program.write_text(
-        "import sys\n" + _WAITS_ON_FD0[how] + "for _ in range(2):\n"
-        "    ready = wait()\n    print('ready', ready, 'line', sys.stdin.readline().strip(), flush=True)\n",
-        encoding="utf-8",
-    )
-    scenario = adhoc_scenario([sys.executable, str(program)]).with_stdin("main", ("hello\n", "world\n"))
-    result = run_scenario(scenario, RunOptions(outdir=tmp_path / "out", capture="none", timeout=20))
-    assert result.ok, result.message
-    printed = (result.outdir / "main.out").read_text(encoding="utf-8").splitlines()
+    source = "import sys\n" + _WAITS_ON_FD0[how] + "for _ in range(2):\n"
+    source += "    ready = wait()\n    print('ready', ready, 'line', sys.stdin.readline().strip(), flush=True)\n"
+    result, printed = _scripted_command(tmp_path, source, ("hello\n", "world\n"))
     assert printed == ["ready True line hello", "ready True line world"]
     assert [n for n in result.notes if "does not mark" in n or "never asked" in n] == []
 

@@ -129,11 +129,11 @@ _WAITING_KINDS = frozenset(i for i, kind in enumerate(L.KINDS) if kind not in ("
 
 
 def stdin_wait() -> None:
-    """`os.read(0, n)` is about to wait for input: the marker the session answers with the next scripted line.
+    """A read of fd 0, or a wait that includes it, is about to begin: the marker the session answers with the
+    next scripted line (sys.stdin's raw reads, `os.read(0, n)`, select, poll and epoll all call it).
 
-    A program reading fd 0 with `os.read` bypasses `sys.stdin` (wrap_io.TracedStdin, which marks its own
-    reads). Only a read that would wait is marked: from a pipe or socket with nothing in it yet, as the
-    native recorder does (bytes already there are read at once and ask for no new line). Never raises.
+    Only what would wait is marked: fd 0 a pipe or socket with nothing in it yet, as the native recorder
+    does (bytes already there are read at once and ask for no new line). Never raises.
     """
     try:
         ep = endpoint(0)

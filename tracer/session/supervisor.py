@@ -35,6 +35,7 @@ from ipctrace.unrecorded import is_python, reached, waits_for_input
 SERVICE_GRACE = 2.0  # seconds a service's children get to end before the service is stopped anyway
 DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits on another: a deadlock
 INPUT_WATCH = 0.25  # seconds with nothing recorded before /proc is asked whether a scripted role waits on its input
+IDLE_LOOK = 0.25  # seconds between two looks in /proc at whether every process waits, once an ending's idle time is up
 UDP_POLL_SECONDS = 0.2  # how often the UDP sockets' drop counters are read
 ORPHAN = ""  # the role of a process re-parented to ipctrace that no recorded spawn explains
 
@@ -216,8 +217,8 @@ class Supervisor:
     def _feed_unmarked_reads(self, now: float) -> None:
         """A recorded role reading its script where no `stdin-wait` said so gets its next line once /proc shows it.
 
-        The recorders mark the reads they know (sys.stdin, os.read and libc's read of fd 0); a program can
-        read its input another way (libc through ctypes, a static binary, a raw system call). Asked only
+        The recorders mark the reads and waits of fd 0 they know (sys.stdin, os.read, select, libc's read); a
+        program can read its input another way (libc through ctypes, a static binary, a raw system call). Asked only
         after a quiet spell, and only when the role's input pipe is empty. A marker written before that read
         is in the log by the time /proc shows the read, so the log is looked at once more first: a line
         given for a marker is never given twice.
@@ -229,7 +230,7 @@ class Supervisor:
             stdin = run.proc.stdin
             if run.watch is not None and not run.recorded or run.role.interactive or stdin is None or stdin.closed:
                 continue  # a role no recorder enters is fed by `_follow_unrecorded`
-            pids = [pid for pid, role in self.role_of.items() if role == run.role.name and pid not in self.reaped]
+            pids = [pid for pid in self._live_pids() if self.role_of[pid] == run.role.name]
             if not waits_for_input(pids, stdin.fileno()):
                 continue
             given = run.given
@@ -381,11 +382,11 @@ class Supervisor:
     def _all_waiting(self, now: float) -> bool:
         """Every live process sleeps in a system call: a program computing (or preempted) is not idle, however long.
 
-        Looked at every `INPUT_WATCH` seconds at most; the expected ending is judged from what they wait in.
+        Looked at every `IDLE_LOOK` seconds at most; the expected ending is judged from what they wait in.
         """
         if now < self._next_idle_check:
             return False
-        self._next_idle_check = now + INPUT_WATCH
+        self._next_idle_check = now + IDLE_LOOK
         return all(procfs.blocked_call(pid) is not None for pid in self._live_pids())
 
     def _deadlocked(self, now: float) -> bool:
