@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import _posixsubprocess
-import builtins
-import io
-import os
-import select
 import socket
 import sys
-import time
 
 import pytest
 
 from ipctrace import calls
 from ipctrace.calls import Call, Trait
 
-_OWNERS = {
-    id(os): "os",
-    id(socket.socket): "socket.socket",
-    id(socket): "socket",
-    id(time): "time",
-    id(builtins): "builtins",
-    id(sys): "sys",
-    id(io): "io",
-    id(select): "select",
-    id(_posixsubprocess): "_posixsubprocess",
-}
-
-
 _LIST_PATCHES = """
-import json, sys, _posixsubprocess, builtins, io, os, select, socket, time
+import json, sys, _posixsubprocess, builtins, io, os, select, selectors, socket, time
 owners = {id(os): "os", id(socket.socket): "socket.socket", id(socket): "socket", id(time): "time",
           id(builtins): "builtins", id(sys): "sys", id(io): "io", id(select): "select",
-          id(_posixsubprocess): "_posixsubprocess"}
+          id(_posixsubprocess): "_posixsubprocess", id(selectors.SelectSelector): "selectors.SelectSelector",
+          id(selectors.PollSelector): "selectors.PollSelector", id(selectors.EpollSelector): "selectors.EpollSelector"}
 from ipctrace.record import patches, start_recording, stop_recording
 start_recording(sys.argv[1])
 found = sorted(f"{owners[id(owner)]}.{name}" for owner, name, _ in patches.patched())
@@ -83,7 +65,6 @@ def test_names_a_user_writes_reach_their_system_calls():
 
 def test_the_shown_message_flags_have_this_systems_values():
     """The trace keeps a send's or receive's flags as the integer; the names it shows must mean the same bits."""
-    import socket
 
     from ipctrace.calls import MsgFlag
 
