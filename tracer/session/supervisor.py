@@ -7,7 +7,7 @@ a role starts once its predecessor's `listen` or `bind` has been recorded, a scr
 when the program's `stdin-wait` is recorded. The run is over when every process has ended, when a
 scenario's expected ending shows (nothing moving), at a deadlock, at the timeout, when the disk
 fills up, or when ipctrace is asked to stop (`stopping`). `stop()` then notes what each live process
-waits in (from /proc) and kills every process of the run, including daemons that left their
+waits in (from /proc, `waits`) and kills every process of the run, including daemons that left their
 process group: ipctrace is their subreaper.
 """
 
@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import ipctrace.session.procfs as procfs
-from ipctrace.calls import SENDS, WAITING_ON_OTHERS_SYSCALLS, syscalls_for
+import ipctrace.session.waits as waits
 from ipctrace.model import ExitStatus, Pid
 from ipctrace.record.gate import ENV_EXPLORE, ENV_PATH
 from ipctrace.scenarios import Role, Scenario
@@ -38,15 +38,6 @@ INPUT_WATCH = 0.25  # seconds with nothing recorded before /proc is asked whethe
 IDLE_LOOK = 0.25  # seconds between two looks in /proc at whether every process waits, once an ending's idle time is up
 UDP_POLL_SECONDS = 0.2  # how often the UDP sockets' drop counters are read
 ORPHAN = ""  # the role of a process re-parented to ipctrace that no recorded spawn explains
-
-
-def _idle(pid: Pid) -> bool:
-    """The process waits in a call that is not writing (a server back in its accept), so a signal cuts nothing."""
-    blocked = procfs.blocked_call(pid)
-    return blocked is not None and blocked[0] not in _WRITING
-
-
-_WRITING = syscalls_for(SENDS)  # a write into a full pipe blocks too, and is no place to stop a process
 
 
 class Supervisor:
@@ -288,7 +279,7 @@ class Supervisor:
             waiting = now - self._others_done_at < SERVICE_GRACE
             if waiting and any(Path(f"/proc/{pid}").exists() for pid in children):
                 continue
-            if waiting and not _idle(r.proc.pid):  # e.g. its SIGCHLD handler still printing what it reaped
+            if waiting and not waits.idle(r.proc.pid):  # e.g. its SIGCHLD handler still printing what it reaped
                 continue
             r.terminated = True
             os.kill(r.proc.pid, signal.SIGTERM)
@@ -382,12 +373,12 @@ class Supervisor:
     def _all_waiting(self, now: float) -> bool:
         """Every live process sleeps in a system call: a program computing (or preempted) is not idle, however long.
 
-        Looked at every `IDLE_LOOK` seconds at most; the expected ending is judged from what they wait in.
+        Looked at every `IDLE_LOOK` seconds at most (`waits.all_waiting`).
         """
         if now < self._next_idle_check:
             return False
         self._next_idle_check = now + IDLE_LOOK
-        return all(procfs.blocked_call(pid) is not None for pid in self._live_pids())
+        return waits.all_waiting(self._live_pids())
 
     def _deadlocked(self, now: float) -> bool:
         """Nothing recorded for a while, and every live process waits in a call only another could end.
@@ -399,41 +390,9 @@ class Supervisor:
         self._next_deadlock_check = now + 0.5
         if any(r.role.interactive for r in self.runs):
             return False
-        live = self._live_pids()
-        return bool(live) and all(
-            (procfs.blocked_call(pid) or ("", None))[0] in WAITING_ON_OTHERS_SYSCALLS for pid in live
-        )
+        return waits.all_wait_on_others(self._live_pids())
 
     # -- the end ---------------------------------------------------------------------------------------
-
-    def _blocked_calls(self, settle: float = 1.0) -> dict[Pid, tuple[str, int | None]]:
-        """What each live process waits in; one caught between two calls gets `settle` seconds to get there."""
-        found: dict[Pid, tuple[str, int | None]] = {}
-        deadline = time.monotonic() + settle
-        while True:
-            for pid in self._live_pids():
-                if pid not in found and (call := procfs.blocked_call(pid)) is not None:
-                    found[pid] = call
-            if all(pid in found for pid in self._live_pids()) or time.monotonic() > deadline:
-                return found
-            time.sleep(POLL_SECONDS)
-
-    def _blocked_record(self, pid: Pid, call: str, fd: int | None) -> dict[str, Any]:
-        """A record of the call `pid` is blocked in, shaped like the recorder's, with no return time."""
-        ep = procfs.fd_endpoint(pid, fd, self.kinds) if fd is not None else None
-        t = self.last_event_t1.get(pid, time.time_ns())
-        return {
-            "pid": pid,
-            "ppid": self.ppid_of.get(pid, 0),
-            "tid": pid,
-            "t0": t,
-            "t1": None,
-            "call": call,
-            "fd": fd,
-            "ep": ep,
-            "blocked": True,
-            "args": {"syscall": call, "wchan": procfs.wchan(pid)},
-        }
 
     def stop(self) -> None:
         """Note what every live process is blocked in, then kill every process of the run and reap them."""
@@ -445,7 +404,12 @@ class Supervisor:
         self._reap()
         self._next_udp_check = 0.0
         self._watch_udp(time.monotonic())  # before the sockets close with their processes
-        self.blocked_records = [self._blocked_record(pid, *call) for pid, call in self._blocked_calls().items()]
+        self.blocked_records = [
+            waits.blocked_record(
+                pid, call, ppid=self.ppid_of.get(pid, 0), since=self.last_event_t1.get(pid), kinds=self.kinds
+            )
+            for pid, call in waits.blocked_calls(self._live_pids).items()
+        ]
         self._kill_all()
         deadline = time.monotonic() + 5
         while self._live_pids() and time.monotonic() < deadline:
