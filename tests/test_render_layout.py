@@ -19,8 +19,9 @@ from ipctrace.render import RenderError, RenderOptions, build_diagram
 from ipctrace.render.i18n import korean_font
 from ipctrace.render.labels import show_text
 from ipctrace.render.layout import ArrowKind, BarKind, CallKind, EndKind, LaneKind, NoteKind, RowKind
-from ipctrace.render.layout.measure import head_lines, head_size
+from ipctrace.render.layout.measure import head_lines, head_size, note_text
 from ipctrace.render.options import MIN_TEXT_PX, View
+from ipctrace.render.outputs import render as render_format
 from ipctrace.scenarios import adhoc_scenario, builtin_scenarios
 from ipctrace.session import RunOptions, run_scenario
 from tests.conftest import PROGRAMS, can_capture
@@ -268,6 +269,36 @@ def test_pipe3_reads_like_the_textbook(traces):
     assert {b.kind for b in diagram.bars} >= {BarKind.WAIT, BarKind.SLEEP}
     assert all(lane.end is not None and lane.end.text == "exit 0" for lane in diagram.lanes)
     assert any("Parent proc output" in line.text for note in diagram.notes for line in note.lines)
+
+
+def _printed_lines(diagram) -> list[str]:
+    """Every printed line the notes show, its wrapped rows joined again (a typed answer after its ⌨)."""
+    lines: list[str] = []
+    for note in diagram.notes:
+        for row in note.lines:
+            text = note_text(row).plain
+            if row.continued and lines:
+                lines[-1] = f"{lines[-1]} {text}"
+            else:
+                lines.append(text)
+    return lines
+
+
+def test_a_printed_line_longer_than_a_note_row_wraps_and_is_shown_whole(traces):
+    """tcp_chat's server prints `Waiting for a connection...` (27 characters): it was cut one row long
+    (`Waiting for a connection.…`), which reads as a typo on the first slide; it wraps now."""
+    diagram = build_diagram(traces["tcp_chat"], RenderOptions())
+    printed = _printed_lines(diagram)
+    for line in ("Waiting for a connection...", "Connection established with client."):
+        assert line in printed, printed
+    assert any(line.startswith("Server: ⌨ Hi client, this is the server") for line in printed), printed
+    rows = [row for note in diagram.notes for row in note.lines]
+    assert any(row.continued for row in rows), "nothing wrapped: the lines are short enough, the test tests nothing"
+    limit = max(len(note_text(row).plain) for row in rows if not row.typed)
+    assert all(len(line) <= 2 * limit + 1 for line in printed)  # a line wraps onto two rows at most
+    text = render_format(traces["tcp_chat"], "text", RenderOptions())
+    assert isinstance(text, str)
+    assert "“Waiting for a connection...”" in text and "Waiting for a ⏎" not in text
 
 
 def test_title_caption_and_no_pids(traces):

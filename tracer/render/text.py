@@ -213,7 +213,10 @@ def _said_at(diagram: Diagram, names: dict[LaneId, str]) -> dict[int, list[str]]
     for call in diagram.calls:
         per_row[call.row].append(" · ".join((call.text, *call.details, *call.mark)))
     for note in diagram.notes:
-        text = " ⏎ ".join(note_text(line).plain for line in note.lines)
+        text = "".join(
+            ("" if n == 0 else " " if line.continued else " ⏎ ") + note_text(line).plain
+            for n, line in enumerate(note.lines)
+        )
         per_row[note.row].append(f"“{text}”")
     for arrow in diagram.arrows:
         what = f"{names.get(arrow.src, arrow.src)} ─▶ {names.get(arrow.dst, arrow.dst)}: {arrow.label}"

@@ -31,6 +31,7 @@ from ipctrace.render.layout.rows import Context
 from ipctrace.render.options import View
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
+ROWS_A_LINE = 2  # rows a long printed line may wrap onto (while the note keeps within NOTE_LINES) before "…"
 MARK_CHARS = 40  # a mark's note wraps at this many characters
 _NOTE_KIND = {Stream.STDOUT: NoteKind.OUT, Stream.STDERR: NoteKind.ERR, Stream.STDIN: NoteKind.IN}
 
@@ -186,16 +187,46 @@ def _merge_prompts(lines: list[NoteLine], limit: int) -> tuple[NoteLine, ...]:
             merged[-1] = NoteLine(prev.text, prev.kind, typed=line.text)
         else:
             merged.append(line)
-    cleaned = [
-        NoteLine(show_text_line(ln.text.encode(), limit), ln.kind, show_text_line(ln.typed.encode(), limit))
-        for ln in merged
-        if ln.text.strip() or ln.typed.strip()
-    ]
+    shown = [ln for ln in merged if ln.text.strip() or ln.typed.strip()]
+    cleaned = [row for ln in shown for row in _rows(ln, limit, ROWS_A_LINE)]
+    if len(cleaned) > NOTE_LINES:  # no room to wrap: one row a line, cut
+        cleaned = [row for ln in shown for row in _rows(ln, limit, 1)]
     if not cleaned:
         cleaned = [NoteLine("⏎")]
     if len(cleaned) > NOTE_LINES:
         cleaned = [*cleaned[: NOTE_LINES - 1], NoteLine(f"… (+{len(cleaned) - NOTE_LINES + 1})")]
     return tuple(cleaned)
+
+
+def _rows(line: NoteLine, limit: int, rows: int) -> list[NoteLine]:
+    """A printed line as note rows of at most `limit` characters, broken at spaces onto up to `rows` rows.
+
+    Only the last row is cut ("…"): `Waiting for a connection...` one character too long reads
+    `Waiting for a` / `connection...`, not `Waiting for a connection.…`. A typed answer wraps the same
+    way after its prompt; a line read from the terminal with no prompt (each row would show ⌨) stays on one.
+    """
+    if line.kind is NoteKind.IN or rows == 1:
+        typed = show_text_line(line.typed.encode(), limit)
+        return [NoteLine(show_text_line(line.text.encode(), limit), line.kind, typed)]
+    if line.typed:
+        prompt = show_text_line(line.text.encode(), limit)
+        first, *rest = _wrapped(line.typed, limit, rows)
+        return [NoteLine(prompt, line.kind, first), *(NoteLine("", line.kind, r, continued=True) for r in rest)]
+    first, *rest = _wrapped(line.text, limit, rows)
+    return [NoteLine(first, line.kind), *(NoteLine(r, line.kind, continued=True) for r in rest)]
+
+
+def _wrapped(text: str, limit: int, rows: int) -> list[str]:
+    """`text` as the terminal showed it, in at most `rows` pieces of `limit` characters, the last cut ("…")."""
+    text = show_text_line(text.encode(), 1 << 62)
+    out: list[str] = []
+    while len(text) > limit and len(out) < rows - 1:
+        cut = text.rfind(" ", 1, limit + 1)
+        cut = cut if cut > 0 else limit  # one word longer than a row: cut inside it
+        out.append(text[:cut].rstrip())
+        text = text[cut:].lstrip()
+    out.append(show_text_line(text.encode(), limit))
+    return out
 
 
 def _holds_note(row: Row, ctx: Context) -> Note | None:

@@ -84,6 +84,8 @@ def note_text(line: NoteLine) -> NoteText:
         return NoteText("", f"{KEYBOARD} {line.text}")
     if not line.typed:
         return NoteText(line.text, "")
+    if line.continued and not line.text:  # the rest of a typed answer, wrapped: its ⌨ is on the row above
+        return NoteText("", line.typed)
     return NoteText(line.text.rstrip(" "), f" {KEYBOARD} {line.typed}")  # a prompt's own space: not a second one
 
 

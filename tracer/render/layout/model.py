@@ -257,6 +257,7 @@ class NoteLine:
     text: str
     kind: NoteKind = NoteKind.OUT
     typed: str = ""
+    continued: bool = False  # this row goes on with the line above it (a long line wrapped), not a new line
 
 
 @dataclass(frozen=True, slots=True)
