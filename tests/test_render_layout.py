@@ -6,6 +6,7 @@ checks read the frozen layout model (`Diagram`), no pixels.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from pathlib import Path
 
@@ -296,6 +297,8 @@ def test_a_printed_line_longer_than_a_note_row_wraps_and_is_shown_whole(traces):
     assert any(row.continued for row in rows), "nothing wrapped: the lines are short enough, the test tests nothing"
     limit = max(len(note_text(row).plain) for row in rows if not row.typed)
     assert all(len(line) <= 2 * limit + 1 for line in printed)  # a line wraps onto two rows at most
+    pairs = [(a.text, b.text) for note in diagram.notes for a, b in itertools.pairwise(note.lines) if b.continued]
+    assert ("Server: Hi client,", "this is the server.") in pairs, "two rows as even as the spaces allow"
     text = render_format(traces["tcp_chat"], "text", RenderOptions())
     assert isinstance(text, str)
     assert "“Waiting for a connection...”" in text and "Waiting for a ⏎" not in text

@@ -217,8 +217,17 @@ def _rows(line: NoteLine, limit: int, rows: int) -> list[NoteLine]:
 
 
 def _wrapped(text: str, limit: int, rows: int) -> list[str]:
-    """`text` as the terminal showed it, in at most `rows` pieces of `limit` characters, the last cut ("…")."""
+    """`text` as the terminal showed it, in at most `rows` pieces of `limit` characters, the last cut ("…").
+
+    A line that fits on two rows is broken at the space that makes the rows most even (`Message from
+    client:` / `Hello from client`, not `Message from client: Hello from` / `client`): the note stays narrow.
+    """
     text = show_text_line(text.encode(), 1 << 62)
+    if rows >= 2 and len(text) > limit:
+        even = [i for i, ch in enumerate(text) if ch == " " and max(_halves(text, i)) <= limit]
+        if even:
+            cut = min(even, key=lambda i: max(_halves(text, i)))
+            return [text[:cut].rstrip(), text[cut:].lstrip()]
     out: list[str] = []
     while len(text) > limit and len(out) < rows - 1:
         cut = text.rfind(" ", 1, limit + 1)
@@ -227,6 +236,11 @@ def _wrapped(text: str, limit: int, rows: int) -> list[str]:
         text = text[cut:].lstrip()
     out.append(show_text_line(text.encode(), limit))
     return out
+
+
+def _halves(text: str, at: int) -> tuple[int, int]:
+    """The lengths of the two rows `text` makes when broken at the space at `at`."""
+    return len(text[:at].rstrip()), len(text[at:].lstrip())
 
 
 def _holds_note(row: Row, ctx: Context) -> Note | None:
