@@ -20,6 +20,7 @@ from ipctrace.render import RenderError, RenderOptions, build_diagram
 from ipctrace.render.i18n import korean_font
 from ipctrace.render.labels import show_text
 from ipctrace.render.layout import ArrowKind, BarKind, CallKind, EndKind, LaneKind, NoteKind, RowKind
+from ipctrace.render.layout.beside import ROWS_A_LINE
 from ipctrace.render.layout.measure import head_lines, head_size, note_text
 from ipctrace.render.options import MIN_TEXT_PX, View
 from ipctrace.render.outputs import render as render_format
@@ -288,6 +289,8 @@ def _printed_lines(diagram) -> list[str]:
 def test_a_printed_line_longer_than_a_note_row_wraps_and_is_shown_whole(traces):
     """tcp_chat's server prints `Waiting for a connection...` (27 characters): it was cut one row long
     (`Waiting for a connection.…`), which reads as a typo on the first slide; it wraps now."""
+    kernel = build_diagram(traces["tcp_chat"], RenderOptions(view=View.KERNEL))  # narrower notes: three rows
+    assert "Connection established with client." in _printed_lines(kernel), _printed_lines(kernel)
     diagram = build_diagram(traces["tcp_chat"], RenderOptions())
     printed = _printed_lines(diagram)
     for line in ("Waiting for a connection...", "Connection established with client."):
@@ -296,7 +299,7 @@ def test_a_printed_line_longer_than_a_note_row_wraps_and_is_shown_whole(traces):
     rows = [row for note in diagram.notes for row in note.lines]
     assert any(row.continued for row in rows), "nothing wrapped: the lines are short enough, the test tests nothing"
     limit = max(len(note_text(row).plain) for row in rows if not row.typed)
-    assert all(len(line) <= 2 * limit + 1 for line in printed)  # a line wraps onto two rows at most
+    assert all(len(line) <= ROWS_A_LINE * (limit + 1) for line in printed)  # wrapped onto ROWS_A_LINE rows at most
     pairs = [(a.text, b.text) for note in diagram.notes for a, b in itertools.pairwise(note.lines) if b.continued]
     assert ("Server: Hi client,", "this is the server.") in pairs, "two rows as even as the spaces allow"
     text = render_format(traces["tcp_chat"], "text", RenderOptions())

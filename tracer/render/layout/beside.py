@@ -31,7 +31,7 @@ from ipctrace.render.layout.rows import Context
 from ipctrace.render.options import View
 
 NOTE_LINES = 6  # printed lines shown in one note before "…"
-ROWS_A_LINE = 2  # rows a long printed line may wrap onto (while the note keeps within NOTE_LINES) before "…"
+ROWS_A_LINE = 3  # rows a long printed line may wrap onto (while the note keeps within NOTE_LINES) before "…"
 MARK_CHARS = 40  # a mark's note wraps at this many characters
 _NOTE_KIND = {Stream.STDOUT: NoteKind.OUT, Stream.STDERR: NoteKind.ERR, Stream.STDIN: NoteKind.IN}
 
@@ -188,9 +188,10 @@ def _merge_prompts(lines: list[NoteLine], limit: int) -> tuple[NoteLine, ...]:
         else:
             merged.append(line)
     shown = [ln for ln in merged if ln.text.strip() or ln.typed.strip()]
-    cleaned = [row for ln in shown for row in _rows(ln, limit, ROWS_A_LINE)]
-    if len(cleaned) > NOTE_LINES:  # no room to wrap: one row a line, cut
-        cleaned = [row for ln in shown for row in _rows(ln, limit, 1)]
+    for rows in range(ROWS_A_LINE, 0, -1):  # fewer rows a line while the note would be too tall; one: cut
+        cleaned = [row for ln in shown for row in _rows(ln, limit, rows)]
+        if len(cleaned) <= NOTE_LINES:
+            break
     if not cleaned:
         cleaned = [NoteLine("⏎")]
     if len(cleaned) > NOTE_LINES:
