@@ -439,3 +439,24 @@ def test_a_program_computing_for_longer_than_the_expected_endings_idle_time_is_n
     assert (result.outdir / "main.out").read_text(encoding="utf-8") == "thought\n", "it was not stopped mid-thought"
     reads = [e for e in result.trace.events if e.call == "read"]
     assert [e.blocked for e in reads] == [False, True]
+
+
+def test_the_run_ends_with_its_programs_while_the_warm_up_goes_on_importing(tmp_path, monkeypatch):
+    """`ended` (the summary's duration) is the programs' end, not when the post-run imports were done;
+    the result still comes only after them (a module taking 1 s to import stands for the drawing stack)."""
+    import time
+
+    (tmp_path / "slow_to_import_for_the_warm_up.py").write_text("import time\ntime.sleep(1.0)\nLOADED = True\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    (tmp_path / "quick.py").write_text("import os\nr, w = os.pipe()\nos.write(w, b'x')\nos.read(r, 1)\n")
+    scenario = adhoc_scenario([sys.executable, str(tmp_path / "quick.py")])
+    options = RunOptions(outdir=tmp_path / "out", capture="none", preload=("slow_to_import_for_the_warm_up",))
+    begun = time.monotonic()
+    result = run_scenario(scenario, options)
+    took = time.monotonic() - begun
+    assert result.ok, result.message
+    assert sys.modules["slow_to_import_for_the_warm_up"].LOADED, "the warm-up was done before the result"
+    header = result.trace.header
+    last_end = max(p.end for p in result.trace.processes if p.end is not None)
+    assert took >= 1.0
+    assert (header.ended - last_end) / 1e9 < 0.5, "ended waited for the warm-up's imports"

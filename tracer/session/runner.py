@@ -148,21 +148,36 @@ class _Run:
         warmup = Warmup(self.options.preload)  # what comes after the run, imported while the programs run
         self.started = time.time_ns()
         try:
-            if gate is not None:
-                gate.start()
-            warmup.start()
-            ending, message = supervisor.run()
-        except BaseException:  # a role that cannot start: stop the others, then say why
-            self._abort(supervisor, printer)
-            raise
+            try:
+                if gate is not None:
+                    gate.start()
+                warmup.start()
+                ending, message = supervisor.run()
+            except BaseException:  # a role that cannot start: stop the others, then say why
+                self._abort(supervisor, printer)
+                raise
+            finally:
+                if gate is not None:
+                    gate.stop()
+            if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
+                ending = Ending.DISK_FULL
+                message = f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
+            supervisor.stop()
+            self.ended = time.time_ns()  # the programs' end, not the warm-up's: it goes on while the trace is made
+            return self._after(supervisor, printer, recording, ending, message, warmup)
         finally:
-            if gate is not None:
-                gate.stop()
-            warmup.wait()
-        if printer.disk_full is not None:  # whatever else ended the run, its output was cut short
-            ending, message = Ending.DISK_FULL, f"the disk filled up ({printer.disk_full.strerror}), so the run stopped"
-        supervisor.stop()
-        self.ended = time.time_ns()
+            warmup.wait()  # the process never exits half-way through an import
+
+    def _after(
+        self,
+        supervisor: Supervisor,
+        printer: OutputPrinter,
+        recording: Recording,
+        ending: Ending,
+        message: str,
+        warmup: Warmup,
+    ) -> RunResult:
+        """The trace read, judged and written once the run has ended; then what the warm-up loaded is used."""
         raw = supervisor.finish()
         printer.close()
         packets, info = self._packets(raw)
@@ -175,6 +190,7 @@ class _Run:
         trace = replace(trace, header=replace(trace.header, ending=str(verdict.ending), ending_note=verdict.message))
         self.folder.give_back_reserve()
         self._save(trace, recording, printer)
+        warmup.wait()
         result = self._result(trace, verdict, supervisor, printer, blocked)
         try:
             if self.then is not None:  # e.g. the diagrams: written while no other run can take the folder
