@@ -130,6 +130,18 @@ def test_a_title_wider_than_the_slide_is_fitted_and_every_page_stays_1920_by_108
     assert "One pipe in both directions" in svg and "…" in svg
 
 
+def test_every_course_examples_title_fits_its_slides_whole(traces):
+    """A title too wide is cut with `…` on every page (pipe2_nosleep's lost '... own message'): ours all fit."""
+    from ipctrace.render.graphviz.paint_text import _fitted_title
+    from ipctrace.render.layout.pages import MARGIN
+    from ipctrace.scenarios import builtin_scenarios
+
+    metrics = build_diagram(traces["pipe3"], RenderOptions()).metrics
+    for scenario in builtin_scenarios().values():
+        shown, _ = _fitted_title(scenario.title, "   (10/10)", PAGE_WIDTH_PT - 2 * MARGIN, metrics)
+        assert shown.startswith(scenario.title), (scenario.name, shown)
+
+
 def test_stale_pages_are_removed(traces, tmp_path):
     render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(page_rows=4), formats=("png",))
     many = len(list(tmp_path.glob("sequence-*.png")))
