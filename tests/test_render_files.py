@@ -142,6 +142,17 @@ def test_every_course_examples_title_fits_its_slides_whole(traces):
         assert shown.startswith(scenario.title), (scenario.name, shown)
 
 
+def test_a_caption_longer_than_three_lines_says_it_was_cut(traces, tmp_path):
+    """A user's long lesson keeps three lines on the first slide; the third ends with `…` (it ended silently)."""
+    words = " ".join(f"word{n}" for n in range(400))
+    written = render_outputs(traces["pipe3"], tmp_path, RenderOptions(caption=words), formats=("svg",))
+    diagram = build_diagram(traces["pipe3"], RenderOptions(caption=words))
+    first = diagram.pages[0]
+    svg = written["svg"].read_text(encoding="utf-8")
+    assert first.caption and "word0 word1" in svg and " …<" in svg, "the SVG's caption is cut and says so"
+    assert "word399" not in svg
+
+
 def test_stale_pages_are_removed(traces, tmp_path):
     render_outputs(traces["tcp_chat"], tmp_path, RenderOptions(page_rows=4), formats=("png",))
     many = len(list(tmp_path.glob("sequence-*.png")))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ipctrace.render.graphviz.sheet import Sheet
 from ipctrace.render.i18n import tr
 from ipctrace.render.layout.geometry import fold_room
-from ipctrace.render.layout.measure import call_size, note_size, note_text, text_width, wrap
+from ipctrace.render.layout.measure import call_size, caption_lines, note_size, note_text, text_width
 from ipctrace.render.layout.model import CallKind, Fold, LegendSymbol, Metrics, NoteKind, Side
 
 
@@ -201,7 +201,7 @@ def title(sheet: Sheet, x: float, y: float, width: float, caption: bool) -> floa
     )
     y += m.title * 1.35
     if caption and d.caption:
-        lines = wrap(d.caption, width, m.small)[:3]
+        lines = caption_lines(d.caption, width, m.small)
         h = len(lines) * m.line
         w = max(text_width(line, m.small) for line in lines) + m.pad
         rows = [c.font(line, m.small, t.muted) for line in lines]

@@ -21,7 +21,7 @@ from ipctrace.render.layout.folding import FoldedSteps, fold_steps
 from ipctrace.render.layout.geometry import arrange, reach_of
 from ipctrace.render.layout.items import Items, build_items, trace_facts
 from ipctrace.render.layout.lanes import assign_lanes
-from ipctrace.render.layout.measure import wrap
+from ipctrace.render.layout.measure import caption_lines
 from ipctrace.render.layout.model import (
     ArrowKind,
     BarKind,
@@ -94,7 +94,7 @@ def _ending(trace: Trace, lang: Lang) -> str:
 
 def master_top(title: str, caption: str, width: float, m: Metrics) -> float:
     """Height of the SVG's title block: title, caption lines, subtitle, legend."""
-    lines = len(wrap(caption, max(width - 4 * m.pad, 300.0), m.small)) if caption else 0
+    lines = len(caption_lines(caption, max(width - 4 * m.pad, 300.0), m.small)) if caption else 0
     return m.pad + m.title * 1.35 + lines * m.line + m.line * 1.2 + m.line * 2.6
 
 

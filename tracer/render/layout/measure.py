@@ -176,6 +176,20 @@ def wrap(text: str, width: float, size: float) -> list[str]:
     return lines
 
 
+CAPTION_LINES = 3  # lines of a slide's caption (the scenario's lesson) before it is cut with "…"
+
+
+def caption_lines(text: str, width: float, size: float) -> tuple[str, ...]:
+    """A caption wrapped to `width`, at most CAPTION_LINES lines; a longer one ends its last line with `…`."""
+    lines = wrap(text, width, size)
+    if len(lines) <= CAPTION_LINES:
+        return tuple(lines)
+    last = lines[CAPTION_LINES - 1].split(" ")
+    while len(last) > 1 and text_width(" ".join(last) + " …", size) > width:
+        last.pop()
+    return (*lines[: CAPTION_LINES - 1], " ".join(last) + " …")
+
+
 def wrap_chars(text: str, chars: int) -> tuple[str, ...]:
     """`text` broken at spaces into lines of at most `chars` characters (a longer word stays whole)."""
     lines: list[str] = []

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 
 from ipctrace.render.layout.geometry import Reach, fold_room
-from ipctrace.render.layout.measure import wrap
+from ipctrace.render.layout.measure import caption_lines
 from ipctrace.render.layout.model import (
     Arrow,
     ArrowKind,
@@ -68,9 +68,9 @@ class Frame:
 
 
 def frame_of(caption: str, lanes: Sequence[Lane], m: Metrics) -> Frame:
-    lines = tuple(wrap(caption, PAGE_WIDTH_PT - 2 * MARGIN, m.small)) if caption else ()
+    lines = caption_lines(caption, PAGE_WIDTH_PT - 2 * MARGIN, m.small) if caption else ()
     heads = repeated_head_h(m) + m.pad if lanes else 0.0
-    return Frame(m.title * 1.35, lines[:3], m.line + m.pad * 0.5, heads)
+    return Frame(m.title * 1.35, lines, m.line + m.pad * 0.5, heads)
 
 
 def repeated_head_h(m: Metrics) -> float:
