@@ -307,6 +307,20 @@ def test_a_printed_line_longer_than_a_note_row_wraps_and_is_shown_whole(traces):
     assert "“Waiting for a connection...”" in text and "Waiting for a ⏎" not in text
 
 
+def test_a_very_long_printed_line_is_three_rows_cut_with_an_ellipsis(tmp_path):
+    """A program printing one 300,000-character line: its note is ROWS_A_LINE rows, the last cut."""
+    program = tmp_path / "long_line.py"
+    program.write_text("print('word ' * 60000, flush=True)\n", encoding="utf-8")
+    result = run_scenario(
+        adhoc_scenario([sys.executable, str(program)]), RunOptions(outdir=tmp_path / "out", capture="none")
+    )
+    assert result.ok, result.message
+    diagram = build_diagram(order(link(result.trace)), RenderOptions())
+    (note,) = [n for n in diagram.notes if n.lines[0].kind is NoteKind.OUT]
+    assert len(note.lines) == ROWS_A_LINE and all(row.continued for row in note.lines[1:])
+    assert note.lines[0].text.startswith("word word") and note.lines[-1].text.endswith("…")
+
+
 def test_title_caption_and_no_pids(traces):
     diagram = build_diagram(traces["pipe3"], RenderOptions())
     trace = traces["pipe3"].trace

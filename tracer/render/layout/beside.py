@@ -223,8 +223,8 @@ def _wrapped(text: str, limit: int, rows: int) -> list[str]:
     A line that fits on two rows is broken at the space that makes the rows most even (`Message from
     client:` / `Hello from client`, not `Message from client: Hello from` / `client`): the note stays narrow.
     """
-    text = show_text_line(text.encode(), 1 << 62)
-    if rows >= 2 and len(text) > limit:
+    text = show_text_line(text[: 2 * rows * (limit + 1)].encode(), 1 << 62)  # more than is ever shown: cut
+    if rows >= 2 and limit < len(text) <= 2 * limit + 1:  # it may fit on two rows (a long line: never scanned)
         even = [i for i, ch in enumerate(text) if ch == " " and max(_halves(text, i)) <= limit]
         if even:
             cut = min(even, key=lambda i: max(_halves(text, i)))
