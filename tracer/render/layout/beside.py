@@ -222,6 +222,8 @@ def _wrapped(text: str, limit: int, rows: int) -> list[str]:
 
     A line that fits on two rows is broken at the space that makes the rows most even (`Message from
     client:` / `Hello from client`, not `Message from client: Hello from` / `client`): the note stays narrow.
+    Not `measure.wrap_chars`: a printed line keeps its own spacing, and a word longer than a row is cut
+    (kept whole, it would widen the note past its row).
     """
     text = show_text_line(text[: 2 * rows * (limit + 1)].encode(), 1 << 62)  # more than is ever shown: cut
     if rows >= 2 and limit < len(text) <= 2 * limit + 1:  # it may fit on two rows (a long line: never scanned)
