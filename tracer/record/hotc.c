@@ -7,6 +7,8 @@
  * its end. What is not the common case (a thread's first event, the explorer's gate, flags, keywords,
  * arguments of other types) is handed, before anything is recorded, to the generated Python wrapper
  * itself: one implementation of the rare paths. hot.py chooses between this and the Python wrappers.
+ * A log's cursor and head caches are C fields here (LogState, ThreadLog's base) and each wrapper keeps
+ * the last head it used: a call in a loop makes no attribute lookup, no key and no dict look-up for them.
  */
 #define PY_SSIZE_T_CLEAN
 #include <Python.h>
@@ -43,13 +45,29 @@ typedef struct {
     long long failed_pos; /* core.FAILED: a record that could not be begun */
 } Shared;
 
-static PyObject *s_log, *s_gate, *s_caches, *s_pos, *s_limit, *s_addr, *s_alive, *s_grow, *s_fileno;
+static PyObject *s_log, *s_gate, *s_grow, *s_fileno;
+
+/* The part of a thread's log every recorded call reads and advances (log.py's ThreadLog derives from this
+ * type): C fields, so a compiled wrapper takes them with no attribute lookup (eight per call before, a
+ * fifth of a traced send's cost), while Python reads and sets them as attributes, as it would __slots__. */
+typedef struct {
+    PyObject_HEAD
+    long long pos, limit;    /* where the next record goes; the end of the reserved chunk */
+    unsigned long long addr; /* the mapping's address */
+    char alive;              /* False once the log is retired: nothing is written or completed */
+    PyObject *caches;        /* one record head cache (a dict) per hot wrapper (heads.py) */
+} LogState;
+
+static PyTypeObject LogStateType;
 
 typedef struct {
     PyObject_HEAD
     vectorcallfunc vectorcall;
     Form form;
     int send;
+    Py_ssize_t slot_index; /* this wrapper's head cache in ThreadLog.caches */
+    PyObject *memo_log, *memo_entry; /* the last head entry used, and its log and site (head_entry) */
+    unsigned long long memo_key;
     PyObject *call_id, *slot, *orig, *python, *problem_text;
     PyObject *name, *qualname, *doc, *module;
     Shared S;
@@ -224,55 +242,63 @@ static int long_is(PyObject *o, Py_ssize_t v)
     return got == v;
 }
 
-static int get_ll(PyObject *owner, PyObject *name, long long *out)
+/* Is `c` a head entry for this endpoint, descriptor and size? */
+static int entry_fits(PyObject *c, PyObject *ep, Args *a)
 {
-    PyObject *o = PyObject_GetAttr(owner, name);
-    if (o == NULL)
-        return -1;
-    *out = PyLong_AsLongLong(o);
-    Py_DECREF(o);
-    return (*out == -1 && PyErr_Occurred()) ? -1 : 0;
+    if (!(PyTuple_CheckExact(c) && PyTuple_GET_SIZE(c) == 8 && PyTuple_GET_ITEM(c, 0) == ep))
+        return 0;
+    Py_ssize_t fd = PyLong_AsSsize_t(a->fd);
+    return long_is(PyTuple_GET_ITEM(c, 1), fd) && long_is(PyTuple_GET_ITEM(c, 2), a->n);
 }
 
-/* The record's head for this site, descriptor, endpoint and size: the cached one, or heads.py's new one. */
-static PyObject *head_entry(Wrapper *w, PyObject *lg, Args *a, PyObject *ep)
+/* The record's head for this site, descriptor, endpoint and size: the cached one, or heads.py's new one.
+ * The wrapper keeps the last one it used (a loop calls it from one site, in one thread, again and again):
+ * the same log and site take it without a key made and looked up. An entry depends on nothing else (the
+ * site's number is the log's for good), so it is the one the cache holds or would make again. */
+static PyObject *head_entry(Wrapper *w, LogState *lg, Args *a, PyObject *ep)
 {
     PyFrameObject *f = PyEval_GetFrame(); /* the caller's frame: a C function has none of its own */
-    PyObject *key;
-    if (f == NULL) {
-        key = PyLong_FromLong(0); /* called from C with no Python frame (a flush at interpreter exit) */
-    } else {
+    unsigned long long k = 0;             /* 0: called from C with no Python frame (a flush at interpreter exit) */
+    if (f != NULL) {
         PyCodeObject *code = PyFrame_GetCode(f);
-        unsigned long long k = (unsigned long long)(uintptr_t)code + (long long)PyFrame_GetLasti(f);
+        k = (unsigned long long)(uintptr_t)code + (long long)PyFrame_GetLasti(f);
         Py_DECREF(code);
-        key = PyLong_FromUnsignedLongLong(k);
     }
+    if (w->memo_log == (PyObject *)lg && w->memo_key == k && entry_fits(w->memo_entry, ep, a))
+        return Py_NewRef(w->memo_entry);
+    PyObject *key = PyLong_FromUnsignedLongLong(k);
     if (key == NULL)
         return NULL;
-    PyObject *caches = PyObject_GetAttr(lg, s_caches);
+    PyObject *caches = lg->caches;
     if (caches == NULL) {
         Py_DECREF(key);
-        return NULL;
+        return PyErr_Format(PyExc_AttributeError, "the log has no head caches");
     }
+    Py_INCREF(caches); /* held: code run later may replace them */
     PyObject *entry = NULL;
-    PyObject *cache = PyObject_GetItem(caches, w->slot);
-    if (cache == NULL)
+    PyObject *cache;
+    if (PyList_CheckExact(caches) && w->slot_index < PyList_GET_SIZE(caches))
+        cache = Py_NewRef(PyList_GET_ITEM(caches, w->slot_index));
+    else if ((cache = PyObject_GetItem(caches, w->slot)) == NULL)
         goto done;
     PyObject *c = PyDict_Check(cache) ? PyDict_GetItemWithError(cache, key) : NULL;
     if (c == NULL && PyErr_Occurred())
         goto done;
-    if (c != NULL && PyTuple_CheckExact(c) && PyTuple_GET_SIZE(c) == 8 && PyTuple_GET_ITEM(c, 0) == ep) {
-        Py_ssize_t fd = PyLong_AsSsize_t(a->fd);
-        if (long_is(PyTuple_GET_ITEM(c, 1), fd) && long_is(PyTuple_GET_ITEM(c, 2), a->n)) {
-            entry = Py_NewRef(c); /* held: code run later may replace the cache's entry */
-            goto done;
+    if (c != NULL && entry_fits(c, ep, a)) {
+        entry = Py_NewRef(c); /* held: code run later may replace the cache's entry */
+    } else {
+        PyObject *argv[8] = {(PyObject *)lg, cache,     key, f == NULL ? Py_None : (PyObject *)f,
+                             w->call_id,     a->fd,     ep,  a->n_obj};
+        entry = PyObject_Vectorcall(w->send ? w->S.send_entry : w->S.receive_entry, argv, 8, NULL);
+        if (entry != NULL && !(PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 8)) {
+            Py_SETREF(entry, NULL);
+            PyErr_SetString(PyExc_TypeError, "a record head entry is not an 8-tuple");
         }
     }
-    PyObject *argv[8] = {lg, cache, key, f == NULL ? Py_None : (PyObject *)f, w->call_id, a->fd, ep, a->n_obj};
-    entry = PyObject_Vectorcall(w->send ? w->S.send_entry : w->S.receive_entry, argv, 8, NULL);
-    if (entry != NULL && !(PyTuple_CheckExact(entry) && PyTuple_GET_SIZE(entry) == 8)) {
-        Py_SETREF(entry, NULL);
-        PyErr_SetString(PyExc_TypeError, "a record head entry is not an 8-tuple");
+    if (entry != NULL) {
+        Py_XSETREF(w->memo_log, Py_NewRef((PyObject *)lg)); /* held, so no other log takes its address */
+        Py_XSETREF(w->memo_entry, Py_NewRef(entry));
+        w->memo_key = k;
     }
 done:
     Py_XDECREF(cache);
@@ -283,24 +309,17 @@ done:
 
 /* Reserve `length` bytes: read and advance the cursor with no Python code in between (signal handlers
  * run only between bytecodes, and none runs here); past the reserved chunk, the log's own _grow_reserve. */
-static long long reserve(PyObject *lg, long long length, long long failed)
+static long long reserve(LogState *lg, long long length, long long failed)
 {
-    long long pos, limit;
-    if (get_ll(lg, s_pos, &pos) < 0 || get_ll(lg, s_limit, &limit) < 0)
-        return failed - 1; /* an error is set */
-    if (pos + length <= limit) {
-        PyObject *nxt = PyLong_FromLongLong(pos + length);
-        if (nxt == NULL || PyObject_SetAttr(lg, s_pos, nxt) < 0) {
-            Py_XDECREF(nxt);
-            return failed - 1;
-        }
-        Py_DECREF(nxt);
+    long long pos = lg->pos;
+    if (pos + length <= lg->limit) {
+        lg->pos = pos + length;
         return pos;
     }
     PyObject *len = PyLong_FromLongLong(length);
     if (len == NULL)
         return failed - 1;
-    PyObject *got = PyObject_CallMethodOneArg(lg, s_grow, len);
+    PyObject *got = PyObject_CallMethodOneArg((PyObject *)lg, s_grow, len);
     Py_DECREF(len);
     if (got == NULL)
         return failed - 1;
@@ -320,7 +339,7 @@ static int bytes_of(PyObject *o, Py_ssize_t size, const char **out)
 }
 
 /* Begin the record: its head (cached parts and t0), and a send's payload. Returns where, or -1. */
-static long long begin(Wrapper *w, PyObject *lg, Args *a, PyObject *c, char **base)
+static long long begin(Wrapper *w, LogState *lg, Args *a, PyObject *c, char **base)
 {
     long long failed = w->S.failed_pos;
     long long length = PyLong_AsLongLong(PyTuple_GET_ITEM(c, 6));
@@ -333,13 +352,11 @@ static long long begin(Wrapper *w, PyObject *lg, Args *a, PyObject *c, char **ba
         return failed - 1;
     /* Everything that can fail comes before the reservation: a head reserved is never left all zero
      * (readers stop at a zero head), so from the reservation on only stores follow. */
-    PyObject *addr = PyObject_GetAttr(lg, s_addr);
-    if (addr == NULL)
+    *base = (char *)(uintptr_t)lg->addr;
+    if (*base == NULL) {
+        PyErr_SetString(PyExc_ValueError, "the log is not mapped");
         return failed - 1;
-    *base = PyLong_AsVoidPtr(addr);
-    Py_DECREF(addr);
-    if (*base == NULL)
-        return failed - 1;
+    }
     long long pos = reserve(lg, length, w->S.failed_pos);
     if (pos < 0)
         return pos;
@@ -474,6 +491,11 @@ static PyObject *hot_call(PyObject *self, PyObject *const *args, size_t nargsf, 
         Py_DECREF(lg);
         return PyObject_Vectorcall(w->orig, args, nargs, NULL);
     }
+    if (!PyObject_TypeCheck(lg, &LogStateType)) { /* not a ThreadLog: whatever it is, Python says so */
+        Py_DECREF(lg);
+        return PyObject_Vectorcall(w->python, args, nargsf, kwnames);
+    }
+    LogState *st = (LogState *)lg;
     PyObject *gate = PyObject_GetAttr(w->S.log_class, s_gate);
     int gated = gate != Py_None;
     Py_XDECREF(gate);
@@ -499,9 +521,9 @@ static PyObject *hot_call(PyObject *self, PyObject *const *args, size_t nargsf, 
     else
         ep = PyErr_Occurred() ? NULL : PyObject_CallOneArg(w->S.endpoint, a.fd);
     if (ep != NULL)
-        c = head_entry(w, lg, &a, ep);
+        c = head_entry(w, st, &a, ep);
     if (c != NULL)
-        pos = PyTuple_GET_ITEM(c, 3) == Py_None ? -1 : begin(w, lg, &a, c, &base);
+        pos = PyTuple_GET_ITEM(c, 3) == Py_None ? -1 : begin(w, st, &a, c, &base);
     if (PyErr_Occurred()) {
         if (!recoverable())
             goto fail;
@@ -517,9 +539,7 @@ static PyObject *hot_call(PyObject *self, PyObject *const *args, size_t nargsf, 
     }
     if (pos >= 0) {
         long long t1 = now_ns();
-        PyObject *alive = PyObject_GetAttr(lg, s_alive);
-        int live = alive == NULL ? -1 : PyObject_IsTrue(alive);
-        Py_XDECREF(alive);
+        int live = st->alive ? 1 : 0;
         if (live == 1) {
             char *r = base + pos;
             live = (w->send ? end_send(w, r, &a, res, t1) : end_receive(w, r, &a, c, res, t1)) < 0 ? -1 : 1;
@@ -575,6 +595,11 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
     w->send = FORMS[i].send;
     w->call_id = Py_NewRef(call_id);
     w->slot = Py_NewRef(slot);
+    w->slot_index = PyLong_AsSsize_t(slot);
+    if (w->slot_index < 0) {
+        Py_DECREF(w);
+        return PyErr_Occurred() ? NULL : PyErr_Format(PyExc_ValueError, "a wrapper's slot is negative");
+    }
     w->orig = Py_NewRef(orig);
     w->python = Py_NewRef(python);
     w->problem_text = Py_NewRef(problem_text);
@@ -597,6 +622,8 @@ static PyObject *wrapper_new(PyTypeObject *type, PyObject *args, PyObject *kwds)
 
 static void wrapper_dealloc(Wrapper *w)
 {
+    Py_XDECREF(w->memo_log);
+    Py_XDECREF(w->memo_entry);
     Py_XDECREF(w->call_id);
     Py_XDECREF(w->slot);
     Py_XDECREF(w->orig);
@@ -655,6 +682,49 @@ static PyTypeObject WrapperType = {
     .tp_members = wrapper_members,
 };
 
+/* -- LogState: the base of log.py's ThreadLog -- */
+
+static int state_traverse(LogState *s, visitproc visit, void *arg)
+{
+    Py_VISIT(s->caches);
+    return 0;
+}
+
+static int state_clear(LogState *s)
+{
+    Py_CLEAR(s->caches);
+    return 0;
+}
+
+static void state_dealloc(LogState *s)
+{
+    PyObject_GC_UnTrack(s);
+    state_clear(s);
+    Py_TYPE(s)->tp_free((PyObject *)s);
+}
+
+static PyMemberDef state_members[] = {
+    {"pos", T_LONGLONG, offsetof(LogState, pos), 0, "where the next record goes"},
+    {"limit", T_LONGLONG, offsetof(LogState, limit), 0, "the end of the reserved chunk (0: retired)"},
+    {"addr", T_ULONGLONG, offsetof(LogState, addr), 0, "the mapping's address"},
+    {"alive", T_BOOL, offsetof(LogState, alive), 0, "False once the log is retired"},
+    {"caches", T_OBJECT_EX, offsetof(LogState, caches), 0, "one record head cache per hot wrapper"},
+    {NULL},
+};
+
+static PyTypeObject LogStateType = {
+    PyVarObject_HEAD_INIT(NULL, 0)
+    .tp_name = "ipctrace.record._hotc.LogState",
+    .tp_doc = "A thread log's cursor and head caches, as C fields (log.py's ThreadLog derives from it).",
+    .tp_basicsize = sizeof(LogState),
+    .tp_flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_BASETYPE | Py_TPFLAGS_HAVE_GC,
+    .tp_new = PyType_GenericNew,
+    .tp_dealloc = (destructor)state_dealloc,
+    .tp_traverse = (traverseproc)state_traverse,
+    .tp_clear = (inquiry)state_clear,
+    .tp_members = state_members,
+};
+
 /* The log's mapping (log.py), here so that a traced process need not import ctypes (3 ms of its start):
  * libc's mmap of the log's descriptor, shared, never unmapped, keeping no descriptor of its own (Python's
  * mmap keeps a duplicate, a number the program would see). map_shared(fd, size) -> (address, memoryview). */
@@ -705,19 +775,18 @@ static struct PyModuleDef module_def = {
 PyMODINIT_FUNC PyInit__hotc(void)
 {
     struct { PyObject **at; const char *s; } names[] = {
-        {&s_log, "log"},     {&s_gate, "GATE"},   {&s_caches, "caches"}, {&s_pos, "pos"},
-        {&s_limit, "limit"}, {&s_addr, "addr"},   {&s_alive, "alive"},   {&s_grow, "_grow_reserve"},
-        {&s_fileno, "fileno"},
+        {&s_log, "log"}, {&s_gate, "GATE"}, {&s_grow, "_grow_reserve"}, {&s_fileno, "fileno"},
     };
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
         if ((*names[i].at = PyUnicode_InternFromString(names[i].s)) == NULL)
             return NULL;
-    if (PyType_Ready(&WrapperType) < 0)
+    if (PyType_Ready(&WrapperType) < 0 || PyType_Ready(&LogStateType) < 0)
         return NULL;
     PyObject *m = PyModule_Create(&module_def);
     if (m == NULL)
         return NULL;
-    if (PyModule_AddObjectRef(m, "Wrapper", (PyObject *)&WrapperType) < 0) {
+    if (PyModule_AddObjectRef(m, "Wrapper", (PyObject *)&WrapperType) < 0 ||
+        PyModule_AddObjectRef(m, "LogState", (PyObject *)&LogStateType) < 0) {
         Py_DECREF(m);
         return NULL;
     }

@@ -16,6 +16,7 @@ from _thread import _local as _thread_local
 from _thread import get_native_id as _native_id  # not threading's: a program without threads never imports it
 
 import ipctrace.record.layout as L
+from ipctrace.compiled import use_compiled
 from ipctrace.record.heads import HOT_WRAPPERS
 
 TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
@@ -87,14 +88,17 @@ def _ctypes_mapping() -> tuple[Any, Any]:
     return map_shared, advise
 
 
+try:
+    import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
+except ImportError:  # not built (no compiler when installed)
+    _hotc = None
+
+
 def _mapping() -> tuple[Any, Any]:
     """(map_shared, advise): the compiled ones (hotc.c) when the extension is built, else ctypes'."""
-    try:
-        import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
-
+    if hasattr(_hotc, "map_shared") and hasattr(_hotc, "advise"):  # None, or built before it had them
         return _hotc.map_shared, _hotc.advise
-    except (ImportError, AttributeError):  # not built, or built before it had them
-        return _ctypes_mapping()
+    return _ctypes_mapping()
 
 
 _map_shared, _madvise = _mapping()
@@ -128,7 +132,35 @@ class Problems:
             pass
 
 
-class ThreadLog:
+def _log_state() -> type:
+    """ThreadLog's base: the compiled wrappers' `LogState` (hotc.c) when they are used, else the same as slots.
+
+    `pos`, `limit`, `addr`, `alive` and `caches` are what every recorded call reads; as C fields the
+    compiled wrappers take them without an attribute lookup. Python code reads and sets them either way.
+    """
+    if use_compiled(_hotc) and hasattr(_hotc, "LogState"):
+        return _hotc.LogState
+
+    class LogState:
+        __slots__ = ("pos", "limit", "addr", "alive", "caches")
+
+    return LogState
+
+
+if TYPE_CHECKING:
+
+    class _LogState:
+        pos: int
+        limit: int
+        addr: int
+        alive: bool
+        caches: list[dict[int, tuple[Any, ...]]]
+
+else:
+    _LogState = _log_state()
+
+
+class ThreadLog(_LogState):
     """One thread's log file, mapped whole; `pos` is where the next record goes."""
 
     #: The one gate every recorded call passes before it runs: `GATE(call_id, fd)`, None by default. A
@@ -140,7 +172,7 @@ class ThreadLog:
         self.folder = folder
         self.sites: dict[int, tuple[int, object]] = {}  # id(code) + f_lasti -> (site id, code kept alive)
         #: One dict per hot-path wrapper (hotpath.SPECS, by index): site key -> its record head (heads.py).
-        self.caches: list[dict[int, tuple[Any, ...]]] = [{} for _ in range(HOT_WRAPPERS)]
+        self.caches = [{} for _ in range(HOT_WRAPPERS)]
         self.skipped = 0
         self.problems: Problems | None = None  # where a full log is said (the process's recorder)
         self.alive = True

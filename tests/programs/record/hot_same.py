@@ -81,6 +81,39 @@ def files(r, w):
     raw_r.read(100)
 
 
+def one_site_many_ways(r, w, r2, w2):
+    """One call site in a loop whose descriptor and size change between calls (the wrapper keeps its last head)."""
+    for fd, data in ((w, b"a"), (w2, b"bb"), (w, b"a"), (w, b"ccc"), (w2, b"bb")):
+        os.write(fd, data)
+    for fd, n in ((r, 1), (r2, 2), (r, 2), (r, 3), (r2, 2)):
+        os.read(fd, n)
+
+
+def taking_turns(r, w):
+    """Two threads writing from one call site by turns: each call's last head at that site was the other's.
+
+    The second thread writes from another site first, so the shared site has another number in its log.
+    """
+    turns = [threading.Event(), threading.Event()]
+
+    def writer(me):
+        if me == 1:
+            os.write(w, b"1")
+        for _ in range(3):
+            turns[me].wait()
+            turns[me].clear()
+            os.write(w, b"t")
+            turns[1 - me].set()
+
+    threads = [threading.Thread(target=writer, args=(me,)) for me in (0, 1)]
+    for t in threads:
+        t.start()
+    turns[0].set()
+    for t in threads:
+        t.join()
+    os.read(r, 7)
+
+
 def interrupted(r, w):
     """A signal handler that writes while the program is blocked reading: its record comes after the read's."""
 
@@ -117,6 +150,9 @@ def main():
     t = threading.Thread(target=pipes, args=(r, w))
     t.start()
     t.join()
+    r2, w2 = os.pipe()
+    one_site_many_ways(r, w, r2, w2)
+    taking_turns(r, w)
     got = interrupted(r, w)
     file_read = type(open(r, "rb", buffering=0, closefd=False)).read
     types = [type(f).__name__ for f in (os.write, socket.socket.send, file_read)]
