@@ -96,15 +96,26 @@ def run(ctx: Context) -> Section:
     return section
 
 
+def _breakdown_run(ctx: Context, folder: Path, number: int, extra: dict[str, str]) -> dict:
+    """One run of programs/recorder_breakdown.py, with `extra` in its environment (which wrappers it uses)."""
+    env = {**ctx.child_env(), **extra}
+    return run_json([PYTHON, str(PROGRAMS / "recorder_breakdown.py"), str(folder), str(number)], env=env, timeout=600)
+
+
 def _breakdown(ctx: Context, section: Section) -> None:
     ctx.log("  recorder breakdown")
     folder = ctx.scratch("breakdown") / "recording"
     folder.mkdir(parents=True, exist_ok=True)
     number = 2_000 if ctx.quick else 100_000
-    out = run_json(
-        [PYTHON, str(PROGRAMS / "recorder_breakdown.py"), str(folder), str(number)], env=ctx.child_env(), timeout=600
-    )
-    pieces, interleaved = out["pieces"], out["interleaved"]
+    # One process per kind of wrapper, as each runs for a user (the log's type goes with them): the Python
+    # ones, whose primitives the pieces time, then the compiled ones when they are built.
+    from ipctrace.compiled import ENV_PURE_PYTHON
+
+    runs = [_breakdown_run(ctx, folder, number, {ENV_PURE_PYTHON: "1"})]
+    if _compiled_built():
+        runs.append(_breakdown_run(ctx, folder, number, {ENV_PURE_PYTHON: "0"}))
+    pieces = runs[0]["pieces"] + [row for run in runs[1:] for row in run["pieces"] if row[0] == "function"]
+    interleaved = {impl: run["interleaved"] for run in runs for impl in run["interleaved"]["impls"]}
     shutil.rmtree(folder, ignore_errors=True)
     caption = (
         f"in-process micro-timings, best of 5 × {number:,} calls (another process and moment than the loops "
@@ -143,9 +154,10 @@ def _breakdown(ctx: Context, section: Section) -> None:
         )
     )
     cpu_rows = []
-    for (kind, label), impl in ((w, i) for w in WORKLOADS for i in interleaved["impls"]):
-        runs = interleaved[kind]
-        u, t = runs["untraced"], runs[impl]
+    shape = next(iter(interleaved.values()))
+    for (kind, label), impl in ((w, i) for w in WORKLOADS for i in reversed(interleaved)):
+        turns = interleaved[impl][kind]
+        u, t = turns["untraced"], turns[impl]
         best = (min(t) - min(u)) / EVENTS_PER_ITERATION
         cpu_rows.append(
             [
@@ -170,8 +182,8 @@ def _breakdown(ctx: Context, section: Section) -> None:
                 "target",
             ],
             cpu_rows,
-            f"The loops above in one process, untraced and traced in turn ({interleaved['repeats']} turns of "
-            f"{interleaved['n']:,} iterations each), in this thread's CPU time: time other processes had the "
+            f"The loops above in one process per kind of wrapper, untraced and traced in turn ({shape['repeats']} "
+            f"turns of {shape['n']:,} iterations each), in this thread's CPU time: time other processes had the "
             "CPU is left out, so on a shared machine this is the steadier ratio; median (min–max) over the turns",
         )
     )

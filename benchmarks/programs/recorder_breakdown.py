@@ -5,10 +5,12 @@
 Times each piece of what a hot-path wrapper does for a 1-byte `os.write`/`os.read` or
 `send`/`recv` (record/hotpath.py), with the same primitives, best of 5 runs of NUMBER calls each,
 then the whole wrappers with the recorder installed in this process (before any audit hook is
-added: one makes every `sys._getframe` dearer), the compiled ones (record/hotc.c, when built) and the
-generated Python ones side by side. Prints one JSON line: a list of [group, piece,
-ns per call, what it is], group "piece" for primitives, "before" for what the hot path no longer
-does, and "function" for the recorder's own wrappers.
+added: one makes every `sys._getframe` dearer): the ones this process uses, the compiled ones
+(record/hotc.c, when built) or, with IPCTRACE_PURE_PYTHON=1, the generated Python ones. Each kind
+is measured in a process of its own, as it runs for a user: a log's type goes with the wrappers
+(log.py: C fields for the compiled ones, slots for the Python ones). Prints one JSON line: a list
+of [group, piece, ns per call, what it is], group "piece" for primitives, "before" for what the hot
+path no longer does, and "function" for the recorder's own wrappers.
 """
 
 import json
@@ -162,8 +164,7 @@ def main() -> None:
     )
     group = "function"
     start_recording(folder)  # whole wrappers: before the audit hook below
-    impls = [("compiled", _installed())] if chosen.COMPILED else []
-    impls.append(("pure-Python", _python_wrappers()))
+    impls = [("compiled", _installed()) if chosen.COMPILED else ("pure-Python", _python_wrappers())]
     for name, fns in impls:
         _put(fns)
         t(f"traced os.write + os.read, {name} wrappers", "os.write(wfd, b'x'); os.read(r, 1)", "two events")
