@@ -362,6 +362,26 @@ def test_install_and_uninstall_leave_every_attribute_as_it_was(tmp_path):
         assert set(a) == set(b)
 
 
+def test_wrappers_a_program_kept_record_nothing_once_recording_stopped(tmp_path):
+    """A wrapper a program took before the stop (`write = os.write`) runs the call untraced, and says nothing."""
+    code = (
+        "import os\n"
+        "from ipctrace.record import start_recording, stop_recording\n"
+        f"start_recording({str(tmp_path / 'logs')!r})\n"
+        "write, read = os.write, os.read\n"
+        "r, w = os.pipe()\n"
+        "write(w, b'a'); read(r, 1)\n"
+        "stop_recording()\n"
+        "write(w, b'b'); print(read(r, 1).decode(), write is not os.write)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout, run.stderr) == (0, "b True\n", "")
+    records, problems = read_logs(tmp_path / "logs")
+    data = [(r["call"], r["data"]) for r in records if r["call"] in ("write", "read")]
+    assert data == [("write", b"a"), ("read", b"a")], "the calls after the stop are not recorded"
+    assert not problems.sentences()
+
+
 def test_a_full_disk_stops_recording_with_one_sentence_and_the_program_runs_on(tmp_path):
     if os.geteuid() != 0:
         pytest.skip("mounting a small tmpfs needs root")

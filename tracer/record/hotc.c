@@ -474,13 +474,42 @@ nothing: /* a non-blocking file object's read with nothing there: no bytes, EAGA
     return 0;
 }
 
+/* This thread's log as TLS.log last gave it: a threading.local look-up is dear next to the rest of a call.
+ * It is kept while the same thread state asks through the same TLS and no thread's log was set or dropped
+ * since (log.py calls logs_changed() whenever it sets or deletes TLS.log; a forked child drops its copy). */
+static unsigned long long g_logs_changed;
+static __thread PyObject *t_log, *t_tls;
+static __thread unsigned long long t_changed, t_tstate;
+
+static PyObject *logs_changed(PyObject *self, PyObject *unused)
+{
+    g_logs_changed++;
+    Py_RETURN_NONE;
+}
+
+/* TLS.log (a new reference), or NULL with the look-up's error. */
+static PyObject *thread_log(Wrapper *w)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    if (t_log != NULL && t_tls == w->S.tls && t_tstate == ts->id && t_changed == g_logs_changed)
+        return Py_NewRef(t_log);
+    PyObject *lg = PyObject_GetAttr(w->S.tls, s_log);
+    if (lg != NULL && PyObject_TypeCheck(lg, &LogStateType)) {
+        Py_XSETREF(t_log, Py_NewRef(lg)); /* held: no other object takes its address while it is kept */
+        t_tls = w->S.tls;
+        t_tstate = ts->id;
+        t_changed = g_logs_changed;
+    }
+    return lg;
+}
+
 static PyObject *hot_call(PyObject *self, PyObject *const *args, size_t nargsf, PyObject *kwnames)
 {
     Wrapper *w = (Wrapper *)self;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     if (!shape_is_common(w, args, nargs, kwnames))
         return PyObject_Vectorcall(w->python, args, nargsf, kwnames);
-    PyObject *lg = PyObject_GetAttr(w->S.tls, s_log);
+    PyObject *lg = thread_log(w);
     if (lg == NULL) {
         if (!PyErr_ExceptionMatches(PyExc_AttributeError))
             return NULL;
@@ -765,6 +794,7 @@ static PyObject *advise(PyObject *self, PyObject *args)
 static PyMethodDef methods[] = {
     {"map_shared", map_shared, METH_VARARGS, "map_shared(fd, size) -> (address, memoryview): a log's mapping."},
     {"advise", advise, METH_VARARGS, "advise(address, length, advice) -> 0 or madvise's errno."},
+    {"logs_changed", logs_changed, METH_NOARGS, "logs_changed(): a thread's TLS.log was set or deleted."},
     {NULL},
 };
 

@@ -487,6 +487,8 @@ _POST_CAP_AT = L.POST_CAP_AT
 
 #: Each thread's log (`TLS.log`), made on the thread's first event.
 TLS = _thread_local()
+#: Said whenever a `TLS.log` is set or deleted: the compiled wrappers keep each thread's last one (hotc.c).
+_logs_changed = getattr(_hotc, "logs_changed", lambda: None)
 
 
 class Recorder:
@@ -511,6 +513,7 @@ class Recorder:
             del TLS.log
         except AttributeError:
             pass
+        _logs_changed()
 
     def stop(self) -> None:
         self.enabled = False
@@ -532,4 +535,5 @@ class Recorder:
         except LogError as exc:
             self.problems.report(str(exc))
         TLS.log = log
+        _logs_changed()
         return log
