@@ -279,6 +279,51 @@ def test_end_shows_the_end_of_the_run(pages, open_page, shots):
     assert page.js(scrolled)[0] > 0
 
 
+#: Scrolls the run so that a label beside the lanes is right under the lane heads that stay at the top, then
+#: gives the heads' strip and its lane boxes on screen, and the page's background colour.
+_LABEL_UNDER_THE_HEADS = """async () => {
+  const scroller = document.getElementById('scroller');
+  const heads = document.getElementById('heads');
+  const rect = (e) => { const r = e.getBoundingClientRect(); return [r.left, r.top, r.right, r.bottom]; };
+  const boxes = () => [...heads.querySelectorAll('.head rect.body')].map(rect);
+  const strip = rect(heads);
+  const beside = (x) => boxes().every((b) => x < b[0] - 4 || x > b[2] + 4);
+  const columns = (r) => Array.from({ length: Math.floor((r[2] - r[0]) / 4) }, (_, k) => r[0] + 4 * k);
+  const clear = (r) => columns(r).filter(beside).length >= 8;  // 32 px of it beside the lane boxes
+  const labels = [...document.querySelectorAll('#diagram text')].map(rect).filter((r) => r[1] > strip[3] && clear(r));
+  const label = labels[labels.length - 1];
+  scroller.scrollTop += (label[1] + label[3]) / 2 - (strip[1] + strip[3]) / 2;
+  await new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)));
+  return { strip: rect(heads), boxes: boxes(), shown: getComputedStyle(heads).visibility,
+           bg: getComputedStyle(document.body).backgroundColor };
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_the_lane_heads_that_stay_at_the_top_hide_what_scrolls_beneath_them(runs, tmp_path, open_page, theme):
+    """Scrolled down, the lanes' titles stay at the top on a band of the page's colour: a label under them is hidden."""
+    from tests.render_support import png_pixels
+
+    path = render_outputs(runs["tcp_chat"], tmp_path, RenderOptions(theme=ThemeName(theme)), formats=("html",))["html"]
+    page = open_page(path, height=500)
+    page.key("End")
+    got = page.js(_LABEL_UNDER_THE_HEADS)
+    assert got["shown"] == "visible" and len(got["boxes"]) == 2, got
+    left, top, right, bottom = got["strip"]
+    png = page.page.screenshot(clip={"x": left, "y": top, "width": right - left, "height": bottom - top - 2})
+    (width, height), pixels, _ = png_pixels(png)
+    bpp = len(pixels) // (width * height)
+    bg = tuple(int(x) for x in re.findall(r"\d+", got["bg"])[:3])
+    beside = [x for x in range(2, width - 2) if all(x + left < b[0] - 3 or x + left > b[2] + 3 for b in got["boxes"])]
+    stray = {
+        (x, y)
+        for y in range(height)
+        for x in beside
+        if tuple(pixels[(y * width + x) * bpp : (y * width + x) * bpp + 3]) != bg
+    }
+    assert not stray, f"{len(stray)} pixels of what scrolled beneath show through the heads' strip, e.g. {min(stray)}"
+
+
 # -- details and the causal highlight ----------------------------------------------------------------------
 
 

@@ -435,6 +435,9 @@ function drawStickyHeads(ctx, svg, top, zoom) {
   svg.style.marginBottom = -h * zoom + "px";
   let any = false;
   const g = el("g", null, svg);
+  // a band of the page's colour under the heads: what scrolls beneath them is hidden, not drawn through them
+  el("rect", { class: "band", x: v.x0, y: 0, width: arr.width - v.x0, height: h }, g);
+  el("line", { class: "band-edge", x1: v.x0, y1: h - 0.5, x2: arr.width, y2: h - 0.5 }, g);
   v.lanes.forEach((lane, i) => {
     if (arr.states[i] === "hidden" || lane.r0 > ctx.cur) return;
     const hb = boxAt(arr, lane.hb, i, lane.r0);
