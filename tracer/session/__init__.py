@@ -17,6 +17,8 @@ One job a module, in the order a run uses them:
 - `wakeup`: what ends the supervisor's wait between two looks (a role's output, or time)
 - `warmup`: what comes after the programs (the layout, the renderers) imported while they run
 - `supervisor`: readiness, scripted input, services, deadlocks, timeouts, stopping and reaping every process
+- `lineage`: who is who, from the records as they come (each process's role and parent, the endpoints seen)
+- `waits`: what /proc says the live processes wait in (idle, deadlocked, the calls blocked at the end)
 - `stopping`: Ctrl-C, SIGTERM and SIGHUP as a request to stop, taken between two steps
 - `procfs`: what /proc says (the call a process waits in, children, UDP drops)
 - `capturing`: the packet capture opened before the run and cut down to its packets after

@@ -318,7 +318,7 @@ def run_notes(trace: Trace, supervisor: Supervisor) -> list[str]:
     for inode, drops in sorted(supervisor.udp_drops.items()):
         if not drops:
             continue
-        pid = supervisor.udp_sockets[inode]
+        pid = supervisor.lineage.udp_sockets[inode]
         proc = trace.process(pid)
         who = f"{proc.role} [{pid}]" if proc is not None else f"pid {pid}"
         notes.append(

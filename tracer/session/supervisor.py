@@ -24,6 +24,7 @@ import ipctrace.session.waits as waits
 from ipctrace.model import ExitStatus, Pid
 from ipctrace.record.gate import ENV_EXPLORE, ENV_PATH
 from ipctrace.scenarios import Role, Scenario
+from ipctrace.session.lineage import Lineage
 from ipctrace.session.output import OutputPrinter
 from ipctrace.session.recording import Recording
 from ipctrace.session.results import Ending
@@ -37,7 +38,6 @@ DEADLOCK_IDLE = 2.0  # seconds with nothing recorded while every process waits o
 INPUT_WATCH = 0.25  # seconds with nothing recorded before /proc is asked whether a scripted role waits on its input
 IDLE_LOOK = 0.25  # seconds between two looks in /proc at whether every process waits, once an ending's idle time is up
 UDP_POLL_SECONDS = 0.2  # how often the UDP sockets' drop counters are read
-ORPHAN = ""  # the role of a process re-parented to ipctrace that no recorded spawn explains
 
 
 class Supervisor:
@@ -63,17 +63,13 @@ class Supervisor:
         self.stop_signals = stop
         self.native_note = native_note  # "": the native recorder is in LD_PRELOAD; else why it is not
         self.runs: list[RoleRun] = []
-        self.role_of: dict[Pid, str] = {}
-        self.ppid_of: dict[Pid, Pid] = {}
+        self.lineage = Lineage()  # each process's role and parent, the endpoints seen, from the records
+        self.role_of = self.lineage.role_of
         self.reaped: dict[Pid, ExitStatus] = {}
-        self.kinds: dict[tuple[int, int], str] = {}
-        self.last_event_t1: dict[Pid, int] = {}
         self.blocked_records: list[dict[str, Any]] = []  # what stop() read from /proc, added to the trace
-        self.udp_sockets: dict[int, Pid] = {}  # UDP socket inode -> a process that used it
         self.udp_drops: dict[int, int] = {}  # UDP socket inode -> datagrams its receive queue dropped
         self._killed: set[Pid] = set()  # what stop() killed, to be reaped
         self._orphans: set[Pid] = set()  # processes of the run ipctrace adopted (see _adopted)
-        self._spawned: dict[tuple[str, ...], str] = {}  # argv of a recorded spawn -> the spawner's role
         self.held: HeldRole | None = None  # the next role, started early and waiting (see _hold_next)
         self.wakeup = Wakeup()  # what ends the wait between two looks: a role's output, or time
         printer.on_output = self.wakeup.poke
@@ -94,43 +90,16 @@ class Supervisor:
         return records
 
     def _handle(self, obj: dict[str, Any]) -> None:
-        pid, ppid = int(obj["pid"]), int(obj.get("ppid", 0))
-        self._adopt(pid, ppid, obj)
-        if obj.get("t1") is not None:
-            self.last_event_t1[pid] = int(obj["t1"])
-        self._note_endpoint(pid, obj.get("ep"))
-        call = obj.get("call")
-        role = self.role_of.get(pid)
-        if call == "fork" and isinstance(obj.get("res"), int) and obj["res"] > 0 and role is not None:
-            self.role_of.setdefault(obj["res"], role)  # known before the child records anything
-        if call == "spawn" and role is not None:
-            self._spawned[tuple((obj.get("args") or {}).get("argv") or ())] = role
+        pid = self.lineage.note(obj)
         run = self._run_of(pid)
         if run is None:
             return
+        call = obj.get("call")
         run.recorded = True
         if call in run.role.ready:
             run.ready = True
         if call == "stdin-wait" and not run.role.interactive:
             run.deliver_input(self.printer, all_of_it=(obj.get("args") or {}).get("want") == "all")
-
-    def _adopt(self, pid: Pid, ppid: Pid, obj: dict[str, Any]) -> None:
-        """Give a newly seen process its role: its parent's, or for an orphan re-parented to ipctrace, its spawner's."""
-        self.ppid_of.setdefault(pid, ppid)
-        if pid in self.role_of:
-            return
-        if ppid in self.role_of:
-            self.role_of[pid] = self.role_of[ppid]
-        elif ppid == os.getpid():  # its parent is gone and ipctrace, the subreaper, adopted it
-            argv = tuple((obj.get("args") or {}).get("argv") or ())
-            self.role_of[pid] = self._spawned.get(argv, ORPHAN)
-
-    def _note_endpoint(self, pid: Pid, ep: Any) -> None:
-        if not ep:
-            return
-        self.kinds[(ep[0], ep[1])] = ep[2]
-        if str(ep[2]).startswith("udp"):
-            self.udp_sockets.setdefault(int(ep[1]), pid)
 
     def _run_of(self, pid: Pid) -> RoleRun | None:
         role = self.role_of.get(pid)
@@ -286,10 +255,11 @@ class Supervisor:
 
     def _watch_udp(self, now: float) -> None:
         """Keep the highest drop count each UDP socket of the run has shown (a closed socket's is gone)."""
-        if now < self._next_udp_check or not self.udp_sockets:
+        sockets = self.lineage.udp_sockets
+        if now < self._next_udp_check or not sockets:
             return
         self._next_udp_check = now + UDP_POLL_SECONDS
-        for inode, drops in procfs.udp_drops(self.udp_sockets).items():
+        for inode, drops in procfs.udp_drops(sockets).items():
             self.udp_drops[inode] = max(drops, self.udp_drops.get(inode, 0))
 
     # -- the run ---------------------------------------------------------------------------------------
@@ -405,10 +375,7 @@ class Supervisor:
         self._next_udp_check = 0.0
         self._watch_udp(time.monotonic())  # before the sockets close with their processes
         self.blocked_records = [
-            waits.blocked_record(
-                pid, call, ppid=self.ppid_of.get(pid, 0), since=self.last_event_t1.get(pid), kinds=self.kinds
-            )
-            for pid, call in waits.blocked_calls(self._live_pids).items()
+            self.lineage.blocked_record(pid, call) for pid, call in waits.blocked_calls(self._live_pids).items()
         ]
         self._kill_all()
         deadline = time.monotonic() + 5
