@@ -92,16 +92,17 @@ def one_site_many_ways(r, w, r2, w2):
 def taking_turns(r, w):
     """Two threads writing from one call site by turns: each call's last head at that site was the other's.
 
-    The second thread writes from another site first, so the shared site has another number in its log.
+    The second thread writes from another site first, on its first turn, so the shared site has another
+    number in its log.
     """
     turns = [threading.Event(), threading.Event()]
 
     def writer(me):
-        if me == 1:
-            os.write(w, b"1")
-        for _ in range(3):
+        for k in range(3):
             turns[me].wait()
             turns[me].clear()
+            if me == 1 and k == 0:  # on its turn: what the pipe holds, and so what the reads record, is the same
+                os.write(w, b"1")
             os.write(w, b"t")
             turns[1 - me].set()
 
