@@ -11,23 +11,17 @@ from __future__ import annotations
 import ipctrace.record.core as core
 import ipctrace.record.hot_generated as generated
 import ipctrace.record.layout as L
-from ipctrace.compiled import use_compiled
 from ipctrace.record.endpoints import TABLE, endpoint
 from ipctrace.record.heads import receive_entry, send_entry
 from ipctrace.record.hotpath import SPECS
-from ipctrace.record.log import TLS, ThreadLog
+from ipctrace.record.log import HOTC, TLS, ThreadLog
 
 TYPE_CHECKING = False  # typing is not imported at run time: every traced process would pay for it
 if TYPE_CHECKING:
     from typing import Any
 
-try:
-    import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
-except ImportError:  # not built (no compiler when installed)
-    _hotc = None
-
-#: Are the compiled wrappers the ones in use?
-COMPILED = use_compiled(_hotc)
+#: Are the compiled wrappers the ones in use? (log.py chose, for the log's base goes with them.)
+COMPILED = HOTC is not None
 FLAGGED = generated.FLAGGED
 
 #: What the compiled wrappers share with the generated ones (each wrapper keeps these very objects).
@@ -36,11 +30,11 @@ _CHOSEN: dict[str, Any] = {}
 for _slot, (_name, _kind, _orig, _call, _what, _parts) in enumerate(SPECS):
     _python = getattr(generated, _name)
     _CHOSEN[_name] = _python
-    if COMPILED:
+    if HOTC is not None:
         _original = getattr(generated, f"_orig_{_name}")
         _problem = f"could not record {_what}"
         try:
-            _CHOSEN[_name] = _hotc.Wrapper(_name, L.CALL_IDS[_call], _slot, _original, _python, _problem, _SHARED)
+            _CHOSEN[_name] = HOTC.Wrapper(_name, L.CALL_IDS[_call], _slot, _original, _python, _problem, _SHARED)
         except ValueError:  # a wrapper new in hotpath.SPECS that hotc.c does not have yet (a test says so)
             pass
 

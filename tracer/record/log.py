@@ -92,6 +92,9 @@ try:
     import ipctrace.record._hotc as _hotc  # type: ignore[import-not-found]
 except ImportError:  # not built (no compiler when installed)
     _hotc = None
+#: The compiled wrappers' extension (hotc.c) when they are the ones in use (record/hot.py), else None. The
+#: log's base goes with them: their C fields, or the same fields as slots for the Python wrappers.
+HOTC = _hotc if use_compiled(_hotc) and hasattr(_hotc, "LogState") else None
 
 
 def _mapping() -> tuple[Any, Any]:
@@ -138,8 +141,8 @@ def _log_state() -> type:
     `pos`, `limit`, `addr`, `alive` and `caches` are what every recorded call reads; as C fields the
     compiled wrappers take them without an attribute lookup. Python code reads and sets them either way.
     """
-    if use_compiled(_hotc) and hasattr(_hotc, "LogState"):
-        return _hotc.LogState
+    if HOTC is not None:
+        return HOTC.LogState
 
     class LogState:
         __slots__ = ("pos", "limit", "addr", "alive", "caches")

@@ -64,7 +64,6 @@ class Supervisor:
         self.native_note = native_note  # "": the native recorder is in LD_PRELOAD; else why it is not
         self.runs: list[RoleRun] = []
         self.lineage = Lineage()  # each process's role and parent, the endpoints seen, from the records
-        self.role_of = self.lineage.role_of
         self.reaped: dict[Pid, ExitStatus] = {}
         self.blocked_records: list[dict[str, Any]] = []  # what stop() read from /proc, added to the trace
         self.udp_drops: dict[int, int] = {}  # UDP socket inode -> datagrams its receive queue dropped
@@ -102,7 +101,7 @@ class Supervisor:
             run.deliver_input(self.printer, all_of_it=(obj.get("args") or {}).get("want") == "all")
 
     def _run_of(self, pid: Pid) -> RoleRun | None:
-        role = self.role_of.get(pid)
+        role = self.lineage.role_of.get(pid)
         return next((r for r in self.runs if r.role.name == role), None)
 
     # -- processes -------------------------------------------------------------------------------------
@@ -114,7 +113,7 @@ class Supervisor:
             command = self._command(role)
             env = {**self.env, ENV_PATH: role.name} if ENV_EXPLORE in self.env else self.env  # a replayed schedule
             run = launch(role, command, env, self.subst.get("cwd"), self.printer, self.native_note)
-        self.role_of[run.proc.pid] = role.name
+        self.lineage.role_of[run.proc.pid] = role.name
         self.runs.append(run)
         self.wakeup.moved()
         self._hold_next()
@@ -163,7 +162,7 @@ class Supervisor:
                 continue
             pids = {run.proc.pid, *run.watch.scan(force=final)}
             for pid in pids:
-                self.role_of.setdefault(pid, run.role.name)  # reaped and stopped like recorded children
+                self.lineage.role_of.setdefault(pid, run.role.name)  # reaped and stopped like recorded children
             left = left or any(procfs.alive(pid) for pid in pids)
             if not run.ready and run.role.ready and (run.exit is not None or reached(pids, run.role.ready)):
                 run.ready, self.last_activity = True, time.monotonic()
@@ -190,7 +189,7 @@ class Supervisor:
             stdin = run.proc.stdin
             if run.watch is not None and not run.recorded or run.role.interactive or stdin is None or stdin.closed:
                 continue  # a role no recorder enters is fed by `_follow_unrecorded`
-            pids = [pid for pid in self._live_pids() if self.role_of[pid] == run.role.name]
+            pids = [pid for pid in self._live_pids() if self.lineage.role_of[pid] == run.role.name]
             if not waits_for_input(pids, stdin.fileno()):
                 continue
             given = run.given
@@ -202,7 +201,7 @@ class Supervisor:
                 self.last_activity = time.monotonic()
 
     def _reap(self) -> None:
-        for pid in [*self.role_of, *self._orphans]:
+        for pid in [*self.lineage.role_of, *self._orphans]:
             if pid in self.reaped:
                 continue
             try:
@@ -223,10 +222,10 @@ class Supervisor:
         return pid not in self.reaped and procfs.alive(pid)
 
     def _has_live_process(self, role: str) -> bool:
-        return any(r == role and self._is_live(pid) for pid, r in self.role_of.items())
+        return any(r == role and self._is_live(pid) for pid, r in self.lineage.role_of.items())
 
     def _live_pids(self) -> list[Pid]:
-        return [pid for pid in self.role_of if self._is_live(pid)]
+        return [pid for pid in self.lineage.role_of if self._is_live(pid)]
 
     def _stop_services_when_done(self) -> None:
         """SIGTERM a service once the other roles have ended and its own children have been reaped.
@@ -238,13 +237,13 @@ class Supervisor:
         if not services:
             return
         others = {r.role.name for r in self.runs if not r.role.service}
-        if any(procfs.alive(pid) for pid, role in self.role_of.items() if role in others):
+        if any(procfs.alive(pid) for pid, role in self.lineage.role_of.items() if role in others):
             return
         now = time.monotonic()
         if self._others_done_at is None:
             self._others_done_at = now
         for r in services:
-            children = [pid for pid, role in self.role_of.items() if role == r.role.name and pid != r.proc.pid]
+            children = [pid for pid, role in self.lineage.role_of.items() if role == r.role.name and pid != r.proc.pid]
             waiting = now - self._others_done_at < SERVICE_GRACE
             if waiting and any(Path(f"/proc/{pid}").exists() for pid in children):
                 continue
