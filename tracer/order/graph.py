@@ -1,23 +1,22 @@
-"""The happens-before graph of a linked trace, and one order of all its events and packets.
+"""The happens-before graph of a linked trace, as arrays of node numbers, and its topological order.
 
-The order is a topological order of a DAG of causes (program order, fork,
-spawn, data, packets, connect, wait, EOF). Where the graph leaves two nodes
-unordered (a link is missing, or there is none), real time decides: events
-and packets share one clock, and each node is placed by the moment it can
-have taken effect — a send, connect or close by its entry (its bytes left
-then), a receive, accept, wait or sleep by its return (what it waited for
-happened before), a packet by its capture time. So whenever one call returned
-before another began, or a packet was seen before a call began (or after it
+The nodes are the trace's events, in trace order, then its packets, in capture
+order; the edges are causes (program order, fork, spawn, data, packets,
+connect, wait, EOF), each with the kind that explains it. The order is a
+topological order of this DAG. Where the graph leaves two nodes unordered (a
+link is missing, or there is none), real time decides: events and packets
+share one clock, and each node is placed by the moment it can have taken
+effect — a send, connect or close by its entry (its bytes left then), a
+receive, accept, wait or sleep by its return (what it waited for happened
+before), a packet by its capture time. So whenever one call returned before
+another began, or a packet was seen before a call began (or after it
 returned), the order says so even without a link, and an unlinked receive
 never comes before the send it got its bytes from, nor a segment before the
 connect that opened its connection.
 
 Everything is kept as arrays of node numbers, so ordering a million events
-takes seconds and little memory; the networkx graph is built only when asked
-for (`OrderedTrace.graph`), and so networkx is imported only then.
-
-`analyse(trace)` is the one entry point for consumers: the linked and ordered
-trace, computed once per trace.
+takes seconds and little memory; `ipctrace.order` turns the numbers back into
+events and packets for its readers.
 """
 
 from __future__ import annotations
@@ -28,20 +27,15 @@ import operator
 from array import array
 from bisect import bisect_right
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ipctrace.calls import BLOCKING, CONNECTS, PROGRAM_STREAMS, Call
-from ipctrace.errors import IpctraceError
-from ipctrace.link import LinkedTrace, link
-from ipctrace.link.memo import last_result
-from ipctrace.model import Event, EventKey, Nanos, Packet, Pid, Trace
-from ipctrace.perf import gc_paused, sorted_by_first
-
-if TYPE_CHECKING:
-    import networkx as nx
+from ipctrace.link import LinkedTrace
+from ipctrace.model import Event, EventKey, Nanos, Pid, Trace
+from ipctrace.perf import sorted_by_first
 
 
 class EdgeKind(StrEnum):
@@ -77,10 +71,6 @@ class PacketNode:
 
 
 Node = EventKey | PacketNode
-
-
-class OrderError(IpctraceError, ValueError):
-    """The happens-before graph has a cycle: linking paired calls that cannot be causally related."""
 
 
 def effect_time(event: Event) -> Nanos:
@@ -297,6 +287,14 @@ def _link_edges(nodes: _Nodes, linked: LinkedTrace, edges: _Edges) -> None:
         edges.add(of(eof.release), of(eof.read), EdgeKind.EOF)
 
 
+def _edges_of(nodes: _Nodes, linked: LinkedTrace) -> _Edges:
+    edges = _Edges()
+    by_pid = _program_edges(nodes, edges)
+    _process_edges(nodes, by_pid, edges)
+    _link_edges(nodes, linked, edges)
+    return edges
+
+
 def _topological(count: int, edges: _Edges, rank: list[int]) -> list[int] | None:
     """Kahn's algorithm, always taking the ready node first in `rank`; None when there is a cycle.
 
@@ -337,78 +335,6 @@ def _topological(count: int, edges: _Edges, rank: list[int]) -> list[int] | None
     return out if len(out) == count else None
 
 
-# -- the ordered trace ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class OrderedTrace:
-    """A linked trace with its happens-before edges and a topological order of every node."""
-
-    linked: LinkedTrace
-    order: tuple[Node, ...]
-    _nodes: _Nodes = field(repr=False)
-    _edges: _Edges = field(repr=False)
-    _sequence: Sequence[int] = field(repr=False)  # `order` as node numbers
-    _cache: dict[str, Any] = field(default_factory=dict, repr=False)
-
-    @property
-    def trace(self) -> Trace:
-        return self.linked.trace
-
-    def rank(self, node: Node | Event | Packet) -> int:
-        """Position of an event or packet in `order` (0 first)."""
-        ranks = self._cache.get("rank")
-        if ranks is None:
-            ranks = self._cache["rank"] = {n: i for i, n in enumerate(self.order)}
-        return int(ranks[as_node(node)])
-
-    def events(self) -> tuple[Event, ...]:
-        """The trace's events in order (packets left out)."""
-        return tuple(self.trace.event(n) for n in self.order if isinstance(n, EventKey))
-
-    def edges(self, kind: str) -> list[tuple[Node, Node]]:
-        """Every edge that has `kind` among its kinds (each once, in the order they were found)."""
-        code = _KIND_CODE[EdgeKind(kind)]
-        found = dict.fromkeys(
-            (u, v) for u, v, k in zip(self._edges.src, self._edges.dst, self._edges.kind, strict=True) if k == code
-        )
-        return [(self._nodes.node(u), self._nodes.node(v)) for u, v in found]
-
-    def causes(self) -> Mapping[Node, tuple[Node, ...]]:
-        """Every node's direct causes (the sources of the edges into it), built once from the edge arrays."""
-        found = self._cache.get("causes")
-        if found is None:
-            numbered: dict[int, list[int]] = defaultdict(list)
-            for u, v in zip(self._edges.src, self._edges.dst, strict=True):
-                numbered[v].append(u)
-            node = self._nodes.node
-            found = self._cache["causes"] = {
-                node(v): tuple(node(u) for u in dict.fromkeys(us)) for v, us in numbered.items()
-            }
-        return found
-
-    @property
-    def graph(self) -> nx.DiGraph:
-        """The happens-before graph as a networkx DiGraph (built on first use): `kind` and `kinds` on each edge."""
-        graph = self._cache.get("graph")
-        if graph is None:
-            graph = self._cache["graph"] = _as_networkx(self._nodes, self._edges)
-        return graph
-
-    def happens_before(self, a: Node | Event | Packet, b: Node | Event | Packet) -> bool:
-        """True when the graph says `a` must come before `b` (a path from a to b)."""
-        u, v = self._nodes.of(as_node(a)), self._nodes.of(as_node(b))
-        return u is not None and v is not None and u != v and _reaches(self._edges, u, v, self._nodes.count)
-
-
-def as_node(item: Node | Event | Packet) -> Node:
-    if isinstance(item, Event):
-        return item.key
-    if isinstance(item, Packet):
-        return PacketNode(item.index)
-    return item
-
-
 def _reaches(edges: _Edges, u: int, v: int, count: int) -> bool:
     succ: dict[int, list[int]] = defaultdict(list)
     for a, b in zip(edges.src, edges.dst, strict=True):
@@ -422,83 +348,3 @@ def _reaches(edges: _Edges, u: int, v: int, count: int) -> bool:
                 seen.add(w)
                 stack.append(w)
     return False
-
-
-def _as_networkx(nodes: _Nodes, edges: _Edges) -> nx.DiGraph:
-    import networkx as nx
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes.node(i) for i in range(nodes.count))
-    for u, v, code in zip(edges.src, edges.dst, edges.kind, strict=True):
-        a, b, kind = nodes.node(u), nodes.node(v), EDGE_KINDS[code]
-        if graph.has_edge(a, b):
-            data = graph.edges[a, b]
-            if kind not in data["kinds"]:
-                data["kinds"] = (*data["kinds"], kind)
-                data["kind"] = min(data["kinds"], key=EDGE_KINDS.index)
-        else:
-            graph.add_edge(a, b, kind=kind, kinds=(kind,))
-    return graph
-
-
-def _describe_cycle(linked: LinkedTrace, graph: nx.DiGraph, cycle: Iterable[tuple[Node, Node]]) -> str:
-    steps, kinds = [], []
-    for u, v in cycle:
-        if isinstance(u, EventKey):
-            e = linked.trace.event(u)
-            where = linked.describe(e)
-            steps.append(f"{u} {e.call}" + (f" ({where})" if where else ""))
-        else:
-            steps.append(str(u))
-        kinds.append(graph.edges[u, v]["kind"])
-    text = steps[0]
-    for kind, step in zip(kinds, [*steps[1:], steps[0]], strict=True):
-        text += f" -{kind}-> {step}"
-    return text
-
-
-def _edges_of(nodes: _Nodes, linked: LinkedTrace) -> _Edges:
-    edges = _Edges()
-    by_pid = _program_edges(nodes, edges)
-    _process_edges(nodes, by_pid, edges)
-    _link_edges(nodes, linked, edges)
-    return edges
-
-
-@last_result
-def order(linked: LinkedTrace) -> OrderedTrace:
-    """Order every event and packet by the happens-before graph, then by when each took effect.
-
-    Raises OrderError naming the cycle when the links contradict each other. Ordering the same
-    linked trace object again returns the same result.
-    """
-    with gc_paused():
-        nodes = _Nodes(linked.trace)
-        edges = _edges_of(nodes, linked)
-        sequence = _topological(nodes.count, edges, nodes.rank())
-    if sequence is None:  # only now look for the cycle, to name it
-        import networkx as nx
-
-        graph = _as_networkx(nodes, edges)
-        cycle = nx.find_cycle(graph)
-        raise OrderError(
-            "the happens-before graph has a cycle, so some link pairs calls that cannot be "
-            f"causally related: {_describe_cycle(linked, graph, cycle)}"
-        )
-    with gc_paused():
-        return OrderedTrace(linked, tuple(map(nodes.all_nodes().__getitem__, sequence)), nodes, edges, sequence)
-
-
-def analyse(trace: Trace) -> OrderedTrace:
-    """The trace linked and ordered: the derived view every consumer reads (render, summary, compare).
-
-    Computed once per trace object: `link` and `order` keep their last result, so the timeline, the
-    summary and the diagrams of one run share one linking and one ordering.
-    """
-    return order(link(trace))
-
-
-def nodes_in_order(ordered: OrderedTrace) -> Iterator[Event | Packet]:
-    """The events and packets of an ordered trace, in order."""
-    items: list[Event | Packet] = [*ordered._nodes.events, *ordered._nodes.packets]  # by node number
-    return map(items.__getitem__, ordered._sequence)
