@@ -20,7 +20,7 @@ TYPE_CHECKING = False  # typing is not imported at run time: every traced proces
 if TYPE_CHECKING:
     from typing import Any
 
-#: Are the compiled wrappers the ones in use? (log.py chose, for the log's base goes with them.)
+#: Are the compiled wrappers the ones in use? (mapping.py chose, for the log's base goes with them.)
 COMPILED = HOTC is not None
 FLAGGED = generated.FLAGGED
 

@@ -754,7 +754,7 @@ static PyTypeObject LogStateType = {
     .tp_members = state_members,
 };
 
-/* The log's mapping (log.py), here so that a traced process need not import ctypes (3 ms of its start):
+/* The log's mapping (mapping.py), here so that a traced process need not import ctypes (3 ms of its start):
  * libc's mmap of the log's descriptor, shared, never unmapped, keeping no descriptor of its own (Python's
  * mmap keeps a duplicate, a number the program would see). map_shared(fd, size) -> (address, memoryview). */
 static PyObject *map_shared(PyObject *self, PyObject *args)
