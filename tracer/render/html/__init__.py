@@ -32,8 +32,9 @@ from ipctrace.render.layout.build import build_diagram
 from ipctrace.render.layout.model import Diagram, LaneKind
 from ipctrace.render.options import RenderError, RenderOptions, View
 
-#: The page's script, in the order it runs (one scope): data and layout, drawing, panels, the app.
-SCRIPTS = ("model.js", "draw.js", "panel.js", "app.js")
+#: The page's script, in the order it runs (one scope): data and layout, drawing, panels, the state on screen,
+#: the controls, and the app (its state; it starts the page, so it comes last).
+SCRIPTS = ("model.js", "draw.js", "panel.js", "screen.js", "controls.js", "app.js")
 FORMAT_VERSION = 1
 _MARKS = re.compile(r"@LANG@|@TITLE@|@ENCODING@|/\*@CSS@\*/|/\*@DATA@\*/|/\*@JS@\*/")
 
