@@ -16,7 +16,7 @@ import gzip
 import json
 import re
 from dataclasses import asdict, replace
-from functools import lru_cache
+from functools import cache
 from html import escape
 from importlib import resources
 from typing import Any
@@ -95,7 +95,7 @@ def document(ordered: OrderedTrace, options: RenderOptions, diagram: Diagram | N
     }
 
 
-@lru_cache(maxsize=8)
+@cache  # a handful of files, each read once
 def asset(name: str) -> str:
     """One file of the page's script, style or template (package data)."""
     return (resources.files("ipctrace.render.html") / "assets" / name).read_text(encoding="utf-8")
