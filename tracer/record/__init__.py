@@ -7,10 +7,11 @@ networkx) and never raises into the program. The log format is FORMAT.md beside 
 Modules: `layout` (the format's constants), `log` (per-thread memory-mapped logs), `endpoints`
 (the descriptor table), `core` (what every wrapper shares: the gate, never-raise helpers),
 `hotpath` (the generator of `hot_generated`, the data calls' wrappers; `hotc.c` the same compiled, `hot`
-chooses), `heads` (their record heads, made once per call site), `wrap_os`, `wrap_socket`, `wrap_io`,
-`wrap_process`, `wrap_select` (the wrappers), `patches` (install and uninstall), `settle` (other threads'
-calls at exit), `gate` and `explorer_env` (the race explorer's hold), `bootstrap/` (the start-up hook),
-`native/` (the `LD_PRELOAD` recorder for other programs); `reader`, which only ipctrace itself imports.
+chooses), `heads` (their record heads, made once per call site), `wrap_os`, `wrap_socket` (descriptors),
+`wrap_socket_data` (bytes), `wrap_io`, `wrap_process`, `wrap_select` (the wrappers), `patches` (install and
+uninstall), `settle` (other threads' calls at exit), `gate` and `explorer_env` (the race explorer's
+hold), `bootstrap/` (the start-up hook), `native/` (the `LD_PRELOAD` recorder for other programs);
+`reader`, which only ipctrace itself imports.
 """
 
 from __future__ import annotations

@@ -317,7 +317,7 @@ from ipctrace.record.endpoints import TABLE, endpoint
 from ipctrace.record.heads import HEAD_PACK, receive_entry, received_pack, send_entry
 from ipctrace.record.log import TLS, ThreadLog
 
-#: Wrappers for the flagged forms of socket calls (registered by wrap_socket: they carry an argument blob).
+#: Wrappers for the flagged forms of socket calls (registered by wrap_socket_data: they carry an argument blob).
 FLAGGED = {}
 
 

@@ -24,6 +24,7 @@ import ipctrace.record.wrap_os as wrap_os
 import ipctrace.record.wrap_process as wrap_process
 import ipctrace.record.wrap_select as wrap_select
 import ipctrace.record.wrap_socket as wrap_socket
+import ipctrace.record.wrap_socket_data as wrap_socket_data
 from ipctrace.record.log import Recorder
 
 _patches: list[tuple[object, str, object, bool]] = []  # (owner, name, original, had_own_attribute)
@@ -73,7 +74,7 @@ def install(recorder: Recorder) -> None:
         _patch(os, name, fn)
     if wrap_process._posixsubprocess is not None and wrap_process._fork_exec is not None:
         _patch(wrap_process._posixsubprocess, "fork_exec", wrap_process.fork_exec)
-    for name, fn in wrap_socket.method_wrappers().items():
+    for name, fn in (wrap_socket.method_wrappers() | wrap_socket_data.method_wrappers()).items():
         _patch(socket.socket, name, fn)
     for name, fn in wrap_socket.module_wrappers().items():
         _patch(socket, name, fn)
