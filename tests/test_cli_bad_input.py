@@ -276,3 +276,28 @@ def test_replaying_from_a_damaged_exploration_summary_says_to_explore_again(tmp_
     result = ipctrace("run", "pipe2", "--schedule", "1", "--output", str(tmp_path), "--no-capture")
     refused(result, f"{path} is not shaped as an exploration's summary", "run `ipctrace explore pipe2` again")
     assert path.read_text() == summary
+
+
+def test_a_program_typed_without_its_double_dash_is_told_how_to_trace_it(tmp_path):
+    """The most common slip: the program's command where a scenario name goes; nothing runs, nothing is written."""
+    (tmp_path / "hello.py").write_text("print('hi')\n")
+    compiled = tmp_path / "pipe3"  # a course example compiled into this folder under the example's own name
+    shutil.copy("/bin/true", compiled)
+    python = Path(sys.executable).name
+    refused(ipctrace("run", "python3", "hello.py", cwd=tmp_path), "'python3 hello.py' is not a scenario name",
+            "ipctrace run -- python3 hello.py")  # fmt: skip
+    refused(ipctrace("explore", "python3", "hello.py", cwd=tmp_path), "ipctrace explore -- python3 hello.py")
+    refused(ipctrace("run", "hello.py", cwd=tmp_path), "hello.py is a program, not a scenario",
+            f"ipctrace run -- {python} hello.py")  # fmt: skip
+    refused(ipctrace("run", str(compiled), cwd=tmp_path), f"ipctrace run -- {compiled}")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["hello.py", "pipe3"]
+    listed = ipctrace("list", "pipe3", cwd=tmp_path)  # the example's name still means the example
+    assert listed.returncode == 0 and listed.stdout.startswith("pipe3: "), listed
+
+
+def test_an_option_a_command_does_not_have_names_the_closest_ones(tmp_path):
+    refused(ipctrace("run", "pipe3", "--ouput", str(tmp_path)), "`ipctrace run` has no option '--ouput'",
+            "Did you mean --output", "`ipctrace run --help`")  # fmt: skip
+    refused(ipctrace("render", str(RECORDED), "--fromat=svg"), "Did you mean --format?")
+    refused(ipctrace("show", str(RECORDED), "again"), "`ipctrace show` does not take 'again' as well")
+    assert list(tmp_path.iterdir()) == []

@@ -96,6 +96,35 @@ def command_parser(command: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def extra_arguments_message(parser: argparse.ArgumentParser, args: argparse.Namespace, extra: list[str]) -> str:
+    """One sentence for words on a command line that nothing of its command takes.
+
+    Words that are not options after a scenario name are almost always a program to trace typed
+    without `--`; an option that is not one of the command's is named with the closest ones.
+    """
+    command = args.command
+    words = [word for word in extra if not word.startswith("-")]
+    if command in ("run", "explore") and words == extra:
+        program = " ".join([args.scenario, *extra] if args.scenario else extra)
+        return (
+            f"{program!r} is not a scenario name: to trace a program, put `--` before its command: "
+            f"ipctrace {command} -- {program}"
+        )
+    if words == extra:
+        help_ = f"`ipctrace {command} --help`"
+        return f"`ipctrace {command}` does not take {words[0]!r} as well; {help_} says what it takes."
+    import difflib  # only to suggest an option
+
+    known: list[str] = []
+    for action in parser._actions:  # argparse has no public way to reach a subcommand's parser
+        if isinstance(action, argparse._SubParsersAction) and command in action.choices:
+            known = list(action.choices[command]._option_string_actions)
+    unknown = next(word for word in extra if word.startswith("-")).split("=")[0]
+    close = difflib.get_close_matches(unknown, known, n=2, cutoff=0.6)
+    hint = f" Did you mean {' or '.join(close)}?" if close else ""
+    return f"`ipctrace {command}` has no option {unknown!r}.{hint} `ipctrace {command} --help` lists what it takes."
+
+
 def _run_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     run = sub.add_parser(
         "run",

@@ -8,7 +8,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-from ipctrace.arguments import command_parser
+from ipctrace.arguments import command_parser, extra_arguments_message
 from ipctrace.errors import IpctraceError
 
 TYPE_CHECKING = False  # as typing.TYPE_CHECKING (mypy reads the name), without importing typing (~4 ms)
@@ -442,7 +442,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         cut = argv.index("--")
         argv, command_line = argv[:cut], argv[cut + 1 :]
     parser = command_parser(named)
-    args = parser.parse_args(argv)
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command is not None:
+        print(f"ipctrace: {extra_arguments_message(parser, args, extra)}", file=sys.stderr)
+        return EXIT_ERROR
+    if extra:
+        parser.parse_args(argv)  # argparse's own message, and exit status 2
     args.command_line = command_line
     if args.command is None:
         parser.print_help()

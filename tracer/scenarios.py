@@ -9,6 +9,7 @@ expected ending, only the commands differ.
 
 from __future__ import annotations
 
+import os
 import string
 import sys
 from dataclasses import dataclass, field, replace
@@ -367,13 +368,15 @@ def scenarios_in(folder: Path) -> dict[str, Scenario]:
 def find_scenario(name_or_path: str) -> Scenario:
     """A scenario by name, or from a .toml file; unknown names suggest the closest ones."""
     if name_or_path.endswith(".toml") or "/" in name_or_path:
+        _refuse_program(name_or_path)
         return load_scenario(name_or_path)
     own_file = BUILTIN_DIR / f"{name_or_path}.toml"
     if own_file.is_file():  # a scenario's file is named after it: one broken file spoils only itself
         return load_scenario(own_file)
     scenarios = builtin_scenarios()
-    if name_or_path in scenarios:
+    if name_or_path in scenarios:  # a course example's name, even with its compiled program in this folder
         return scenarios[name_or_path]
+    _refuse_program(name_or_path)
     import difflib  # only to suggest a name
 
     close = difflib.get_close_matches(name_or_path, scenarios, n=3, cutoff=0.5)
@@ -381,6 +384,23 @@ def find_scenario(name_or_path: str) -> Scenario:
     raise ScenarioError(
         f"unknown scenario {name_or_path!r}.{hint} `ipctrace list` shows them all; "
         f"to trace your own program use `ipctrace run -- {Path(sys.executable).name} your_program.py`."
+    )
+
+
+def _refuse_program(name_or_path: str) -> None:
+    """A program given where a scenario goes (`ipctrace run hello.py`): say how to trace it instead."""
+    path = Path(name_or_path)
+    if name_or_path.endswith(".toml") or not path.is_file():
+        return
+    if path.suffix == ".py":
+        command = f"{Path(sys.executable).name} {name_or_path}"
+    elif os.access(path, os.X_OK):
+        command = name_or_path if "/" in name_or_path else f"./{name_or_path}"
+    else:
+        return  # perhaps a scenario file named otherwise: reading it says what is wrong with it
+    raise ScenarioError(
+        f"{name_or_path} is a program, not a scenario: to trace it, put `--` before its command: "
+        f"ipctrace run -- {command}"
     )
 
 
