@@ -190,7 +190,21 @@ def test_diff_runs_a_scenario_file_as_it_runs_a_scenario_name(tmp_path):
     result = ipctrace("diff", str(scenario), str(scenario), "--output", str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("equivalent")
-    assert (tmp_path / "out" / "mine" / "trace.jsonl").exists()
+    assert (tmp_path / "out" / "mine" / "diff" / "trace.jsonl").exists()
+    assert (tmp_path / "out" / "mine" / "diff-b" / "trace.jsonl").exists()  # the same scenario, both runs kept
+    assert f"its files are in {tmp_path / 'out' / 'mine' / 'diff'}" in result.stderr
+
+
+def test_diff_against_a_scenario_keeps_the_run_it_was_given(tmp_path):
+    """`ipctrace diff tests/golden/pipe3.json pipe3` after `ipctrace run pipe3`: the slides of that run stay."""
+    kept = tmp_path / "out" / "socketpair_single"
+    kept.mkdir(parents=True)
+    (kept / "sequence-01.png").write_bytes(b"a lecturer's slide")
+    golden = Path(__file__).parent / "golden" / "socketpair_single.json"
+    result = ipctrace("diff", str(golden), "socketpair_single", "--output", str(tmp_path / "out"))
+    assert result.returncode == 0 and result.stdout.strip() == "equivalent", result
+    assert (kept / "sequence-01.png").read_bytes() == b"a lecturer's slide"
+    assert (kept / "diff" / "trace.jsonl").is_file()
 
 
 def test_a_title_with_a_control_character_is_drawn_as_its_escape(tmp_path):

@@ -378,22 +378,29 @@ def cmd_render(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _canonical(spec: str, output: Path, read_boundaries: bool = False):
-    """A trace file, an output folder or a golden file, or else a scenario (a name or a .toml file) to run now."""
+def _canonical(spec: str, output: Path, read_boundaries: bool = False, taken: set[Path] | None = None):
+    """A trace file, an output folder or a golden file, or else a scenario (a name or a .toml file) to run now.
+
+    A scenario runs into `diff/` inside its run folder (`diff-b/` when the other side ran there), so the
+    comparison never replaces what `ipctrace run` kept; where it went is said on stderr.
+    """
     from ipctrace.compare import load
     from ipctrace.compare.runner import run_canonical
+    from ipctrace.scenarios import find_scenario
 
     path = Path(spec)
-    if spec.endswith(".toml"):  # a scenario file of the user's own: run it into a folder named after it
-        from ipctrace.scenarios import find_scenario
-
-        scenario = find_scenario(spec)
-        return run_canonical(scenario, output / scenario.run_name, read_boundaries=read_boundaries)[1]
-    if path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec:
+    if not spec.endswith(".toml") and (path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec):
         if not path.exists():
             raise CliError(f"{spec}: no such trace, output folder or golden file.")
         return load(path, read_boundaries=read_boundaries)
-    _result, canonical = run_canonical(spec, output / spec, read_boundaries=read_boundaries)
+    scenario = find_scenario(spec)
+    taken = set() if taken is None else taken
+    folder = output / scenario.run_name / "diff"
+    if folder in taken:
+        folder = folder.with_name("diff-b")
+    taken.add(folder)
+    _result, canonical = run_canonical(scenario, folder, read_boundaries=read_boundaries)
+    print(f"ran {spec} for this comparison: its files are in {folder}", file=sys.stderr)
     return canonical
 
 
@@ -405,7 +412,9 @@ def cmd_diff(args: argparse.Namespace) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     boundaries = READ_BOUNDARIES in ignore
-    expected, actual = _canonical(args.a, args.output, boundaries), _canonical(args.b, args.output, boundaries)
+    ran: set[Path] = set()
+    expected = _canonical(args.a, args.output, boundaries, ran)
+    actual = _canonical(args.b, args.output, boundaries, ran)
     result = diff_canonical(expected, actual, ignore, expected_name=args.a, actual_name=args.b)
     with _shown("the comparison", needed=False):
         print(result.explain())

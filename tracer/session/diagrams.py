@@ -71,10 +71,13 @@ def _page_problem(diagram: Diagram, request: DiagramRequest) -> str:
 
 
 def _place(written: dict[str, Path], staging: Path, outdir: Path, request: DiagramRequest) -> dict[str, Path]:
-    """Move whole files from the staging folder into `outdir`; stale pages of a longer drawing go first."""
+    """Move whole files from the staging folder into `outdir`; stale parts of a longer drawing go first.
+
+    Numbered files are a paged format's pages and a long Mermaid or PlantUML diagram's further parts alike.
+    """
     for name in request.formats:
         renderer = get_renderer(name, request.options)
-        if renderer.paged and name in written:
+        if name in written:
             for old in outdir.glob(f"{request.stem}-[0-9][0-9].{renderer.output_file_extension}"):
                 old.unlink()
     placed = {}

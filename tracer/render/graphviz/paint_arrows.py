@@ -11,7 +11,7 @@ describes it, so tests and tools map drawings back to the trace.
 from __future__ import annotations
 
 from ipctrace.render.graphviz.sheet import Sheet
-from ipctrace.render.layout.measure import arrow_label, head_size, label_font
+from ipctrace.render.layout.measure import arrow_label, head_size, label_font, loop_label_offset, loop_reach
 from ipctrace.render.layout.model import Arrow, ArrowKind, LabelAt, Side
 
 
@@ -65,7 +65,7 @@ def _attrs(sheet: Sheet, arrow: Arrow, color: str) -> dict[str, str | float]:
     return attrs
 
 
-def _label_body(sheet: Sheet, arrow: Arrow, color: str) -> tuple[str, float, float]:
+def _label_body(sheet: Sheet, arrow: Arrow, color: str, align: str = "LEFT") -> tuple[str, float, float]:
     c, m = sheet.canvas, sheet.m
     size = arrow_label(arrow, m)
     if arrow.kind in (ArrowKind.FORK, ArrowKind.CONNECT, ArrowKind.EOF):
@@ -75,7 +75,7 @@ def _label_body(sheet: Sheet, arrow: Arrow, color: str) -> tuple[str, float, flo
     main = c.font(arrow.label, sheet.size(label_font(arrow, m)), ink, mono=mono, bold=mono)
     detail = c.font(arrow.detail, sheet.size(m.small), c.theme.muted) if arrow.detail else ""
     if size.stacked:
-        return c.lines_table([main, detail]), size.w, size.h
+        return c.lines_table([main, detail], align), size.w, size.h
     return main + (c.font("  ", sheet.size(m.small)) + detail if detail else ""), size.w, size.h
 
 
@@ -104,15 +104,22 @@ def _self_arrow(sheet: Sheet, arrow: Arrow, attrs: dict[str, str | float], color
     x = sheet.x(arrow.src)
     y1, y2 = sheet.row_y(arrow.src_row), sheet.row_y(arrow.dst_row)
     side = -1.0 if arrow.side is Side.LEFT else 1.0
-    half, reach = sheet.size(m.bar / 2), sheet.size(m.line * 1.8)
+    half, reach = sheet.size(m.bar / 2), sheet.size(loop_reach(m))
     start, tip = (x + side * half, y1), (x + side * half, y2)
     end = (tip[0] + side * sheet.size(m.line * 0.45), y2)
     sheet.canvas.curve([start, (x + side * reach, y1), (x + side * reach, y2), end], tip, **attrs)
-    body, w, h = _label_body(sheet, arrow, color)
+    body, w, h = _label_body(sheet, arrow, color, "RIGHT" if side < 0 else "LEFT")  # its lines lean on the loop
     w, h = sheet.size(w), sheet.size(h)
-    cx = x + side * (sheet.size(m.bar / 2 + m.pad * 0.6) + reach + sheet.size(m.pad) + w / 2)
+    cx = x + side * (sheet.size(loop_label_offset(m)) + w / 2)
     sheet.canvas.text(
-        cx, y1, body, w, h, name=f"label-{arrow.id}", id=f"label-{arrow.id}", class_=f"label {arrow.kind.value}"
+        cx,
+        (y1 + y2) / 2,  # inside the loop's height: beside the loop, not level with another lane's call
+        body,
+        w,
+        h,
+        name=f"label-{arrow.id}",
+        id=f"label-{arrow.id}",
+        class_=f"label {arrow.kind.value}",
     )
 
 

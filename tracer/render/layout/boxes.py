@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from ipctrace.render.layout.measure import arrow_label, call_size, end_size, head_size, note_size
+from ipctrace.render.layout.measure import arrow_label, call_size, end_size, head_size, loop_label_offset, note_size
 from ipctrace.render.layout.model import Arrow, ArrowKind, BarKind, Diagram, LabelAt, Lane, RowKind, Side
 
 
@@ -126,10 +126,9 @@ def label_box(diagram: Diagram, arrow: Arrow) -> Box:
     lead = m.pad * 0.6
     if arrow.src == arrow.dst:
         x = diagram.lane(arrow.src).x
-        reach = m.line * 1.8
         side = -1.0 if arrow.side is Side.LEFT else 1.0
-        cx = x + side * (m.bar / 2 + m.pad * 0.6 + reach + m.pad + size.w / 2)
-        cy = diagram.rows[arrow.src_row].y
+        cx = x + side * (loop_label_offset(m) + size.w / 2)
+        cy = (diagram.rows[arrow.src_row].y + diagram.rows[arrow.dst_row].y) / 2  # inside the loop's height
         return Box(
             BoxKind.LABEL,
             str(arrow.id),

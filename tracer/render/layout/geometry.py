@@ -20,7 +20,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from ipctrace.render.layout.items import Items
-from ipctrace.render.layout.measure import arrow_label, call_size, end_size, head_size, note_size, text_width
+from ipctrace.render.layout.measure import (
+    arrow_label,
+    call_size,
+    end_size,
+    head_size,
+    loop_label_offset,
+    note_size,
+    text_width,
+)
 from ipctrace.render.layout.model import (
     Arrow,
     ArrowKind,
@@ -289,7 +297,7 @@ def _reach(lanes: Sequence[Lane], band: Sequence[int], calls, notes, arrows, col
     for a in arrows:
         label = arrow_label(a, m)
         if a.src == a.dst:  # a loop beside the lifeline, its label beside the loop
-            reach.add(band[a.src_row], column[a.src], a.side, beside + m.line * 1.8 + m.pad + label.w)
+            reach.add(band[a.src_row], column[a.src], a.side, loop_label_offset(m) + label.w + m.pad * 0.6)
             continue
         src, dst = column[a.src], column[a.dst]
         toward = Side.RIGHT if dst > src else Side.LEFT

@@ -126,6 +126,20 @@ def end_size(end: LaneEnd, m: Metrics) -> Size:
     return Size(max(text_width(t, m.small, bold=True) for t in lines) + 2 * m.pad, len(lines) * m.line + m.pad * 0.6)
 
 
+def loop_reach(m: Metrics) -> float:
+    """How far a self-loop's curve is pulled out from its lifeline (its control points)."""
+    return m.line * 1.8
+
+
+def loop_label_offset(m: Metrics) -> float:
+    """From a lifeline to the near edge of its self-loop's label: just past the curve's bulge.
+
+    The bulge of the curve is three quarters of its reach; a label further out would stand nearer
+    the next lifeline than its own loop (pipe2_nosleep's child reading its own message back).
+    """
+    return m.bar / 2 + loop_reach(m) * 0.75 + m.pad * 0.4
+
+
 def label_size(text: str, m: Metrics) -> Size:
     return Size(text_width(text, m.small) + m.pad, m.line)
 

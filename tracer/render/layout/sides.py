@@ -89,10 +89,15 @@ def choose_sides(
         wanted[note.lane].append(note.row)
     flying = {lane: _in_flight(spans.get(lane, []), rows) for lane, rows in wanted.items()}
     sends = {(a.src, a.src_row): a for a in arrows if a.src != a.dst and a.label_at is LabelAt.SRC}
+    # A loop's rows write their calls toward the next lifeline, so the loop and what it carries stand on
+    # the outer edge, beside nothing but their own lifeline (pipe2_nosleep: the child reads its own message).
+    looped = {(a.src, row) for a in arrows if a.src == a.dst for row in (a.src_row, a.dst_row)}
 
     def free(lane: LaneId, row: int) -> list[Side]:
         taken = blocked.get((lane, row), set()) | flying.get(lane, {}).get(row, set())
         edge = Side.LEFT if column[lane] == 0 and columns > 1 else Side.RIGHT
+        if (lane, row) in looped and columns > 1:
+            edge = _OTHER[edge]
         return [s for s in (edge, _OTHER[edge]) if s not in taken]
 
     joined: dict[tuple[LaneId, int], str] = {}
