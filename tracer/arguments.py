@@ -120,7 +120,7 @@ def extra_arguments_message(parser: argparse.ArgumentParser, args: argparse.Name
         if isinstance(action, argparse._SubParsersAction) and command in action.choices:
             known = list(action.choices[command]._option_string_actions)
     unknown = next(word for word in extra if word.startswith("-")).split("=")[0]
-    close = difflib.get_close_matches(unknown, known, n=2, cutoff=0.6)
+    close = difflib.get_close_matches(unknown, known, n=2, cutoff=0.75)
     hint = f" Did you mean {' or '.join(close)}?" if close else ""
     return f"`ipctrace {command}` has no option {unknown!r}.{hint} `ipctrace {command} --help` lists what it takes."
 
