@@ -106,6 +106,9 @@ def test_a_signal_to_ipctrace_stops_the_run_and_keeps_its_trace(tmp_path, sig, s
     assert "Traceback" not in stderr
     assert f"ending      interrupted: {why}" in stdout
     check_partial_trace(out / "sleepers" / "trace.jsonl", why)  # this run's trace, not the earlier one's
+    kept = out / "sleepers" / "previous-run"  # and the earlier one, which this partial trace replaced
+    assert read_trace(kept / "trace.jsonl").header.ending == "timeout"
+    assert f"the run this one replaced is kept in {kept}" in stdout
     assert running_with(str(tmp_path)) == []
 
 

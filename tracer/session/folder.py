@@ -4,8 +4,9 @@
 that has it), then moves the previous run's results into `.previous/` inside it. The run writes its
 files under their real names and in its real folder — the paths in the trace (a Unix socket's path,
 a program's `--dir`) name where the files are. `keep()` discards the previous results once this run
-has written its trace; `abandon()` removes what this run made and puts the previous results back,
-so a run that fails to start leaves the folder as it found it. A run killed outright (SIGKILL) leaves
+has written its trace (an interrupted run moves them to `previous-run/` instead); `abandon()` removes
+what this run made and puts the previous results back, so a run that fails to start leaves the folder
+as it found it. A run killed outright (SIGKILL) leaves
 `.previous/` behind; the next run into the folder puts it back unless a trace was written after it.
 
 Files are written whole or not at all under their final name (`write_whole`): a full disk leaves a
@@ -26,6 +27,7 @@ from ipctrace.scenarios import Scenario
 from ipctrace.session.results import RunError
 
 ASIDE = ".previous"  # the previous run's results, while this run makes its own
+PREVIOUS_KEPT = "previous-run"  # the results an interrupted run replaced, kept for the user
 LOCK = ".ipctrace-run"  # locked (flock) by the run that owns the folder; holds its pid
 DRAWING = ".drawing"  # diagrams being drawn, moved into place once each file is whole
 RESERVE = ".ipctrace-reserve"  # room kept on the disk while the run goes, given back for its trace
@@ -185,11 +187,24 @@ class RunFolder:
 
     # -- letting it go ---------------------------------------------------------------------------------
 
-    def keep(self) -> None:
-        """This run wrote its own results: the previous ones go."""
+    def keep(self, interrupted: bool = False) -> str | None:
+        """This run wrote its own results: the previous ones go; the sentence that says so, if there were any.
+
+        An interrupted run's partial trace does not cost the user a whole one: the previous results move
+        to `previous-run/` (when that name is free), which no later run touches.
+        """
         self.give_back_reserve()
-        shutil.rmtree(self.path / ASIDE, ignore_errors=True)
+        aside, said = self.path / ASIDE, None
+        if aside.is_dir() and any(aside.iterdir()):
+            kept = self.path / PREVIOUS_KEPT
+            if interrupted and (aside / TRACE).exists() and not kept.exists():
+                aside.rename(kept)
+                said = f"the run this one replaced is kept in {kept}"
+            else:
+                said = f"this run replaced the previous run's files in {self.path}"
+        shutil.rmtree(aside, ignore_errors=True)
         self._release()
+        return said
 
     def abandon(self) -> None:
         """This run made nothing worth keeping: remove what it wrote, put the previous results back."""

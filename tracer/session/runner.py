@@ -196,7 +196,9 @@ class _Run:
             if self.then is not None:  # e.g. the diagrams: written while no other run can take the folder
                 self.then(result)
         finally:
-            self.folder.keep()
+            replaced = self.folder.keep(interrupted=verdict.ending is Ending.INTERRUPTED)
+        if replaced:
+            result.notes.append(replaced)
         return result
 
     def _schedule_gate(self, env: dict[str, str]) -> ScheduleGate | None:
