@@ -315,3 +315,13 @@ def test_an_option_a_command_does_not_have_names_the_closest_ones(tmp_path):
     refused(ipctrace("render", str(RECORDED), "--fromat=svg"), "Did you mean --format?")
     refused(ipctrace("show", str(RECORDED), "again"), "`ipctrace show` does not take 'again' as well")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_show_takes_a_scenarios_name_for_its_run_and_a_folder_of_runs_names_them(tmp_path):
+    nothing_yet = ipctrace("show", "pipe3", cwd=tmp_path)
+    refused(nothing_yet, "pipe3 has no run in output/ yet", "`ipctrace run pipe3` records one.")
+    (tmp_path / "output" / "pipe3").mkdir(parents=True)
+    shutil.copy(RECORDED, tmp_path / "output" / "pipe3" / "trace.jsonl")
+    shown = ipctrace("show", "pipe3", cwd=tmp_path)
+    assert shown.returncode == 0 and " pipe " in shown.stdout and " fork " in shown.stdout, shown
+    refused(ipctrace("render", "output", cwd=tmp_path), "output holds runs, not a trace of its own", "output/pipe3")

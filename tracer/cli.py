@@ -53,7 +53,24 @@ def _shown(what: str, after: str = "", *, needed: bool = True) -> Iterator[None]
 
 
 def _trace_path(path: Path) -> Path:
-    return path / "trace.jsonl" if path.is_dir() else path
+    """The trace a user means: a file, a run's folder, or a scenario's name for its run under output/."""
+    if path.is_dir():
+        if not (path / "trace.jsonl").exists():
+            runs = sorted(str(d.parent) for d in path.glob("*/trace.jsonl"))
+            if runs:
+                shown = ", ".join(runs[:6]) + (", ..." if len(runs) > 6 else "")
+                raise CliError(f"{path} holds runs, not a trace of its own: name one of them ({shown}).")
+        return path / "trace.jsonl"
+    if path.exists() or len(path.parts) != 1:
+        return path
+    run = Path("output") / path / "trace.jsonl"
+    if run.exists():  # `ipctrace show pipe3` after `ipctrace run pipe3`
+        return run
+    from ipctrace.scenarios import builtin_scenarios
+
+    if str(path) in builtin_scenarios():
+        raise CliError(f"{path} has no run in output/ yet: `ipctrace run {path}` records one.")
+    return path
 
 
 def _scenario(args: argparse.Namespace) -> Scenario:
