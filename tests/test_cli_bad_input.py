@@ -325,3 +325,11 @@ def test_show_takes_a_scenarios_name_for_its_run_and_a_folder_of_runs_names_them
     shown = ipctrace("show", "pipe3", cwd=tmp_path)
     assert shown.returncode == 0 and " pipe " in shown.stdout and " fork " in shown.stdout, shown
     refused(ipctrace("render", "output", cwd=tmp_path), "output holds runs, not a trace of its own", "output/pipe3")
+
+
+def test_a_runs_summary_given_for_its_trace_names_the_trace(tmp_path):
+    shutil.copy(RECORDED, tmp_path / "trace.jsonl")
+    (tmp_path / "summary.json").write_text('{\n  "ending": "complete"\n}\n')
+    for command in ("show", "render"):
+        refused(ipctrace(command, str(tmp_path / "summary.json")), "is one of a run's other files, not its trace",
+                f"the trace is {tmp_path / 'trace.jsonl'}.")  # fmt: skip

@@ -207,6 +207,9 @@ def _json_kind(value: Any) -> str:
 def _not_a_trace(path: Path, first: str) -> None:
     """Refuse, from its first line alone, a file that is not a trace (a JSON list, a text, a golden file)."""
     where = f"{path}:1"
+    beside = path.parent / "trace.jsonl"
+    if path.name != "trace.jsonl" and path.suffix in (".json", ".txt", ".pcap", ".out", ".html") and beside.is_file():
+        raise TraceFileError(f"{path} is one of a run's other files, not its trace: the trace is {beside}.")
     if len(first) >= _MAX_HEADER and not first.endswith("\n"):
         raise TraceFileError(f"{path}: its first line is not a trace header; this is not a trace file.")
     try:
