@@ -117,6 +117,11 @@ def test_run_reads_only_scenario_and_script_files(tmp_path, fifo):
     refused(result, f"{binary} is not UTF-8 text (byte 8 is 0xff), so it cannot be a script file")
     result = ipctrace("run", "tcp_chat", "--script", "/dev/zero", "--output", str(tmp_path / "out"), "--no-capture")
     refused(result, "/dev/zero is a character device, not a script file")
+    script = tmp_path / "chat.txt"
+    script.write_text("client: hello\n\nclient hi\n")  # its third line lacks the colon
+    result = ipctrace("run", "tcp_chat", "--script", str(script), "--output", str(tmp_path / "out"), "--no-capture")
+    refused(result, f"{script}:3: scripted input 'client hi' must look like ROLE:TEXT")
+    refused(ipctrace("run", "tcp_chat", "--say", "hello", "--no-capture"), "--say: scripted input 'hello' must look")
     assert not (tmp_path / "out").exists()
 
 

@@ -423,17 +423,17 @@ def adhoc_scenario(command: list[str], name: str | None = None, timeout: float =
 
 def scripted_input(say: list[str], script: Path | None = None) -> dict[str, list[str]]:
     """Scripted input lines per role, from `ROLE:TEXT` items (`--say`) and a file of such lines (`--script`)."""
-    lines: list[str] = list(say)
+    lines: list[tuple[str, str]] = [("--say", item) for item in say]  # (where it was given, the item)
     if script is not None:
         try:
             text = read_user_text(script, "script file", MAX_SCENARIO_FILE)
         except InputError as exc:
             raise ScenarioError(str(exc)) from None
-        lines += [ln for ln in text.splitlines() if ln.strip()]
+        lines += [(f"{script}:{n}", ln) for n, ln in enumerate(text.splitlines(), 1) if ln.strip()]
     scripts: dict[str, list[str]] = {}
-    for item in lines:
+    for where, item in lines:
         role, sep, text = item.partition(":")
         if not sep or not role.strip():
-            raise ScenarioError(f"scripted input {item!r} must look like ROLE:TEXT, for example client:hello.")
+            raise ScenarioError(f"{where}: scripted input {item!r} must look like ROLE:TEXT, for example client:hello.")
         scripts.setdefault(role.strip(), []).append(text.lstrip(" ") + "\n")
     return scripts
