@@ -296,3 +296,14 @@ def test_render_again_leaves_no_part_of_the_longer_drawing_before(tmp_path):
     assert again.returncode == 0, again.stderr
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == ["notes.txt", "sequence-01.png", "sequence.mmd", "trace.jsonl"], left
+
+
+def test_a_program_killed_by_a_signal_is_said_so_with_where_its_output_is(tmp_path):
+    program = tmp_path / "dies.py"
+    program.write_text("import os, signal\nprint('about to die', flush=True)\nos.kill(os.getpid(), signal.SIGKILL)\n")
+    options = ("--output", str(tmp_path), "--no-capture", "--no-render")
+    result = ipctrace("run", *options, "--", sys.executable, str(program))
+    assert result.returncode == 1, result.stderr
+    assert "ending      failed: main was killed by SIGKILL; what it printed is in main.out" in result.stdout
+    assert "was still in kill when it was killed by SIGKILL" in result.stdout
+    assert (tmp_path / "dies" / "main.out").read_text() == "about to die\n"

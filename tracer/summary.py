@@ -182,7 +182,10 @@ def print_summary(result: RunResult, out: IO[str], timeline: bool = True) -> Non
     for problem in result.recorder_problems:
         out.write(f"recorder    {problem}\n")
     for b in result.blocked:
-        out.write(f"blocked     {b.role} [{b.pid}] was still in {b.detail} when the run was stopped\n")
+        process = trace.process(b.pid)
+        died = process.exit if process is not None and process.exit is not None else None
+        when = f"when it was {died}" if died is not None and died.signal is not None else "when the run was stopped"
+        out.write(f"blocked     {b.role} [{b.pid}] was still in {b.detail} {when}\n")
     out.write(f"ending      {ending_of(result, numbers)}" + (f": {result.message}" if result.message else "") + "\n")
     for label, path in result.files.items():
         out.write(f"{label:<11} {path}\n")

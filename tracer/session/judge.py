@@ -73,7 +73,9 @@ def _complete(scenario: Scenario, runs: list[RoleRun]) -> Verdict:
             continue
         if run.terminated and run.exit in _STOPPED_BY_US:
             continue
-        verdict = Verdict(Ending.FAILED, False, f"{run.role.name} ended with {run.exit}; see its output above")
+        how = f"was {run.exit}" if run.exit.signal is not None else f"ended with {run.exit}"
+        printed = f"what it printed is in {output_name(run.role.name)}"
+        verdict = Verdict(Ending.FAILED, False, f"{run.role.name} {how}; {printed}")
     return verdict
 
 
