@@ -194,8 +194,10 @@ def test_font_size_scales_the_slides(traces):
 
 
 def test_a_small_diagram_fills_its_slide(traces):
+    """Enlarged, yet with the legend's room left under it (a one-slide deck once had no legend at all)."""
     diagram = build_diagram(traces["pipe1"], RenderOptions())
-    assert len(diagram.pages) == 1 and diagram.pages[0].scale > 1.2, "pipe1 is enlarged, not left in a corner"
+    assert len(diagram.pages) == 1 and diagram.pages[0].scale > 1.05, "pipe1 is enlarged, not left in a corner"
+    assert diagram.pages[0].legend, "and its one slide has the legend"
 
 
 def test_slides_are_filled_before_the_next_and_endings_go_with_an_exchange(traces):
