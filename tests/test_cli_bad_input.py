@@ -333,3 +333,19 @@ def test_a_runs_summary_given_for_its_trace_names_the_trace(tmp_path):
     for command in ("show", "render"):
         refused(ipctrace(command, str(tmp_path / "summary.json")), "is one of a run's other files, not its trace",
                 f"the trace is {tmp_path / 'trace.jsonl'}.")  # fmt: skip
+
+
+def test_a_trace_cut_short_is_shown_and_drawn_up_to_the_cut_and_said_so(tmp_path):
+    whole = RECORDED.read_bytes()
+    cut = tmp_path / "trace.jsonl"
+    cut.write_bytes(whole[: whole.index(b"\n", len(whole) // 2) + 30])  # half the file and a piece of a line
+    lines = cut.read_bytes().count(b"\n")
+    shown = ipctrace("show", str(cut))
+    assert shown.returncode == 0 and " pipe " in shown.stdout, shown
+    assert shown.stderr.strip() == (
+        f"ipctrace: warning: {cut}:{lines + 1}: the last line is cut short (the file is truncated); "
+        f"the {lines} whole lines before it are read, the rest of the run is not there."
+    )
+    drawn = ipctrace("render", str(tmp_path), "--format", "svg")
+    assert drawn.returncode == 0 and (tmp_path / "sequence.svg").is_file(), drawn.stderr
+    refused(ipctrace("diff", str(cut), str(RECORDED)), "the last line is cut short")  # a comparison stays strict

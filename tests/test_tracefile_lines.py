@@ -145,6 +145,11 @@ def test_a_last_line_cut_short_is_named_after_lines_of_its_shape(tmp_path):
     path.write_text("\n".join([HEADER, *lines]) + "\n" + lines[0][:40], encoding="utf-8")
     with pytest.raises(TraceFileError, match=rf"cut\.jsonl:{MANY + 2}: the last line is cut short"):
         read_trace(path)
+    notes: list[str] = []  # asked for what is whole: the lines before the cut, and a sentence saying so
+    trace = read_trace(path, notes)
+    assert [e.seq for e in trace.events] == list(range(MANY))
+    assert notes == [f"{path}:{MANY + 2}: the last line is cut short (the file is truncated); "
+                     f"the {MANY + 1:,} whole lines before it are read, the rest of the run is not there"]  # fmt: skip
 
 
 def test_the_timeline_says_each_line_as_event_line_does(tmp_path):

@@ -362,7 +362,10 @@ def cmd_show(args: argparse.Namespace) -> int:
         with _shown("the golden file's calls"):
             sys.stdout.write(listing(load(path)))
         return EXIT_OK
-    trace = read_trace(path)
+    notes: list[str] = []
+    trace = read_trace(path, notes)
+    for note in notes:  # a partial trace rather than nothing, and said so
+        print(f"ipctrace: warning: {note}.", file=sys.stderr)
     with _shown("the timeline"):
         for chunk in timeline_chunks(trace):  # written as it comes: a long timeline is never one string
             sys.stdout.write(chunk)
@@ -375,8 +378,9 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     request = _diagram_request(args)
     path = _trace_path(args.trace)
+    notes: list[str] = []
     try:
-        trace = read_trace(path)
+        trace = read_trace(path, notes)
     except TraceFileError:
         from ipctrace.compare.golden import is_golden_file  # only to say what the file is instead
 
@@ -386,6 +390,8 @@ def cmd_render(args: argparse.Namespace) -> int:
                 "render the run's trace.jsonl, or `ipctrace show` the golden file."
             ) from None
         raise
+    for note in notes:  # a partial trace rather than nothing, and said so
+        print(f"ipctrace: warning: {note}.", file=sys.stderr)
     drawing = draw(trace, args.output or path.parent, request)
     for label, file in drawing.files.items():
         print(f"{label:<9} {file}")

@@ -38,8 +38,9 @@ class _Reader:
     decoded with `json`, a batch at a time, and the shape of each event line so decoded is learnt.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, notes: list[str] | None = None) -> None:
         self.path = path
+        self.notes = notes  # given: a cut last line is left out and said here, not refused
         self.header: Header | None = None
         self.processes: list[Process] = []
         self.events: list[Event | None] = []
@@ -145,7 +146,10 @@ class _Reader:
             carry = lines.pop()
             number = self.lines.read(lines, number, self.events, self.handoff)
         if carry:
-            raise TraceFileError(f"{self.path}:{number + 1}: the last line is cut short (the file is truncated).")
+            cut = f"{self.path}:{number + 1}: the last line is cut short (the file is truncated)"
+            if self.notes is None:
+                raise TraceFileError(cut + ".")
+            self.notes.append(f"{cut}; the {number:,} whole lines before it are read, the rest of the run is not there")
         self.decode_pending()
         if self.header is None:
             raise TraceFileError(f"{self.path}: the file is empty; it holds no trace.")
@@ -235,11 +239,12 @@ def _not_text(path: Path) -> str:
     return compressed_problem(path, start, "trace file") or f"{path}: not a trace file (it is not UTF-8 text)."
 
 
-def read_trace(path: str | Path) -> Trace:
+def read_trace(path: str | Path, notes: list[str] | None = None) -> Trace:
     """Load a trace file; any malformed or truncated line raises TraceFileError naming file and line.
 
     Only a regular file is read (a device, a FIFO or a folder is named as such), and a file whose first
-    line is not a trace header is refused after that line.
+    line is not a trace header is refused after that line. With `notes`, a file cut short in its last
+    line (a copy stopped half-way) gives the lines before it, and the sentence saying so goes in `notes`.
     """
     path = Path(path)
     try:
@@ -252,7 +257,7 @@ def read_trace(path: str | Path) -> Trace:
             if first:
                 _not_a_trace(path, first)
             with gc_paused():
-                return _Reader(path).read(first, f)
+                return _Reader(path, notes).read(first, f)
     except UnicodeDecodeError:
         raise TraceFileError(_not_text(path)) from None
     except OSError as exc:
