@@ -244,3 +244,26 @@ def test_processes_are_named_in_words_by_their_place_in_the_run():
     assert who("main.2", ["main", "main.1", "main.2"]) == "child 2"
     assert who("server", ["server", "client"]) == "server"  # a role's first process: the role
     assert who("server.1", ["server", "server.1"]) == "child 1 of server"
+
+
+def test_ctrl_c_during_an_exploration_keeps_what_it_found(tmp_path):
+    """echo_storeserv takes minutes to explore: Ctrl-C once its runs have begun ends it with a partial summary."""
+    import os
+    import signal
+    import subprocess
+    import time
+
+    env = {**os.environ, "TMPDIR": str(tmp_path)}  # where the exploration keeps its runs' logs: the event to wait on
+    command = [sys.executable, "-m", "ipctrace", "explore", "echo_storeserv", "--output", str(tmp_path / "out")]
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    deadline = time.monotonic() + 60
+    while not any(tmp_path.glob("ipctrace-explore-*/run-2")):  # the first schedule ran, the second began
+        assert proc.poll() is None and time.monotonic() < deadline, "the exploration never began a second run"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr
+    assert "exhaustive: no (interrupted)" in stdout.splitlines()[0] and "Traceback" not in stderr
+    summary = json.loads((tmp_path / "out" / "echo_storeserv" / "explore" / "summary.json").read_text())
+    assert summary["interrupted"] is True and summary["exhaustive"] is False
+    assert summary["schedules"] >= 1 and summary["schedules"] == sum(o["schedules"] for o in summary["outcomes"])

@@ -217,11 +217,11 @@ def cmd_explore(args: argparse.Namespace) -> int:
             print(f"  deciding step {group.deciding.step + 1}: {group.deciding.sentence}")
             for number, there in group.deciding.against:
                 print(f"    (in outcome {number}, {there})")
-    if not args.no_render:
+    if not args.no_render and not result.interrupted:
         for number, folder in draw_outcomes(scenario, result, args.output).items():
             print(f"\ndiagrams of outcome {number}: {folder}")
     print(f"\nsummary     {path}")
-    return EXIT_OK
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
 
 
 def _blocks(processes: Sequence[ProcessOutcome]) -> bool:

@@ -69,10 +69,11 @@ class Exploration:
     preemptions: int | None
     seconds: float
     random_runs: int = 0
+    interrupted: bool = False  # Ctrl-C: what was found until then
 
     def headline(self) -> str:
-        done = "yes" if self.exhaustive else "no"
-        return f"{self.schedules} schedules, {len(self.outcomes)} outcomes, exhaustive: {done}"
+        done = "yes" if self.exhaustive else "no (interrupted)" if self.interrupted else "no"
+        return f"{_counted(self.schedules, 'schedule')}, {_counted(len(self.outcomes), 'outcome')}, exhaustive: {done}"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -82,6 +83,7 @@ class Exploration:
             "random_runs": self.random_runs,
             "outcomes_count": len(self.outcomes),
             "exhaustive": self.exhaustive,
+            "interrupted": self.interrupted,
             "method": self.method,
             "reduction": self.reduce,
             "preemption_bound": self.preemptions,
@@ -151,6 +153,7 @@ def explore(
     randoms = 0
     wavered = False
     sweeper = _Sweeper()
+    interrupted = False
     try:
         while True:
             dfs.start()
@@ -174,6 +177,8 @@ def explore(
                 _count(tally, execution)
                 sweeper.remove(execution.logs)
                 randoms += 1
+    except KeyboardInterrupt:  # Ctrl-C: the outcomes found so far are the answer, said to be partial
+        interrupted, finished = True, False
     finally:
         controller.close()
         sweeper.stop()
@@ -185,14 +190,26 @@ def explore(
         pruned=tally.pruned,
         outcomes=groups,
         exhaustive=finished and not dfs.bound_hit,
-        method="systematic" if finished else "systematic + random" if not wavered else _WAVERED,
+        method=_method(interrupted, finished, wavered),
         reduce=reduce,
         preemptions=budget.preemptions,
         seconds=time.monotonic() - started,
         random_runs=randoms,
+        interrupted=interrupted,
     )
 
 
+def _method(interrupted: bool, finished: bool, wavered: bool) -> str:
+    if interrupted:
+        return _INTERRUPTED
+    return "systematic" if finished else _WAVERED if wavered else "systematic + random"
+
+
+def _counted(n: int, thing: str) -> str:
+    return f"{n} {thing}" + ("" if n == 1 else "s")
+
+
+_INTERRUPTED = "interrupted with Ctrl-C: the outcomes of the schedules run until then"
 _WAVERED = (
     "systematic, stopped: a schedule replayed did not offer the same choices again (the program depends on "
     "something the explorer does not hold, such as the clock or another program), then random"
