@@ -17,6 +17,7 @@ if TYPE_CHECKING:  # the command imports what it runs when it runs it: `ipctrace
     from collections.abc import Iterator, Sequence
 
     from ipctrace.explore.outcomes import ProcessOutcome
+    from ipctrace.model import Trace
     from ipctrace.render.graphviz.early import Ahead
     from ipctrace.scenario_index import Row
     from ipctrace.scenarios import Scenario
@@ -351,21 +352,28 @@ def _print_rows(rows: list[Row]) -> None:
     )
 
 
+def _read_up_to_a_cut(path: Path) -> Trace:
+    """The trace to show or draw: a file cut short in its last line gives what is whole, and says so."""
+    from ipctrace.tracefile import read_trace
+
+    notes: list[str] = []
+    trace = read_trace(path, notes)
+    for note in notes:  # a partial trace rather than nothing
+        print(f"ipctrace: warning: {note}.", file=sys.stderr)
+    return trace
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from ipctrace.compare.golden import is_golden_file, load
     from ipctrace.compare.listing import listing
     from ipctrace.render.text import timeline_chunks
-    from ipctrace.tracefile import read_trace
 
     path = _trace_path(args.trace)
     if path.is_file() and is_golden_file(path):
         with _shown("the golden file's calls"):
             sys.stdout.write(listing(load(path)))
         return EXIT_OK
-    notes: list[str] = []
-    trace = read_trace(path, notes)
-    for note in notes:  # a partial trace rather than nothing, and said so
-        print(f"ipctrace: warning: {note}.", file=sys.stderr)
+    trace = _read_up_to_a_cut(path)
     with _shown("the timeline"):
         for chunk in timeline_chunks(trace):  # written as it comes: a long timeline is never one string
             sys.stdout.write(chunk)
@@ -374,13 +382,12 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 def cmd_render(args: argparse.Namespace) -> int:
     from ipctrace.session.diagrams import draw
-    from ipctrace.tracefile import TraceFileError, read_trace
+    from ipctrace.tracefile import TraceFileError
 
     request = _diagram_request(args)
     path = _trace_path(args.trace)
-    notes: list[str] = []
     try:
-        trace = read_trace(path, notes)
+        trace = _read_up_to_a_cut(path)
     except TraceFileError:
         from ipctrace.compare.golden import is_golden_file  # only to say what the file is instead
 
@@ -390,8 +397,6 @@ def cmd_render(args: argparse.Namespace) -> int:
                 "render the run's trace.jsonl, or `ipctrace show` the golden file."
             ) from None
         raise
-    for note in notes:  # a partial trace rather than nothing, and said so
-        print(f"ipctrace: warning: {note}.", file=sys.stderr)
     drawing = draw(trace, args.output or path.parent, request)
     for label, file in drawing.files.items():
         print(f"{label:<9} {file}")
@@ -409,13 +414,14 @@ def _canonical(spec: str, output: Path, read_boundaries: bool = False, taken: se
     """
     from ipctrace.compare import load
     from ipctrace.compare.runner import run_canonical
-    from ipctrace.scenarios import find_scenario
 
     path = Path(spec)
     if not spec.endswith(".toml") and (path.exists() or spec.endswith((".json", ".jsonl")) or "/" in spec):
         if not path.exists():
             raise CliError(f"{spec}: no such trace, output folder or golden file.")
         return load(path, read_boundaries=read_boundaries)
+    from ipctrace.scenarios import find_scenario  # only for a scenario to run
+
     scenario = find_scenario(spec)
     taken = set() if taken is None else taken
     folder = output / scenario.run_name / "diff"

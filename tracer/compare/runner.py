@@ -43,7 +43,7 @@ def failure(result: RunResult, lines: int = TAIL_LINES) -> str | None:
     parts = [result.message or f"the run ended: {result.ending}"]
     for proc in result.trace.processes:
         if proc.exit is not None and proc.exit.code != 0 and result.trace.process(proc.ppid) is None:
-            parts.append(f"{proc.role} {'was' if proc.exit.signal is not None else 'ended with'} {proc.exit}")
+            parts.append(f"{proc.role} {proc.exit.ended()}")
     for label, path in result.files.items():
         tail = _tail(path, lines) if label.startswith("output of ") else ""
         if tail:

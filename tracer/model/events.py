@@ -78,6 +78,10 @@ class ExitStatus:
             return f"killed by {signal_name(self.signal)}"
         return f"exit {self.code}"
 
+    def ended(self) -> str:
+        """What a sentence says of a process that ended so: `was killed by SIGKILL`, `ended with exit 3`."""
+        return f"was {self}" if self.signal is not None else f"ended with {self}"
+
 
 def signal_name(number: int) -> str:
     try:

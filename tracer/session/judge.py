@@ -73,9 +73,8 @@ def _complete(scenario: Scenario, runs: list[RoleRun]) -> Verdict:
             continue
         if run.terminated and run.exit in _STOPPED_BY_US:
             continue
-        how = f"was {run.exit}" if run.exit.signal is not None else f"ended with {run.exit}"
         printed = f"what it printed is in {output_name(run.role.name)}"
-        verdict = Verdict(Ending.FAILED, False, f"{run.role.name} {how}; {printed}")
+        verdict = Verdict(Ending.FAILED, False, f"{run.role.name} {run.exit.ended()}; {printed}")
     return verdict
 
 

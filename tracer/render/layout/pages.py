@@ -43,7 +43,7 @@ from ipctrace.render.options import PAGE_HEIGHT_PT, PAGE_WIDTH_PT
 
 MARGIN = 10.0  # points around a page's content
 MAX_SCALE = 1.8  # a small diagram is enlarged at most this much
-LEGEND_ROOM = 3.2  # lines of room under the last page's rows that let the legend in
+LEGEND_ROOM = 3.0  # lines of room under the last page's rows that let the legend in
 _PAGE, _CUT, _ENDING_ONLY = 1e4, 1e7, 1e6  # costs: a page, an arrow cut by a forced break, a page of endings
 _FEW = 0.25  # of a page: a last slide of only endings below this holds too little to stand alone
 _EXITS_ONLY = 2 * _ENDING_ONLY  # a page of nothing but lanes ending is worse than one of a lane's own calls
@@ -208,7 +208,8 @@ def _scale(width: float, bands: Sequence[_Band], frame: Frame, m: Metrics) -> fl
     down = frame.rows_height(True, 1.0, m) / max(total, 1.0)  # at scale 1: points left for rows / rows' height
     one_page = min(across, down)
     if one_page >= 1.0:  # enlarged to fill the slide, but not over the legend's room under the rows
-        with_legend = (frame.rows_height(True, 1.0, m) - LEGEND_ROOM * m.line) / max(total, 1.0)
+        kept = (LEGEND_ROOM + 0.2) * m.line  # a little over what the legend asks, so rounding never drops it
+        with_legend = (frame.rows_height(True, 1.0, m) - kept) / max(total, 1.0)
         return min(one_page, MAX_SCALE, max(with_legend, 1.0))
     return min(across, 1.0)
 
@@ -324,7 +325,7 @@ class _Layout:
         room = frame.rows_height(last.number == 1, scale, m) - (last.y1 - last.y0)
         if room < 0:  # the last page took its footer's room
             pages = [replace(p, footer=False) if p.row1 == last.row1 else p for p in pages]
-        elif room * scale > LEGEND_ROOM * m.line * 0.95:
+        elif room * scale > LEGEND_ROOM * m.line:
             pages[-1] = _with(last, legend=True)
         return tuple(pages), frozenset(cut)
 
